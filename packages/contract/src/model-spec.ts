@@ -1,0 +1,58 @@
+import type { Datatype } from './datatypes.js';
+
+/**
+ * How a non-batch dimension that varies between requests is made uniform inside a batch:
+ * every item is padded at the end of `axis` up to the largest size in the batch with `value`.
+ * Axes count from 0 = the first non-batch dimension (as in Triton's `dims`).
+ */
+export interface PadRule {
+  axis: number;
+  value: number;
+}
+
+/**
+ * Outputs whose dimension follows a padded input dimension are cropped back per item:
+ * output size = ceil(input size * scale) along `axis`.
+ */
+export interface CropRule {
+  axis: number;
+  input: string;
+  inputAxis: number;
+  scale: number;
+}
+
+export interface TensorSpec {
+  name: string;
+  datatype: Datatype;
+  /** Dimensions without the batch dimension; -1 marks a variable dimension. */
+  shape: number[];
+  pad?: PadRule[];
+  crop?: CropRule[];
+}
+
+export type ExecutionProvider = 'cuda' | 'cpu';
+
+/** One servable model version, as both tiers see it. */
+export interface ModelSpec {
+  name: string;
+  version: string;
+  platform: 'onnxruntime_onnx';
+  /** Path of the .onnx file (the worker opens it; the API never does). */
+  file: string;
+  /** Largest number of items one batch may hold; 0 means the model has no batch dimension. */
+  maxBatchSize: number;
+  /** How long the worker may hold a non-full batch open for more items, in milliseconds. */
+  maxQueueDelayMs: number;
+  /** Largest number of items one request may carry. */
+  maxItemsPerRequest: number;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  executionProviders: ExecutionProvider[];
+  /** Free-form labels (task, licence, source) shown in metadata. */
+  labels: Record<string, string>;
+}
+
+/** Batch-dimension prefixed shape as reported in OIP metadata. */
+export function metadataShape(model: ModelSpec, spec: TensorSpec): number[] {
+  return model.maxBatchSize > 0 ? [-1, ...spec.shape] : [...spec.shape];
+}

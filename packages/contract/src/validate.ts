@@ -1,0 +1,164 @@
+import { allocate, toHalfBits, type Datatype, type TensorData } from './datatypes.js';
+import { ServiceError } from './errors.js';
+import { elementCount, type Tensor } from './tensor.js';
+import type { ModelSpec, TensorSpec } from './model-spec.js';
+
+export interface ValidatedRequest {
+  tensors: Tensor[];
+  /** Size of the shared batch dimension (1 for models without batching). */
+  items: number;
+  /** Requested output names, or undefined for all. */
+  outputs: string[] | undefined;
+}
+
+function invalid(message: string): ServiceError {
+  return new ServiceError('invalid_input', message);
+}
+
+const INT_RANGES: Partial<Record<Datatype, [number, number]>> = {
+  UINT8: [0, 255], UINT16: [0, 65535], UINT32: [0, 4294967295],
+  INT8: [-128, 127], INT16: [-32768, 32767], INT32: [-2147483648, 2147483647],
+};
+
+/** Row-major flatten of nested arrays, stopping early once more than `limit` leaves were seen. */
+function flatten(data: unknown, limit: number, out: unknown[]): void {
+  if (Array.isArray(data)) {
+    for (const x of data) {
+      flatten(x, limit, out);
+      if (out.length > limit) return;
+    }
+  } else {
+    out.push(data);
+  }
+}
+
+function fill(name: string, datatype: Datatype, values: unknown[]): TensorData {
+  const out = allocate(datatype, values.length);
+  const where = (i: number) => `input '${name}' element ${i}`;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    switch (datatype) {
+      case 'BOOL':
+        if (typeof v === 'boolean') out[i] = v ? 1 : 0;
+        else if (v === 0 || v === 1) out[i] = v;
+        else throw invalid(`${where(i)} must be a boolean, got ${JSON.stringify(v)}`);
+        break;
+      case 'FP16':
+      case 'FP32':
+      case 'FP64':
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(`${where(i)} must be a finite number, got ${JSON.stringify(v)}`);
+        out[i] = datatype === 'FP16' ? toHalfBits(v) : v;
+        break;
+      case 'INT64':
+      case 'UINT64': {
+        let big: bigint;
+        if (typeof v === 'number' && Number.isSafeInteger(v)) big = BigInt(v);
+        else if (typeof v === 'string' && /^-?\d+$/.test(v)) big = BigInt(v);
+        else throw invalid(`${where(i)} must be an integer, got ${JSON.stringify(v)}`);
+        const [lo, hi] = datatype === 'INT64' ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
+        if (big < lo || big > hi) throw invalid(`${where(i)} is out of range for ${datatype}`);
+        out[i] = big;
+        break;
+      }
+      default: {
+        const [lo, hi] = INT_RANGES[datatype]!;
+        if (typeof v !== 'number' || !Number.isInteger(v)) throw invalid(`${where(i)} must be an integer, got ${JSON.stringify(v)}`);
+        if (v < lo || v > hi) throw invalid(`${where(i)} = ${v} is out of range for ${datatype} [${lo}, ${hi}]`);
+        out[i] = v;
+      }
+    }
+  }
+  return out;
+}
+
+function checkShape(model: ModelSpec, spec: TensorSpec, shape: unknown): number[] {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw invalid(`input '${spec.name}' shape must be an array of non-negative integers`);
+  }
+  const batched = model.maxBatchSize > 0;
+  const want = batched ? [-1, ...spec.shape] : spec.shape;
+  const shown = JSON.stringify(want);
+  if (shape.length !== want.length) {
+    throw invalid(`input '${spec.name}' has rank ${shape.length}, model expects rank ${want.length} ${shown}`);
+  }
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!;
+    const d = shape[i] as number;
+    if (w >= 0 && d !== w) {
+      throw invalid(`input '${spec.name}' dimension ${i} is ${d}, model expects ${w} (shape ${shown})`);
+    }
+    if (d === 0) throw invalid(`input '${spec.name}' dimension ${i} is 0: ${i === 0 && batched ? 'empty batch' : 'empty tensor'}`);
+  }
+  return shape as number[];
+}
+
+/**
+ * Validates an Open Inference Protocol request body against a model and converts its tensors.
+ * Everything the worker could reject for a reason visible here is rejected here, so that an
+ * invalid tensor never reaches the queue.
+ */
+export function validateInferenceRequest(model: ModelSpec, body: unknown): ValidatedRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ServiceError('bad_request', 'request body must be a JSON object');
+  }
+  const req = body as Record<string, unknown>;
+  if (req.id !== undefined && typeof req.id !== 'string') throw new ServiceError('bad_request', "'id' must be a string");
+  if (req.parameters !== undefined && (typeof req.parameters !== 'object' || req.parameters === null || Array.isArray(req.parameters))) {
+    throw new ServiceError('bad_request', "'parameters' must be an object");
+  }
+  if (!Array.isArray(req.inputs) || req.inputs.length === 0) {
+    throw new ServiceError('bad_request', "'inputs' must be a non-empty array");
+  }
+  const specs = new Map(model.inputs.map((s) => [s.name, s]));
+  const seen = new Map<string, Tensor>();
+  let items: number | undefined;
+  for (const raw of req.inputs as unknown[]) {
+    if (typeof raw !== 'object' || raw === null) throw invalid('each input must be an object');
+    const input = raw as Record<string, unknown>;
+    if (typeof input.name !== 'string') throw invalid("each input needs a string 'name'");
+    const spec = specs.get(input.name);
+    if (!spec) {
+      throw invalid(`unknown input '${input.name}'; model '${model.name}' takes ${model.inputs.map((s) => `'${s.name}'`).join(', ')}`);
+    }
+    if (seen.has(spec.name)) throw invalid(`input '${spec.name}' is given twice`);
+    if (input.datatype !== spec.datatype) {
+      throw invalid(`input '${spec.name}' has datatype ${JSON.stringify(input.datatype)}, model expects ${spec.datatype}`);
+    }
+    const shape = checkShape(model, spec, input.shape);
+    const count = elementCount(shape);
+    if (input.data === undefined) throw invalid(`input '${spec.name}' has no 'data'`);
+    const flat: unknown[] = [];
+    flatten(input.data, count, flat);
+    if (flat.length !== count) {
+      throw invalid(`input '${spec.name}' has ${flat.length > count ? 'more than ' + count : flat.length} elements, shape ${JSON.stringify(shape)} needs ${count}`);
+    }
+    const batch = model.maxBatchSize > 0 ? shape[0]! : 1;
+    if (items !== undefined && batch !== items) {
+      throw invalid(`inputs disagree on the batch dimension: ${items} and ${batch} (input '${spec.name}')`);
+    }
+    items = batch;
+    seen.set(spec.name, { name: spec.name, datatype: spec.datatype, shape, data: fill(spec.name, spec.datatype, flat) });
+  }
+  const missing = model.inputs.filter((s) => !seen.has(s.name)).map((s) => `'${s.name}'`);
+  if (missing.length > 0) throw invalid(`missing input ${missing.join(', ')} for model '${model.name}'`);
+  if (items! > model.maxItemsPerRequest) {
+    throw invalid(`request carries ${items} items; model '${model.name}' accepts at most ${model.maxItemsPerRequest} per request`);
+  }
+
+  let outputs: string[] | undefined;
+  if (req.outputs !== undefined) {
+    if (!Array.isArray(req.outputs)) throw new ServiceError('bad_request', "'outputs' must be an array");
+    const known = new Set(model.outputs.map((o) => o.name));
+    outputs = (req.outputs as unknown[]).map((o) => {
+      const name = typeof o === 'object' && o !== null ? (o as Record<string, unknown>).name : undefined;
+      if (typeof name !== 'string') throw invalid("each requested output needs a string 'name'");
+      if (!known.has(name)) {
+        throw invalid(`unknown output '${name}'; model '${model.name}' returns ${[...known].map((n) => `'${n}'`).join(', ')}`);
+      }
+      return name;
+    });
+  }
+  // Keep the model's input order so the worker can stack without looking names up.
+  const tensors = model.inputs.map((s) => seen.get(s.name)!);
+  return { tensors, items: items!, outputs };
+}
