@@ -1,0 +1,74 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { ApiConfig } from '@tessera/config';
+import type { ModelRepository } from '@tessera/model-repository';
+import { queueName, replyKey, ReplyListener, WorkerRegistry } from '@tessera/queue';
+import type { Logger } from '@tessera/telemetry';
+import { InferClient } from './infer-client.js';
+import { createApiMetrics, type ApiMetrics } from './metrics.js';
+
+/** Everything a route may use, built once per process and passed down whole. */
+export interface ApiContext {
+  config: ApiConfig;
+  logger: Logger;
+  repository: ModelRepository;
+  redis: Redis;
+  workers: WorkerRegistry;
+  inferClient: InferClient;
+  metrics: ApiMetrics;
+  close(): Promise<void>;
+}
+
+export function createContext(config: ApiConfig, logger: Logger, repository: ModelRepository): ApiContext {
+  const redisOptions = { maxRetriesPerRequest: 3, enableAutoPipelining: true, lazyConnect: false };
+  const redis = new Redis(config.REDIS_URL, redisOptions);
+  // BullMQ needs its own connection with unlimited retries for its blocking calls.
+  const bullConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const replyConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  for (const [name, conn] of [['redis', redis], ['bullmq', bullConnection], ['reply', replyConnection]] as const) {
+    conn.on('error', (err) => logger.warn({ err: err.message, connection: name }, 'redis connection error'));
+  }
+
+  const queues = new Map<string, Queue>();
+  const queueFor = (model: string): Queue => {
+    let q = queues.get(model);
+    if (!q) {
+      q = new Queue(queueName(model), { connection: bullConnection, prefix: config.QUEUE_PREFIX });
+      q.on('error', (err) => logger.warn({ err: err.message, model }, 'queue error'));
+      queues.set(model, q);
+    }
+    return q;
+  };
+
+  const replies = new ReplyListener(replyConnection, replyKey(config.QUEUE_PREFIX, config.REPLICA_ID), (err) =>
+    logger.warn({ err: (err as Error).message }, 'reply listener error'),
+  );
+  replies.start();
+
+  const metrics = createApiMetrics(config.REPLICA_ID, async (set) => {
+    for (const name of repository.names()) {
+      const counts = await queueFor(name).getJobCounts('waiting', 'prioritized', 'active', 'delayed');
+      for (const [state, n] of Object.entries(counts)) set(name, state, n);
+    }
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    logger,
+    repository,
+    redis,
+    workers: new WorkerRegistry(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
+    inferClient: new InferClient(queueFor, replies, logger),
+    metrics,
+    // Every step runs even when an earlier one fails; calling twice is harmless.
+    close() {
+      closing ??= (async () => {
+        await replies.close().catch(() => {});
+        await Promise.allSettled([...queues.values()].map((q) => q.close()));
+        for (const conn of [redis, bullConnection, replyConnection]) conn.disconnect();
+      })();
+      return closing;
+    },
+  };
+}

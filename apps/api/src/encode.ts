@@ -1,0 +1,29 @@
+import { fromHalfBits, type ResponseOutput, type Tensor, type WireTensor, fromWire } from '@tessera/contract';
+
+/** JSON-friendly flat values: 64-bit integers beyond 2^53 would lose precision as numbers. */
+export function toJsonData(t: Tensor): number[] | boolean[] | string[] {
+  const d = t.data;
+  if (t.datatype === 'BOOL') return Array.from(d as Uint8Array, (v) => v !== 0);
+  if (t.datatype === 'FP16') return Array.from(d as Uint16Array, fromHalfBits);
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) {
+    return Array.from(d, (v) => (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString())) as number[];
+  }
+  return Array.from(d as ArrayLike<number>);
+}
+
+export function toResponseOutputs(wire: WireTensor[]): ResponseOutput[] {
+  return wire.map((w) => {
+    const t = fromWire(w);
+    return { name: t.name, datatype: t.datatype, shape: t.shape, data: toJsonData(t) };
+  });
+}
+
+/** Nested arrays of `shape` from flat values (row-major). */
+export function nest(flat: readonly unknown[], shape: readonly number[], offset = 0): unknown {
+  if (shape.length === 0) return flat[offset];
+  const [n, ...rest] = shape as [number, ...number[]];
+  const stride = rest.reduce((a, b) => a * b, 1);
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = nest(flat, rest, offset + i * stride);
+  return out;
+}

@@ -1,0 +1,44 @@
+import type { Server } from 'node:http';
+import { loadApiConfig, redact } from '@tessera/config';
+import { loadRepository } from '@tessera/model-repository';
+import { createLogger } from '@tessera/telemetry';
+import { createContext } from './context.js';
+import { createServer } from './server.js';
+
+const config = loadApiConfig();
+const logger = createLogger({ service: 'api', level: config.LOG_LEVEL, base: { replica: config.REPLICA_ID } });
+
+async function main(): Promise<void> {
+  const repository = await loadRepository(config.MODEL_REPOSITORY);
+  const ctx = createContext(config, logger, repository);
+  const app = createServer(ctx);
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(config.PORT, config.HOST, () => resolve(s));
+  });
+  server.keepAliveTimeout = 65_000; // longer than nginx's upstream keepalive_timeout
+  logger.info({ config: redact(config), models: repository.names() }, `api listening on http://${config.HOST}:${config.PORT}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    const force = setTimeout(() => {
+      logger.warn('grace period over, closing remaining connections');
+      server.closeAllConnections();
+    }, config.SHUTDOWN_GRACE_MS);
+    force.unref();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await ctx.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  logger.fatal({ err }, 'api failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,37 @@
+import { BATCH_SIZE_BUCKETS, Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS, METRIC_PREFIX, type Registry } from '@tessera/telemetry';
+
+export interface ApiMetrics {
+  registry: Registry;
+  requests: Counter<'method' | 'route' | 'status'>;
+  latency: Histogram<'route'>;
+  queueWait: Histogram<'model'>;
+  compute: Histogram<'model'>;
+  batchSize: Histogram<'model'>;
+  inFlight: Gauge;
+}
+
+/**
+ * `collectQueueDepth` is called at scrape time, so queue depth is read from Redis only when
+ * Prometheus asks, not on the request path.
+ */
+export function createApiMetrics(replica: string, collectQueueDepth: (set: (model: string, state: string, n: number) => void) => Promise<void>): ApiMetrics {
+  const registry = createRegistry({ service: 'api', replica });
+  const p = METRIC_PREFIX;
+  const requests = new Counter({ name: `${p}http_requests_total`, help: 'HTTP requests answered, by route and status.', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
+  const latency = new Histogram({ name: `${p}http_request_duration_seconds`, help: 'Time from request to response, by route.', labelNames: ['route'] as const, buckets: LATENCY_BUCKETS, registers: [registry] });
+  const queueWait = new Histogram({ name: `${p}request_queue_seconds`, help: 'Time a request waited in the queue before its batch ran.', labelNames: ['model'] as const, buckets: LATENCY_BUCKETS, registers: [registry] });
+  const compute = new Histogram({ name: `${p}request_compute_seconds`, help: 'Compute time of the batch each request ran in.', labelNames: ['model'] as const, buckets: LATENCY_BUCKETS, registers: [registry] });
+  const batchSize = new Histogram({ name: `${p}request_batch_size`, help: 'Items in the batch each request ran in.', labelNames: ['model'] as const, buckets: BATCH_SIZE_BUCKETS, registers: [registry] });
+  const inFlight = new Gauge({ name: `${p}inflight_requests`, help: 'Inference requests this replica is waiting on.', registers: [registry] });
+  new Gauge({
+    name: `${p}queue_depth`,
+    help: 'Jobs in each model queue, by state (waiting, prioritized, active, delayed).',
+    labelNames: ['model', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      await collectQueueDepth((model, state, n) => this.set({ model, state }, n)).catch(() => {});
+    },
+  });
+  return { registry, requests, latency, queueWait, compute, batchSize, inFlight };
+}

@@ -1,0 +1,26 @@
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+
+const VALID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    id: string;
+    startedAt: bigint;
+  }
+}
+
+/** Takes X-Request-Id from the client (or nginx) when it is sane, else makes one; echoes it. */
+export function requestId() {
+  return function requestIdMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const given = req.get('x-request-id');
+    req.id = given && VALID.test(given) ? given : randomUUID();
+    req.startedAt = process.hrtime.bigint();
+    res.setHeader('X-Request-Id', req.id);
+    next();
+  };
+}
+
+export function elapsedMs(req: Request): number {
+  return Number(process.hrtime.bigint() - req.startedAt) / 1e6;
+}

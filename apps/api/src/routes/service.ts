@@ -1,0 +1,52 @@
+import { Router } from 'express';
+import type { ApiContext } from '../context.js';
+
+export interface Readiness {
+  ready: boolean;
+  reason?: string;
+  redis: boolean;
+  workers: number;
+}
+
+/** Ready means: Redis answers, and at least one live worker serves the default model. */
+export async function readiness(ctx: ApiContext): Promise<Readiness> {
+  try {
+    await ctx.redis.ping();
+  } catch (err) {
+    return { ready: false, reason: `Redis is unreachable: ${(err as Error).message}`, redis: false, workers: 0 };
+  }
+  const workers = await ctx.workers.live();
+  const name = ctx.config.DEFAULT_MODEL;
+  const model = ctx.repository.get(name);
+  if (!model) return { ready: false, reason: `default model '${name}' is not in the repository`, redis: true, workers: workers.length };
+  const serving = workers.filter((w) => w.models.includes(`${model.name}@${model.version}`)).length;
+  if (serving === 0) return { ready: false, reason: `no live worker serves the default model '${name}'`, redis: true, workers: workers.length };
+  return { ready: true, redis: true, workers: workers.length };
+}
+
+export function serviceRouter(ctx: ApiContext): Router {
+  const r = Router();
+  r.get('/live', (_req, res) => {
+    res.json({ live: true });
+  });
+  r.get('/ready', async (_req, res) => {
+    const state = await readiness(ctx);
+    res.status(state.ready ? 200 : 503).json(state.ready ? state : { ...state, error: state.reason });
+  });
+  r.get('/health', async (_req, res) => {
+    const state = await readiness(ctx);
+    const workers = state.redis ? await ctx.workers.live().catch(() => []) : [];
+    res.status(state.ready ? 200 : 503).json({
+      status: state.ready ? 'ok' : 'unavailable',
+      ...(state.ready ? {} : { error: state.reason }),
+      replica: ctx.config.REPLICA_ID,
+      redis: state.redis,
+      workers: workers.map((w) => ({ id: w.id, models: w.models, providers: w.providers, caps: w.caps, age_ms: Date.now() - w.at })),
+    });
+  });
+  r.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', ctx.metrics.registry.contentType);
+    res.send(await ctx.metrics.registry.metrics());
+  });
+  return r;
+}

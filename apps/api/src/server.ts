@@ -1,0 +1,28 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { ApiContext } from './context.js';
+import { accessLog } from './middleware/access-log.js';
+import { errorHandler, notFound, requireJson } from './middleware/errors.js';
+import { requestId } from './middleware/request-id.js';
+import { oipRouter } from './routes/oip.js';
+import { predictRouter } from './routes/predict.js';
+import { serviceRouter } from './routes/service.js';
+
+/** Builds the HTTP app without listening, so tests and main.ts start it the same way. */
+export function createServer(ctx: ApiContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', ctx.config.TRUST_PROXY); // exactly the proxy hops in front, never `true`
+  app.set('etag', false);
+  app.use(requestId());
+  app.use(accessLog(ctx.logger, ctx.metrics));
+  app.use(helmet());
+  app.use(requireJson());
+  app.use(express.json({ limit: ctx.config.BODY_LIMIT, strict: false }));
+  app.use(serviceRouter(ctx));
+  app.use(oipRouter(ctx));
+  app.use(predictRouter(ctx));
+  app.use(notFound());
+  app.use(errorHandler(ctx.logger));
+  return app;
+}

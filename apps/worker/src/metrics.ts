@@ -1,0 +1,35 @@
+import { BATCH_SIZE_BUCKETS, Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS, METRIC_PREFIX, type Registry } from '@tessera/telemetry';
+
+export interface WorkerMetrics {
+  registry: Registry;
+  batchSize: Histogram<'model'>;
+  batchCompute: Histogram<'model' | 'provider'>;
+  batchCap: Gauge<'model'>;
+  oomEvents: Counter<'model'>;
+  provider: Gauge<'model' | 'provider'>;
+  jobs: Counter<'model' | 'outcome'>;
+  pendingItems: Gauge;
+}
+
+export function createWorkerMetrics(worker: string, pending: () => number): WorkerMetrics {
+  const registry = createRegistry({ service: 'worker', worker });
+  const p = `${METRIC_PREFIX}worker_`;
+  const registers = [registry];
+  return {
+    registry,
+    batchSize: new Histogram({ name: `${p}batch_size`, help: 'Items per executed batch.', labelNames: ['model'] as const, buckets: BATCH_SIZE_BUCKETS, registers }),
+    batchCompute: new Histogram({ name: `${p}batch_compute_seconds`, help: 'Duration of session.run per batch.', labelNames: ['model', 'provider'] as const, buckets: LATENCY_BUCKETS, registers }),
+    batchCap: new Gauge({ name: `${p}batch_cap`, help: 'Current batch cap in items (halved on out-of-memory, grows back after successes).', labelNames: ['model'] as const, registers }),
+    oomEvents: new Counter({ name: `${p}oom_events_total`, help: 'Out-of-memory failures of session.run.', labelNames: ['model'] as const, registers }),
+    provider: new Gauge({ name: `${p}execution_provider`, help: 'Execution provider in use per model (value 1).', labelNames: ['model', 'provider'] as const, registers }),
+    jobs: new Counter({ name: `${p}jobs_total`, help: 'Jobs finished, by outcome (ok, failed, expired).', labelNames: ['model', 'outcome'] as const, registers }),
+    pendingItems: new Gauge({
+      name: `${p}pending_items`,
+      help: 'Items taken from the queue and waiting for a batch.',
+      registers,
+      collect() {
+        this.set(pending());
+      },
+    }),
+  };
+}

@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadApiConfig, loadWorkerConfig, redact, ConfigError } from './env.js';
+
+test('api defaults are complete', () => {
+  const c = loadApiConfig({});
+  assert.equal(c.PORT, 3000);
+  assert.equal(c.BODY_LIMIT, 8 * 1024 * 1024);
+  assert.equal(c.REQUEST_TIMEOUT_MS, 30_000);
+  assert.equal(c.TRUST_PROXY, 1);
+});
+
+test('sizes and numbers are parsed with units', () => {
+  const c = loadApiConfig({ BODY_LIMIT: '512kb', PORT: '8081' });
+  assert.equal(c.BODY_LIMIT, 512 * 1024);
+  assert.equal(c.PORT, 8081);
+});
+
+test('invalid values name the variable', () => {
+  assert.throws(() => loadApiConfig({ PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && /PORT/.test(e.message));
+  assert.throws(() => loadWorkerConfig({ DEVICE: 'tpu' }), /DEVICE/);
+  assert.throws(() => loadApiConfig({ BODY_LIMIT: 'lots' }), /BODY_LIMIT/);
+});
+
+test('worker model list is split', () => {
+  assert.deepEqual(loadWorkerConfig({ MODELS: 'a, b,,c' }).MODELS, ['a', 'b', 'c']);
+  assert.deepEqual(loadWorkerConfig({}).MODELS, []);
+});
+
+test('redact masks passwords in URLs', () => {
+  assert.equal(redact({ REDIS_URL: 'redis://user:secret@host:1' }).REDIS_URL, 'redis://user:***@host:1');
+});

@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { validateInferenceRequest } from './validate.js';
+import { ServiceError } from './errors.js';
+import type { ModelSpec } from './model-spec.js';
+
+const model: ModelSpec = {
+  name: 'm', version: '1', platform: 'onnxruntime_onnx', file: '/dev/null',
+  maxBatchSize: 8, maxQueueDelayMs: 0, maxItemsPerRequest: 4, executionProviders: ['cpu'], labels: {},
+  inputs: [
+    { name: 'x', datatype: 'FP32', shape: [2] },
+    { name: 'ids', datatype: 'INT64', shape: [-1] },
+  ],
+  outputs: [{ name: 'y', datatype: 'FP32', shape: [2] }],
+};
+
+const good = () => ({
+  id: 'r1',
+  inputs: [
+    { name: 'x', datatype: 'FP32', shape: [2, 2], data: [[1, 2], [3, 4]] },
+    { name: 'ids', datatype: 'INT64', shape: [2, 3], data: [1, 2, 3, 4, 5, '9007199254740993'] },
+  ],
+});
+
+function rejects(body: unknown, code: string, pattern: RegExp): void {
+  assert.throws(() => validateInferenceRequest(model, body), (e: unknown) => {
+    assert.ok(e instanceof ServiceError, 'a ServiceError');
+    assert.equal(e.code, code);
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+test('a valid request is converted in model input order, nested or flat', () => {
+  const body = good();
+  body.inputs.reverse();
+  const v = validateInferenceRequest(model, body);
+  assert.equal(v.items, 2);
+  assert.deepEqual(v.tensors.map((t) => t.name), ['x', 'ids']);
+  assert.deepEqual(Array.from(v.tensors[0]!.data as Float32Array), [1, 2, 3, 4]);
+  assert.equal((v.tensors[1]!.data as BigInt64Array)[5], 9007199254740993n);
+  assert.equal(v.outputs, undefined);
+});
+
+test('requested outputs are checked', () => {
+  assert.deepEqual(validateInferenceRequest(model, { ...good(), outputs: [{ name: 'y' }] }).outputs, ['y']);
+  rejects({ ...good(), outputs: [{ name: 'z' }] }, 'invalid_input', /unknown output 'z'/);
+});
+
+test('bad bodies are rejected with a message naming the problem', () => {
+  rejects([], 'bad_request', /JSON object/);
+  rejects({ inputs: [] }, 'bad_request', /non-empty/);
+  const wrongName = good();
+  wrongName.inputs[0]!.name = 'q';
+  rejects(wrongName, 'invalid_input', /unknown input 'q'/);
+  const missing = good();
+  missing.inputs.pop();
+  rejects(missing, 'invalid_input', /missing input 'ids'/);
+  const dtype = good();
+  dtype.inputs[0]!.datatype = 'INT32';
+  rejects(dtype, 'invalid_input', /datatype "INT32", model expects FP32/);
+  const rank = good();
+  rank.inputs[0]!.shape = [4];
+  rejects(rank, 'invalid_input', /rank 1, model expects rank 2/);
+  const dim = good();
+  dim.inputs[0]!.shape = [1, 4];
+  dim.inputs[0]!.data = [[1, 2, 3, 4]];
+  rejects(dim, 'invalid_input', /dimension 1 is 4, model expects 2/);
+  const count = good();
+  count.inputs[0]!.data = [1, 2, 3];
+  rejects(count, 'invalid_input', /has 3 elements, shape \[2,2\] needs 4/);
+  const tooMany = good();
+  tooMany.inputs[0]!.data = [1, 2, 3, 4, 5];
+  rejects(tooMany, 'invalid_input', /more than 4 elements/);
+  const empty = good();
+  empty.inputs[0]!.shape = [0, 2];
+  empty.inputs[0]!.data = [];
+  rejects(empty, 'invalid_input', /empty batch/);
+  const type = good();
+  type.inputs[0]!.data = [1, 'a', 3, 4];
+  rejects(type, 'invalid_input', /element 1 must be a finite number/);
+  const disagree = good();
+  disagree.inputs[1]!.shape = [1, 3];
+  disagree.inputs[1]!.data = [1, 2, 3];
+  rejects(disagree, 'invalid_input', /disagree on the batch dimension/);
+});
+
+test('more items than a request may carry are rejected', () => {
+  const body = { inputs: [
+    { name: 'x', datatype: 'FP32', shape: [5, 2], data: new Array(10).fill(0) },
+    { name: 'ids', datatype: 'INT64', shape: [5, 1], data: [1, 2, 3, 4, 5] },
+  ] };
+  rejects(body, 'invalid_input', /5 items.*at most 4/);
+});
+
+test('integer ranges are enforced', () => {
+  const m: ModelSpec = { ...model, inputs: [{ name: 'b', datatype: 'UINT8', shape: [1] }] };
+  assert.throws(() => validateInferenceRequest(m, { inputs: [{ name: 'b', datatype: 'UINT8', shape: [1, 1], data: [256] }] }), /out of range/);
+  assert.throws(() => validateInferenceRequest(m, { inputs: [{ name: 'b', datatype: 'UINT8', shape: [1, 1], data: [1.5] }] }), /must be an integer/);
+  const v = validateInferenceRequest(m, { inputs: [{ name: 'b', datatype: 'UINT8', shape: [1, 1], data: [255] }] });
+  assert.equal(v.tensors[0]!.data[0], 255);
+});

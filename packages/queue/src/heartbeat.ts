@@ -1,0 +1,97 @@
+import type { Redis } from 'ioredis';
+import { heartbeatKey, workerInfoKey } from './names.js';
+
+/** What a worker says about itself, refreshed every heartbeat. */
+export interface WorkerInfo {
+  id: string;
+  /** `name@version` of each model it serves. */
+  models: string[];
+  /** Execution provider in use per `name@version`. */
+  providers: Record<string, string>;
+  /** Current batch cap per `name@version`. */
+  caps: Record<string, number>;
+  startedAt: number;
+  at: number;
+}
+
+export const modelKey = (name: string, version: string): string => `${name}@${version}`;
+
+/** A worker is live while its last heartbeat is younger than this many intervals. */
+const LIVENESS_INTERVALS = 3;
+
+export class Heartbeat {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly conn: Redis,
+    private readonly prefix: string,
+    private readonly intervalMs: number,
+    private readonly info: () => Omit<WorkerInfo, 'at'>,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  async beat(): Promise<void> {
+    const info = { ...this.info(), at: Date.now() };
+    await this.conn
+      .multi()
+      .zadd(heartbeatKey(this.prefix), info.at, info.id)
+      .set(workerInfoKey(this.prefix, info.id), JSON.stringify(info), 'PX', this.intervalMs * LIVENESS_INTERVALS)
+      .exec();
+  }
+
+  start(): void {
+    const tick = () => {
+      this.beat().catch(this.onError).finally(() => {
+        if (this.timer) this.timer = setTimeout(tick, this.intervalMs);
+      });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  /** Stops beating and removes this worker from the registry at once. */
+  async stop(id: string): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.conn.multi().zrem(heartbeatKey(this.prefix), id).del(workerInfoKey(this.prefix, id)).exec();
+  }
+}
+
+/** API side: the live workers, read at most once per `cacheMs`. */
+export class WorkerRegistry {
+  private cached: { at: number; workers: WorkerInfo[] } | undefined;
+  private inFlight: Promise<WorkerInfo[]> | undefined;
+
+  constructor(
+    private readonly conn: Redis,
+    private readonly prefix: string,
+    private readonly intervalMs: number,
+    private readonly cacheMs = 250,
+  ) {}
+
+  async live(): Promise<WorkerInfo[]> {
+    const now = Date.now();
+    if (this.cached && now - this.cached.at < this.cacheMs) return this.cached.workers;
+    this.inFlight ??= this.read(now).finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async read(now: number): Promise<WorkerInfo[]> {
+    const since = now - this.intervalMs * LIVENESS_INTERVALS;
+    const key = heartbeatKey(this.prefix);
+    const ids = await this.conn.zrangebyscore(key, since, '+inf');
+    // Drop long-dead entries so the set does not grow with every restart.
+    void this.conn.zremrangebyscore(key, '-inf', since - 60_000).catch(() => {});
+    const raws = ids.length ? await this.conn.mget(ids.map((id) => workerInfoKey(this.prefix, id))) : [];
+    const workers = raws.flatMap((r) => (r ? [JSON.parse(r) as WorkerInfo] : []));
+    this.cached = { at: now, workers };
+    return workers;
+  }
+
+  /** Live workers serving `name@version`. */
+  async serving(name: string, version: string): Promise<WorkerInfo[]> {
+    const key = modelKey(name, version);
+    return (await this.live()).filter((w) => w.models.includes(key));
+  }
+}

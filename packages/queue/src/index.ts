@@ -1,0 +1,3 @@
+export * from './names.js';
+export * from './reply.js';
+export * from './heartbeat.js';
