@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const unknown = names.filter((n) => repository.versions(n).length === 0);
   if (unknown.length > 0) throw new Error(`MODELS names unknown model(s) ${unknown.join(', ')}; the repository has ${repository.names().join(', ')}`);
 
-  const runner = await createOrtRunner({ device: config.DEVICE, cudaDeviceId: config.CUDA_DEVICE_ID, intraOpNumThreads: config.INTRA_OP_THREADS, logger, memoryLimitMb: config.MEMORY_LIMIT_MB });
+  const runner = await createOrtRunner({ device: config.DEVICE, cudaDeviceId: config.CUDA_DEVICE_ID, intraOpNumThreads: config.INTRA_OP_THREADS, logger, ...(config.MEMORY_HEADROOM_MB > 0 ? { addressSpaceHeadroomMb: config.MEMORY_HEADROOM_MB } : {}) });
   const providers: Record<string, string> = {};
   const served = new Map<string, Map<string, ModelSpec>>();
   for (const name of names) {

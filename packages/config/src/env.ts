@@ -52,7 +52,7 @@ export const workerEnvSchema = z.object({
   OOM_GROW_AFTER: int(1, 1_000_000).default(20),
   WORKER_CONCURRENCY: int(0, 4096).default(0),
   LOCK_DURATION_MS: int(1000, 3_600_000).default(30_000),
-  MEMORY_LIMIT_MB: int(0).default(0),
+  MEMORY_HEADROOM_MB: int(0).default(0),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(30_000),
   STALLED_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
 });

@@ -12,13 +12,16 @@ export interface PadRule {
 
 /**
  * Outputs whose dimension follows a padded input dimension are cropped back per item:
- * output size = ceil(input size * scale) along `axis`.
+ * output size = max(1, ceil((input size + offset) * scale)) along `axis`. The offset expresses
+ * the rounding of strided layers: PP-OCR recognition emits floor((W + 3) / 8) time steps,
+ * which is ceil((W - 4) / 8), so its rule is scale 1/8, offset -4.
  */
 export interface CropRule {
   axis: number;
   input: string;
   inputAxis: number;
   scale: number;
+  offset?: number;
 }
 
 export interface TensorSpec {

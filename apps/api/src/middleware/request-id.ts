@@ -3,10 +3,13 @@ import type { NextFunction, Request, Response } from 'express';
 
 const VALID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-declare module 'express-serve-static-core' {
-  interface Request {
-    id: string;
-    startedAt: bigint;
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      id: string;
+      startedAt: bigint;
+    }
   }
 }
 

@@ -1,0 +1,220 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startStack, type Stack } from '@tessera/topology';
+import { metricSum, request } from './http.js';
+import { modelRepository } from './repository.js';
+
+/**
+ * The whole topology as users run it: real Redis, real nginx, three API replicas and one
+ * worker running ONNX Runtime, all on free ports.
+ */
+let stack: Stack;
+let gw: string;
+
+before(async () => {
+  stack = await startStack({
+    replicas: 3,
+    modelRepository: await modelRepository(),
+    logDir: mkdtempSync(path.join(tmpdir(), 'tessera-e2e-')),
+    env: { LOG_LEVEL: 'warn' },
+  });
+  gw = stack.gatewayUrl;
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+const affine = (row: number[]) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: row }] });
+
+describe('200 concurrent requests through nginx', () => {
+  test('each gets its own correct answer, spread over the three replicas, in batches', async () => {
+    const before = await Promise.all(stack.apiUrls.map(async (u) => metricSum((await request(`${u}/metrics`)).text, 'tessera_http_requests_total', { route: '/v2/models/:name/infer' })));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const row = [i, i + 0.5, -i, i * 2];
+        const res = await request(`${gw}/v2/models/affine/infer`, { body: { id: `req-${i}`, ...affine(row) } });
+        return { i, row, res };
+      }),
+    );
+    for (const { i, row, res } of results) {
+      assert.equal(res.status, 200, `request ${i}: ${res.text}`);
+      assert.equal(res.body.id, `req-${i}`);
+      const y = res.body.outputs.find((o: { name: string }) => o.name === 'y');
+      assert.deepEqual(y.shape, [1, 4]);
+      assert.deepEqual(y.data, row.map((v) => 2 * Math.fround(v) + 1));
+      const sum = res.body.outputs.find((o: { name: string }) => o.name === 'sum');
+      assert.ok(Math.abs(sum.data[0] - row.reduce((a, v) => a + 2 * v + 1, 0)) < 1e-3);
+    }
+    const batchSizes = results.map((r) => Number(r.res.headers.get('x-batch-size')));
+    assert.ok(Math.max(...batchSizes) > 1, `some batch holds more than one request (max ${Math.max(...batchSizes)})`);
+    const afterCounts = await Promise.all(stack.apiUrls.map(async (u) => metricSum((await request(`${u}/metrics`)).text, 'tessera_http_requests_total', { route: '/v2/models/:name/infer' })));
+    const perReplica = afterCounts.map((n, k) => n - before[k]!);
+    assert.equal(perReplica.reduce((a, b) => a + b, 0), 200);
+    for (const n of perReplica) assert.ok(n > 0, `every replica served requests: ${perReplica}`);
+    const worker = (await request(`${stack.workerMetricsUrl}`)).text;
+    assert.ok(metricSum(worker, 'tessera_worker_batch_size_count', { model: 'affine' }) < 200, 'fewer batches than requests');
+  });
+
+  test('padding: token sequences of different lengths batch together with exact sums', async () => {
+    const seqs = Array.from({ length: 40 }, (_, i) => Array.from({ length: 1 + (i % 7) }, (_, j) => i * 10 + j + 1));
+    const results = await Promise.all(
+      seqs.map((ids) => request(`${gw}/predict`, { body: { model: 'token-sum', inputs: { ids: [ids] } } })),
+    );
+    results.forEach((res, i) => {
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.results[0].total, seqs[i]!.reduce((a, b) => a + b, 0));
+      assert.equal(res.body.results[0].mask_count, seqs[i]!.length);
+    });
+    assert.ok(results.some((r) => r.body.timing.batch_size > 1), 'sequences of different lengths shared a batch');
+  });
+
+  test('a request that fails at run time fails alone; its batch-mates succeed', async () => {
+    const indexes = Array.from({ length: 24 }, (_, i) => (i === 11 ? 99 : i % 10));
+    const results = await Promise.all(
+      indexes.map((index) => request(`${gw}/v2/models/gather/infer`, { body: { inputs: [{ name: 'index', datatype: 'INT64', shape: [1, 1], data: [index] }] } })),
+    );
+    results.forEach((res, i) => {
+      if (indexes[i] === 99) {
+        assert.equal(res.status, 422, res.text);
+        assert.match(res.body.error, /out of|bounds|indices/i);
+      } else {
+        assert.equal(res.status, 200, res.text);
+        assert.deepEqual(res.body.outputs[0].data, [indexes[i]! * 1.5]);
+      }
+    });
+  });
+});
+
+describe('Open Inference Protocol endpoints', () => {
+  test('server metadata, health, model metadata and readiness', async () => {
+    const meta = await request(`${gw}/v2`);
+    assert.equal(meta.status, 200);
+    assert.equal(meta.body.name, 'tessera');
+    assert.ok(meta.body.extensions.includes('model_repository'));
+    assert.deepEqual((await request(`${gw}/v2/health/live`)).body, { live: true });
+    assert.equal((await request(`${gw}/v2/health/ready`)).status, 200);
+    const model = await request(`${gw}/v2/models/affine`);
+    assert.equal(model.status, 200);
+    assert.equal(model.body.platform, 'onnxruntime_onnx');
+    assert.deepEqual(model.body.inputs, [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }]);
+    assert.equal(model.body.parameters.execution_provider, 'cpu');
+    assert.equal((await request(`${gw}/v2/models/affine/versions/1`)).status, 200);
+    assert.deepEqual((await request(`${gw}/v2/models/affine/ready`)).body, { name: 'affine', ready: true });
+    assert.equal((await request(`${gw}/v2/models/affine/versions/1/ready`)).status, 200);
+  });
+
+  test('the repository index lists every model with version and state', async () => {
+    const res = await request(`${gw}/v2/repository/index`, { method: 'POST', body: {} });
+    assert.equal(res.status, 200);
+    const names = res.body.map((m: { name: string }) => m.name);
+    for (const n of ['affine', 'token-sum', 'gather', 'ocr-det', 'ocr-cls', 'ocr-rec']) assert.ok(names.includes(n), `${n} listed`);
+    const affineRow = res.body.find((m: { name: string }) => m.name === 'affine');
+    assert.deepEqual(affineRow, { name: 'affine', version: '1', state: 'READY' });
+  });
+
+  test('outputs are honoured, the id echoed, timings reported in body and headers', async () => {
+    const res = await request(`${gw}/v2/models/affine/versions/1/infer`, {
+      body: { id: 'abc', ...affine([1, 2, 3, 4]), outputs: [{ name: 'sum' }] },
+      headers: { 'x-request-id': 'trace-123' },
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.id, 'abc');
+    assert.equal(res.body.model_name, 'affine');
+    assert.equal(res.body.model_version, '1');
+    assert.deepEqual(res.body.outputs, [{ name: 'sum', datatype: 'FP32', shape: [1], data: [24] }]);
+    for (const k of ['total_ms', 'queue_ms', 'compute_ms', 'batch_size']) assert.equal(typeof res.body.parameters[k], 'number', k);
+    for (const h of ['x-total-time', 'x-queue-time', 'x-inference-time', 'x-batch-size']) assert.ok(res.headers.get(h), h);
+    assert.equal(res.headers.get('x-request-id'), 'trace-123');
+  });
+
+  test('nested data and several items in one request', async () => {
+    const res = await request(`${gw}/v2/models/affine/infer`, { body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 4], data: [[0, 0, 0, 0], [1, 1, 1, 1], [2, 2, 2, 2]] }] } });
+    assert.equal(res.status, 200, res.text);
+    const y = res.body.outputs.find((o: { name: string }) => o.name === 'y');
+    assert.deepEqual(y.data, [1, 1, 1, 1, 3, 3, 3, 3, 5, 5, 5, 5]);
+  });
+});
+
+describe('/predict', () => {
+  test('tensor shorthand answers one result per item with latency', async () => {
+    const res = await request(`${gw}/predict`, { body: { model: 'affine', inputs: [[1, 2, 3, 4], [0, 0, 0, 0]] } });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.body.results, [{ y: [3, 5, 7, 9], sum: 24 }, { y: [1, 1, 1, 1], sum: 4 }]);
+    assert.equal(typeof res.body.latency_ms, 'number');
+    assert.equal(res.body.timing.batch_size >= 2, true);
+  });
+
+  test('the default model answers when none is named', async () => {
+    const res = await request(`${gw}/predict`, { body: { inputs: [[1, 1, 1, 1]] } });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.model, 'affine');
+  });
+});
+
+describe('bad input gets a clear 4xx and never reaches the worker', () => {
+  test('each kind of bad input', async () => {
+    const jobsBefore = metricSum((await request(stack.workerMetricsUrl)).text, 'tessera_worker_jobs_total');
+    const url = `${gw}/v2/models/affine/infer`;
+    const x = (over: object) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4], ...over }] });
+    const cases: Array<[string, Promise<{ status: number; body: any }>, number, RegExp]> = [
+      ['malformed JSON', request(url, { raw: '{"inputs": [', headers: { 'content-type': 'application/json' } }), 400, /malformed JSON/],
+      ['not JSON', request(url, { raw: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, /application\/json/],
+      ['unknown model', request(`${gw}/v2/models/nope/infer`, { body: affine([1, 2, 3, 4]) }), 404, /unknown model 'nope'/],
+      ['unknown version', request(`${gw}/v2/models/affine/versions/7/infer`, { body: affine([1, 2, 3, 4]) }), 404, /unknown version '7'/],
+      ['wrong input name', request(url, { body: x({ name: 'z' }) }), 400, /unknown input 'z'/],
+      ['wrong shape', request(url, { body: x({ shape: [1, 3], data: [1, 2, 3] }) }), 400, /dimension 1 is 3, model expects 4/],
+      ['wrong datatype', request(url, { body: x({ datatype: 'INT32' }) }), 400, /datatype "INT32", model expects FP32/],
+      ['wrong element count', request(url, { body: x({ data: [1, 2, 3] }) }), 400, /3 elements, shape \[1,4\] needs 4/],
+      ['non-numeric element', request(url, { body: x({ data: [1, 'two', 3, 4] }) }), 400, /finite number/],
+      ['empty batch', request(url, { body: x({ shape: [0, 4], data: [] }) }), 400, /empty batch/],
+      ['no inputs', request(url, { body: { inputs: [] } }), 400, /non-empty array/],
+      ['more items than allowed', request(url, { body: x({ shape: [65, 4], data: new Array(260).fill(1) }) }), 400, /65 items.*at most 64/],
+      ['body over the API limit', request(url, { raw: JSON.stringify(x({ data: new Array(1_250_000).fill(1.2345) })), headers: { 'content-type': 'application/json' } }), 413, /larger than the 8388608 byte limit/],
+      ['body over the gateway limit', request(url, { raw: JSON.stringify(x({ data: new Array(2_000_000).fill(1.2345) })), headers: { 'content-type': 'application/json' } }), 413, /larger than the gateway limit/],
+      ['unknown output', request(url, { body: { ...affine([1, 2, 3, 4]), outputs: [{ name: 'nope' }] } }), 400, /unknown output 'nope'/],
+      ['texts to a tensor model', request(`${gw}/predict`, { body: { model: 'affine', texts: ['hello'] } }), 400, /takes tensors, not texts/],
+      ['ragged predict inputs', request(`${gw}/predict`, { body: { model: 'affine', inputs: [[1, 2, 3, 4], [1, 2]] } }), 400, /ragged/],
+      ['unknown route', request(`${gw}/v2/nothing`), 404, /no route/],
+    ];
+    for (const [what, pending, status, pattern] of cases) {
+      const res = await pending;
+      assert.equal(res.status, status, `${what}: ${JSON.stringify(res.body)}`);
+      assert.equal(typeof res.body?.error, 'string', `${what} answers {"error"}`);
+      assert.match(res.body.error, pattern, what);
+    }
+    const jobsAfter = metricSum((await request(stack.workerMetricsUrl)).text, 'tessera_worker_jobs_total');
+    assert.equal(jobsAfter, jobsBefore, 'no invalid request reached the worker');
+    const ok = await request(url, { body: affine([1, 2, 3, 4]) });
+    assert.equal(ok.status, 200, 'the service still answers');
+  });
+});
+
+describe('operations', () => {
+  test('metrics: API replicas and worker, not exposed through the public port', async () => {
+    const api = (await request(`${stack.apiUrls[0]}/metrics`)).text;
+    for (const name of ['tessera_http_requests_total', 'tessera_http_request_duration_seconds_bucket', 'tessera_queue_depth', 'tessera_request_batch_size_bucket']) {
+      assert.ok(api.includes(name), `api exports ${name}`);
+    }
+    const worker = (await request(stack.workerMetricsUrl)).text;
+    for (const name of ['tessera_worker_batch_size_bucket', 'tessera_worker_batch_compute_seconds_bucket', 'tessera_worker_batch_cap', 'tessera_worker_oom_events_total', 'tessera_worker_execution_provider']) {
+      assert.ok(worker.includes(name), `worker exports ${name}`);
+    }
+    assert.equal(metricSum(worker, 'tessera_worker_execution_provider', { model: 'affine', provider: 'cpu' }), 1);
+    assert.equal((await request(`${gw}/metrics`)).status, 404);
+  });
+
+  test('helmet headers and service health endpoints', async () => {
+    const res = await request(`${gw}/ready`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(res.headers.get('x-powered-by'), null);
+    assert.equal((await request(`${gw}/live`)).status, 200);
+    const health = await request(`${gw}/health`);
+    assert.equal(health.body.status, 'ok');
+    assert.equal(health.body.workers.length, 1);
+  });
+});

@@ -1,0 +1,10 @@
+export { systemClock, type Clock } from './clock.js';
+export { ManualClock } from './manual-clock.js';
+export type { BatchRequest, RunResult, Runner, Outcome, SchedulerEvents, SchedulerOptions, BatchEvent } from './types.js';
+export { Scheduler } from './scheduler.js';
+export { CapController } from './cap-controller.js';
+export { ArrivalRate } from './arrival-rate.js';
+export { planBatch, type Plannable, type Take } from './plan.js';
+export { runWithRecovery, type RecoveryOptions, type RecoveryCap, type PartOutcome } from './recovery.js';
+export { stackInputs, compatKey, type StackPart } from './stack.js';
+export { splitOutputs, assembleOutputs, type SplitPart } from './split.js';

@@ -1,0 +1,26 @@
+import { affine } from './models/affine.js';
+import { cost, type CostOptions } from './models/cost.js';
+import { gather } from './models/gather.js';
+import { memoryHog } from './models/memory-hog.js';
+import { ocrCls, ocrDet, ocrRec } from './models/pp-ocr.js';
+import { tokenSum } from './models/token-sum.js';
+import type { ZooModel } from './zoo-model.js';
+
+export type ModelSet = 'test' | 'demo' | 'all';
+
+export interface CatalogueOptions {
+  /** Which models to include; 'all' by default. */
+  only?: ModelSet;
+  /** Tile repeats of memory-hog (each item needs 16 x repeats bytes); 64 MiB per item by default. */
+  memoryHogRepeats?: number;
+  cost?: CostOptions;
+}
+
+/** The zoo's models, test ones first. */
+export function catalogue(options: CatalogueOptions = {}): ZooModel[] {
+  const only = options.only ?? 'all';
+  const models: ZooModel[] = [];
+  if (only !== 'demo') models.push(affine(), tokenSum(), gather(), memoryHog(options.memoryHogRepeats), cost(options.cost));
+  if (only !== 'test') models.push(ocrDet(), ocrCls(), ocrRec());
+  return models;
+}

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ServiceError, type Tensor } from '@tessera/contract';
+import { createOrtRunner, type OrtRunner } from './index.js';
+import { gatherTable, matmulChain, ModelDir, recordingLogger, reluArgmax } from './testing/models.js';
+
+const dir = new ModelDir();
+const cpuOptions = { device: 'cpu', cudaDeviceId: 0, intraOpNumThreads: 1 } as const;
+let runner: OrtRunner;
+
+before(async () => {
+  runner = await createOrtRunner({ ...cpuOptions, logger: recordingLogger().logger });
+});
+after(async () => {
+  await runner.close();
+  dir.remove();
+});
+
+const fp32 = (name: string, shape: number[], values: number[]): Tensor => ({ name, datatype: 'FP32', shape, data: Float32Array.from(values) });
+
+test('load reports names, metadata and provider; run returns every output in configuration order', async () => {
+  // The configuration lists the outputs in the opposite order to the graph.
+  const graph = reluArgmax();
+  const model = dir.write(graph, { outputs: [{ name: 'idx', datatype: 'INT64', shape: [] }, { name: 'y', datatype: 'FP32', shape: [4] }] });
+  const loaded = await runner.load(model);
+  assert.equal(loaded.provider, 'cpu');
+  assert.equal(runner.provider(model), 'cpu');
+  assert.deepEqual(loaded.inputs, [{ name: 'x', datatype: 'FP32', ortType: 'float32', shape: ['N', 4] }]);
+  assert.deepEqual(loaded.outputs.map((o) => [o.name, o.datatype]), [['y', 'FP32'], ['idx', 'INT64']]);
+
+  const x = fp32('x', [2, 4], [-1, 2, 0.5, 3, 4, -2, 1, 0]);
+  const result = await runner.run(model, [x]);
+  assert.equal(result.provider, 'cpu');
+  assert.ok(result.computeMs >= 0 && result.computeMs < 5_000);
+  const [idx, y] = result.outputs;
+  assert.deepEqual({ ...idx, data: undefined }, { name: 'idx', datatype: 'INT64', shape: [2], data: undefined });
+  assert.ok(idx!.data instanceof BigInt64Array);
+  assert.deepEqual([...idx!.data], [3n, 0n]);
+  assert.equal(y!.datatype, 'FP32');
+  assert.deepEqual(y!.shape, [2, 4]);
+  assert.deepEqual([...y!.data], [0, 2, 0.5, 3, 4, 0, 1, 0]);
+  // Inputs are copied before transfer, so the caller's array is still intact.
+  assert.equal(x.data.length, 8);
+  assert.equal(x.data[1], 2);
+});
+
+test('a model whose configuration does not match its graph fails to load clearly', async () => {
+  const model = dir.write({ ...reluArgmax(), name: 'mismatch' }, { inputs: [{ name: 'x', datatype: 'INT32', shape: [4] }] });
+  await assert.rejects(runner.load(model), /input 'x' is INT32 in the configuration but float32 in the graph/);
+});
+
+test('an out-of-range index fails at run time as model_rejected_input with the ORT message', async () => {
+  const model = dir.write(gatherTable());
+  const ids = (values: bigint[]): Tensor[] => [{ name: 'ids', datatype: 'INT64', shape: [values.length], data: BigInt64Array.from(values) }];
+  const ok = await runner.run(model, ids([3n, 0n]));
+  assert.deepEqual([...ok.outputs[0]!.data], [30, 31, 0, 1]);
+  const err = await runner.run(model, ids([1n, 10n])).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof ServiceError);
+  assert.equal(err.code, 'model_rejected_input');
+  assert.match(err.message, /Gather.*indices element out of data bounds, idx=10 must be within the inclusive range \[-4,3\]/);
+  // The session is still usable afterwards.
+  assert.equal((await runner.run(model, ids([2n]))).outputs[0]!.data[0], 20);
+});
+
+test('a feed with the wrong fixed dimension is model_rejected_input', async () => {
+  const model = dir.write({ ...reluArgmax(), name: 'dims' });
+  const err = await runner.run(model, [fp32('x', [1, 3], [1, 2, 3])]).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof ServiceError);
+  assert.equal(err.code, 'model_rejected_input');
+  assert.match(err.message, /invalid dimensions for input: x/i);
+});
+
+test('reset recreates the session and it keeps working', async () => {
+  const model = dir.write({ ...reluArgmax(), name: 'resettable' });
+  await runner.load(model);
+  await runner.reset(model);
+  assert.equal(runner.provider(model), 'cpu');
+  const result = await runner.run(model, [fp32('x', [1, 4], [1, -1, 1, -1])]);
+  assert.deepEqual([...result.outputs[0]!.data], [1, 0, 1, 0]);
+});
+
+/** Longest gap between 5 ms timer ticks on this thread while `work` runs. */
+async function longestTimerGap(work: () => Promise<unknown>): Promise<number> {
+  let last = performance.now();
+  let maxGap = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+  }, 5);
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
+  }
+  return Math.max(maxGap, performance.now() - last);
+}
+
+const rowsOf = (rows: number): Tensor => ({ name: 'x', datatype: 'FP32', shape: [rows, 512], data: new Float32Array(rows * 512).fill(0.5) });
+
+test('onnxruntime-node run blocks the JavaScript thread that calls it (why sessions live on their own thread)', async (t) => {
+  const ort = (await import('onnxruntime-node')).default;
+  const model = dir.write({ ...matmulChain(), name: 'direct_chain' });
+  const session = await ort.InferenceSession.create(model.file, { intraOpNumThreads: 1, executionMode: 'sequential' });
+  const x = rowsOf(4000);
+  let ms = 0;
+  const gap = await longestTimerGap(async () => {
+    const started = performance.now();
+    await session.run({ x: new ort.Tensor('float32', x.data, x.shape) });
+    ms = performance.now() - started;
+  });
+  await session.release();
+  t.diagnostic(`direct run on the main thread: ${ms.toFixed(0)} ms; longest timer gap ${gap.toFixed(0)} ms`);
+  assert.ok(gap >= ms * 0.8, `the timer stalled for ${gap} ms of a ${ms} ms run`);
+});
+
+test('the main thread keeps ticking while a long batch runs on the inference thread', async (t) => {
+  const model = dir.write(matmulChain());
+  await runner.load(model);
+  // Grow the batch until it takes long enough to matter on this machine.
+  for (let rows = 4000; ; rows *= 2) {
+    let computeMs = 0;
+    const gap = await longestTimerGap(async () => {
+      const result = await runner.run(model, [rowsOf(rows)]);
+      assert.deepEqual(result.outputs[0]!.shape, [rows, 512]);
+      computeMs = result.computeMs;
+    });
+    t.diagnostic(`${rows} rows: ${computeMs.toFixed(0)} ms on the inference thread; longest main-thread timer gap ${gap.toFixed(1)} ms`);
+    assert.ok(gap < 50, `timer gap ${gap} ms`);
+    if (computeMs >= 300 || rows >= 32_000) {
+      assert.ok(computeMs >= 300, `the batch never took long (${computeMs} ms)`);
+      break;
+    }
+  }
+});
+
+test('close is idempotent and later calls are refused', async () => {
+  const own = await createOrtRunner({ ...cpuOptions, logger: recordingLogger().logger });
+  const model = dir.write({ ...reluArgmax(), name: 'closing' });
+  await own.load(model);
+  await Promise.all([own.close(), own.close()]);
+  await own.close();
+  await assert.rejects(own.run(model, [fp32('x', [1, 4], [0, 0, 0, 0])]), (e: unknown) => e instanceof ServiceError && e.code === 'not_ready');
+  assert.equal(own.provider(model), undefined);
+});
+
+test('close waits for a running batch instead of killing the thread under it', async () => {
+  const own = await createOrtRunner({ ...cpuOptions, logger: recordingLogger().logger });
+  const model = dir.write({ ...matmulChain(), name: 'closing_busy' });
+  await own.load(model);
+  const running = own.run(model, [rowsOf(4000)]);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await own.close();
+  assert.deepEqual((await running).outputs[0]!.shape, [4000, 512]);
+});
+
+test('if the inference thread dies, the next run starts a new one and reloads the model', async () => {
+  const { lines, logger } = recordingLogger();
+  const own = await createOrtRunner({ ...cpuOptions, logger });
+  const model = dir.write({ ...reluArgmax(), name: 'respawn' });
+  await own.load(model);
+  // Catch hold of the thread the runner talks to. It is killed while idle: terminating it
+  // inside session.run would abort this whole process (onnxruntime-node 1.29 binding).
+  const { Worker } = await import('node:worker_threads');
+  const post = Worker.prototype.postMessage;
+  let thread: InstanceType<typeof Worker> | undefined;
+  Worker.prototype.postMessage = function (this: InstanceType<typeof Worker>, ...args: Parameters<typeof post>) {
+    thread = this;
+    return post.apply(this, args);
+  };
+  try {
+    await own.run(model, [fp32('x', [1, 4], [1, 2, 3, 4])]);
+    await thread!.terminate();
+    assert.equal(own.provider(model), undefined);
+    assert.equal(lines.filter((l) => l.level === 'error').length, 1);
+    const again = await own.run(model, [fp32('x', [1, 4], [-1, 2, -3, 4])]);
+    assert.deepEqual([...again.outputs[0]!.data], [0, 2, 0, 4]);
+    assert.equal(own.provider(model), 'cpu');
+    assert.ok(lines.some((l) => l.msg === 'model session created on first run'));
+  } finally {
+    Worker.prototype.postMessage = post;
+    await own.close();
+  }
+});
