@@ -1,0 +1,81 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startStack, type Stack } from '@tessera/topology';
+import { metricSum, request } from './http.js';
+import { modelRepository } from './repository.js';
+
+/**
+ * The worker under a real memory limit: its address space is capped 512 MiB above what it uses
+ * after loading, and `memory-hog` needs 64 MiB of activations per item, so a batch of 64 items
+ * (4 GiB) makes ONNX Runtime's allocation fail for real.
+ */
+let stack: Stack;
+
+before(async () => {
+  stack = await startStack({
+    replicas: 1,
+    modelRepository: await modelRepository(),
+    logDir: mkdtempSync(path.join(tmpdir(), 'tessera-oom-')),
+    env: { LOG_LEVEL: 'info' },
+    workerEnv: { MODELS: 'affine,memory-hog', MEMORY_HEADROOM_MB: '512', OOM_GROW_AFTER: '2' },
+  });
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+// Item i carries a power of two, so that ONNX Runtime's FP32 sum of 4M copies is exact.
+const pow = (i: number) => 2 ** (i % 16);
+const hog = (items: number, first: number) => ({
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [items, 4], data: Array.from({ length: items }, (_, i) => [pow(first + i), 0, 0, 0]) }],
+});
+const REPEATS = 4194304; // memory-hog's default tiling: 64 MiB of FP32 per item
+
+test('a batch that runs out of memory is halved and retried: no request fails', async () => {
+  const gw = stack.gatewayUrl;
+  const big = request(`${gw}/v2/models/memory-hog/infer`, { body: hog(64, 1) });
+  const small = Array.from({ length: 6 }, (_, k) => request(`${gw}/v2/models/memory-hog/infer`, { body: hog(1, 100 + k) }));
+  const [bigRes, ...smallRes] = await Promise.all([big, ...small]);
+  assert.equal(bigRes.status, 200, bigRes.text);
+  const y = bigRes.body.outputs[0];
+  assert.deepEqual(y.shape, [64, 1]);
+  y.data.forEach((v: number, i: number) => assert.equal(v, REPEATS * pow(1 + i), `item ${i}`));
+  smallRes.forEach((r, k) => {
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.outputs[0].data[0], REPEATS * pow(100 + k));
+  });
+
+  const metrics = (await request(stack.workerMetricsUrl)).text;
+  const ooms = metricSum(metrics, 'tessera_worker_oom_events_total', { model: 'memory-hog' });
+  assert.ok(ooms >= 1, `out-of-memory events recorded (${ooms})`);
+  const cap = metricSum(metrics, 'tessera_worker_batch_cap', { model: 'memory-hog' });
+  assert.ok(cap < 64, `cap was halved (now ${cap})`);
+  const log = readFileSync(stack.process('worker-1')!.logFile, 'utf8');
+  assert.match(log, /Failed to allocate memory|bad_alloc/);
+  assert.match(log, /batch cap halved/);
+
+  // Successes let the cap climb back (OOM_GROW_AFTER=2 batches per doubling).
+  for (let i = 0; i < 4; i++) assert.equal((await request(`${gw}/v2/models/memory-hog/infer`, { body: hog(1, 1) })).status, 200);
+  const grown = metricSum((await request(stack.workerMetricsUrl)).text, 'tessera_worker_batch_cap', { model: 'memory-hog' });
+  assert.ok(grown > cap, `cap grew back after successes (${cap} → ${grown})`);
+});
+
+test('SIGTERM: the worker finishes the jobs it holds, exits 0, and nothing is lost', async () => {
+  const gw = stack.gatewayUrl;
+  await stack.addWorker({ env: { MODELS: 'affine,memory-hog' } });
+  const pending = Array.from({ length: 12 }, (_, k) => request(`${gw}/v2/models/memory-hog/infer`, { body: hog(2, k) }));
+  await new Promise((r) => setTimeout(r, 150));
+  const first = stack.process('worker-1')!;
+  first.signal('SIGTERM');
+  const results = await Promise.all(pending);
+  results.forEach((r, k) => {
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.outputs[0].data[1], REPEATS * pow(k + 1));
+  });
+  const exit = await first.exited;
+  assert.deepEqual(exit, { code: 0, signal: null });
+});
