@@ -5,3 +5,4 @@ export * from './errors.js';
 export * from './jobs.js';
 export * from './oip.js';
 export * from './validate.js';
+export * from './pipeline.js';
