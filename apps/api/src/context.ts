@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { ApiConfig } from '@tessera/config';
+import type { Pipeline } from '@tessera/contract';
 import type { ModelRepository } from '@tessera/model-repository';
 import { queueName, replyKey, ReplyListener, WorkerRegistry } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
@@ -16,10 +17,12 @@ export interface ApiContext {
   workers: WorkerRegistry;
   inferClient: InferClient;
   metrics: ApiMetrics;
+  /** Text and image models by the name /predict knows them by. */
+  pipelines: Map<string, Pipeline>;
   close(): Promise<void>;
 }
 
-export function createContext(config: ApiConfig, logger: Logger, repository: ModelRepository): ApiContext {
+export function createContext(config: ApiConfig, logger: Logger, repository: ModelRepository, pipelines: Map<string, Pipeline> = new Map()): ApiContext {
   const redisOptions = { maxRetriesPerRequest: 3, enableAutoPipelining: true, lazyConnect: false };
   const redis = new Redis(config.REDIS_URL, redisOptions);
   // BullMQ needs its own connection with unlimited retries for its blocking calls.
@@ -61,6 +64,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     workers: new WorkerRegistry(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
     inferClient: new InferClient(queueFor, replies, logger),
     metrics,
+    pipelines,
     // Every step runs even when an earlier one fails; calling twice is harmless.
     close() {
       closing ??= (async () => {

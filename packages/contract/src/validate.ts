@@ -162,3 +162,30 @@ export function validateInferenceRequest(model: ModelSpec, body: unknown): Valid
   const tensors = model.inputs.map((s) => seen.get(s.name)!);
   return { tensors, items: items!, outputs };
 }
+
+/**
+ * Checks tensors built by the API's own pre-processing against the model, with the same rules
+ * as a client request, so that a pre-processing bug is caught in the API and never reaches the
+ * worker. Returns the batch dimension.
+ */
+export function checkTensors(model: ModelSpec, tensors: readonly Tensor[]): number {
+  if (tensors.length !== model.inputs.length) {
+    throw new ServiceError('internal', `model '${model.name}' takes ${model.inputs.length} inputs, pre-processing built ${tensors.length}: this is a bug`);
+  }
+  let items: number | undefined;
+  model.inputs.forEach((spec, i) => {
+    const t = tensors[i]!;
+    if (t.name !== spec.name || t.datatype !== spec.datatype) {
+      throw new ServiceError('internal', `pre-processing built ${t.name}:${t.datatype} where model '${model.name}' takes ${spec.name}:${spec.datatype}: this is a bug`);
+    }
+    const shape = checkShape(model, spec, t.shape);
+    if (t.data.length !== elementCount(shape)) throw new ServiceError('internal', `tensor '${t.name}' data does not match its shape: this is a bug`);
+    const batch = model.maxBatchSize > 0 ? shape[0]! : 1;
+    if (items !== undefined && items !== batch) throw new ServiceError('internal', `tensors disagree on the batch dimension: this is a bug`);
+    items = batch;
+  });
+  if (items! > model.maxItemsPerRequest) {
+    throw new ServiceError('invalid_input', `the request needs ${items} items in one call; model '${model.name}' accepts at most ${model.maxItemsPerRequest}`);
+  }
+  return items!;
+}

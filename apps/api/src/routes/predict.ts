@@ -1,18 +1,36 @@
-import { Router } from 'express';
-import { fromWire, ServiceError, validateInferenceRequest } from '@tessera/contract';
+import { Router, type Request, type Response } from 'express';
+import { fromWire, ServiceError, validateInferenceRequest, type Pipeline } from '@tessera/contract';
 import type { ApiContext } from '../context.js';
 import { nest, toJsonData } from '../encode.js';
 import { resolveModel } from '../models.js';
 import { predictToOip } from '../predict-input.js';
 import { runInference } from '../run-inference.js';
 import { setTimingHeaders } from '../timing.js';
+import { elapsedMs } from '../middleware/request-id.js';
+import { pipelineInfer } from '../pipeline-infer.js';
 
 interface PredictBody {
   model?: unknown;
   version?: unknown;
   inputs?: unknown;
   texts?: unknown;
+  images?: unknown;
   outputs?: unknown;
+}
+
+const OTHER_INPUT = { texts: 'images', images: 'texts' } as const;
+
+async function predictWithPipeline(ctx: ApiContext, req: Request, res: Response, pipeline: Pipeline, body: Record<string, unknown>): Promise<void> {
+  const wrong = OTHER_INPUT[pipeline.input];
+  if (body[wrong] !== undefined || body.inputs !== undefined) {
+    throw new ServiceError('invalid_input', `model '${pipeline.name}' takes '${pipeline.input}', not '${body[wrong] !== undefined ? wrong : 'inputs'}'`);
+  }
+  if (body[pipeline.input] === undefined) throw new ServiceError('bad_request', `'${pipeline.input}' is required for model '${pipeline.name}'`);
+  const { infer, totals } = pipelineInfer(ctx, req);
+  const results = await pipeline.predict(body, infer);
+  const timing = { total_ms: Math.round(elapsedMs(req) * 1000) / 1000, queue_ms: Math.round(totals.queueMs * 1000) / 1000, compute_ms: Math.round(totals.computeMs * 1000) / 1000, batch_size: totals.batchSize };
+  setTimingHeaders(res, timing);
+  res.json({ model: pipeline.name, results, latency_ms: timing.total_ms, timing: { ...timing, inference_calls: totals.calls }, execution_provider: totals.provider });
 }
 
 /**
@@ -26,9 +44,17 @@ export function predictRouter(ctx: ApiContext): Router {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ServiceError('bad_request', 'request body must be a JSON object');
     if (body.model !== undefined && typeof body.model !== 'string') throw new ServiceError('bad_request', "'model' must be a string");
     if (body.version !== undefined && typeof body.version !== 'string') throw new ServiceError('bad_request', "'version' must be a string");
-    const model = resolveModel(ctx, body.model ?? ctx.config.DEFAULT_MODEL, body.version);
-    if (body.texts !== undefined) {
-      throw new ServiceError('invalid_input', `model '${model.name}' takes tensors, not texts; send 'inputs' (${model.inputs.map((s) => `'${s.name}' ${s.datatype} [-1,${s.shape.join(',')}]`).join(', ')})`);
+    const name = body.model ?? ctx.config.DEFAULT_MODEL;
+    const pipeline = ctx.pipelines.get(name);
+    if (pipeline) {
+      await predictWithPipeline(ctx, req, res, pipeline, body as Record<string, unknown>);
+      return;
+    }
+    const model = resolveModel(ctx, name, body.version);
+    for (const field of ['texts', 'images'] as const) {
+      if (body[field] !== undefined) {
+        throw new ServiceError('invalid_input', `model '${model.name}' takes tensors, not ${field}; send 'inputs' (${model.inputs.map((s) => `'${s.name}' ${s.datatype} [-1,${s.shape.join(',')}]`).join(', ')})`);
+      }
     }
     if (body.inputs === undefined) throw new ServiceError('bad_request', "'inputs' is required");
     const validated = validateInferenceRequest(model, predictToOip(model, body.inputs, body.outputs));

@@ -8,7 +8,7 @@ export interface Readiness {
   workers: number;
 }
 
-/** Ready means: Redis answers, and at least one live worker serves the default model. */
+/** Ready means: Redis answers, and live workers serve the default model (all of its stages). */
 export async function readiness(ctx: ApiContext): Promise<Readiness> {
   try {
     await ctx.redis.ping();
@@ -17,10 +17,13 @@ export async function readiness(ctx: ApiContext): Promise<Readiness> {
   }
   const workers = await ctx.workers.live();
   const name = ctx.config.DEFAULT_MODEL;
-  const model = ctx.repository.get(name);
-  if (!model) return { ready: false, reason: `default model '${name}' is not in the repository`, redis: true, workers: workers.length };
-  const serving = workers.filter((w) => w.models.includes(`${model.name}@${model.version}`)).length;
-  if (serving === 0) return { ready: false, reason: `no live worker serves the default model '${name}'`, redis: true, workers: workers.length };
+  // A text or image model is ready when every repository model its pipeline calls is served.
+  for (const modelName of ctx.pipelines.get(name)?.models ?? [name]) {
+    const model = ctx.repository.get(modelName);
+    if (!model) return { ready: false, reason: `model '${modelName}' is not in the repository`, redis: true, workers: workers.length };
+    const serving = workers.filter((w) => w.models.includes(`${model.name}@${model.version}`)).length;
+    if (serving === 0) return { ready: false, reason: `no live worker serves model '${modelName}' (default model '${name}')`, redis: true, workers: workers.length };
+  }
   return { ready: true, redis: true, workers: workers.length };
 }
 

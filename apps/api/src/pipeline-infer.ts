@@ -1,0 +1,25 @@
+import type { Request } from 'express';
+import { checkTensors, fromWire, type Infer, type Timing } from '@tessera/contract';
+import type { ApiContext } from './context.js';
+import { resolveModel } from './models.js';
+import { runInference } from './run-inference.js';
+
+/**
+ * The `infer` a pipeline gets: each call goes through the queue like any request, and the
+ * timings of all calls are summed for the response (batch size: the largest batch seen).
+ */
+export function pipelineInfer(ctx: ApiContext, req: Request): { infer: Infer; totals: Timing & { calls: number; provider: string } } {
+  const totals = { queueMs: 0, computeMs: 0, batchSize: 0, calls: 0, provider: '' };
+  const infer: Infer = async (call) => {
+    const model = resolveModel(ctx, call.model);
+    const items = checkTensors(model, call.inputs);
+    const { result } = await runInference(ctx, req, model, { tensors: call.inputs, items, outputs: call.outputs });
+    totals.queueMs += result.timing.queueMs;
+    totals.computeMs += result.timing.computeMs;
+    totals.batchSize = Math.max(totals.batchSize, result.timing.batchSize);
+    totals.calls += 1;
+    totals.provider = result.provider;
+    return { outputs: result.outputs.map(fromWire), timing: result.timing, provider: result.provider };
+  };
+  return { infer, totals };
+}

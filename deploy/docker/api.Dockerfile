@@ -1,0 +1,64 @@
+# syntax=docker/dockerfile:1.7
+#
+# API replica image, plus the `models` target that writes the model repository into a volume.
+# Build context: the repository root, e.g.
+#   docker build -f deploy/docker/api.Dockerfile -t tessera-api .
+#   docker build -f deploy/docker/api.Dockerfile --target models -t tessera-models .
+# api.Dockerfile.dockerignore beside this file keeps the context small (BuildKit reads the
+# <Dockerfile>.dockerignore next to the Dockerfile in preference to a root .dockerignore).
+
+ARG NODE_VERSION=20
+ARG PNPM_VERSION=12.4.2
+
+# ---------------------------------------------------------------------------------------------
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+ARG PNPM_VERSION
+# The API does not run ONNX Runtime; never fetch the CUDA provider here.
+ENV CI=true \
+    ONNXRUNTIME_NODE_INSTALL=skip \
+    TURBO_TELEMETRY_DISABLED=1 \
+    npm_config_update_notifier=false
+RUN npm install -g pnpm@${PNPM_VERSION} && pnpm --version
+WORKDIR /src
+# Dependencies first: this layer only changes with the lockfile.
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+RUN --mount=type=cache,id=tessera-pnpm-store,target=/pnpm/store \
+    pnpm fetch --store-dir /pnpm/store
+COPY . .
+RUN --mount=type=cache,id=tessera-pnpm-store,target=/pnpm/store \
+    pnpm install --frozen-lockfile --offline --store-dir /pnpm/store
+RUN pnpm exec turbo run build --filter=@tessera/api... --filter=@tessera/model-zoo...
+# Self-contained production trees: the package, its built workspace dependencies and only
+# their production dependencies.
+RUN --mount=type=cache,id=tessera-pnpm-store,target=/pnpm/store \
+    pnpm --filter=@tessera/api --prod deploy --store-dir /pnpm/store /out/api \
+ && pnpm --filter=@tessera/model-zoo --prod deploy --store-dir /pnpm/store /out/models \
+ && rm -rf /out/*/src /out/*/.turbo /out/*/tsconfig.json
+
+# ---------------------------------------------------------------------------------------------
+# One-shot: generates the model repository (test and demo models) into /models, idempotently.
+FROM node:${NODE_VERSION}-bookworm-slim AS models
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build --chown=node:node /out/models ./
+RUN mkdir -p /models && chown node:node /models
+USER node
+VOLUME ["/models"]
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["/models"]
+
+# ---------------------------------------------------------------------------------------------
+FROM node:${NODE_VERSION}-bookworm-slim AS api
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    MODEL_REPOSITORY=/models
+WORKDIR /app
+COPY --from=build --chown=node:node /out/api ./
+USER node
+EXPOSE 3000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# SIGTERM: stop accepting, finish in-flight requests (SHUTDOWN_GRACE_MS), exit 0.
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/main.js"]

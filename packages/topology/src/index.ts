@@ -1,0 +1,20 @@
+export { freePort, freePorts, isPortFree, assertPortFree, isListening, LOOPBACK } from './ports.js';
+export { waitFor, waitForHttp, httpGet, type WaitOptions, type HttpResult } from './wait.js';
+export { ManagedProcess, describeExit, liveProcesses, type ExitInfo, type ProcessOptions } from './process.js';
+export { findRepoRoot, findExecutable, requireExecutable } from './paths.js';
+export { startRedis, redisPing, type RedisOptions, type RedisHandle } from './redis.js';
+export {
+  NGINX_PLACEHOLDERS,
+  renderTemplate,
+  templatePlaceholders,
+  nginxTemplateVars,
+  renderNginxConf,
+  defaultNginxTemplatePath,
+  startNginx,
+  type NginxPlaceholder,
+  type NginxConfOptions,
+  type NginxOptions,
+  type NginxHandle,
+} from './nginx.js';
+export { startApi, startWorker, serviceEnv, type EnvOverrides, type ServiceOptions, type ApiOptions, type WorkerOptions, type ServiceHandle } from './apps.js';
+export { startStack, type StackOptions, type Stack, type ServiceKind, type ProcessExitEvent } from './stack.js';
