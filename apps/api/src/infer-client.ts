@@ -4,6 +4,17 @@ import { JOB_SCHEMA_VERSION, ServiceError, toWire, type InferJobData, type Infer
 import { INFER_JOB_OPTIONS, ReplyTimeoutError, type ReplyListener } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 
+const ENQUEUE_TIMEOUT_MS = 5000;
+const LOOKUP_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 export interface InferOptions {
   requestId: string;
   timeoutMs: number;
@@ -27,7 +38,7 @@ export class InferClient {
 
   async infer(model: ModelSpec, request: ValidatedRequest, opts: InferOptions): Promise<InferJobResult> {
     const jobId = randomUUID();
-    const now = Date.now();
+    const now = performance.timeOrigin + performance.now(); // same clock as the worker's scheduler
     const data: InferJobData = {
       v: JOB_SCHEMA_VERSION,
       model: model.name,
@@ -44,7 +55,9 @@ export class InferClient {
     const reply = this.replies.wait(jobId, opts.timeoutMs);
     reply.catch(() => {}); // observed below; avoid an unhandled rejection if add() throws first
     try {
-      await queue.add('infer', data, { ...INFER_JOB_OPTIONS, jobId });
+      // BullMQ's connection queues commands while Redis is away; bound the wait so the client
+      // hears 503 instead of hanging until Redis comes back.
+      await withTimeout(queue.add('infer', data, { ...INFER_JOB_OPTIONS, jobId }), Math.min(ENQUEUE_TIMEOUT_MS, opts.timeoutMs), 'Redis did not accept the job in time');
     } catch (err) {
       this.replies.cancel(jobId);
       throw new ServiceError('not_ready', `could not enqueue the request: ${(err as Error).message}`, { cause: err });
@@ -61,8 +74,11 @@ export class InferClient {
 
   /** The reply did not come in time: settle from the job itself. */
   private async late(queue: Queue, jobId: string, timeoutMs: number): Promise<InferJobResult> {
-    const job = await Job.fromId<InferJobData, InferJobResult>(queue, jobId).catch(() => undefined);
-    const state = job ? await job.getState().catch(() => 'unknown') : 'missing';
+    const lookup = async () => {
+      const job = await Job.fromId<InferJobData, InferJobResult>(queue, jobId);
+      return { job, state: job ? await job.getState() : 'missing' };
+    };
+    const { job, state } = await withTimeout(lookup(), LOOKUP_TIMEOUT_MS, 'lookup timed out').catch(() => ({ job: undefined, state: 'unknown' }));
     this.logger.warn({ jobId, state }, 'no reply before the deadline');
     if (job && state === 'completed' && job.returnvalue) return job.returnvalue;
     if (job && state === 'failed') throw new ServiceError('inference_failed', job.failedReason || 'inference failed');

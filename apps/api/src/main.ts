@@ -24,8 +24,9 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
     const force = setTimeout(() => {
-      logger.warn('grace period over, closing remaining connections');
+      logger.warn('grace period over: closing remaining connections and exiting');
       server.closeAllConnections();
+      process.exit(1);
     }, config.SHUTDOWN_GRACE_MS);
     force.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,0 +1,107 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { loadApiConfig } from '@tessera/config';
+import { toWire, type InferJobData, type InferJobResult } from '@tessera/contract';
+import { loadRepository } from '@tessera/model-repository';
+import { prepareRepository } from '@tessera/model-zoo';
+import { Heartbeat, queueName } from '@tessera/queue';
+import { createLogger } from '@tessera/telemetry';
+import { freePort, startRedis, type RedisHandle } from '@tessera/topology';
+import { createContext, type ApiContext } from './context.js';
+import { createServer } from './server.js';
+
+/**
+ * The API against a real Redis with a stand-in worker: the paths where no reply comes, where
+ * the reply is lost but the job finished, and where Redis goes away.
+ */
+let redis: RedisHandle;
+let ctx: ApiContext;
+let server: Server;
+let base: string;
+let beatConn: Redis;
+let heartbeat: Heartbeat;
+
+before(async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tessera-api-'));
+  redis = await startRedis({ port: await freePort(), dir: path.join(dir, 'redis') });
+  await prepareRepository(path.join(dir, 'models'), { only: 'test' });
+  const config = loadApiConfig({ REDIS_URL: redis.url, MODEL_REPOSITORY: path.join(dir, 'models'), REQUEST_TIMEOUT_MS: '400', LOG_LEVEL: 'silent', REPLICA_ID: 'api-test' });
+  ctx = createContext(config, createLogger({ service: 'api', level: 'silent' }), await loadRepository(config.MODEL_REPOSITORY));
+  server = createServer(ctx).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // A worker that beats but takes no job: the API admits requests for affine.
+  beatConn = new Redis(redis.url);
+  beatConn.on('error', () => {}); // Redis is stopped on purpose in the last test
+  heartbeat = new Heartbeat(beatConn, 'tessera', 1000, () => ({ id: 'stand-in', models: ['affine@1'], providers: { 'affine@1': 'cpu' }, caps: {}, startedAt: Date.now() }), () => {});
+  await heartbeat.beat();
+});
+
+after(async () => {
+  await heartbeat?.stop('stand-in').catch(() => {});
+  beatConn?.disconnect();
+  server?.close();
+  await ctx?.close();
+  await redis?.stop();
+});
+
+const body = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
+const infer = () => fetch(`${base}/v2/models/affine/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+
+test('no reply before the deadline: 504, and the queued job is withdrawn', async () => {
+  const started = Date.now();
+  const res = await infer();
+  assert.equal(res.status, 504);
+  assert.match(((await res.json()) as { error: string }).error, /no result within 400 ms \(job waiting\)/);
+  assert.ok(Date.now() - started < 3000);
+  const queue = new Queue(queueName('affine'), { connection: { url: redis.url }, prefix: 'tessera' });
+  assert.equal(await queue.getWaitingCount(), 0, 'the expired job was removed from the queue');
+  await queue.close();
+});
+
+test('a model no live worker serves is refused at once with 503', async () => {
+  const res = await fetch(`${base}/v2/models/token-sum/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'ids', datatype: 'INT64', shape: [1, 2], data: [1, 2] }] }) });
+  assert.equal(res.status, 503);
+  assert.match(((await res.json()) as { error: string }).error, /no live worker serves model 'token-sum'/);
+});
+
+test('a finished job whose reply was lost is answered from the job itself', async () => {
+  // This stand-in completes jobs without pushing a reply, like a reply lost in transit.
+  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const worker = new Worker<InferJobData, InferJobResult>(queueName('affine'), async (job) => ({
+    outputs: [toWire({ name: 'y', datatype: 'FP32', shape: [1, 4], data: new Float32Array([3, 5, 7, 9]) })],
+    timing: { queueMs: 1, computeMs: 1, batchSize: 1 },
+    provider: 'cpu',
+    worker: `stand-in for ${job.id}`,
+  }), { connection, prefix: 'tessera' });
+  try {
+    const res = await infer();
+    assert.equal(res.status, 200);
+    const out = (await res.json()) as { outputs: { data: number[] }[] };
+    assert.deepEqual(out.outputs[0]!.data, [3, 5, 7, 9]);
+  } finally {
+    await worker.close();
+    connection.disconnect();
+  }
+});
+
+test('Redis going away: requests get 503 in bounded time and the API stays up', async () => {
+  await redis.stop();
+  await new Promise((r) => setTimeout(r, 300)); // past the worker-registry cache
+  const started = Date.now();
+  const res = await infer();
+  assert.equal(res.status, 503, await res.clone().text());
+  assert.match(((await res.json()) as { error: string }).error, /Redis/);
+  assert.ok(Date.now() - started < 8000, `answered in ${Date.now() - started} ms`);
+  const ready = await fetch(`${base}/ready`);
+  assert.equal(ready.status, 503);
+  const live = await fetch(`${base}/live`);
+  assert.equal(live.status, 200);
+});
