@@ -3,6 +3,7 @@ import { loadApiConfig, redact } from '@tessera/config';
 import { loadRepository } from '@tessera/model-repository';
 import { createLogger } from '@tessera/telemetry';
 import { createContext } from './context.js';
+import { loadPipelines } from './pipelines.js';
 import { createServer } from './server.js';
 
 const config = loadApiConfig();
@@ -10,13 +11,17 @@ const logger = createLogger({ service: 'api', level: config.LOG_LEVEL, base: { r
 
 async function main(): Promise<void> {
   const repository = await loadRepository(config.MODEL_REPOSITORY);
-  const ctx = createContext(config, logger, repository);
+  const pipelines = await loadPipelines(config, repository);
+  if (!pipelines.has(config.DEFAULT_MODEL) && !repository.get(config.DEFAULT_MODEL)) {
+    throw new Error(`DEFAULT_MODEL '${config.DEFAULT_MODEL}' is neither a repository model nor a text/image model; known: ${[...pipelines.keys(), ...repository.names()].join(', ')}`);
+  }
+  const ctx = createContext(config, logger, repository, pipelines);
   const app = createServer(ctx);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
   });
   server.keepAliveTimeout = 65_000; // longer than nginx's upstream keepalive_timeout
-  logger.info({ config: redact(config), models: repository.names() }, `api listening on http://${config.HOST}:${config.PORT}`);
+  logger.info({ config: redact(config), models: repository.names(), pipelines: [...pipelines.keys()] }, `api listening on http://${config.HOST}:${config.PORT}`);
 
   let stopping = false;
   const stop = async (signal: string) => {

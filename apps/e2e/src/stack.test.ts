@@ -148,10 +148,33 @@ describe('/predict', () => {
     assert.equal(res.body.timing.batch_size >= 2, true);
   });
 
-  test('the default model answers when none is named', async () => {
-    const res = await request(`${gw}/predict`, { body: { inputs: [[1, 1, 1, 1]] } });
+  test('texts go to the default model, language identification, with top-k', async () => {
+    const res = await request(`${gw}/predict`, { body: { texts: ['这是一条测试文本', 'Ceci est une phrase en français.', 'This is an English sentence.'], k: 3 } });
     assert.equal(res.status, 200, res.text);
-    assert.equal(res.body.model, 'affine');
+    assert.equal(res.body.model, 'lid176');
+    assert.deepEqual(res.body.results.map((r: { label: string }) => r.label), ['zh', 'fr', 'en']);
+    for (const r of res.body.results) {
+      assert.ok(r.score > 0.5 && r.score <= 1, `score ${r.score}`);
+      assert.equal(r.top.length, 3);
+      assert.equal(r.top[0].label, r.label);
+    }
+    assert.equal(res.body.timing.batch_size >= 3, true);
+  });
+
+  test('bad texts get a 400 naming the problem', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ texts: [] }, /texts/],
+      [{ texts: ['ok', 42] }, /texts\[1\]/],
+      [{ texts: [''] }, /texts\[0\].*empty/],
+      [{ texts: ['x'.repeat(10_001)] }, /texts\[0\]/],
+      [{ texts: ['a'], k: 0 }, /\bk\b/],
+      [{ model: 'lid176', images: ['aGVsbG8='] }, /takes 'texts', not 'images'/],
+    ];
+    for (const [body, pattern] of cases) {
+      const res = await request(`${gw}/predict`, { body });
+      assert.equal(res.status, 400, `${JSON.stringify(body).slice(0, 80)}: ${res.text}`);
+      assert.match(res.body.error, pattern);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { affine } from './models/affine.js';
 import { cost, type CostOptions } from './models/cost.js';
 import { gather } from './models/gather.js';
+import { lid176 } from './models/lid176.js';
 import { memoryHog } from './models/memory-hog.js';
 import { ocrCls, ocrDet, ocrRec } from './models/pp-ocr.js';
 import { tokenSum } from './models/token-sum.js';
@@ -21,6 +22,6 @@ export function catalogue(options: CatalogueOptions = {}): ZooModel[] {
   const only = options.only ?? 'all';
   const models: ZooModel[] = [];
   if (only !== 'demo') models.push(affine(), tokenSum(), gather(), memoryHog(options.memoryHogRepeats), cost(options.cost));
-  if (only !== 'test') models.push(ocrDet(), ocrCls(), ocrRec());
+  if (only !== 'test') models.push(ocrDet(), ocrCls(), ocrRec(), lid176());
   return models;
 }

@@ -64,7 +64,7 @@ test('cost weights depend only on the seed', () => {
 
 test('demo models are copied (not linked) and load with their real signatures', async () => {
   const r = await prepareRepository(repo, { only: 'demo' });
-  assert.deepEqual(statuses(r), { 'ocr-det': 'written', 'ocr-cls': 'written', 'ocr-rec': 'written' });
+  assert.deepEqual(statuses(r), { 'ocr-det': 'written', 'ocr-cls': 'written', 'ocr-rec': 'written', lid176: 'written' });
   for (const name of ['ocr-det', 'ocr-cls', 'ocr-rec']) {
     const s = await stat(join(repo, name, '1', 'model.onnx'));
     assert.ok(s.isFile() && s.size > 100_000);
@@ -79,5 +79,13 @@ test('demo models are copied (not linked) and load with their real signatures', 
   assert.deepEqual(rec.outputs[0]!.crop, [{ axis: 0, input: 'x', inputAxis: 2, scale: 0.125, offset: -4 }]);
   assert.equal(rec.labels.license, 'Apache-2.0');
   assert.match(rec.labels.source!, /^@gutenye\/ocr-models@1\.4\.2/);
-  assert.equal(models.names().length, 8);
+  const lid = models.get('lid176')!;
+  assert.deepEqual(lid.inputs, [{ name: 'ids', datatype: 'INT64', shape: [-1], pad: [{ axis: 0, value: 0 }] }]);
+  assert.deepEqual(lid.outputs.map((o) => [o.name, o.shape]), [['probs', [176]]]);
+  assert.match(lid.labels.source!, /^fasttext\.wasm\.js@1\.0\.0 \(lid\.176\.ftz\)$/);
+  const names = JSON.parse(await readFile(join(repo, 'lid176', 'labels.json'), 'utf8')) as string[];
+  assert.equal(names.length, 176);
+  assert.equal(JSON.parse(await readFile(join(repo, 'lid176', 'tokenizer.json'), 'utf8')).format, 'fasttext-tokenizer');
+  assert.equal(statuses(await prepareRepository(repo, { only: 'demo' })).lid176, 'unchanged');
+  assert.equal(models.names().length, 9);
 });
