@@ -1,0 +1,55 @@
+import type { Infer, Pipeline } from '@tessera/contract';
+import { characterSource } from './characters.js';
+import { upsideDown } from './classify-direction.js';
+import { detectText } from './detect-text.js';
+import type { Quad } from './geometry.js';
+import { resolveLimits, type OcrLimits } from './limits.js';
+import { CLS, DET, REC } from './ocr-models.js';
+import { cropQuad } from './perspective-crop.js';
+import { readImages } from './read-images.js';
+import { recognizeLines } from './recognize-lines.js';
+import { rotate180, type RgbImage } from './rgb-image.js';
+
+/** PaddleOCR's drop_score: lines read with less confidence are left out. */
+export const DROP_SCORE = 0.5;
+
+export interface OcrLine {
+  text: string;
+  score: number;
+  /** Corners in page pixels: top-left, top-right, bottom-right, bottom-left. */
+  box: [[number, number], [number, number], [number, number], [number, number]];
+}
+
+async function readPage(page: RgbImage, infer: Infer, characters: readonly string[]): Promise<OcrLine[]> {
+  const boxes: Quad[] = await detectText(page, infer);
+  if (boxes.length === 0) return [];
+  const crops = boxes.map((box) => cropQuad(page, box));
+  const flipped = await upsideDown(crops, infer);
+  const lines = await recognizeLines(crops.map((crop, i) => (flipped[i] ? rotate180(crop) : crop)), infer, characters);
+  const out: OcrLine[] = [];
+  lines.forEach(({ text, score }, i) => {
+    if (score < DROP_SCORE) return;
+    const [a, b, c, d] = boxes[i]!;
+    out.push({ text, score, box: [[a[0], a[1]], [b[0], b[1]], [c[0], c[1]], [d[0], d[1]]] });
+  });
+  return out;
+}
+
+/**
+ * 'ocr': PP-OCRv4 on whole pages. Detection, direction classification and recognition each
+ * call their own model, with one call per page or line so that the worker batches every stage
+ * across requests. Returns, per image, the lines read in reading order.
+ */
+export function createOcrPipeline(repoDir: string, limits: Partial<OcrLimits> = {}): Pipeline {
+  const bounds = resolveLimits(limits);
+  const characters = characterSource(repoDir);
+  return {
+    name: 'ocr',
+    input: 'images',
+    models: [DET.model, CLS.model, REC.model],
+    async predict(body: Record<string, unknown>, infer: Infer): Promise<OcrLine[][]> {
+      const [pages, chars] = await Promise.all([readImages(body, bounds), characters()]);
+      return Promise.all(pages.map((page) => readPage(page, infer, chars)));
+    },
+  };
+}

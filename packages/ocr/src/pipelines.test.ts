@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import sharp from 'sharp';
+import { ServiceError, type InferCall, type InferAnswer, type Tensor } from '@tessera/contract';
+import { createOcrLinePipeline } from './ocr-line-pipeline.js';
+import { createOcrPipeline, type OcrLine } from './ocr-pipeline.js';
+
+// The pipelines against a scripted `infer`: no model runs here, the calls and the decoding are
+// what is checked. Dictionary: a, b, c, so classes are blank, a, b, c, space.
+let repo: string;
+before(async () => {
+  repo = await mkdtemp(join(tmpdir(), 'tessera-ocr-unit-'));
+  await mkdir(join(repo, 'ocr-rec'), { recursive: true });
+  await writeFile(join(repo, 'ocr-rec', 'ppocr_keys_v1.txt'), 'a\nb\nc\n');
+});
+after(() => rm(repo, { recursive: true, force: true }));
+
+const answer = (t: Tensor): InferAnswer => ({ outputs: [t], timing: { queueMs: 0, computeMs: 0, batchSize: 1 }, provider: 'cpu' });
+const f32 = (name: string, shape: number[], data: Float32Array): Tensor => ({ name, datatype: 'FP32', shape, data });
+
+/** Recogniser output for `width`: the given classes with probability p, then blanks. */
+function ctc(width: number, classes: number[], p: number, total = 5): Tensor {
+  const steps = Math.max(1, Math.ceil((width - 4) / 8));
+  const data = new Float32Array(steps * total);
+  for (let t = 0; t < steps; t++) {
+    const cls = classes[t] ?? 0;
+    const q = cls === 0 ? 0.99 : p;
+    data.fill((1 - q) / (total - 1), t * total, (t + 1) * total);
+    data[t * total + cls] = q;
+  }
+  return f32('softmax_11.tmp_0', [1, steps, total], data);
+}
+
+const png = (width: number, height: number, grey = 255) =>
+  sharp({ create: { width, height, channels: 3, background: { r: grey, g: grey, b: grey } } }).png().toBuffer().then((b) => b.toString('base64'));
+
+test('ocr-line: one recogniser call per image at its own width, decoded with the dictionary', async () => {
+  const pipeline = createOcrLinePipeline(repo);
+  assert.deepEqual([pipeline.name, pipeline.input, pipeline.models], ['ocr-line', 'images', ['ocr-rec']]);
+  const calls: InferCall[] = [];
+  const infer = async (call: InferCall) => {
+    calls.push(call);
+    const width = call.inputs[0]!.shape[3]!;
+    return answer(width === 96 ? ctc(width, [1, 1, 0, 2, 4, 3], 0.8) : ctc(width, [3], 0.5));
+  };
+  const results = await pipeline.predict({ images: [await png(40, 20), await png(60, 40)] }, infer);
+  // resizing runs off the event loop, so the calls may come in either order
+  const seen = calls.map((c) => [c.model, c.inputs[0]!.name, c.inputs[0]!.shape, c.outputs]);
+  assert.deepEqual(seen.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))), [
+    ['ocr-rec', 'x', [1, 3, 48, 72], ['softmax_11.tmp_0']],
+    ['ocr-rec', 'x', [1, 3, 48, 96], ['softmax_11.tmp_0']],
+  ]);
+  assert.equal((results[0] as { text: string }).text, 'ab c');
+  assert.ok(Math.abs((results[0] as { score: number }).score - 0.8) < 1e-6);
+  assert.deepEqual(results[1], { text: 'c', score: 0.5 });
+});
+
+test('invalid input is refused before any inference', async () => {
+  let called = 0;
+  const infer = async () => {
+    called++;
+    throw new Error('not reached');
+  };
+  await assert.rejects(createOcrLinePipeline(repo).predict({ images: ['nope!'] }, infer), /images\[0\]: not valid base64/);
+  await assert.rejects(createOcrPipeline(repo).predict({ images: [] }, infer), /'images' is empty/);
+  assert.equal(called, 0);
+});
+
+test('a missing dictionary or a model with other classes is a server-side error', async () => {
+  const missing = createOcrLinePipeline(join(repo, 'nowhere'));
+  await assert.rejects(missing.predict({ images: [await png(8, 8)] }, async () => answer(ctc(8, [], 0))), (e: unknown) => {
+    assert.ok(e instanceof ServiceError && e.code === 'internal');
+    assert.match(e.message, /ppocr_keys_v1\.txt/);
+    return true;
+  });
+  const wrong = createOcrLinePipeline(repo);
+  await assert.rejects(wrong.predict({ images: [await png(8, 8)] }, async () => answer(ctc(8, [], 0, 7))), /has 7 classes but its dictionary gives 5/);
+});
+
+test('ocr: detection, direction and recognition calls, upside-down crops turned, weak lines dropped', async () => {
+  // A 64x64 page: two text rows. The upper row is dark on its left half only, the lower is uniform grey.
+  const page = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+    .composite([
+      { input: { create: { width: 16, height: 10, channels: 3, background: { r: 0, g: 0, b: 0 } } }, left: 8, top: 10 },
+      { input: { create: { width: 32, height: 10, channels: 3, background: { r: 128, g: 128, b: 128 } } }, left: 8, top: 40 },
+    ])
+    .png()
+    .toBuffer();
+  const models: string[] = [];
+  const infer = async (call: InferCall): Promise<InferAnswer> => {
+    models.push(call.model);
+    const x = call.inputs[0]!;
+    if (call.model === 'ocr-det') {
+      assert.deepEqual([x.shape, call.outputs], [[1, 3, 64, 64], ['sigmoid_0.tmp_0']]);
+      const map = new Float32Array(64 * 64);
+      for (const top of [10, 40]) for (let y = top; y < top + 10; y++) map.fill(0.9, y * 64 + 8, y * 64 + 40);
+      return answer(f32('sigmoid_0.tmp_0', [1, 1, 64, 64], map));
+    }
+    if (call.model === 'ocr-cls') {
+      assert.deepEqual(x.shape, [1, 3, 48, 192]);
+      return answer(f32('softmax_0.tmp_0', [1, 2], new Float32Array([0.05, 0.95])));
+    }
+    // Recogniser: which half of the (blue plane of the) line is darker tells how it was turned.
+    const [, , h, w] = x.shape as [number, number, number, number];
+    const data = x.data as Float32Array;
+    let left = 0;
+    let right = 0;
+    for (let y = 0; y < h; y++) for (let i = 0; i < w; i++) (i < w / 2 ? (left += data[y * w + i]!) : (right += data[y * w + i]!));
+    if (Math.abs(left - right) / (h * w) < 0.1) return answer(ctc(w, [3], 0.3)); // the grey row: weak
+    return answer(ctc(w, right < left ? [1, 0, 2] : [2, 0, 1], 0.9));
+  };
+  const pipeline = createOcrPipeline(repo);
+  assert.deepEqual(pipeline.models, ['ocr-det', 'ocr-cls', 'ocr-rec']);
+  const [lines] = (await pipeline.predict({ images: [page.toString('base64')] }, infer)) as OcrLine[][];
+  assert.deepEqual(models.sort(), ['ocr-cls', 'ocr-cls', 'ocr-det', 'ocr-rec', 'ocr-rec']);
+  assert.equal(lines!.length, 1);
+  const [line] = lines!;
+  assert.equal(line!.text, 'ab');
+  assert.ok(Math.abs(line!.score - 0.9) < 1e-6);
+  const [[x0, y0], [x1, y1], [x2, y2], [x3, y3]] = line!.box;
+  assert.ok(x0 <= 8 && y0 <= 10 && x2 >= 39 && y2 >= 19 && x1 === x2 && x0 === x3 && y0 === y1 && y2 === y3, JSON.stringify(line!.box));
+});
+
+test('a page without text gives an empty list and calls only the detector', async () => {
+  const models: string[] = [];
+  const infer = async (call: InferCall) => {
+    models.push(call.model);
+    return answer(f32('sigmoid_0.tmp_0', [1, 1, 32, 32], new Float32Array(32 * 32)));
+  };
+  assert.deepEqual(await createOcrPipeline(repo).predict({ images: [await png(30, 30)] }, infer), [[]]);
+  assert.deepEqual(models, ['ocr-det']);
+});
