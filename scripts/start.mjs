@@ -132,9 +132,20 @@ function recordRun(current, config) {
   writeFileSync(STATE_FILE, `${JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), children }, null, 2)}\n`);
 }
 
-function banner(stack, config) {
+function banner(stack, config, key) {
   const gw = stack.gatewayUrl;
   const body = '{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}]}';
+  const auth = key ? ' -H "Authorization: Bearer $KEY"' : '';
+  const access = key
+    ? `A development API key (scopes infer and admin; replaced on every start) — the examples use it:
+
+  export KEY=${key}
+
+More keys: REDIS_URL=${stack.redisUrl} npm run keys -- create --name NAME --scopes infer
+Queue dashboard: ${gw}/admin/queues?token=${key}
+`
+    : `AUTH=off: the API takes requests without keys. Never expose it like this.
+`;
   return `
 tessera is up: ${config.replicas} API replica(s), ${config.workers} worker(s), Redis, nginx.
 
@@ -145,10 +156,11 @@ tessera is up: ${config.replicas} API replica(s), ${config.workers} worker(s), R
   Models           ${config.modelRepository}
   Logs             ${stack.logDir}
 
+${access}
 Try:
   curl -s ${gw}/v2/health/ready -o /dev/null -w '%{http_code}\\n'
-  curl -s ${gw}/v2/models/affine
-  curl -s -X POST ${gw}/v2/models/affine/infer \\
+  curl -s ${gw}/v2/models/affine${auth}
+  curl -s -X POST ${gw}/v2/models/affine/infer${auth} \\
        -H 'content-type: application/json' \\
        -d '${body}'
   curl -s ${stack.apiUrls[0]}/metrics | head
@@ -178,7 +190,7 @@ async function main() {
 
   const topologyEntry = join(REPO_ROOT, 'packages', 'topology', 'dist', 'index.js');
   if (!existsSync(topologyEntry)) throw new BootstrapError(`${topologyEntry} is missing; the build did not complete`);
-  const { startStack } = await import(pathToFileURL(topologyEntry).href);
+  const { startStack, createApiKey } = await import(pathToFileURL(topologyEntry).href);
 
   mkdirSync(RUN_DIR, { recursive: true });
   await reapPreviousRun();
@@ -245,7 +257,12 @@ async function main() {
     },
   });
   if (shuttingDown) return;
-  process.stdout.write(banner(stack, config));
+  // Same rule as the API's: only an explicit off value turns authentication off.
+  const authOff = ['off', 'false', '0', 'no'].includes((process.env.AUTH ?? '').toLowerCase());
+  let key;
+  if (authOff) say('AUTH=off: the API accepts requests without an API key');
+  else key = (await createApiKey({ redisUrl: stack.redisUrl, name: 'dev', scopes: ['infer', 'admin'], replace: true, repoRoot: REPO_ROOT, queuePrefix: process.env.QUEUE_PREFIX || undefined })).key;
+  process.stdout.write(banner(stack, config, key));
 }
 
 main().catch((error) => {

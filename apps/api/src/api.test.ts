@@ -32,7 +32,7 @@ before(async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tessera-api-'));
   redis = await startRedis({ port: await freePort(), dir: path.join(dir, 'redis') });
   await prepareRepository(path.join(dir, 'models'), { only: 'test' });
-  const config = loadApiConfig({ REDIS_URL: redis.url, MODEL_REPOSITORY: path.join(dir, 'models'), REQUEST_TIMEOUT_MS: '400', LOG_LEVEL: 'silent', REPLICA_ID: 'api-test' });
+  const config = loadApiConfig({ REDIS_URL: redis.url, MODEL_REPOSITORY: path.join(dir, 'models'), REQUEST_TIMEOUT_MS: '400', LOG_LEVEL: 'silent', REPLICA_ID: 'api-test', AUTH: 'off' });
   ctx = createContext(config, createLogger({ service: 'api', level: 'silent' }), await loadRepository(config.MODEL_REPOSITORY));
   server = createServer(ctx).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));

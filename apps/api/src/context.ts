@@ -3,8 +3,11 @@ import { Redis } from 'ioredis';
 import type { ApiConfig } from '@tessera/config';
 import type { Pipeline } from '@tessera/contract';
 import type { ModelRepository } from '@tessera/model-repository';
-import { queueName, replyKey, ReplyListener, WorkerRegistry } from '@tessera/queue';
+import { Admission, IdempotencyStore, queueName, replyKey, ReplyListener, WorkerRegistry } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
+import { FailureLimit } from './auth/failure-limit.js';
+import { KeyStore } from './auth/key-store.js';
+import { ResponseCache } from './cache/response-cache.js';
 import { InferClient } from './infer-client.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 
@@ -19,6 +22,13 @@ export interface ApiContext {
   metrics: ApiMetrics;
   /** Text and image models by the name /predict knows them by. */
   pipelines: Map<string, Pipeline>;
+  /** The BullMQ queue of a model (one per model, created on first use). */
+  queueFor(model: string): Queue;
+  keys: KeyStore;
+  authFailures: FailureLimit;
+  admission: Admission;
+  idempotency: IdempotencyStore;
+  cache: ResponseCache;
   close(): Promise<void>;
 }
 
@@ -65,11 +75,19 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     inferClient: new InferClient(queueFor, replies, logger),
     metrics,
     pipelines,
+    queueFor,
+    keys: new KeyStore(redis, config.QUEUE_PREFIX, config.AUTH_CACHE_MS),
+    authFailures: new FailureLimit(redis, config.QUEUE_PREFIX, config.AUTH_FAILURE_LIMIT, config.RATE_LIMIT_WINDOW_MS),
+    admission: new Admission(redis, config.QUEUE_PREFIX),
+    idempotency: new IdempotencyStore(redis, config.QUEUE_PREFIX),
+    cache: new ResponseCache(redis, config.QUEUE_PREFIX, metrics.cacheRequests, logger),
     // Every step runs even when an earlier one fails; calling twice is harmless.
     close() {
       closing ??= (async () => {
         await replies.close().catch(() => {});
-        await Promise.allSettled([...queues.values()].map((q) => q.close()));
+        // A queue that never reached Redis (Redis away since start-up) would wait for it forever.
+        const queuesClosed = Promise.allSettled([...queues.values()].map((q) => q.close()));
+        await Promise.race([queuesClosed, new Promise((r) => setTimeout(r, 2000).unref())]);
         for (const conn of [redis, bullConnection, replyConnection]) conn.disconnect();
       })();
       return closing;

@@ -8,6 +8,7 @@ export interface ApiMetrics {
   compute: Histogram<'model'>;
   batchSize: Histogram<'model'>;
   inFlight: Gauge;
+  cacheRequests: Counter<'model' | 'result'>;
 }
 
 /**
@@ -33,5 +34,6 @@ export function createApiMetrics(replica: string, collectQueueDepth: (set: (mode
       await collectQueueDepth((model, state, n) => this.set({ model, state }, n)).catch(() => {});
     },
   });
-  return { registry, requests, latency, queueWait, compute, batchSize, inFlight };
+  const cacheRequests = new Counter({ name: `${p}cache_requests_total`, help: 'Response-cache lookups by result (hit, miss, error: Redis failed and the request was computed).', labelNames: ['model', 'result'] as const, registers: [registry] });
+  return { registry, requests, latency, queueWait, compute, batchSize, inFlight, cacheRequests };
 }

@@ -1,22 +1,122 @@
+import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
-import type { InferJobResult, ModelSpec, ValidatedRequest } from '@tessera/contract';
+import { ServiceError, type InferJobResult, type ModelSpec, type ValidatedRequest } from '@tessera/contract';
+import { ADMISSION_GRACE_MS, deliverReply, REPLY_TTL_MS } from '@tessera/queue';
 import type { ApiContext } from './context.js';
+import { requestHash } from './cache/request-hash.js';
+import { scopedIdempotencyKey } from './idempotency-key.js';
 import { requireServed } from './models.js';
 import { elapsedMs } from './middleware/request-id.js';
+import { requestPolicy } from './request-policy.js';
 import { timingOf, type RequestTiming } from './timing.js';
 
-/** Shared by /infer and /predict: admission, enqueue, wait, and the per-request metrics. */
-export async function runInference(ctx: ApiContext, req: Request, model: ModelSpec, request: ValidatedRequest): Promise<{ result: InferJobResult; timing: RequestTiming }> {
-  await requireServed(ctx, model);
-  ctx.metrics.inFlight.inc();
+export interface InferenceOutcome {
+  result: InferJobResult;
+  timing: RequestTiming;
+  /** Whether the response cache answered: hit, miss, or off (disabled for the model or bypassed). */
+  cache: 'hit' | 'miss' | 'off';
+  /** An idempotent retry answered with the original request's result. */
+  replayed: boolean;
+}
+
+export interface RunOptions {
+  /** The client's idempotency key (single-inference routes only). */
+  idempotencyKey?: string | undefined;
+}
+
+const NOTHING_RAN = { queueMs: 0, computeMs: 0, batchSize: 0 };
+
+/** Aborts when the client closes the connection before the response was sent. */
+function clientSignal(req: Request): AbortSignal {
+  const ac = new AbortController();
+  req.res?.once('close', () => {
+    if (!req.res!.writableFinished) ac.abort();
+  });
+  return ac.signal;
+}
+
+/**
+ * Shared by /infer and /predict: idempotency, the response cache, admission under the model's
+ * queue cap, enqueue, wait, and the per-request metrics. The order matters: a retry is matched
+ * before anything else (so a reused key with another body is refused), a cache hit never
+ * reaches the queue, and a request over the cap is refused before anything is enqueued.
+ */
+export async function runInference(ctx: ApiContext, req: Request, model: ModelSpec, request: ValidatedRequest, opts: RunOptions = {}): Promise<InferenceOutcome> {
+  const policy = requestPolicy(req, model, ctx.config);
+  const cachePolicy = ctx.config.RESPONSE_CACHE && model.cache?.enabled ? model.cache : undefined;
+  const bypass = /no-cache|no-store/i.test(req.get('cache-control') ?? '');
+  const fingerprint = cachePolicy || opts.idempotencyKey ? requestHash(model, request) : '';
+  const signal = clientSignal(req);
+  const jobId = randomUUID();
+  const finish = (result: InferJobResult, cache: InferenceOutcome['cache'], replayed = false): InferenceOutcome => ({ result, timing: timingOf(result, elapsedMs(req)), cache, replayed });
+
+  let idempotency: { key: string; ttlMs: number } | undefined;
+  if (opts.idempotencyKey) {
+    idempotency = { key: scopedIdempotencyKey(req.principal?.id ?? 'anonymous', opts.idempotencyKey, model), ttlMs: ctx.config.IDEMPOTENCY_TTL_S * 1000 };
+    const claim = await ctx.idempotency.claim(idempotency.key, fingerprint, jobId, policy.timeoutMs + ADMISSION_GRACE_MS, ctx.inferClient.replyKey).catch((err: Error) => {
+      throw new ServiceError('not_ready', `Redis is unreachable: ${err.message}`, { cause: err });
+    });
+    const cacheState = cachePolicy && !bypass ? 'miss' : 'off';
+    if (claim.kind === 'conflict') {
+      throw new ServiceError('conflict', `idempotency key '${opts.idempotencyKey}' was already used for a different request to model '${model.name}' version ${model.version}`);
+    }
+    if (claim.kind === 'result') {
+      if (claim.reply.ok) return finish(claim.reply.result, cacheState, true);
+      throw new ServiceError(claim.reply.error.code, claim.reply.error.message);
+    }
+    if (claim.kind === 'attach') {
+      return finish(await ctx.inferClient.attach(model, claim.jobId, policy.timeoutMs, signal), cacheState, true);
+    }
+  }
+
   try {
-    const result = await ctx.inferClient.infer(model, request, { requestId: req.id, timeoutMs: ctx.config.REQUEST_TIMEOUT_MS });
-    const timing = timingOf(result, elapsedMs(req));
-    ctx.metrics.queueWait.observe({ model: model.name }, timing.queue_ms / 1000);
-    ctx.metrics.compute.observe({ model: model.name }, timing.compute_ms / 1000);
-    ctx.metrics.batchSize.observe({ model: model.name }, timing.batch_size);
-    return { result, timing };
-  } finally {
-    ctx.metrics.inFlight.dec();
+    if (cachePolicy && !bypass) {
+      const hit = await ctx.cache.get(model, fingerprint);
+      if (hit) {
+        const result = { ...hit, timing: NOTHING_RAN };
+        // Retries that attached meanwhile are waiting for this job id: answer them too.
+        if (idempotency) {
+          await deliverReply(ctx.redis, { prefix: ctx.config.QUEUE_PREFIX, model: model.name, replyTo: ctx.inferClient.replyKey, items: request.items, idempotency }, { jobId, ok: true, result }, REPLY_TTL_MS).catch(() => {});
+        }
+        return finish(result, 'hit');
+      }
+    }
+    await requireServed(ctx, model);
+    const admitted = await ctx.admission.admit(model.name, jobId, request.items, model.maxQueueItems ?? 4096, policy.deadline).catch((err: Error) => {
+      throw new ServiceError('not_ready', `Redis is unreachable: ${err.message}`, { cause: err });
+    });
+    if (!admitted.admitted) {
+      throw new ServiceError('overloaded', `model '${model.name}' is overloaded: ${admitted.inFlight} items are queued or running (limit ${model.maxQueueItems ?? 4096}); retry later`, { headers: { 'Retry-After': '1' } });
+    }
+    ctx.metrics.inFlight.inc();
+    let result: InferJobResult;
+    try {
+      result = await ctx.inferClient.infer(model, request, {
+        requestId: req.id,
+        timeoutMs: policy.timeoutMs,
+        budgetMs: policy.totalMs,
+        deadline: policy.deadline,
+        jobId,
+        priority: policy.priority,
+        signal,
+        // An idempotent job stays queued when its client leaves: the retry will attach to it.
+        withdrawOnAbort: !idempotency,
+        ...(idempotency ? { idempotency } : {}),
+      });
+    } finally {
+      ctx.metrics.inFlight.dec();
+      void ctx.admission.release(model.name, jobId, request.items).catch(() => {});
+    }
+    const outcome = finish(result, cachePolicy && !bypass ? 'miss' : 'off');
+    ctx.metrics.queueWait.observe({ model: model.name }, outcome.timing.queue_ms / 1000);
+    ctx.metrics.compute.observe({ model: model.name }, outcome.timing.compute_ms / 1000);
+    ctx.metrics.batchSize.observe({ model: model.name }, outcome.timing.batch_size);
+    if (cachePolicy) void ctx.cache.set(model, fingerprint, result, cachePolicy);
+    return outcome;
+  } catch (err) {
+    // Frees the key for a retry, unless the job is still queued for a client that went away.
+    const stillQueued = err instanceof ServiceError && err.code === 'client_closed_request';
+    if (idempotency && !stillQueued) void ctx.idempotency.abandon(idempotency.key, jobId).catch(() => {});
+    throw err;
   }
 }

@@ -1,9 +1,11 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { ApiContext } from './context.js';
+import { accessControl } from './middleware/access.js';
 import { accessLog } from './middleware/access-log.js';
 import { errorHandler, notFound, requireJson } from './middleware/errors.js';
 import { requestId } from './middleware/request-id.js';
+import { adminRouter } from './routes/admin.js';
 import { oipRouter } from './routes/oip.js';
 import { predictRouter } from './routes/predict.js';
 import { serviceRouter } from './routes/service.js';
@@ -17,11 +19,13 @@ export function createServer(ctx: ApiContext): Express {
   app.use(requestId());
   app.use(accessLog(ctx.logger, ctx.metrics));
   app.use(helmet());
+  app.use(accessControl(ctx)); // before any body is read
   app.use(requireJson());
   app.use(express.json({ limit: ctx.config.BODY_LIMIT, strict: false }));
   app.use(serviceRouter(ctx));
   app.use(oipRouter(ctx));
   app.use(predictRouter(ctx));
+  app.use(adminRouter(ctx));
   app.use(notFound());
   app.use(errorHandler(ctx.logger));
   return app;

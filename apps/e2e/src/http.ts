@@ -6,8 +6,21 @@ export interface JsonResponse<T = any> {
   text: string;
 }
 
+let defaultHeaders: Record<string, string> = {};
+
+/** Sends `Authorization: Bearer <key>` with every later request of this test file that sets none. */
+export function authorize(key: string): void {
+  defaultHeaders = { authorization: `Bearer ${key}` };
+}
+
+/** The Authorization header set by authorize(), for requests made without request(). */
+export function currentAuthorization(): string {
+  return defaultHeaders.authorization ?? '';
+}
+
 export async function request<T = any>(url: string, init: { method?: string; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> } = {}): Promise<JsonResponse<T>> {
-  const headers: Record<string, string> = { ...init.headers };
+  const given = Object.keys(init.headers ?? {}).map((k) => k.toLowerCase());
+  const headers: Record<string, string> = { ...Object.fromEntries(Object.entries(defaultHeaders).filter(([k]) => !given.includes(k))), ...init.headers };
   let body: string | Buffer | undefined;
   if (init.raw !== undefined) body = init.raw;
   else if (init.body !== undefined) {

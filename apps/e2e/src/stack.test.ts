@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startStack, type Stack } from '@tessera/topology';
-import { metricSum, request } from './http.js';
+import { createApiKey, startStack, type Stack } from '@tessera/topology';
+import { authorize, metricSum, request } from './http.js';
 import { modelRepository } from './repository.js';
+import { renderText } from './images.js';
 
 /**
  * The whole topology as users run it: real Redis, real nginx, three API replicas and one
@@ -22,6 +23,8 @@ before(async () => {
     env: { LOG_LEVEL: 'warn' },
   });
   gw = stack.gatewayUrl;
+  // Every request below carries a real API key, created as an operator would (the key CLI).
+  authorize((await createApiKey({ redisUrl: stack.redisUrl, name: 'e2e', scopes: ['infer'] })).key);
 });
 
 after(async () => {
@@ -178,6 +181,45 @@ describe('/predict', () => {
   });
 });
 
+describe('OCR through the stack', () => {
+  test('text lines: each image comes back as its text', async () => {
+    // Accuracy is measured in packages/ocr against the reference; these lines check the path.
+    const lines = ['Invoice 2026', 'Total 4711.50', 'Queue depth 64', 'Batch size 32'];
+    const res = await request(`${gw}/predict`, { body: { model: 'ocr-line', images: lines.map((l) => renderText([l]).toString('base64')) } });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.body.results.map((r: { text: string }) => r.text.replace(/\s+/g, '')), lines.map((l) => l.replace(/\s+/g, '')));
+    for (const r of res.body.results) assert.ok(r.score > 0.8, `score ${r.score}`);
+  });
+
+  test('a page: detection, orientation and recognition find each line with its box', async () => {
+    const page = renderText(['Queue depth 64', 'Batch size 32'], { width: 520, lineHeight: 80 });
+    const res = await request(`${gw}/predict`, { body: { model: 'ocr', images: [`data:image/png;base64,${page.toString('base64')}`] } });
+    assert.equal(res.status, 200, res.text);
+    const found = res.body.results[0] as { text: string; box: number[][] }[];
+    assert.deepEqual(found.map((l) => l.text.replace(/\s+/g, '')), ['Queuedepth64', 'Batchsize32']);
+    assert.ok(found[0]!.box[0]![1]! < found[1]!.box[0]![1]!, 'lines come top to bottom');
+    assert.ok(res.body.timing.inference_calls >= 3, 'detection, classification and recognition each ran');
+  });
+
+  test('bad images get a 400 naming the problem', async () => {
+    const png = renderText(['x']);
+    const cases: Array<[unknown, RegExp]> = [
+      [{ model: 'ocr-line', images: [42] }, /images\[0\]/],
+      [{ model: 'ocr-line', images: ['not base64 at all!'] }, /images\[0\]/],
+      [{ model: 'ocr-line', images: [Buffer.from('plain text, not an image').toString('base64')] }, /images\[0\]/],
+      [{ model: 'ocr-line', images: [png.subarray(0, png.length / 2).toString('base64')] }, /images\[0\]/],
+      [{ model: 'ocr-line', images: [] }, /images/],
+      [{ model: 'ocr-line', images: [png.toString('base64'), 'AAAA'] }, /images\[1\]/],
+      [{ model: 'ocr', texts: ['hello'] }, /takes 'images', not 'texts'/],
+    ];
+    for (const [body, pattern] of cases) {
+      const res = await request(`${gw}/predict`, { body });
+      assert.equal(res.status, 400, `${JSON.stringify(body).slice(0, 80)}: ${res.text}`);
+      assert.match(res.body.error, pattern);
+    }
+  });
+});
+
 describe('bad input gets a clear 4xx and never reaches the worker', () => {
   test('each kind of bad input', async () => {
     const jobsBefore = metricSum((await request(stack.workerMetricsUrl)).text, 'tessera_worker_jobs_total');
@@ -223,7 +265,7 @@ describe('operations', () => {
       assert.ok(api.includes(name), `api exports ${name}`);
     }
     const worker = (await request(stack.workerMetricsUrl)).text;
-    for (const name of ['tessera_worker_batch_size_bucket', 'tessera_worker_batch_compute_seconds_bucket', 'tessera_worker_batch_cap', 'tessera_worker_oom_events_total', 'tessera_worker_execution_provider']) {
+    for (const name of ['tessera_worker_batch_size_bucket', 'tessera_worker_batch_compute_seconds_bucket', 'tessera_worker_batch_cap', 'tessera_worker_batch_delay_seconds', 'tessera_worker_oom_events_total', 'tessera_worker_execution_provider']) {
       assert.ok(worker.includes(name), `worker exports ${name}`);
     }
     assert.equal(metricSum(worker, 'tessera_worker_execution_provider', { model: 'affine', provider: 'cpu' }), 1);

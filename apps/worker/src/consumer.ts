@@ -2,7 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { fromWire, JOB_SCHEMA_VERSION, toWire, type InferJobData, type InferJobResult, type ModelSpec, type Reply } from '@tessera/contract';
 import type { Scheduler } from '@tessera/batcher';
-import { queueName, sendReply } from '@tessera/queue';
+import { deliverReply, queueName, REPLY_TTL_MS } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import type { WorkerMetrics } from './metrics.js';
 
@@ -34,8 +34,11 @@ export interface ConsumerDeps {
 export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJobResult> {
   const { name, logger, metrics } = deps;
 
+  // Besides the reply list, this releases the job's admission entry (queue cap) and answers
+  // replicas that attached to an idempotent job.
   const reply = async (data: InferJobData, r: Reply) => {
-    await sendReply(deps.replyConnection, data.replyTo, r);
+    const delivery = { prefix: deps.prefix, model: data.model, replyTo: data.replyTo, items: data.items, idempotency: data.idempotency };
+    await deliverReply(deps.replyConnection, delivery, r, REPLY_TTL_MS);
   };
 
   const processor = async (job: Job<InferJobData, InferJobResult>): Promise<InferJobResult> => {
@@ -62,9 +65,12 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
       inputs: data.inputs.map(fromWire),
       ...(data.outputs ? { outputs: data.outputs } : {}),
       enqueuedAt: data.enqueuedAt,
+      deadline: data.deadline,
+      ...(data.priority !== undefined ? { priority: data.priority } : {}),
     });
     if (!outcome.ok) {
-      metrics.jobs.inc({ model: model.name, outcome: 'failed' });
+      // A deadline that passed while the job waited in memory for a batch: dropped, not computed.
+      metrics.jobs.inc({ model: model.name, outcome: outcome.error.code === 'timeout' ? 'expired' : 'failed' });
       await reply(data, { jobId, ok: false, error: { code: outcome.error.code, message: outcome.error.message } });
       throw new UnrecoverableError(outcome.error.message);
     }

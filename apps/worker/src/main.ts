@@ -46,10 +46,12 @@ async function main(): Promise<void> {
     isOutOfMemory: isOutOfMemoryError,
     classifyError: classifyRunError,
     growAfter: config.OOM_GROW_AFTER,
+    tuning: config.BATCH_TUNING,
     events: {
       onBatch: (e) => {
         metrics.batchSize.observe({ model: e.model.name }, e.size);
         metrics.batchCompute.observe({ model: e.model.name, provider: e.provider }, e.computeMs / 1000);
+        metrics.batchDelay.set({ model: e.model.name }, e.delayMs / 1000);
       },
       onOom: (e) => {
         metrics.oomEvents.inc({ model: e.model.name });
@@ -57,7 +59,9 @@ async function main(): Promise<void> {
       },
       onCapChange: (e) => {
         metrics.batchCap.set({ model: e.model.name }, e.cap);
-        logger.info({ model: e.model.name, cap: e.cap }, 'batch cap changed');
+        // Tries of neighbouring caps are routine (a few batches each); decisions are worth a line.
+        const level = e.reason === 'probe' ? 'debug' : 'info';
+        logger[level]({ model: e.model.name, cap: e.cap, from: e.from, reason: e.reason, tuner: scheduler.describeCap(e.model) }, 'batch cap changed');
       },
     },
   });
@@ -65,7 +69,12 @@ async function main(): Promise<void> {
     const name = key.slice(0, key.lastIndexOf('@'));
     metrics.provider.set({ model: name, provider }, 1);
   }
-  for (const versions of served.values()) for (const spec of versions.values()) metrics.batchCap.set({ model: spec.name }, scheduler.cap(spec));
+  for (const versions of served.values()) {
+    for (const spec of versions.values()) {
+      metrics.batchCap.set({ model: spec.name }, scheduler.cap(spec));
+      metrics.batchDelay.set({ model: spec.name }, 0);
+    }
+  }
 
   const redisUrl = config.REDIS_URL;
   const bullConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });

@@ -5,6 +5,7 @@ export interface WorkerMetrics {
   batchSize: Histogram<'model'>;
   batchCompute: Histogram<'model' | 'provider'>;
   batchCap: Gauge<'model'>;
+  batchDelay: Gauge<'model'>;
   oomEvents: Counter<'model'>;
   provider: Gauge<'model' | 'provider'>;
   jobs: Counter<'model' | 'outcome'>;
@@ -19,7 +20,8 @@ export function createWorkerMetrics(worker: string, pending: () => number): Work
     registry,
     batchSize: new Histogram({ name: `${p}batch_size`, help: 'Items per executed batch.', labelNames: ['model'] as const, buckets: BATCH_SIZE_BUCKETS, registers }),
     batchCompute: new Histogram({ name: `${p}batch_compute_seconds`, help: 'Duration of session.run per batch.', labelNames: ['model', 'provider'] as const, buckets: LATENCY_BUCKETS, registers }),
-    batchCap: new Gauge({ name: `${p}batch_cap`, help: 'Current batch cap in items (halved on out-of-memory, grows back after successes).', labelNames: ['model'] as const, registers }),
+    batchCap: new Gauge({ name: `${p}batch_cap`, help: 'Current batch cap in items: tuned to the best measured throughput within the latency objective, halved on out-of-memory.', labelNames: ['model'] as const, registers }),
+    batchDelay: new Gauge({ name: `${p}batch_delay_seconds`, help: 'How long the latest batch was held open for more items (0: it went at once; at most max_queue_delay_ms).', labelNames: ['model'] as const, registers }),
     oomEvents: new Counter({ name: `${p}oom_events_total`, help: 'Out-of-memory failures of session.run.', labelNames: ['model'] as const, registers }),
     provider: new Gauge({ name: `${p}execution_provider`, help: 'Execution provider in use per model (value 1).', labelNames: ['model', 'provider'] as const, registers }),
     jobs: new Counter({ name: `${p}jobs_total`, help: 'Jobs finished, by outcome (ok, failed, expired).', labelNames: ['model', 'outcome'] as const, registers }),

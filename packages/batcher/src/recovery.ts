@@ -4,7 +4,8 @@ import { planBatch } from './plan.js';
 /** The part of the cap controller recovery drives. */
 export interface RecoveryCap {
   readonly value: number;
-  onSuccess(): void;
+  /** A batch of `items` items succeeded. */
+  onSuccess(items?: number): void;
   onOutOfMemory(items: number): void;
 }
 
@@ -90,7 +91,7 @@ export async function runWithRecovery<P, R>(parts: readonly P[], opts: RecoveryO
       await recover(chunk, err);
       return;
     }
-    opts.cap.onSuccess();
+    opts.cap.onSuccess(total(chunk));
     chunk.forEach((part, i) => settle({ part, ok: true, result: results[i]! }));
   };
 

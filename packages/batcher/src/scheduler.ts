@@ -1,19 +1,26 @@
 import { ServiceError, type ModelSpec } from '@tessera/contract';
 import { ArrivalRate } from './arrival-rate.js';
-import { CapController } from './cap-controller.js';
+import { BatchSizeController, type TuningOptions } from './batch-size-controller.js';
+import { capHooks, tuneCap } from './cap-hooks.js';
 import { systemClock, type Clock } from './clock.js';
 import { PendingRequest, type Slice, type SliceResult } from './pending-request.js';
+import { expiredEntries, insertByPriority } from './priority.js';
 import { itemsIn, planBatch, type Take } from './plan.js';
 import { runWithRecovery, type RecoveryCap } from './recovery.js';
 import { splitOutputs } from './split.js';
+import type { BatchLoad } from './throughput-tuner.js';
 import { checkRequest, modelKey } from './request-check.js';
 import { compatKey, stackInputs } from './stack.js';
-import type { BatchRequest, Outcome, Runner, SchedulerEvents, SchedulerOptions } from './types.js';
+import type { BatchRequest, Outcome, RunResult, Runner, SchedulerEvents, SchedulerOptions } from './types.js';
 
 interface ModelQueue {
   /** Requests with items not yet handed to a batch, in arrival order. */
   entries: PendingRequest[];
   arrivals: ArrivalRate;
+  /** Since when the batching rule holds the current batch open (undefined: not held). */
+  heldSince?: number;
+  /** How long the latest dispatched batch was held open, in ms (0: it went at once). */
+  delayMs?: number;
 }
 
 /**
@@ -32,8 +39,11 @@ export class Scheduler {
   private readonly growAfter: number;
   private readonly events: SchedulerEvents;
   private readonly queues = new Map<string, ModelQueue>();
-  private readonly caps = new Map<string, CapController>();
+  private readonly caps = new Map<string, BatchSizeController>();
+  private readonly tuning: TuningOptions | false;
   private busy = false;
+  /** When the device last finished a batch (undefined after a failure). */
+  private lastEndedAt: number | undefined;
   private seq = 0;
   private pumpQueued = false;
   private timer: unknown;
@@ -46,6 +56,7 @@ export class Scheduler {
     this.isOutOfMemory = (err) => opts.isOutOfMemory(err);
     this.classifyError = (err) => opts.classifyError(err);
     this.growAfter = opts.growAfter ?? 20;
+    this.tuning = opts.tuning === true ? {} : (opts.tuning ?? false);
     this.events = opts.events ?? {};
   }
 
@@ -59,7 +70,7 @@ export class Scheduler {
     const queue = this.queueFor(req.model);
     queue.arrivals.observe(now);
     const entry = new PendingRequest(req, compatKey(req.model, req.inputs), this.seq++, now, this.busy);
-    queue.entries.push(entry);
+    insertByPriority(queue.entries, entry);
     this.schedulePump();
     return entry.promise;
   }
@@ -97,15 +108,25 @@ export class Scheduler {
     return queue;
   }
 
-  private capFor(model: ModelSpec): CapController {
+  private capFor(model: ModelSpec): BatchSizeController {
     const key = modelKey(model);
     const max = Math.max(1, model.maxBatchSize);
     let cap = this.caps.get(key);
     if (!cap || cap.max !== max) {
-      cap = new CapController({ max, growAfter: this.growAfter });
+      cap = new BatchSizeController({
+        max,
+        growAfter: this.growAfter,
+        tuning: this.tuning,
+        ...(model.latencyObjectiveMs !== undefined ? { objectiveMs: model.latencyObjectiveMs } : {}),
+      });
       this.caps.set(key, cap);
     }
     return cap;
+  }
+
+  /** The cap controller's state for a model, for logs. */
+  describeCap(model: ModelSpec): Record<string, number | string | boolean | undefined> {
+    return this.capFor(model).describe();
   }
 
   // Deferred by a microtask so that requests submitted in the same tick share a batch.
@@ -122,6 +143,7 @@ export class Scheduler {
     if (this.busy) return;
     this.disarm();
     const now = this.clock.now();
+    this.expire(now);
     const ready = [...this.queues.values()]
       .filter((q) => q.entries.length > 0)
       .sort((a, b) => a.entries[0]!.seq - b.entries[0]!.seq);
@@ -132,9 +154,12 @@ export class Scheduler {
       const takes = planBatch(queue.entries, cap);
       const hold = this.holdUntil(queue, itemsIn(takes), cap, now);
       if (hold === undefined) {
+        queue.delayMs = queue.heldSince === undefined ? 0 : now - queue.heldSince;
+        queue.heldSince = undefined;
         this.dispatch(queue, takes, model);
         return;
       }
+      queue.heldSince ??= now;
       wake = Math.min(wake, hold);
     }
     if (wake < Infinity) this.timer = this.clock.setTimeout(() => this.pump(), wake - now);
@@ -200,38 +225,40 @@ export class Scheduler {
   /** Exactly one `runner.run`: stack, run, split. */
   private async runOnce(model: ModelSpec, parts: readonly Slice[]): Promise<SliceResult[]> {
     const inputs = stackInputs(model, parts.map((p) => ({ inputs: p.request.req.inputs, offset: p.offset, count: p.count })));
-    const startedAt = this.clock.now();
-    const result = await this.runner.run(model, inputs);
     const batchSize = parts.reduce((n, p) => n + p.count, 0);
+    // Full: the cap limited the batch. Backlog: its items waited behind the previous batch, so
+    // the device is saturated even though the cap did not bind.
+    const backToBack = parts.some((p) => p.request.waited);
+    let load: BatchLoad = batchSize >= this.capFor(model).value ? 'full' : backToBack ? 'backlog' : 'light';
+    const startedAt = this.clock.now();
+    let result: RunResult;
+    try {
+      result = await this.runner.run(model, inputs);
+    } catch (err) {
+      this.lastEndedAt = undefined;
+      throw err;
+    }
+    // What this batch cost the device: when batches run back to back, the time since the last
+    // one ended (thread hand-off and the main thread's work between batches included: those, not
+    // session.run alone, bound the items per second); otherwise its own run time.
+    const endedAt = this.clock.now();
+    const costMs = backToBack && this.lastEndedAt !== undefined ? endedAt - this.lastEndedAt : endedAt - startedAt;
+    this.lastEndedAt = endedAt;
+    // A device that ran for less than half the cycle was waiting on the rest of the worker
+    // (per-job work, the queue): the cap is not what limits throughput, so it is left alone.
+    if (endedAt - startedAt < 0.5 * costMs) load = 'light';
     const outputs = splitOutputs(model, result.outputs, parts.map((p) => ({ inputs: p.request.req.inputs, count: p.count })));
+    const delayMs = this.queues.get(modelKey(model))?.delayMs ?? 0;
     this.emit(() => this.events.onBatch?.({
       model, size: batchSize, requests: parts.length, computeMs: result.computeMs, provider: result.provider,
-      queueMs: parts.map((p) => startedAt - p.request.req.enqueuedAt),
+      queueMs: parts.map((p) => startedAt - p.request.req.enqueuedAt), delayMs,
     }));
+    tuneCap(this.capFor(model), model, { size: batchSize, costMs, load }, (fn) => this.emit(fn), this.events);
     return outputs.map((o) => ({ outputs: o, computeMs: result.computeMs, provider: result.provider, startedAt, batchSize }));
   }
 
   private capHooks(model: ModelSpec): RecoveryCap {
-    const ctl = this.capFor(model);
-    const changed = (from: number): void => {
-      if (ctl.value !== from) this.emit(() => this.events.onCapChange?.({ model, cap: ctl.value }));
-    };
-    return {
-      get value() {
-        return ctl.value;
-      },
-      onSuccess: () => {
-        const from = ctl.value;
-        ctl.onSuccess();
-        changed(from);
-      },
-      onOutOfMemory: (items) => {
-        const from = ctl.value;
-        ctl.onOutOfMemory(items);
-        this.emit(() => this.events.onOom?.({ model, from, to: ctl.value, items }));
-        changed(from);
-      },
-    };
+    return capHooks(this.capFor(model), model, (fn) => this.emit(fn), this.events);
   }
 
   private failRequest(request: PendingRequest, error: ServiceError, cause: unknown): void {
@@ -239,6 +266,15 @@ export class Scheduler {
     const queue = this.queues.get(modelKey(request.req.model));
     if (queue) queue.entries = queue.entries.filter((e) => e !== request);
     this.emit(() => this.events.onFailure?.({ model: request.req.model, requestId: request.req.id, error, cause }));
+  }
+
+  /** Answers `timeout` for waiting requests past their deadline, just before a batch is planned. */
+  private expire(now: number): void {
+    for (const queue of this.queues.values()) {
+      for (const entry of expiredEntries(queue.entries, now)) {
+        this.failRequest(entry, new ServiceError('timeout', `request ${entry.req.id} passed its deadline while waiting for a batch`), undefined);
+      }
+    }
   }
 
   private disarm(): void {

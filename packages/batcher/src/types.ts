@@ -1,4 +1,5 @@
 import type { ModelSpec, ServiceError, Tensor, Timing } from '@tessera/contract';
+import type { CapChangeReason, TuningOptions } from './batch-size-controller.js';
 import type { Clock } from './clock.js';
 
 /** One inference request as the worker hands it to the scheduler. */
@@ -14,6 +15,13 @@ export interface BatchRequest {
   outputs?: string[];
   /** When the request was enqueued, on the scheduler clock's scale (epoch ms). */
   enqueuedAt: number;
+  /**
+   * After this time (scheduler clock) nobody waits for the answer: the request is answered
+   * `timeout` instead of joining a batch. No deadline when absent.
+   */
+  deadline?: number;
+  /** Lower runs first (1 = highest); requests without one rank after those with one. */
+  priority?: number;
 }
 
 export interface RunResult {
@@ -45,6 +53,8 @@ export interface BatchEvent {
   provider: string;
   /** Per request slice: batch start minus its `enqueuedAt`. */
   queueMs: number[];
+  /** How long the batching rule held this batch open for more items (0: it went at once). */
+  delayMs: number;
 }
 
 /** Hooks for metrics and logs. They run synchronously; exceptions they throw are ignored. */
@@ -53,8 +63,13 @@ export interface SchedulerEvents {
   onBatch?(event: BatchEvent): void;
   /** After an out-of-memory failure shrank the cap from `from` to `to`; `items` is the failed batch's size. */
   onOom?(event: { model: ModelSpec; from: number; to: number; items: number }): void;
-  /** Whenever a model's cap changes (shrinking after OOM or growing back). */
-  onCapChange?(event: { model: ModelSpec; cap: number }): void;
+  /**
+   * Whenever a model's cap changes: `oom` (shrunk), `grow` (back after successes), or the
+   * throughput tuner's `probe` (trying a neighbouring cap), `settle` (a better cap found; also
+   * reported when it is the cap being tried, which then stays) or `objective` (the latency
+   * objective forced a smaller cap).
+   */
+  onCapChange?(event: { model: ModelSpec; cap: number; from?: number; reason?: CapChangeReason }): void;
   /** Once per request that fails; `cause` is what the runner threw. */
   onFailure?(event: { model: ModelSpec; requestId: string; error: ServiceError; cause: unknown }): void;
 }
@@ -67,5 +82,11 @@ export interface SchedulerOptions {
   classifyError(err: unknown): ServiceError;
   /** Consecutive successful batches before a shrunken cap doubles again (default 20). */
   growAfter?: number;
+  /**
+   * Tune each model's cap at run time to the best measured throughput within its latency
+   * objective (true or options). Off by default: the cap is then max_batch_size, moved only by
+   * out-of-memory failures.
+   */
+  tuning?: boolean | TuningOptions;
   events?: SchedulerEvents;
 }

@@ -22,6 +22,20 @@ test('invalid values name the variable', () => {
   assert.throws(() => loadApiConfig({ BODY_LIMIT: 'lots' }), /BODY_LIMIT/);
 });
 
+test('auth, limits and cache have safe defaults; switches take on/off', () => {
+  const c = loadApiConfig({});
+  assert.equal(c.AUTH, true, 'authentication is on unless turned off');
+  assert.equal(c.AUTH_CACHE_MS, 1000);
+  assert.equal(c.RATE_LIMIT, 6000);
+  assert.equal(c.RATE_LIMIT_WINDOW_MS, 60_000);
+  assert.equal(c.RESPONSE_CACHE, true);
+  assert.equal(c.ADMIN_READ_ONLY, true);
+  assert.equal(loadApiConfig({ AUTH: 'off' }).AUTH, false);
+  assert.throws(() => loadApiConfig({ AUTH: 'maybe' }), /AUTH/);
+  assert.throws(() => loadApiConfig({ AUTH_CACHE_MS: '5000' }), /AUTH_CACHE_MS/, 'a revocation must take effect within a second');
+  assert.throws(() => loadApiConfig({ DEFAULT_PRIORITY: '11' }), /DEFAULT_PRIORITY/);
+});
+
 test('worker model list is split', () => {
   assert.deepEqual(loadWorkerConfig({ MODELS: 'a, b,,c' }).MODELS, ['a', 'b', 'c']);
   assert.deepEqual(loadWorkerConfig({}).MODELS, []);

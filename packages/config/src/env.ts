@@ -20,6 +20,11 @@ const bytes = z.string().transform((v, ctx) => {
   return Math.floor(Number(m[1]) * unit);
 });
 
+/** on/off switches: on, off, true, false, 1, 0, yes, no. */
+const flag = z
+  .enum(['on', 'off', 'true', 'false', '1', '0', 'yes', 'no'], { error: (issue) => `expected on or off, got ${JSON.stringify(issue.input)}` })
+  .transform((v) => ['on', 'true', '1', 'yes'].includes(v));
+
 const common = {
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   MODEL_REPOSITORY: z.string().min(1).default('.run/models'),
@@ -37,11 +42,32 @@ export const apiEnvSchema = z.object({
   MAX_TEXTS: int(1, 4096).default(64),
   MAX_TEXT_LENGTH: int(1, 1_000_000).default(10_000),
   MAX_TEXT_TOKENS: int(1, 1_000_000).default(50_000),
+  MAX_IMAGES: int(1, 256).default(8),
+  MAX_IMAGE_BYTES: bytes.default(4 * 1024 * 1024),
+  MAX_IMAGE_PIXELS: int(1, 100_000_000).default(2048 * 2048),
   BODY_LIMIT: bytes.default(8 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
   TRUST_PROXY: int(0, 10).default(1),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
-});
+  /** Bearer API keys on /v2, /predict and /admin; `off` only for local experiments. */
+  AUTH: flag.default(true),
+  /** How long a replica trusts a key lookup; bounds how late a revocation takes effect. */
+  AUTH_CACHE_MS: int(0, 1000).default(1000),
+  /** Failed authentications per client address per window before 429 (0: no limit). */
+  AUTH_FAILURE_LIMIT: int(0).default(30),
+  /** Requests per key per window, shared by all replicas, unless the key sets its own (0: no limit). */
+  RATE_LIMIT: int(0).default(6000),
+  RATE_LIMIT_WINDOW_MS: int(1000, 86_400_000).default(60_000),
+  /** Master switch of the response cache; each model's config.json decides below it. */
+  RESPONSE_CACHE: flag.default(true),
+  /** How long an idempotency key keeps its request and result. */
+  IDEMPOTENCY_TTL_S: int(1, 86_400).default(300),
+  /** Priorities run from 1 (highest) to PRIORITY_LEVELS; absent or 0 means DEFAULT_PRIORITY. */
+  PRIORITY_LEVELS: int(1, 1_000_000).default(10),
+  DEFAULT_PRIORITY: int(1, 1_000_000).default(5),
+  /** The queue dashboard at /admin/queues shows but cannot change jobs. */
+  ADMIN_READ_ONLY: flag.default(true),
+}).refine((c) => c.DEFAULT_PRIORITY <= c.PRIORITY_LEVELS, { path: ['DEFAULT_PRIORITY'], error: 'must not exceed PRIORITY_LEVELS' });
 
 export const workerEnvSchema = z.object({
   ...common,
@@ -53,6 +79,8 @@ export const workerEnvSchema = z.object({
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: int(0, 65535).default(9100),
   OOM_GROW_AFTER: int(1, 1_000_000).default(20),
+  /** Tune each model's batch cap at run time to the best measured throughput (off: max_batch_size). */
+  BATCH_TUNING: flag.default(true),
   WORKER_CONCURRENCY: int(0, 4096).default(0),
   LOCK_DURATION_MS: int(1000, 3_600_000).default(30_000),
   MEMORY_HEADROOM_MB: int(0).default(0),

@@ -10,10 +10,14 @@ export const ERROR_STATUS = {
   forbidden: 403,
   model_not_found: 404,
   not_found: 404,
+  conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   model_rejected_input: 422,
   overloaded: 429,
+  rate_limited: 429,
+  /** nginx's code for a client that closed the connection before the answer; nobody reads it. */
+  client_closed_request: 499,
   internal: 500,
   inference_failed: 500,
   out_of_memory: 507,
@@ -25,10 +29,13 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 
 export class ServiceError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /** Response headers the error needs (WWW-Authenticate on 401, Retry-After on 429/503). */
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
     super(message, options);
     this.name = 'ServiceError';
     this.code = code;
+    this.headers = options?.headers ?? {};
   }
 
   get status(): number {

@@ -20,6 +20,13 @@ export interface InferJobData {
   inputs: WireTensor[];
   /** Output names to return; all when absent. */
   outputs?: string[];
+  /** Scheduling priority, 1 = highest (also the BullMQ job priority). */
+  priority?: number;
+  /**
+   * Set when the request carried an idempotency key: the worker stores a successful reply under
+   * it for `ttlMs` and also pushes the reply to every replica that attached to this job.
+   */
+  idempotency?: { key: string; ttlMs: number };
 }
 
 export interface Timing {

@@ -35,6 +35,15 @@ export interface TensorSpec {
 
 export type ExecutionProvider = 'cuda' | 'cpu';
 
+/** The response cache of one model (config.json `cache`). */
+export interface CachePolicy {
+  enabled: boolean;
+  /** How long a result stays cached, in seconds. */
+  ttlS: number;
+  /** Results larger than this (serialised) are not cached. */
+  maxEntryBytes: number;
+}
+
 /** One servable model version, as both tiers see it. */
 export interface ModelSpec {
   name: string;
@@ -46,6 +55,11 @@ export interface ModelSpec {
   maxBatchSize: number;
   /** How long the worker may hold a non-full batch open for more items, in milliseconds. */
   maxQueueDelayMs: number;
+  /**
+   * p99 latency objective in milliseconds: the worker's batch-size tuner keeps batches small
+   * enough to meet it. Absent: batches are sized for the most throughput.
+   */
+  latencyObjectiveMs?: number;
   /** Largest number of items one request may carry. */
   maxItemsPerRequest: number;
   inputs: TensorSpec[];
@@ -53,6 +67,14 @@ export interface ModelSpec {
   executionProviders: ExecutionProvider[];
   /** Free-form labels (task, licence, source) shown in metadata. */
   labels: Record<string, string>;
+  /** Response cache; off when absent. */
+  cache?: CachePolicy;
+  /** Most items admitted and not yet answered across all replicas; past it requests get 429. */
+  maxQueueItems?: number;
+  /** Default request deadline in milliseconds; the service-wide default when absent. */
+  timeoutMs?: number;
+  /** SHA-256 of the model file, so cached results never outlive a replaced file. */
+  digest?: string;
 }
 
 /** Batch-dimension prefixed shape as reported in OIP metadata. */

@@ -36,7 +36,9 @@ test('inputs and outputs come from the graph when config omits them', async () =
   await writeModel(dir, 'affine', { name: 'affine', labels: { task: 'test' } }, affineGraph());
   const r = await loadRepository(dir);
   assert.deepEqual(r.names(), ['affine']);
-  assert.deepEqual(r.get('affine'), {
+  const { digest, ...spec } = r.get('affine')!;
+  assert.match(digest!, /^[0-9a-f]{64}$/, 'the model file digest keys cached results');
+  assert.deepEqual(spec, {
     name: 'affine',
     version: '1',
     platform: 'onnxruntime_onnx',
@@ -48,6 +50,8 @@ test('inputs and outputs come from the graph when config omits them', async () =
     outputs: [{ name: 'y', datatype: 'FP32', shape: [4] }],
     executionProviders: ['cuda', 'cpu'],
     labels: { task: 'test' },
+    cache: { enabled: true, ttlS: 300, maxEntryBytes: 1024 * 1024 },
+    maxQueueItems: 4096,
   });
 });
 

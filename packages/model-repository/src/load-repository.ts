@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ModelSpec } from '@tessera/contract';
@@ -69,7 +70,7 @@ async function loadModel(dir: string, name: string, problems: RepositoryProblem[
     }
     const resolved = resolveModelSpec(config, signature, { version, file });
     if ('problems' in resolved) for (const message of resolved.problems) complain(file, message);
-    else specs.push(resolved.spec);
+    else specs.push({ ...resolved.spec, digest: createHash('sha256').update(bytes).digest('hex') });
   }
   return specs;
 }

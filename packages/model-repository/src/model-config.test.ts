@@ -32,6 +32,19 @@ test('max_items_per_request defaults to max_batch_size, or 1 without batching', 
   assert.equal(parseModelConfig({ name: 'm', max_queue_delay_ms: 0 }).max_queue_delay_ms, 0);
 });
 
+test('cache, queue cap and deadline: defaults and overrides', () => {
+  const d = parseModelConfig({ name: 'm' });
+  assert.deepEqual(d.cache, { enabled: true, ttl_s: 300, max_entry_bytes: 1024 * 1024 });
+  assert.equal(d.max_queue_items, 4096);
+  assert.equal(d.timeout_ms, undefined);
+  const c = parseModelConfig({ name: 'm', cache: { enabled: false }, max_queue_items: 8, timeout_ms: 250 });
+  assert.deepEqual(c.cache, { enabled: false, ttl_s: 300, max_entry_bytes: 1024 * 1024 });
+  assert.equal(c.max_queue_items, 8);
+  assert.equal(c.timeout_ms, 250);
+  assert.match(problemsOf({ name: 'm', max_queue_items: 0 })[0]!, /^max_queue_items:/);
+  assert.match(problemsOf({ name: 'm', cache: { ttl: 5 } })[0]!, /^cache/);
+});
+
 test('text is parsed, and invalid JSON is reported', () => {
   assert.equal(parseModelConfig('{"name":"m"}').name, 'm');
   assert.match(problemsOf('{"name":')[0]!, /^not valid JSON/);

@@ -33,6 +33,13 @@ const tensor = z.strictObject({
   crop: z.array(cropRule).optional(),
 });
 
+/** Every model we serve is deterministic, so caching is on unless a config says otherwise. */
+const cacheConfig = z.strictObject({
+  enabled: z.boolean().default(true),
+  ttl_s: integer.min(1).max(7 * 24 * 3600).default(300),
+  max_entry_bytes: integer.min(0).default(1024 * 1024),
+});
+
 const uniqueNames = (list: { name: string }[] | undefined) => !list || new Set(list.map((t) => t.name)).size === list.length;
 
 export const modelConfigSchema = z.strictObject({
@@ -40,6 +47,8 @@ export const modelConfigSchema = z.strictObject({
   platform: z.literal('onnxruntime_onnx', { error: 'platform must be "onnxruntime_onnx", the only one served' }).default('onnxruntime_onnx'),
   max_batch_size: integer.min(0).max(1024).default(64),
   max_queue_delay_ms: z.number().min(0).default(2),
+  /** p99 latency objective the batch-size tuner keeps to; absent: most throughput. */
+  latency_objective_ms: z.number().positive().max(3_600_000).optional(),
   max_items_per_request: integer.min(1).optional(),
   execution_providers: z
     .array(z.enum(PROVIDERS, { error: (issue) => `unknown execution provider ${JSON.stringify(issue.input)}; expected cuda or cpu` }))
@@ -54,6 +63,11 @@ export const modelConfigSchema = z.strictObject({
   inputs: z.array(tensor).refine(uniqueNames, { error: 'input names must be unique' }).optional(),
   outputs: z.array(tensor).refine(uniqueNames, { error: 'output names must be unique' }).optional(),
   labels: z.record(z.string(), z.string()).default({}),
+  /** Items admitted and not yet answered, across all API replicas. */
+  max_queue_items: integer.min(1).default(4096),
+  /** Default request deadline; REQUEST_TIMEOUT_MS when absent. */
+  timeout_ms: integer.min(1).max(3_600_000).optional(),
+  cache: cacheConfig.default({ enabled: true, ttl_s: 300, max_entry_bytes: 1024 * 1024 }),
 });
 
 /**

@@ -148,11 +148,15 @@ export function resolveModelSpec(
       file: where.file,
       maxBatchSize: config.max_batch_size,
       maxQueueDelayMs: config.max_queue_delay_ms,
+      ...(config.latency_objective_ms !== undefined ? { latencyObjectiveMs: config.latency_objective_ms } : {}),
       maxItemsPerRequest: config.max_items_per_request,
       inputs,
       outputs,
       executionProviders: [...config.execution_providers],
       labels: { ...config.labels },
+      cache: { enabled: config.cache.enabled, ttlS: config.cache.ttl_s, maxEntryBytes: config.cache.max_entry_bytes },
+      maxQueueItems: config.max_queue_items,
+      ...(config.timeout_ms !== undefined ? { timeoutMs: config.timeout_ms } : {}),
     },
   };
 }

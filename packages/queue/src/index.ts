@@ -1,3 +1,5 @@
 export * from './names.js';
 export * from './reply.js';
 export * from './heartbeat.js';
+export * from './admission.js';
+export * from './idempotency.js';

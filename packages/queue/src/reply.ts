@@ -18,7 +18,8 @@ export class ReplyTimeoutError extends Error {
  * QueueEvents stream would do). One blocking connection serves every in-flight request.
  */
 export class ReplyListener {
-  private readonly waiters = new Map<string, Waiter>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly byPromise = new WeakMap<Promise<Reply>, Waiter>();
   private closed = false;
   private loop: Promise<void> | undefined;
 
@@ -33,26 +34,51 @@ export class ReplyListener {
   }
 
   get inFlight(): number {
-    return this.waiters.size;
+    let n = 0;
+    for (const list of this.waiters.values()) n += list.length;
+    return n;
   }
 
-  /** Register before enqueueing, so that a fast reply cannot arrive unheard. */
+  /**
+   * Register before enqueueing, so that a fast reply cannot arrive unheard. Several waiters may
+   * wait for one job (a retry attached to the job of an earlier request); a reply settles all.
+   */
   wait(jobId: string, timeoutMs: number): Promise<Reply> {
-    return new Promise<Reply>((resolve, reject) => {
+    let waiter!: Waiter;
+    const promise = new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.waiters.delete(jobId);
+        this.remove(jobId, waiter);
         reject(new ReplyTimeoutError(`no reply for job ${jobId} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.waiters.set(jobId, { resolve, reject, timer });
+      waiter = { resolve, reject, timer };
     });
+    const list = this.waiters.get(jobId);
+    if (list) list.push(waiter);
+    else this.waiters.set(jobId, [waiter]);
+    this.byPromise.set(promise, waiter);
+    return promise;
   }
 
-  cancel(jobId: string): void {
-    const w = this.waiters.get(jobId);
-    if (w) {
+  /**
+   * Stops waiting: for one `wait()` promise when given (which then rejects with `reason`), else
+   * for every waiter of the job (which then never settle).
+   */
+  cancel(jobId: string, which?: Promise<Reply>, reason?: Error): void {
+    const waiter = which && this.byPromise.get(which);
+    const targets = which ? (waiter ? [waiter] : []) : [...(this.waiters.get(jobId) ?? [])];
+    for (const w of targets) {
       clearTimeout(w.timer);
-      this.waiters.delete(jobId);
+      this.remove(jobId, w);
+      if (reason) w.reject(reason);
     }
+  }
+
+  private remove(jobId: string, waiter: Waiter): void {
+    const list = this.waiters.get(jobId);
+    if (!list) return;
+    const rest = list.filter((w) => w !== waiter);
+    if (rest.length > 0) this.waiters.set(jobId, rest);
+    else this.waiters.delete(jobId);
   }
 
   private dispatch(raw: string): void {
@@ -63,11 +89,13 @@ export class ReplyListener {
       this.onError(err);
       return;
     }
-    const w = this.waiters.get(reply.jobId);
-    if (!w) return; // the request already timed out, or the list outlived a previous process
-    clearTimeout(w.timer);
+    const list = this.waiters.get(reply.jobId);
+    if (!list) return; // the request already timed out, or the list outlived a previous process
     this.waiters.delete(reply.jobId);
-    w.resolve(reply);
+    for (const w of list) {
+      clearTimeout(w.timer);
+      w.resolve(reply);
+    }
   }
 
   private async run(): Promise<void> {
@@ -92,10 +120,14 @@ export class ReplyListener {
     if (this.closed) return;
     this.closed = true;
     this.conn.disconnect();
-    await this.loop?.catch(() => {});
-    for (const [id, w] of this.waiters) {
-      clearTimeout(w.timer);
-      w.reject(new Error(`reply listener closed before job ${id} answered`));
+    // ioredis never settles a command queued while it was reconnecting when it is disconnected
+    // then, so a BRPOP issued while Redis was away would hold close() forever.
+    await Promise.race([this.loop?.catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+    for (const [id, list] of this.waiters) {
+      for (const w of list) {
+        clearTimeout(w.timer);
+        w.reject(new Error(`reply listener closed before job ${id} answered`));
+      }
     }
     this.waiters.clear();
   }

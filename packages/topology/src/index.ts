@@ -18,3 +18,4 @@ export {
 } from './nginx.js';
 export { startApi, startWorker, serviceEnv, type EnvOverrides, type ServiceOptions, type ApiOptions, type WorkerOptions, type ServiceHandle } from './apps.js';
 export { startStack, type StackOptions, type Stack, type ServiceKind, type ProcessExitEvent } from './stack.js';
+export { createApiKey, type ApiKeyOptions, type CreatedApiKey } from './keys.js';

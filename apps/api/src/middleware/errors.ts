@@ -25,6 +25,7 @@ export function errorHandler(logger: Logger) {
     const error = known ?? new ServiceError('internal', 'internal error: this is a bug, the request id is in the logs', { cause: err });
     if (!known) logger.error({ reqId: req.id, err }, 'unhandled error');
     if (res.headersSent) return;
+    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
     const body: ErrorBody = { error: error.message, code: error.code };
     res.status(error.status).json(body);
   };
@@ -39,8 +40,9 @@ export function notFound() {
 /** POST bodies must be JSON; anything else would reach the handlers as an empty body. */
 export function requireJson() {
   return function requireJsonMiddleware(req: Request, _res: Response, next: NextFunction): void {
-    // req.is() is null for a request without a body, false for a body of another type.
-    if (req.method === 'POST' && req.is('application/json') === false) {
+    // req.is() is null for a request without a body, false for a body of another type; an
+    // empty body (Content-Length: 0, as an admin action sends) has no type to check.
+    if (req.method === 'POST' && req.get('content-length') !== '0' && req.is('application/json') === false) {
       next(new ServiceError('unsupported_media_type', `Content-Type must be application/json, got '${req.get('content-type') ?? 'none'}'`));
       return;
     }

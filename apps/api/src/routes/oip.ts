@@ -1,7 +1,10 @@
 import { Router, type Request, type Response } from 'express';
 import { metadataShape, validateInferenceRequest, type InferenceResponse, type ModelMetadataResponse, type RepositoryIndexEntry, type ServerMetadataResponse } from '@tessera/contract';
+import { assertModelAccess, mayUseModel } from '../auth/authenticate.js';
 import type { ApiContext } from '../context.js';
 import { toResponseOutputs } from '../encode.js';
+import { idempotencyKeyOf } from '../idempotency-key.js';
+import { setOutcomeHeaders } from '../outcome-headers.js';
 import { resolveModel } from '../models.js';
 import { runInference } from '../run-inference.js';
 import { setTimingHeaders } from '../timing.js';
@@ -17,7 +20,7 @@ export function oipRouter(ctx: ApiContext): Router {
   const r = Router();
 
   r.get('/v2', (_req, res) => {
-    const body: ServerMetadataResponse = { name: SERVER_NAME, version: SERVER_VERSION, extensions: ['model_repository'] };
+    const body: ServerMetadataResponse = { name: SERVER_NAME, version: SERVER_VERSION, extensions: ['model_repository', 'schedule_policy'] };
     res.json(body);
   });
 
@@ -31,6 +34,7 @@ export function oipRouter(ctx: ApiContext): Router {
   });
 
   const metadata = (req: Request<ModelParams>, res: Response) => {
+    assertModelAccess(req, req.params.name);
     const model = resolveModel(ctx, req.params.name, req.params.version);
     const body: ModelMetadataResponse = {
       name: model.name,
@@ -60,6 +64,7 @@ export function oipRouter(ctx: ApiContext): Router {
   r.get('/v2/models/:name/versions/:version', metadata);
 
   const modelReady = async (req: Request<ModelParams>, res: Response) => {
+    assertModelAccess(req, req.params.name);
     const model = resolveModel(ctx, req.params.name, req.params.version);
     const serving = await ctx.workers.serving(model.name, model.version).catch(() => []);
     const ready = serving.length > 0;
@@ -69,16 +74,19 @@ export function oipRouter(ctx: ApiContext): Router {
   r.get('/v2/models/:name/versions/:version/ready', modelReady);
 
   const infer = async (req: Request<ModelParams>, res: Response) => {
+    assertModelAccess(req, req.params.name);
     const model = resolveModel(ctx, req.params.name, req.params.version);
     const validated = validateInferenceRequest(model, req.body);
-    const { result, timing } = await runInference(ctx, req, model, validated);
-    setTimingHeaders(res, timing);
     const id = (req.body as { id?: string }).id;
+    const outcome = await runInference(ctx, req, model, validated, { idempotencyKey: idempotencyKeyOf(req, id) });
+    const { result, timing } = outcome;
+    setTimingHeaders(res, timing);
+    setOutcomeHeaders(res, outcome);
     const body: InferenceResponse = {
       model_name: model.name,
       model_version: model.version,
       ...(id !== undefined ? { id } : {}),
-      parameters: { ...timing, execution_provider: result.provider },
+      parameters: { ...timing, execution_provider: result.provider, cache: outcome.cache, ...(outcome.replayed ? { idempotent_replay: true } : {}) },
       outputs: toResponseOutputs(result.outputs),
     };
     res.json(body);
@@ -91,7 +99,7 @@ export function oipRouter(ctx: ApiContext): Router {
     const onlyReady = (req.body as { ready?: unknown } | undefined)?.ready === true;
     const workers = await ctx.workers.live().catch(() => []);
     const served = new Set(workers.flatMap((w) => w.models));
-    const rows: RepositoryIndexEntry[] = ctx.repository.all().map((m) => {
+    const rows: RepositoryIndexEntry[] = ctx.repository.all().filter((m) => mayUseModel(req, m.name)).map((m) => {
       const ready = served.has(`${m.name}@${m.version}`);
       return ready ? { name: m.name, version: m.version, state: 'READY' } : { name: m.name, version: m.version, state: 'UNAVAILABLE', reason: 'no live worker serves this version' };
     });

@@ -1,6 +1,9 @@
 import { Router, type Request, type Response } from 'express';
 import { fromWire, ServiceError, validateInferenceRequest, type Pipeline } from '@tessera/contract';
+import { assertModelAccess } from '../auth/authenticate.js';
 import type { ApiContext } from '../context.js';
+import { idempotencyKeyOf } from '../idempotency-key.js';
+import { setOutcomeHeaders } from '../outcome-headers.js';
 import { nest, toJsonData } from '../encode.js';
 import { resolveModel } from '../models.js';
 import { predictToOip } from '../predict-input.js';
@@ -45,6 +48,7 @@ export function predictRouter(ctx: ApiContext): Router {
     if (body.model !== undefined && typeof body.model !== 'string') throw new ServiceError('bad_request', "'model' must be a string");
     if (body.version !== undefined && typeof body.version !== 'string') throw new ServiceError('bad_request', "'version' must be a string");
     const name = body.model ?? ctx.config.DEFAULT_MODEL;
+    assertModelAccess(req, name);
     const pipeline = ctx.pipelines.get(name);
     if (pipeline) {
       await predictWithPipeline(ctx, req, res, pipeline, body as Record<string, unknown>);
@@ -58,8 +62,10 @@ export function predictRouter(ctx: ApiContext): Router {
     }
     if (body.inputs === undefined) throw new ServiceError('bad_request', "'inputs' is required");
     const validated = validateInferenceRequest(model, predictToOip(model, body.inputs, body.outputs));
-    const { result, timing } = await runInference(ctx, req, model, validated);
+    const outcome = await runInference(ctx, req, model, validated, { idempotencyKey: idempotencyKeyOf(req) });
+    const { result, timing } = outcome;
     setTimingHeaders(res, timing);
+    setOutcomeHeaders(res, outcome);
 
     const outputs = result.outputs.map(fromWire);
     const results = Array.from({ length: validated.items }, (_, i) => {
@@ -72,7 +78,7 @@ export function predictRouter(ctx: ApiContext): Router {
       }
       return item;
     });
-    res.json({ model: model.name, version: model.version, results, latency_ms: timing.total_ms, timing, execution_provider: result.provider });
+    res.json({ model: model.name, version: model.version, results, latency_ms: timing.total_ms, timing, execution_provider: result.provider, cache: outcome.cache });
   });
   return r;
 }

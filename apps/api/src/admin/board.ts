@@ -1,0 +1,35 @@
+import type { Queue } from 'bullmq';
+import type { RequestHandler } from 'express';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { InferJobData, InferJobResult, WireTensor } from '@tessera/contract';
+
+/** Tensors are shown by name, type, shape and size: never their values, which are users' data. */
+const describe = (tensors: WireTensor[] | undefined) =>
+  (tensors ?? []).map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, bytes: Buffer.byteLength(t.b64, 'base64') }));
+
+function redactData(data: InferJobData | undefined): unknown {
+  if (!data || typeof data !== 'object') return data;
+  const { inputs, idempotency, ...rest } = data;
+  return { ...rest, inputs: describe(inputs), ...(idempotency ? { idempotency: 'set' } : {}) };
+}
+
+function redactResult(result: InferJobResult | undefined): unknown {
+  if (!result || typeof result !== 'object') return result;
+  return { ...result, outputs: describe(result.outputs) };
+}
+
+/** bull-board at `basePath`, one entry per model queue; read-only unless told otherwise. */
+export function queueBoard(basePath: string, queues: Queue[], readOnly: boolean): RequestHandler {
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(basePath);
+  const adapters = queues.map((q) => {
+    const adapter = new BullMQAdapter(q, { readOnlyMode: readOnly, allowRetries: !readOnly, description: 'inference jobs (tensor values redacted)' });
+    adapter.setFormatter('data', redactData);
+    adapter.setFormatter('returnValue', redactResult);
+    return adapter;
+  });
+  createBullBoard({ queues: adapters, serverAdapter, options: { uiConfig: { boardTitle: 'Tessera queues' } } });
+  return serverAdapter.getRouter() as RequestHandler;
+}

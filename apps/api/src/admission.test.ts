@@ -1,0 +1,81 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import type { Reply } from '@tessera/contract';
+import { Admission, deliverReply, IdempotencyStore, ReplyListener } from '@tessera/queue';
+import { freePort, startRedis, type RedisHandle } from '@tessera/topology';
+
+/** The Lua scripts of the queue cap and of idempotency, against a real Redis. */
+let redis: RedisHandle;
+let conn: Redis;
+
+before(async () => {
+  redis = await startRedis({ port: await freePort(), dir: path.join(mkdtempSync(path.join(tmpdir(), 'tessera-admission-')), 'redis') });
+  conn = new Redis(redis.url);
+});
+
+after(async () => {
+  conn?.disconnect();
+  await redis?.stop();
+});
+
+const inAMinute = () => Date.now() + 60_000;
+
+test('admission counts items up to the cap; release is idempotent', async () => {
+  const a = new Admission(conn, 'cap1');
+  assert.deepEqual(await a.admit('m', 'j1', 3, 8, inAMinute()), { admitted: true, inFlight: 3 });
+  assert.deepEqual(await a.admit('m', 'j2', 5, 8, inAMinute()), { admitted: true, inFlight: 8 });
+  assert.deepEqual(await a.admit('m', 'j3', 1, 8, inAMinute()), { admitted: false, inFlight: 8 });
+  await a.release('m', 'j1', 3);
+  await a.release('m', 'j1', 3);
+  assert.equal(await a.inFlight('m'), 5);
+  assert.equal((await a.admit('m', 'j4', 3, 8, inAMinute())).admitted, true);
+  assert.equal((await a.admit('m', 'j5', 1, 8, inAMinute())).admitted, false);
+});
+
+test('entries of a crashed replica expire with their deadline instead of leaking', async () => {
+  const a = new Admission(conn, 'cap2');
+  // Admitted with a deadline long past (its grace included): as if the replica died holding it.
+  assert.equal((await a.admit('m', 'lost', 8, 8, Date.now() - 60_000)).admitted, true);
+  const next = await a.admit('m', 'fresh', 2, 8, inAMinute());
+  assert.deepEqual(next, { admitted: true, inFlight: 2 });
+});
+
+test('idempotency: owner, attach, conflict, stored result; the worker fans the reply out', async () => {
+  const store = new IdempotencyStore(conn, 'idem');
+  const listenerA = new ReplyListener(new Redis(redis.url), 'idem:reply:a');
+  const listenerB = new ReplyListener(new Redis(redis.url), 'idem:reply:b');
+  listenerA.start();
+  listenerB.start();
+  try {
+    assert.deepEqual(await store.claim('k', 'fp', 'job-1', 10_000, listenerA.key), { kind: 'owner' });
+    assert.deepEqual(await store.claim('k', 'other', 'job-2', 10_000, listenerB.key), { kind: 'conflict' });
+    assert.deepEqual(await store.claim('k', 'fp', 'job-2', 10_000, listenerB.key), { kind: 'attach', jobId: 'job-1' });
+    const a = listenerA.wait('job-1', 5000);
+    const b = listenerB.wait('job-1', 5000);
+    const reply: Reply = { jobId: 'job-1', ok: true, result: { outputs: [], timing: { queueMs: 0, computeMs: 1, batchSize: 1 }, provider: 'cpu', worker: 'w' } };
+    await deliverReply(conn, { prefix: 'idem', model: 'm', replyTo: listenerA.key, items: 1, idempotency: { key: 'k', ttlMs: 60_000 } }, reply, 60_000);
+    assert.deepEqual(await a, reply);
+    assert.deepEqual(await b, reply, 'the attached replica got the reply on its own list');
+    const later = await store.claim('k', 'fp', 'job-3', 10_000, listenerB.key);
+    assert.deepEqual(later, { kind: 'result', reply });
+    assert.ok((await conn.pttl('idem:idem:k')) > 10_000, 'a success keeps the key for the idempotency TTL');
+  } finally {
+    await listenerA.close();
+    await listenerB.close();
+  }
+});
+
+test('a failed job frees its idempotency key so that a retry computes again', async () => {
+  const store = new IdempotencyStore(conn, 'idem2');
+  assert.equal((await store.claim('k', 'fp', 'job-1', 10_000, 'l')).kind, 'owner');
+  await deliverReply(conn, { prefix: 'idem2', model: 'm', replyTo: 'l', items: 1, idempotency: { key: 'k', ttlMs: 60_000 } }, { jobId: 'job-1', ok: false, error: { code: 'timeout', message: 'late' } }, 60_000);
+  assert.equal((await store.claim('k', 'fp', 'job-2', 10_000, 'l')).kind, 'owner');
+  await store.abandon('k', 'job-2');
+  assert.equal((await store.claim('k', 'fp', 'job-3', 10_000, 'l')).kind, 'owner');
+  await store.abandon('k', 'job-2');
+  assert.equal((await store.claim('k', 'fp', 'job-4', 10_000, 'l')).kind, 'attach', "abandoning someone else's claim changes nothing");
+});

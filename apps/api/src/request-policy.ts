@@ -1,0 +1,80 @@
+import type { Request } from 'express';
+import { ServiceError, type ModelSpec } from '@tessera/contract';
+import type { ApiConfig } from '@tessera/config';
+
+/**
+ * How long a request may take and how urgent it is, from the model's defaults and what the
+ * client asks for. Following Triton's schedule-policy extension, OIP `parameters.timeout` is in
+ * microseconds and `parameters.priority` is an integer where 1 is the highest level and 0 (or
+ * absent) means the default level. `X-Request-Timeout-Ms` (or `Request-Timeout`, in
+ * milliseconds) sets the timeout from a header. A client can only shorten its deadline.
+ */
+export interface RequestPolicy {
+  /** Milliseconds left until the deadline, measured now. */
+  timeoutMs: number;
+  /** The whole deadline granted to the request, from its arrival. */
+  totalMs: number;
+  /** Epoch milliseconds (performance clock, as the worker's scheduler). */
+  deadline: number;
+  /** 1 (highest) … PRIORITY_LEVELS; also the BullMQ job priority, where lower runs first. */
+  priority: number;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+function parameters(req: Request): Record<string, unknown> {
+  const body = req.body as { parameters?: unknown } | undefined;
+  const p = body && typeof body === 'object' && !Array.isArray(body) ? body.parameters : undefined;
+  if (p === undefined) return {};
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new ServiceError('bad_request', "'parameters' must be an object");
+  return p as Record<string, unknown>;
+}
+
+function positiveInt(value: unknown, what: string): number {
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new ServiceError('bad_request', `${what} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** The client's own timeout in ms, if it set one. */
+function clientTimeoutMs(req: Request, params: Record<string, unknown>): number | undefined {
+  const asked: number[] = [];
+  if (params.timeout !== undefined) asked.push(positiveInt(params.timeout, "parameters.timeout (microseconds)") / 1000);
+  for (const name of ['x-request-timeout-ms', 'request-timeout']) {
+    const header = req.get(name);
+    if (header !== undefined) asked.push(positiveInt(header, `header ${name} (milliseconds)`));
+  }
+  return asked.length ? Math.min(...asked) : undefined;
+}
+
+function requestedPriority(req: Request, params: Record<string, unknown>, config: ApiConfig): number {
+  const raw = params.priority;
+  const levels = config.PRIORITY_LEVELS;
+  let priority = config.DEFAULT_PRIORITY;
+  if (raw !== undefined && raw !== 0) {
+    if (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < 0 || raw > levels) {
+      throw new ServiceError('bad_request', `parameters.priority must be an integer from 1 (highest) to ${levels}, or 0 for the default (${config.DEFAULT_PRIORITY}); got ${JSON.stringify(raw)}`);
+    }
+    priority = raw;
+  }
+  const range = req.principal?.priority;
+  if (!range) return priority;
+  if (raw !== undefined && raw !== 0 && (priority < range.min || priority > range.max)) {
+    throw new ServiceError('forbidden', `API key '${req.principal!.name}' may use priorities ${range.min} to ${range.max}, not ${priority}`);
+  }
+  // The default level, when outside the key's range, is moved to its nearest end.
+  return Math.min(range.max, Math.max(range.min, priority));
+}
+
+export function requestPolicy(req: Request, model: ModelSpec, config: ApiConfig): RequestPolicy {
+  const params = parameters(req);
+  const modelMs = model.timeoutMs ?? config.REQUEST_TIMEOUT_MS;
+  const clientMs = clientTimeoutMs(req, params);
+  const totalMs = Math.min(modelMs, clientMs ?? modelMs);
+  // Measured from the request's arrival, so that every call of a pipeline shares one deadline.
+  const startedAt = now() - Number(process.hrtime.bigint() - req.startedAt) / 1e6;
+  const deadline = startedAt + totalMs;
+  const timeoutMs = Math.floor(deadline - now());
+  if (timeoutMs <= 0) throw new ServiceError('timeout', `the request's deadline of ${Math.round(totalMs)} ms passed before it could be queued`);
+  return { timeoutMs, totalMs, deadline, priority: requestedPriority(req, params, config) };
+}

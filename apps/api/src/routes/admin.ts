@@ -1,0 +1,55 @@
+import { Router, type Request } from 'express';
+import { ServiceError } from '@tessera/contract';
+import { queueBoard } from '../admin/board.js';
+import { drainQueue, pauseQueue, queueStatus, resumeQueue } from '../admin/queue-ops.js';
+import type { ApiContext } from '../context.js';
+import { resolveModel } from '../models.js';
+
+type NameParams = { name: string };
+
+/**
+ * Operator endpoints (access control in middleware/access.ts: admin scope). The queue
+ * dashboard is bull-board, read-only unless ADMIN_READ_ONLY=off, with tensor values redacted.
+ */
+export function adminRouter(ctx: ApiContext): Router {
+  const r = Router();
+  const { QUEUE_PREFIX: prefix } = ctx.config;
+  const queueOf = (req: Request<NameParams>) => {
+    const model = resolveModel(ctx, req.params.name).name;
+    return { model, queue: ctx.queueFor(model) };
+  };
+  const redisDown = (err: unknown) => new ServiceError('not_ready', `Redis is unreachable: ${(err as Error).message}`, { cause: err });
+
+  r.get('/admin/models/:name', async (req: Request<NameParams>, res) => {
+    const { model, queue } = queueOf(req);
+    res.json(await queueStatus(queue, ctx.redis, prefix, model).catch((err) => Promise.reject(redisDown(err))));
+  });
+
+  const action = (name: string, run: (model: string, queue: ReturnType<ApiContext['queueFor']>) => Promise<Record<string, unknown>>) => {
+    r.post(`/admin/models/:name/${name}`, async (req: Request<NameParams>, res) => {
+      const { model, queue } = queueOf(req);
+      const done = await run(model, queue).catch((err) => Promise.reject(redisDown(err)));
+      ctx.logger.warn({ model, action: name, key: req.principal?.name, ...done }, `queue ${name}`);
+      res.json({ ...(await queueStatus(queue, ctx.redis, prefix, model)), ...done });
+    });
+  };
+  action('pause', async (_m, q) => (await pauseQueue(q), {}));
+  action('resume', async (_m, q) => (await resumeQueue(q), {}));
+  action('drain', async (m, q) => ({ removed: await drainQueue(q, ctx.redis, prefix, m) }));
+
+  // Helmet's CSP asks browsers to upgrade subresources to https; over plain http (a local
+  // stack) the dashboard's scripts would then fail to load.
+  r.use('/admin/queues', (req, res, next) => {
+    const csp = res.getHeader('Content-Security-Policy');
+    if (!req.secure && typeof csp === 'string') res.setHeader('Content-Security-Policy', csp.replace(/;?upgrade-insecure-requests/, ''));
+    next();
+  });
+  r.use('/admin/queues', queueBoard('/admin/queues', ctx.repository.names().map((n) => ctx.queueFor(n)), ctx.config.ADMIN_READ_ONLY));
+
+  // Who the server thinks the caller is, as seen through the proxies in front (req.ip).
+  r.get('/whoami', (req, res) => {
+    const p = req.principal!;
+    res.json({ id: p.id, name: p.name, scopes: p.scopes, ip: req.ip, ...(p.models ? { models: p.models } : {}), ...(p.priority ? { priority: p.priority } : {}), ...(p.rateLimit !== undefined ? { rate_limit: p.rateLimit } : {}) });
+  });
+  return r;
+}

@@ -1,0 +1,97 @@
+import { join, resolve } from 'node:path';
+import { CONTENDERS, type BenchOptions, type ContenderName } from './types.js';
+
+export const DEFAULT_MODELS = ['cost', 'ocr-rec', 'lid176'];
+export const DEFAULT_CONCURRENCY = [1, 8, 64, 256];
+
+export const USAGE = `usage: npm run bench -- [options]
+
+  --models a,b            models to measure (${DEFAULT_MODELS.join(',')})
+  --concurrency 1,8,...   closed-loop clients per step (${DEFAULT_CONCURRENCY.join(',')})
+  --contenders a,b        any of ${CONTENDERS.join(',')} (all)
+  --duration S            measured seconds per step (10)
+  --warmup S              unmeasured seconds of load before each step (2)
+  --ceiling-seconds S     seconds per batch size in the in-process sweep (min(3, duration/3))
+  --ceiling-sizes 1,2,..  batch sizes of the in-process sweep (1,2,4,8,16,32,64)
+  --threads N             ONNX Runtime intra-op threads, every contender (INTRA_OP_THREADS or 1)
+  --repository DIR        model repository (MODEL_REPOSITORY or .run/models)
+  --out DIR               output directory (bench-results/<timestamp>)
+  --verbose               copy the services' logs to the console
+
+Environment: the services run with AUTH=off RATE_LIMIT=0 RESPONSE_CACHE=off LOG_LEVEL=warn
+unless set; every other variable (BATCH_TUNING, OOM_GROW_AFTER, ...) reaches them as is.
+SKIP_BOOTSTRAP=1 skips install and build.
+`;
+
+export class UsageError extends Error {}
+
+function list(value: string, what: string): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError(`${what} needs at least one value`);
+  return items;
+}
+
+function positiveInts(value: string, what: string): number[] {
+  return list(value, what).map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what}: "${s}" is not a positive integer`);
+    return n;
+  });
+}
+
+function positive(value: string, what: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${what}: "${value}" is not a positive number`);
+  return n;
+}
+
+function nonNegative(value: string, what: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${what}: "${value}" is not a number >= 0`);
+  return n;
+}
+
+function timestamp(date: Date): string {
+  return date.toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
+}
+
+/** Parses the command line; `env` supplies INTRA_OP_THREADS and MODEL_REPOSITORY defaults. */
+export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string, now = new Date()): BenchOptions {
+  const values = new Map<string, string>();
+  let verbose = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--verbose') {
+      verbose = true;
+      continue;
+    }
+    if (arg === '--help' || arg === '-h') throw new UsageError('');
+    const eq = arg.indexOf('=');
+    const [key, inline] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
+    if (!key.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new UsageError(`${key} needs a value`);
+    values.set(key.slice(2), value);
+  }
+  const known = ['models', 'concurrency', 'contenders', 'duration', 'warmup', 'ceiling-seconds', 'ceiling-sizes', 'threads', 'repository', 'out'];
+  for (const key of values.keys()) if (!known.includes(key)) throw new UsageError(`unknown option --${key}`);
+
+  const contenders = values.has('contenders') ? list(values.get('contenders')!, '--contenders') : [...CONTENDERS];
+  for (const c of contenders) if (!(CONTENDERS as readonly string[]).includes(c)) throw new UsageError(`--contenders: unknown "${c}" (${CONTENDERS.join(', ')})`);
+  const durationS = values.has('duration') ? positive(values.get('duration')!, '--duration') : 10;
+  const threads = values.get('threads') ?? env.INTRA_OP_THREADS ?? '1';
+  const intraOpThreads = positiveInts(threads, '--threads')[0]!;
+  return {
+    models: values.has('models') ? list(values.get('models')!, '--models') : [...DEFAULT_MODELS],
+    concurrency: values.has('concurrency') ? positiveInts(values.get('concurrency')!, '--concurrency') : [...DEFAULT_CONCURRENCY],
+    contenders: CONTENDERS.filter((c) => contenders.includes(c)) as ContenderName[],
+    durationS,
+    warmupS: values.has('warmup') ? nonNegative(values.get('warmup')!, '--warmup') : 2,
+    ceilingSecondsPerSize: values.has('ceiling-seconds') ? positive(values.get('ceiling-seconds')!, '--ceiling-seconds') : Math.min(3, durationS / 3),
+    ceilingBatchSizes: values.has('ceiling-sizes') ? positiveInts(values.get('ceiling-sizes')!, '--ceiling-sizes') : [1, 2, 4, 8, 16, 32, 64],
+    intraOpThreads,
+    modelRepository: resolve(cwd, values.get('repository') ?? env.MODEL_REPOSITORY ?? join('.run', 'models')),
+    outDir: resolve(cwd, values.get('out') ?? join('bench-results', timestamp(now))),
+    verbose,
+  };
+}

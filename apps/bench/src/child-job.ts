@@ -1,0 +1,32 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Runs `module` (a file next to this one) in a child Node process, sends it `job` and resolves
+ * with the result it sends back. The child's stderr goes to ours (progress lines).
+ */
+export function childJob<J, R>(module: string, job: J, opts: { timeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<R> {
+  const file = fileURLToPath(new URL(module, import.meta.url));
+  const child = fork(file, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: opts.env ?? process.env });
+  return new Promise<R>((resolve, reject) => {
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+    };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      finish(() => reject(new Error(`${module} did not finish within ${Math.round(opts.timeoutMs / 1000)} s`)));
+    }, opts.timeoutMs);
+    child.once('message', (msg: { ok: boolean; result?: R; error?: string }) => {
+      finish(() => (msg.ok ? resolve(msg.result as R) : reject(new Error(`${module}: ${msg.error}`))));
+    });
+    child.once('error', (err) => finish(() => reject(err)));
+    child.once('exit', (code, signal) => {
+      finish(() => reject(new Error(`${module} exited (${signal ?? `code ${code}`}) without a result`)));
+    });
+    child.send(job as object);
+  });
+}

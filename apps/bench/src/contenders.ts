@@ -1,0 +1,107 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, ManagedProcess, startStack, waitForHttp } from '@tessera/topology';
+import type { Watched } from './proc-stats.js';
+
+/** A running HTTP contender: where to send requests and which processes to account for. */
+export interface Target {
+  name: 'seed' | 'full';
+  baseUrl: string;
+  watched: Watched[];
+  /** The worker's /metrics (full stack only). */
+  workerMetricsUrl: string | undefined;
+  logDir: string;
+  stop(): Promise<void>;
+}
+
+export interface TargetOptions {
+  models: string[];
+  modelRepository: string;
+  intraOpThreads: number;
+  logDir: string;
+  verbose: boolean;
+  /** Variables for every service, on top of the bench's own environment. */
+  env: Record<string, string>;
+}
+
+const READY_TIMEOUT_MS = 180_000;
+
+async function waitModelsReady(baseUrl: string, models: readonly string[], abort?: Promise<never>): Promise<void> {
+  for (const model of models) {
+    await waitForHttp(`${baseUrl}/v2/models/${encodeURIComponent(model)}/ready`, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200, ...(abort ? { abort } : {}) });
+  }
+}
+
+export async function startSeed(opts: TargetOptions): Promise<Target> {
+  const port = await freePort();
+  const entry = fileURLToPath(new URL('./seed-server.js', import.meta.url));
+  const proc = await ManagedProcess.start({
+    name: 'seed',
+    command: process.execPath,
+    args: [entry],
+    env: {
+      ...process.env,
+      ...opts.env,
+      PORT: String(port),
+      MODEL_REPOSITORY: opts.modelRepository,
+      MODELS: opts.models.join(','),
+      INTRA_OP_THREADS: String(opts.intraOpThreads),
+    },
+    logFile: join(opts.logDir, 'seed.log'),
+    echo: opts.verbose,
+    stopSignal: 'SIGTERM',
+    stopTimeoutMs: 10_000,
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  try {
+    await waitModelsReady(baseUrl, opts.models, proc.exitAsError());
+  } catch (err) {
+    await proc.stop({ timeoutMs: 2000 });
+    throw err;
+  }
+  return {
+    name: 'seed',
+    baseUrl,
+    watched: [{ name: 'seed', pid: proc.pid, group: false }],
+    workerMetricsUrl: undefined,
+    logDir: opts.logDir,
+    stop: async () => void (await proc.stop()),
+  };
+}
+
+export async function startFullStack(opts: TargetOptions): Promise<Target> {
+  const stack = await startStack({
+    replicas: 3,
+    workers: 1,
+    modelRepository: opts.modelRepository,
+    logDir: opts.logDir,
+    echo: opts.verbose,
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DEFAULT_MODEL: opts.models[0], ...opts.env },
+    workerEnv: { MODELS: opts.models.join(','), INTRA_OP_THREADS: String(opts.intraOpThreads) },
+    // Readiness per model is checked below; liveness of the gateway is enough here.
+    readyPath: '/v2/health/live',
+    readyTimeoutMs: READY_TIMEOUT_MS,
+  });
+  try {
+    await waitModelsReady(stack.gatewayUrl, opts.models);
+  } catch (err) {
+    await stack.stop().catch(() => undefined);
+    throw err;
+  }
+  const watched: Watched[] = [];
+  for (const p of stack.processes) {
+    const name = p.name;
+    if (name === 'nginx') watched.push({ name: 'nginx', pid: p.pid, group: true });
+    else watched.push({ name, pid: p.pid, group: false });
+  }
+  const order = (n: string) => (n === 'nginx' ? 0 : n.startsWith('api') ? 1 : n === 'redis' ? 2 : 3);
+  watched.sort((a, b) => order(a.name) - order(b.name) || a.name.localeCompare(b.name));
+  return {
+    name: 'full',
+    baseUrl: stack.gatewayUrl,
+    watched,
+    workerMetricsUrl: stack.workerMetricsUrl,
+    logDir: stack.logDir,
+    stop: () => stack.stop(),
+  };
+}

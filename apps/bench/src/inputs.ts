@@ -1,0 +1,106 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Datatype, ModelSpec } from '@tessera/contract';
+
+/** One item's tensor, without the batch dimension. */
+export interface ItemTensor {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+  values: number[];
+}
+
+/** The request every client of every contender sends for a model: one item. */
+export interface ModelInput {
+  model: string;
+  tensors: ItemTensor[];
+  /** The OIP request body (batch dimension 1). */
+  body: string;
+  items: number;
+  description: string;
+}
+
+/** Deterministic uniform numbers in [0, 1) (mulberry32), so every run sends the same bytes. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A realistic PP-OCR recognition crop is 48 px high and a few hundred wide. */
+const VARIABLE_DIMS: Record<string, number> = { 'ocr-rec': 320 };
+const DEFAULT_VARIABLE_DIM = 16;
+const LID_TEXT = 'The quick brown fox jumps over the lazy dog while the committee discusses the annual budget report.';
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Floats in [-1, 1] rounded to 4 decimals: the JSON stays compact and parses to the same values everywhere. */
+function floats(count: number, random: () => number): number[] {
+  return Array.from({ length: count }, () => Math.round((2 * random() - 1) * 1e4) / 1e4);
+}
+
+/**
+ * lid176 takes fastText token ids. The repository's tokenizer.json turns a fixed sentence into
+ * real ids when the fastText package is built; otherwise ids are drawn from the dictionary rows.
+ */
+async function lidIds(spec: ModelSpec, random: () => number): Promise<{ ids: number[]; how: string }> {
+  const tokenizerPath = join(dirname(dirname(spec.file)), spec.labels.tokenizer ?? 'tokenizer.json');
+  const raw = existsSync(tokenizerPath) ? (JSON.parse(readFileSync(tokenizerPath, 'utf8')) as { words?: unknown[]; idOffset?: number }) : undefined;
+  const fasttextEntry = join(findRoot(spec.file), 'packages', 'fasttext', 'dist', 'index.js');
+  if (raw && existsSync(fasttextEntry)) {
+    try {
+      const mod = (await import(pathToFileURL(fasttextEntry).href)) as {
+        tokenizerFromFile(raw: unknown): { tokenizer: { encode(text: string): number[] }; idOffset: number };
+      };
+      const { tokenizer, idOffset } = mod.tokenizerFromFile(raw);
+      return { ids: tokenizer.encode(LID_TEXT).map((id) => id + idOffset), how: `fastText tokens of a ${LID_TEXT.split(' ').length}-word sentence` };
+    } catch {
+      // fall through to dictionary ids
+    }
+  }
+  const rows = Array.isArray(raw?.words) ? raw.words.length : 1000;
+  const offset = raw?.idOffset ?? 1;
+  return { ids: Array.from({ length: 120 }, () => offset + Math.floor(random() * rows)), how: '120 dictionary ids' };
+}
+
+function findRoot(from: string): string {
+  let dir = dirname(from);
+  while (dir !== dirname(dir)) {
+    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;
+    dir = dirname(dir);
+  }
+  return process.cwd();
+}
+
+/** Builds the one-item request of a model: deterministic pseudo-random data of a realistic size. */
+export async function modelInput(spec: ModelSpec, seed = 7): Promise<ModelInput> {
+  const random = seededRandom(seed);
+  const tensors: ItemTensor[] = [];
+  const parts: string[] = [];
+  for (const input of spec.inputs) {
+    if (spec.name === 'lid176' || (input.datatype === 'INT64' && input.name === 'ids')) {
+      const { ids, how } = await lidIds(spec, random);
+      tensors.push({ name: input.name, datatype: input.datatype, shape: [ids.length], values: ids });
+      parts.push(`${input.name} INT64 [1,${ids.length}] (${how})`);
+      continue;
+    }
+    const shape = input.shape.map((d) => (d === -1 ? (VARIABLE_DIMS[spec.name] ?? DEFAULT_VARIABLE_DIM) : d));
+    const isFloat = input.datatype.startsWith('FP');
+    const values = isFloat ? floats(size(shape), random) : Array.from({ length: size(shape) }, () => Math.floor(random() * 10));
+    tensors.push({ name: input.name, datatype: input.datatype, shape, values });
+    parts.push(`${input.name} ${input.datatype} [1,${shape.join(',')}] ${isFloat ? 'uniform in [-1,1]' : 'integers in [0,9]'}`);
+  }
+  const batched = spec.maxBatchSize > 0;
+  const body = JSON.stringify({
+    inputs: tensors.map((t) => ({ name: t.name, datatype: t.datatype, shape: batched ? [1, ...t.shape] : t.shape, data: t.values })),
+  });
+  return { model: spec.name, tensors, body, items: 1, description: parts.join('; ') };
+}

@@ -1,0 +1,74 @@
+/**
+ * The load generator, run in its own process so that its CPU is not charged to any contender:
+ * autocannon with N closed-loop connections (each sends its next request when the previous
+ * answer arrives). Every 2xx response time is kept at full resolution; autocannon's own
+ * histogram rounds to whole milliseconds, too coarse for sub-millisecond models.
+ */
+import autocannon from 'autocannon';
+import { summarize } from './latency.js';
+import type { LoadResult } from './types.js';
+
+export interface LoadJob {
+  url: string;
+  body: string;
+  connections: number;
+  durationS: number;
+  /** Seconds before a request counts as timed out. */
+  timeoutS: number;
+}
+
+export function runLoad(job: LoadJob): Promise<LoadResult> {
+  const cpuStart = process.cpuUsage();
+  const latencies: number[] = [];
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: job.url,
+        method: 'POST',
+        // The service's response cache would answer identical requests without inference.
+        headers: { 'content-type': 'application/json', 'cache-control': 'no-cache' },
+        body: job.body,
+        connections: job.connections,
+        duration: job.durationS,
+        timeout: job.timeoutS,
+        pipelining: 1,
+      },
+      (err, result) => {
+        if (err) {
+          reject(err);
+          return;
+        }
+        const cpu = process.cpuUsage(cpuStart);
+        const statusCodes: Record<string, number> = {};
+        for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = stats.count ?? 0;
+        const completed = Object.values(statusCodes).reduce((a, b) => a + b, 0);
+        resolve({
+          connections: job.connections,
+          durationS: result.duration,
+          completed,
+          ok: result['2xx'],
+          non2xx: result.non2xx,
+          errors: result.errors,
+          timeouts: result.timeouts,
+          statusCodes,
+          latencyMs: summarize(latencies),
+          loadgenCpuS: (cpu.user + cpu.system) / 1e6,
+        });
+      },
+    );
+    instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+    });
+  });
+}
+
+if (process.send) {
+  // The parent went away (Ctrl-C): stop rather than keep loading the machine.
+  process.once('disconnect', () => process.exit(1));
+  process.once('message', (job: LoadJob) => {
+    runLoad(job).then(
+      (result) => process.send!({ ok: true, result }, undefined, undefined, () => process.exit(0)),
+      (err: unknown) => process.send!({ ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) }, undefined, undefined, () => process.exit(1)),
+    );
+  });
+}

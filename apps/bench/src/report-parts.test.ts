@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseArgs, UsageError } from './args.js';
+import { percentile, summarize } from './latency.js';
+import { batchDistribution, parseMetrics } from './prom.js';
+import { evaluateTargets } from './targets.js';
+import type { CeilingResult, StepResult } from './types.js';
+
+test('arguments: defaults, lists, and unknown options', () => {
+  const o = parseArgs([], { INTRA_OP_THREADS: '2' }, '/repo', new Date('2026-01-02T03:04:05.678Z'));
+  assert.deepEqual(o.models, ['cost', 'ocr-rec', 'lid176']);
+  assert.deepEqual(o.concurrency, [1, 8, 64, 256]);
+  assert.deepEqual(o.contenders, ['ceiling', 'seed', 'full']);
+  assert.equal(o.durationS, 10);
+  assert.equal(o.intraOpThreads, 2);
+  assert.equal(o.outDir, '/repo/bench-results/2026-01-02T03-04-05-678');
+  const p = parseArgs(['--models', 'cost,ocr-rec', '--concurrency=1,8', '--contenders', 'full,ceiling', '--duration', '5'], {}, '/repo');
+  assert.deepEqual(p.models, ['cost', 'ocr-rec']);
+  assert.deepEqual(p.concurrency, [1, 8]);
+  assert.deepEqual(p.contenders, ['ceiling', 'full']);
+  assert.equal(p.ceilingSecondsPerSize, 5 / 3);
+  assert.throws(() => parseArgs(['--speed', '3'], {}, '/'), UsageError);
+  assert.throws(() => parseArgs(['--concurrency', '0'], {}, '/'), UsageError);
+  assert.throws(() => parseArgs(['--contenders', 'triton'], {}, '/'), UsageError);
+});
+
+test('latency percentiles are nearest-rank over every response', () => {
+  const xs = Array.from({ length: 100 }, (_, i) => i + 1);
+  assert.equal(percentile(xs, 50), 50);
+  assert.equal(percentile(xs, 99), 99);
+  const s = summarize([3, 1, 2]);
+  assert.deepEqual(s, { p50: 2, p90: 3, p99: 3, mean: 2, max: 3 });
+});
+
+test('the batch-size distribution is the difference of two scrapes, per bucket', () => {
+  const scrape = (counts: number[], sum: number, cap: number) =>
+    parseMetrics([
+      '# HELP tessera_worker_batch_size Items per executed batch.',
+      ...['1', '2', '4', '+Inf'].map((le, i) => `tessera_worker_batch_size_bucket{le="${le}",model="cost",worker="w"} ${counts[i]}`),
+      `tessera_worker_batch_size_sum{model="cost",worker="w"} ${sum}`,
+      `tessera_worker_batch_size_count{model="cost",worker="w"} ${counts[3]}`,
+      `tessera_worker_batch_size_count{model="other",worker="w"} 99`,
+      `tessera_worker_batch_cap{model="cost",worker="w"} ${cap}`,
+      `tessera_worker_batch_delay_seconds{model="cost",worker="w"} 0.002`,
+    ].join('\n'));
+  const d = batchDistribution(scrape([1, 1, 2, 2], 4, 64), scrape([4, 6, 9, 10], 30, 16), 'cost');
+  assert.deepEqual(d.buckets, { 1: 3, 2: 2, 4: 2, '+Inf': 1 });
+  assert.equal(d.batches, 8);
+  assert.equal(d.items, 26);
+  assert.equal(d.meanSize, 26 / 8);
+  assert.equal(d.capAtEnd, 16);
+  assert.equal(d.delaySecondsAtEnd, 0.002);
+});
+
+test('targets are ratios of the same run, and NOT MEASURED without the data', () => {
+  const ceiling: CeilingResult = {
+    model: 'ocr-rec', intraOpThreads: 1, batch1P50Ms: 20, cpuS: 1, peakRssMb: 100,
+    points: [{ batchSize: 4, runs: 10, itemsPerS: 50, meanMs: 80, p50Ms: 80 }],
+    best: { batchSize: 4, runs: 10, itemsPerS: 50, meanMs: 80, p50Ms: 80 },
+  };
+  const step = (contender: 'seed' | 'full', concurrency: number, itemsPerS: number, p50: number, apiRss = 100): StepResult => ({
+    contender, model: 'ocr-rec', concurrency, itemsPerRequest: 1, reqPerS: itemsPerS, itemsPerS,
+    load: { connections: concurrency, durationS: 10, completed: 100, ok: 100, non2xx: 0, errors: 0, timeouts: 0, statusCodes: { 200: 100 }, latencyMs: { p50, p90: p50, p99: p50, mean: p50, max: p50 }, loadgenCpuS: 0 },
+    processes: contender === 'full' ? [{ name: 'api-1', pids: [1], cpuS: 1, cpuSPer1kRequests: 10, peakRssMb: apiRss, hwmRssMb: apiRss }] : [],
+    batches: null,
+  });
+  const targets = evaluateTargets([ceiling], [step('full', 1, 30, 22.5), step('full', 64, 41, 900, 160)]);
+  const byName = (s: string) => targets.find((t) => t.name.startsWith(s))!;
+  assert.equal(byName('ocr-rec: full-stack saturation').pass, true); // 41 >= 0.8 x 50
+  assert.equal(byName('lid176').pass, null);
+  assert.equal(byName('ocr-rec at 1 client').pass, true); // 22.5 <= 20 + 3
+  assert.equal(byName('API replica RSS').pass, false); // 160 MB
+});

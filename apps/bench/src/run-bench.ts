@@ -1,0 +1,170 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { ModelSpec } from '@tessera/contract';
+import { loadRepository } from '@tessera/model-repository';
+import type { CeilingJob } from './ceiling-main.js';
+import { childJob } from './child-job.js';
+import { startFullStack, startSeed, type Target } from './contenders.js';
+import { modelInput, type ModelInput } from './inputs.js';
+import { measureStep } from './measure-step.js';
+import { markdownReport } from './report-md.js';
+import { svgChart } from './report-svg.js';
+import { evaluateTargets } from './targets.js';
+import type { BenchOptions, BenchReport, CeilingResult, StepResult } from './types.js';
+
+export type Log = (line: string) => void;
+
+/**
+ * What the services run with, unless the bench's own environment says otherwise: no API keys,
+ * no rate limit (the load generator is one client sending thousands of requests a second) and no
+ * response cache (every client sends the same request; answers from the cache would measure
+ * Redis, not inference). The load generator also sends Cache-Control: no-cache.
+ */
+export const SERVICE_DEFAULTS: Readonly<Record<string, string>> = { AUTH: 'off', RATE_LIMIT: '0', RESPONSE_CACHE: 'off' };
+
+function serviceEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(Object.entries(SERVICE_DEFAULTS).map(([k, v]) => [k, env[k] ?? v]));
+}
+
+const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+
+function stepLine(s: StepResult): string {
+  const l = s.load.latencyMs;
+  const err = s.load.non2xx + s.load.errors;
+  const cpu = s.processes.map((p) => `${p.name} ${f(p.cpuSPer1kRequests ?? Number.NaN, 2)}`).join(', ');
+  const rss = s.processes.map((p) => `${p.name} ${f(p.peakRssMb, 0)}`).join(', ');
+  const batch = s.batches?.meanSize != null ? ` batch mean ${f(s.batches.meanSize)} cap ${s.batches.capAtEnd ?? '?'}` : '';
+  return `${s.contender.padEnd(4)} ${s.model.padEnd(8)} c=${String(s.concurrency).padEnd(3)} ${f(s.itemsPerS).padStart(8)} items/s  p50 ${f(l.p50, 2)} p90 ${f(l.p90, 2)} p99 ${f(l.p99, 2)} ms  err ${err}${batch} | CPU s/1k req: ${cpu} | peak RSS MB: ${rss}`;
+}
+
+async function ceiling(spec: ModelSpec, input: ModelInput, opts: BenchOptions): Promise<CeilingResult> {
+  const job: CeilingJob = {
+    model: spec.name,
+    file: spec.file,
+    tensors: input.tensors,
+    batchSizes: opts.ceilingBatchSizes,
+    secondsPerSize: opts.ceilingSecondsPerSize,
+    intraOpThreads: opts.intraOpThreads,
+  };
+  // Generous: a slow model still does at least three runs per size.
+  const timeoutMs = (opts.ceilingBatchSizes.length * (opts.ceilingSecondsPerSize + 30) + 60) * 1000;
+  return childJob<CeilingJob, CeilingResult>('./ceiling-main.js', job, { timeoutMs });
+}
+
+export async function runBench(opts: BenchOptions, log: Log): Promise<BenchReport> {
+  const startedAt = new Date().toISOString();
+  const notes: string[] = [];
+  const repository = await loadRepository(opts.modelRepository);
+  const specs: ModelSpec[] = [];
+  const inputs = new Map<string, ModelInput>();
+  for (const name of opts.models) {
+    const spec = repository.get(name);
+    if (!spec) {
+      const note = `${name}: not in the model repository ${opts.modelRepository}; skipped (prepare it and run again)`;
+      notes.push(note);
+      log(`note: ${note}`);
+      continue;
+    }
+    specs.push(spec);
+    const input = await modelInput(spec);
+    inputs.set(name, input);
+    notes.push(`${name}: each request carries 1 item: ${input.description} (${input.body.length < 10_240 ? `${input.body.length} bytes` : `${(input.body.length / 1024).toFixed(0)} KiB`} of JSON)`);
+  }
+  const models = specs.map((s) => s.name);
+  const svc = serviceEnv();
+  notes.push(`services ran with ${Object.entries(svc).map(([k, v]) => `${k}=${v}`).join(' ')} and LOG_LEVEL=${process.env.LOG_LEVEL ?? 'warn'}; requests carry Cache-Control: no-cache`);
+  const ceilings: CeilingResult[] = [];
+  const steps: StepResult[] = [];
+
+  if (opts.contenders.includes('ceiling')) {
+    for (const spec of specs) {
+      log(`ceiling ${spec.name}: session.run in a loop at batch ${opts.ceilingBatchSizes.join(', ')} (${+opts.ceilingSecondsPerSize.toFixed(2)} s each)`);
+      try {
+        const c = await ceiling(spec, inputs.get(spec.name)!, opts);
+        ceilings.push(c);
+        log(`ceil ${spec.name.padEnd(8)} best ${f(c.best.itemsPerS)} items/s at batch ${c.best.batchSize}; batch 1: ${f(c.batch1P50Ms, 3)} ms per run (p50)`);
+      } catch (err) {
+        const note = `ceiling ${spec.name} failed: ${(err as Error).message}`;
+        notes.push(note);
+        log(note);
+      }
+    }
+  }
+
+  const starters = { seed: startSeed, full: startFullStack } as const;
+  for (const name of (['seed', 'full'] as const).filter((c) => opts.contenders.includes(c))) {
+    if (models.length === 0) break;
+    log(`${name}: starting (${name === 'full' ? 'redis, worker, 3 API replicas, nginx' : 'one Express process'})`);
+    let target: Target;
+    try {
+      target = await starters[name]({
+        models,
+        modelRepository: opts.modelRepository,
+        intraOpThreads: opts.intraOpThreads,
+        logDir: join(opts.outDir, 'logs', name),
+        verbose: opts.verbose,
+        env: serviceEnv(),
+      });
+    } catch (err) {
+      const note = `${name} did not start: ${(err as Error).message}`;
+      notes.push(note);
+      log(note);
+      continue;
+    }
+    try {
+      for (const model of models) {
+        const input = inputs.get(model)!;
+        for (const concurrency of opts.concurrency) {
+          try {
+            const s = await measureStep({ target, model, body: input.body, itemsPerRequest: input.items, concurrency, durationS: opts.durationS, warmupS: opts.warmupS });
+            steps.push(s);
+            log(stepLine(s));
+          } catch (err) {
+            const note = `${name} ${model} at ${concurrency} clients failed: ${(err as Error).message}`;
+            notes.push(note);
+            log(note);
+          }
+        }
+      }
+    } finally {
+      await target.stop().catch((err: unknown) => log(`${name}: stop: ${(err as Error).message}`));
+    }
+  }
+
+  if (steps.some((s) => s.load.statusCodes['429'] || s.load.statusCodes['401'])) {
+    notes.push('some answers were 401/429: authentication or rate limiting was active; pass the variables that disable it to `npm run bench`');
+  }
+  const cpu = cpus();
+  return {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    host: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryGb: totalmem() / 2 ** 30, node: process.versions.node, platform: `${process.platform}-${process.arch}` },
+    options: {
+      models: opts.models,
+      concurrency: opts.concurrency,
+      contenders: opts.contenders,
+      durationS: opts.durationS,
+      warmupS: opts.warmupS,
+      ceilingSecondsPerSize: opts.ceilingSecondsPerSize,
+      ceilingBatchSizes: opts.ceilingBatchSizes,
+      intraOpThreads: opts.intraOpThreads,
+      modelRepository: opts.modelRepository,
+      verbose: opts.verbose,
+    },
+    notes,
+    ceilings,
+    steps,
+    targets: evaluateTargets(ceilings, steps),
+  };
+}
+
+/** Writes report.json, report.md and chart.svg; returns their paths. */
+export function writeReport(report: BenchReport, outDir: string): { json: string; markdown: string; svg: string } {
+  mkdirSync(outDir, { recursive: true });
+  const paths = { json: join(outDir, 'report.json'), markdown: join(outDir, 'report.md'), svg: join(outDir, 'chart.svg') };
+  writeFileSync(paths.json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(paths.markdown, markdownReport(report));
+  writeFileSync(paths.svg, svgChart(report));
+  return paths;
+}

@@ -1,0 +1,118 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createApiKey, startStack, type Stack } from '@tessera/topology';
+import { cli } from './cli.js';
+import { customRepository } from './custom-repository.js';
+import { request, waitFor } from './http.js';
+
+/** Operators: the queue dashboard (admin keys only, read-only, tensor values redacted) and pause / resume / drain. */
+let stack: Stack;
+let gw: string;
+let admin: Record<string, string>;
+let client: Record<string, string>;
+
+before(async () => {
+  const repo = await customRepository({ affine: { from: 'affine', config: { cache: { enabled: false } } } });
+  stack = await startStack({ replicas: 2, modelRepository: repo, logDir: mkdtempSync(path.join(tmpdir(), 'tessera-admin-')), env: { LOG_LEVEL: 'warn', DEFAULT_MODEL: 'affine' } });
+  gw = stack.gatewayUrl;
+  admin = { authorization: `Bearer ${(await createApiKey({ redisUrl: stack.redisUrl, name: 'operator', scopes: ['admin'] })).key}` };
+  client = { authorization: `Bearer ${(await createApiKey({ redisUrl: stack.redisUrl, name: 'client', scopes: ['infer'] })).key}` };
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+const x = (v: number) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [v, v, v, v] }] });
+const queued = async () => {
+  const { counts } = (await request(`${gw}/admin/models/affine`, { headers: admin })).body;
+  return counts.waiting + counts.prioritized + counts.paused;
+};
+
+describe('queue dashboard', () => {
+  test('only admin keys see it; a browser trades ?token= for an HttpOnly SameSite=Strict cookie', async () => {
+    assert.equal((await request(`${gw}/admin/queues`)).status, 401);
+    assert.equal((await request(`${gw}/admin/queues`, { headers: client })).status, 403);
+    const page = await request(`${gw}/admin/queues`, { headers: admin });
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<title>Tessera queues<\/title>/);
+    assert.match(page.headers.get('content-security-policy')!, /script-src 'self'/);
+
+    const key = admin.authorization!.slice('Bearer '.length);
+    const exchange = await fetch(`${gw}/admin/queues?token=${encodeURIComponent(key)}`, { redirect: 'manual' });
+    assert.equal(exchange.status, 303);
+    assert.equal(exchange.headers.get('location'), '/admin/queues');
+    const cookie = exchange.headers.get('set-cookie')!;
+    assert.match(cookie, /^tessera_admin=[^;]+; Path=\/admin; HttpOnly; SameSite=Strict/);
+    const withCookie = await request(`${gw}/admin/queues/api/queues`, { headers: { cookie: cookie.split(';')[0]! } });
+    assert.equal(withCookie.status, 200);
+    const clientKey = client.authorization!.slice('Bearer '.length);
+    assert.equal((await fetch(`${gw}/admin/queues?token=${clientKey}`, { redirect: 'manual' })).status, 403);
+    assert.equal((await request(`${gw}/v2/models/affine`, { headers: { cookie: cookie.split(';')[0]! } })).status, 401, 'the cookie opens /admin only');
+  });
+
+  test('read-only, and jobs show tensor shapes and sizes, never values', async () => {
+    assert.equal((await request(`${gw}/v2/models/affine/infer`, { body: x(7), headers: client })).status, 200);
+    // The reply reaches the client just before BullMQ marks the job completed.
+    const queue = await waitFor('the completed job to be listed', async () => {
+      const res = await request(`${gw}/admin/queues/api/queues?activeQueue=infer.affine&status=completed&page=1`, { headers: admin });
+      const q = res.body?.queues?.find((entry: { name: string }) => entry.name === 'infer.affine');
+      return q?.jobs?.length ? q : undefined;
+    });
+    assert.equal(queue.readOnlyMode, true);
+    const job = queue.jobs[0];
+    assert.deepEqual(job.data.inputs, [{ name: 'x', datatype: 'FP32', shape: [1, 4], bytes: 16 }]);
+    assert.ok(!JSON.stringify(job).includes('b64'), 'no tensor bytes in the dashboard');
+    assert.deepEqual(job.returnValue.outputs.map((o: { name: string }) => o.name), ['y', 'sum']);
+    const clean = await request(`${gw}/admin/queues/api/queues/infer.affine/clean/completed`, { method: 'PUT', headers: admin });
+    assert.ok(clean.status >= 400, `a read-only board refuses changes (got ${clean.status})`);
+  });
+});
+
+describe('pause, resume, drain', () => {
+  test('pause holds jobs, resume runs them; admin scope only', async () => {
+    assert.equal((await request(`${gw}/admin/models/affine/pause`, { method: 'POST', headers: client })).status, 403);
+    const paused = await request(`${gw}/admin/models/affine/pause`, { method: 'POST', headers: admin });
+    assert.equal(paused.status, 200, paused.text);
+    assert.equal(paused.body.paused, true);
+    const held = request(`${gw}/v2/models/affine/infer`, { body: x(1), headers: client });
+    await waitFor('the job to be queued', async () => (await queued()) === 1);
+    const resumed = await request(`${gw}/admin/models/affine/resume`, { method: 'POST', headers: admin });
+    assert.equal(resumed.body.paused, false);
+    assert.equal((await held).status, 200);
+    assert.equal((await request(`${gw}/admin/models/nope/pause`, { method: 'POST', headers: admin })).status, 404);
+  });
+
+  test('drain removes queued jobs and answers their clients at once with 503', async () => {
+    await request(`${gw}/admin/models/affine/pause`, { method: 'POST', headers: admin });
+    const started = Date.now();
+    const waiting = Array.from({ length: 3 }, (_, i) => request(`${gw}/v2/models/affine/infer`, { body: x(10 + i), headers: client }));
+    await waitFor('3 jobs to be queued', async () => (await queued()) === 3);
+    const drained = await request(`${gw}/admin/models/affine/drain`, { method: 'POST', headers: admin });
+    assert.equal(drained.status, 200, drained.text);
+    assert.equal(drained.body.removed, 3);
+    for (const res of await Promise.all(waiting)) {
+      assert.equal(res.status, 503);
+      assert.match(res.body.error, /drained by an operator/);
+    }
+    assert.ok(Date.now() - started < 5000, 'not left to wait for their deadlines');
+    await waitFor('the queue cap to be free', async () => (await request(`${gw}/admin/models/affine`, { headers: admin })).body.in_flight_items === 0);
+    await request(`${gw}/admin/models/affine/resume`, { method: 'POST', headers: admin });
+  });
+
+  test('the queues CLI does the same', async () => {
+    const paused = JSON.parse((await cli('queues', ['pause', 'affine'], stack.redisUrl)).stdout);
+    assert.equal(paused.paused, true);
+    const held = request(`${gw}/v2/models/affine/infer`, { body: x(20), headers: client });
+    await waitFor('the job to be queued', async () => (await queued()) === 1);
+    const status = JSON.parse((await cli('queues', ['status', 'affine'], stack.redisUrl)).stdout);
+    assert.equal(status.in_flight_items, 1);
+    assert.equal(JSON.parse((await cli('queues', ['drain', 'affine'], stack.redisUrl)).stdout).removed, 1);
+    assert.equal((await held).status, 503);
+    assert.equal(JSON.parse((await cli('queues', ['resume', 'affine'], stack.redisUrl)).stdout).paused, false);
+    assert.equal((await request(`${gw}/v2/models/affine/infer`, { body: x(21), headers: client })).status, 200);
+  });
+});

@@ -1,0 +1,131 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createApiKey, startStack, type Stack } from '@tessera/topology';
+import { customRepository } from './custom-repository.js';
+import { authorize, currentAuthorization, metricSum, request, waitFor } from './http.js';
+
+/**
+ * Queue caps (429 before anything is enqueued), deadlines (504, and the worker drops what
+ * expired instead of computing it), clients that go away, and priorities.
+ */
+let stack: Stack;
+let gw: string;
+
+before(async () => {
+  const repo = await customRepository({
+    affine: { from: 'affine' },
+    capped: { from: 'affine', config: { max_queue_items: 8, cache: { enabled: false } } },
+    quad: { from: 'affine', config: { max_batch_size: 4, cache: { enabled: false } } },
+    'memory-hog': { from: 'memory-hog', config: { cache: { enabled: false } } },
+  });
+  stack = await startStack({ replicas: 3, modelRepository: repo, logDir: mkdtempSync(path.join(tmpdir(), 'tessera-backpressure-')), env: { LOG_LEVEL: 'warn', DEFAULT_MODEL: 'affine' } });
+  gw = stack.gatewayUrl;
+  authorize((await createApiKey({ redisUrl: stack.redisUrl, name: 'ops', scopes: ['infer', 'admin'] })).key);
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+const x = (row: number[], parameters?: object) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [row.length / 4, 4], data: row }], ...(parameters ? { parameters } : {}) });
+const jobs = async (model: string, outcome: string) => metricSum((await request(stack.workerMetricsUrl)).text, 'tessera_worker_jobs_total', { model, outcome });
+const admin = (action: string, model: string) => request(`${gw}/admin/models/${model}/${action}`, { method: 'POST' });
+const status = async (model: string) => (await request(`${gw}/admin/models/${model}`)).body;
+/** Jobs in BullMQ not yet taken by a worker (admission is counted before the job is added). */
+const queued = async (model: string) => {
+  const { counts } = await status(model);
+  return counts.waiting + counts.prioritized + counts.paused;
+};
+
+describe('queue cap', () => {
+  test('past max_queue_items (counted in items, across replicas) requests get 429 at once', async () => {
+    await admin('pause', 'capped');
+    // Eight one-item requests spread over the replicas fill the cap of 8 items.
+    const pending = Array.from({ length: 8 }, (_, i) => request(`${stack.apiUrls[i % 3]}/v2/models/capped/infer`, { body: x([i, 0, 0, 0]) }));
+    await waitFor('8 items in flight', async () => (await status('capped')).in_flight_items === 8 && (await queued('capped')) === 8);
+    const started = Date.now();
+    const over = await request(`${gw}/v2/models/capped/infer`, { body: x([9, 0, 0, 0]) });
+    assert.ok(Date.now() - started < 1000, 'refused at once');
+    assert.equal(over.status, 429, over.text);
+    assert.equal(over.body.code, 'overloaded');
+    assert.match(over.body.error, /^model 'capped' is overloaded: 8 items are queued or running \(limit 8\)/);
+    assert.equal(over.headers.get('retry-after'), '1');
+    assert.equal(await queued('capped'), 8, 'the refused request was never enqueued');
+    await admin('resume', 'capped');
+    for (const res of await Promise.all(pending)) assert.equal(res.status, 200, res.text);
+    await waitFor('the cap to be free again', async () => (await status('capped')).in_flight_items === 0);
+    assert.equal((await request(`${gw}/v2/models/capped/infer`, { body: x([1, 2, 3, 4, 5, 6, 7, 8]) })).status, 200);
+  });
+});
+
+describe('deadlines', () => {
+  test('a request whose deadline passes while its job is queued gets 504; the job never runs', async () => {
+    const ok = await jobs('quad', 'ok');
+    await admin('pause', 'quad');
+    const started = Date.now();
+    const viaParameter = request(`${gw}/v2/models/quad/infer`, { body: x([1, 1, 1, 1], { timeout: 300_000 }) }); // microseconds, as Triton
+    const viaHeader = request(`${gw}/v2/models/quad/infer`, { body: x([2, 2, 2, 2]), headers: { 'x-request-timeout-ms': '300' } });
+    for (const res of await Promise.all([viaParameter, viaHeader])) {
+      assert.equal(res.status, 504, res.text);
+      assert.match(res.body.error, /no result within 300 ms \(job waiting\)/);
+    }
+    assert.ok(Date.now() - started < 2000, `answered in ${Date.now() - started} ms`);
+    await admin('resume', 'quad');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await jobs('quad', 'ok'), ok, 'nothing was computed for them');
+    assert.equal((await status('quad')).in_flight_items, 0);
+  });
+
+  test('a job taken by the worker but still waiting for the device when its deadline passes is dropped, not computed', async () => {
+    const [ok, expired] = [await jobs('quad', 'ok'), await jobs('quad', 'expired')];
+    // A batch of memory-hog items keeps the single device busy for a while.
+    const hog = request(`${gw}/v2/models/memory-hog/infer`, { body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [8, 4], data: new Array(32).fill(1) }] } });
+    await new Promise((r) => setTimeout(r, 100));
+    const late = await request(`${gw}/v2/models/quad/infer`, { body: x([3, 3, 3, 3]), headers: { 'x-request-timeout-ms': '250' } });
+    assert.equal(late.status, 504, late.text);
+    const hogged = await hog;
+    assert.equal(hogged.status, 200, hogged.text);
+    assert.ok(hogged.body.parameters.compute_ms > 250, `the device was busy for ${hogged.body.parameters.compute_ms} ms`);
+    await waitFor('the worker to drop the expired job', async () => (await jobs('quad', 'expired')) === expired + 1);
+    assert.equal(await jobs('quad', 'ok'), ok, 'it was not computed');
+  });
+
+  test('a client that disconnects has its queued job withdrawn', async () => {
+    const ok = await jobs('quad', 'ok');
+    await admin('pause', 'quad');
+    const ac = new AbortController();
+    const gone = fetch(`${gw}/v2/models/quad/infer`, { method: 'POST', body: JSON.stringify(x([4, 4, 4, 4])), headers: { 'content-type': 'application/json', authorization: currentAuthorization() }, signal: ac.signal }).catch((e: Error) => e);
+    await waitFor('the job to be queued', async () => (await queued('quad')) === 1);
+    ac.abort();
+    assert.ok((await gone) instanceof Error);
+    await waitFor('the job to be withdrawn', async () => (await status('quad')).in_flight_items === 0 && (await queued('quad')) === 0);
+    await admin('resume', 'quad');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await jobs('quad', 'ok'), ok, 'the abandoned request was never computed');
+  });
+});
+
+describe('priorities', () => {
+  test('higher-priority requests are served first, even when they arrive last', async () => {
+    await admin('pause', 'quad');
+    const order: string[] = [];
+    const send = (name: string, priority: number, value: number) =>
+      request(`${gw}/v2/models/quad/infer`, { body: x([value, 0, 0, 0], { priority }) }).then((res) => {
+        assert.equal(res.status, 200, res.text);
+        order.push(name);
+      });
+    const pending = Array.from({ length: 8 }, (_, i) => send(`low${i}`, 9, i));
+    await waitFor('the low-priority jobs to be queued', async () => (await queued('quad')) === 8);
+    pending.push(...Array.from({ length: 4 }, (_, i) => send(`high${i}`, 1, 100 + i)));
+    await waitFor('all jobs to be queued', async () => (await queued('quad')) === 12);
+    await admin('resume', 'quad');
+    await Promise.all(pending);
+    const rank = (prefix: string) => order.flatMap((n, i) => (n.startsWith(prefix) ? [i] : []));
+    // The quad model batches 4 items: the four high-priority requests fill the first batches.
+    assert.ok(Math.max(...rank('high')) < 6, `high-priority requests finished among the first: ${order.join(' ')}`);
+    assert.ok(Math.min(...rank('low')) >= 1, `order: ${order.join(' ')}`);
+  });
+});

@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BatchSizeController } from './batch-size-controller.js';
+import { cpuLike, gpuLike, saturate, share, sweetSpot } from './testing/device-sim.js';
+
+const tuned = (max = 64, extra: { objectiveMs?: number; growAfter?: number } = {}) => new BatchSizeController({ max, tuning: {}, ...extra });
+
+test('a CPU-like device whose per-item cost rises with the batch settles at a small cap', () => {
+  const ctl = tuned(64);
+  const trace = saturate(ctl, cpuLike, 400);
+  // 1, 2 and 4 items are equally fast on this device; 8 and more are slower.
+  assert.ok(ctl.tuner!.settled <= 4, `settled at ${ctl.tuner!.settled}`);
+  const small = trace.sizes.slice(200).filter((n) => n <= 4).length / 200;
+  assert.ok(small > 0.9, `batches of at most 4 items: ${Math.round(small * 100)} %`);
+  const first = trace.caps.findIndex((c) => c <= 4);
+  assert.ok(first >= 0 && first < 60, `reached a cap <= 4 after ${first} batches`);
+});
+
+test('a GPU-like device with a large fixed cost per batch stays at the maximum', () => {
+  const ctl = tuned(64);
+  const trace = saturate(ctl, gpuLike, 2000);
+  assert.equal(ctl.tuner!.settled, 64);
+  assert.ok(share(trace.sizes, 64, 200) > 0.95, 'probes of smaller caps are rare and short');
+  assert.equal(ctl.value, 64);
+});
+
+test('a device with a sweet spot in the middle finds it', () => {
+  const ctl = tuned(64);
+  saturate(ctl, sweetSpot, 600);
+  assert.equal(ctl.tuner!.settled, 16);
+});
+
+test('without tuning the controller keeps the maximum whatever the timings', () => {
+  const ctl = new BatchSizeController({ max: 64 });
+  const trace = saturate(ctl, cpuLike, 300);
+  assert.ok(trace.sizes.every((n) => n === 64));
+});
+
+test('light batches (the device had been idle) never move the cap', () => {
+  const ctl = tuned(32);
+  for (let i = 0; i < 500; i++) {
+    ctl.observe(1 + (i % 8), cpuLike.ms(1 + (i % 8)), 'light');
+    ctl.onSuccess(1);
+  }
+  assert.equal(ctl.value, 32);
+});
+
+test('a saturated device whose batches stay below the cap only tries smaller caps', () => {
+  // 8 clients keep the CPU-like device busy with batches of 8 under a cap of 32.
+  const ctl = tuned(32);
+  const sizes: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const n = Math.min(8, ctl.value);
+    sizes.push(n);
+    ctl.observe(n, cpuLike.ms(n), n >= ctl.value ? 'full' : 'backlog');
+    ctl.onSuccess(n);
+  }
+  assert.ok(ctl.value <= 4, `cap ${ctl.value}: 4 items per batch are faster than 8 on this device`);
+  assert.ok(!sizes.some((n) => n > 8));
+});
+
+test('a latency objective caps the batch where twice its time fits', () => {
+  // 20 ms + 1 ms per item: 2 x batch time <= 100 ms allows up to 30 items, so 16 of the powers of two.
+  const device = { ms: (n: number) => 20 + n };
+  const ctl = tuned(64, { objectiveMs: 100 });
+  const trace = saturate(ctl, device, 500);
+  assert.equal(ctl.tuner!.settled, 16);
+  const late = trace.sizes.slice(50);
+  assert.ok(late.every((n) => n <= 16), `after settling no batch exceeds 16 (max ${Math.max(...late)})`);
+});
+
+test('a flat device (same cost per item at every size) does not wander', () => {
+  const ctl = tuned(64);
+  const trace = saturate(ctl, { ms: (n) => 2 * n }, 1000);
+  assert.equal(ctl.tuner!.settled, 64);
+  assert.ok(share(trace.sizes, 64, 100) > 0.9);
+});
+
+test('memory and tuning do not fight: the OOM ceiling holds a GPU below its limit with few OOMs', () => {
+  const ctl = tuned(64, { growAfter: 20 });
+  const trace = saturate(ctl, { ms: gpuLike.ms, oom: (n) => n > 24 }, 4000);
+  assert.ok(trace.ooms <= 16, `${trace.ooms} out-of-memory failures in 4000 batches`);
+  assert.equal(ctl.tuner!.settled, 64, 'the tuner still prefers the largest batch');
+  assert.ok(share(trace.sizes, 24, 1000) > 0.9, 'the cap sits at the largest size that fits');
+  assert.equal(ctl.memory.limit, 25);
+});
+
+test('memory and tuning do not fight: on a CPU-like device the tuner is below the ceiling and memory never triggers', () => {
+  const ctl = tuned(64, { growAfter: 5 });
+  const trace = saturate(ctl, { ms: cpuLike.ms, oom: (n) => n > 48 }, 600);
+  assert.ok(trace.ooms <= 2, `${trace.ooms} out-of-memory failures: the tuner moved below the limit`);
+  assert.ok(ctl.value <= 4);
+});

@@ -1,0 +1,126 @@
+import type { Redis } from 'ioredis';
+import type { Reply } from '@tessera/contract';
+import { admissionKeys, admissionMember } from './admission.js';
+
+/**
+ * Idempotency keys, shared by every replica.
+ *
+ * Per key (already scoped by the caller to API key, model and version):
+ * - `<prefix>:idem:<key>`          hash {fp, jobId}: the request fingerprint and the job computing it;
+ * - `<prefix>:idem:<key>:result`   the successful reply, kept for the idempotency TTL;
+ * - `<prefix>:idem:<key>:replies`  reply lists of replicas that attached to the job in flight.
+ *
+ * A retry that reaches another replica attaches by adding its own reply list to the set; the
+ * worker pushes the reply to every list in the set in the same script that stores the result,
+ * so a retry either is in the set when the worker delivers or sees the stored result.
+ */
+export function idempotencyKeys(prefix: string, key: string): [record: string, result: string, replies: string] {
+  const base = `${prefix}:idem:${key}`;
+  return [base, `${base}:result`, `${base}:replies`];
+}
+
+export type Claim =
+  | { kind: 'owner' }
+  | { kind: 'conflict' }
+  | { kind: 'result'; reply: Reply }
+  | { kind: 'attach'; jobId: string };
+
+const CLAIM = `
+local fp = redis.call('HGET', KEYS[1], 'fp')
+if not fp then
+  redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'jobId', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return {'owner'}
+end
+if fp ~= ARGV[1] then return {'conflict'} end
+local result = redis.call('GET', KEYS[2])
+if result then return {'result', result} end
+redis.call('SADD', KEYS[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+return {'attach', redis.call('HGET', KEYS[1], 'jobId')}
+`;
+
+const ABANDON = `
+if redis.call('HGET', KEYS[1], 'jobId') == ARGV[1] and not redis.call('GET', KEYS[2]) then
+  redis.call('DEL', KEYS[1])
+end
+return 1
+`;
+
+/**
+ * Delivers one reply: to the asking replica's list, releases the job's admission entry, and
+ * for an idempotent job stores a success (a failure frees the key, so a retry computes again)
+ * and pushes the reply to every attached replica. One script, so nothing can slip between.
+ * The attached lists are read from a set rather than declared keys: fine on one Redis server,
+ * which is what Tessera uses (a cluster would need them in one hash slot).
+ */
+const DELIVER = `
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('ZREM', KEYS[2], ARGV[3]) == 1 then
+  redis.call('DECRBY', KEYS[3], tonumber(string.match(ARGV[3], '|(%d+)$')))
+end
+if #KEYS == 6 then
+  if ARGV[4] == '1' then
+    redis.call('SET', KEYS[5], ARGV[1], 'PX', ARGV[5])
+    redis.call('PEXPIRE', KEYS[4], ARGV[5])
+  elseif redis.call('HGET', KEYS[4], 'jobId') == ARGV[6] then
+    redis.call('DEL', KEYS[4])
+  end
+  for _, list in ipairs(redis.call('SMEMBERS', KEYS[6])) do
+    if list ~= KEYS[1] then
+      redis.call('LPUSH', list, ARGV[1])
+      redis.call('PEXPIRE', list, ARGV[2])
+    end
+  end
+  redis.call('DEL', KEYS[6])
+end
+return 1
+`;
+
+export class IdempotencyStore {
+  constructor(
+    private readonly conn: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  /**
+   * Claims `key` for a new job, or tells how to answer a retry: with the stored result, by
+   * attaching to the job in flight, or 409 when the key was used for another request.
+   * `holdMs` bounds how long an unfinished claim blocks retries (the request's deadline).
+   */
+  async claim(key: string, fingerprint: string, jobId: string, holdMs: number, replyList: string): Promise<Claim> {
+    const keys = idempotencyKeys(this.prefix, key);
+    const out = (await this.conn.eval(CLAIM, 3, ...keys, fingerprint, jobId, Math.max(1, Math.ceil(holdMs)), replyList)) as string[];
+    if (out[0] === 'owner') return { kind: 'owner' };
+    if (out[0] === 'conflict') return { kind: 'conflict' };
+    if (out[0] === 'result') return { kind: 'result', reply: JSON.parse(out[1]!) as Reply };
+    return { kind: 'attach', jobId: out[1]! };
+  }
+
+  /** Frees a claim that produced no result (enqueue failed, timed out), unless another job took it. */
+  async abandon(key: string, jobId: string): Promise<void> {
+    const [record, result] = idempotencyKeys(this.prefix, key);
+    await this.conn.eval(ABANDON, 2, record, result, jobId);
+  }
+}
+
+export interface Delivery {
+  prefix: string;
+  model: string;
+  replyTo: string;
+  items: number;
+  idempotency?: { key: string; ttlMs: number } | undefined;
+}
+
+/** Worker side, and the API for results it found without a job (cache hits of an idempotent request). */
+export async function deliverReply(conn: Redis, d: Delivery, reply: Reply, replyTtlMs: number): Promise<void> {
+  const keys = [d.replyTo, ...admissionKeys(d.prefix, d.model)];
+  const args = [JSON.stringify(reply), replyTtlMs, admissionMember(reply.jobId, d.items)];
+  if (d.idempotency) {
+    const [record, result, replies] = idempotencyKeys(d.prefix, d.idempotency.key);
+    keys.push(record, result, replies);
+    args.push(reply.ok ? '1' : '0', d.idempotency.ttlMs, reply.jobId);
+  }
+  await conn.eval(DELIVER, keys.length, ...keys, ...args);
+}
