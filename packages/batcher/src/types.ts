@@ -1,4 +1,4 @@
-import type { ModelSpec, ServiceError, Tensor, Timing } from '@tessera/contract';
+import type { ModelSpec, Runner, ServiceError, Tensor, Timing } from '@tessera/contract';
 import type { CapChangeReason, TuningOptions } from './batch-size-controller.js';
 import type { Clock } from './clock.js';
 
@@ -24,20 +24,7 @@ export interface BatchRequest {
   priority?: number;
 }
 
-export interface RunResult {
-  /** Every model output, batch dimension first. */
-  outputs: Tensor[];
-  computeMs: number;
-  /** Execution provider that ran the batch. */
-  provider: string;
-}
-
-/** The device. The scheduler never calls `run` while another `run` or `reset` is in progress. */
-export interface Runner {
-  run(model: ModelSpec, inputs: Tensor[]): Promise<RunResult>;
-  /** Drops and recreates the model's session; called after an out-of-memory failure. */
-  reset(model: ModelSpec): Promise<void>;
-}
+export type { RunResult, Runner } from '@tessera/contract';
 
 export type Outcome =
   | { ok: true; outputs: Tensor[]; timing: Timing; provider: string }

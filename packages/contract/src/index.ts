@@ -6,3 +6,4 @@ export * from './jobs.js';
 export * from './oip.js';
 export * from './validate.js';
 export * from './pipeline.js';
+export * from './backend.js';

@@ -1,4 +1,4 @@
-import type { Datatype, ModelSpec, Tensor } from '@tessera/contract';
+import type { Datatype, ModelSpec, Runner, Tensor } from '@tessera/contract';
 
 /** Structured logger (pino's `(obj, msg)` call shape). */
 export interface Logger {
@@ -29,18 +29,7 @@ export interface OrtRunnerOptions {
   addressSpaceHeadroomMb?: number;
 }
 
-export interface RunResult {
-  /** Every model output, in `model.outputs` order. */
-  outputs: Tensor[];
-  /** Time spent in session.run, measured on the inference thread. */
-  computeMs: number;
-  provider: string;
-}
-
-export interface Runner {
-  run(model: ModelSpec, inputs: Tensor[]): Promise<RunResult>;
-  reset(model: ModelSpec): Promise<void>;
-}
+export type { RunResult, Runner } from '@tessera/contract';
 
 /** A graph input or output as the loaded session reports it. */
 export interface IoInfo {
