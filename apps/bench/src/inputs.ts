@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Datatype, ModelSpec } from '@tessera/contract';
+import { seededRandom } from '@tessera/model-zoo';
 
 /** One item's tensor, without the batch dimension. */
 export interface ItemTensor {
@@ -21,17 +22,6 @@ export interface ModelInput {
   description: string;
 }
 
-/** Deterministic uniform numbers in [0, 1) (mulberry32), so every run sends the same bytes. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A realistic PP-OCR recognition crop is 48 px high and a few hundred wide. */
 const VARIABLE_DIMS: Record<string, number> = { 'ocr-rec': 320 };

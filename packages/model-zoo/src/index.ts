@@ -5,3 +5,4 @@ export { GATHER_TABLE_SIZE } from './models/gather.js';
 export { ppOcrSource } from './models/pp-ocr.js';
 export type { CostOptions } from './models/cost.js';
 export type { ZooFile, ZooModel } from './zoo-model.js';
+export { seededRandom } from './seeded-random.js';

@@ -1,14 +1,5 @@
-/** mulberry32: a small deterministic generator, so the generated test set is the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the generator the model zoo uses, so the generated test set is the same on every run. */
+export { seededRandom } from '@tessera/model-zoo';
 
 export type Random = () => number;
 
