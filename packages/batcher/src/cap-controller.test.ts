@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CapController } from './cap-controller.js';
+import { CapController } from './testing/cap-controller.js';
 
 test('out of memory halves the cap, never below one', () => {
   const cap = new CapController({ max: 64 });

@@ -2,7 +2,6 @@ export { systemClock, type Clock } from './clock.js';
 export { ManualClock } from './manual-clock.js';
 export type { BatchRequest, RunResult, Runner, Outcome, SchedulerEvents, SchedulerOptions, BatchEvent } from './types.js';
 export { Scheduler } from './scheduler.js';
-export { CapController } from './cap-controller.js';
 export { BatchSizeController, type BatchSizeControllerOptions, type CapChangeReason, type TuningOptions } from './batch-size-controller.js';
 export { MemoryLimit } from './memory-limit.js';
 export { ThroughputTuner, type BatchLoad, type TunerOptions, type TunerMove } from './throughput-tuner.js';

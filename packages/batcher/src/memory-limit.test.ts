@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CapController } from './cap-controller.js';
+import { CapController } from './testing/cap-controller.js';
 import { MemoryLimit } from './memory-limit.js';
 
 /** Full batches against a device whose real limit is `fits` items, for `batches` runs. */

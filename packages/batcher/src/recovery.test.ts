@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ServiceError } from '@tessera/contract';
-import { CapController } from './cap-controller.js';
+import { CapController } from './testing/cap-controller.js';
 import { runWithRecovery, type RecoveryOptions } from './recovery.js';
 import { classify, isOom, OomError } from './testing/fixtures.js';
 

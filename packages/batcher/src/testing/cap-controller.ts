@@ -1,5 +1,7 @@
 /**
- * Batch-size cap for one model on one device, in items.
+ * The plain halve-and-double cap: the baseline the tests drive recovery with and measure the
+ * scheduler's MemoryLimit against (which adds a remembered out-of-memory ceiling). Batch-size
+ * cap for one model on one device, in items.
  *
  * Multiplicative decrease on out-of-memory: the cap halves, measured from the size of the batch
  * that failed when that was below the cap, so every retry is strictly smaller than the failure.
