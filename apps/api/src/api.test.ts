@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadApiConfig } from '@tessera/config';
-import { toWire, type InferJobData, type InferJobResult } from '@tessera/contract';
+import { toWire, type InferJobData, type InferJobResult, type InferJobSummary } from '@tessera/contract';
 import { loadRepository } from '@tessera/model-repository';
 import { prepareRepository } from '@tessera/model-zoo';
 import { Heartbeat, queueName } from '@tessera/queue';
@@ -75,12 +75,15 @@ test('a model no live worker serves is refused at once with 503', async () => {
 test('a finished job whose reply was lost is answered from the job itself', async () => {
   // This stand-in completes jobs without pushing a reply, like a reply lost in transit.
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const worker = new Worker<InferJobData, InferJobResult>(queueName('affine'), async (job) => ({
-    outputs: [toWire({ name: 'y', datatype: 'FP32', shape: [1, 4], data: new Float32Array([3, 5, 7, 9]) })],
-    timing: { queueMs: 1, computeMs: 1, batchSize: 1 },
-    provider: 'cpu',
-    worker: `stand-in for ${job.id}`,
-  }), { connection, prefix: 'tessera' });
+  const worker = new Worker<InferJobData, InferJobSummary>(queueName('affine'), async (job) => {
+    const result: InferJobResult = {
+      outputs: [toWire({ name: 'y', datatype: 'FP32', shape: [1, 4], data: new Float32Array([3, 5, 7, 9]) })],
+      timing: { queueMs: 1, computeMs: 1, batchSize: 1 },
+      provider: 'cpu',
+      worker: `stand-in for ${job.id}`,
+    };
+    return { requests: Object.fromEntries(job.data.requests.map((r) => [r.id, { ok: true as const, result }])) };
+  }, { connection, prefix: 'tessera' });
   try {
     const res = await infer();
     assert.equal(res.status, 200);

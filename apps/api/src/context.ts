@@ -65,6 +65,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     }
   });
 
+  const admission = new Admission(redis, config.QUEUE_PREFIX);
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -72,13 +73,13 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     repository,
     redis,
     workers: new WorkerRegistry(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
-    inferClient: new InferClient(queueFor, replies, logger),
+    inferClient: new InferClient(queueFor, replies, admission, logger),
     metrics,
     pipelines,
     queueFor,
     keys: new KeyStore(redis, config.QUEUE_PREFIX, config.AUTH_CACHE_MS),
     authFailures: new FailureLimit(redis, config.QUEUE_PREFIX, config.AUTH_FAILURE_LIMIT, config.RATE_LIMIT_WINDOW_MS),
-    admission: new Admission(redis, config.QUEUE_PREFIX),
+    admission,
     idempotency: new IdempotencyStore(redis, config.QUEUE_PREFIX),
     cache: new ResponseCache(redis, config.QUEUE_PREFIX, metrics.cacheRequests, logger),
     // Every step runs even when an earlier one fails; calling twice is harmless.

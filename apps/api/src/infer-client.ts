@@ -1,25 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { Job, type Queue } from 'bullmq';
-import { JOB_SCHEMA_VERSION, ServiceError, toWire, type InferJobData, type InferJobResult, type ModelSpec, type Reply, type ValidatedRequest } from '@tessera/contract';
-import { INFER_JOB_OPTIONS, ReplyTimeoutError, type ReplyListener } from '@tessera/queue';
+import { ServiceError, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type ModelSpec, type Reply, type ValidatedRequest } from '@tessera/contract';
+import { ReplyTimeoutError, type Admission, type ReplyListener } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
+import { JobCoalescer, withTimeout, type Enqueued } from './coalescer.js';
 
-const ENQUEUE_TIMEOUT_MS = 5000;
 const LOOKUP_TIMEOUT_MS = 2000;
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 export interface InferOptions {
   requestId: string;
   timeoutMs: number;
-  /** The job id (a fresh one when absent); the admission and idempotency entries use it too. */
+  /** The request's id (a fresh one when absent); its reply, admission and idempotency entries use it. */
   jobId?: string;
+  /** The model's queue cap in items (admission). */
+  queueCap: number;
   /** The request's whole deadline, for messages (timeoutMs when absent). */
   budgetMs?: number;
   /** Absolute deadline (performance epoch ms); now + timeoutMs when absent. */
@@ -35,21 +29,33 @@ export interface InferOptions {
 const clientGone = () => new ServiceError('client_closed_request', 'the client closed the connection before the answer');
 
 /**
- * The API's only way to get inference done: enqueue one job and wait for the worker's reply.
+ * The API's only way to get inference done: admit and enqueue the request (with others that
+ * arrive together, see JobCoalescer) and wait for the worker's reply to it.
  *
  * Who answers when something fails:
+ * - over the model's queue cap: `overloaded` (429), nothing was queued;
  * - enqueue fails (Redis down): this call throws `not_ready`, nothing was queued;
  * - the worker reports a failure: its error code and message are passed on;
- * - no reply before the deadline: the job's state is read once; a finished job's result or
- *   failure is used, otherwise a waiting job is removed and the client gets `timeout` (504);
- * - the client disconnects: its waiter is dropped and a job still waiting is removed.
+ * - no reply before the deadline: the job's state is read once; a finished job's result (kept
+ *   when small) or failure is used, otherwise a waiting job of its own is removed and the client
+ *   gets `timeout` (504);
+ * - the client disconnects: its waiter is dropped and a job of its own still waiting is removed.
+ * A request that got no answer releases its admission entry; an answered one was released by
+ * the worker's reply.
  */
 export class InferClient {
+  private readonly coalescer: JobCoalescer;
+  /** Requests waiting for their reply: the job carrying each one. */
+  private readonly jobs = new Map<string, Enqueued>();
+
   constructor(
     private readonly queueFor: (model: string) => Queue,
     private readonly replies: ReplyListener,
+    private readonly admission: Admission,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.coalescer = new JobCoalescer(queueFor, admission, replies.key);
+  }
 
   /** The reply list this replica reads; attached retries register it with the job. */
   get replyKey(): string {
@@ -57,35 +63,36 @@ export class InferClient {
   }
 
   async infer(model: ModelSpec, request: ValidatedRequest, opts: InferOptions): Promise<InferJobResult> {
-    const jobId = opts.jobId ?? randomUUID();
+    const id = opts.jobId ?? randomUUID();
     const now = performance.timeOrigin + performance.now(); // same clock as the worker's scheduler
-    const data: InferJobData = {
-      v: JOB_SCHEMA_VERSION,
-      model: model.name,
-      version: model.version,
+    const part: InferRequestPart = {
+      id,
       requestId: opts.requestId,
-      replyTo: this.replies.key,
-      enqueuedAt: now,
       deadline: opts.deadline ?? now + opts.timeoutMs,
       items: request.items,
       inputs: request.tensors.map(toWire),
       ...(request.outputs ? { outputs: request.outputs } : {}),
-      ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
       ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
     };
-    const queue = this.queueFor(model.name);
-    const reply = this.replies.wait(jobId, opts.timeoutMs);
-    reply.catch(() => {}); // observed below; avoid an unhandled rejection if add() throws first
+    const reply = this.replies.wait(id, opts.timeoutMs);
+    reply.catch(() => {}); // observed below; avoid an unhandled rejection if enqueueing throws first
+    let enqueued: Enqueued;
     try {
-      // BullMQ's connection queues commands while Redis is away; bound the wait so the client
-      // hears 503 instead of hanging until Redis comes back.
-      const jobOptions = { ...INFER_JOB_OPTIONS, jobId, ...(opts.priority !== undefined ? { priority: opts.priority } : {}) };
-      await withTimeout(queue.add('infer', data, jobOptions), Math.min(ENQUEUE_TIMEOUT_MS, opts.timeoutMs), 'Redis did not accept the job in time');
+      enqueued = await this.coalescer.enqueue(model, part, { priority: opts.priority, queueCap: opts.queueCap, timeoutMs: opts.timeoutMs });
     } catch (err) {
-      this.replies.cancel(jobId, reply);
-      throw new ServiceError('not_ready', `could not enqueue the request: ${(err as Error).message}`, { cause: err });
+      this.replies.cancel(id, reply);
+      throw err;
     }
-    return this.settle(queue, jobId, reply, opts.budgetMs ?? opts.timeoutMs, opts.signal, opts.withdrawOnAbort ?? true, true);
+    this.jobs.set(id, enqueued);
+    try {
+      return await this.settle(this.queueFor(model.name), id, reply, opts.budgetMs ?? opts.timeoutMs, opts.signal, opts.withdrawOnAbort ?? true, true);
+    } catch (err) {
+      // No reply came (the worker's reply releases the entry itself).
+      void this.admission.release(model.name, id, part.items).catch(() => {});
+      throw err;
+    } finally {
+      this.jobs.delete(id);
+    }
   }
 
   /**
@@ -117,8 +124,18 @@ export class InferClient {
     }
   }
 
-  /** Removes a job nobody waits for any more, if no worker has taken it yet. */
-  private async withdraw(queue: Queue, jobId: string): Promise<void> {
+  /** The job carrying a request (a request another replica enqueued is its job's first, or unknown). */
+  private jobOf(id: string): Enqueued {
+    return this.jobs.get(id) ?? { jobId: id, requests: 1 };
+  }
+
+  /** Removes a job nobody waits for any more, if no worker has taken it yet and no other request shares it. */
+  private async withdraw(queue: Queue, id: string): Promise<void> {
+    const { jobId, requests } = this.jobOf(id);
+    if (requests > 1) {
+      this.logger.info({ requestId: id, jobId }, 'client went away; its job is shared with other requests and stays queued');
+      return;
+    }
     const remove = async () => {
       const job = await Job.fromId(queue, jobId);
       const state = job ? await job.getState() : 'missing';
@@ -130,16 +147,22 @@ export class InferClient {
   }
 
   /** The reply did not come in time: settle from the job itself. */
-  private async late(queue: Queue, jobId: string, timeoutMs: number, withdraw = true): Promise<InferJobResult> {
+  private async late(queue: Queue, id: string, timeoutMs: number, withdraw = true): Promise<InferJobResult> {
+    const { jobId, requests } = this.jobOf(id);
     const lookup = async () => {
-      const job = await Job.fromId<InferJobData, InferJobResult>(queue, jobId);
+      const job = await Job.fromId<InferJobData, InferJobSummary>(queue, jobId);
       return { job, state: job ? await job.getState() : 'missing' };
     };
     const { job, state } = await withTimeout(lookup(), LOOKUP_TIMEOUT_MS, 'lookup timed out').catch(() => ({ job: undefined, state: 'unknown' }));
-    this.logger.warn({ jobId, state }, 'no reply before the deadline');
-    if (job && state === 'completed' && job.returnvalue) return job.returnvalue;
+    this.logger.warn({ requestId: id, jobId, state }, 'no reply before the deadline');
+    if (job && state === 'completed') {
+      const outcome = job.returnvalue?.requests?.[id];
+      if (outcome?.ok && outcome.result) return outcome.result;
+      if (outcome && !outcome.ok) throw new ServiceError(outcome.error.code, outcome.error.message);
+      if (outcome) throw new ServiceError('timeout', `the result came after the deadline of ${Math.round(timeoutMs)} ms and was too large to be kept; the service is overloaded`);
+    }
     if (job && state === 'failed') throw new ServiceError('inference_failed', job.failedReason || 'inference failed');
-    if (withdraw && job && (state === 'waiting' || state === 'prioritized' || state === 'delayed')) {
+    if (withdraw && requests === 1 && job && (state === 'waiting' || state === 'prioritized' || state === 'delayed')) {
       await job.remove().catch(() => {}); // nobody waits for it any more; an active job's worker drops it at its deadline
     }
     // A prioritized job is simply waiting, as far as the client is concerned.

@@ -37,7 +37,7 @@ function clientSignal(req: Request): AbortSignal {
 
 /**
  * Shared by /infer and /predict: idempotency, the response cache, admission under the model's
- * queue cap, enqueue, wait, and the per-request metrics. The order matters: a retry is matched
+ * queue cap and enqueue (both in the InferClient), wait, and the per-request metrics. The order matters: a retry is matched
  * before anything else (so a reused key with another body is refused), a cache hit never
  * reaches the queue, and a request over the cap is refused before anything is enqueued.
  */
@@ -82,12 +82,6 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
       }
     }
     await requireServed(ctx, model);
-    const admitted = await ctx.admission.admit(model.name, jobId, request.items, model.maxQueueItems ?? 4096, policy.deadline).catch((err: Error) => {
-      throw new ServiceError('not_ready', `Redis is unreachable: ${err.message}`, { cause: err });
-    });
-    if (!admitted.admitted) {
-      throw new ServiceError('overloaded', `model '${model.name}' is overloaded: ${admitted.inFlight} items are queued or running (limit ${model.maxQueueItems ?? 4096}); retry later`, { headers: { 'Retry-After': '1' } });
-    }
     ctx.metrics.inFlight.inc();
     let result: InferJobResult;
     try {
@@ -97,6 +91,7 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
         budgetMs: policy.totalMs,
         deadline: policy.deadline,
         jobId,
+        queueCap: model.maxQueueItems ?? 4096,
         priority: policy.priority,
         signal,
         // An idempotent job stays queued when its client leaves: the retry will attach to it.
@@ -105,7 +100,6 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
       });
     } finally {
       ctx.metrics.inFlight.dec();
-      void ctx.admission.release(model.name, jobId, request.items).catch(() => {});
     }
     const outcome = finish(result, cachePolicy && !bypass ? 'miss' : 'off');
     ctx.metrics.queueWait.observe({ model: model.name }, outcome.timing.queue_ms / 1000);

@@ -39,13 +39,23 @@ const queued = async (model: string) => {
   const { counts } = await status(model);
   return counts.waiting + counts.prioritized + counts.paused;
 };
+/**
+ * Waits until `items` are admitted and queued. Requests that reach a replica together may share
+ * one job, so jobs are not counted one per request: admission is, and the add follows it at once.
+ */
+const admittedAndQueued = async (model: string, items: number) => {
+  await waitFor(`${items} items admitted`, async () => (await status(model)).in_flight_items === items);
+  await waitFor('their jobs to be queued', async () => (await queued(model)) >= 1);
+  await new Promise((r) => setTimeout(r, 200));
+};
 
 describe('queue cap', () => {
   test('past max_queue_items (counted in items, across replicas) requests get 429 at once', async () => {
     await admin('pause', 'capped');
     // Eight one-item requests spread over the replicas fill the cap of 8 items.
     const pending = Array.from({ length: 8 }, (_, i) => request(`${stack.apiUrls[i % 3]}/v2/models/capped/infer`, { body: x([i, 0, 0, 0]) }));
-    await waitFor('8 items in flight', async () => (await status('capped')).in_flight_items === 8 && (await queued('capped')) === 8);
+    await admittedAndQueued('capped', 8);
+    const jobsBefore = await queued('capped');
     const started = Date.now();
     const over = await request(`${gw}/v2/models/capped/infer`, { body: x([9, 0, 0, 0]) });
     assert.ok(Date.now() - started < 1000, 'refused at once');
@@ -53,7 +63,8 @@ describe('queue cap', () => {
     assert.equal(over.body.code, 'overloaded');
     assert.match(over.body.error, /^model 'capped' is overloaded: 8 items are queued or running \(limit 8\)/);
     assert.equal(over.headers.get('retry-after'), '1');
-    assert.equal(await queued('capped'), 8, 'the refused request was never enqueued');
+    assert.equal(await queued('capped'), jobsBefore, 'the refused request was never enqueued');
+    assert.equal((await status('capped')).in_flight_items, 8);
     await admin('resume', 'capped');
     for (const res of await Promise.all(pending)) assert.equal(res.status, 200, res.text);
     await waitFor('the cap to be free again', async () => (await status('capped')).in_flight_items === 0);
@@ -118,9 +129,9 @@ describe('priorities', () => {
         order.push(name);
       });
     const pending = Array.from({ length: 8 }, (_, i) => send(`low${i}`, 9, i));
-    await waitFor('the low-priority jobs to be queued', async () => (await queued('quad')) === 8);
+    await admittedAndQueued('quad', 8);
     pending.push(...Array.from({ length: 4 }, (_, i) => send(`high${i}`, 1, 100 + i)));
-    await waitFor('all jobs to be queued', async () => (await queued('quad')) === 12);
+    await admittedAndQueued('quad', 12);
     await admin('resume', 'quad');
     await Promise.all(pending);
     const rank = (prefix: string) => order.flatMap((n, i) => (n.startsWith(prefix) ? [i] : []));

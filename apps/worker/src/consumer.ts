@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { fromWire, JOB_SCHEMA_VERSION, toWire, type InferJobData, type InferJobResult, type ModelSpec, type Reply } from '@tessera/contract';
+import { fromWire, JOB_SCHEMA_VERSION, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type JobFailure, type ModelSpec, type Reply } from '@tessera/contract';
 import type { Scheduler } from '@tessera/batcher';
 import { deliverReply, queueName, REPLY_TTL_MS } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
@@ -23,64 +23,84 @@ export interface ConsumerDeps {
   metrics: WorkerMetrics;
 }
 
+/** A result up to this size (base64 bytes) is also kept as the job's return value, for late readers. */
+const KEPT_RESULT_BYTES = 16 * 1024;
+
 /**
  * One BullMQ Worker per served model. OSS BullMQ hands out jobs one by one, so batching works
  * through concurrency: BullMQ runs up to `concurrency` processor calls at once, each one hands
- * its job to the scheduler and waits; the scheduler forms batches from the jobs waiting in
- * memory. Every job stays an ordinary active BullMQ job with its own lock, renewed by BullMQ
- * while it waits and runs, so retries and stalled-job recovery work unchanged (see
- * docs/architecture.md).
+ * its job's requests to the scheduler and waits; the scheduler forms batches from the requests
+ * waiting in memory. Every job stays an ordinary active BullMQ job with its own lock, renewed by
+ * BullMQ while it waits and runs, so retries and stalled-job recovery work unchanged (see
+ * docs/architecture.md). A job carries one or more requests (the API coalesces requests that
+ * arrive together); each is scheduled, answered and can fail on its own.
  */
-export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJobResult> {
+export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJobSummary> {
   const { name, logger, metrics } = deps;
 
-  // Besides the reply list, this releases the job's admission entry (queue cap) and answers
-  // replicas that attached to an idempotent job.
-  const reply = async (data: InferJobData, r: Reply) => {
-    const delivery = { prefix: deps.prefix, model: data.model, replyTo: data.replyTo, items: data.items, idempotency: data.idempotency };
+  // Besides the reply list, this releases the request's admission entry (queue cap) and answers
+  // replicas that attached to an idempotent request.
+  const reply = async (data: InferJobData, part: InferRequestPart, r: Reply) => {
+    const delivery = { prefix: deps.prefix, model: data.model, replyTo: data.replyTo, items: part.items, idempotency: part.idempotency };
     await deliverReply(deps.replyConnection, delivery, r, REPLY_TTL_MS);
   };
 
-  const processor = async (job: Job<InferJobData, InferJobResult>): Promise<InferJobResult> => {
-    const data = job.data;
-    const jobId = job.id!;
-    const model = deps.versions.get(data.version);
-    if (data.v !== JOB_SCHEMA_VERSION || data.model !== name || !model) {
-      // A job this worker cannot read: fail it loudly rather than guess.
-      const message = `job schema v${data.v} for ${data.model}@${data.version} is not what this worker serves (${name}@${[...deps.versions.keys()].join(',')}, schema v${JOB_SCHEMA_VERSION})`;
-      await reply(data, { jobId, ok: false, error: { code: 'internal', message } });
-      throw new UnrecoverableError(message);
-    }
-    if (Date.now() > data.deadline) {
+  const runOne = async (data: InferJobData, model: ModelSpec, part: InferRequestPart): Promise<InferJobSummary['requests'][string]> => {
+    const fail = async (code: JobFailure['code'], message: string) => {
+      await reply(data, part, { jobId: part.id, ok: false, error: { code, message } });
+      return { ok: false as const, error: { code, message } };
+    };
+    if (Date.now() > part.deadline) {
       // Nobody waits for this answer any more; computing it would only delay live requests.
       metrics.jobs.inc({ model: name, outcome: 'expired' });
-      const message = 'request deadline passed while queued';
-      await reply(data, { jobId, ok: false, error: { code: 'timeout', message } });
-      throw new UnrecoverableError(message);
+      return fail('timeout', 'request deadline passed while queued');
     }
     const outcome = await deps.scheduler.submit({
-      id: jobId,
+      id: part.id,
       model,
-      items: data.items,
-      inputs: data.inputs.map(fromWire),
-      ...(data.outputs ? { outputs: data.outputs } : {}),
+      items: part.items,
+      inputs: part.inputs.map(fromWire),
+      ...(part.outputs ? { outputs: part.outputs } : {}),
       enqueuedAt: data.enqueuedAt,
-      deadline: data.deadline,
+      deadline: part.deadline,
       ...(data.priority !== undefined ? { priority: data.priority } : {}),
     });
     if (!outcome.ok) {
-      // A deadline that passed while the job waited in memory for a batch: dropped, not computed.
+      // A deadline that passed while the request waited in memory for a batch: dropped, not computed.
       metrics.jobs.inc({ model: model.name, outcome: outcome.error.code === 'timeout' ? 'expired' : 'failed' });
-      await reply(data, { jobId, ok: false, error: { code: outcome.error.code, message: outcome.error.message } });
-      throw new UnrecoverableError(outcome.error.message);
+      return fail(outcome.error.code, outcome.error.message);
     }
     const result: InferJobResult = { outputs: outcome.outputs.map(toWire), timing: outcome.timing, provider: outcome.provider, worker: deps.workerId };
     metrics.jobs.inc({ model: model.name, outcome: 'ok' });
-    await reply(data, { jobId, ok: true, result });
-    return result;
+    await reply(data, part, { jobId: part.id, ok: true, result });
+    const size = result.outputs.reduce((n, o) => n + o.b64.length, 0);
+    return size <= KEPT_RESULT_BYTES ? { ok: true, result } : { ok: true, outputs: result.outputs.map((o) => o.name) };
   };
 
-  const worker = new Worker<InferJobData, InferJobResult>(queueName(name), processor, {
+  const processor = async (job: Job<InferJobData, InferJobSummary>): Promise<InferJobSummary> => {
+    const data = job.data;
+    const model = deps.versions.get(data.version);
+    if (data.v !== JOB_SCHEMA_VERSION || data.model !== name || !model || !Array.isArray(data.requests)) {
+      // A job this worker cannot read: fail it loudly rather than guess.
+      const message = `job schema v${data.v} for ${data.model}@${data.version} is not what this worker serves (${name}@${[...deps.versions.keys()].join(',')}, schema v${JOB_SCHEMA_VERSION})`;
+      for (const part of Array.isArray(data.requests) ? data.requests : []) {
+        await reply(data, part, { jobId: part.id, ok: false, error: { code: 'internal', message } });
+      }
+      throw new UnrecoverableError(message);
+    }
+    const outcomes = await Promise.all(data.requests.map((part) => runOne(data, model, part)));
+    const summary: InferJobSummary = { requests: {} };
+    data.requests.forEach((part, i) => (summary.requests[part.id] = outcomes[i]!));
+    const failures = outcomes.filter((o) => !o.ok);
+    // A job whose every request failed is a failed job (visible as such on the dashboard).
+    if (failures.length === outcomes.length) {
+      const first = failures[0]! as { error: JobFailure };
+      throw new UnrecoverableError(outcomes.length === 1 ? first.error.message : `all ${outcomes.length} requests failed; the first: ${first.error.message}`);
+    }
+    return summary;
+  };
+
+  const worker = new Worker<InferJobData, InferJobSummary>(queueName(name), processor, {
     connection: deps.bullConnection,
     prefix: deps.prefix,
     concurrency: deps.concurrency,

@@ -1,32 +1,58 @@
 import type { ErrorCode } from './errors.js';
 import type { WireTensor } from './tensor.js';
 
-export const JOB_SCHEMA_VERSION = 1;
+export const JOB_SCHEMA_VERSION = 2;
 
-/** What the API enqueues for one request. Tensors are already validated against the model. */
-export interface InferJobData {
-  v: typeof JOB_SCHEMA_VERSION;
-  model: string;
-  version: string;
+/**
+ * One client request inside a job. An API replica coalesces the requests for the same model,
+ * version and priority that arrive while its previous enqueue is in flight into one job, so the
+ * per-job Redis work (add, fetch, lock, finish) is paid once for all of them. Every request
+ * keeps its own id, deadline and reply.
+ */
+export interface InferRequestPart {
+  /** The request's id: its reply, admission entry and idempotency record carry it. */
+  id: string;
   requestId: string;
-  /** Redis list the worker pushes the reply to; one per API replica. */
-  replyTo: string;
-  /** Epoch milliseconds when the API enqueued the job. */
-  enqueuedAt: number;
-  /** Epoch milliseconds after which nobody waits for the answer any more. */
+  /** Epoch milliseconds after which nobody waits for this answer any more. */
   deadline: number;
   /** Size of the batch dimension this request carries. */
   items: number;
   inputs: WireTensor[];
   /** Output names to return; all when absent. */
   outputs?: string[];
-  /** Scheduling priority, 1 = highest (also the BullMQ job priority). */
-  priority?: number;
   /**
    * Set when the request carried an idempotency key: the worker stores a successful reply under
-   * it for `ttlMs` and also pushes the reply to every replica that attached to this job.
+   * it for `ttlMs` and also pushes the reply to every replica that attached to this request.
    */
   idempotency?: { key: string; ttlMs: number };
+}
+
+/** What the API enqueues: one or more requests, all already validated against the model. */
+export interface InferJobData {
+  v: typeof JOB_SCHEMA_VERSION;
+  model: string;
+  version: string;
+  /** Redis list the worker pushes the replies to; one per API replica. */
+  replyTo: string;
+  /** Epoch milliseconds when the API enqueued the job. */
+  enqueuedAt: number;
+  /** The latest deadline of its requests: past it, the whole job is dropped unseen. */
+  deadline: number;
+  /** Scheduling priority, 1 = highest (also the BullMQ job priority). */
+  priority?: number;
+  requests: InferRequestPart[];
+}
+
+/** Items a job carries, over all its requests. */
+export const jobItems = (data: Pick<InferJobData, 'requests'>): number => data.requests.reduce((n, r) => n + r.items, 0);
+
+/**
+ * What a finished job keeps in Redis (its BullMQ return value) for the API's fallback when a
+ * reply is late, per request id: the result itself when it is small, otherwise only its outcome
+ * (large outputs travel once, on the reply list, and are not stored twice).
+ */
+export interface InferJobSummary {
+  requests: Record<string, { ok: true; result?: InferJobResult; outputs?: string[] } | { ok: false; error: JobFailure }>;
 }
 
 export interface Timing {
@@ -51,7 +77,7 @@ export interface JobFailure {
   message: string;
 }
 
-/** What a worker pushes onto the reply list of the replica that asked. */
+/** What a worker pushes onto the reply list of the replica that asked, one per request (`jobId` is the request's id). */
 export type Reply =
   | { jobId: string; ok: true; result: InferJobResult }
   | { jobId: string; ok: false; error: JobFailure };

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { RedisScript } from './script.js';
 
 /**
  * Queue caps counted in items, the same for every API replica.
@@ -18,8 +19,9 @@ export function admissionKeys(prefix: string, model: string): [zset: string, cou
 /** Past the deadline a worker drops the job unseen; this grace covers clock skew between hosts. */
 export const ADMISSION_GRACE_MS = 5000;
 
-// Members are "<jobId>|<items>" so that expired entries can be subtracted without a lookup.
-const ADMIT = `
+// Members are "<requestId>|<items>" so that expired entries can be subtracted without a lookup.
+// ARGV: now, cap, then (items, score, member) per request, admitted in order while they fit.
+const ADMIT = new RedisScript(`
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if #expired > 0 then
   local n = 0
@@ -32,26 +34,48 @@ if used < 0 or redis.call('ZCARD', KEYS[1]) == 0 then
   used = 0
   redis.call('SET', KEYS[2], 0)
 end
-local items = tonumber(ARGV[3])
-if used + items > tonumber(ARGV[2]) then return {0, used} end
-redis.call('ZADD', KEYS[1], ARGV[4], ARGV[5])
-redis.call('INCRBY', KEYS[2], items)
-return {1, used + items}
-`;
-
-export const RELEASE = `
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
-  redis.call('DECRBY', KEYS[2], tonumber(string.match(ARGV[1], '|(%d+)$')))
+local cap = tonumber(ARGV[2])
+local out = {}
+local added = 0
+for i = 3, #ARGV, 3 do
+  local items = tonumber(ARGV[i])
+  if used + items > cap then
+    out[#out + 1] = 0
+  else
+    redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+    used = used + items
+    added = added + items
+    out[#out + 1] = 1
+  end
 end
-return 1
-`;
+if added > 0 then redis.call('INCRBY', KEYS[2], added) end
+out[#out + 1] = used
+return out
+`);
 
-export const admissionMember = (jobId: string, items: number): string => `${jobId}|${items}`;
+// ARGV: the members to release.
+const RELEASE = new RedisScript(`
+local n = 0
+for _, m in ipairs(ARGV) do
+  if redis.call('ZREM', KEYS[1], m) == 1 then n = n + tonumber(string.match(m, '|(%d+)$')) end
+end
+if n > 0 then redis.call('DECRBY', KEYS[2], n) end
+return n
+`);
+
+export const admissionMember = (requestId: string, items: number): string => `${requestId}|${items}`;
 
 export interface AdmissionResult {
   admitted: boolean;
   /** Items in flight for the model after this decision. */
   inFlight: number;
+}
+
+export interface AdmissionRequest {
+  id: string;
+  items: number;
+  /** Epoch milliseconds after which the request cannot matter any more. */
+  deadline: number;
 }
 
 export class Admission {
@@ -60,16 +84,22 @@ export class Admission {
     private readonly prefix: string,
   ) {}
 
-  async admit(model: string, jobId: string, items: number, cap: number, deadline: number): Promise<AdmissionResult> {
-    const [zset, counter] = admissionKeys(this.prefix, model);
-    const [ok, used] = (await this.conn.eval(ADMIT, 2, zset, counter, Date.now(), cap, items, Math.ceil(deadline + ADMISSION_GRACE_MS), admissionMember(jobId, items))) as [number, number];
-    return { admitted: ok === 1, inFlight: used };
+  async admit(model: string, requestId: string, items: number, cap: number, deadline: number): Promise<AdmissionResult> {
+    const { admitted, inFlight } = await this.admitMany(model, [{ id: requestId, items, deadline }], cap);
+    return { admitted: admitted[0]!, inFlight };
   }
 
-  /** Idempotent: releasing twice, or a job never admitted, changes nothing. */
-  async release(model: string, jobId: string, items: number): Promise<void> {
-    const [zset, counter] = admissionKeys(this.prefix, model);
-    await this.conn.eval(RELEASE, 2, zset, counter, admissionMember(jobId, items));
+  /** Admits requests in order while they fit under `cap`, in one round trip. */
+  async admitMany(model: string, requests: readonly AdmissionRequest[], cap: number): Promise<{ admitted: boolean[]; inFlight: number }> {
+    const args: (string | number)[] = [Date.now(), cap];
+    for (const r of requests) args.push(r.items, Math.ceil(r.deadline + ADMISSION_GRACE_MS), admissionMember(r.id, r.items));
+    const out = (await ADMIT.run(this.conn, admissionKeys(this.prefix, model), args)) as number[];
+    return { admitted: out.slice(0, requests.length).map((f) => f === 1), inFlight: out[requests.length]! };
+  }
+
+  /** Idempotent: releasing twice, or a request never admitted, changes nothing. */
+  async release(model: string, requestId: string, items: number): Promise<void> {
+    await RELEASE.run(this.conn, admissionKeys(this.prefix, model), [admissionMember(requestId, items)]);
   }
 
   /** Items admitted and not yet released (expired entries still count until the next admit). */

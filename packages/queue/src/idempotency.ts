@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Reply } from '@tessera/contract';
 import { admissionKeys, admissionMember } from './admission.js';
+import { RedisScript } from './script.js';
 
 /**
  * Idempotency keys, shared by every replica.
@@ -25,7 +26,7 @@ export type Claim =
   | { kind: 'result'; reply: Reply }
   | { kind: 'attach'; jobId: string };
 
-const CLAIM = `
+const CLAIM = new RedisScript(`
 local fp = redis.call('HGET', KEYS[1], 'fp')
 if not fp then
   redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'jobId', ARGV[2])
@@ -38,14 +39,14 @@ if result then return {'result', result} end
 redis.call('SADD', KEYS[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
 return {'attach', redis.call('HGET', KEYS[1], 'jobId')}
-`;
+`);
 
-const ABANDON = `
+const ABANDON = new RedisScript(`
 if redis.call('HGET', KEYS[1], 'jobId') == ARGV[1] and not redis.call('GET', KEYS[2]) then
   redis.call('DEL', KEYS[1])
 end
 return 1
-`;
+`);
 
 /**
  * Delivers one reply: to the asking replica's list, releases the job's admission entry, and
@@ -54,7 +55,7 @@ return 1
  * The attached lists are read from a set rather than declared keys: fine on one Redis server,
  * which is what Tessera uses (a cluster would need them in one hash slot).
  */
-const DELIVER = `
+const DELIVER = new RedisScript(`
 redis.call('LPUSH', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if redis.call('ZREM', KEYS[2], ARGV[3]) == 1 then
@@ -76,7 +77,7 @@ if #KEYS == 6 then
   redis.call('DEL', KEYS[6])
 end
 return 1
-`;
+`);
 
 export class IdempotencyStore {
   constructor(
@@ -91,7 +92,7 @@ export class IdempotencyStore {
    */
   async claim(key: string, fingerprint: string, jobId: string, holdMs: number, replyList: string): Promise<Claim> {
     const keys = idempotencyKeys(this.prefix, key);
-    const out = (await this.conn.eval(CLAIM, 3, ...keys, fingerprint, jobId, Math.max(1, Math.ceil(holdMs)), replyList)) as string[];
+    const out = (await CLAIM.run(this.conn, keys, [fingerprint, jobId, Math.max(1, Math.ceil(holdMs)), replyList])) as string[];
     if (out[0] === 'owner') return { kind: 'owner' };
     if (out[0] === 'conflict') return { kind: 'conflict' };
     if (out[0] === 'result') return { kind: 'result', reply: JSON.parse(out[1]!) as Reply };
@@ -101,7 +102,7 @@ export class IdempotencyStore {
   /** Frees a claim that produced no result (enqueue failed, timed out), unless another job took it. */
   async abandon(key: string, jobId: string): Promise<void> {
     const [record, result] = idempotencyKeys(this.prefix, key);
-    await this.conn.eval(ABANDON, 2, record, result, jobId);
+    await ABANDON.run(this.conn, [record, result], [jobId]);
   }
 }
 
@@ -122,5 +123,5 @@ export async function deliverReply(conn: Redis, d: Delivery, reply: Reply, reply
     keys.push(record, result, replies);
     args.push(reply.ok ? '1' : '0', d.idempotency.ttlMs, reply.jobId);
   }
-  await conn.eval(DELIVER, keys.length, ...keys, ...args);
+  await DELIVER.run(conn, keys, args);
 }

@@ -3,3 +3,4 @@ export * from './reply.js';
 export * from './heartbeat.js';
 export * from './admission.js';
 export * from './idempotency.js';
+export * from './script.js';

@@ -3,21 +3,24 @@ import type { RequestHandler } from 'express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { InferJobData, InferJobResult, WireTensor } from '@tessera/contract';
+import type { InferJobData, InferJobSummary, WireTensor } from '@tessera/contract';
 
 /** Tensors are shown by name, type, shape and size: never their values, which are users' data. */
 const describe = (tensors: WireTensor[] | undefined) =>
   (tensors ?? []).map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, bytes: Buffer.byteLength(t.b64, 'base64') }));
 
 function redactData(data: InferJobData | undefined): unknown {
-  if (!data || typeof data !== 'object') return data;
-  const { inputs, idempotency, ...rest } = data;
-  return { ...rest, inputs: describe(inputs), ...(idempotency ? { idempotency: 'set' } : {}) };
+  if (!data || typeof data !== 'object' || !Array.isArray(data.requests)) return data;
+  const requests = data.requests.map(({ inputs, idempotency, ...rest }) => ({ ...rest, inputs: describe(inputs), ...(idempotency ? { idempotency: 'set' } : {}) }));
+  return { ...data, requests };
 }
 
-function redactResult(result: InferJobResult | undefined): unknown {
-  if (!result || typeof result !== 'object') return result;
-  return { ...result, outputs: describe(result.outputs) };
+function redactSummary(summary: InferJobSummary | undefined): unknown {
+  if (!summary || typeof summary !== 'object' || !summary.requests) return summary;
+  const requests = Object.fromEntries(
+    Object.entries(summary.requests).map(([id, r]) => [id, r.ok && r.result ? { ok: true, result: { ...r.result, outputs: describe(r.result.outputs) } } : r]),
+  );
+  return { requests };
 }
 
 /** bull-board at `basePath`, one entry per model queue; read-only unless told otherwise. */
@@ -27,7 +30,7 @@ export function queueBoard(basePath: string, queues: Queue[], readOnly: boolean)
   const adapters = queues.map((q) => {
     const adapter = new BullMQAdapter(q, { readOnlyMode: readOnly, allowRetries: !readOnly, description: 'inference jobs (tensor values redacted)' });
     adapter.setFormatter('data', redactData);
-    adapter.setFormatter('returnValue', redactResult);
+    adapter.setFormatter('returnValue', redactSummary);
     return adapter;
   });
   createBullBoard({ queues: adapters, serverAdapter, options: { uiConfig: { boardTitle: 'Tessera queues' } } });

@@ -31,8 +31,9 @@ export async function resumeQueue(queue: Queue): Promise<void> {
 }
 
 /**
- * Removes every job no worker has taken yet and answers each one's waiting client at once
- * (503), instead of letting them wait for their deadlines. Jobs already running finish.
+ * Removes every job no worker has taken yet and answers each of its requests' waiting clients at
+ * once (503), instead of letting them wait for their deadlines. Jobs already running finish.
+ * Returns the number of requests removed (a job may carry several).
  */
 export async function drainQueue(queue: Queue, redis: Redis, prefix: string, model: string): Promise<number> {
   let removed = 0;
@@ -47,11 +48,13 @@ export async function drainQueue(queue: Queue, redis: Redis, prefix: string, mod
         continue; // a worker took it meanwhile, or it is already gone
       }
       progressed = true;
-      removed++;
       const data = job.data as InferJobData;
-      const delivery = { prefix, model, replyTo: data.replyTo, items: data.items, idempotency: data.idempotency };
       const message = `the queue of model '${model}' was drained by an operator; the request was not run`;
-      await deliverReply(redis, delivery, { jobId: job.id, ok: false, error: { code: 'not_ready', message } }, REPLY_TTL_MS).catch(() => {});
+      for (const part of Array.isArray(data.requests) ? data.requests : []) {
+        const delivery = { prefix, model, replyTo: data.replyTo, items: part.items, idempotency: part.idempotency };
+        await deliverReply(redis, delivery, { jobId: part.id, ok: false, error: { code: 'not_ready', message } }, REPLY_TTL_MS).catch(() => {});
+        removed++;
+      }
     }
     if (!progressed) break;
   }

@@ -1,0 +1,120 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { toWire, type InferJobData, type InferRequestPart, type ModelSpec } from '@tessera/contract';
+import { Admission, queueName } from '@tessera/queue';
+import { freePort, startRedis, type RedisHandle } from '@tessera/topology';
+import { JobCoalescer, MAX_REQUESTS_PER_JOB } from './coalescer.js';
+
+/** How requests become jobs, against a real Redis and real BullMQ queues. */
+let redis: RedisHandle;
+let conn: Redis;
+const queues = new Map<string, Queue>();
+
+before(async () => {
+  redis = await startRedis({ port: await freePort(), dir: path.join(mkdtempSync(path.join(tmpdir(), 'tessera-coalescer-')), 'redis') });
+  conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+});
+
+after(async () => {
+  for (const q of queues.values()) await q.close();
+  conn?.disconnect();
+  await redis?.stop();
+});
+
+function setup(prefix: string) {
+  const queueFor = (model: string) => {
+    const key = `${prefix}/${model}`;
+    if (!queues.has(key)) queues.set(key, new Queue(queueName(model), { connection: conn, prefix }));
+    return queues.get(key)!;
+  };
+  const admission = new Admission(conn, prefix);
+  return { queueFor, admission, coalescer: new JobCoalescer(queueFor, admission, `${prefix}:reply:test`) };
+}
+
+const model = (name: string, maxBatchSize: number): ModelSpec =>
+  ({ name, version: '1', maxBatchSize, maxQueueDelayMs: 0, maxItemsPerRequest: 64, inputs: [], outputs: [], executionProviders: ['cpu'], labels: {}, platform: 'onnxruntime_onnx', file: '' }) as unknown as ModelSpec;
+
+let n = 0;
+const part = (items = 1): InferRequestPart => ({
+  id: `r${++n}`,
+  requestId: `req-${n}`,
+  deadline: Date.now() + 60_000,
+  items,
+  inputs: [toWire({ name: 'x', datatype: 'FP32', shape: [items, 1], data: new Float32Array(items).fill(n) })],
+});
+
+async function jobsOf(queue: Queue): Promise<InferJobData[]> {
+  return (await queue.getJobs(['waiting', 'prioritized'])).map((j) => j.data as InferJobData);
+}
+
+test('a lone request goes alone, at once', async () => {
+  const { coalescer, queueFor } = setup('c1');
+  const m = model('m', 64);
+  const p = part();
+  const where = await coalescer.enqueue(m, p, { queueCap: 100, timeoutMs: 5000 });
+  assert.deepEqual(where, { jobId: p.id, requests: 1 });
+  const [job] = await jobsOf(queueFor('m'));
+  assert.deepEqual(job!.requests.map((r) => r.id), [p.id]);
+  assert.equal(job!.deadline, p.deadline);
+});
+
+test('requests arriving together share one job, each keeping its own id, deadline and inputs', async () => {
+  const { coalescer, queueFor } = setup('c2');
+  const m = model('m', 64);
+  const parts = Array.from({ length: 10 }, () => part());
+  const where = await Promise.all(parts.map((p) => coalescer.enqueue(m, p, { queueCap: 100, timeoutMs: 5000 })));
+  const jobs = await jobsOf(queueFor('m'));
+  assert.ok(jobs.length < parts.length, `${jobs.length} jobs for ${parts.length} requests`);
+  assert.deepEqual(jobs.flatMap((j) => j.requests.map((r) => r.id)).sort(), parts.map((p) => p.id).sort(), 'every request is in exactly one job');
+  for (const [i, w] of where.entries()) {
+    const job = jobs.find((j) => j.requests.some((r) => r.id === parts[i]!.id))!;
+    assert.equal(w.jobId, job.requests[0]!.id);
+    assert.equal(w.requests, job.requests.length);
+  }
+  const first = jobs[0]!;
+  assert.equal(first.deadline, Math.max(...first.requests.map((r) => r.deadline)));
+});
+
+test("a job never holds more items than the model's batch, nor more than the request limit", async () => {
+  const { coalescer, queueFor } = setup('c3');
+  const small = model('small', 4);
+  await Promise.all(Array.from({ length: 10 }, () => coalescer.enqueue(small, part(), { queueCap: 100, timeoutMs: 5000 })));
+  const jobs = await jobsOf(queueFor('small'));
+  assert.equal(jobs.reduce((s, j) => s + j.requests.length, 0), 10);
+  for (const j of jobs) assert.ok(j.requests.reduce((s, r) => s + r.items, 0) <= 4, 'at most one batch of items');
+
+  const none = model('unbatched', 0);
+  const count = MAX_REQUESTS_PER_JOB + 6;
+  await Promise.all(Array.from({ length: count }, () => coalescer.enqueue(none, part(), { queueCap: 1000, timeoutMs: 5000 })));
+  const more = await jobsOf(queueFor('unbatched'));
+  assert.equal(more.reduce((s, j) => s + j.requests.length, 0), count);
+  for (const j of more) assert.ok(j.requests.length <= MAX_REQUESTS_PER_JOB);
+});
+
+test('different priorities never share a job', async () => {
+  const { coalescer, queueFor } = setup('c4');
+  const m = model('m', 64);
+  await Promise.all([1, 9, 1, 9].map((priority) => coalescer.enqueue(m, part(), { priority, queueCap: 100, timeoutMs: 5000 })));
+  const jobs = await jobsOf(queueFor('m'));
+  for (const j of jobs) assert.equal(new Set(j.requests.map(() => j.priority)).size, 1);
+  assert.deepEqual(jobs.map((j) => j.priority).sort(), [1, 9]);
+});
+
+test('requests over the queue cap are refused with 429 one by one; the others are enqueued', async () => {
+  const { coalescer, queueFor, admission } = setup('c5');
+  const m = model('m', 64);
+  const parts = [part(2), part(2), part(2)];
+  const settled = await Promise.allSettled(parts.map((p) => coalescer.enqueue(m, p, { queueCap: 5, timeoutMs: 5000 })));
+  assert.deepEqual(settled.map((s) => s.status), ['fulfilled', 'fulfilled', 'rejected']);
+  const err = (settled[2] as PromiseRejectedResult).reason as { code: string; message: string; headers?: Record<string, string> };
+  assert.equal(err.code, 'overloaded');
+  assert.match(err.message, /^model 'm' is overloaded: 4 items are queued or running \(limit 5\)/);
+  assert.equal(await admission.inFlight('m'), 4);
+  const jobs = await jobsOf(queueFor('m'));
+  assert.deepEqual(jobs.flatMap((j) => j.requests.map((r) => r.id)).sort(), [parts[0]!.id, parts[1]!.id].sort());
+});

@@ -1,0 +1,141 @@
+import type { Queue } from 'bullmq';
+import { JOB_SCHEMA_VERSION, ServiceError, type InferJobData, type InferRequestPart, type ModelSpec } from '@tessera/contract';
+import { INFER_JOB_OPTIONS, type Admission } from '@tessera/queue';
+
+const ENQUEUE_TIMEOUT_MS = 5000;
+/** At most this many requests share one job (and never more items than the model's batch). */
+export const MAX_REQUESTS_PER_JOB = 64;
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Where a request went: the BullMQ job that carries it, and how many requests share that job. */
+export interface Enqueued {
+  jobId: string;
+  requests: number;
+}
+
+interface Entry {
+  part: InferRequestPart;
+  resolve(where: Enqueued): void;
+  reject(err: Error): void;
+}
+
+interface Group {
+  key: string;
+  model: ModelSpec;
+  priority: number | undefined;
+  queueCap: number;
+  entries: Entry[];
+  items: number;
+  /** Set once the group is handed to Redis; later requests start a new group. */
+  sealed: boolean;
+}
+
+/**
+ * Puts requests into BullMQ jobs, several per job when they arrive together.
+ *
+ * Per model, version and priority, at most one enqueue is in flight at a time (unless a group
+ * is full). A request that finds none in flight is sent on the next turn of the event loop,
+ * together with whatever else arrived in that turn: an idle service adds no wait. Requests that
+ * arrive while an enqueue is in flight gather and go as one job when it returns. Under load this
+ * turns N requests into one admission call, one job add, one job fetch and one job finish, which
+ * is most of what a request costs Redis and the worker; the worker still runs and answers every
+ * request on its own (own deadline, own reply, own failure).
+ */
+export class JobCoalescer {
+  private readonly open = new Map<string, Group>();
+  private readonly inFlight = new Map<string, number>();
+
+  constructor(
+    private readonly queueFor: (model: string) => Queue,
+    private readonly admission: Admission,
+    private readonly replyTo: string,
+  ) {}
+
+  enqueue(model: ModelSpec, part: InferRequestPart, opts: { priority?: number | undefined; queueCap: number; timeoutMs: number }): Promise<Enqueued> {
+    const key = `${model.name}@${model.version}#${opts.priority ?? ''}`;
+    let group = this.open.get(key);
+    if (!group) {
+      group = { key, model, priority: opts.priority, queueCap: opts.queueCap, entries: [], items: 0, sealed: false };
+      this.open.set(key, group);
+    }
+    const g = group;
+    const promise = new Promise<Enqueued>((resolve, reject) => g.entries.push({ part, resolve, reject }));
+    g.items += part.items;
+    const batch = model.maxBatchSize > 0 ? model.maxBatchSize : MAX_REQUESTS_PER_JOB;
+    if (g.entries.length >= MAX_REQUESTS_PER_JOB || g.items >= batch) {
+      void this.flush(g);
+    } else if (g.entries.length === 1 && !this.inFlight.get(key)) {
+      setImmediate(() => void this.flush(g));
+    }
+    return promise;
+  }
+
+  private async flush(g: Group): Promise<void> {
+    if (g.sealed) return;
+    g.sealed = true;
+    if (this.open.get(g.key) === g) this.open.delete(g.key);
+    this.inFlight.set(g.key, (this.inFlight.get(g.key) ?? 0) + 1);
+    try {
+      await this.send(g);
+    } finally {
+      const left = (this.inFlight.get(g.key) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(g.key, left);
+      else this.inFlight.delete(g.key);
+      const next = this.open.get(g.key);
+      if (left === 0 && next && next.entries.length > 0) void this.flush(next);
+    }
+  }
+
+  private async send(g: Group): Promise<void> {
+    const { model, entries } = g;
+    const requests = entries.map((e) => ({ id: e.part.id, items: e.part.items, deadline: e.part.deadline }));
+    let admitted: boolean[];
+    let used: number;
+    try {
+      ({ admitted, inFlight: used } = await this.admission.admitMany(model.name, requests, g.queueCap));
+    } catch (err) {
+      const failure = new ServiceError('not_ready', `Redis is unreachable: ${(err as Error).message}`, { cause: err });
+      for (const e of entries) e.reject(failure);
+      return;
+    }
+    const accepted = entries.filter((_, i) => admitted[i]);
+    entries.forEach((e, i) => {
+      if (admitted[i]) return;
+      e.reject(new ServiceError('overloaded', `model '${model.name}' is overloaded: ${used} items are queued or running (limit ${g.queueCap}); retry later`, { headers: { 'Retry-After': '1' } }));
+    });
+    if (accepted.length === 0) return;
+
+    const parts = accepted.map((e) => e.part);
+    const data: InferJobData = {
+      v: JOB_SCHEMA_VERSION,
+      model: model.name,
+      version: model.version,
+      replyTo: this.replyTo,
+      enqueuedAt: performance.timeOrigin + performance.now(), // same clock as the worker's scheduler
+      deadline: Math.max(...parts.map((p) => p.deadline)),
+      ...(g.priority !== undefined ? { priority: g.priority } : {}),
+      requests: parts,
+    };
+    const jobId = parts[0]!.id;
+    const jobOptions = { ...INFER_JOB_OPTIONS, jobId, ...(g.priority !== undefined ? { priority: g.priority } : {}) };
+    const budget = Math.max(1, Math.min(ENQUEUE_TIMEOUT_MS, Math.min(...parts.map((p) => p.deadline)) - Date.now()));
+    try {
+      // BullMQ's connection queues commands while Redis is away; bound the wait so the client
+      // hears 503 instead of hanging until Redis comes back.
+      await withTimeout(this.queueFor(model.name).add('infer', data, jobOptions), budget, 'Redis did not accept the job in time');
+    } catch (err) {
+      const failure = new ServiceError('not_ready', `could not enqueue the request: ${(err as Error).message}`, { cause: err });
+      for (const e of accepted) e.reject(failure);
+      for (const p of parts) void this.admission.release(model.name, p.id, p.items).catch(() => {});
+      return;
+    }
+    for (const e of accepted) e.resolve({ jobId, requests: parts.length });
+  }
+}
