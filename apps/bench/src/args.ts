@@ -18,8 +18,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --out DIR               output directory (bench-results/<timestamp>)
   --verbose               copy the services' logs to the console
 
-Environment: the services run with AUTH=off RATE_LIMIT=0 RESPONSE_CACHE=off LOG_LEVEL=warn
-unless set; every other variable (BATCH_TUNING, OOM_GROW_AFTER, ...) reaches them as is.
+Environment: the services run with AUTH=on (full-stack requests carry a key), RATE_LIMIT=100000000
+(counted, never binding), RESPONSE_CACHE=on and LOG_LEVEL=warn unless set; every request's input
+differs so the cache misses, and one extra step of identical requests shows cache hits. Every other variable (BATCH_TUNING, OOM_GROW_AFTER, ...) reaches them as is.
 SKIP_BOOTSTRAP=1 skips install and build.
 `;
 

@@ -10,7 +10,8 @@ import type { BenchReport } from './types.js';
 
 /**
  * Smoke test: the whole benchmark, short (2 s per step, `cost` at 1 and 8 clients), through the
- * CLI. It checks that every contender ran and the report is well formed; it asserts nothing
+ * CLI, with API keys, rate limiting and the response cache on as the bench runs by default. It
+ * checks that every contender ran and the report is well formed; it asserts nothing
  * about speed (the machine running the tests is busy with other tests).
  */
 test('npm run bench (short): ceiling, seed and full stack produce report.json, report.md and chart.svg', { timeout: 300_000 }, async () => {
@@ -38,7 +39,7 @@ test('npm run bench (short): ceiling, seed and full stack produce report.json, r
   const ceiling = report.ceilings[0]!;
   assert.deepEqual(ceiling.points.map((p) => p.batchSize), [1, 2, 4]);
   assert.ok(ceiling.best.itemsPerS > 0 && ceiling.batch1P50Ms > 0);
-  assert.deepEqual(report.steps.map((s) => `${s.contender}@${s.concurrency}`), ['seed@1', 'seed@8', 'full@1', 'full@8']);
+  assert.deepEqual(report.steps.map((s) => `${s.contender}@${s.concurrency} ${s.inputs}`), ['seed@1 unique', 'seed@8 unique', 'full@1 unique', 'full@8 unique', 'full@8 repeated']);
   for (const s of report.steps) {
     assert.ok(s.load.ok > 0, `${s.contender}@${s.concurrency} answered requests`);
     assert.equal(s.load.non2xx + s.load.errors, 0, `${s.contender}@${s.concurrency}: ${JSON.stringify(s.load.statusCodes)}`);
@@ -50,9 +51,13 @@ test('npm run bench (short): ceiling, seed and full stack produce report.json, r
       assert.ok(p.cpuSPer1kRequests !== null);
     }
   }
-  const full = report.steps.filter((s) => s.contender === 'full');
+  const full = report.steps.filter((s) => s.contender === 'full' && s.inputs === 'unique');
+  const hits = report.steps.find((s) => s.inputs === 'repeated')!;
+  assert.ok(hits.batches && hits.batches.items < hits.load.ok / 10, `identical requests are answered by the cache: ${hits.batches?.items} items computed for ${hits.load.ok} answers`);
   for (const s of full) {
     assert.deepEqual(s.processes.map((p) => p.name), ['nginx', 'api-1', 'api-2', 'api-3', 'redis', 'worker-1']);
+    // Unique inputs: every answer was computed (none came from the cache).
+    assert.ok(s.batches!.items >= s.load.ok, `${s.batches!.items} items computed for ${s.load.ok} answers`);
     assert.ok(s.batches && s.batches.batches > 0 && s.batches.items >= s.batches.batches);
     assert.equal(Object.values(s.batches.buckets).reduce((a, b) => a + b, 0), s.batches.batches);
     assert.ok(s.batches.capAtEnd !== null && s.batches.capAtEnd >= 1);
@@ -67,6 +72,7 @@ test('npm run bench (short): ceiling, seed and full stack produce report.json, r
   assert.match(md, /^\| cost \| seed \| 1 \| [\d.]+ \|/m);
   assert.match(md, /^\| cost \| full \| 8 \| [\d.]+ \|/m);
   assert.match(md, /^\| cost \| full \| 8 \| api-1 \| [\d.]+ \|/m);
+  assert.match(md, /^\| cost \| full \(cache hits\) \| 8 \| [\d.]+ \|/m);
 
   const svg = readFileSync(join(out, 'chart.svg'), 'utf8');
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);

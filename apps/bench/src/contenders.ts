@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, ManagedProcess, startStack, waitForHttp } from '@tessera/topology';
+import { createApiKey, freePort, ManagedProcess, startStack, waitFor, waitForHttp } from '@tessera/topology';
 import type { Watched } from './proc-stats.js';
 
 /** A running HTTP contender: where to send requests and which processes to account for. */
 export interface Target {
   name: 'seed' | 'full';
   baseUrl: string;
+  /** Headers every request carries (the full stack's API key). */
+  headers: Record<string, string>;
   watched: Watched[];
   /** The worker's /metrics (full stack only). */
   workerMetricsUrl: string | undefined;
@@ -26,9 +28,14 @@ export interface TargetOptions {
 
 const READY_TIMEOUT_MS = 180_000;
 
-async function waitModelsReady(baseUrl: string, models: readonly string[], abort?: Promise<never>): Promise<void> {
+async function waitModelsReady(baseUrl: string, models: readonly string[], abort?: Promise<never>, headers: Record<string, string> = {}): Promise<void> {
   for (const model of models) {
-    await waitForHttp(`${baseUrl}/v2/models/${encodeURIComponent(model)}/ready`, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200, ...(abort ? { abort } : {}) });
+    const url = `${baseUrl}/v2/models/${encodeURIComponent(model)}/ready`;
+    if (Object.keys(headers).length === 0) {
+      await waitForHttp(url, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200, ...(abort ? { abort } : {}) });
+      continue;
+    }
+    await waitFor(`GET ${url} → 200`, async () => (await fetch(url, { headers, signal: AbortSignal.timeout(5000) })).ok, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200 });
   }
 }
 
@@ -62,6 +69,7 @@ export async function startSeed(opts: TargetOptions): Promise<Target> {
   return {
     name: 'seed',
     baseUrl,
+    headers: {},
     watched: [{ name: 'seed', pid: proc.pid, group: false }],
     workerMetricsUrl: undefined,
     logDir: opts.logDir,
@@ -82,8 +90,11 @@ export async function startFullStack(opts: TargetOptions): Promise<Target> {
     readyPath: '/v2/health/live',
     readyTimeoutMs: READY_TIMEOUT_MS,
   });
+  let headers: Record<string, string> = {};
   try {
-    await waitModelsReady(stack.gatewayUrl, opts.models);
+    // Measured as users run it: every request authenticates with a bearer key.
+    if (opts.env.AUTH !== 'off') headers = { authorization: `Bearer ${(await createApiKey({ redisUrl: stack.redisUrl, name: 'bench', scopes: ['infer'] })).key}` };
+    await waitModelsReady(stack.gatewayUrl, opts.models, undefined, headers);
   } catch (err) {
     await stack.stop().catch(() => undefined);
     throw err;
@@ -99,6 +110,7 @@ export async function startFullStack(opts: TargetOptions): Promise<Target> {
   return {
     name: 'full',
     baseUrl: stack.gatewayUrl,
+    headers,
     watched,
     workerMetricsUrl: stack.workerMetricsUrl,
     logDir: stack.logDir,

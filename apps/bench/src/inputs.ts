@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Datatype, ModelSpec } from '@tessera/contract';
 import { seededRandom } from '@tessera/model-zoo';
+import { MARKERS, type Vary } from './vary.js';
 
 /** One item's tensor, without the batch dimension. */
 export interface ItemTensor {
@@ -18,6 +19,9 @@ export interface ModelInput {
   tensors: ItemTensor[];
   /** The OIP request body (batch dimension 1). */
   body: string;
+  /** The same body with two values of the first tensor replaced by markers (see vary.ts). */
+  template: string;
+  vary: Vary;
   items: number;
   description: string;
 }
@@ -41,9 +45,11 @@ function floats(count: number, random: () => number): number[] {
  * lid176 takes fastText token ids. The repository's tokenizer.json turns a fixed sentence into
  * real ids when the fastText package is built; otherwise ids are drawn from the dictionary rows.
  */
-async function lidIds(spec: ModelSpec, random: () => number): Promise<{ ids: number[]; how: string }> {
+async function lidIds(spec: ModelSpec, random: () => number): Promise<{ ids: number[]; how: string; offset: number; rows: number }> {
   const tokenizerPath = join(dirname(dirname(spec.file)), spec.labels.tokenizer ?? 'tokenizer.json');
   const raw = existsSync(tokenizerPath) ? (JSON.parse(readFileSync(tokenizerPath, 'utf8')) as { words?: unknown[]; idOffset?: number }) : undefined;
+  const rows = Array.isArray(raw?.words) ? raw.words.length : 1000;
+  const offset = raw?.idOffset ?? 1;
   const fasttextEntry = join(findRoot(spec.file), 'packages', 'fasttext', 'dist', 'index.js');
   if (raw && existsSync(fasttextEntry)) {
     try {
@@ -51,14 +57,12 @@ async function lidIds(spec: ModelSpec, random: () => number): Promise<{ ids: num
         tokenizerFromFile(raw: unknown): { tokenizer: { encode(text: string): number[] }; idOffset: number };
       };
       const { tokenizer, idOffset } = mod.tokenizerFromFile(raw);
-      return { ids: tokenizer.encode(LID_TEXT).map((id) => id + idOffset), how: `fastText tokens of a ${LID_TEXT.split(' ').length}-word sentence` };
+      return { ids: tokenizer.encode(LID_TEXT).map((id) => id + idOffset), how: `fastText tokens of a ${LID_TEXT.split(' ').length}-word sentence`, offset: idOffset, rows };
     } catch {
       // fall through to dictionary ids
     }
   }
-  const rows = Array.isArray(raw?.words) ? raw.words.length : 1000;
-  const offset = raw?.idOffset ?? 1;
-  return { ids: Array.from({ length: 120 }, () => offset + Math.floor(random() * rows)), how: '120 dictionary ids' };
+  return { ids: Array.from({ length: 120 }, () => offset + Math.floor(random() * rows)), how: '120 dictionary ids', offset, rows };
 }
 
 function findRoot(from: string): string {
@@ -75,9 +79,11 @@ export async function modelInput(spec: ModelSpec, seed = 7): Promise<ModelInput>
   const random = seededRandom(seed);
   const tensors: ItemTensor[] = [];
   const parts: string[] = [];
+  let vary: Vary = { kind: 'float' };
   for (const input of spec.inputs) {
     if (spec.name === 'lid176' || (input.datatype === 'INT64' && input.name === 'ids')) {
-      const { ids, how } = await lidIds(spec, random);
+      const { ids, how, offset, rows } = await lidIds(spec, random);
+      if (tensors.length === 0) vary = { kind: 'ids', offset, rows };
       tensors.push({ name: input.name, datatype: input.datatype, shape: [ids.length], values: ids });
       parts.push(`${input.name} INT64 [1,${ids.length}] (${how})`);
       continue;
@@ -85,12 +91,16 @@ export async function modelInput(spec: ModelSpec, seed = 7): Promise<ModelInput>
     const shape = input.shape.map((d) => (d === -1 ? (VARIABLE_DIMS[spec.name] ?? DEFAULT_VARIABLE_DIM) : d));
     const isFloat = input.datatype.startsWith('FP');
     const values = isFloat ? floats(size(shape), random) : Array.from({ length: size(shape) }, () => Math.floor(random() * 10));
+    if (tensors.length === 0 && !isFloat) vary = { kind: 'ids', offset: 0, rows: 10 };
     tensors.push({ name: input.name, datatype: input.datatype, shape, values });
     parts.push(`${input.name} ${input.datatype} [1,${shape.join(',')}] ${isFloat ? 'uniform in [-1,1]' : 'integers in [0,9]'}`);
   }
   const batched = spec.maxBatchSize > 0;
-  const body = JSON.stringify({
-    inputs: tensors.map((t) => ({ name: t.name, datatype: t.datatype, shape: batched ? [1, ...t.shape] : t.shape, data: t.values })),
+  const bodyOf = (ts: ItemTensor[]) => JSON.stringify({
+    inputs: ts.map((t) => ({ name: t.name, datatype: t.datatype, shape: batched ? [1, ...t.shape] : t.shape, data: t.values })),
   });
-  return { model: spec.name, tensors, body, items: 1, description: parts.join('; ') };
+  // Markers in the first two values of the first tensor (numbers the data cannot contain).
+  const marked = tensors.map((t, i) => (i === 0 ? { ...t, values: [777777777, 888888888, ...t.values.slice(2)] } : t));
+  const template = bodyOf(marked).replace('777777777', MARKERS[0]).replace('888888888', MARKERS[1]);
+  return { model: spec.name, tensors, body: bodyOf(tensors), template, vary, items: 1, description: parts.join('; ') };
 }

@@ -6,11 +6,16 @@
  */
 import autocannon from 'autocannon';
 import { summarize } from './latency.js';
+import { bodyMaker, type Vary } from './vary.js';
 import type { LoadResult } from './types.js';
 
 export interface LoadJob {
   url: string;
+  /** Sent as is by every request, unless `template` is given. */
   body: string;
+  /** Each request's body made from this template (see vary.ts): every request differs. */
+  template?: { text: string; vary: Vary; start: number };
+  headers?: Record<string, string>;
   connections: number;
   durationS: number;
   /** Seconds before a request counts as timed out. */
@@ -20,14 +25,15 @@ export interface LoadJob {
 export function runLoad(job: LoadJob): Promise<LoadResult> {
   const cpuStart = process.cpuUsage();
   const latencies: number[] = [];
+  const next = job.template ? bodyMaker(job.template.text, job.template.vary, job.template.start) : undefined;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
         url: job.url,
         method: 'POST',
-        // The service's response cache would answer identical requests without inference.
-        headers: { 'content-type': 'application/json', 'cache-control': 'no-cache' },
+        headers: { 'content-type': 'application/json', ...job.headers },
         body: job.body,
+        ...(next ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: next() }) }] } : {}),
         connections: job.connections,
         duration: job.durationS,
         timeout: job.timeoutS,

@@ -3,6 +3,7 @@ import { httpGet } from '@tessera/topology';
 import { childJob } from './child-job.js';
 import type { Target } from './contenders.js';
 import type { LoadJob } from './load-main.js';
+import type { Vary } from './vary.js';
 import { cpuSnapshot, hwmMb, RssSampler } from './proc-stats.js';
 import { batchDistribution, parseMetrics, type Sample } from './prom.js';
 import type { LoadResult, ProcessUsage, StepResult } from './types.js';
@@ -46,17 +47,32 @@ export interface StepSpec {
   target: Target;
   model: string;
   body: string;
+  /** Every request differs (cache misses) when given; otherwise all send `body` (cache hits). */
+  template?: { text: string; vary: Vary };
   itemsPerRequest: number;
   concurrency: number;
   durationS: number;
   warmupS: number;
 }
 
+/** Each load run starts its unique inputs here, so that no run repeats another's. */
+let nextStart = 0;
+const RUN_SPAN = 100_000_000;
+
 export async function measureStep(spec: StepSpec): Promise<StepResult> {
   const { target, model, concurrency } = spec;
   const url = `${target.baseUrl}/v2/models/${encodeURIComponent(model)}/infer`;
+  const job = (durationS: number): LoadJob => ({
+    url,
+    body: spec.body,
+    ...(spec.template ? { template: { ...spec.template, start: (nextStart += RUN_SPAN) } } : {}),
+    headers: target.headers,
+    connections: concurrency,
+    durationS,
+    timeoutS: REQUEST_TIMEOUT_S,
+  });
   if (spec.warmupS > 0) {
-    await load({ url, body: spec.body, connections: concurrency, durationS: spec.warmupS, timeoutS: REQUEST_TIMEOUT_S });
+    await load(job(spec.warmupS));
     await settle(target);
   }
   const metricsBefore = await scrape(target.workerMetricsUrl);
@@ -65,7 +81,7 @@ export async function measureStep(spec: StepSpec): Promise<StepResult> {
   let result: LoadResult;
   let peaks: Map<string, number>;
   try {
-    result = await load({ url, body: spec.body, connections: concurrency, durationS: spec.durationS, timeoutS: REQUEST_TIMEOUT_S });
+    result = await load(job(spec.durationS));
   } finally {
     peaks = rss.stop();
   }
@@ -89,6 +105,7 @@ export async function measureStep(spec: StepSpec): Promise<StepResult> {
   return {
     contender: target.name,
     model,
+    inputs: spec.template ? 'unique' : 'repeated',
     concurrency,
     itemsPerRequest: spec.itemsPerRequest,
     reqPerS,

@@ -47,13 +47,16 @@ export function markdownReport(report: BenchReport): string {
   if (report.steps.length > 0) {
     lines.push('## Throughput and latency', '');
     const rows = report.steps.map((s) => [
-      s.model, s.contender, s.concurrency, f(s.reqPerS), f(s.itemsPerS), f(s.load.latencyMs.p50, 2), f(s.load.latencyMs.p90, 2), f(s.load.latencyMs.p99, 2), errors(s), batches(s),
+      s.model, s.inputs === 'repeated' ? `${s.contender} (cache hits)` : s.contender, s.concurrency, f(s.reqPerS), f(s.itemsPerS), f(s.load.latencyMs.p50, 2), f(s.load.latencyMs.p90, 2), f(s.load.latencyMs.p99, 2), errors(s), batches(s),
     ]);
     lines.push(...table(['model', 'contender', 'clients', 'req/s', 'items/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'batches'], rows), '');
+    if (report.steps.some((s) => s.inputs === 'repeated')) {
+      lines.push('Every request differs (two input values change per request), so the response cache misses, except in the rows marked "cache hits", where every client sends the same request; the targets and the chart use the other rows only.', '');
+    }
 
     lines.push('## CPU and memory per process', '', 'CPU seconds per 1,000 requests (user + system, all threads; nginx counts its master and workers) and peak resident memory sampled during the step.', '');
     const resRows = report.steps.flatMap((s) =>
-      s.processes.map((p) => [s.model, s.contender, s.concurrency, p.name, f(p.cpuS, 2), f(p.cpuSPer1kRequests, 3), f(p.peakRssMb, 0)]),
+      s.processes.map((p) => [s.model, s.inputs === 'repeated' ? `${s.contender} (cache hits)` : s.contender, s.concurrency, p.name, f(p.cpuS, 2), f(p.cpuSPer1kRequests, 3), f(p.peakRssMb, 0)]),
     );
     lines.push(...table(['model', 'contender', 'clients', 'process', 'CPU s', 'CPU s / 1k req', 'peak RSS MB'], resRows), '');
     const gen = report.steps.map((s) => s.load.loadgenCpuS).reduce((a, b) => a + b, 0);

@@ -5,6 +5,7 @@ import { percentile, summarize } from './latency.js';
 import { batchDistribution, parseMetrics } from './prom.js';
 import { evaluateTargets } from './targets.js';
 import type { CeilingResult, StepResult } from './types.js';
+import { bodyMaker } from './vary.js';
 
 test('arguments: defaults, lists, and unknown options', () => {
   const o = parseArgs([], { INTRA_OP_THREADS: '2' }, '/repo', new Date('2026-01-02T03:04:05.678Z'));
@@ -59,7 +60,7 @@ test('targets are ratios of the same run, and NOT MEASURED without the data', ()
     best: { batchSize: 4, runs: 10, itemsPerS: 50, meanMs: 80, p50Ms: 80 },
   };
   const step = (contender: 'seed' | 'full', concurrency: number, itemsPerS: number, p50: number, apiRss = 100): StepResult => ({
-    contender, model: 'ocr-rec', concurrency, itemsPerRequest: 1, reqPerS: itemsPerS, itemsPerS,
+    contender, model: 'ocr-rec', inputs: 'unique', concurrency, itemsPerRequest: 1, reqPerS: itemsPerS, itemsPerS,
     load: { connections: concurrency, durationS: 10, completed: 100, ok: 100, non2xx: 0, errors: 0, timeouts: 0, statusCodes: { 200: 100 }, latencyMs: { p50, p90: p50, p99: p50, mean: p50, max: p50 }, loadgenCpuS: 0 },
     processes: contender === 'full' ? [{ name: 'api-1', pids: [1], cpuS: 1, cpuSPer1kRequests: 10, peakRssMb: apiRss, hwmRssMb: apiRss }] : [],
     batches: null,
@@ -70,4 +71,19 @@ test('targets are ratios of the same run, and NOT MEASURED without the data', ()
   assert.equal(byName('lid176').pass, null);
   assert.equal(byName('ocr-rec at 1 client').pass, true); // 22.5 <= 20 + 3
   assert.equal(byName('API replica RSS').pass, false); // 160 MB
+});
+
+test('every benchmark request differs from every other, and stays valid JSON of the same shape', () => {
+  const template = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [0, 0, 0.5, 0.25] }] }).replace('[0,0,', '[__V1__,__V2__,');
+  const next = bodyMaker(template, { kind: 'float' });
+  const bodies = Array.from({ length: 3000 }, () => next());
+  assert.equal(new Set(bodies).size, bodies.length);
+  for (const b of bodies.slice(0, 5)) assert.equal(JSON.parse(b).inputs[0].data.length, 4);
+  const ids = bodyMaker(template, { kind: 'ids', offset: 1, rows: 50 }, 0);
+  const idBodies = Array.from({ length: 2500 }, () => ids());
+  assert.equal(new Set(idBodies).size, 2500, 'rows x rows distinct pairs');
+  for (const b of idBodies) {
+    const [a, c] = JSON.parse(b).inputs[0].data as number[];
+    assert.ok(a! >= 1 && a! <= 50 && c! >= 1 && c! <= 50, 'ids stay within the dictionary rows');
+  }
 });

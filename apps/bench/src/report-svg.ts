@@ -96,7 +96,7 @@ export function svgChart(report: BenchReport): string {
     parts.push(`<text x="${x + 30}" y="24" font-size="12">${esc(label)}</text>`);
   });
   models.forEach((model, row) => {
-    const steps = report.steps.filter((s) => s.model === model);
+    const steps = report.steps.filter((s) => s.model === model && s.inputs === 'unique');
     const xs = [...new Set(steps.map((s) => s.concurrency))].sort((a, b) => a - b);
     const series = (pick: (s: (typeof steps)[number]) => number): Series[] =>
       (['seed', 'full'] as const).map((key) => ({ key, points: steps.filter((s) => s.contender === key).map((s) => ({ x: s.concurrency, y: pick(s) })) }));

@@ -16,12 +16,20 @@ import type { BenchOptions, BenchReport, CeilingResult, StepResult } from './typ
 export type Log = (line: string) => void;
 
 /**
- * What the services run with, unless the bench's own environment says otherwise: no API keys,
- * no rate limit (the load generator is one client sending thousands of requests a second) and no
- * response cache (every client sends the same request; answers from the cache would measure
- * Redis, not inference). The load generator also sends Cache-Control: no-cache.
+ * What the services run with, unless the bench's own environment says otherwise: as users run
+ * them, with API keys (the full stack's requests carry a bearer key), rate limiting on with a
+ * limit far above what the load generator sends (it counts every request, it never refuses one),
+ * and the response cache on. Every measured request carries a different input, so the cache is
+ * consulted and misses; one extra step with identical requests shows cache hits, apart.
  */
-export const SERVICE_DEFAULTS: Readonly<Record<string, string>> = { AUTH: 'off', RATE_LIMIT: '0', RESPONSE_CACHE: 'off' };
+export const SERVICE_DEFAULTS: Readonly<Record<string, string>> = { AUTH: 'on', RATE_LIMIT: '100000000', RESPONSE_CACHE: 'on' };
+
+/** The model and the clients of the step where every request is the same (response cache hits). */
+export function cacheHitStep(models: readonly string[], concurrency: readonly number[]): { model: string; concurrency: number } | undefined {
+  const model = models.includes('lid176') ? 'lid176' : models[0];
+  if (!model || concurrency.length === 0) return undefined;
+  return { model, concurrency: Math.min(64, Math.max(...concurrency)) };
+}
 
 function serviceEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   return Object.fromEntries(Object.entries(SERVICE_DEFAULTS).map(([k, v]) => [k, env[k] ?? v]));
@@ -69,11 +77,11 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
     specs.push(spec);
     const input = await modelInput(spec);
     inputs.set(name, input);
-    notes.push(`${name}: each request carries 1 item: ${input.description} (${input.body.length < 10_240 ? `${input.body.length} bytes` : `${(input.body.length / 1024).toFixed(0)} KiB`} of JSON)`);
+    notes.push(`${name}: each request carries 1 item: ${input.description} (${input.body.length < 10_240 ? `${input.body.length} bytes` : `${(input.body.length / 1024).toFixed(0)} KiB`} of JSON); two of its values differ in every request`);
   }
   const models = specs.map((s) => s.name);
   const svc = serviceEnv();
-  notes.push(`services ran with ${Object.entries(svc).map(([k, v]) => `${k}=${v}`).join(' ')} and LOG_LEVEL=${process.env.LOG_LEVEL ?? 'warn'}; requests carry Cache-Control: no-cache`);
+  notes.push(`services ran with ${Object.entries(svc).map(([k, v]) => `${k}=${v}`).join(' ')} (per minute) and LOG_LEVEL=${process.env.LOG_LEVEL ?? 'warn'}; ${svc.AUTH === 'off' ? 'no API key' : 'full-stack requests carry a bearer API key'}; unique inputs, so the response cache misses`);
   const ceilings: CeilingResult[] = [];
   const steps: StepResult[] = [];
 
@@ -117,7 +125,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
         const input = inputs.get(model)!;
         for (const concurrency of opts.concurrency) {
           try {
-            const s = await measureStep({ target, model, body: input.body, itemsPerRequest: input.items, concurrency, durationS: opts.durationS, warmupS: opts.warmupS });
+            const s = await measureStep({ target, model, body: input.body, template: { text: input.template, vary: input.vary }, itemsPerRequest: input.items, concurrency, durationS: opts.durationS, warmupS: opts.warmupS });
             steps.push(s);
             log(stepLine(s));
           } catch (err) {
@@ -127,13 +135,26 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
           }
         }
       }
+      const hits = name === 'full' && svc.RESPONSE_CACHE !== 'off' ? cacheHitStep(models, opts.concurrency) : undefined;
+      if (hits) {
+        const input = inputs.get(hits.model)!;
+        try {
+          const s = await measureStep({ target, model: hits.model, body: input.body, itemsPerRequest: input.items, concurrency: hits.concurrency, durationS: opts.durationS, warmupS: opts.warmupS });
+          steps.push(s);
+          log(`${stepLine(s)} (identical requests: response cache hits)`);
+        } catch (err) {
+          const note = `cache-hit step failed: ${(err as Error).message}`;
+          notes.push(note);
+          log(note);
+        }
+      }
     } finally {
       await target.stop().catch((err: unknown) => log(`${name}: stop: ${(err as Error).message}`));
     }
   }
 
   if (steps.some((s) => s.load.statusCodes['429'] || s.load.statusCodes['401'])) {
-    notes.push('some answers were 401/429: authentication or rate limiting was active; pass the variables that disable it to `npm run bench`');
+    notes.push('some answers were 401/429: the API key or the rate limit refused requests (see the logs)');
   }
   const cpu = cpus();
   return {

@@ -79,6 +79,11 @@ export interface BatchDistribution {
 export interface StepResult {
   contender: 'seed' | 'full';
   model: string;
+  /**
+   * unique: every request's input differs, so the response cache misses (the measured sweep);
+   * repeated: every request is the same, so after the first the cache answers (reported apart).
+   */
+  inputs: 'unique' | 'repeated';
   concurrency: number;
   itemsPerRequest: number;
   reqPerS: number;
