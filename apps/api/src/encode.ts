@@ -18,6 +18,25 @@ export function toResponseOutputs(wire: WireTensor[]): ResponseOutput[] {
   });
 }
 
+/**
+ * Outputs for a binary-extension response: those named in `binary` carry
+ * `parameters.binary_data_size` and travel as raw little-endian bytes (in `chunks`, in output
+ * order); the others keep their JSON data.
+ */
+export function toBinaryOutputs(wire: WireTensor[], binary: ReadonlySet<string>): { outputs: ResponseOutput[]; chunks: Buffer[] } {
+  const chunks: Buffer[] = [];
+  const outputs = wire.map((w): ResponseOutput => {
+    if (!binary.has(w.name)) {
+      const t = fromWire(w);
+      return { name: t.name, datatype: t.datatype, shape: t.shape, data: toJsonData(t) };
+    }
+    const bytes = Buffer.from(w.b64, 'base64');
+    chunks.push(bytes);
+    return { name: w.name, datatype: w.datatype, shape: w.shape, parameters: { binary_data_size: bytes.byteLength } };
+  });
+  return { outputs, chunks };
+}
+
 /** Nested arrays of `shape` from flat values (row-major). */
 export function nest(flat: readonly unknown[], shape: readonly number[], offset = 0): unknown {
   if (shape.length === 0) return flat[offset];

@@ -3,6 +3,8 @@ import helmet from 'helmet';
 import type { ApiContext } from './context.js';
 import { accessControl } from './middleware/access.js';
 import { accessLog } from './middleware/access-log.js';
+import { BINARY_HEADER } from '@tessera/contract';
+import { splitBinaryBody } from './middleware/binary-body.js';
 import { errorHandler, notFound, requireJson } from './middleware/errors.js';
 import { requestId } from './middleware/request-id.js';
 import { adminRouter } from './routes/admin.js';
@@ -21,6 +23,9 @@ export function createServer(ctx: ApiContext): Express {
   app.use(helmet());
   app.use(accessControl(ctx)); // before any body is read
   app.use(requireJson());
+  // The binary tensor data extension: a JSON header and raw tensor bytes in one body.
+  app.use(express.raw({ type: (req) => req.headers[BINARY_HEADER] !== undefined, limit: ctx.config.BODY_LIMIT }));
+  app.use(splitBinaryBody());
   app.use(express.json({ limit: ctx.config.BODY_LIMIT, strict: false }));
   app.use(serviceRouter(ctx));
   app.use(oipRouter(ctx));

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApiKey, startStack, type Stack } from '@tessera/topology';
-import { authorize, metricSum, request } from './http.js';
+import { authorize, currentAuthorization, metricSum, request } from './http.js';
 import { modelRepository } from './repository.js';
 import { renderText } from './images.js';
 
@@ -139,6 +139,58 @@ describe('Open Inference Protocol endpoints', () => {
     assert.equal(res.status, 200, res.text);
     const y = res.body.outputs.find((o: { name: string }) => o.name === 'y');
     assert.deepEqual(y.data, [1, 1, 1, 1, 3, 3, 3, 3, 5, 5, 5, 5]);
+  });
+});
+
+/** A binary-extension body: the JSON header, then the raw bytes of each tensor. */
+function binaryBody(header: object, ...tensors: ArrayBufferView[]): { raw: Buffer; headers: Record<string, string> } {
+  const json = Buffer.from(JSON.stringify(header));
+  const raw = Buffer.concat([json, ...tensors.map((t) => Buffer.from(t.buffer, t.byteOffset, t.byteLength))]);
+  return { raw, headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(json.byteLength) } };
+}
+
+describe('binary tensor data extension (as Triton clients send it)', () => {
+  test('binary inputs and binary outputs give the same numbers as JSON', async () => {
+    const x = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]);
+    const { raw, headers } = binaryBody(
+      { inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4], parameters: { binary_data_size: x.byteLength } }], outputs: [{ name: 'y', parameters: { binary_data: true } }, { name: 'sum' }] },
+      x,
+    );
+    const res = await fetch(`${gw}/v2/models/affine/infer`, { method: 'POST', body: raw, headers: { ...headers, authorization: currentAuthorization() } });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(res.headers.get('content-type'), 'application/octet-stream');
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const n = Number(res.headers.get('inference-header-content-length'));
+    const header = JSON.parse(bytes.subarray(0, n).toString('utf8'));
+    const [y, sum] = header.outputs;
+    assert.deepEqual([y.name, y.datatype, y.shape, y.parameters, y.data], ['y', 'FP32', [2, 4], { binary_data_size: 32 }, undefined]);
+    const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset + n, bytes.byteOffset + n + 32));
+    assert.deepEqual([...values], [...x].map((v) => 2 * v + 1));
+    assert.deepEqual(sum.data, [24, 56], 'an output not asked as binary stays JSON');
+    const viaJson = await request(`${gw}/v2/models/affine/infer`, { body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4], data: [...x] }], parameters: { binary_data_output: true } } });
+    assert.equal(viaJson.status, 200);
+  });
+
+  test('bad binary bodies get a 400 naming the problem and never reach the worker', async () => {
+    const jobsBefore = metricSum((await request(stack.workerMetricsUrl)).text, 'tessera_worker_jobs_total');
+    const url = `${gw}/v2/models/affine/infer`;
+    const input = (size: number) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: size } }] });
+    const four = new Float32Array([1, 2, 3, 4]);
+    const cases: Array<[string, { raw: Buffer; headers: Record<string, string> }, RegExp]> = [
+      ['header length past the body', { ...binaryBody(input(16), four), headers: { ...binaryBody(input(16), four).headers, 'inference-header-content-length': '100000' } }, /Inference-Header-Content-Length is 100000 but the body has/],
+      ['header length not a number', { ...binaryBody(input(16), four), headers: { ...binaryBody(input(16), four).headers, 'inference-header-content-length': 'ten' } }, /must be a non-negative integer/],
+      ['truncated tensor bytes', binaryBody(input(16), new Float32Array([1, 2])), /needs 16 bytes of binary data but only 8 are left/],
+      ['size that does not match the shape', binaryBody(input(12), new Float32Array([1, 2, 3])), /has 12 bytes of binary data; 4 FP32 elements need 16/],
+      ['bytes nobody claims', binaryBody(input(16), four, new Float32Array([9])), /4 bytes of binary data that no input claims/],
+      ['a NaN', binaryBody(input(16), new Float32Array([1, Number.NaN, 3, 4])), /element 1 must be a finite number/],
+      ['binary size without binary data', { raw: Buffer.from(JSON.stringify(input(16))), headers: { 'content-type': 'application/json' } }, /has no binary data/],
+    ];
+    for (const [what, body, pattern] of cases) {
+      const res = await request(url, body);
+      assert.equal(res.status, 400, `${what}: ${res.text}`);
+      assert.match(res.body.error, pattern, what);
+    }
+    assert.equal(metricSum((await request(stack.workerMetricsUrl)).text, 'tessera_worker_jobs_total'), jobsBefore, 'nothing reached the worker');
   });
 });
 

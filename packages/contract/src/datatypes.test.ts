@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromHalfBits, toHalfBits } from './datatypes.js';
+import { fromHalfBits, toHalfBits, viewBytes } from './datatypes.js';
 import { fromWire, toWire } from './tensor.js';
 
 test('half precision round trip', () => {
@@ -24,4 +24,12 @@ test('wire tensors round trip every width', () => {
 test('a wire tensor whose bytes do not match its shape is refused', () => {
   const w = toWire({ name: 'a', datatype: 'FP32', shape: [2], data: new Float32Array([1, 2]) });
   assert.throws(() => fromWire({ ...w, shape: [3] }), /2 elements but its shape \[3\] needs 3/);
+});
+
+test('viewBytes copies bytes that are not aligned, Buffers included (Buffer#slice does not copy)', () => {
+  const buf = Buffer.alloc(9);
+  buf.writeFloatLE(1.5, 1);
+  buf.writeFloatLE(-2, 5);
+  const view = viewBytes('FP32', buf.subarray(1));
+  assert.deepEqual([...view], [1.5, -2]);
 });

@@ -66,7 +66,8 @@ export function viewBytes(datatype: Datatype, bytes: Uint8Array): TensorData {
   if (bytes.byteLength % size !== 0) {
     throw new RangeError(`${bytes.byteLength} bytes is not a whole number of ${datatype} elements`);
   }
-  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  // new Uint8Array(bytes) copies; Buffer#slice would not (it returns a view at the same offset).
+  const aligned = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
   return new array(aligned.buffer, aligned.byteOffset, aligned.byteLength / size);
 }
 

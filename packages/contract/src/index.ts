@@ -7,3 +7,4 @@ export * from './oip.js';
 export * from './validate.js';
 export * from './pipeline.js';
 export * from './backend.js';
+export * from './binary.js';

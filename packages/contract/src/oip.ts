@@ -28,7 +28,8 @@ export interface ResponseOutput {
   shape: number[];
   datatype: Datatype;
   parameters?: Parameters;
-  data: number[] | boolean[] | string[];
+  /** Absent when the output travels as binary data (parameters.binary_data_size). */
+  data?: number[] | boolean[] | string[];
 }
 
 export interface InferenceResponse {

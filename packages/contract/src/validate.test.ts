@@ -100,3 +100,23 @@ test('integer ranges are enforced', () => {
   const v = validateInferenceRequest(m, { inputs: [{ name: 'b', datatype: 'UINT8', shape: [1, 1], data: [255] }] });
   assert.equal(v.tensors[0]!.data[0], 255);
 });
+
+test('binary tensor data: inputs read from the bytes in header order, outputs flagged binary', () => {
+  const x = Buffer.from(new Float32Array([1, 2, 3, 4]).buffer);
+  const ids = Buffer.from(new BigInt64Array([5n, 6n, 7n, 8n, 9n, 10n]).buffer);
+  const body = {
+    inputs: [
+      { name: 'x', datatype: 'FP32', shape: [2, 2], parameters: { binary_data_size: 16 } },
+      { name: 'ids', datatype: 'INT64', shape: [2, 3], parameters: { binary_data_size: 48 } },
+    ],
+    outputs: [{ name: 'y', parameters: { binary_data: true } }],
+  };
+  // One leading byte so that the tensors start unaligned, as they do after a JSON header.
+  const data = Buffer.concat([Buffer.from([0]), x, ids]).subarray(1);
+  const v = validateInferenceRequest(model, body, data);
+  assert.deepEqual([...v.tensors[0]!.data], [1, 2, 3, 4]);
+  assert.deepEqual([...v.tensors[1]!.data], [5n, 6n, 7n, 8n, 9n, 10n]);
+  assert.deepEqual([...(v.binaryOutputs ?? [])], ['y']);
+  assert.throws(() => validateInferenceRequest(model, body, Buffer.concat([x, ids, Buffer.from([1])])), /1 bytes of binary data that no input claims/);
+  assert.throws(() => validateInferenceRequest(model, body), /has no binary data/);
+});

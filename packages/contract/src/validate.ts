@@ -1,4 +1,5 @@
-import { allocate, toHalfBits, type Datatype, type TensorData } from './datatypes.js';
+import { BinaryCursor } from './binary.js';
+import { allocate, datatypeInfo, toHalfBits, viewBytes, type Datatype, type TensorData } from './datatypes.js';
 import { ServiceError } from './errors.js';
 import { elementCount, type Tensor } from './tensor.js';
 import type { ModelSpec, TensorSpec } from './model-spec.js';
@@ -9,6 +10,8 @@ export interface ValidatedRequest {
   items: number;
   /** Requested output names, or undefined for all. */
   outputs: string[] | undefined;
+  /** Outputs to return as binary data (the binary tensor data extension); none when absent. */
+  binaryOutputs?: Set<string>;
 }
 
 function invalid(message: string): ServiceError {
@@ -71,6 +74,29 @@ function fill(name: string, datatype: Datatype, values: unknown[]): TensorData {
   return out;
 }
 
+/**
+ * Tensor data from raw little-endian bytes (the binary extension), checked as JSON values are:
+ * floats must be finite and booleans 0 or 1. The bytes are copied, so the request body can go.
+ */
+function fromBytes(name: string, datatype: Datatype, count: number, bytes: Uint8Array): TensorData {
+  const want = count * datatypeInfo(datatype).size;
+  if (bytes.byteLength !== want) {
+    throw invalid(`input '${name}' has ${bytes.byteLength} bytes of binary data; ${count} ${datatype} elements need ${want}`);
+  }
+  const data = viewBytes(datatype, new Uint8Array(bytes)); // a copy: aligned, and the body can go
+  if (datatype === 'FP32' || datatype === 'FP64') {
+    const f = data as Float32Array | Float64Array;
+    for (let i = 0; i < f.length; i++) if (!Number.isFinite(f[i]!)) throw invalid(`input '${name}' element ${i} must be a finite number, got ${f[i]}`);
+  } else if (datatype === 'FP16') {
+    const h = data as Uint16Array;
+    for (let i = 0; i < h.length; i++) if ((h[i]! & 0x7c00) === 0x7c00) throw invalid(`input '${name}' element ${i} must be a finite number`);
+  } else if (datatype === 'BOOL') {
+    const b = data as Uint8Array;
+    for (let i = 0; i < b.length; i++) if (b[i]! > 1) throw invalid(`input '${name}' element ${i} must be a boolean (0 or 1), got ${b[i]}`);
+  }
+  return data;
+}
+
 function checkShape(model: ModelSpec, spec: TensorSpec, shape: unknown): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw invalid(`input '${spec.name}' shape must be an array of non-negative integers`);
@@ -97,7 +123,8 @@ function checkShape(model: ModelSpec, spec: TensorSpec, shape: unknown): number[
  * Everything the worker could reject for a reason visible here is rejected here, so that an
  * invalid tensor never reaches the queue.
  */
-export function validateInferenceRequest(model: ModelSpec, body: unknown): ValidatedRequest {
+export function validateInferenceRequest(model: ModelSpec, body: unknown, binary?: Uint8Array): ValidatedRequest {
+  const cursor = binary ? new BinaryCursor(binary) : undefined;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ServiceError('bad_request', 'request body must be a JSON object');
   }
@@ -126,19 +153,30 @@ export function validateInferenceRequest(model: ModelSpec, body: unknown): Valid
     }
     const shape = checkShape(model, spec, input.shape);
     const count = elementCount(shape);
-    if (input.data === undefined) throw invalid(`input '${spec.name}' has no 'data'`);
-    const flat: unknown[] = [];
-    flatten(input.data, count, flat);
-    if (flat.length !== count) {
-      throw invalid(`input '${spec.name}' has ${flat.length > count ? 'more than ' + count : flat.length} elements, shape ${JSON.stringify(shape)} needs ${count}`);
+    const params = input.parameters as Record<string, unknown> | undefined;
+    const binarySize = typeof params === 'object' && params !== null ? params.binary_data_size : undefined;
+    let data: TensorData;
+    if (binarySize !== undefined) {
+      if (!cursor) throw invalid(`input '${spec.name}' sets parameters.binary_data_size but the request has no binary data (send the Inference-Header-Content-Length header)`);
+      if (input.data !== undefined) throw invalid(`input '${spec.name}' has both 'data' and binary data`);
+      data = fromBytes(spec.name, spec.datatype, count, cursor.take(spec.name, binarySize));
+    } else {
+      if (input.data === undefined) throw invalid(`input '${spec.name}' has no 'data'`);
+      const flat: unknown[] = [];
+      flatten(input.data, count, flat);
+      if (flat.length !== count) {
+        throw invalid(`input '${spec.name}' has ${flat.length > count ? 'more than ' + count : flat.length} elements, shape ${JSON.stringify(shape)} needs ${count}`);
+      }
+      data = fill(spec.name, spec.datatype, flat);
     }
     const batch = model.maxBatchSize > 0 ? shape[0]! : 1;
     if (items !== undefined && batch !== items) {
       throw invalid(`inputs disagree on the batch dimension: ${items} and ${batch} (input '${spec.name}')`);
     }
     items = batch;
-    seen.set(spec.name, { name: spec.name, datatype: spec.datatype, shape, data: fill(spec.name, spec.datatype, flat) });
+    seen.set(spec.name, { name: spec.name, datatype: spec.datatype, shape, data });
   }
+  cursor?.finish();
   const missing = model.inputs.filter((s) => !seen.has(s.name)).map((s) => `'${s.name}'`);
   if (missing.length > 0) throw invalid(`missing input ${missing.join(', ')} for model '${model.name}'`);
   if (items! > model.maxItemsPerRequest) {
@@ -146,6 +184,7 @@ export function validateInferenceRequest(model: ModelSpec, body: unknown): Valid
   }
 
   let outputs: string[] | undefined;
+  const binaryOutputs = new Set<string>();
   if (req.outputs !== undefined) {
     if (!Array.isArray(req.outputs)) throw new ServiceError('bad_request', "'outputs' must be an array");
     const known = new Set(model.outputs.map((o) => o.name));
@@ -155,12 +194,16 @@ export function validateInferenceRequest(model: ModelSpec, body: unknown): Valid
       if (!known.has(name)) {
         throw invalid(`unknown output '${name}'; model '${model.name}' returns ${[...known].map((n) => `'${n}'`).join(', ')}`);
       }
+      const p = (o as Record<string, unknown>).parameters as Record<string, unknown> | undefined;
+      if (typeof p === 'object' && p !== null && p.binary_data === true) binaryOutputs.add(name);
       return name;
     });
   }
+  const reqParams = req.parameters as Record<string, unknown> | undefined;
+  if (reqParams?.binary_data_output === true) for (const o of outputs ?? model.outputs.map((x) => x.name)) binaryOutputs.add(o);
   // Keep the model's input order so the worker can stack without looking names up.
   const tensors = model.inputs.map((s) => seen.get(s.name)!);
-  return { tensors, items: items!, outputs };
+  return { tensors, items: items!, outputs, ...(binaryOutputs.size > 0 ? { binaryOutputs } : {}) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { ServiceError, type ErrorBody } from '@tessera/contract';
+import { BINARY_HEADER, ServiceError, type ErrorBody } from '@tessera/contract';
 import type { Logger } from '@tessera/telemetry';
 
 /** Maps body-parser's errors (which carry `type` and `status`) to the service's error table. */
@@ -42,7 +42,8 @@ export function requireJson() {
   return function requireJsonMiddleware(req: Request, _res: Response, next: NextFunction): void {
     // req.is() is null for a request without a body, false for a body of another type; an
     // empty body (Content-Length: 0, as an admin action sends) has no type to check.
-    if (req.method === 'POST' && req.get('content-length') !== '0' && req.is('application/json') === false) {
+    // A binary-extension body (Inference-Header-Content-Length) may carry any type.
+    if (req.method === 'POST' && req.get('content-length') !== '0' && req.is('application/json') === false && req.headers[BINARY_HEADER] === undefined) {
       next(new ServiceError('unsupported_media_type', `Content-Type must be application/json, got '${req.get('content-type') ?? 'none'}'`));
       return;
     }

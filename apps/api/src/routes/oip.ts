@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { metadataShape, validateInferenceRequest, type InferenceResponse, type ModelMetadataResponse, type RepositoryIndexEntry, type ServerMetadataResponse } from '@tessera/contract';
 import { assertModelAccess, mayUseModel } from '../auth/authenticate.js';
 import type { ApiContext } from '../context.js';
-import { toResponseOutputs } from '../encode.js';
+import { toBinaryOutputs, toResponseOutputs } from '../encode.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
 import { setOutcomeHeaders } from '../outcome-headers.js';
 import { resolveModel } from '../models.js';
@@ -76,7 +76,7 @@ export function oipRouter(ctx: ApiContext): Router {
   const infer = async (req: Request<ModelParams>, res: Response) => {
     assertModelAccess(req, req.params.name);
     const model = resolveModel(ctx, req.params.name, req.params.version);
-    const validated = validateInferenceRequest(model, req.body);
+    const validated = validateInferenceRequest(model, req.body, req.binaryData);
     const id = (req.body as { id?: string }).id;
     const outcome = await runInference(ctx, req, model, validated, { idempotencyKey: idempotencyKeyOf(req, id) });
     const { result, timing } = outcome;
@@ -87,9 +87,19 @@ export function oipRouter(ctx: ApiContext): Router {
       model_version: model.version,
       ...(id !== undefined ? { id } : {}),
       parameters: { ...timing, execution_provider: result.provider, cache: outcome.cache, ...(outcome.replayed ? { idempotent_replay: true } : {}) },
-      outputs: toResponseOutputs(result.outputs),
+      outputs: [],
     };
-    res.json(body);
+    if (!validated.binaryOutputs) {
+      body.outputs = toResponseOutputs(result.outputs);
+      res.json(body);
+      return;
+    }
+    // The binary tensor data extension: requested outputs as raw bytes after the JSON header.
+    const { outputs, chunks } = toBinaryOutputs(result.outputs, validated.binaryOutputs);
+    body.outputs = outputs;
+    const header = Buffer.from(JSON.stringify(body));
+    res.setHeader('Inference-Header-Content-Length', String(header.byteLength));
+    res.type('application/octet-stream').send(Buffer.concat([header, ...chunks]));
   };
   r.post('/v2/models/:name/infer', infer);
   r.post('/v2/models/:name/versions/:version/infer', infer);
