@@ -3,7 +3,8 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Datatype, ModelSpec } from '@tessera/contract';
 import { seededRandom } from '@tessera/model-zoo';
-import { MARKERS, type Vary } from './vary.js';
+import { allocate, datatypeInfo, toHalfBits } from '@tessera/contract';
+import { MARKERS, type BinaryTemplate, type Vary } from './vary.js';
 
 /** One item's tensor, without the batch dimension. */
 export interface ItemTensor {
@@ -22,6 +23,8 @@ export interface ModelInput {
   /** The same body with two values of the first tensor replaced by markers (see vary.ts). */
   template: string;
   vary: Vary;
+  /** The same request in the binary tensor data extension (what the full stack is sent). */
+  binary: BinaryTemplate & { headerLength: number; bytes: number };
   items: number;
   description: string;
 }
@@ -74,6 +77,16 @@ function findRoot(from: string): string {
   return process.cwd();
 }
 
+/** Little-endian bytes of an item tensor, as the binary extension carries them. */
+function rawBytes(t: ItemTensor): Buffer {
+  const out = allocate(t.datatype, t.values.length);
+  t.values.forEach((v, i) => {
+    if (out instanceof BigInt64Array || out instanceof BigUint64Array) out[i] = BigInt(v);
+    else out[i] = t.datatype === 'FP16' ? toHalfBits(v) : v;
+  });
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
 /** Builds the one-item request of a model: deterministic pseudo-random data of a realistic size. */
 export async function modelInput(spec: ModelSpec, seed = 7): Promise<ModelInput> {
   const random = seededRandom(seed);
@@ -102,5 +115,11 @@ export async function modelInput(spec: ModelSpec, seed = 7): Promise<ModelInput>
   // Markers in the first two values of the first tensor (numbers the data cannot contain).
   const marked = tensors.map((t, i) => (i === 0 ? { ...t, values: [777777777, 888888888, ...t.values.slice(2)] } : t));
   const template = bodyOf(marked).replace('777777777', MARKERS[0]).replace('888888888', MARKERS[1]);
-  return { model: spec.name, tensors, body: bodyOf(tensors), template, vary, items: 1, description: parts.join('; ') };
+  const header = JSON.stringify({
+    inputs: tensors.map((t) => ({ name: t.name, datatype: t.datatype, shape: batched ? [1, ...t.shape] : t.shape, parameters: { binary_data_size: size(t.shape) * datatypeInfo(t.datatype).size } })),
+  });
+  const data = Buffer.concat(tensors.map((t) => rawBytes(t)));
+  const first = tensors[0]?.datatype;
+  const binary = { header, data: data.toString('base64'), element: first === 'FP32' ? 'FP32' as const : first === 'INT64' ? 'INT64' as const : 'other' as const, headerLength: Buffer.byteLength(header), bytes: data.byteLength };
+  return { model: spec.name, tensors, body: bodyOf(tensors), template, vary, binary, items: 1, description: parts.join('; ') };
 }

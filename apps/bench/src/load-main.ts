@@ -6,7 +6,7 @@
  */
 import autocannon from 'autocannon';
 import { summarize } from './latency.js';
-import { bodyMaker, type Vary } from './vary.js';
+import { binaryBodyMaker, bodyMaker, type BinaryTemplate, type Vary } from './vary.js';
 import type { LoadResult } from './types.js';
 
 export interface LoadJob {
@@ -15,6 +15,8 @@ export interface LoadJob {
   body: string;
   /** Each request's body made from this template (see vary.ts): every request differs. */
   template?: { text: string; vary: Vary; start: number };
+  /** Or from this binary-extension template (Inference-Header-Content-Length bodies). */
+  binaryTemplate?: { template: BinaryTemplate; vary: Vary; start: number };
   headers?: Record<string, string>;
   connections: number;
   durationS: number;
@@ -25,15 +27,22 @@ export interface LoadJob {
 export function runLoad(job: LoadJob): Promise<LoadResult> {
   const cpuStart = process.cpuUsage();
   const latencies: number[] = [];
-  const next = job.template ? bodyMaker(job.template.text, job.template.vary, job.template.start) : undefined;
+  const next: (() => string | Buffer) | undefined = job.binaryTemplate
+    ? binaryBodyMaker(job.binaryTemplate.template, job.binaryTemplate.vary, job.binaryTemplate.start)
+    : job.template
+      ? bodyMaker(job.template.text, job.template.vary, job.template.start)
+      : undefined;
+  const binaryHeaders = job.binaryTemplate
+    ? { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(Buffer.byteLength(job.binaryTemplate.template.header)) }
+    : {};
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
         url: job.url,
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...job.headers },
+        headers: { 'content-type': 'application/json', ...job.headers, ...binaryHeaders },
         body: job.body,
-        ...(next ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: next() }) }] } : {}),
+        ...(next ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: next() as string }) }] } : {}),
         connections: job.connections,
         duration: job.durationS,
         timeout: job.timeoutS,

@@ -3,7 +3,7 @@ import { httpGet } from '@tessera/topology';
 import { childJob } from './child-job.js';
 import type { Target } from './contenders.js';
 import type { LoadJob } from './load-main.js';
-import type { Vary } from './vary.js';
+import type { BinaryTemplate, Vary } from './vary.js';
 import { cpuSnapshot, hwmMb, RssSampler } from './proc-stats.js';
 import { batchDistribution, parseMetrics, type Sample } from './prom.js';
 import type { LoadResult, ProcessUsage, StepResult } from './types.js';
@@ -49,6 +49,8 @@ export interface StepSpec {
   body: string;
   /** Every request differs (cache misses) when given; otherwise all send `body` (cache hits). */
   template?: { text: string; vary: Vary };
+  /** Send the binary-extension form of the request instead (with `template`'s variation). */
+  binary?: BinaryTemplate;
   itemsPerRequest: number;
   concurrency: number;
   durationS: number;
@@ -65,7 +67,7 @@ export async function measureStep(spec: StepSpec): Promise<StepResult> {
   const job = (durationS: number): LoadJob => ({
     url,
     body: spec.body,
-    ...(spec.template ? { template: { ...spec.template, start: (nextStart += RUN_SPAN) } } : {}),
+    ...(spec.template && spec.binary ? { binaryTemplate: { template: spec.binary, vary: spec.template.vary, start: (nextStart += RUN_SPAN) } } : spec.template ? { template: { ...spec.template, start: (nextStart += RUN_SPAN) } } : {}),
     headers: target.headers,
     connections: concurrency,
     durationS,

@@ -5,7 +5,7 @@ import { percentile, summarize } from './latency.js';
 import { batchDistribution, parseMetrics } from './prom.js';
 import { evaluateTargets } from './targets.js';
 import type { CeilingResult, StepResult } from './types.js';
-import { bodyMaker } from './vary.js';
+import { binaryBodyMaker, bodyMaker } from './vary.js';
 
 test('arguments: defaults, lists, and unknown options', () => {
   const o = parseArgs([], { INTRA_OP_THREADS: '2' }, '/repo', new Date('2026-01-02T03:04:05.678Z'));
@@ -85,5 +85,19 @@ test('every benchmark request differs from every other, and stays valid JSON of 
   for (const b of idBodies) {
     const [a, c] = JSON.parse(b).inputs[0].data as number[];
     assert.ok(a! >= 1 && a! <= 50 && c! >= 1 && c! <= 50, 'ids stay within the dictionary rows');
+  }
+});
+
+test('binary-extension bodies differ per request in the first two values, after an intact JSON header', () => {
+  const header = JSON.stringify({ inputs: [{ name: 'ids', datatype: 'INT64', shape: [1, 3], parameters: { binary_data_size: 24 } }] });
+  const data = Buffer.from(new BigInt64Array([1n, 2n, 3n]).buffer).toString('base64');
+  const next = binaryBodyMaker({ header, data, element: 'INT64' }, { kind: 'ids', offset: 1, rows: 40 });
+  const bodies = Array.from({ length: 1600 }, () => next());
+  assert.equal(new Set(bodies.map((b) => b.toString('base64'))).size, 1600);
+  const n = Buffer.byteLength(header);
+  for (const b of bodies.slice(0, 3)) {
+    assert.equal(b.subarray(0, n).toString(), header);
+    assert.equal(b.byteLength, n + 24);
+    assert.equal(b.readBigInt64LE(n + 16), 3n, 'the third value is untouched');
   }
 });

@@ -77,7 +77,8 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
     specs.push(spec);
     const input = await modelInput(spec);
     inputs.set(name, input);
-    notes.push(`${name}: each request carries 1 item: ${input.description} (${input.body.length < 10_240 ? `${input.body.length} bytes` : `${(input.body.length / 1024).toFixed(0)} KiB`} of JSON); two of its values differ in every request`);
+    const kib = (n: number) => (n < 10_240 ? `${n} bytes` : `${(n / 1024).toFixed(0)} KiB`);
+    notes.push(`${name}: each request carries 1 item: ${input.description}; two of its values differ in every request. The seed is sent ${kib(input.body.length)} of JSON; the full stack the binary tensor extension (${kib(input.binary.headerLength)} JSON header + ${kib(input.binary.bytes)} of tensor bytes)`);
   }
   const models = specs.map((s) => s.name);
   const svc = serviceEnv();
@@ -125,7 +126,10 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
         const input = inputs.get(model)!;
         for (const concurrency of opts.concurrency) {
           try {
-            const s = await measureStep({ target, model, body: input.body, template: { text: input.template, vary: input.vary }, itemsPerRequest: input.items, concurrency, durationS: opts.durationS, warmupS: opts.warmupS });
+            // The full stack is sent tensors as a Triton client sends them (binary extension); the
+            // seed, built as the article builds it, reads JSON only.
+            const binary = name === 'full' ? input.binary : undefined;
+            const s = await measureStep({ target, model, body: input.body, template: { text: input.template, vary: input.vary }, ...(binary ? { binary } : {}), itemsPerRequest: input.items, concurrency, durationS: opts.durationS, warmupS: opts.warmupS });
             steps.push(s);
             log(stepLine(s));
           } catch (err) {

@@ -32,3 +32,37 @@ function splitOnce(s: string, marker: string): [string, string] {
   if (i < 0) throw new Error(`request template lacks ${marker}`);
   return [s.slice(0, i), s.slice(i + marker.length)];
 }
+
+/**
+ * The same for a binary-extension body (JSON header, then raw tensor bytes): the two values at
+ * the start of the first tensor's bytes are overwritten per request.
+ */
+export interface BinaryTemplate {
+  /** The JSON header. */
+  header: string;
+  /** Base64 of the tensor bytes. */
+  data: string;
+  /** Element type of the first tensor. */
+  element: 'FP32' | 'INT64' | 'other';
+}
+
+export function binaryBodyMaker(t: BinaryTemplate, vary: Vary, start = 0): () => Buffer {
+  const header = Buffer.from(t.header);
+  const data = Buffer.from(t.data, 'base64');
+  let k = start;
+  return () => {
+    const [v1, v2] = varyValues(vary, k++);
+    const body = Buffer.concat([header, data]);
+    const at = header.byteLength;
+    if (t.element === 'FP32') {
+      body.writeFloatLE(Number(v1), at);
+      body.writeFloatLE(Number(v2), at + 4);
+    } else if (t.element === 'INT64') {
+      body.writeBigInt64LE(BigInt(v1), at);
+      body.writeBigInt64LE(BigInt(v2), at + 8);
+    } else {
+      body.writeUInt32LE(k >>> 0, at);
+    }
+    return body;
+  };
+}
