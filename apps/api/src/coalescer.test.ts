@@ -118,3 +118,25 @@ test('requests over the queue cap are refused with 429 one by one; the others ar
   const jobs = await jobsOf(queueFor('m'));
   assert.deepEqual(jobs.flatMap((j) => j.requests.map((r) => r.id)).sort(), [parts[0]!.id, parts[1]!.id].sort());
 });
+
+test('while earlier requests wait for answers, a new one waits up to the window for others; an idle replica never waits', async () => {
+  const { queueFor, admission } = setup('c6');
+  const coalescer = new JobCoalescer(queueFor, admission, 'c6:reply:test', 100);
+  const m = model('m', 64);
+  const first = part();
+  const t0 = Date.now();
+  await coalescer.enqueue(m, first, { queueCap: 100, timeoutMs: 5000 });
+  assert.ok(Date.now() - t0 < 50, 'idle: sent at once');
+  // `first` is not answered yet: the next requests, arriving in different turns, share one job.
+  const a = coalescer.enqueue(m, part(), { queueCap: 100, timeoutMs: 5000 });
+  await new Promise((r) => setTimeout(r, 20));
+  const b = coalescer.enqueue(m, part(), { queueCap: 100, timeoutMs: 5000 });
+  const [wa, wb] = await Promise.all([a, b]);
+  assert.equal(wa.jobId, wb.jobId);
+  assert.equal(wa.requests, 2);
+  for (let i = 0; i < 3; i++) coalescer.answered(m);
+  const t1 = Date.now();
+  const alone = await coalescer.enqueue(m, part(), { queueCap: 100, timeoutMs: 5000 });
+  assert.equal(alone.requests, 1);
+  assert.ok(Date.now() - t1 < 50, 'answered everything: idle again, no wait');
+});

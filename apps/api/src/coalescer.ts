@@ -41,22 +41,38 @@ interface Group {
  * Puts requests into BullMQ jobs, several per job when they arrive together.
  *
  * Per model, version and priority, at most one enqueue is in flight at a time (unless a group
- * is full). A request that finds none in flight is sent on the next turn of the event loop,
- * together with whatever else arrived in that turn: an idle service adds no wait. Requests that
- * arrive while an enqueue is in flight gather and go as one job when it returns. Under load this
- * turns N requests into one admission call, one job add, one job fetch and one job finish, which
- * is most of what a request costs Redis and the worker; the worker still runs and answers every
- * request on its own (own deadline, own reply, own failure).
+ * is full). Requests that arrive while an enqueue is in flight gather and go as one job when it
+ * returns. Otherwise a request goes:
+ * - on the next turn of the event loop (with whatever else arrived in that turn) when this
+ *   replica has no earlier request of the model still waiting for its answer: an idle service
+ *   adds no wait;
+ * - after at most `windowMs` when earlier requests are still being answered: the worker is busy
+ *   with them, so the new one would wait in the queue anyway, and meanwhile more join its job.
+ * Under load this turns N requests into one admission call, one job add, one job fetch and one
+ * job finish, which is most of what a request costs Redis and the worker; the worker still runs
+ * and answers every request on its own (own deadline, own reply, own failure).
  */
 export class JobCoalescer {
   private readonly open = new Map<string, Group>();
   private readonly inFlight = new Map<string, number>();
 
+  /** Requests enqueued by this replica and not answered yet, per model@version. */
+  private readonly waiting = new Map<string, number>();
+
   constructor(
     private readonly queueFor: (model: string) => Queue,
     private readonly admission: Admission,
     private readonly replyTo: string,
+    private readonly windowMs = 0,
   ) {}
+
+  /** Call once a request this coalescer enqueued got its answer (or gave up waiting). */
+  answered(model: ModelSpec): void {
+    const key = `${model.name}@${model.version}`;
+    const n = (this.waiting.get(key) ?? 1) - 1;
+    if (n > 0) this.waiting.set(key, n);
+    else this.waiting.delete(key);
+  }
 
   enqueue(model: ModelSpec, part: InferRequestPart, opts: { priority?: number | undefined; queueCap: number; timeoutMs: number }): Promise<Enqueued> {
     const key = `${model.name}@${model.version}#${opts.priority ?? ''}`;
@@ -72,9 +88,15 @@ export class JobCoalescer {
     if (g.entries.length >= MAX_REQUESTS_PER_JOB || g.items >= batch) {
       void this.flush(g);
     } else if (g.entries.length === 1 && !this.inFlight.get(key)) {
-      setImmediate(() => void this.flush(g));
+      const busy = (this.waiting.get(`${model.name}@${model.version}`) ?? 0) > 0;
+      if (busy && this.windowMs > 0) setTimeout(() => void this.flush(g), this.windowMs);
+      else setImmediate(() => void this.flush(g));
     }
-    return promise;
+    return promise.then((where) => {
+      const k = `${model.name}@${model.version}`;
+      this.waiting.set(k, (this.waiting.get(k) ?? 0) + 1);
+      return where;
+    });
   }
 
   private async flush(g: Group): Promise<void> {

@@ -53,8 +53,9 @@ export class InferClient {
     private readonly replies: ReplyListener,
     private readonly admission: Admission,
     private readonly logger: Logger,
+    coalesceWindowMs = 0,
   ) {
-    this.coalescer = new JobCoalescer(queueFor, admission, replies.key);
+    this.coalescer = new JobCoalescer(queueFor, admission, replies.key, coalesceWindowMs);
   }
 
   /** The reply list this replica reads; attached retries register it with the job. */
@@ -92,6 +93,7 @@ export class InferClient {
       throw err;
     } finally {
       this.jobs.delete(id);
+      this.coalescer.answered(model);
     }
   }
 

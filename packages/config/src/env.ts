@@ -60,6 +60,11 @@ export const apiEnvSchema = z.object({
   RATE_LIMIT_WINDOW_MS: int(1000, 86_400_000).default(60_000),
   /** Master switch of the response cache; each model's config.json decides below it. */
   RESPONSE_CACHE: flag.default(true),
+  /**
+   * While this replica still waits for answers of a model, a new request of it waits up to this
+   * long for others to share its job (0: never; an idle replica never waits).
+   */
+  COALESCE_WINDOW_MS: int(0, 1000).default(2),
   /** How long an idempotency key keeps its request and result. */
   IDEMPOTENCY_TTL_S: int(1, 86_400).default(300),
   /** Priorities run from 1 (highest) to PRIORITY_LEVELS; absent or 0 means DEFAULT_PRIORITY. */
