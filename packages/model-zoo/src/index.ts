@@ -2,7 +2,7 @@ export { prepareRepository, FINGERPRINT_FILE, type PrepareResult, type PreparedM
 export { catalogue, type CatalogueOptions, type ModelSet } from './catalogue.js';
 export { DEFAULT_MEMORY_HOG_REPEATS } from './models/memory-hog.js';
 export { GATHER_TABLE_SIZE } from './models/gather.js';
-export { ppOcrSource } from './models/pp-ocr.js';
+export { greedyCtcModel, ppOcrSource, REC_IDS, REC_SCORES } from './models/pp-ocr.js';
 export type { CostOptions } from './models/cost.js';
 export type { ZooFile, ZooModel } from './zoo-model.js';
 export { seededRandom } from './seeded-random.js';

@@ -72,11 +72,13 @@ test('demo models are copied (not linked) and load with their real signatures', 
   assert.match(await readFile(join(repo, 'ocr-rec', 'ppocr_keys_v1.txt'), 'utf8'), /^\S+\n/);
   const models = await loadRepository(repo);
   const det = models.get('ocr-det')!;
-  assert.deepEqual(det.inputs[0]!.shape, [3, -1, -1]);
+  assert.deepEqual(det.inputs, [{ name: 'x', datatype: 'FP32', shape: [3, -1, -1] }]); // no padding: see ocrDet
   assert.deepEqual(det.outputs.map((o) => [o.name, o.shape]), [['sigmoid_0.tmp_0', [1, -1, -1]]]);
   assert.deepEqual(models.get('ocr-cls')!.inputs[0]!.shape, [3, 48, 192]);
   const rec = models.get('ocr-rec')!;
-  assert.deepEqual(rec.outputs[0]!.crop, [{ axis: 0, input: 'x', inputAxis: 2, scale: 0.125, offset: -4 }]);
+  // greedy CTC outputs; no padding across widths (see ocrRec), so nothing to crop
+  assert.deepEqual(rec.inputs, [{ name: 'x', datatype: 'FP32', shape: [3, 48, -1] }]);
+  assert.deepEqual(rec.outputs, [{ name: 'ids', datatype: 'INT64', shape: [-1] }, { name: 'scores', datatype: 'FP32', shape: [-1] }]);
   assert.equal(rec.labels.license, 'Apache-2.0');
   assert.match(rec.labels.source!, /^@gutenye\/ocr-models@1\.4\.2/);
   const lid = models.get('lid176')!;

@@ -18,10 +18,9 @@ import { renderLines, renderPages } from './testing/render-test-set.js';
 import { SAMPLE_KINDS } from './testing/text-samples.js';
 
 // Agreement with @gutenye/ocr-node, which runs the same PP-OCRv4 files with onnxruntime-node,
-// on a test set drawn here with a fixed seed; accuracy against the drawn text is measured and
-// written out, not asserted. Whitespace is left out of the agreement: the reference feeds the
-// recogniser pixels scaled to [0, 1] where PaddleOCR (and this package) use [-1, 1], and that
-// mostly changes where the model emits spaces (the reference often starts lines with one).
+// on a test set drawn here with a fixed seed: the text must be identical, spaces included (the
+// figures with whitespace ignored are reported too). Accuracy against the drawn text is
+// measured and written out, not asserted.
 const LINES = 240;
 const PAGES = 24;
 const LINE_SEED = 20240601;
@@ -38,7 +37,7 @@ before(async () => {
   repo = await mkdtemp(join(tmpdir(), 'tessera-ocr-'));
   await prepareRepository(repo, { only: 'demo' });
   local = await createLocalInfer(repo, ['ocr-det', 'ocr-cls', 'ocr-rec']);
-  reference = await createReferenceOcr(repo);
+  reference = await createReferenceOcr();
 });
 
 after(async () => {
@@ -70,7 +69,7 @@ function byKind(samples: ReadonlyArray<{ kind: string; text: string }>, read: Re
   return Object.fromEntries(SAMPLE_KINDS.map((kind) => [kind, scoreTexts(samples.flatMap((s, i) => (s.kind === kind ? [{ predicted: read[i]!.text, truth: s.text }] : [])))]));
 }
 
-test('line recognition reads what the reference reads on at least 99% of lines', async () => {
+test('line recognition reads exactly what the reference reads on at least 99% of lines', async () => {
   const samples = renderLines(LINES, LINE_SEED);
   const pipeline = createOcrLinePipeline(repo);
   const started = performance.now();
@@ -80,7 +79,8 @@ test('line recognition reads what the reference reads on at least 99% of lines',
 
   const same = samples.filter((_, i) => withoutSpaces(ours[i]!.text) === withoutSpaces(theirs[i]!.text)).length;
   const identical = samples.filter((_, i) => ours[i]!.text === theirs[i]!.text).length;
-  const differing = samples.flatMap((s, i) => (withoutSpaces(ours[i]!.text) === withoutSpaces(theirs[i]!.text) ? [] : [{ truth: s.text, ours: ours[i]!.text, reference: theirs[i]!.text }]));
+  const differing = samples.flatMap((s, i) => (ours[i]!.text === theirs[i]!.text ? [] : [{ truth: s.text, ours: ours[i]!.text, reference: theirs[i]!.text }]));
+  const scoreGap = Math.max(...samples.map((_, i) => (ours[i]!.text === theirs[i]!.text ? Math.abs(ours[i]!.score - theirs[i]!.score) : 0)));
   report.lineRecognition = {
     agreementIgnoringSpaces: share(same, LINES),
     agreementExact: share(identical, LINES),
@@ -91,13 +91,14 @@ test('line recognition reads what the reference reads on at least 99% of lines',
       referenceByKind: byKind(samples, theirs),
     },
     oursWrongIgnoringSpaces: samples.flatMap((s, i) => (withoutSpaces(ours[i]!.text) === withoutSpaces(s.text) ? [] : [{ truth: s.text, ours: ours[i]!.text }])),
+    largestScoreDifferenceOnIdenticalText: scoreGap,
     oursMs: Math.round(oursMs),
     differing,
   };
-  assert.ok(same / LINES >= 0.99, `only ${same} of ${LINES} lines agree: ${JSON.stringify(differing.slice(0, 5))}`);
+  assert.ok(identical / LINES >= 0.99, `only ${identical} of ${LINES} lines read identically (${same} with spaces ignored): ${JSON.stringify(differing.slice(0, 5))}`);
 });
 
-test('full-page OCR finds the reference\'s lines with the same text on at least 95% of them', async () => {
+test('full-page OCR finds the reference\'s lines with identical text on at least 95% of them', async () => {
   const pages = renderPages(PAGES, PAGE_SEED);
   const pipeline = createOcrPipeline(repo);
   const started = performance.now();
@@ -117,8 +118,8 @@ test('full-page OCR finds the reference\'s lines with the same text on at least 
       refLines++;
       const text = textAt(ref.rect, mine);
       if (withoutSpaces(text) === withoutSpaces(ref.text)) found++;
-      else missed.push({ page: p, reference: ref.text, ours: text });
       if (text === ref.text) foundExact++;
+      else missed.push({ page: p, reference: ref.text, ours: text });
     }
     for (const line of page.lines) {
       const box: Rect = line.box;
@@ -137,7 +138,7 @@ test('full-page OCR finds the reference\'s lines with the same text on at least 
     batches: Object.fromEntries([...local.batches].map(([model, sizes]) => [model, { batches: sizes.length, items: sizes.reduce((a, b) => a + b, 0) }])),
   };
   assert.ok(refLines > PAGES * 5, `the reference found only ${refLines} lines on ${PAGES} pages`);
-  assert.ok(found / refLines >= 0.95, `only ${found} of ${refLines} reference lines found with the same text: ${JSON.stringify(missed.slice(0, 5))}`);
+  assert.ok(foundExact / refLines >= 0.95, `only ${foundExact} of ${refLines} reference lines found with identical text (${found} with spaces ignored): ${JSON.stringify(missed.slice(0, 5))}`);
 });
 
 test('upside-down pages read like upright ones: the direction classifier turns their lines', async () => {

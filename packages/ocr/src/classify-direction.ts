@@ -7,10 +7,14 @@ import type { RgbImage } from './rgb-image.js';
 /** PaddleOCR's cls_thresh: a crop is turned only when the classifier is this sure. */
 export const CLS_THRESHOLD = 0.9;
 
-/** For each line crop, whether the classifier reads it as upside down ('180' above the threshold). */
+/**
+ * For each line crop, whether the classifier reads it as upside down ('180' above the
+ * threshold). PaddleOCR's angle classification; @gutenye/ocr has none, so upside-down pages
+ * are read here and not there.
+ */
 export function upsideDown(crops: readonly RgbImage[], infer: Infer): Promise<boolean[]> {
   return Promise.all(crops.map(async (crop) => {
-    const answer = await infer({ model: CLS.model, inputs: [await clsTensor(crop, CLS.input)], outputs: [CLS.output] });
+    const answer = await infer({ model: CLS.model, inputs: [clsTensor(crop, CLS.input)], outputs: [CLS.output] });
     const { data } = modelOutput(answer, CLS.model, CLS.output, 2);
     const p0 = data[0]!;
     const p180 = data[1]!;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ctcCharacters, ctcGreedyDecode } from './ctc-decode.js';
+import { ctcCharacters, ctcDecode } from './ctc-decode.js';
 
 test('classes are blank, the dictionary lines, then a space', () => {
   assert.deepEqual(ctcCharacters('a\nb\nc'), ['', 'a', 'b', 'c', ' ']);
@@ -8,35 +8,24 @@ test('classes are blank, the dictionary lines, then a space', () => {
   assert.deepEqual(ctcCharacters('a\r\nb\r\n'), ['', 'a', 'b', ' ']);
 });
 
-/** Probabilities with `p` on the given class at each step and the rest spread evenly. */
-function steps(classes: number, picks: Array<[cls: number, p: number]>): Float32Array {
-  const out = new Float32Array(picks.length * classes);
-  picks.forEach(([cls, p], t) => {
-    out.fill((1 - p) / (classes - 1), t * classes, (t + 1) * classes);
-    out[t * classes + cls] = p;
-  });
-  return out;
-}
-
 const chars = ctcCharacters('a\nb\nc');
+const ids = (...v: number[]) => BigInt64Array.from(v.map(BigInt));
 
 test('repeats merge, blanks drop, a blank between repeats keeps both', () => {
-  const probs = steps(5, [[1, 0.9], [1, 0.8], [0, 0.99], [1, 0.7], [2, 0.6], [0, 0.9], [4, 0.5], [3, 0.4]]);
-  const r = ctcGreedyDecode(probs, 8, chars);
+  const scores = Float32Array.from([0.9, 0.8, 0.99, 0.7, 0.6, 0.9, 0.5, 0.4]);
+  const r = ctcDecode(ids(1, 1, 0, 1, 2, 0, 4, 3), scores, 8, chars);
   assert.equal(r.text, 'aab c');
-  // scores of the first step of each kept run: 0.9, 0.7, 0.6, 0.5, 0.4
-  assert.ok(Math.abs(r.score - (0.9 + 0.7 + 0.6 + 0.5 + 0.4) / 5) < 1e-6);
+  // the mean of the first step of each kept run, summed in order in double precision
+  const kept = [scores[0]!, scores[3]!, scores[4]!, scores[6]!, scores[7]!];
+  assert.equal(r.score, kept.reduce((a, b) => a + b, 0) / kept.length);
 });
 
 test('nothing read gives empty text and score 0', () => {
-  assert.deepEqual(ctcGreedyDecode(steps(5, [[0, 0.9], [0, 0.8]]), 2, chars), { text: '', score: 0 });
+  assert.deepEqual(ctcDecode(ids(0, 0), Float32Array.from([0.9, 0.8]), 2, chars), { text: '', score: 0 });
 });
 
-test('equal probabilities pick the lowest class, as numpy argmax does', () => {
-  const probs = new Float32Array([0.1, 0.45, 0.45, 0, 0]);
-  assert.equal(ctcGreedyDecode(probs, 1, chars).text, 'a');
-});
-
-test('too few probabilities for the steps is an error', () => {
-  assert.throws(() => ctcGreedyDecode(new Float32Array(9), 2, chars), RangeError);
+test('only the given steps are read; class ids outside the dictionary are an error', () => {
+  assert.equal(ctcDecode(ids(1, 2, 3), Float32Array.from([1, 1, 1]), 2, chars).text, 'ab');
+  assert.throws(() => ctcDecode(ids(1), Float32Array.from([1]), 2, chars), RangeError);
+  assert.throws(() => ctcDecode(ids(5), Float32Array.from([1]), 1, chars), /class 5 at step 0 is outside the 5 classes/);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { boxesFromMap, filterBoxes } from './db-postprocess.js';
+import { boxesFromMap, DB_DEFAULTS } from './db-postprocess.js';
 import type { Quad } from './geometry.js';
 import { sortBoxes } from './sort-boxes.js';
 
@@ -10,27 +10,35 @@ function probabilities(width: number, height: number, rects: Array<[x0: number, 
   return m;
 }
 
-test('DB post-processing on a synthetic map gives PaddleOCR\'s boxes', () => {
-  const map = probabilities(64, 48, [
-    [5, 5, 31, 13, 0.9], // text
-    [10, 25, 51, 35, 0.8], // text with a hole
-    [20, 28, 24, 31, 0.1],
-    [40, 5, 61, 13, 0.5], // above the pixel threshold, below the box threshold: dropped
-    [60, 44, 62, 46, 0.9], // too small: dropped
-  ]);
-  // the map is half the image's size, so boxes come back doubled
+const map = probabilities(64, 48, [
+  [5, 5, 31, 13, 0.9], // text
+  [10, 25, 51, 35, 0.8], // text with a hole
+  [20, 28, 24, 31, 0.1],
+  [40, 5, 61, 13, 0.5], // above both pixel thresholds, below PaddleOCR's box threshold
+  [60, 44, 62, 46, 0.9], // too small: dropped
+  [3, 40, 20, 44, 0.02], // under the reference's pixel threshold (0.03)
+]);
+
+test('DB post-processing as the reference does it: every box over 0.03 kept, grown, scaled, clipped to the image', () => {
+  // the map is half the image's size, so boxes come back doubled; contours come bottom to top
   const boxes = boxesFromMap(map, 64, 48, 128, 96);
+  assert.deepEqual(boxes, [
+    [[8, 38], [112, 38], [112, 80], [8, 80]],
+    [[72, 2], [128, 2], [128, 32], [72, 32]], // clipped to [0, width], as the reference clips
+    [[2, 2], [68, 2], [68, 32], [2, 32]],
+  ]);
+  const sorted: Quad[] = sortBoxes(boxes);
+  assert.deepEqual(sorted.map((b) => b[0]), [[2, 2], [72, 2], [8, 38]]);
+});
+
+test('PaddleOCR\'s thresholds remain available as options', () => {
+  const boxes = boxesFromMap(map, 64, 48, 128, 96, { ...DB_DEFAULTS, threshold: 0.3, boxThreshold: 0.6 });
   assert.deepEqual(boxes, [[[8, 38], [112, 38], [112, 80], [8, 80]], [[2, 2], [68, 2], [68, 32], [2, 32]]]);
-  assert.deepEqual(sortBoxes(filterBoxes(boxes, 128, 96)), [[[2, 2], [68, 2], [68, 32], [2, 32]], [[8, 38], [112, 38], [112, 80], [8, 80]]]);
 });
 
-test('an empty map has no boxes', () => {
+test('an empty map has no boxes; a box at the corner is clipped to the image', () => {
   assert.deepEqual(boxesFromMap(new Float32Array(32 * 32), 32, 32, 32, 32), []);
-});
-
-test('boxes are clipped to the image, and slivers of 3 pixels or less dropped', () => {
-  const kept = filterBoxes([[[-4, -2], [50, -2], [50, 20], [-4, 20]], [[0, 0], [3, 0], [3, 30], [0, 30]]], 40, 30);
-  assert.deepEqual(kept, [[[0, 0], [39, 0], [39, 20], [0, 20]]]);
+  assert.deepEqual(boxesFromMap(probabilities(40, 30, [[0, 0, 20, 12, 0.9]]), 40, 30, 40, 30), [[[0, 0], [24, 0], [24, 16], [0, 16]]]);
 });
 
 test('reading order: rows top to bottom, left to right within 10 pixels of height', () => {

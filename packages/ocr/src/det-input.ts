@@ -1,5 +1,5 @@
 import type { Tensor } from '@tessera/contract';
-import { IMAGENET_MEAN, IMAGENET_STD, normalizeBgr } from './normalize.js';
+import { normalizeBgr, ONE, ZERO } from './normalize.js';
 import { resizeLinear } from './resize.js';
 import type { RgbImage } from './rgb-image.js';
 import { roundHalfEven } from './rounding.js';
@@ -10,6 +10,11 @@ export const DET_LIMIT_SIDE = 960;
 /**
  * PaddleOCR's DetResizeForTest (resize_image_type0): shrink so the long side is at most the
  * limit, then round each side to a multiple of 32 (half to even, as Python), at least 32.
+ * A page whose sides are multiples of 32 and at most 960 is not resized at all, which is
+ * where this agrees with @gutenye/ocr. For other pages the reference rounds each side up to
+ * a multiple of 32 without a limit and letterboxes the page into that size (scaled with
+ * Lanczos, black bars), then reports boxes in the letterboxed image's pixels; that is not
+ * reproduced: boxes here are always in the page's own pixels.
  */
 export function detSize(width: number, height: number, limit = DET_LIMIT_SIDE): { width: number; height: number } {
   let ratio = 1;
@@ -19,9 +24,12 @@ export function detSize(width: number, height: number, limit = DET_LIMIT_SIDE): 
   return { width: Math.max(roundHalfEven(w / 32) * 32, 32), height: Math.max(roundHalfEven(h / 32) * 32, 32) };
 }
 
-/** A page as detector input [1, 3, H, W], normalised with ImageNet statistics. */
+/**
+ * A page as detector input [1, 3, H, W]: B, G, R planes scaled to [0, 1] as @gutenye/ocr
+ * feeds them (PaddleOCR normalises with ImageNet's mean and deviation instead; see ZERO).
+ */
 export function detTensor(img: RgbImage, name = 'x'): Tensor {
   const { width, height } = detSize(img.width, img.height);
-  const data = normalizeBgr(resizeLinear(img, width, height), IMAGENET_MEAN, IMAGENET_STD);
+  const data = normalizeBgr(resizeLinear(img, width, height), ZERO, ONE);
   return { name, datatype: 'FP32', shape: [1, 3, height, width], data };
 }

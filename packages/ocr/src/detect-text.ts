@@ -1,5 +1,5 @@
 import { ServiceError, type Infer } from '@tessera/contract';
-import { boxesFromMap, filterBoxes } from './db-postprocess.js';
+import { boxesFromMap } from './db-postprocess.js';
 import { detTensor } from './det-input.js';
 import type { Quad } from './geometry.js';
 import { modelOutput } from './model-output.js';
@@ -7,7 +7,10 @@ import { DET } from './ocr-models.js';
 import type { RgbImage } from './rgb-image.js';
 import { sortBoxes } from './sort-boxes.js';
 
-/** Text boxes of a page in reading order, corners clockwise from top-left, in page pixels. */
+/**
+ * Text boxes of a page in PaddleOCR's reading order, corners clockwise from top-left, in page
+ * pixels (see boxesFromMap).
+ */
 export async function detectText(page: RgbImage, infer: Infer): Promise<Quad[]> {
   const input = detTensor(page, DET.input);
   const answer = await infer({ model: DET.model, inputs: [input], outputs: [DET.output] });
@@ -16,5 +19,5 @@ export async function detectText(page: RgbImage, infer: Infer): Promise<Quad[]> 
   if (shape[2] !== height || shape[3] !== width) {
     throw new ServiceError('internal', `model '${DET.model}' returned a ${shape[2]}x${shape[3]} map for a ${height}x${width} input`);
   }
-  return sortBoxes(filterBoxes(boxesFromMap(data, width, height, page.width, page.height), page.width, page.height));
+  return sortBoxes(boxesFromMap(data, width, height, page.width, page.height));
 }

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { findContours } from './contours.js';
 import { fillPolygon } from './fill-polygon.js';
-import { orderClockwise } from './geometry.js';
-import { boxPoints, minAreaRect, miniBox } from './min-area-rect.js';
+import { minAreaRect, miniBox, rectCorners } from './min-area-rect.js';
 import { cleanPolygon, offsetRound, unclip } from './unclip.js';
 
-// Expected values are what OpenCV 4.6 and pyclipper return for the same input.
+// Expected values are what OpenCV (4.6 and opencv.js 4.9 agree) and js-clipper 1.0.1 return for
+// the same input; reference-parity.test.ts checks the same on many random inputs.
 
 function map(width: number, height: number, rects: Array<[x0: number, y0: number, x1: number, y1: number]>): Uint8Array {
   const m = new Uint8Array(width * height);
@@ -31,22 +31,24 @@ test('contours: outer and hole borders, compressed, in OpenCV order', () => {
 test('minimum-area rectangles reproduce OpenCV float32 results', () => {
   const r = minAreaRect([[2, 2], [20, 5], [18, 11], [1, 8]]);
   assert.deepEqual([r.center, r.width, r.height, r.angle], [[10.486486434936523, 6.581081390380859], 18.248287200927734, 6.247161388397217, 9.462321281433105]);
-  assert.deepEqual(boxPoints(r), [[0.9729728698730469, 8.162162780761719], [2, 2.0000007152557373], [20, 5], [18.972972869873047, 11.162161827087402]]);
-  const diamond = minAreaRect([[3, 1], [7, 5], [3, 9], [-1, 5]]);
-  assert.deepEqual(boxPoints(diamond), [[-0.9999990463256836, 5], [3.000000238418579, 1.0000004768371582], [7, 5], [3.0000007152557373, 9]]);
+  // corners in double precision from the float32 rectangle, as @gutenye/ocr computes them
+  assert.deepEqual(rectCorners(r), [[2.000000056074188, 2.000000542323269], [19.999999719929452, 5.000000187115484], [18.972972813798858, 11.16216223843845], [0.9729731499435958, 8.162162593646235]]);
 });
 
 test('mini boxes run top-left, top-right, bottom-right, bottom-left', () => {
   const { box, shortSide } = miniBox([[0, 0], [10, 0], [10, 4], [0, 4], [5, 2]]);
   assert.deepEqual(box.map(([x, y]) => [Math.round(x) + 0, Math.round(y) + 0]), [[0, 0], [10, 0], [10, 4], [0, 4]]);
   assert.equal(shortSide, 4);
-  assert.deepEqual(orderClockwise([[10, 4], [0, 4], [10, 0], [0, 0]]), [[0, 0], [10, 0], [10, 4], [0, 4]]);
 });
 
-test('unclip grows a box as pyclipper does, point for point', () => {
+test('unclip grows a box as js-clipper does, point for point', () => {
   // 10x10 square, ratio 1.5: distance 100 * 1.5 / 40 = 3.75
   assert.deepEqual(unclip([[0, 0], [10, 0], [10, 10], [0, 10]], 1.5), [
     [13, -3], [14, 0], [14, 10], [13, 13], [10, 14], [0, 14], [-3, 13], [-4, 10], [-4, 0], [-3, -3], [0, -4], [10, -4],
+  ]);
+  // corners are offset as they are, not truncated first (pyclipper would start from 0,0 .. 10,4)
+  assert.deepEqual(unclip([[0.5, 0.25], [10.5, 0.25], [10.5, 4.25], [0.5, 4.25]], 1.5), [
+    [13, 0], [13, 4], [12, 6], [1, 6], [-1, 5], [-2, 4], [-2, 0], [-1, -2], [11, -2],
   ]);
   // either orientation of the input grows outwards
   const reversed = offsetRound([[0, 10], [10, 10], [10, 0], [0, 0]], 3.75);

@@ -111,24 +111,34 @@ export function minAreaRect(points: readonly Point[]): RotatedRect {
   return { ...rect, angle: f(f(rect.angle * 180) / Math.PI) };
 }
 
-/** cv2.boxPoints: the rectangle's corners, in OpenCV's order. */
-export function boxPoints(r: RotatedRect): Quad {
-  const t = (r.angle * Math.PI) / 180;
-  const b = f(f(Math.cos(t)) * 0.5);
-  const a = f(f(Math.sin(t)) * 0.5);
+/**
+ * The rectangle's corners as @gutenye/ocr computes them: its own boxPoints, in double
+ * precision from the float32 rectangle, where PaddleOCR calls cv2.boxPoints (float32). The
+ * corners feed the unclip offset unrounded, so the last bits matter.
+ */
+export function rectCorners(r: RotatedRect): Quad {
+  const theta = (r.angle * Math.PI) / 180.0;
+  const cos = Math.cos(theta);
+  const sin = Math.sin(theta);
   const [cx, cy] = r.center;
-  const p0: Point = [f(f(cx - f(a * r.height)) - f(b * r.width)), f(f(cy + f(b * r.height)) - f(a * r.width))];
-  const p1: Point = [f(f(cx + f(a * r.height)) - f(b * r.width)), f(f(cy - f(b * r.height)) - f(a * r.width))];
-  return [p0, p1, [f(2 * cx - p0[0]), f(2 * cy - p0[1])], [f(2 * cx - p1[0]), f(2 * cy - p1[1])]];
+  const dx = r.width * 0.5;
+  const dy = r.height * 0.5;
+  return [
+    [cx - dx * cos + dy * sin, cy - dx * sin - dy * cos],
+    [cx + dx * cos + dy * sin, cy + dx * sin - dy * cos],
+    [cx + dx * cos - dy * sin, cy + dx * sin + dy * cos],
+    [cx - dx * cos - dy * sin, cy - dx * sin + dy * cos],
+  ];
 }
 
 /**
- * PaddleOCR's get_mini_boxes: the minimum-area rectangle's corners as top-left, top-right,
- * bottom-right, bottom-left (left pair and right pair by x, each split by y), and its short side.
+ * get_mini_boxes as PaddleOCR and @gutenye/ocr write it: the minimum-area rectangle's corners
+ * as top-left, top-right, bottom-right, bottom-left (left pair and right pair by x, each split
+ * by y), and its short side. The corners are the reference's (see rectCorners).
  */
 export function miniBox(points: readonly Point[]): { box: Quad; shortSide: number } {
   const rect = minAreaRect(points);
-  const p = [...boxPoints(rect)].sort((m, n) => m[0] - n[0]); // stable, as Python's sorted
+  const p = [...rectCorners(rect)].sort((m, n) => m[0] - n[0]); // stable, as Python's sorted and Array.prototype.sort
   const [tl, bl] = p[1]![1] > p[0]![1] ? [p[0]!, p[1]!] : [p[1]!, p[0]!];
   const [tr, br] = p[3]![1] > p[2]![1] ? [p[2]!, p[3]!] : [p[3]!, p[2]!];
   return { box: [tl, tr, br, bl], shortSide: Math.min(rect.width, rect.height) };

@@ -10,7 +10,7 @@ import { readImages } from './read-images.js';
 import { recognizeLines } from './recognize-lines.js';
 import { rotate180, type RgbImage } from './rgb-image.js';
 
-/** PaddleOCR's drop_score: lines read with less confidence are left out. */
+/** PaddleOCR's drop_score, and @gutenye/ocr's: lines read with less confidence are left out. */
 export const DROP_SCORE = 0.5;
 
 export interface OcrLine {
@@ -37,8 +37,9 @@ async function readPage(page: RgbImage, infer: Infer, characters: readonly strin
 
 /**
  * 'ocr': PP-OCRv4 on whole pages. Detection, direction classification and recognition each
- * call their own model, with one call per page or line so that the worker batches every stage
- * across requests. Returns, per image, the lines read in reading order.
+ * call their own model, with one call per page or line so that the worker can batch every stage
+ * across requests (pages of equal size, lines of equal width: neither is padded). Returns, per image, the lines read in reading order, one per detected box:
+ * unlike @gutenye/ocr, boxes on the same row are not merged into one line.
  */
 export function createOcrPipeline(repoDir: string, limits: Partial<OcrLimits> = {}): Pipeline {
   const bounds = resolveLimits(limits);

@@ -18,44 +18,46 @@ before(async () => {
 });
 after(() => rm(repo, { recursive: true, force: true }));
 
-const answer = (t: Tensor): InferAnswer => ({ outputs: [t], timing: { queueMs: 0, computeMs: 0, batchSize: 1 }, provider: 'cpu' });
+const answer = (...outputs: Tensor[]): InferAnswer => ({ outputs, timing: { queueMs: 0, computeMs: 0, batchSize: 1 }, provider: 'cpu' });
 const f32 = (name: string, shape: number[], data: Float32Array): Tensor => ({ name, datatype: 'FP32', shape, data });
 
-/** Recogniser output for `width`: the given classes with probability p, then blanks. */
-function ctc(width: number, classes: number[], p: number, total = 5): Tensor {
+/** Recogniser output (greedy CTC ids and scores) for `width`: the given classes with probability p, then blanks. */
+function ctc(width: number, classes: number[], p: number): Tensor[] {
   const steps = Math.max(1, Math.ceil((width - 4) / 8));
-  const data = new Float32Array(steps * total);
+  const ids = new BigInt64Array(steps);
+  const scores = new Float32Array(steps);
   for (let t = 0; t < steps; t++) {
     const cls = classes[t] ?? 0;
-    const q = cls === 0 ? 0.99 : p;
-    data.fill((1 - q) / (total - 1), t * total, (t + 1) * total);
-    data[t * total + cls] = q;
+    ids[t] = BigInt(cls);
+    scores[t] = cls === 0 ? 0.99 : p;
   }
-  return f32('softmax_11.tmp_0', [1, steps, total], data);
+  return [{ name: 'ids', datatype: 'INT64', shape: [1, steps], data: ids }, f32('scores', [1, steps], scores)];
 }
 
 const png = (width: number, height: number, grey = 255) =>
   sharp({ create: { width, height, channels: 3, background: { r: grey, g: grey, b: grey } } }).png().toBuffer().then((b) => b.toString('base64'));
 
-test('ocr-line: one recogniser call per image at its own width, decoded with the dictionary', async () => {
+test('ocr-line: one recogniser call per image at its own width, greedy CTC outputs decoded with the dictionary', async () => {
   const pipeline = createOcrLinePipeline(repo);
   assert.deepEqual([pipeline.name, pipeline.input, pipeline.models], ['ocr-line', 'images', ['ocr-rec']]);
   const calls: InferCall[] = [];
   const infer = async (call: InferCall) => {
     calls.push(call);
     const width = call.inputs[0]!.shape[3]!;
-    return answer(width === 96 ? ctc(width, [1, 1, 0, 2, 4, 3], 0.8) : ctc(width, [3], 0.5));
+    return answer(...(width === 96 ? ctc(width, [1, 1, 0, 2, 4, 3], 0.8) : ctc(width, [3], 0.5)));
   };
   const results = await pipeline.predict({ images: [await png(40, 20), await png(60, 40)] }, infer);
   // resizing runs off the event loop, so the calls may come in either order
   const seen = calls.map((c) => [c.model, c.inputs[0]!.name, c.inputs[0]!.shape, c.outputs]);
   assert.deepEqual(seen.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))), [
-    ['ocr-rec', 'x', [1, 3, 48, 72], ['softmax_11.tmp_0']],
-    ['ocr-rec', 'x', [1, 3, 48, 96], ['softmax_11.tmp_0']],
+    ['ocr-rec', 'x', [1, 3, 48, 72], ['ids', 'scores']],
+    ['ocr-rec', 'x', [1, 3, 48, 96], ['ids', 'scores']],
   ]);
   assert.equal((results[0] as { text: string }).text, 'ab c');
-  assert.ok(Math.abs((results[0] as { score: number }).score - 0.8) < 1e-6);
+  assert.equal((results[0] as { score: number }).score, Math.fround(0.8));
   assert.deepEqual(results[1], { text: 'c', score: 0.5 });
+  // line pixels reach the recogniser scaled to [0, 1]: white is 1
+  assert.ok(Array.from(calls[0]!.inputs[0]!.data as Float32Array).every((v) => v === 1));
 });
 
 test('invalid input is refused before any inference', async () => {
@@ -69,15 +71,21 @@ test('invalid input is refused before any inference', async () => {
   assert.equal(called, 0);
 });
 
-test('a missing dictionary or a model with other classes is a server-side error', async () => {
+test('a missing dictionary, a model with other classes or the old probability output is a server-side error', async () => {
   const missing = createOcrLinePipeline(join(repo, 'nowhere'));
-  await assert.rejects(missing.predict({ images: [await png(8, 8)] }, async () => answer(ctc(8, [], 0))), (e: unknown) => {
+  await assert.rejects(missing.predict({ images: [await png(8, 8)] }, async () => answer(...ctc(8, [], 0))), (e: unknown) => {
     assert.ok(e instanceof ServiceError && e.code === 'internal');
     assert.match(e.message, /ppocr_keys_v1\.txt/);
     return true;
   });
   const wrong = createOcrLinePipeline(repo);
-  await assert.rejects(wrong.predict({ images: [await png(8, 8)] }, async () => answer(ctc(8, [], 0, 7))), /has 7 classes but its dictionary gives 5/);
+  await assert.rejects(wrong.predict({ images: [await png(8, 8)] }, async () => answer(...ctc(48, [6], 0.9))), (e: unknown) => {
+    assert.ok(e instanceof ServiceError && e.code === 'internal');
+    assert.match(e.message, /does not match its dictionary: class 6 at step 0 is outside the 5 classes/);
+    return true;
+  });
+  const old = f32('softmax_11.tmp_0', [1, 5, 5], new Float32Array(25));
+  await assert.rejects(wrong.predict({ images: [await png(8, 8)] }, async () => answer(old)), /did not return output 'ids' as INT64 of rank 2/);
 });
 
 test('ocr: detection, direction and recognition calls, upside-down crops turned, weak lines dropped', async () => {
@@ -97,6 +105,8 @@ test('ocr: detection, direction and recognition calls, upside-down crops turned,
       assert.deepEqual([x.shape, call.outputs], [[1, 3, 64, 64], ['sigmoid_0.tmp_0']]);
       const map = new Float32Array(64 * 64);
       for (const top of [10, 40]) for (let y = top; y < top + 10; y++) map.fill(0.9, y * 64 + 8, y * 64 + 40);
+      // the page reaches the detector scaled to [0, 1]: white is 1
+      assert.equal((x.data as Float32Array)[0], 1);
       return answer(f32('sigmoid_0.tmp_0', [1, 1, 64, 64], map));
     }
     if (call.model === 'ocr-cls') {
@@ -109,8 +119,8 @@ test('ocr: detection, direction and recognition calls, upside-down crops turned,
     let left = 0;
     let right = 0;
     for (let y = 0; y < h; y++) for (let i = 0; i < w; i++) (i < w / 2 ? (left += data[y * w + i]!) : (right += data[y * w + i]!));
-    if (Math.abs(left - right) / (h * w) < 0.1) return answer(ctc(w, [3], 0.3)); // the grey row: weak
-    return answer(ctc(w, right < left ? [1, 0, 2] : [2, 0, 1], 0.9));
+    if (Math.abs(left - right) / (h * w) < 0.05) return answer(...ctc(w, [3], 0.3)); // the grey row: weak
+    return answer(...ctc(w, right < left ? [1, 0, 2] : [2, 0, 1], 0.9));
   };
   const pipeline = createOcrPipeline(repo);
   assert.deepEqual(pipeline.models, ['ocr-det', 'ocr-cls', 'ocr-rec']);
@@ -119,7 +129,7 @@ test('ocr: detection, direction and recognition calls, upside-down crops turned,
   assert.equal(lines!.length, 1);
   const [line] = lines!;
   assert.equal(line!.text, 'ab');
-  assert.ok(Math.abs(line!.score - 0.9) < 1e-6);
+  assert.equal(line!.score, Math.fround(0.9));
   const [[x0, y0], [x1, y1], [x2, y2], [x3, y3]] = line!.box;
   assert.ok(x0 <= 8 && y0 <= 10 && x2 >= 39 && y2 >= 19 && x1 === x2 && x0 === x3 && y0 === y1 && y2 === y3, JSON.stringify(line!.box));
 });

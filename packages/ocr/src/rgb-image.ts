@@ -22,20 +22,3 @@ export function rotate180(img: RgbImage): RgbImage {
   }
   return out;
 }
-
-/** Quarter turn counter-clockwise, as numpy's rot90 turns tall crops into lines. */
-export function rotate90CounterClockwise(img: RgbImage): RgbImage {
-  const { width: w, height: h } = img;
-  const out = createImage(h, w);
-  for (let y = 0; y < w; y++) {
-    for (let x = 0; x < h; x++) {
-      // Output (x, y) shows input column w-1-y, row x.
-      const s = (x * w + (w - 1 - y)) * 3;
-      const d = (y * h + x) * 3;
-      out.data[d] = img.data[s]!;
-      out.data[d + 1] = img.data[s + 1]!;
-      out.data[d + 2] = img.data[s + 2]!;
-    }
-  }
-  return out;
-}

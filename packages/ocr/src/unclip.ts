@@ -1,79 +1,85 @@
-import { perimeter, signedArea, type Point, type Quad } from './geometry.js';
+import type { Point } from './geometry.js';
 
-/** Clipper's Round: half away from zero. */
+// @gutenye/ocr grows boxes with js-clipper 1.0.1, a JavaScript port of Clipper 6.1.3; its
+// constants are kept as written there. PaddleOCR calls pyclipper (Clipper 6.4.2), which
+// truncates the corners to integers first, skips no nearly straight vertex, and caps the arc
+// steps for small offsets; those differences move grown corners by a pixel now and then.
+const PI = 3.14159265358979;
+const TWO_PI = 6.28318530717959;
+const ARC_TOLERANCE = 0.25;
+
+/** Clipper's Round (js-clipper's choice under Node): half away from zero. */
 const round = (v: number) => (v < 0 ? Math.ceil(v - 0.5) : Math.floor(v + 0.5));
+const same = (a: Point, b: Point) => a[0] === b[0] && a[1] === b[1];
 
 function unitNormal(a: Point, b: Point): Point {
-  const dx = b[0] - a[0];
-  const dy = b[1] - a[1];
+  let dx = b[0] - a[0];
+  let dy = b[1] - a[1];
   if (dx === 0 && dy === 0) return [0, 0];
-  const f = 1 / Math.hypot(dx, dy);
-  return [dy * f, -dx * f];
+  const f = 1 / Math.sqrt(dx * dx + dy * dy);
+  dx *= f;
+  dy *= f;
+  return [dy, -dx];
+}
+
+/** Clipper's Area: positive for a polygon running counter-clockwise in y-up terms. */
+function clipperArea(poly: readonly Point[]): number {
+  if (poly.length < 3) return 0;
+  let a = 0;
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) a += (poly[j]![0] + poly[i]![0]) * (poly[j]![1] - poly[i]![1]);
+  return -a * 0.5;
 }
 
 /**
- * Outward offset of a closed polygon with round joins, following Clipper's ClipperOffset
- * (jtRound, etClosedPolygon, arc tolerance 0.25), which PaddleOCR calls through pyclipper:
- * integer input (pyclipper truncates), arcs stepped the same way, output rounded half away
- * from zero. Convex input needs no clean-up union, so none is done.
+ * ClipperOffset (jtRound, etClosedPolygon, miter limit 2, arc tolerance 0.25) as js-clipper
+ * 1.0.1 runs it for a positive offset, before the clean-up union: corners are used as given
+ * (not truncated), repeats dropped, the path turned to Clipper's orientation, and each
+ * vertex's arc stepped with the same rotation; outputs are rounded half away from zero.
  */
-export function offsetRound(input: readonly Point[], delta: number, arcTolerance = 0.25): Point[] {
-  const path: Point[] = [];
-  for (const [x, y] of input) {
-    const p: Point = [Math.trunc(x), Math.trunc(y)];
-    const last = path[path.length - 1];
-    if (!last || last[0] !== p[0] || last[1] !== p[1]) path.push(p);
-  }
-  while (path.length > 1 && path[0]![0] === path[path.length - 1]![0] && path[0]![1] === path[path.length - 1]![1]) path.pop();
-  if (path.length === 0) return [];
-  if (signedArea(path) < 0) path.reverse();
-  if (Math.abs(delta) < 1e-20) return path;
+export function offsetRound(input: readonly Point[], delta: number): Point[] {
+  let high = input.length - 1;
+  if (high < 0 || !(delta > 0)) return [];
+  while (high > 0 && same(input[0]!, input[high]!)) high--;
+  const path: Point[] = [input[0]!];
+  for (let i = 1; i <= high; i++) if (!same(path[path.length - 1]!, input[i]!)) path.push(input[i]!);
+  if (path.length < 3) return [];
+  if (!(clipperArea(path) >= 0)) path.reverse();
 
-  const tolerance = arcTolerance <= 0 ? 0.25 : Math.min(arcTolerance, Math.abs(delta) * 0.25);
-  let steps = Math.PI / Math.acos(1 - tolerance / Math.abs(delta));
-  if (steps > Math.abs(delta) * Math.PI) steps = Math.abs(delta) * Math.PI;
-  const sin = Math.sin((2 * Math.PI) / steps) * (delta < 0 ? -1 : 1);
-  const cos = Math.cos((2 * Math.PI) / steps);
-  const stepsPerRad = steps / (2 * Math.PI);
-  const out: Point[] = [];
-  const emit = (p: Point, nx: number, ny: number) => out.push([round(p[0] + nx * delta), round(p[1] + ny * delta)]);
-
-  if (path.length === 1) {
-    let x = 1, y = 0;
-    for (let j = 1; j <= steps; j++) {
-      emit(path[0]!, x, y);
-      [x, y] = [x * cos - sin * y, x * sin + y * cos];
-    }
-    return out;
-  }
+  const y = ARC_TOLERANCE > delta * ARC_TOLERANCE ? delta * ARC_TOLERANCE : ARC_TOLERANCE;
+  const steps = PI / Math.acos(1 - y / delta);
+  const sin = Math.sin(TWO_PI / steps);
+  const cos = Math.cos(TWO_PI / steps);
+  const stepsPerRad = steps / TWO_PI;
 
   const n = path.length;
-  const normals = path.map((p, i) => unitNormal(p, path[(i + 1) % n]!));
+  const normals = path.map((p, j) => unitNormal(p, path[(j + 1) % n]!));
+  const out: Point[] = [];
+  const emit = (p: Point, nx: number, ny: number) => out.push([round(p[0] + nx * delta), round(p[1] + ny * delta)]);
   let k = n - 1;
   for (let j = 0; j < n; j++) {
     const p = path[j]!;
     const nk = normals[k]!;
     const nj = normals[j]!;
     let sinA = nk[0] * nj[1] - nj[0] * nk[1];
-    const cosA = nk[0] * nj[0] + nk[1] * nj[1];
-    if (Math.abs(sinA * delta) < 1 && cosA > 0) {
-      // Nearly straight: one point, and (as Clipper does) k keeps the older edge's normal.
-      emit(p, nk[0], nk[1]);
-      continue;
-    }
-    sinA = Math.max(-1, Math.min(1, sinA));
+    // Clipper 6.1.3 skips a nearly straight vertex altogether (and k keeps the older edge).
+    if (sinA < 0.00005 && sinA > -0.00005) continue;
+    if (sinA > 1) sinA = 1;
+    else if (sinA < -1) sinA = -1;
     if (sinA * delta < 0) {
-      // concave corner: Clipper leaves the notch for its union to remove
+      // concave corner: the notch is left for the union (the vertex itself as it is)
       emit(p, nk[0], nk[1]);
       out.push([p[0], p[1]]);
       emit(p, nj[0], nj[1]);
     } else {
-      const a = Math.atan2(sinA, cosA);
-      const count = Math.max(round(stepsPerRad * Math.abs(a)), 1);
-      let x = nk[0], y = nk[1];
+      const a = Math.atan2(sinA, nk[0] * nj[0] + nk[1] * nj[1]);
+      const count = ~~round(stepsPerRad * Math.abs(a));
+      let x = nk[0];
+      let yy = nk[1];
       for (let i = 0; i < count; i++) {
-        emit(p, x, y);
-        [x, y] = [x * cos - sin * y, x * sin + y * cos];
+        emit(p, x, yy);
+        const x2 = x;
+        x = x * cos - sin * yy;
+        yy = x2 * sin + yy * cos;
       }
       emit(p, nj[0], nj[1]);
     }
@@ -97,8 +103,7 @@ export function cleanPolygon(input: readonly Point[]): Point[] {
       const a = pts[(i + pts.length - 1) % pts.length]!;
       const b = pts[i]!;
       const c = pts[(i + 1) % pts.length]!;
-      const same = a[0] === b[0] && a[1] === b[1];
-      if (same || (b[0] - a[0]) * (c[1] - b[1]) === (b[1] - a[1]) * (c[0] - b[0])) {
+      if (same(a, b) || (b[0] - a[0]) * (c[1] - b[1]) === (b[1] - a[1]) * (c[0] - b[0])) {
         pts.splice(i, 1);
         changed = true;
         i--;
@@ -115,9 +120,36 @@ export function cleanPolygon(input: readonly Point[]): Point[] {
   return [...pts.slice(start), ...pts.slice(0, start)];
 }
 
-/** PaddleOCR's unclip: grow a detected box by area * ratio / perimeter on every side. */
-export function unclip(box: Quad, ratio: number): Point[] {
-  const length = perimeter(box);
-  if (length === 0) return [];
-  return cleanPolygon(offsetRound(box, (Math.abs(signedArea(box)) * ratio) / length));
+/** d3-polygon's polygonArea, which @gutenye/ocr uses: signed, from the last vertex round. */
+function polygonArea(polygon: readonly Point[]): number {
+  let b = polygon[polygon.length - 1]!;
+  let area = 0;
+  for (const a of polygon) {
+    area += b[1] * a[0] - b[0] * a[1];
+    b = a;
+  }
+  return area / 2;
+}
+
+/** d3-polygon's polygonLength. */
+function polygonLength(polygon: readonly Point[]): number {
+  let [xb, yb] = polygon[polygon.length - 1]!;
+  let perimeter = 0;
+  for (const p of polygon) {
+    const xa = xb - p[0];
+    const ya = yb - p[1];
+    [xb, yb] = p;
+    perimeter += Math.hypot(xa, ya);
+  }
+  return perimeter;
+}
+
+/**
+ * The unclip of DB post-processing: grow a detected box by area * ratio / perimeter on every
+ * side, as @gutenye/ocr computes it (see offsetRound); empty when nothing is left.
+ */
+export function unclip(box: readonly Point[], ratio: number): Point[] {
+  const length = polygonLength(box);
+  if (!(length > 0)) return [];
+  return cleanPolygon(offsetRound(box, (Math.abs(polygonArea(box)) * ratio) / length));
 }

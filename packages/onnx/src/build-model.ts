@@ -19,7 +19,7 @@ function irVersionFor(opset: number): number {
   return 11;
 }
 
-function tensorProto(init: Initializer): ProtoWriter {
+export function tensorProto(init: Initializer): ProtoWriter {
   const { size, onnx } = datatypeInfo(init.datatype);
   const count = elementCount(init.dims);
   if (init.data.length !== count || init.data.BYTES_PER_ELEMENT !== size) {
@@ -37,7 +37,7 @@ function tensorProto(init: Initializer): ProtoWriter {
   return w;
 }
 
-function valueInfo(info: ValueInfo): ProtoWriter {
+export function valueInfo(info: ValueInfo): ProtoWriter {
   const shape = new ProtoWriter();
   for (const d of info.shape) {
     const dim = new ProtoWriter();
@@ -72,7 +72,7 @@ function attribute(name: string, value: AttributeValue): ProtoWriter {
   return w;
 }
 
-function nodeProto(node: Node, index: number): ProtoWriter {
+export function nodeProto(node: Node, index: number): ProtoWriter {
   const w = new ProtoWriter();
   for (const i of node.inputs) w.string(1, i);
   for (const o of node.outputs) w.string(2, o);

@@ -24,6 +24,11 @@ export class ProtoReader {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
+  /** Byte offset of the next read. */
+  get position(): number {
+    return this.pos;
+  }
+
   get done(): boolean {
     return this.pos >= this.buf.byteLength;
   }

@@ -68,6 +68,14 @@ export class ProtoWriter {
     return this.bytes(field, value.finish());
   }
 
+  /** Bytes that are already encoded fields (tags included), e.g. copied from another message. */
+  raw(encoded: Uint8Array): this {
+    this.flushScratch();
+    this.chunks.push(encoded);
+    this.size += encoded.byteLength;
+    return this;
+  }
+
   finish(): Uint8Array {
     this.flushScratch();
     const out = new Uint8Array(this.size);
