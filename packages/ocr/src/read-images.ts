@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from './sharp-lazy.js';
 import { ServiceError } from '@tessera/contract';
 import { decodeBase64Image } from './base64-image.js';
 import { readImageHeader } from './image-header.js';
@@ -32,7 +32,7 @@ function check(value: unknown, index: number, limits: OcrLimits): Checked {
 
 async function decode(image: Checked, index: number, limits: OcrLimits): Promise<RgbImage> {
   try {
-    const { data, info } = await sharp(image.bytes, { limitInputPixels: limits.maxImagePixels, failOn: 'warning' })
+    const { data, info } = await (await loadSharp())(image.bytes, { limitInputPixels: limits.maxImagePixels, failOn: 'warning' })
       // cv2.imread honours EXIF orientation, and PaddleOCR flattens transparency onto white.
       .autoOrient()
       .flatten({ background: { r: 255, g: 255, b: 255 } })
