@@ -140,3 +140,23 @@ test('while earlier requests wait for answers, a new one waits up to the window 
   assert.equal(alone.requests, 1);
   assert.ok(Date.now() - t1 < 50, 'answered everything: idle again, no wait');
 });
+
+test('large inputs are stored raw under their own keys before the job is added; refused requests leave none', async () => {
+  const { queueFor, admission } = setup('c7');
+  const coalescer = new JobCoalescer(queueFor, admission, 'c7:reply:test', 0, conn);
+  const m = model('m', 64);
+  const bytes = new Uint8Array(20_000).map((_, i) => i % 251);
+  const a = part(2);
+  const b = part(2);
+  const settled = await Promise.allSettled([
+    coalescer.enqueue(m, a, { queueCap: 2, timeoutMs: 5000 }, [{ key: 'c7:blob:a:0', bytes }]),
+    coalescer.enqueue(m, b, { queueCap: 2, timeoutMs: 5000 }, [{ key: 'c7:blob:b:0', bytes }]),
+  ]);
+  assert.deepEqual(settled.map((s) => s.status), ['fulfilled', 'rejected']);
+  const stored = await conn.getBuffer('c7:blob:a:0');
+  assert.ok(stored && Buffer.compare(stored, Buffer.from(bytes)) === 0, 'the bytes, raw');
+  const ttl = await conn.pttl('c7:blob:a:0');
+  assert.ok(ttl > 60_000 && ttl <= 125_000, `expires a minute after the deadline (${ttl} ms)`);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await conn.exists('c7:blob:b:0'), 0, 'the refused request left nothing behind');
+});

@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { JOB_SCHEMA_VERSION, ServiceError, type InferJobData, type InferRequestPart, type ModelSpec } from '@tessera/contract';
 import { INFER_JOB_OPTIONS, type Admission } from '@tessera/queue';
 
@@ -20,8 +21,18 @@ export interface Enqueued {
   requests: number;
 }
 
+/** A large input's raw bytes, stored under its own key before the job that names it is added. */
+export interface Blob {
+  key: string;
+  bytes: Uint8Array;
+}
+
+/** Blobs outlive their request's deadline by this much, for a job re-run after a worker died. */
+const BLOB_GRACE_MS = 60_000;
+
 interface Entry {
   part: InferRequestPart;
+  blobs: Blob[];
   resolve(where: Enqueued): void;
   reject(err: Error): void;
 }
@@ -64,6 +75,8 @@ export class JobCoalescer {
     private readonly admission: Admission,
     private readonly replyTo: string,
     private readonly windowMs = 0,
+    /** Where large inputs' bytes go (see WireTensor.blob); required when a request carries blobs. */
+    private readonly blobStore?: Redis,
   ) {}
 
   /** Call once a request this coalescer enqueued got its answer (or gave up waiting). */
@@ -74,7 +87,7 @@ export class JobCoalescer {
     else this.waiting.delete(key);
   }
 
-  enqueue(model: ModelSpec, part: InferRequestPart, opts: { priority?: number | undefined; queueCap: number; timeoutMs: number }): Promise<Enqueued> {
+  enqueue(model: ModelSpec, part: InferRequestPart, opts: { priority?: number | undefined; queueCap: number; timeoutMs: number }, blobs: Blob[] = []): Promise<Enqueued> {
     const key = `${model.name}@${model.version}#${opts.priority ?? ''}`;
     let group = this.open.get(key);
     if (!group) {
@@ -82,7 +95,7 @@ export class JobCoalescer {
       this.open.set(key, group);
     }
     const g = group;
-    const promise = new Promise<Enqueued>((resolve, reject) => g.entries.push({ part, resolve, reject }));
+    const promise = new Promise<Enqueued>((resolve, reject) => g.entries.push({ part, blobs, resolve, reject }));
     g.items += part.items;
     const batch = model.maxBatchSize > 0 ? model.maxBatchSize : MAX_REQUESTS_PER_JOB;
     if (g.entries.length >= MAX_REQUESTS_PER_JOB || g.items >= batch) {
@@ -120,14 +133,21 @@ export class JobCoalescer {
     const requests = entries.map((e) => ({ id: e.part.id, items: e.part.items, deadline: e.part.deadline }));
     let admitted: boolean[];
     let used: number;
+    // Large inputs are written in the same round trip as the admission (one pipeline).
+    const blobs = entries.flatMap((e) => e.blobs.map((b) => ({ ...b, ttl: Math.max(1, Math.ceil(e.part.deadline - Date.now())) + BLOB_GRACE_MS })));
+    if (blobs.length > 0 && !this.blobStore) throw new Error('large inputs need a blob store');
+    const writes = blobs.map((b) => this.blobStore!.set(b.key, Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength), 'PX', b.ttl));
     try {
-      ({ admitted, inFlight: used } = await this.admission.admitMany(model.name, requests, g.queueCap));
+      const [admission] = await Promise.all([this.admission.admitMany(model.name, requests, g.queueCap), ...writes]);
+      ({ admitted, inFlight: used } = admission);
     } catch (err) {
       const failure = new ServiceError('not_ready', `Redis is unreachable: ${(err as Error).message}`, { cause: err });
       for (const e of entries) e.reject(failure);
+      this.dropBlobs(entries);
       return;
     }
     const accepted = entries.filter((_, i) => admitted[i]);
+    this.dropBlobs(entries.filter((_, i) => !admitted[i]));
     entries.forEach((e, i) => {
       if (admitted[i]) return;
       e.reject(new ServiceError('overloaded', `model '${model.name}' is overloaded: ${used} items are queued or running (limit ${g.queueCap}); retry later`, { headers: { 'Retry-After': '1' } }));
@@ -156,8 +176,15 @@ export class JobCoalescer {
       const failure = new ServiceError('not_ready', `could not enqueue the request: ${(err as Error).message}`, { cause: err });
       for (const e of accepted) e.reject(failure);
       for (const p of parts) void this.admission.release(model.name, p.id, p.items).catch(() => {});
+      this.dropBlobs(accepted);
       return;
     }
     for (const e of accepted) e.resolve({ jobId, requests: parts.length });
+  }
+
+  /** Blobs of requests that will not be enqueued (they would otherwise wait for their TTL). */
+  private dropBlobs(entries: readonly Entry[]): void {
+    const keys = entries.flatMap((e) => e.blobs.map((b) => b.key));
+    if (keys.length > 0) void this.blobStore?.del(...keys).catch(() => {});
   }
 }

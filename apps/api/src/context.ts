@@ -73,7 +73,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     repository,
     redis,
     workers: new WorkerRegistry(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
-    inferClient: new InferClient(queueFor, replies, admission, logger, config.COALESCE_WINDOW_MS),
+    inferClient: new InferClient({ queueFor, replies, admission, logger, redis, prefix: config.QUEUE_PREFIX, coalesceWindowMs: config.COALESCE_WINDOW_MS }),
     metrics,
     pipelines,
     queueFor,

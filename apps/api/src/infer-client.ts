@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Job, type Queue } from 'bullmq';
-import { ServiceError, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type ModelSpec, type Reply, type ValidatedRequest } from '@tessera/contract';
-import { ReplyTimeoutError, type Admission, type ReplyListener } from '@tessera/queue';
+import type { Redis } from 'ioredis';
+import { BLOB_MIN_BYTES, bytesOf, ServiceError, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type ModelSpec, type Reply, type ValidatedRequest, type WireTensor } from '@tessera/contract';
+import { blobKeyPrefix, ReplyTimeoutError, type Admission, type ReplyListener } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
-import { JobCoalescer, withTimeout, type Enqueued } from './coalescer.js';
+import { JobCoalescer, withTimeout, type Blob, type Enqueued } from './coalescer.js';
 
 const LOOKUP_TIMEOUT_MS = 2000;
 
@@ -48,14 +49,28 @@ export class InferClient {
   /** Requests waiting for their reply: the job carrying each one. */
   private readonly jobs = new Map<string, Enqueued>();
 
-  constructor(
-    private readonly queueFor: (model: string) => Queue,
-    private readonly replies: ReplyListener,
-    private readonly admission: Admission,
-    private readonly logger: Logger,
-    coalesceWindowMs = 0,
-  ) {
-    this.coalescer = new JobCoalescer(queueFor, admission, replies.key, coalesceWindowMs);
+  private readonly queueFor: (model: string) => Queue;
+  private readonly replies: ReplyListener;
+  private readonly admission: Admission;
+  private readonly logger: Logger;
+  private readonly blobPrefix: string;
+
+  constructor(opts: {
+    queueFor: (model: string) => Queue;
+    replies: ReplyListener;
+    admission: Admission;
+    logger: Logger;
+    /** Where large inputs' bytes are stored, and the key prefix for them. */
+    redis: Redis;
+    prefix: string;
+    coalesceWindowMs?: number;
+  }) {
+    this.queueFor = opts.queueFor;
+    this.replies = opts.replies;
+    this.admission = opts.admission;
+    this.logger = opts.logger;
+    this.blobPrefix = blobKeyPrefix(opts.prefix);
+    this.coalescer = new JobCoalescer(opts.queueFor, opts.admission, opts.replies.key, opts.coalesceWindowMs ?? 0, opts.redis);
   }
 
   /** The reply list this replica reads; attached retries register it with the job. */
@@ -66,12 +81,20 @@ export class InferClient {
   async infer(model: ModelSpec, request: ValidatedRequest, opts: InferOptions): Promise<InferJobResult> {
     const id = opts.jobId ?? randomUUID();
     const now = performance.timeOrigin + performance.now(); // same clock as the worker's scheduler
+    const blobs: Blob[] = [];
+    const inputs = request.tensors.map((t, i): WireTensor => {
+      const bytes = bytesOf(t.data);
+      if (bytes.byteLength < BLOB_MIN_BYTES) return toWire(t);
+      const key = `${this.blobPrefix}${id}:${i}`;
+      blobs.push({ key, bytes });
+      return { name: t.name, datatype: t.datatype, shape: [...t.shape], b64: '', blob: key };
+    });
     const part: InferRequestPart = {
       id,
       requestId: opts.requestId,
       deadline: opts.deadline ?? now + opts.timeoutMs,
       items: request.items,
-      inputs: request.tensors.map(toWire),
+      inputs,
       ...(request.outputs ? { outputs: request.outputs } : {}),
       ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
     };
@@ -79,7 +102,7 @@ export class InferClient {
     reply.catch(() => {}); // observed below; avoid an unhandled rejection if enqueueing throws first
     let enqueued: Enqueued;
     try {
-      enqueued = await this.coalescer.enqueue(model, part, { priority: opts.priority, queueCap: opts.queueCap, timeoutMs: opts.timeoutMs });
+      enqueued = await this.coalescer.enqueue(model, part, { priority: opts.priority, queueCap: opts.queueCap, timeoutMs: opts.timeoutMs }, blobs);
     } catch (err) {
       this.replies.cancel(id, reply);
       throw err;

@@ -19,7 +19,7 @@ export function pipelineInfer(ctx: ApiContext, req: Request): { infer: Infer; to
     totals.batchSize = Math.max(totals.batchSize, result.timing.batchSize);
     totals.calls += 1;
     totals.provider = result.provider;
-    return { outputs: result.outputs.map(fromWire), timing: result.timing, provider: result.provider };
+    return { outputs: result.outputs.map((w) => fromWire(w)), timing: result.timing, provider: result.provider };
   };
   return { infer, totals };
 }

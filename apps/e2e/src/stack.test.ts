@@ -4,7 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApiKey, startStack, type Stack } from '@tessera/topology';
-import { authorize, currentAuthorization, metricSum, request } from './http.js';
+import { Redis } from 'ioredis';
+import { authorize, currentAuthorization, metricSum, request, waitFor } from './http.js';
 import { modelRepository } from './repository.js';
 import { renderText } from './images.js';
 
@@ -251,6 +252,13 @@ describe('OCR through the stack', () => {
     assert.deepEqual(found.map((l) => l.text.replace(/\s+/g, '')), ['Queuedepth64', 'Batchsize32']);
     assert.ok(found[0]!.box[0]![1]! < found[1]!.box[0]![1]!, 'lines come top to bottom');
     assert.ok(res.body.timing.inference_calls >= 3, 'detection, classification and recognition each ran');
+    // Page and line tensors are large: they travelled as raw Redis values, deleted once used.
+    const redis = new Redis(stack.redisUrl);
+    try {
+      await waitFor('the inputs stored apart to be deleted', async () => (await redis.keys('tessera:blob:*')).length === 0);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   test('bad images get a 400 naming the problem', async () => {

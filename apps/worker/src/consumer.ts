@@ -45,7 +45,7 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
     await deliverReply(deps.replyConnection, delivery, r, REPLY_TTL_MS);
   };
 
-  const runOne = async (data: InferJobData, model: ModelSpec, part: InferRequestPart): Promise<InferJobSummary['requests'][string]> => {
+  const runOne = async (data: InferJobData, model: ModelSpec, part: InferRequestPart, blobs: Map<string, Buffer | null>): Promise<InferJobSummary['requests'][string]> => {
     const fail = async (code: JobFailure['code'], message: string) => {
       await reply(data, part, { jobId: part.id, ok: false, error: { code, message } });
       return { ok: false as const, error: { code, message } };
@@ -55,11 +55,17 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
       metrics.jobs.inc({ model: name, outcome: 'expired' });
       return fail('timeout', 'request deadline passed while queued');
     }
+    const missing = part.inputs.find((w) => w.blob !== undefined && !blobs.get(w.blob));
+    if (missing) {
+      // Stored apart and gone: its TTL (deadline plus a minute) passed, or Redis lost it.
+      metrics.jobs.inc({ model: name, outcome: 'failed' });
+      return fail('timeout', `the data of input '${missing.name}' is no longer in Redis (request too old)`);
+    }
     const outcome = await deps.scheduler.submit({
       id: part.id,
       model,
       items: part.items,
-      inputs: part.inputs.map(fromWire),
+      inputs: part.inputs.map((w) => fromWire(w, w.blob !== undefined ? blobs.get(w.blob)! : undefined)),
       ...(part.outputs ? { outputs: part.outputs } : {}),
       enqueuedAt: data.enqueuedAt,
       deadline: part.deadline,
@@ -88,7 +94,15 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
       }
       throw new UnrecoverableError(message);
     }
-    const outcomes = await Promise.all(data.requests.map((part) => runOne(data, model, part)));
+    // Large inputs were stored apart, raw (WireTensor.blob): one round trip for the whole job.
+    const keys = data.requests.flatMap((p) => p.inputs.flatMap((w) => (w.blob !== undefined ? [w.blob] : [])));
+    const blobs = new Map<string, Buffer | null>();
+    if (keys.length > 0) {
+      const values = await deps.replyConnection.mgetBuffer(...keys);
+      keys.forEach((k, i) => blobs.set(k, values[i] ?? null));
+    }
+    const outcomes = await Promise.all(data.requests.map((part) => runOne(data, model, part, blobs)));
+    if (keys.length > 0) void deps.replyConnection.del(...keys).catch(() => {});
     const summary: InferJobSummary = { requests: {} };
     data.requests.forEach((part, i) => (summary.requests[part.id] = outcomes[i]!));
     const failures = outcomes.filter((o) => !o.ok);

@@ -8,13 +8,21 @@ export interface Tensor {
   data: TensorData;
 }
 
-/** A tensor as it travels through Redis: raw little-endian bytes, base64 encoded. */
+/**
+ * A tensor as it travels through Redis: raw little-endian bytes, base64 encoded in the job, or,
+ * for a large input, stored raw under its own Redis key (`blob`, with `b64` empty), so that
+ * neither tier turns hundreds of kilobytes into base64 and JSON strings.
+ */
 export interface WireTensor {
   name: string;
   datatype: Datatype;
   shape: number[];
   b64: string;
+  blob?: string;
 }
+
+/** Inputs at least this large travel as a raw Redis value rather than base64 in the job. */
+export const BLOB_MIN_BYTES = 16 * 1024;
 
 export function elementCount(shape: readonly number[]): number {
   let n = 1;
@@ -36,8 +44,10 @@ export function toWire(tensor: Tensor): WireTensor {
   };
 }
 
-export function fromWire(wire: WireTensor): Tensor {
-  const bytes = Buffer.from(wire.b64, 'base64');
+/** The tensor a wire tensor describes; `raw` holds the bytes of a `blob` tensor. */
+export function fromWire(wire: WireTensor, raw?: Uint8Array): Tensor {
+  if (wire.blob !== undefined && raw === undefined) throw new RangeError(`tensor '${wire.name}' is stored apart (${wire.blob}); its bytes were not given`);
+  const bytes = raw ?? Buffer.from(wire.b64, 'base64');
   const data = viewBytes(wire.datatype, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const expected = elementCount(wire.shape);
   if (data.length !== expected) {

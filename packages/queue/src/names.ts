@@ -13,6 +13,11 @@ export function replyKey(prefix: string, replicaId: string): string {
   return `${prefix}:reply:${replicaId}`;
 }
 
+/** Large inputs' raw bytes: `<prefix>:blob:<request id>:<input index>` (see WireTensor.blob). */
+export function blobKeyPrefix(prefix: string): string {
+  return `${prefix}:blob:`;
+}
+
 export function heartbeatKey(prefix: string): string {
   return `${prefix}:workers`;
 }

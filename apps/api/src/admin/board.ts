@@ -3,11 +3,17 @@ import type { RequestHandler } from 'express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { InferJobData, InferJobSummary, WireTensor } from '@tessera/contract';
+import { datatypeInfo, elementCount, type InferJobData, type InferJobSummary, type WireTensor } from '@tessera/contract';
 
 /** Tensors are shown by name, type, shape and size: never their values, which are users' data. */
 const describe = (tensors: WireTensor[] | undefined) =>
-  (tensors ?? []).map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, bytes: Buffer.byteLength(t.b64, 'base64') }));
+  (tensors ?? []).map((t) => ({
+    name: t.name,
+    datatype: t.datatype,
+    shape: t.shape,
+    bytes: t.blob !== undefined ? elementCount(t.shape) * datatypeInfo(t.datatype).size : Buffer.byteLength(t.b64, 'base64'),
+    ...(t.blob !== undefined ? { stored: 'apart' } : {}),
+  }));
 
 function redactData(data: InferJobData | undefined): unknown {
   if (!data || typeof data !== 'object' || !Array.isArray(data.requests)) return data;

@@ -67,7 +67,7 @@ export function predictRouter(ctx: ApiContext): Router {
     setTimingHeaders(res, timing);
     setOutcomeHeaders(res, outcome);
 
-    const outputs = result.outputs.map(fromWire);
+    const outputs = result.outputs.map((w) => fromWire(w));
     const results = Array.from({ length: validated.items }, (_, i) => {
       const item: Record<string, unknown> = {};
       for (const t of outputs) {
