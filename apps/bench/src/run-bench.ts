@@ -60,6 +60,10 @@ async function ceiling(spec: ModelSpec, input: ModelInput, opts: BenchOptions): 
   return childJob<CeilingJob, CeilingResult>('./ceiling-main.js', job, { timeoutMs });
 }
 
+async function warmUp(target: Target, model: string, input: ModelInput, binary: boolean, seconds: number): Promise<void> {
+  await measureStep({ target, model, body: input.body, template: { text: input.template, vary: input.vary }, ...(binary ? { binary: input.binary } : {}), itemsPerRequest: input.items, concurrency: 8, durationS: seconds, warmupS: 0 }).catch(() => undefined);
+}
+
 export async function runBench(opts: BenchOptions, log: Log): Promise<BenchReport> {
   const startedAt = new Date().toISOString();
   const notes: string[] = [];
@@ -122,6 +126,11 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
       continue;
     }
     try {
+      // Every contender first serves each model for a while, unmeasured: code paths compiled,
+      // sessions and connections warm, before the first measured step of any model.
+      if (opts.warmupS > 0) {
+        for (const model of models) await warmUp(target, model, inputs.get(model)!, name === 'full', opts.warmupS * 2);
+      }
       for (const model of models) {
         const input = inputs.get(model)!;
         for (const concurrency of opts.concurrency) {

@@ -118,6 +118,22 @@ async function startService(
   return proc;
 }
 
+/**
+ * V8 flags every API replica runs with (the API image's command repeats them). A replica holds
+ * little live data but allocates a lot per request; with V8's defaults its old generation grows
+ * by up to 4x per collection and a replica sits near 200 MB under load. Growing by 15 % per
+ * collection keeps it near 140 MB for about 10 % more API CPU (measured with 64 clients on
+ * lid176; a 2 MB young generation saved more memory but cost 40 % more CPU). Not a hard limit:
+ * a burst of large requests still gets the memory it needs.
+ */
+export const API_NODE_FLAGS: readonly string[] = ['--heap-growing-percent=15'];
+
+/** API_NODE_FLAGS, or the flags in API_NODE_FLAGS of the environment (space-separated; empty: none). */
+function apiNodeFlags(env: NodeJS.ProcessEnv = process.env): readonly string[] {
+  const given = env.API_NODE_FLAGS;
+  return given === undefined ? API_NODE_FLAGS : given.split(/\s+/).filter(Boolean);
+}
+
 /** One API replica (`node apps/api/dist/main.js`); resolves once GET /live answers 200. */
 export async function startApi(options: ApiOptions): Promise<ServiceHandle> {
   const name = options.name ?? `api-${options.port}`;
@@ -137,7 +153,7 @@ export async function startApi(options: ApiOptions): Promise<ServiceHandle> {
   const url = `http://${host === '0.0.0.0' ? LOOPBACK : host}:${options.port}`;
   await assertPortFree(options.port, name, host);
   const repoRoot = options.repoRoot ?? findRepoRoot();
-  const proc = await startService(options, name, () => [process.execPath, entry(repoRoot, 'api')], env, 15_000, `${url}/live`);
+  const proc = await startService(options, name, () => [process.execPath, ...apiNodeFlags(options.baseEnv ?? process.env), entry(repoRoot, 'api')], env, 15_000, `${url}/live`);
   return { name, url, port: options.port, process: proc, stop: async () => void (await proc.stop()) };
 }
 

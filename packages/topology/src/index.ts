@@ -16,6 +16,6 @@ export {
   type NginxOptions,
   type NginxHandle,
 } from './nginx.js';
-export { startApi, startWorker, serviceEnv, type EnvOverrides, type ServiceOptions, type ApiOptions, type WorkerOptions, type ServiceHandle } from './apps.js';
+export { API_NODE_FLAGS, startApi, startWorker, serviceEnv, type EnvOverrides, type ServiceOptions, type ApiOptions, type WorkerOptions, type ServiceHandle } from './apps.js';
 export { startStack, type StackOptions, type Stack, type ServiceKind, type ProcessExitEvent } from './stack.js';
 export { createApiKey, type ApiKeyOptions, type CreatedApiKey } from './keys.js';
