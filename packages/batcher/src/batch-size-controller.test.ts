@@ -91,3 +91,25 @@ test('memory and tuning do not fight: on a CPU-like device the tuner is below th
   assert.ok(trace.ooms <= 2, `${trace.ooms} out-of-memory failures: the tuner moved below the limit`);
   assert.ok(ctl.value <= 4);
 });
+
+test('a smaller cap must win two tries in a row before the cap moves down', () => {
+  // Batches of 16 (backlog) under a cap of 64 at 1 ms per item, except that whenever the cap is
+  // 8 the device happens to measure 20 % faster: a smaller cap is tried, wins, and only on its
+  // second win does the cap settle there.
+  const ctl = tuned(64);
+  const moves: number[] = [];
+  let wins = 0;
+  let lastValue = ctl.value;
+  for (let i = 0; i < 3000 && ctl.tuner!.settled === 64; i++) {
+    const n = Math.min(16, ctl.value);
+    const perItem = ctl.value === 8 ? 0.8 : 1;
+    ctl.observe(n, n * perItem, n >= ctl.value ? 'full' : 'backlog');
+    ctl.onSuccess(n);
+    if (lastValue === 8 && ctl.value !== 8) wins++; // a try of 8 ended
+    lastValue = ctl.value;
+    moves.push(ctl.tuner!.settled);
+  }
+  assert.equal(ctl.tuner!.settled, 8, 'it does move down in the end');
+  assert.ok(wins >= 1, `the cap stayed at 64 after 8 won its first try (tries of 8 that ended without settling: ${wins})`);
+});
+
