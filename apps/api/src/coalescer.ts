@@ -135,8 +135,13 @@ export class JobCoalescer {
     let used: number;
     // Large inputs are written in the same round trip as the admission (one pipeline).
     const blobs = entries.flatMap((e) => e.blobs.map((b) => ({ ...b, ttl: Math.max(1, Math.ceil(e.part.deadline - Date.now())) + BLOB_GRACE_MS })));
-    if (blobs.length > 0 && !this.blobStore) throw new Error('large inputs need a blob store');
-    const writes = blobs.map((b) => this.blobStore!.set(b.key, Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength), 'PX', b.ttl));
+    const store = this.blobStore;
+    if (blobs.length > 0 && !store) {
+      const failure = new ServiceError('internal', 'this replica has no store for large inputs: this is a bug');
+      for (const e of entries) e.reject(failure);
+      return;
+    }
+    const writes = blobs.map((b) => store!.set(b.key, Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength), 'PX', b.ttl));
     try {
       const [admission] = await Promise.all([this.admission.admitMany(model.name, requests, g.queueCap), ...writes]);
       ({ admitted, inFlight: used } = admission);

@@ -92,7 +92,7 @@ test('memory and tuning do not fight: on a CPU-like device the tuner is below th
   assert.ok(ctl.value <= 4);
 });
 
-test('a smaller cap must win two tries in a row before the cap moves down', () => {
+test('another cap must win two tries in a row before the cap moves there', () => {
   // Batches of 16 (backlog) under a cap of 64 at 1 ms per item, except that whenever the cap is
   // 8 the device happens to measure 20 % faster: a smaller cap is tried, wins, and only on its
   // second win does the cap settle there.
@@ -113,3 +113,23 @@ test('a smaller cap must win two tries in a row before the cap moves down', () =
   assert.ok(wins >= 1, `the cap stayed at 64 after 8 won its first try (tries of 8 that ended without settling: ${wins})`);
 });
 
+
+test('upwards too: a larger cap that wins one try does not take over until it wins again', () => {
+  // Per-item cost grows with the distance from the best size: 8 at first, then 16.
+  const ctl = tuned(64);
+  let best = 8;
+  const ms = (n: number) => n * (1 + 0.2 * Math.abs(Math.log2(n) - Math.log2(best)));
+  let wins = 0;
+  let lastValue = ctl.value;
+  for (let i = 0; i < 40_000; i++) {
+    if (i === 3000) best = 16;
+    const n = ctl.value;
+    ctl.observe(n, ms(n), 'full');
+    ctl.onSuccess(n);
+    if (i > 3000 && lastValue === 16 && ctl.value !== 16 && ctl.tuner!.settled !== 16) wins++;
+    lastValue = ctl.value;
+    if (i === 2999) assert.equal(ctl.tuner!.settled, 8, 'settled at 8 first');
+  }
+  assert.equal(ctl.tuner!.settled, 16, 'it does move up in the end');
+  assert.ok(wins >= 1, 'the first winning try of 16 did not move the cap');
+});

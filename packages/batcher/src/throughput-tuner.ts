@@ -83,8 +83,8 @@ export class ThroughputTuner {
   private homeWindow = emptyWindow();
   /** Direction of the last move that paid (0: none yet). */
   private lastMove: -1 | 0 | 1 = 0;
-  /** A smaller cap that won its last try: it must win the next one too before the cap moves. */
-  private pendingDown: number | undefined;
+  /** A cap that won its last try: it must win the next one too before the cap moves there. */
+  private pending: number | undefined;
   /** Busy batches, and their device time, at the settled cap since the last try or move. */
   private steady = 0;
   private steadyMs = 0;
@@ -207,16 +207,17 @@ export class ThroughputTuner {
     this.homeWindow = emptyWindow();
     if (homeRate > 0 && triedRate > homeRate * (1 + this.opts.tolerance)) {
       const move = tried < home ? -1 : 1;
-      // A smaller cap must win twice in a row. Its batches are smaller, so each measures less
-      // work against the same scheduling noise, and on a busy machine one lucky window would
-      // otherwise walk an overhead-bound model down to tiny batches, one step at a time.
-      if (move === -1 && this.pendingDown !== tried) {
-        this.pendingDown = tried;
-        this.direction = -1;
+      // Another cap must win twice in a row: on a busy machine (other processes on the same
+      // cores) one lucky window would otherwise walk the cap away from the best one, one step
+      // at a time (an overhead-bound model down to tiny batches, PP-OCR on a CPU up to slow
+      // large ones). The next try comes soon, and goes the same way first.
+      if (this.pending !== tried) {
+        this.pending = tried;
+        this.direction = move;
         this.exploreEvery = this.opts.exploreEvery;
         return 'probe';
       }
-      this.pendingDown = undefined;
+      this.pending = undefined;
       // It paid: keep moving that way, soon. Going back the way the last move came means the
       // two are within noise of each other, so the next try waits longer instead.
       this.exploreEvery = this.lastMove !== 0 && move !== this.lastMove
@@ -227,7 +228,7 @@ export class ThroughputTuner {
       this.target = tried;
       return 'settle';
     }
-    this.pendingDown = undefined;
+    this.pending = undefined;
     this.exploreEvery = Math.min(this.opts.maxExploreEvery, this.exploreEvery * 2);
     return 'probe';
   }
