@@ -52,7 +52,8 @@ FROM node:${NODE_VERSION}-bookworm-slim AS api
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
-    MODEL_REPOSITORY=/models
+    MODEL_REPOSITORY=/models \
+    MALLOC_MMAP_THRESHOLD_=65536
 WORKDIR /app
 COPY --from=build --chown=node:node /out/api ./
 USER node

@@ -86,7 +86,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
   }
   const models = specs.map((s) => s.name);
   const svc = serviceEnv();
-  notes.push(`services ran with ${Object.entries(svc).map(([k, v]) => `${k}=${v}`).join(' ')} (per minute) and LOG_LEVEL=${process.env.LOG_LEVEL ?? 'warn'}; ${svc.AUTH === 'off' ? 'no API key' : 'full-stack requests carry a bearer API key'}; unique inputs, so the response cache misses`);
+  notes.push(`services ran with ${Object.entries(svc).map(([k, v]) => `${k}=${v}`).join(' ')} (RATE_LIMIT per minute) and LOG_LEVEL=${process.env.LOG_LEVEL ?? 'warn'}; ${svc.AUTH === 'off' ? 'no API key' : 'full-stack requests carry a bearer API key'}; unique inputs, so the response cache misses`);
   const ceilings: CeilingResult[] = [];
   const steps: StepResult[] = [];
 

@@ -8,9 +8,12 @@ import { metricSum, request } from './http.js';
 import { modelRepository } from './repository.js';
 
 /**
- * The worker under a real memory limit: its address space is capped 1 GiB above what it uses
- * after loading, and `memory-hog` needs 64 MiB of activations per item, so a batch of 64 items
- * (4 GiB) makes ONNX Runtime's allocation fail for real.
+ * The worker under a real memory limit: its address space is capped 1.5 GiB above what it uses
+ * after loading, and `memory-hog` needs 64 MiB of activations per item, so batches of 64 and 32
+ * items (4 and 2 GiB) make ONNX Runtime's allocation fail for real and 16 (1 GiB) fits. The cap
+ * covers the whole process, V8's heap included: a headroom that the largest fitting batch fills
+ * almost entirely (16 items under 1 GiB, 32 under 2 GiB) left V8 no room to grow while that
+ * batch ran, and the worker died of a JavaScript heap OOM instead. 1.5 GiB leaves it 512 MiB.
  */
 let stack: Stack;
 
@@ -22,7 +25,7 @@ before(async () => {
     // Authentication is not the subject here; the cache is off because repeated identical
     // requests must reach the worker to grow its batch cap back.
     env: { LOG_LEVEL: 'info', AUTH: 'off', RESPONSE_CACHE: 'off', DEFAULT_MODEL: 'affine' },
-    workerEnv: { MODELS: 'affine,memory-hog', MEMORY_HEADROOM_MB: '1024', OOM_GROW_AFTER: '2' },
+    workerEnv: { MODELS: 'affine,memory-hog', MEMORY_HEADROOM_MB: '1536', OOM_GROW_AFTER: '2' },
   });
 });
 
