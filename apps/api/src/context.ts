@@ -58,14 +58,20 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
   );
   replies.start();
 
-  const metrics = createApiMetrics(config.REPLICA_ID, async (set) => {
-    for (const name of repository.names()) {
-      const counts = await queueFor(name).getJobCounts('waiting', 'prioritized', 'active', 'delayed');
-      for (const [state, n] of Object.entries(counts)) set(name, state, n);
-    }
-  });
-
   const admission = new Admission(redis, config.QUEUE_PREFIX);
+  const metrics = createApiMetrics(
+    config.REPLICA_ID,
+    async (set) => {
+      for (const name of repository.names()) {
+        const counts = await queueFor(name).getJobCounts('waiting', 'prioritized', 'active', 'delayed');
+        for (const [state, n] of Object.entries(counts)) set(name, state, n);
+      }
+    },
+    async (set) => {
+      for (const name of repository.names()) set(name, await admission.inFlight(name));
+    },
+  );
+
   let closing: Promise<void> | undefined;
   return {
     config,

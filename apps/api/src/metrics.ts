@@ -15,7 +15,11 @@ export interface ApiMetrics {
  * `collectQueueDepth` is called at scrape time, so queue depth is read from Redis only when
  * Prometheus asks, not on the request path.
  */
-export function createApiMetrics(replica: string, collectQueueDepth: (set: (model: string, state: string, n: number) => void) => Promise<void>): ApiMetrics {
+export function createApiMetrics(
+  replica: string,
+  collectQueueDepth: (set: (model: string, state: string, n: number) => void) => Promise<void>,
+  collectQueueItems: (set: (model: string, n: number) => void) => Promise<void> = async () => {},
+): ApiMetrics {
   const registry = createRegistry({ service: 'api', replica });
   const p = METRIC_PREFIX;
   const requests = new Counter({ name: `${p}http_requests_total`, help: 'HTTP requests answered, by route and status.', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
@@ -32,6 +36,16 @@ export function createApiMetrics(replica: string, collectQueueDepth: (set: (mode
     async collect() {
       this.reset();
       await collectQueueDepth((model, state, n) => this.set({ model, state }, n)).catch(() => {});
+    },
+  });
+  new Gauge({
+    name: `${p}queue_items`,
+    help: 'Items admitted under each model\'s queue cap and not yet answered (queued or running), over all replicas: the autoscaling signal. A job may carry several requests, so queue_depth counts fewer.',
+    labelNames: ['model'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      await collectQueueItems((model, n) => this.set({ model }, n)).catch(() => {});
     },
   });
   const cacheRequests = new Counter({ name: `${p}cache_requests_total`, help: 'Response-cache lookups by result (hit, miss, error: Redis failed and the request was computed).', labelNames: ['model', 'result'] as const, registers: [registry] });
