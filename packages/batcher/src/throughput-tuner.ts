@@ -207,11 +207,14 @@ export class ThroughputTuner {
     this.homeWindow = emptyWindow();
     if (homeRate > 0 && triedRate > homeRate * (1 + this.opts.tolerance)) {
       const move = tried < home ? -1 : 1;
-      // Another cap must win twice in a row: on a busy machine (other processes on the same
-      // cores) one lucky window would otherwise walk the cap away from the best one, one step
-      // at a time (an overhead-bound model down to tiny batches, PP-OCR on a CPU up to slow
-      // large ones). The next try comes soon, and goes the same way first.
-      if (this.pending !== tried) {
+      // A small win must be confirmed by a second try: on a busy machine (other processes on
+      // the same cores) one lucky window would otherwise walk the cap away from the best one,
+      // one step at a time (an overhead-bound model down to tiny batches). The next try comes
+      // soon, and goes the same way first. A large win (3 x tolerance) is not noise: it moves
+      // at once, so that a model far from its best size (PP-OCR on a CPU starting at batch 32)
+      // gets there in a few tries.
+      const large = triedRate > homeRate * (1 + 3 * this.opts.tolerance);
+      if (!large && this.pending !== tried) {
         this.pending = tried;
         this.direction = move;
         this.exploreEvery = this.opts.exploreEvery;
