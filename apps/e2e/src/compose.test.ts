@@ -143,7 +143,7 @@ describe('deployment files agree with each other', () => {
     }
     const dashboard = JSON.parse(text('deploy/grafana/dashboards/tessera.json')) as { panels: { title: string }[] };
     const titles = dashboard.panels.map((p) => p.title.toLowerCase()).join(' | ');
-    for (const word of ['queue depth', 'batch size', 'p50', 'p99', 'out-of-memory', 'provider']) assert.ok(titles.includes(word), `dashboard shows ${word}`);
+    for (const word of ['queue depth', 'items in flight', 'batch size', 'p50', 'p99', 'out-of-memory', 'provider']) assert.ok(titles.includes(word), `dashboard shows ${word}`);
   });
 
   test('the worker image is a CUDA 12 + cuDNN 9 runtime, as onnxruntime-node 1.29 requires', () => {
