@@ -215,6 +215,11 @@ describe('/predict', () => {
       assert.equal(r.top[0].label, r.label);
     }
     assert.equal(res.body.timing.batch_size >= 3, true);
+    // The same texts again: the pipeline's inference is answered by the response cache.
+    assert.match(res.headers.get('x-cache') ?? '', /^(miss|hit)$/);
+    const again = await request(`${gw}/predict`, { body: { texts: ['这是一条测试文本', 'Ceci est une phrase en français.', 'This is an English sentence.'], k: 3 } });
+    assert.equal(again.headers.get('x-cache'), 'hit');
+    assert.deepEqual(again.body.results, res.body.results);
   });
 
   test('bad texts get a 400 naming the problem', async () => {
