@@ -5,10 +5,10 @@ import type { Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Queue, Worker } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadApiConfig } from '@tessera/config';
-import { toWire, type InferJobData, type InferJobResult, type InferJobSummary } from '@tessera/contract';
+import { failureReason, toWire, type InferJobData, type InferJobResult, type InferJobSummary } from '@tessera/contract';
 import { loadRepository } from '@tessera/model-repository';
 import { prepareRepository } from '@tessera/model-zoo';
 import { Heartbeat, queueName } from '@tessera/queue';
@@ -89,6 +89,24 @@ test('a finished job whose reply was lost is answered from the job itself', asyn
     assert.equal(res.status, 200);
     const out = (await res.json()) as { outputs: { data: number[] }[] };
     assert.deepEqual(out.outputs[0]!.data, [3, 5, 7, 9]);
+  } finally {
+    await worker.close();
+    connection.disconnect();
+  }
+});
+
+test('a job that failed while its reply was missed is answered with the failure the worker recorded', async () => {
+  // This stand-in fails jobs without pushing a reply, as when the worker drops a request at its
+  // deadline just as the API's reply timer fires: the client gets the worker's 504, not a 500.
+  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const worker = new Worker<InferJobData, InferJobSummary>(queueName('affine'), async () => {
+    throw new UnrecoverableError(failureReason({ code: 'timeout', message: 'request deadline passed while queued' }));
+  }, { connection, prefix: 'tessera' });
+  try {
+    // An input no earlier test sent, so that the response cache cannot answer it.
+    const res = await fetch(`${base}/v2/models/affine/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [5, 6, 7, 8] }] }) });
+    assert.equal(res.status, 504, await res.clone().text());
+    assert.match(((await res.json()) as { error: string }).error, /request deadline passed while queued/);
   } finally {
     await worker.close();
     connection.disconnect();

@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { fromWire, JOB_SCHEMA_VERSION, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type JobFailure, type ModelSpec, type Reply } from '@tessera/contract';
+import { failureReason, fromWire, JOB_SCHEMA_VERSION, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type JobFailure, type ModelSpec, type Reply } from '@tessera/contract';
 import type { Scheduler } from '@tessera/batcher';
 import { deliverReply, queueName, REPLY_TTL_MS } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
@@ -92,7 +92,7 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
       for (const part of Array.isArray(data.requests) ? data.requests : []) {
         await reply(data, part, { jobId: part.id, ok: false, error: { code: 'internal', message } });
       }
-      throw new UnrecoverableError(message);
+      throw new UnrecoverableError(failureReason({ code: 'internal', message }));
     }
     // Large inputs were stored apart, raw (WireTensor.blob): one round trip for the whole job.
     const keys = data.requests.flatMap((p) => p.inputs.flatMap((w) => (w.blob !== undefined ? [w.blob] : [])));
@@ -108,8 +108,9 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
     const failures = outcomes.filter((o) => !o.ok);
     // A job whose every request failed is a failed job (visible as such on the dashboard).
     if (failures.length === outcomes.length) {
-      const first = failures[0]! as { error: JobFailure };
-      throw new UnrecoverableError(outcomes.length === 1 ? first.error.message : `all ${outcomes.length} requests failed; the first: ${first.error.message}`);
+      // The reason starts with the error code, so that a late reader answers with the same one.
+      const first = (failures[0]! as { error: JobFailure }).error;
+      throw new UnrecoverableError(failureReason(outcomes.length === 1 ? first : { code: first.code, message: `all ${outcomes.length} requests failed; the first: ${first.message}` }));
     }
     return summary;
   };

@@ -81,3 +81,17 @@ export interface JobFailure {
 export type Reply =
   | { jobId: string; ok: true; result: InferJobResult }
   | { jobId: string; ok: false; error: JobFailure };
+
+/**
+ * A failed job's reason, as the worker writes it: `<code>: <message>`, so that a reader who
+ * missed the reply (the API's late lookup) answers with the same error code.
+ */
+export function failureReason(failure: JobFailure): string {
+  return `${failure.code}: ${failure.message}`;
+}
+
+/** The failure in a reason written by failureReason; undefined for any other text. */
+export function parseFailureReason(reason: string | undefined, isCode: (code: string) => boolean): JobFailure | undefined {
+  const m = /^([a-z_]+): ([\s\S]*)$/.exec(reason ?? '');
+  return m && isCode(m[1]!) ? { code: m[1] as JobFailure['code'], message: m[2]! } : undefined;
+}
