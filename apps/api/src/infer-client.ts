@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BLOB_MIN_BYTES, bytesOf, isErrorCode, parseFailureReason, ServiceError, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type ModelSpec, type Reply, type ValidatedRequest, type WireTensor } from '@tessera/contract';
+import { BLOB_MIN_BYTES, bytesOf, parseFailureReason, ServiceError, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type ModelSpec, type Reply, type ValidatedRequest, type WireTensor } from '@tessera/contract';
 import { blobKeyPrefix, ReplyTimeoutError, type Admission, type ReplyListener } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import { JobCoalescer, withTimeout, type Blob, type Enqueued } from './coalescer.js';
@@ -189,7 +189,7 @@ export class InferClient {
     if (job && state === 'failed') {
       // Usually the worker dropped this request at its deadline just as the reply timer fired:
       // the reason carries the worker's code (timeout), as the reply would have.
-      const failure = parseFailureReason(job.failedReason, isErrorCode);
+      const failure = parseFailureReason(job.failedReason);
       if (failure) throw new ServiceError(failure.code, failure.message);
       throw new ServiceError('inference_failed', job.failedReason || 'inference failed');
     }

@@ -1,4 +1,4 @@
-import type { ErrorCode } from './errors.js';
+import { isErrorCode, type ErrorCode } from './errors.js';
 import type { WireTensor } from './tensor.js';
 
 export const JOB_SCHEMA_VERSION = 2;
@@ -91,7 +91,7 @@ export function failureReason(failure: JobFailure): string {
 }
 
 /** The failure in a reason written by failureReason; undefined for any other text. */
-export function parseFailureReason(reason: string | undefined, isCode: (code: string) => boolean): JobFailure | undefined {
+export function parseFailureReason(reason: string | undefined): JobFailure | undefined {
   const m = /^([a-z_]+): ([\s\S]*)$/.exec(reason ?? '');
-  return m && isCode(m[1]!) ? { code: m[1] as JobFailure['code'], message: m[2]! } : undefined;
+  return m && isErrorCode(m[1]) ? { code: m[1], message: m[2]! } : undefined;
 }
