@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_SCHEMA_VERSION, ServiceError, type InferJobData, type InferRequestPart, type ModelSpec } from '@tessera/contract';
-import { INFER_JOB_OPTIONS, type Admission } from '@tessera/queue';
+import { INFER_JOB_OPTIONS, modelKey, type Admission } from '@tessera/queue';
 
 const ENQUEUE_TIMEOUT_MS = 5000;
 /** At most this many requests share one job (and never more items than the model's batch). */
@@ -81,14 +81,15 @@ export class JobCoalescer {
 
   /** Call once a request this coalescer enqueued got its answer (or gave up waiting). */
   answered(model: ModelSpec): void {
-    const key = `${model.name}@${model.version}`;
+    const key = modelKey(model.name, model.version);
     const n = (this.waiting.get(key) ?? 1) - 1;
     if (n > 0) this.waiting.set(key, n);
     else this.waiting.delete(key);
   }
 
   enqueue(model: ModelSpec, part: InferRequestPart, opts: { priority?: number | undefined; queueCap: number; timeoutMs: number }, blobs: Blob[] = []): Promise<Enqueued> {
-    const key = `${model.name}@${model.version}#${opts.priority ?? ''}`;
+    const served = modelKey(model.name, model.version);
+    const key = `${served}#${opts.priority ?? ''}`;
     let group = this.open.get(key);
     if (!group) {
       group = { key, model, priority: opts.priority, queueCap: opts.queueCap, entries: [], items: 0, sealed: false };
@@ -101,13 +102,12 @@ export class JobCoalescer {
     if (g.entries.length >= MAX_REQUESTS_PER_JOB || g.items >= batch) {
       void this.flush(g);
     } else if (g.entries.length === 1 && !this.inFlight.get(key)) {
-      const busy = (this.waiting.get(`${model.name}@${model.version}`) ?? 0) > 0;
+      const busy = (this.waiting.get(served) ?? 0) > 0;
       if (busy && this.windowMs > 0) setTimeout(() => void this.flush(g), this.windowMs);
       else setImmediate(() => void this.flush(g));
     }
     return promise.then((where) => {
-      const k = `${model.name}@${model.version}`;
-      this.waiting.set(k, (this.waiting.get(k) ?? 0) + 1);
+      this.waiting.set(served, (this.waiting.get(served) ?? 0) + 1);
       return where;
     });
   }

@@ -26,7 +26,6 @@ export interface ApiContext {
   queueFor(model: string): Queue;
   keys: KeyStore;
   authFailures: FailureLimit;
-  admission: Admission;
   idempotency: IdempotencyStore;
   cache: ResponseCache;
   close(): Promise<void>;
@@ -85,7 +84,6 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     queueFor,
     keys: new KeyStore(redis, config.QUEUE_PREFIX, config.AUTH_CACHE_MS),
     authFailures: new FailureLimit(redis, config.QUEUE_PREFIX, config.AUTH_FAILURE_LIMIT, config.RATE_LIMIT_WINDOW_MS),
-    admission,
     idempotency: new IdempotencyStore(redis, config.QUEUE_PREFIX),
     cache: new ResponseCache(redis, config.QUEUE_PREFIX, metrics.cacheRequests, logger),
     // Every step runs even when an earlier one fails; calling twice is harmless.
