@@ -4,6 +4,7 @@
  * tensor built once per size: what the device can do with this model and these threads.
  */
 import { performance } from 'node:perf_hooks';
+import { serveChildJob } from './child-job.js';
 import type { ItemTensor } from './inputs.js';
 import { createSession, feedsFor } from './ort-session.js';
 import type { CeilingPoint, CeilingResult } from './types.js';
@@ -62,13 +63,4 @@ export async function runCeiling(job: CeilingJob): Promise<CeilingResult> {
 }
 
 // Child-process entry: one job in, one result out, over the IPC channel.
-if (process.send) {
-  // The parent went away (Ctrl-C): stop rather than keep loading the machine.
-  process.once('disconnect', () => process.exit(1));
-  process.once('message', (job: CeilingJob) => {
-    runCeiling(job).then(
-      (result) => process.send!({ ok: true, result }, undefined, undefined, () => process.exit(0)),
-      (err: unknown) => process.send!({ ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) }, undefined, undefined, () => process.exit(1)),
-    );
-  });
-}
+serveChildJob(runCeiling);

@@ -30,3 +30,19 @@ export function childJob<J, R>(module: string, job: J, opts: { timeoutMs: number
     child.send(job as object);
   });
 }
+
+/**
+ * The child's side of childJob: when this process was forked with an IPC channel, takes one job,
+ * runs it and sends back its result or error, then exits. Exits at once if the parent goes away
+ * (Ctrl-C), rather than keep loading the machine.
+ */
+export function serveChildJob<J, R>(run: (job: J) => Promise<R>): void {
+  if (!process.send) return;
+  process.once('disconnect', () => process.exit(1));
+  process.once('message', (job: J) => {
+    run(job).then(
+      (result) => process.send!({ ok: true, result }, undefined, undefined, () => process.exit(0)),
+      (err: unknown) => process.send!({ ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) }, undefined, undefined, () => process.exit(1)),
+    );
+  });
+}

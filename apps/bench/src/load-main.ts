@@ -5,6 +5,7 @@
  * histogram rounds to whole milliseconds, too coarse for sub-millisecond models.
  */
 import autocannon from 'autocannon';
+import { serveChildJob } from './child-job.js';
 import { summarize } from './latency.js';
 import { binaryBodyMaker, bodyMaker, type BinaryTemplate, type Vary } from './vary.js';
 import type { LoadResult } from './types.js';
@@ -77,13 +78,5 @@ export function runLoad(job: LoadJob): Promise<LoadResult> {
   });
 }
 
-if (process.send) {
-  // The parent went away (Ctrl-C): stop rather than keep loading the machine.
-  process.once('disconnect', () => process.exit(1));
-  process.once('message', (job: LoadJob) => {
-    runLoad(job).then(
-      (result) => process.send!({ ok: true, result }, undefined, undefined, () => process.exit(0)),
-      (err: unknown) => process.send!({ ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) }, undefined, undefined, () => process.exit(1)),
-    );
-  });
-}
+// Child-process entry: one job in, one result out, over the IPC channel.
+serveChildJob(runLoad);
