@@ -1,5 +1,5 @@
 import { nodeProto, tensorProto, valueInfo } from './build-model.js';
-import { ProtoError, ProtoReader, WIRE_LEN } from './protobuf-reader.js';
+import { ProtoError, ProtoReader, stringField, WIRE_LEN } from './protobuf-reader.js';
 import { ProtoWriter } from './protobuf-writer.js';
 import type { Initializer, Node, ValueInfo } from './types.js';
 
@@ -16,16 +16,6 @@ export interface GraphEdit {
   initializers?: Initializer[];
   /** Graph outputs appended after the kept ones. */
   outputs?: ValueInfo[];
-}
-
-/** The name (field 1) of a ValueInfoProto. */
-function valueInfoName(bytes: Uint8Array): string {
-  const r = new ProtoReader(bytes);
-  for (let t = r.tag(); t; t = r.tag()) {
-    if (t.field === 1 && t.wire === WIRE_LEN) return r.string();
-    r.skip(t.wire);
-  }
-  return '';
 }
 
 /**
@@ -59,7 +49,7 @@ export function editGraph(model: Uint8Array, edit: GraphEdit): Uint8Array {
     copyFields(graph, g, (f, w, gr) => {
       if (f !== GRAPH.output || w !== WIRE_LEN) return false;
       const info = gr.bytes();
-      const name = valueInfoName(info);
+      const name = stringField(info, 1); // ValueInfoProto.name
       names.add(name);
       if (edit.keepOutputs(name)) g.bytes(GRAPH.output, info);
       return true;

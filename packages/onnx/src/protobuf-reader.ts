@@ -140,3 +140,17 @@ export class ProtoReader {
     }
   }
 }
+
+/**
+ * The first length-delimited field `field` of a message read as a string ('' when absent),
+ * skipping every other field without decoding it: the name of a ValueInfoProto (field 1) or of
+ * a TensorProto (field 8) without touching its payload.
+ */
+export function stringField(message: Uint8Array, field: number): string {
+  const r = new ProtoReader(message);
+  for (let t = r.tag(); t; t = r.tag()) {
+    if (t.field === field && t.wire === WIRE_LEN) return r.string();
+    r.skip(t.wire);
+  }
+  return '';
+}

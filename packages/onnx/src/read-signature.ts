@@ -1,5 +1,5 @@
 import { datatypeFromOnnx } from '@tessera/contract';
-import { ProtoReader, WIRE_LEN } from './protobuf-reader.js';
+import { ProtoReader, stringField, WIRE_LEN } from './protobuf-reader.js';
 import type { Signature, SigTensor } from './types.js';
 
 /** ONNX's ModelProto/GraphProto/... field numbers used below, as in onnx.proto. */
@@ -55,16 +55,6 @@ function readValueInfo(bytes: Uint8Array): SigTensor {
   return out;
 }
 
-/** The name of an initializer, skipping its payload without touching it. */
-function initializerName(bytes: Uint8Array): string {
-  const r = new ProtoReader(bytes);
-  for (let t = r.tag(); t; t = r.tag()) {
-    if (t.field === 8 && t.wire === WIRE_LEN) return r.string();
-    r.skip(t.wire);
-  }
-  return '';
-}
-
 /**
  * Reads the inputs and outputs a model declares, without decoding nodes or weights.
  * Graph inputs that are also initializers (weights listed as inputs by older exporters)
@@ -93,7 +83,7 @@ export function readSignature(bytes: Uint8Array): Signature {
         if (g.wire !== WIRE_LEN) graph.skip(g.wire);
         else if (g.field === GRAPH.input) sig.inputs.push(readValueInfo(graph.bytes()));
         else if (g.field === GRAPH.output) sig.outputs.push(readValueInfo(graph.bytes()));
-        else if (g.field === GRAPH.initializer) initializers.add(initializerName(graph.bytes()));
+        else if (g.field === GRAPH.initializer) initializers.add(stringField(graph.bytes(), 8)); // TensorProto.name, payload untouched
         else graph.skip(g.wire);
       }
     } else model.skip(t.wire);
