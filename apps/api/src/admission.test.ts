@@ -79,3 +79,26 @@ test('a failed job frees its idempotency key so that a retry computes again', as
   await store.abandon('k', 'job-2');
   assert.equal((await store.claim('k', 'fp', 'job-4', 10_000, 'l')).kind, 'attach', "abandoning someone else's claim changes nothing");
 });
+
+test('a delivered success is stored in the response cache with its TTL, alongside an idempotent reply; failures and oversized results are not', async () => {
+  const result = { outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [1], b64: 'AACAPw==' }], timing: { queueMs: 1, computeMs: 2, batchSize: 3 }, provider: 'cpu', worker: 'w' };
+  const cache = (key: string, maxBytes = 10_000) => ({ key, ttlMs: 30_000, maxBytes });
+  const admission = new Admission(conn, 'cache1');
+  await admission.admit('m', 'job-1', 1, 8, inAMinute());
+  const ok: Reply = { jobId: 'job-1', ok: true, result };
+  assert.equal(await deliverReply(conn, { prefix: 'cache1', model: 'm', replyTo: 'cache1:l', items: 1, cache: cache('cache1:cache:m:a'), idempotency: { key: 'k', ttlMs: 60_000 } }, ok, 60_000), true);
+  assert.deepEqual(JSON.parse((await conn.get('cache1:cache:m:a'))!), result, 'the result itself');
+  const ttl = await conn.pttl('cache1:cache:m:a');
+  assert.ok(ttl > 25_000 && ttl <= 30_000, `the cache TTL (${ttl} ms)`);
+  assert.deepEqual(JSON.parse((await conn.rpop('cache1:l'))!), ok, 'the reply is intact');
+  assert.equal(await admission.inFlight('m'), 0, 'the admission entry was released');
+  assert.deepEqual(JSON.parse((await conn.get('cache1:idem:k:result'))!), ok, 'the idempotent result too');
+
+  assert.equal(await deliverReply(conn, { prefix: 'cache1', model: 'm', replyTo: 'cache1:l', items: 1, cache: cache('cache1:cache:m:big', 50) }, { ...ok, jobId: 'job-2' }, 60_000), false);
+  assert.equal(await conn.exists('cache1:cache:m:big'), 0, 'over the size bound');
+  assert.deepEqual(JSON.parse((await conn.rpop('cache1:l'))!), { ...ok, jobId: 'job-2' }, 'still replied');
+
+  const failed: Reply = { jobId: 'job-3', ok: false, error: { code: 'timeout', message: 'late' } };
+  assert.equal(await deliverReply(conn, { prefix: 'cache1', model: 'm', replyTo: 'cache1:l', items: 1, cache: cache('cache1:cache:m:c') }, failed, 60_000), false);
+  assert.equal(await conn.exists('cache1:cache:m:c'), 0, 'failures are never cached');
+});

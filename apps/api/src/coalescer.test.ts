@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { toWire, type InferJobData, type InferRequestPart, type ModelSpec } from '@tessera/contract';
 import { Admission, queueName } from '@tessera/queue';
 import { freePort, startRedis, type RedisHandle } from '@tessera/topology';
-import { JobCoalescer, MAX_REQUESTS_PER_JOB } from './coalescer.js';
+import { JobCoalescer, MAX_REQUESTS_PER_JOB, type Cached, type Enqueued } from './coalescer.js';
 
 /** How requests become jobs, against a real Redis and real BullMQ queues. */
 let redis: RedisHandle;
@@ -48,6 +48,12 @@ const part = (items = 1): InferRequestPart => ({
   inputs: [toWire({ name: 'x', datatype: 'FP32', shape: [items, 1], data: new Float32Array(items).fill(n) })],
 });
 
+/** The job a request went to (it was not answered from the cache). */
+function queued(where: Enqueued | Cached): Enqueued {
+  assert.ok(!('cached' in where), 'enqueued, not answered from the cache');
+  return where;
+}
+
 async function jobsOf(queue: Queue): Promise<InferJobData[]> {
   return (await queue.getJobs(['waiting', 'prioritized'])).map((j) => j.data as InferJobData);
 }
@@ -73,8 +79,8 @@ test('requests arriving together share one job, each keeping its own id, deadlin
   assert.deepEqual(jobs.flatMap((j) => j.requests.map((r) => r.id)).sort(), parts.map((p) => p.id).sort(), 'every request is in exactly one job');
   for (const [i, w] of where.entries()) {
     const job = jobs.find((j) => j.requests.some((r) => r.id === parts[i]!.id))!;
-    assert.equal(w.jobId, job.requests[0]!.id);
-    assert.equal(w.requests, job.requests.length);
+    assert.equal(queued(w).jobId, job.requests[0]!.id);
+    assert.equal(queued(w).requests, job.requests.length);
   }
   const first = jobs[0]!;
   assert.equal(first.deadline, Math.max(...first.requests.map((r) => r.deadline)));
@@ -131,12 +137,12 @@ test('while earlier requests wait for answers, a new one waits up to the window 
   const a = coalescer.enqueue(m, part(), { queueCap: 100, timeoutMs: 5000 });
   await new Promise((r) => setTimeout(r, 20));
   const b = coalescer.enqueue(m, part(), { queueCap: 100, timeoutMs: 5000 });
-  const [wa, wb] = await Promise.all([a, b]);
+  const [wa, wb] = (await Promise.all([a, b])).map(queued) as [Enqueued, Enqueued];
   assert.equal(wa.jobId, wb.jobId);
   assert.equal(wa.requests, 2);
   for (let i = 0; i < 3; i++) coalescer.answered(m);
   const t1 = Date.now();
-  const alone = await coalescer.enqueue(m, part(), { queueCap: 100, timeoutMs: 5000 });
+  const alone = queued(await coalescer.enqueue(m, part(), { queueCap: 100, timeoutMs: 5000 }));
   assert.equal(alone.requests, 1);
   assert.ok(Date.now() - t1 < 50, 'answered everything: idle again, no wait');
 });
@@ -159,4 +165,23 @@ test('large inputs are stored raw under their own keys before the job is added; 
   assert.ok(ttl > 60_000 && ttl <= 125_000, `expires a minute after the deadline (${ttl} ms)`);
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(await conn.exists('c7:blob:b:0'), 0, 'the refused request left nothing behind');
+});
+
+test('the admission answers requests whose response-cache key holds a result: not admitted, not queued, even over the cap', async () => {
+  const { coalescer, queueFor, admission } = setup('c8');
+  const m = model('m', 64);
+  const stored = '{"outputs":[],"timing":{"queueMs":1,"computeMs":2,"batchSize":3},"provider":"cpu","worker":"w"}';
+  await conn.set('c8:cache:m:hit', stored);
+  const [hit, miss, full, hitWhenFull] = [part(2), part(2), part(2), part(2)];
+  const where = await Promise.all([
+    coalescer.enqueue(m, hit, { queueCap: 2, timeoutMs: 5000, lookup: 'c8:cache:m:hit' }),
+    coalescer.enqueue(m, miss, { queueCap: 2, timeoutMs: 5000, lookup: 'c8:cache:m:miss' }),
+    // The cap (2 items) is full after `miss`: this one is refused, a hit needs no room.
+    coalescer.enqueue(m, full, { queueCap: 2, timeoutMs: 5000 }),
+    coalescer.enqueue(m, hitWhenFull, { queueCap: 2, timeoutMs: 5000, lookup: 'c8:cache:m:hit' }),
+  ].map((p) => p.catch((err: { code: string }) => err.code)));
+  assert.deepEqual(where, [{ cached: stored }, { jobId: miss.id, requests: 1 }, 'overloaded', { cached: stored }]);
+  assert.equal(await admission.inFlight('m'), 2, 'only the miss was admitted');
+  const jobs = await jobsOf(queueFor('m'));
+  assert.deepEqual(jobs.flatMap((j) => j.requests.map((r) => r.id)), [miss.id]);
 });

@@ -21,6 +21,11 @@ export interface Enqueued {
   requests: number;
 }
 
+/** A request the response cache answered during admission: the stored result (JSON). Nothing was enqueued. */
+export interface Cached {
+  cached: string;
+}
+
 /** A large input's raw bytes, stored under its own key before the job that names it is added. */
 export interface Blob {
   key: string;
@@ -33,7 +38,9 @@ const BLOB_GRACE_MS = 60_000;
 interface Entry {
   part: InferRequestPart;
   blobs: Blob[];
-  resolve(where: Enqueued): void;
+  /** Response-cache key to answer from, if it holds a result. */
+  lookup: string | undefined;
+  resolve(where: Enqueued | Cached): void;
   reject(err: Error): void;
 }
 
@@ -61,7 +68,9 @@ interface Group {
  *   with them, so the new one would wait in the queue anyway, and meanwhile more join its job.
  * Under load this turns N requests into one admission call, one job add, one job fetch and one
  * job finish, which is most of what a request costs Redis and the worker; the worker still runs
- * and answers every request on its own (own deadline, own reply, own failure).
+ * and answers every request on its own (own deadline, own reply, own failure). The admission
+ * call also looks each request up in the response cache: a hit is answered from there and never
+ * queued, so the cache costs no round trip of its own.
  */
 export class JobCoalescer {
   private readonly open = new Map<string, Group>();
@@ -87,7 +96,7 @@ export class JobCoalescer {
     else this.waiting.delete(key);
   }
 
-  enqueue(model: ModelSpec, part: InferRequestPart, opts: { priority?: number | undefined; queueCap: number; timeoutMs: number }, blobs: Blob[] = []): Promise<Enqueued> {
+  enqueue(model: ModelSpec, part: InferRequestPart, opts: { priority?: number | undefined; queueCap: number; timeoutMs: number; lookup?: string | undefined }, blobs: Blob[] = []): Promise<Enqueued | Cached> {
     const served = modelKey(model.name, model.version);
     const key = `${served}#${opts.priority ?? ''}`;
     let group = this.open.get(key);
@@ -96,7 +105,7 @@ export class JobCoalescer {
       this.open.set(key, group);
     }
     const g = group;
-    const promise = new Promise<Enqueued>((resolve, reject) => g.entries.push({ part, blobs, resolve, reject }));
+    const promise = new Promise<Enqueued | Cached>((resolve, reject) => g.entries.push({ part, blobs, lookup: opts.lookup, resolve, reject }));
     g.items += part.items;
     const batch = model.maxBatchSize > 0 ? model.maxBatchSize : MAX_REQUESTS_PER_JOB;
     if (g.entries.length >= MAX_REQUESTS_PER_JOB || g.items >= batch) {
@@ -107,7 +116,7 @@ export class JobCoalescer {
       else setImmediate(() => void this.flush(g));
     }
     return promise.then((where) => {
-      this.waiting.set(served, (this.waiting.get(served) ?? 0) + 1);
+      if (!('cached' in where)) this.waiting.set(served, (this.waiting.get(served) ?? 0) + 1);
       return where;
     });
   }
@@ -130,8 +139,9 @@ export class JobCoalescer {
 
   private async send(g: Group): Promise<void> {
     const { model, entries } = g;
-    const requests = entries.map((e) => ({ id: e.part.id, items: e.part.items, deadline: e.part.deadline }));
+    const requests = entries.map((e) => ({ id: e.part.id, items: e.part.items, deadline: e.part.deadline, lookup: e.lookup }));
     let admitted: boolean[];
+    let cached: (string | undefined)[];
     let used: number;
     // Large inputs are written in the same round trip as the admission (one pipeline).
     const blobs = entries.flatMap((e) => e.blobs.map((b) => ({ ...b, ttl: Math.max(1, Math.ceil(e.part.deadline - Date.now())) + BLOB_GRACE_MS })));
@@ -144,7 +154,7 @@ export class JobCoalescer {
     const writes = blobs.map((b) => store!.set(b.key, Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength), 'PX', b.ttl));
     try {
       const [admission] = await Promise.all([this.admission.admitMany(model.name, requests, g.queueCap), ...writes]);
-      ({ admitted, inFlight: used } = admission);
+      ({ admitted, cached, inFlight: used } = admission);
     } catch (err) {
       const failure = new ServiceError('not_ready', `Redis is unreachable: ${(err as Error).message}`, { cause: err });
       for (const e of entries) e.reject(failure);
@@ -155,6 +165,8 @@ export class JobCoalescer {
     this.dropBlobs(entries.filter((_, i) => !admitted[i]));
     entries.forEach((e, i) => {
       if (admitted[i]) return;
+      const hit = cached[i];
+      if (hit !== undefined) return e.resolve({ cached: hit });
       e.reject(new ServiceError('overloaded', `model '${model.name}' is overloaded: ${used} items are queued or running (limit ${g.queueCap}); retry later`, { headers: { 'Retry-After': '1' } }));
     });
     if (accepted.length === 0) return;

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { BLOB_MIN_BYTES, bytesOf, parseFailureReason, ServiceError, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type ModelSpec, type Reply, type ValidatedRequest, type WireTensor } from '@tessera/contract';
 import { blobKeyPrefix, ReplyTimeoutError, type Admission, type ReplyListener } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
-import { JobCoalescer, withTimeout, type Blob, type Enqueued } from './coalescer.js';
+import { JobCoalescer, withTimeout, type Blob, type Cached, type Enqueued } from './coalescer.js';
 
 const LOOKUP_TIMEOUT_MS = 2000;
 
@@ -25,6 +25,16 @@ export interface InferOptions {
   /** Aborted when the client goes away: the waiter is dropped (and the job withdrawn if `withdrawOnAbort`). */
   signal?: AbortSignal;
   withdrawOnAbort?: boolean;
+  /** A response-cache key: a result stored there answers the request instead of a worker. */
+  lookup?: string | undefined;
+  /** Where the worker stores the result for the response cache. */
+  cache?: InferRequestPart['cache'];
+}
+
+export interface InferAnswer {
+  result: InferJobResult;
+  /** The response cache answered (looked up with the admission); nothing was queued. */
+  cached: boolean;
 }
 
 const clientGone = () => new ServiceError('client_closed_request', 'the client closed the connection before the answer');
@@ -32,6 +42,8 @@ const clientGone = () => new ServiceError('client_closed_request', 'the client c
 /**
  * The API's only way to get inference done: admit and enqueue the request (with others that
  * arrive together, see JobCoalescer) and wait for the worker's reply to it.
+ *
+ * A result already in the response cache (`lookup`) answers during admission, unqueued.
  *
  * Who answers when something fails:
  * - over the model's queue cap: `overloaded` (429), nothing was queued;
@@ -78,7 +90,7 @@ export class InferClient {
     return this.replies.key;
   }
 
-  async infer(model: ModelSpec, request: ValidatedRequest, opts: InferOptions): Promise<InferJobResult> {
+  async infer(model: ModelSpec, request: ValidatedRequest, opts: InferOptions): Promise<InferAnswer> {
     const id = opts.jobId ?? randomUUID();
     const now = performance.timeOrigin + performance.now(); // same clock as the worker's scheduler
     const blobs: Blob[] = [];
@@ -97,19 +109,30 @@ export class InferClient {
       inputs,
       ...(request.outputs ? { outputs: request.outputs } : {}),
       ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
+      ...(opts.cache ? { cache: opts.cache } : {}),
     };
     const reply = this.replies.wait(id, opts.timeoutMs);
     reply.catch(() => {}); // observed below; avoid an unhandled rejection if enqueueing throws first
-    let enqueued: Enqueued;
+    let enqueued: Enqueued | Cached;
     try {
-      enqueued = await this.coalescer.enqueue(model, part, { priority: opts.priority, queueCap: opts.queueCap, timeoutMs: opts.timeoutMs }, blobs);
+      enqueued = await this.coalescer.enqueue(model, part, { priority: opts.priority, queueCap: opts.queueCap, timeoutMs: opts.timeoutMs, lookup: opts.lookup }, blobs);
     } catch (err) {
       this.replies.cancel(id, reply);
       throw err;
     }
+    if ('cached' in enqueued) {
+      this.replies.cancel(id, reply);
+      try {
+        return { result: JSON.parse(enqueued.cached) as InferJobResult, cached: true };
+      } catch {
+        this.logger.warn({ model: model.name, key: opts.lookup }, 'unreadable response-cache entry; computing');
+        return this.infer(model, request, { ...opts, jobId: id, lookup: undefined });
+      }
+    }
     this.jobs.set(id, enqueued);
     try {
-      return await this.settle(this.queueFor(model.name), id, reply, opts.budgetMs ?? opts.timeoutMs, opts.signal, opts.withdrawOnAbort ?? true, true);
+      const result = await this.settle(this.queueFor(model.name), id, reply, opts.budgetMs ?? opts.timeoutMs, opts.signal, opts.withdrawOnAbort ?? true, true);
+      return { result, cached: false };
     } catch (err) {
       // No reply came (the worker's reply releases the entry itself).
       void this.admission.release(model.name, id, part.items).catch(() => {});

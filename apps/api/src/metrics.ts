@@ -48,6 +48,6 @@ export function createApiMetrics(
       await collectQueueItems((model, n) => this.set({ model }, n)).catch(() => {});
     },
   });
-  const cacheRequests = new Counter({ name: `${p}cache_requests_total`, help: 'Response-cache lookups by result (hit, miss, error: Redis failed and the request was computed).', labelNames: ['model', 'result'] as const, registers: [registry] });
+  const cacheRequests = new Counter({ name: `${p}cache_requests_total`, help: 'Response-cache lookups by result (hit, miss).', labelNames: ['model', 'result'] as const, registers: [registry] });
   return { registry, requests, latency, queueWait, compute, batchSize, inFlight, cacheRequests };
 }

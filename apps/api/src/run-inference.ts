@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { ServiceError, type InferJobResult, type ModelSpec, type ValidatedRequest } from '@tessera/contract';
 import { ADMISSION_GRACE_MS, deliverReply, REPLY_TTL_MS } from '@tessera/queue';
 import type { ApiContext } from './context.js';
+import type { InferAnswer } from './infer-client.js';
 import { requestHash } from './cache/request-hash.js';
 import { scopedIdempotencyKey } from './idempotency-key.js';
 import { requireServed } from './models.js';
@@ -36,10 +37,11 @@ function clientSignal(req: Request): AbortSignal {
 }
 
 /**
- * Shared by /infer and /predict: idempotency, the response cache, admission under the model's
- * queue cap and enqueue (both in the InferClient), wait, and the per-request metrics. The order matters: a retry is matched
- * before anything else (so a reused key with another body is refused), a cache hit never
- * reaches the queue, and a request over the cap is refused before anything is enqueued.
+ * Shared by /infer and /predict: idempotency, then the response cache, admission under the
+ * model's queue cap and enqueue (all three in the InferClient, in one script), wait, and the
+ * per-request metrics. The order matters: a retry is matched before anything else (so a reused
+ * key with another body is refused), a cache hit never reaches the queue, and a request over the
+ * cap is refused before anything is enqueued.
  */
 export async function runInference(ctx: ApiContext, req: Request, model: ModelSpec, request: ValidatedRequest, opts: RunOptions = {}): Promise<InferenceOutcome> {
   const policy = requestPolicy(req, model, ctx.config);
@@ -69,23 +71,13 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
     }
   }
 
+  const lookup = cachePolicy && !bypass;
   try {
-    if (cachePolicy && !bypass) {
-      const hit = await ctx.cache.get(model, fingerprint);
-      if (hit) {
-        const result = { ...hit, timing: NOTHING_RAN };
-        // Retries that attached meanwhile are waiting for this job id: answer them too.
-        if (idempotency) {
-          await deliverReply(ctx.redis, { prefix: ctx.config.QUEUE_PREFIX, model: model.name, replyTo: ctx.inferClient.replyKey, items: request.items, idempotency }, { jobId, ok: true, result }, REPLY_TTL_MS).catch(() => {});
-        }
-        return finish(result, 'hit');
-      }
-    }
     await requireServed(ctx, model);
     ctx.metrics.inFlight.inc();
-    let result: InferJobResult;
+    let answer: InferAnswer;
     try {
-      result = await ctx.inferClient.infer(model, request, {
+      answer = await ctx.inferClient.infer(model, request, {
         requestId: req.id,
         timeoutMs: policy.timeoutMs,
         budgetMs: policy.totalMs,
@@ -97,15 +89,26 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
         // An idempotent job stays queued when its client leaves: the retry will attach to it.
         withdrawOnAbort: !idempotency,
         ...(idempotency ? { idempotency } : {}),
+        // Looked up with the admission; a miss's result is stored by the worker.
+        ...(lookup ? { lookup: ctx.cache.key(model, fingerprint) } : {}),
+        ...(cachePolicy ? { cache: ctx.cache.entry(model, fingerprint, cachePolicy) } : {}),
       });
     } finally {
       ctx.metrics.inFlight.dec();
     }
-    const outcome = finish(result, cachePolicy && !bypass ? 'miss' : 'off');
+    if (lookup) ctx.cache.count(model, answer.cached ? 'hit' : 'miss');
+    if (answer.cached) {
+      const result = { ...answer.result, timing: NOTHING_RAN };
+      // Retries that attached meanwhile are waiting for this job id: answer them too.
+      if (idempotency) {
+        await deliverReply(ctx.redis, { prefix: ctx.config.QUEUE_PREFIX, model: model.name, replyTo: ctx.inferClient.replyKey, items: request.items, idempotency }, { jobId, ok: true, result }, REPLY_TTL_MS).catch(() => {});
+      }
+      return finish(result, 'hit');
+    }
+    const outcome = finish(answer.result, lookup ? 'miss' : 'off');
     ctx.metrics.queueWait.observe({ model: model.name }, outcome.timing.queue_ms / 1000);
     ctx.metrics.compute.observe({ model: model.name }, outcome.timing.compute_ms / 1000);
     ctx.metrics.batchSize.observe({ model: model.name }, outcome.timing.batch_size);
-    if (cachePolicy) void ctx.cache.set(model, fingerprint, result, cachePolicy);
     return outcome;
   } catch (err) {
     // Frees the key for a retry, unless the job is still queued for a client that went away.

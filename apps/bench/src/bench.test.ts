@@ -39,7 +39,7 @@ test('npm run bench (short): ceiling, seed and full stack produce report.json, r
   const ceiling = report.ceilings[0]!;
   assert.deepEqual(ceiling.points.map((p) => p.batchSize), [1, 2, 4]);
   assert.ok(ceiling.best.itemsPerS > 0 && ceiling.batch1P50Ms > 0);
-  assert.deepEqual(report.steps.map((s) => `${s.contender}@${s.concurrency} ${s.inputs}`), ['seed@1 unique', 'seed@8 unique', 'full@1 unique', 'full@8 unique', 'full@8 repeated']);
+  assert.deepEqual(report.steps.map((s) => `${s.contender}@${s.concurrency} ${s.inputs}`), ['seed@1 unique', 'full@1 unique', 'seed@8 unique', 'full@8 unique', 'full@8 repeated'], 'contenders measured in turns, step by step');
   for (const s of report.steps) {
     assert.ok(s.load.ok > 0, `${s.contender}@${s.concurrency} answered requests`);
     assert.equal(s.load.non2xx + s.load.errors, 0, `${s.contender}@${s.concurrency}: ${JSON.stringify(s.load.statusCodes)}`);

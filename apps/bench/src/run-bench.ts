@@ -105,35 +105,40 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
     }
   }
 
+  // Both contenders run side by side and are measured in turns, step by step (the other one
+  // idles meanwhile), so that a slow spell of a shared machine hits both rather than one.
   const starters = { seed: startSeed, full: startFullStack } as const;
-  for (const name of (['seed', 'full'] as const).filter((c) => opts.contenders.includes(c))) {
-    if (models.length === 0) break;
-    log(`${name}: starting (${name === 'full' ? 'redis, worker, 3 API replicas, nginx' : 'one Express process'})`);
-    let target: Target;
-    try {
-      target = await starters[name]({
-        models,
-        modelRepository: opts.modelRepository,
-        intraOpThreads: opts.intraOpThreads,
-        logDir: join(opts.outDir, 'logs', name),
-        verbose: opts.verbose,
-        env: serviceEnv(),
-      });
-    } catch (err) {
-      const note = `${name} did not start: ${(err as Error).message}`;
-      notes.push(note);
-      log(note);
-      continue;
+  const targets: [name: 'seed' | 'full', target: Target][] = [];
+  try {
+    for (const name of (['seed', 'full'] as const).filter((c) => opts.contenders.includes(c))) {
+      if (models.length === 0) break;
+      log(`${name}: starting (${name === 'full' ? 'redis, worker, 3 API replicas, nginx' : 'one Express process'})`);
+      try {
+        targets.push([name, await starters[name]({
+          models,
+          modelRepository: opts.modelRepository,
+          intraOpThreads: opts.intraOpThreads,
+          logDir: join(opts.outDir, 'logs', name),
+          verbose: opts.verbose,
+          env: serviceEnv(),
+        })]);
+      } catch (err) {
+        const note = `${name} did not start: ${(err as Error).message}`;
+        notes.push(note);
+        log(note);
+      }
     }
-    try {
-      // Every contender first serves each model for a while, unmeasured: code paths compiled,
-      // sessions and connections warm, before the first measured step of any model.
-      if (opts.warmupS > 0) {
+    // Every contender first serves each model for a while, unmeasured: code paths compiled,
+    // sessions and connections warm, before the first measured step of any model.
+    if (opts.warmupS > 0) {
+      for (const [name, target] of targets) {
         for (const model of models) await warmUp(target, model, inputs.get(model)!, name === 'full', opts.warmupS * 2);
       }
-      for (const model of models) {
-        const input = inputs.get(model)!;
-        for (const concurrency of opts.concurrency) {
+    }
+    for (const model of models) {
+      const input = inputs.get(model)!;
+      for (const concurrency of opts.concurrency) {
+        for (const [name, target] of targets) {
           try {
             // The full stack is sent tensors as a Triton client sends them (binary extension); the
             // seed, built as the article builds it, reads JSON only.
@@ -148,22 +153,23 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
           }
         }
       }
-      const hits = name === 'full' && svc.RESPONSE_CACHE !== 'off' ? cacheHitStep(models, opts.concurrency) : undefined;
-      if (hits) {
-        const input = inputs.get(hits.model)!;
-        try {
-          const s = await measureStep({ target, model: hits.model, body: input.body, itemsPerRequest: input.items, concurrency: hits.concurrency, durationS: opts.durationS, warmupS: opts.warmupS });
-          steps.push(s);
-          log(`${stepLine(s)} (identical requests: response cache hits)`);
-        } catch (err) {
-          const note = `cache-hit step failed: ${(err as Error).message}`;
-          notes.push(note);
-          log(note);
-        }
-      }
-    } finally {
-      await target.stop().catch((err: unknown) => log(`${name}: stop: ${(err as Error).message}`));
     }
+    const full = targets.find(([name]) => name === 'full')?.[1];
+    const hits = full && svc.RESPONSE_CACHE !== 'off' ? cacheHitStep(models, opts.concurrency) : undefined;
+    if (full && hits) {
+      const input = inputs.get(hits.model)!;
+      try {
+        const s = await measureStep({ target: full, model: hits.model, body: input.body, itemsPerRequest: input.items, concurrency: hits.concurrency, durationS: opts.durationS, warmupS: opts.warmupS });
+        steps.push(s);
+        log(`${stepLine(s)} (identical requests: response cache hits)`);
+      } catch (err) {
+        const note = `cache-hit step failed: ${(err as Error).message}`;
+        notes.push(note);
+        log(note);
+      }
+    }
+  } finally {
+    for (const [name, target] of targets) await target.stop().catch((err: unknown) => log(`${name}: stop: ${(err as Error).message}`));
   }
 
   if (steps.some((s) => s.load.statusCodes['429'] || s.load.statusCodes['401'])) {

@@ -38,10 +38,10 @@ const KEPT_RESULT_BYTES = 16 * 1024;
 export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJobSummary> {
   const { name, logger, metrics } = deps;
 
-  // Besides the reply list, this releases the request's admission entry (queue cap) and answers
-  // replicas that attached to an idempotent request.
+  // Besides the reply list, this releases the request's admission entry (queue cap), stores a
+  // success in the response cache and answers replicas that attached to an idempotent request.
   const reply = async (data: InferJobData, part: InferRequestPart, r: Reply) => {
-    const delivery = { prefix: deps.prefix, model: data.model, replyTo: data.replyTo, items: part.items, idempotency: part.idempotency };
+    const delivery = { prefix: deps.prefix, model: data.model, replyTo: data.replyTo, items: part.items, idempotency: part.idempotency, cache: part.cache };
     await deliverReply(deps.replyConnection, delivery, r, REPLY_TTL_MS);
   };
 

@@ -25,6 +25,12 @@ export interface InferRequestPart {
    * it for `ttlMs` and also pushes the reply to every replica that attached to this request.
    */
   idempotency?: { key: string; ttlMs: number };
+  /**
+   * Set when the model's response cache is on: the worker stores a successful result (the
+   * `InferJobResult` as JSON) under `key` for `ttlMs`, in the script that delivers the reply,
+   * unless it is larger than `maxBytes`.
+   */
+  cache?: { key: string; ttlMs: number; maxBytes: number };
 }
 
 /** What the API enqueues: one or more requests, all already validated against the model. */

@@ -20,7 +20,10 @@ export function admissionKeys(prefix: string, model: string): [zset: string, cou
 export const ADMISSION_GRACE_MS = 5000;
 
 // Members are "<requestId>|<items>" so that expired entries can be subtracted without a lookup.
-// ARGV: now, cap, then (items, score, member) per request, admitted in order while they fit.
+// KEYS: the sorted set, the counter, then the response-cache keys looked up.
+// ARGV: now, cap, then (items, score, member, index of its cache key in KEYS or 0) per request.
+// Per request, in order: its cached result when the lookup finds one (nothing is admitted),
+// else 1 when it fits under the cap (admitted) or 0; then the items in flight.
 const ADMIT = new RedisScript(`
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if #expired > 0 then
@@ -37,9 +40,13 @@ end
 local cap = tonumber(ARGV[2])
 local out = {}
 local added = 0
-for i = 3, #ARGV, 3 do
+for i = 3, #ARGV, 4 do
   local items = tonumber(ARGV[i])
-  if used + items > cap then
+  local lookup = tonumber(ARGV[i + 3])
+  local cached = lookup > 0 and redis.call('GET', KEYS[lookup])
+  if cached then
+    out[#out + 1] = cached
+  elseif used + items > cap then
     out[#out + 1] = 0
   else
     redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i + 2])
@@ -76,6 +83,17 @@ export interface AdmissionRequest {
   items: number;
   /** Epoch milliseconds after which the request cannot matter any more. */
   deadline: number;
+  /** A response-cache key: a result stored there answers the request, which is then not admitted. */
+  lookup?: string | undefined;
+}
+
+export interface AdmissionOutcome {
+  /** Per request: admitted under the cap. */
+  admitted: boolean[];
+  /** Per request: the cached result (JSON) that answered it instead, if any. */
+  cached: (string | undefined)[];
+  /** Items in flight for the model after these decisions. */
+  inFlight: number;
 }
 
 export class Admission {
@@ -89,12 +107,24 @@ export class Admission {
     return { admitted: admitted[0]!, inFlight };
   }
 
-  /** Admits requests in order while they fit under `cap`, in one round trip. */
-  async admitMany(model: string, requests: readonly AdmissionRequest[], cap: number): Promise<{ admitted: boolean[]; inFlight: number }> {
+  /**
+   * In one round trip, per request in order: answers it from the response cache when it names
+   * a cache key that holds a result, else admits it if it fits under `cap`.
+   */
+  async admitMany(model: string, requests: readonly AdmissionRequest[], cap: number): Promise<AdmissionOutcome> {
+    const keys: string[] = admissionKeys(this.prefix, model);
     const args: (string | number)[] = [Date.now(), cap];
-    for (const r of requests) args.push(r.items, Math.ceil(r.deadline + ADMISSION_GRACE_MS), admissionMember(r.id, r.items));
-    const out = (await ADMIT.run(this.conn, admissionKeys(this.prefix, model), args)) as number[];
-    return { admitted: out.slice(0, requests.length).map((f) => f === 1), inFlight: out[requests.length]! };
+    for (const r of requests) {
+      if (r.lookup !== undefined) keys.push(r.lookup);
+      args.push(r.items, Math.ceil(r.deadline + ADMISSION_GRACE_MS), admissionMember(r.id, r.items), r.lookup !== undefined ? keys.length : 0);
+    }
+    const out = (await ADMIT.run(this.conn, keys, args)) as (number | string)[];
+    const decisions = out.slice(0, requests.length);
+    return {
+      admitted: decisions.map((d) => d === 1),
+      cached: decisions.map((d) => (typeof d === 'string' ? d : undefined)),
+      inFlight: Number(out[requests.length]),
+    };
   }
 
   /** Idempotent: releasing twice, or a request never admitted, changes nothing. */

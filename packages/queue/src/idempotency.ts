@@ -49,11 +49,17 @@ return 1
 `);
 
 /**
- * Delivers one reply: to the asking replica's list, releases the job's admission entry, and
- * for an idempotent job stores a success (a failure frees the key, so a retry computes again)
- * and pushes the reply to every attached replica. One script, so nothing can slip between.
- * The attached lists are read from a set rather than declared keys: fine on one Redis server,
- * which is what Tessera uses (a cluster would need them in one hash slot).
+ * Delivers one reply: to the asking replica's list, releases the job's admission entry, stores
+ * a successful result in the response cache when asked to, and for an idempotent job stores a
+ * success (a failure frees the key, so a retry computes again) and pushes the reply to every
+ * attached replica. One script, so nothing can slip between. The attached lists are read from a
+ * set rather than declared keys: fine on one Redis server, which is what Tessera uses (a
+ * cluster would need them in one hash slot).
+ *
+ * KEYS: reply list, admission set, admission counter, then the three idempotency keys when
+ * ARGV[4] is not empty, then the response-cache key when ARGV[7] is not '0'.
+ * ARGV: reply, reply TTL, admission member, idempotency ('' none, '1' success, '0' failure),
+ * idempotency TTL, job id, cache TTL ('0' none), cached result.
  */
 const DELIVER = new RedisScript(`
 redis.call('LPUSH', KEYS[1], ARGV[1])
@@ -61,7 +67,10 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if redis.call('ZREM', KEYS[2], ARGV[3]) == 1 then
   redis.call('DECRBY', KEYS[3], tonumber(string.match(ARGV[3], '|(%d+)$')))
 end
-if #KEYS == 6 then
+if ARGV[7] ~= '0' then
+  redis.call('SET', KEYS[#KEYS], ARGV[8], 'PX', ARGV[7])
+end
+if ARGV[4] ~= '' then
   if ARGV[4] == '1' then
     redis.call('SET', KEYS[5], ARGV[1], 'PX', ARGV[5])
     redis.call('PEXPIRE', KEYS[4], ARGV[5])
@@ -112,16 +121,37 @@ export interface Delivery {
   replyTo: string;
   items: number;
   idempotency?: { key: string; ttlMs: number } | undefined;
+  /** Where a successful result goes in the response cache (stored when it fits in maxBytes). */
+  cache?: { key: string; ttlMs: number; maxBytes: number } | undefined;
 }
 
-/** Worker side, and the API for results it found without a job (cache hits of an idempotent request). */
-export async function deliverReply(conn: Redis, d: Delivery, reply: Reply, replyTtlMs: number): Promise<void> {
+/**
+ * Worker side, and the API for results it found without a job (cache hits of an idempotent
+ * request). Resolves to whether the result was stored in the response cache.
+ */
+export async function deliverReply(conn: Redis, d: Delivery, reply: Reply, replyTtlMs: number): Promise<boolean> {
   const keys = [d.replyTo, ...admissionKeys(d.prefix, d.model)];
-  const args = [JSON.stringify(reply), replyTtlMs, admissionMember(reply.jobId, d.items)];
+  let text: string;
+  let cached: string | undefined;
+  if (reply.ok && d.cache) {
+    // The result is serialised once: the reply is built around it.
+    cached = JSON.stringify(reply.result);
+    text = `{"jobId":${JSON.stringify(reply.jobId)},"ok":true,"result":${cached}}`;
+    if (Buffer.byteLength(cached) > d.cache.maxBytes) cached = undefined;
+  } else {
+    text = JSON.stringify(reply);
+  }
+  const args: (string | number)[] = [text, replyTtlMs, admissionMember(reply.jobId, d.items), '', 0, reply.jobId, 0, ''];
   if (d.idempotency) {
-    const [record, result, replies] = idempotencyKeys(d.prefix, d.idempotency.key);
-    keys.push(record, result, replies);
-    args.push(reply.ok ? '1' : '0', d.idempotency.ttlMs, reply.jobId);
+    keys.push(...idempotencyKeys(d.prefix, d.idempotency.key));
+    args[3] = reply.ok ? '1' : '0';
+    args[4] = d.idempotency.ttlMs;
+  }
+  if (cached !== undefined) {
+    keys.push(d.cache!.key);
+    args[6] = Math.max(1, Math.ceil(d.cache!.ttlMs));
+    args[7] = cached;
   }
   await DELIVER.run(conn, keys, args);
+  return cached !== undefined;
 }

@@ -1,9 +1,9 @@
 import type { Request, RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
-import { ipKeyGenerator, rateLimit, type IncrementResponse } from 'express-rate-limit';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { ServiceError } from '@tessera/contract';
 import type { Logger } from '@tessera/telemetry';
+import { RedisRateLimitStore } from './rate-limit-store.js';
 
 export interface RateLimitOptions {
   redis: Redis;
@@ -17,66 +17,19 @@ export interface RateLimitOptions {
 /** Redis is the rate limiter's memory; a command it does not answer in time lets the request through. */
 const STORE_TIMEOUT_MS = 1000;
 
-/** Between reconnection attempts, or closed: a command would only wait for ioredis's retries. */
-export function isDown(redis: Redis): boolean {
-  return redis.status === 'reconnecting' || redis.status === 'close' || redis.status === 'end';
-}
-
-/**
- * rate-limit-redis loads its Lua script once, when the limiter is created, and keeps a failed
- * load forever: an API that started while Redis was away would never limit again. This store
- * loads it again on the next request instead.
- */
-class ResilientRedisStore extends RedisStore {
-  private lastWarning = 0;
-
-  constructor(
-    options: ConstructorParameters<typeof RedisStore>[0],
-    private readonly logger: Logger,
-  ) {
-    super(options);
-  }
-
-  /** A failure lets the request through (counted as the window's first hit), logged once per 10 s. */
-  override async increment(key: string): Promise<IncrementResponse> {
-    try {
-      await this.incrementScriptSha.catch(() => {
-        this.incrementScriptSha = this.loadIncrementScript();
-      });
-      return await super.increment(key);
-    } catch (err) {
-      if (Date.now() - this.lastWarning > 10_000) {
-        this.lastWarning = Date.now();
-        this.logger.warn({ err: (err as Error).message }, 'rate limiter cannot reach Redis; requests pass unlimited meanwhile');
-      }
-      return { totalHits: 1, resetTime: new Date(Date.now() + this.windowMs) };
-    }
-  }
-}
-
 function limitOf(req: Request, fallback: number): number {
   return req.principal?.rateLimit ?? fallback;
 }
 
 /**
  * Per-key rate limit over a fixed window, counted in Redis so that it holds across every API
- * replica rather than once per replica. Unauthenticated requests (AUTH=off) are counted per
+ * replica rather than once per replica; concurrent requests share one Redis script per batch
+ * (RedisRateLimitStore), with exact counts. Unauthenticated requests (AUTH=off) are counted per
  * client address. Answers carry the IETF draft-8 `RateLimit` and `RateLimit-Policy` headers,
  * and 429s a `Retry-After`. When Redis fails, requests pass: inference then answers 503 itself.
  */
 export function perKeyRateLimit(opts: RateLimitOptions): RequestHandler {
-  const store = new ResilientRedisStore({
-    prefix: `${opts.prefix}:ratelimit:`,
-    sendCommand: (command: string, ...args: string[]) => {
-      // While the connection is down, fail at once rather than after ioredis's retries.
-      if (isDown(opts.redis)) return Promise.reject(new Error(`Redis connection is ${opts.redis.status}`));
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('Redis did not answer the rate limiter in time')), STORE_TIMEOUT_MS);
-      });
-      return Promise.race([opts.redis.call(command, ...args) as Promise<RedisReply>, timeout]).finally(() => clearTimeout(timer));
-    },
-  }, opts.logger);
+  const store = new RedisRateLimitStore({ redis: opts.redis, prefix: `${opts.prefix}:ratelimit:`, logger: opts.logger, timeoutMs: STORE_TIMEOUT_MS });
   return rateLimit({
     windowMs: opts.windowMs,
     limit: (req) => limitOf(req, opts.limit),
