@@ -110,3 +110,24 @@ export class RssSampler {
     return this.peaks;
   }
 }
+
+/**
+ * Waits until the processes use less than `maxCores` of CPU over `intervalMs` (or `timeoutMs`
+ * passed): requests a contender accepted before its load generator stopped are still being
+ * computed after a step (a seed with 256 queued PP-OCR requests works for seconds), and that
+ * work must not land in the next step, which may measure another contender. Resolves to the
+ * seconds waited.
+ */
+export async function waitQuiet(watched: readonly Watched[], opts: { maxCores?: number; intervalMs?: number; timeoutMs?: number } = {}): Promise<number> {
+  const { maxCores = 0.05, intervalMs = 250, timeoutMs = 60_000 } = opts;
+  const total = () => cpuSnapshot(watched).reduce((n, s) => n + s.cpuS, 0);
+  const started = Date.now();
+  let before = total();
+  while (Date.now() - started < timeoutMs) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    const now = total();
+    if ((now - before) / (intervalMs / 1000) < maxCores) break;
+    before = now;
+  }
+  return (Date.now() - started) / 1000;
+}

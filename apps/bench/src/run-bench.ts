@@ -8,6 +8,7 @@ import { childJob } from './child-job.js';
 import { startFullStack, startSeed, type Target } from './contenders.js';
 import { modelInput, type ModelInput } from './inputs.js';
 import { measureStep } from './measure-step.js';
+import { waitQuiet } from './proc-stats.js';
 import { markdownReport } from './report-md.js';
 import { svgChart } from './report-svg.js';
 import { evaluateTargets } from './targets.js';
@@ -133,6 +134,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
     if (opts.warmupS > 0) {
       for (const [name, target] of targets) {
         for (const model of models) await warmUp(target, model, inputs.get(model)!, name === 'full', opts.warmupS * 2);
+        await waitQuiet(target.watched);
       }
     }
     for (const model of models) {
@@ -151,6 +153,9 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
             notes.push(note);
             log(note);
           }
+          // What it accepted before the clients stopped is still computed: not in the next step.
+          const waited = await waitQuiet(target.watched);
+          if (waited > 1) log(`${name}: ${waited.toFixed(1)} s to finish the requests it had accepted`);
         }
       }
     }
