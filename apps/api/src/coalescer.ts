@@ -2,18 +2,11 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_SCHEMA_VERSION, ServiceError, type InferJobData, type InferRequestPart, type ModelSpec } from '@tessera/contract';
 import { INFER_JOB_OPTIONS, modelKey, type Admission } from '@tessera/queue';
+import { withTimeout } from './with-timeout.js';
 
 const ENQUEUE_TIMEOUT_MS = 5000;
 /** At most this many requests share one job (and never more items than the model's batch). */
 export const MAX_REQUESTS_PER_JOB = 64;
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Where a request went: the BullMQ job that carries it, and how many requests share that job. */
 export interface Enqueued {

@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 import { BLOB_MIN_BYTES, bytesOf, parseFailureReason, ServiceError, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type ModelSpec, type Reply, type ValidatedRequest, type WireTensor } from '@tessera/contract';
 import { blobKeyPrefix, ReplyTimeoutError, type Admission, type ReplyListener } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
-import { JobCoalescer, withTimeout, type Blob, type Cached, type Enqueued } from './coalescer.js';
+import { JobCoalescer, type Blob, type Cached, type Enqueued } from './coalescer.js';
+import { withTimeout } from './with-timeout.js';
 
 const LOOKUP_TIMEOUT_MS = 2000;
 

@@ -48,6 +48,9 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
   const cachePolicy = ctx.config.RESPONSE_CACHE && model.cache?.enabled ? model.cache : undefined;
   const bypass = /no-cache|no-store/i.test(req.get('cache-control') ?? '');
   const fingerprint = cachePolicy || opts.idempotencyKey ? requestHash(model, request) : '';
+  // Where the worker stores this request's result, and whether the admission looks it up first.
+  const cacheEntry = cachePolicy ? ctx.cache.entry(model, fingerprint, cachePolicy) : undefined;
+  const lookup = cacheEntry !== undefined && !bypass;
   const signal = clientSignal(req);
   const jobId = randomUUID();
   const finish = (result: InferJobResult, cache: InferenceOutcome['cache'], replayed = false): InferenceOutcome => ({ result, timing: timingOf(result, elapsedMs(req)), cache, replayed });
@@ -58,7 +61,7 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
     const claim = await ctx.idempotency.claim(idempotency.key, fingerprint, jobId, policy.timeoutMs + ADMISSION_GRACE_MS, ctx.inferClient.replyKey).catch((err: Error) => {
       throw new ServiceError('not_ready', `Redis is unreachable: ${err.message}`, { cause: err });
     });
-    const cacheState = cachePolicy && !bypass ? 'miss' : 'off';
+    const cacheState = lookup ? 'miss' : 'off';
     if (claim.kind === 'conflict') {
       throw new ServiceError('conflict', `idempotency key '${opts.idempotencyKey}' was already used for a different request to model '${model.name}' version ${model.version}`);
     }
@@ -71,7 +74,6 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
     }
   }
 
-  const lookup = cachePolicy && !bypass;
   try {
     await requireServed(ctx, model);
     ctx.metrics.inFlight.inc();
@@ -90,8 +92,8 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
         withdrawOnAbort: !idempotency,
         ...(idempotency ? { idempotency } : {}),
         // Looked up with the admission; a miss's result is stored by the worker.
-        ...(lookup ? { lookup: ctx.cache.key(model, fingerprint) } : {}),
-        ...(cachePolicy ? { cache: ctx.cache.entry(model, fingerprint, cachePolicy) } : {}),
+        ...(lookup ? { lookup: cacheEntry.key } : {}),
+        ...(cacheEntry ? { cache: cacheEntry } : {}),
       });
     } finally {
       ctx.metrics.inFlight.dec();

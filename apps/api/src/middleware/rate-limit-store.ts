@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ClientRateLimitInfo, IncrementResponse, Options, Store } from 'express-rate-limit';
 import { RedisScript } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
+import { withTimeout } from '../with-timeout.js';
 
 /** Between reconnection attempts, or closed: a command would only wait for ioredis's retries. */
 export function isDown(redis: Redis): boolean {
@@ -134,10 +135,6 @@ export class RedisRateLimitStore implements Store {
   private command<T>(run: (redis: Redis) => Promise<T>): Promise<T> {
     const { redis, timeoutMs } = this.opts;
     if (isDown(redis)) return Promise.reject(new Error(`Redis connection is ${redis.status}`));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('Redis did not answer the rate limiter in time')), timeoutMs);
-    });
-    return Promise.race([run(redis), timeout]).finally(() => clearTimeout(timer));
+    return withTimeout(run(redis), timeoutMs, 'Redis did not answer the rate limiter in time');
   }
 }
