@@ -44,6 +44,27 @@ test('entries of a crashed replica expire with their deadline instead of leaking
   assert.deepEqual(next, { admitted: true, inFlight: 2 });
 });
 
+test('admission takes rate-limit counts in order; a request over its limit is neither looked up nor admitted', async () => {
+  const a = new Admission(conn, 'rate1');
+  await conn.set('rate1:cache:hit', '{"cached":true}');
+  const rate = { key: 'rate1:ratelimit:key:k1', limit: 3, windowMs: 60_000 };
+  const other = { key: 'rate1:ratelimit:key:k2', limit: 3, windowMs: 60_000 };
+  const r = (id: string, extra: object = {}) => ({ id, items: 1, deadline: inAMinute(), ...extra });
+  const out = await a.admitMany('m', [r('a', { rate }), r('b', { rate, lookup: 'rate1:cache:hit' }), r('c', { rate: other }), r('d', { rate }), r('e', { rate, lookup: 'rate1:cache:hit' }), r('f')], 100);
+  assert.deepEqual(out.rate.map((s) => s?.count), [1, 2, 1, 3, 4, undefined], 'one count per request, in order, per key');
+  assert.deepEqual(out.limited, [false, false, false, false, true, false]);
+  assert.deepEqual(out.admitted, [true, false, true, true, false, true], 'over the limit: not admitted, even with a cached result');
+  assert.deepEqual(out.cached, [undefined, '{"cached":true}', undefined, undefined, undefined, undefined]);
+  assert.equal(out.inFlight, 4);
+  const left = out.rate[0]!.resetMs;
+  assert.ok(left > 59_000 && left <= 60_000, `a new counter starts its window: ${left} ms left`);
+  const ttl = await conn.pttl(rate.key);
+  assert.ok(ttl > 59_000 && ttl <= 60_000, `the counter expires with its window (${ttl} ms)`);
+  // The next script continues the same count.
+  const next = await a.admitMany('m', [r('g', { rate })], 100);
+  assert.deepEqual([next.rate[0]?.count, next.limited[0], next.admitted[0]], [5, true, false]);
+});
+
 test('idempotency: owner, attach, conflict, stored result; the worker fans the reply out', async () => {
   const store = new IdempotencyStore(conn, 'idem');
   const listenerA = new ReplyListener(new Redis(redis.url), 'idem:reply:a');

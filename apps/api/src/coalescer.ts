@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_SCHEMA_VERSION, ServiceError, type InferJobData, type InferRequestPart, type ModelSpec } from '@tessera/contract';
-import { INFER_JOB_OPTIONS, modelKey, type Admission } from '@tessera/queue';
+import { INFER_JOB_OPTIONS, modelKey, type Admission, type RateCount, type RateState } from '@tessera/queue';
 import { withTimeout } from './with-timeout.js';
 
 const ENQUEUE_TIMEOUT_MS = 5000;
@@ -19,6 +19,12 @@ export interface Cached {
   cached: string;
 }
 
+/** A request's rate-limit count, taken by the admission; told the count, `counted` returns the 429 when it is over. */
+export interface RateTicket {
+  rate: RateCount;
+  counted(state: RateState): ServiceError | undefined;
+}
+
 /** A large input's raw bytes, stored under its own key before the job that names it is added. */
 export interface Blob {
   key: string;
@@ -33,6 +39,7 @@ interface Entry {
   blobs: Blob[];
   /** Response-cache key to answer from, if it holds a result. */
   lookup: string | undefined;
+  rate: RateTicket | undefined;
   resolve(where: Enqueued | Cached): void;
   reject(err: Error): void;
 }
@@ -89,7 +96,7 @@ export class JobCoalescer {
     else this.waiting.delete(key);
   }
 
-  enqueue(model: ModelSpec, part: InferRequestPart, opts: { priority?: number | undefined; queueCap: number; timeoutMs: number; lookup?: string | undefined }, blobs: Blob[] = []): Promise<Enqueued | Cached> {
+  enqueue(model: ModelSpec, part: InferRequestPart, opts: { priority?: number | undefined; queueCap: number; timeoutMs: number; lookup?: string | undefined; rate?: RateTicket | undefined }, blobs: Blob[] = []): Promise<Enqueued | Cached> {
     const served = modelKey(model.name, model.version);
     const key = `${served}#${opts.priority ?? ''}`;
     let group = this.open.get(key);
@@ -98,7 +105,7 @@ export class JobCoalescer {
       this.open.set(key, group);
     }
     const g = group;
-    const promise = new Promise<Enqueued | Cached>((resolve, reject) => g.entries.push({ part, blobs, lookup: opts.lookup, resolve, reject }));
+    const promise = new Promise<Enqueued | Cached>((resolve, reject) => g.entries.push({ part, blobs, lookup: opts.lookup, rate: opts.rate, resolve, reject }));
     g.items += part.items;
     const batch = model.maxBatchSize > 0 ? model.maxBatchSize : MAX_REQUESTS_PER_JOB;
     if (g.entries.length >= MAX_REQUESTS_PER_JOB || g.items >= batch) {
@@ -132,9 +139,10 @@ export class JobCoalescer {
 
   private async send(g: Group): Promise<void> {
     const { model, entries } = g;
-    const requests = entries.map((e) => ({ id: e.part.id, items: e.part.items, deadline: e.part.deadline, lookup: e.lookup }));
+    const requests = entries.map((e) => ({ id: e.part.id, items: e.part.items, deadline: e.part.deadline, lookup: e.lookup, rate: e.rate?.rate }));
     let admitted: boolean[];
     let cached: (string | undefined)[];
+    let rates: (RateState | undefined)[];
     let used: number;
     // Large inputs are written in the same round trip as the admission (one pipeline).
     const blobs = entries.flatMap((e) => e.blobs.map((b) => ({ ...b, ttl: Math.max(1, Math.ceil(e.part.deadline - Date.now())) + BLOB_GRACE_MS })));
@@ -147,7 +155,7 @@ export class JobCoalescer {
     const writes = blobs.map((b) => store!.set(b.key, Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength), 'PX', b.ttl));
     try {
       const [admission] = await Promise.all([this.admission.admitMany(model.name, requests, g.queueCap), ...writes]);
-      ({ admitted, cached, inFlight: used } = admission);
+      ({ admitted, cached, rate: rates, inFlight: used } = admission);
     } catch (err) {
       const failure = new ServiceError('not_ready', `Redis is unreachable: ${(err as Error).message}`, { cause: err });
       for (const e of entries) e.reject(failure);
@@ -157,6 +165,10 @@ export class JobCoalescer {
     const accepted = entries.filter((_, i) => admitted[i]);
     this.dropBlobs(entries.filter((_, i) => !admitted[i]));
     entries.forEach((e, i) => {
+      // Counted against its rate limit (headers set); over the limit, nothing else was done.
+      const rate = rates[i];
+      const refused = rate && e.rate?.counted(rate);
+      if (refused) return e.reject(refused);
       if (admitted[i]) return;
       const hit = cached[i];
       if (hit !== undefined) return e.resolve({ cached: hit });

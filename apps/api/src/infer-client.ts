@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { BLOB_MIN_BYTES, bytesOf, parseFailureReason, ServiceError, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type ModelSpec, type Reply, type ValidatedRequest, type WireTensor } from '@tessera/contract';
 import { blobKeyPrefix, ReplyTimeoutError, type Admission, type ReplyListener } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
-import { JobCoalescer, type Blob, type Cached, type Enqueued } from './coalescer.js';
+import { JobCoalescer, type Blob, type Cached, type Enqueued, type RateTicket } from './coalescer.js';
 import { withTimeout } from './with-timeout.js';
 
 const LOOKUP_TIMEOUT_MS = 2000;
@@ -30,6 +30,8 @@ export interface InferOptions {
   lookup?: string | undefined;
   /** Where the worker stores the result for the response cache. */
   cache?: InferRequestPart['cache'];
+  /** The request's rate-limit count, taken by the admission (over the limit: refused, nothing queued). */
+  rate?: RateTicket | undefined;
 }
 
 export interface InferAnswer {
@@ -116,7 +118,7 @@ export class InferClient {
     reply.catch(() => {}); // observed below; avoid an unhandled rejection if enqueueing throws first
     let enqueued: Enqueued | Cached;
     try {
-      enqueued = await this.coalescer.enqueue(model, part, { priority: opts.priority, queueCap: opts.queueCap, timeoutMs: opts.timeoutMs, lookup: opts.lookup }, blobs);
+      enqueued = await this.coalescer.enqueue(model, part, { priority: opts.priority, queueCap: opts.queueCap, timeoutMs: opts.timeoutMs, lookup: opts.lookup, rate: opts.rate }, blobs);
     } catch (err) {
       this.replies.cancel(id, reply);
       throw err;
@@ -127,7 +129,7 @@ export class InferClient {
         return { result: JSON.parse(enqueued.cached) as InferJobResult, cached: true };
       } catch {
         this.logger.warn({ model: model.name, key: opts.lookup }, 'unreadable response-cache entry; computing');
-        return this.infer(model, request, { ...opts, jobId: id, lookup: undefined });
+        return this.infer(model, request, { ...opts, jobId: id, lookup: undefined, rate: undefined }); // counted already
       }
     }
     this.jobs.set(id, enqueued);

@@ -7,6 +7,7 @@ import type { InferAnswer } from './infer-client.js';
 import { requestHash } from './cache/request-hash.js';
 import { scopedIdempotencyKey } from './idempotency-key.js';
 import { requireServed } from './models.js';
+import { rateTicket } from './middleware/rate-limit.js';
 import { elapsedMs } from './middleware/request-id.js';
 import { requestPolicy } from './request-policy.js';
 import { timingOf, type RequestTiming } from './timing.js';
@@ -37,8 +38,8 @@ function clientSignal(req: Request): AbortSignal {
 }
 
 /**
- * Shared by /infer and /predict: idempotency, then the response cache, admission under the
- * model's queue cap and enqueue (all three in the InferClient, in one script), wait, and the
+ * Shared by /infer and /predict: idempotency, then the rate-limit count, the response cache,
+ * admission under the model's queue cap and enqueue (in the InferClient, one script), wait, and the
  * per-request metrics. The order matters: a retry is matched before anything else (so a reused
  * key with another body is refused), a cache hit never reaches the queue, and a request over the
  * cap is refused before anything is enqueued.
@@ -94,6 +95,8 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
         // Looked up with the admission; a miss's result is stored by the worker.
         ...(lookup ? { lookup: cacheEntry.key } : {}),
         ...(cacheEntry ? { cache: cacheEntry } : {}),
+        // Counted against the key's rate limit in the same script (once per HTTP request).
+        rate: rateTicket(req),
       });
     } finally {
       ctx.metrics.inFlight.dec();

@@ -14,6 +14,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --ceiling-seconds S     seconds per batch size in the in-process sweep (min(3, duration/3))
   --ceiling-sizes 1,2,..  batch sizes of the in-process sweep (1,2,4,8,16,32,64)
   --threads N             ONNX Runtime intra-op threads, every contender (INTRA_OP_THREADS or 1)
+  --replicas N            API replicas of the full stack (3, as the targets assume)
   --repository DIR        model repository (MODEL_REPOSITORY or .run/models)
   --out DIR               output directory (bench-results/<timestamp>)
   --verbose               copy the services' logs to the console
@@ -74,7 +75,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: 
     if (value === undefined) throw new UsageError(`${key} needs a value`);
     values.set(key.slice(2), value);
   }
-  const known = ['models', 'concurrency', 'contenders', 'duration', 'warmup', 'ceiling-seconds', 'ceiling-sizes', 'threads', 'repository', 'out'];
+  const known = ['models', 'concurrency', 'contenders', 'duration', 'warmup', 'ceiling-seconds', 'ceiling-sizes', 'threads', 'replicas', 'repository', 'out'];
   for (const key of values.keys()) if (!known.includes(key)) throw new UsageError(`unknown option --${key}`);
 
   const contenders = values.has('contenders') ? list(values.get('contenders')!, '--contenders') : [...CONTENDERS];
@@ -91,6 +92,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: 
     ceilingSecondsPerSize: values.has('ceiling-seconds') ? positive(values.get('ceiling-seconds')!, '--ceiling-seconds') : Math.min(3, durationS / 3),
     ceilingBatchSizes: values.has('ceiling-sizes') ? positiveInts(values.get('ceiling-sizes')!, '--ceiling-sizes') : [1, 2, 4, 8, 16, 32, 64],
     intraOpThreads,
+    replicas: values.has('replicas') ? positiveInts(values.get('replicas')!, '--replicas')[0]! : 3,
     modelRepository: resolve(cwd, values.get('repository') ?? env.MODEL_REPOSITORY ?? join('.run', 'models')),
     outDir: resolve(cwd, values.get('out') ?? join('bench-results', timestamp(now))),
     verbose,

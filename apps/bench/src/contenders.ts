@@ -20,6 +20,8 @@ export interface TargetOptions {
   models: string[];
   modelRepository: string;
   intraOpThreads: number;
+  /** API replicas (full stack only). */
+  replicas: number;
   logDir: string;
   verbose: boolean;
   /** Variables for every service, on top of the bench's own environment. */
@@ -79,7 +81,7 @@ export async function startSeed(opts: TargetOptions): Promise<Target> {
 
 export async function startFullStack(opts: TargetOptions): Promise<Target> {
   const stack = await startStack({
-    replicas: 3,
+    replicas: opts.replicas,
     workers: 1,
     modelRepository: opts.modelRepository,
     logDir: opts.logDir,

@@ -14,6 +14,9 @@ test('arguments: defaults, lists, and unknown options', () => {
   assert.deepEqual(o.contenders, ['ceiling', 'seed', 'full']);
   assert.equal(o.durationS, 10);
   assert.equal(o.intraOpThreads, 2);
+  assert.equal(o.replicas, 3, 'the targets are set for three API replicas');
+  assert.equal(parseArgs(['--replicas', '1'], {}, '/').replicas, 1);
+  assert.throws(() => parseArgs(['--replicas', '0'], {}, '/'), UsageError);
   assert.equal(o.outDir, '/repo/bench-results/2026-01-02T03-04-05-678');
   const p = parseArgs(['--models', 'cost,ocr-rec', '--concurrency=1,8', '--contenders', 'full,ceiling', '--duration', '5'], {}, '/repo');
   assert.deepEqual(p.models, ['cost', 'ocr-rec']);

@@ -87,6 +87,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
   }
   const models = specs.map((s) => s.name);
   const svc = serviceEnv();
+  if (opts.replicas !== 3) notes.push(`the full stack ran ${opts.replicas} API replica${opts.replicas === 1 ? '' : 's'}; the targets are set for three`);
   notes.push(`services ran with ${Object.entries(svc).map(([k, v]) => `${k}=${v}`).join(' ')} (RATE_LIMIT per minute) and LOG_LEVEL=${process.env.LOG_LEVEL ?? 'warn'}; ${svc.AUTH === 'off' ? 'no API key' : 'full-stack requests carry a bearer API key'}; unique inputs, so the response cache misses`);
   const ceilings: CeilingResult[] = [];
   const steps: StepResult[] = [];
@@ -113,12 +114,13 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
   try {
     for (const name of (['seed', 'full'] as const).filter((c) => opts.contenders.includes(c))) {
       if (models.length === 0) break;
-      log(`${name}: starting (${name === 'full' ? 'redis, worker, 3 API replicas, nginx' : 'one Express process'})`);
+      log(`${name}: starting (${name === 'full' ? `redis, worker, ${opts.replicas} API replica${opts.replicas === 1 ? '' : 's'}, nginx` : 'one Express process'})`);
       try {
         targets.push([name, await starters[name]({
           models,
           modelRepository: opts.modelRepository,
           intraOpThreads: opts.intraOpThreads,
+          replicas: opts.replicas,
           logDir: join(opts.outDir, 'logs', name),
           verbose: opts.verbose,
           env: serviceEnv(),
@@ -194,6 +196,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
       ceilingSecondsPerSize: opts.ceilingSecondsPerSize,
       ceilingBatchSizes: opts.ceilingBatchSizes,
       intraOpThreads: opts.intraOpThreads,
+      replicas: opts.replicas,
       modelRepository: opts.modelRepository,
       verbose: opts.verbose,
     },

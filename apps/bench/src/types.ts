@@ -22,6 +22,8 @@ export interface BenchOptions {
   ceilingBatchSizes: number[];
   /** ONNX Runtime intra-op threads for every contender (the worker's INTRA_OP_THREADS). */
   intraOpThreads: number;
+  /** API replicas of the full stack (3: the targets are set for three). */
+  replicas: number;
   modelRepository: string;
   outDir: string;
   /** Copy the services' logs to the console. */

@@ -1,8 +1,10 @@
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { createApiKey, startStack, type Stack } from '@tessera/topology';
 import { requestFrom } from './from-address.js';
 import { metricSum, request, type JsonResponse } from './http.js';
@@ -70,6 +72,63 @@ describe('per-key rate limit', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('ratelimit-policy')!, /q=500/);
     assert.match(res.headers.get('ratelimit')!, /r=499/, 'the exhausted key above does not count against this one');
+  });
+});
+
+/** An affine inference whose input differs per call (the response cache never answers it). */
+let n = 0;
+const infer = (key: string) => request(`${gw}/v2/models/affine/infer`, { body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [n, n, n, ++n] }] }, headers: bearer(key) });
+
+describe('inference counted with its admission', () => {
+  test('one exact limit across the replicas, shared with the other routes, with the same headers', async () => {
+    const limit = 40;
+    const { key } = await createApiKey({ redisUrl: stack.redisUrl, name: 'infer-limited', rateLimit: limit });
+    const before = await requestsPerReplica();
+    const answers: JsonResponse[] = [];
+    for (let wave = 0; wave < 6; wave++) answers.push(...(await Promise.all(Array.from({ length: 10 }, () => infer(key)))));
+    const statuses = answers.map((a) => a.status);
+    assert.equal(statuses.filter((s) => s === 200).length, limit, `exactly the limit is served: ${statuses}`);
+    assert.equal(statuses.filter((s) => s === 429).length, 60 - limit, `the rest is refused: ${statuses}`);
+    const served = (await requestsPerReplica()).map((v, i) => v - before[i]!);
+    for (const v of served) assert.ok(v > 5, `every replica took part: ${served}`);
+
+    const ok = answers.find((a) => a.status === 200)!;
+    assert.match(ok.headers.get('ratelimit-policy')!, /^"40-in-1min"; q=40; w=60; pk=:[A-Za-z0-9+/=]+:$/);
+    assert.match(ok.headers.get('ratelimit')!, /^"40-in-1min"; r=\d+; t=\d+$/);
+    assert.ok(Array.isArray(ok.body.outputs), 'a counted request is served as usual');
+    const refused = answers.filter((a) => a.status === 429);
+    for (const r of refused) {
+      assert.equal(r.body.code, 'rate_limited');
+      assert.match(r.body.error, /rate limit exceeded: API key 'infer-limited' may send 40 requests per 60 s/);
+      assert.ok(Number(r.headers.get('retry-after')) > 0, 'Retry-After on 429');
+      assert.match(r.headers.get('ratelimit')!, /r=0; t=\d+/);
+    }
+    // The metadata route counts against the same limit, through express-rate-limit: the same policy header.
+    const meta = await request(`${gw}/v2/models/affine`, { headers: bearer(key) });
+    assert.equal(meta.status, 429);
+    assert.equal(meta.headers.get('ratelimit-policy'), ok.headers.get('ratelimit-policy'));
+  });
+
+  test('requests that never reach the queue are counted too, once answered', async () => {
+    const { key, id } = await createApiKey({ redisUrl: stack.redisUrl, name: 'bad-bodies', rateLimit: 3 });
+    const redis = new Redis(stack.redisUrl);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const bad = await request(`${gw}/v2/models/affine/infer`, { body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1] }] }, headers: bearer(key) });
+        assert.equal(bad.status, 400, 'a bad body is answered as such while under the limit');
+      }
+      // Counted once the answer was sent, without holding it.
+      const counter = `tessera:ratelimit:key:${id}`;
+      for (let t = 0; Number(await redis.get(counter)) < 3; t++) {
+        assert.ok(t < 100, `three counts in ${counter}: ${await redis.get(counter)}`);
+        await sleep(20);
+      }
+      const next = await infer(key);
+      assert.equal(next.status, 429, 'the fourth request is over the limit');
+      assert.equal(Number(await redis.get(counter)), 4, 'each request counted once');
+    } finally {
+      redis.disconnect();
+    }
   });
 });
 

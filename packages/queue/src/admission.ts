@@ -20,10 +20,15 @@ export function admissionKeys(prefix: string, model: string): [zset: string, cou
 export const ADMISSION_GRACE_MS = 5000;
 
 // Members are "<requestId>|<items>" so that expired entries can be subtracted without a lookup.
-// KEYS: the sorted set, the counter, then the response-cache keys looked up.
-// ARGV: now, cap, then (items, score, member, index of its cache key in KEYS or 0) per request.
-// Per request, in order: its cached result when the lookup finds one (nothing is admitted),
-// else 1 when it fits under the cap (admitted) or 0; then the items in flight.
+// KEYS: the sorted set, the counter, then the response-cache keys looked up and the rate-limit
+// counters, each once.
+// ARGV: now, cap, then per request: items, score, member, the index in KEYS of its cache key
+// (0: none), of its rate-limit counter (0: none), that counter's limit and window (ms).
+// Per request, three values: its decision, then its rate-limit count and the milliseconds left
+// in that window (both -1 when it has no counter). The decision is -1 when the count is over the
+// limit (nothing else is done: no lookup, no admission), else its cached result when the lookup
+// finds one (not admitted), else 1 when it fits under the cap (admitted) or 0. Last: the items
+// in flight.
 const ADMIT = new RedisScript(`
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if #expired > 0 then
@@ -40,11 +45,24 @@ end
 local cap = tonumber(ARGV[2])
 local out = {}
 local added = 0
-for i = 3, #ARGV, 4 do
+for i = 3, #ARGV, 7 do
   local items = tonumber(ARGV[i])
   local lookup = tonumber(ARGV[i + 3])
-  local cached = lookup > 0 and redis.call('GET', KEYS[lookup])
-  if cached then
+  local counter = tonumber(ARGV[i + 4])
+  local count, left, limited = -1, -1, false
+  if counter > 0 then
+    count = redis.call('INCR', KEYS[counter])
+    left = redis.call('PTTL', KEYS[counter])
+    if left < 0 then
+      left = tonumber(ARGV[i + 6])
+      redis.call('PEXPIRE', KEYS[counter], left)
+    end
+    limited = count > tonumber(ARGV[i + 5])
+  end
+  local cached = not limited and lookup > 0 and redis.call('GET', KEYS[lookup])
+  if limited then
+    out[#out + 1] = -1
+  elseif cached then
     out[#out + 1] = cached
   elseif used + items > cap then
     out[#out + 1] = 0
@@ -54,6 +72,8 @@ for i = 3, #ARGV, 4 do
     added = added + items
     out[#out + 1] = 1
   end
+  out[#out + 1] = count
+  out[#out + 1] = left
 end
 if added > 0 then redis.call('INCRBY', KEYS[2], added) end
 out[#out + 1] = used
@@ -85,6 +105,21 @@ export interface AdmissionRequest {
   deadline: number;
   /** A response-cache key: a result stored there answers the request, which is then not admitted. */
   lookup?: string | undefined;
+  /** Counts the request against a rate limit first; over it, nothing else is done. */
+  rate?: RateCount | undefined;
+}
+
+/** A fixed-window rate-limit counter (the key in Redis), its limit and its window. */
+export interface RateCount {
+  key: string;
+  limit: number;
+  windowMs: number;
+}
+
+/** A request's count in its rate-limit window, and the milliseconds left in that window. */
+export interface RateState {
+  count: number;
+  resetMs: number;
 }
 
 export interface AdmissionOutcome {
@@ -92,6 +127,10 @@ export interface AdmissionOutcome {
   admitted: boolean[];
   /** Per request: the cached result (JSON) that answered it instead, if any. */
   cached: (string | undefined)[];
+  /** Per request: over its rate limit (neither looked up nor admitted). */
+  limited: boolean[];
+  /** Per request: its rate-limit count, when it carried one. */
+  rate: (RateState | undefined)[];
   /** Items in flight for the model after these decisions. */
   inFlight: number;
 }
@@ -108,23 +147,37 @@ export class Admission {
   }
 
   /**
-   * In one round trip, per request in order: answers it from the response cache when it names
-   * a cache key that holds a result, else admits it if it fits under `cap`.
+   * In one round trip, per request in order: counts it against its rate limit, if it has one,
+   * and stops there when it is over; answers it from the response cache when it names a cache
+   * key that holds a result; else admits it if it fits under `cap`.
    */
   async admitMany(model: string, requests: readonly AdmissionRequest[], cap: number): Promise<AdmissionOutcome> {
     const keys: string[] = admissionKeys(this.prefix, model);
+    const index = new Map<string, number>();
+    const keyIndex = (key: string | undefined): number => {
+      if (key === undefined) return 0;
+      let i = index.get(key);
+      if (i === undefined) {
+        i = keys.push(key);
+        index.set(key, i);
+      }
+      return i;
+    };
     const args: (string | number)[] = [Date.now(), cap];
     for (const r of requests) {
-      if (r.lookup !== undefined) keys.push(r.lookup);
-      args.push(r.items, Math.ceil(r.deadline + ADMISSION_GRACE_MS), admissionMember(r.id, r.items), r.lookup !== undefined ? keys.length : 0);
+      args.push(r.items, Math.ceil(r.deadline + ADMISSION_GRACE_MS), admissionMember(r.id, r.items), keyIndex(r.lookup), keyIndex(r.rate?.key), r.rate?.limit ?? 0, r.rate?.windowMs ?? 0);
     }
     const out = (await ADMIT.run(this.conn, keys, args)) as (number | string)[];
-    const decisions = out.slice(0, requests.length);
-    return {
-      admitted: decisions.map((d) => d === 1),
-      cached: decisions.map((d) => (typeof d === 'string' ? d : undefined)),
-      inFlight: Number(out[requests.length]),
-    };
+    if (out.length !== 3 * requests.length + 1) throw new Error(`unexpected reply from the admission script: ${out.length} values for ${requests.length} requests`);
+    const outcome: AdmissionOutcome = { admitted: [], cached: [], limited: [], rate: [], inFlight: Number(out[3 * requests.length]) };
+    for (let i = 0; i < requests.length; i++) {
+      const [decision, count, left] = [out[3 * i], Number(out[3 * i + 1]), Number(out[3 * i + 2])];
+      outcome.admitted.push(decision === 1);
+      outcome.cached.push(typeof decision === 'string' ? decision : undefined);
+      outcome.limited.push(decision === -1);
+      outcome.rate.push(count >= 0 ? { count, resetMs: Math.max(0, left) } : undefined);
+    }
+    return outcome;
   }
 
   /** Idempotent: releasing twice, or a request never admitted, changes nothing. */

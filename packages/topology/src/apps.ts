@@ -183,6 +183,7 @@ export async function startWorker(options: WorkerOptions): Promise<ServiceHandle
   const url = metricsPort > 0 ? `http://${LOOPBACK}:${metricsPort}` : undefined;
   if (metricsPort > 0) await assertPortFree(metricsPort, name);
   const repoRoot = options.repoRoot ?? findRepoRoot();
-  const proc = await startService(options, name, () => [process.execPath, entry(repoRoot, 'worker')], env, 35_000, url && `${url}/live`);
+  const flags = (options.baseEnv ?? process.env).WORKER_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+  const proc = await startService(options, name, () => [process.execPath, ...flags, entry(repoRoot, 'worker')], env, 35_000, url && `${url}/live`);
   return { name, url, port: metricsPort || undefined, process: proc, stop: async () => void (await proc.stop()) };
 }

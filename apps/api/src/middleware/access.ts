@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ServiceError } from '@tessera/contract';
 import { ADMIN_COOKIE, authenticate, requireScope } from '../auth/authenticate.js';
 import type { ApiContext } from '../context.js';
-import { perKeyRateLimit } from './rate-limit.js';
+import { PerKeyRateLimit } from './rate-limit.js';
 
 /** Runs handlers in order, as Express would for one route, stopping at the first error. */
 function chain(handlers: RequestHandler[]): RequestHandler {
@@ -47,7 +47,8 @@ function tokenExchange(ctx: ApiContext): RequestHandler {
  * - /v2/* and /predict: a key with the `infer` scope;
  * - /admin/*: a key with the `admin` scope (header, or the dashboard's cookie);
  * - /whoami: any valid key.
- * Every authenticated request then counts against its key's rate limit.
+ * Every authenticated request then counts against its key's rate limit (an inference's count is
+ * taken with its admission, see PerKeyRateLimit).
  */
 export function accessControl(ctx: ApiContext): RequestHandler {
   const { config } = ctx;
@@ -56,8 +57,10 @@ export function accessControl(ctx: ApiContext): RequestHandler {
   }
   const base = { keys: ctx.keys, failures: ctx.authFailures, required: config.AUTH, logger: ctx.logger };
   const auth = authenticate(base);
-  const limit = perKeyRateLimit({ redis: ctx.redis, prefix: config.QUEUE_PREFIX, limit: config.RATE_LIMIT, windowMs: config.RATE_LIMIT_WINDOW_MS, logger: ctx.logger });
-  const infer = chain([auth, limit, requireScope('infer')]);
+  const limiter = new PerKeyRateLimit({ redis: ctx.redis, prefix: config.QUEUE_PREFIX, limit: config.RATE_LIMIT, windowMs: config.RATE_LIMIT_WINDOW_MS, logger: ctx.logger });
+  const limit = limiter.immediate();
+  // An inference's count is taken by its admission script (no round trip of its own).
+  const infer = chain([auth, limiter.deferred(), requireScope('infer')]);
   const admin = chain([tokenExchange(ctx), authenticate({ ...base, required: true, cookie: true }), limit, requireScope('admin')]);
   const anyKey = chain([auth, limit]);
   return (req, res, next) => {

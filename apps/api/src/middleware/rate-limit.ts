@@ -1,9 +1,22 @@
-import type { Request, RequestHandler } from 'express';
+import { createHash } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { ServiceError } from '@tessera/contract';
+import type { RateCount, RateState } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
+import type { RateTicket } from '../coalescer.js';
 import { RedisRateLimitStore } from './rate-limit-store.js';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** An inference request's rate-limit count, left to the admission script (see rateTicket). */
+      rateCount?: DeferredCount;
+    }
+  }
+}
 
 export interface RateLimitOptions {
   redis: Redis;
@@ -16,33 +29,177 @@ export interface RateLimitOptions {
 
 /** Redis is the rate limiter's memory; a command it does not answer in time lets the request through. */
 const STORE_TIMEOUT_MS = 1000;
+/** Keys remembered as over their limit, per replica; past this, the expired ones are dropped. */
+const BLOCKED_KEYS_PRUNE_AT = 10_000;
 
 function limitOf(req: Request, fallback: number): number {
   return req.principal?.rateLimit ?? fallback;
 }
 
+const keyOf = (req: Request): string => (req.principal && req.principal.id !== 'anonymous' ? `key:${req.principal.id}` : `ip:${ipKeyGenerator(req.ip ?? '')}`);
+const whoOf = (req: Request): string => (req.principal && req.principal.id !== 'anonymous' ? `API key '${req.principal.name}'` : `address ${req.ip}`);
+
+/** The policy's name in the draft-8 headers, as express-rate-limit names it ("60-in-1min"). */
+export function policyName(limit: number, windowMs: number): string {
+  const seconds = windowMs / 1000;
+  const minutes = seconds / 60;
+  const hours = minutes / 60;
+  const days = hours / 24;
+  const duration = seconds < 60 ? `${seconds}sec` : minutes < 60 ? `${minutes}min` : hours < 24 ? `${hours}hr${hours > 1 ? 's' : ''}` : `${days}day${days > 1 ? 's' : ''}`;
+  return `${limit}-in-${duration}`;
+}
+
+/** The `pk` parameter of RateLimit-Policy, as express-rate-limit derives it from the counter's key. */
+function partitionKey(key: string): string {
+  return Buffer.from(createHash('sha256').update(key).digest('hex').slice(0, 12)).toString('base64');
+}
+
+/**
+ * An inference request's count, not taken yet: the admission script takes it together with the
+ * queue cap and the cache lookup (one Redis round trip for all three). A request that never
+ * reaches the admission (a bad body, an unknown model, an idempotent replay) is counted once
+ * its answer is sent.
+ */
+export interface DeferredCount {
+  rate: RateCount;
+  /** Handed to an admission already (a pipeline's later stages are not counted again). */
+  issued: boolean;
+  counted: boolean;
+  /** Records the count: sets the draft-8 headers; over the limit, returns the 429 to answer with. */
+  settle(state: RateState): ServiceError | undefined;
+}
+
+/**
+ * The request's deferred rate-limit count, once per request (undefined when it has none or it
+ * was handed out already). If the admission never reports the count, the request is counted when
+ * its answer is sent.
+ */
+export function rateTicket(req: Request): RateTicket | undefined {
+  const deferred = req.rateCount;
+  if (!deferred || deferred.issued || deferred.counted) return undefined;
+  deferred.issued = true;
+  return {
+    rate: deferred.rate,
+    counted: (state) => {
+      deferred.counted = true;
+      return deferred.settle(state);
+    },
+  };
+}
+
 /**
  * Per-key rate limit over a fixed window, counted in Redis so that it holds across every API
- * replica rather than once per replica; concurrent requests share one Redis script per batch
- * (RedisRateLimitStore), with exact counts. Unauthenticated requests (AUTH=off) are counted per
+ * replica rather than once per replica. Unauthenticated requests (AUTH=off) are counted per
  * client address. Answers carry the IETF draft-8 `RateLimit` and `RateLimit-Policy` headers,
  * and 429s a `Retry-After`. When Redis fails, requests pass: inference then answers 503 itself.
+ *
+ * Two ways to count, one counter:
+ * - inference (POST under the `infer` routes): the count rides on the admission script
+ *   (DeferredCount), so that it costs no round trip of its own; a key found over its limit is
+ *   then refused by this replica without asking Redis until its window ends;
+ * - everything else: express-rate-limit, with concurrent increments coalesced into one Redis
+ *   script per batch (RedisRateLimitStore), with exact counts.
  */
-export function perKeyRateLimit(opts: RateLimitOptions): RequestHandler {
-  const store = new RedisRateLimitStore({ redis: opts.redis, prefix: `${opts.prefix}:ratelimit:`, logger: opts.logger, timeoutMs: STORE_TIMEOUT_MS });
-  return rateLimit({
-    windowMs: opts.windowMs,
-    limit: (req) => limitOf(req, opts.limit),
-    skip: (req) => limitOf(req, opts.limit) === 0,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    keyGenerator: (req) => (req.principal && req.principal.id !== 'anonymous' ? `key:${req.principal.id}` : `ip:${ipKeyGenerator(req.ip ?? '')}`),
-    store,
-    passOnStoreError: true,
-    handler: (req, _res, next, options) => {
-      const who = req.principal && req.principal.id !== 'anonymous' ? `API key '${req.principal.name}'` : `address ${req.ip}`;
-      const limit = limitOf(req, opts.limit);
-      next(new ServiceError('rate_limited', `rate limit exceeded: ${who} may send ${limit} requests per ${Math.round(options.windowMs / 1000)} s`));
-    },
-  });
+export class PerKeyRateLimit {
+  readonly store: RedisRateLimitStore;
+  /** Counter keys over their limit, and until when (epoch ms). */
+  private readonly blocked = new Map<string, number>();
+  private readonly pk = new Map<string, string>();
+  /** One express-rate-limit instance (it refuses to share its store with another). */
+  private readonly countNow: RequestHandler;
+
+  constructor(private readonly opts: RateLimitOptions) {
+    this.store = new RedisRateLimitStore({ redis: opts.redis, prefix: `${opts.prefix}:ratelimit:`, logger: opts.logger, timeoutMs: STORE_TIMEOUT_MS });
+    this.countNow = this.expressRateLimit();
+  }
+
+  /** Counts now, through express-rate-limit. */
+  immediate(): RequestHandler {
+    return this.countNow;
+  }
+
+  private expressRateLimit(): RequestHandler {
+    const { opts } = this;
+    return rateLimit({
+      windowMs: opts.windowMs,
+      limit: (req) => limitOf(req, opts.limit),
+      skip: (req) => limitOf(req, opts.limit) === 0,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      identifier: (req) => policyName(limitOf(req, opts.limit), opts.windowMs),
+      keyGenerator: keyOf,
+      store: this.store,
+      passOnStoreError: true,
+      // express-rate-limit has set Retry-After already.
+      handler: (req, _res, next) => next(this.refusal(req, limitOf(req, opts.limit))),
+    });
+  }
+
+  /** Inference routes: POSTs leave their count to the admission (see DeferredCount); the rest count now. */
+  deferred(): RequestHandler {
+    return (req, res, next) => {
+      const limit = limitOf(req, this.opts.limit);
+      if (req.method !== 'POST' || limit === 0) return this.countNow(req, res, next);
+      const key = keyOf(req);
+      const until = this.blocked.get(key);
+      if (until !== undefined) {
+        const left = until - Date.now();
+        if (left > 0) {
+          this.setHeaders(res, key, limit, { count: limit + 1, resetMs: left });
+          return next(this.refusal(req, limit, left));
+        }
+        this.blocked.delete(key);
+      }
+      const deferred: DeferredCount = {
+        rate: { key: this.store.prefix + key, limit, windowMs: this.opts.windowMs },
+        issued: false,
+        counted: false,
+        settle: (state) => {
+          this.setHeaders(res, key, limit, state);
+          if (state.count <= limit) return undefined;
+          this.block(key, state.resetMs);
+          return this.refusal(req, limit, state.resetMs);
+        },
+      };
+      req.rateCount = deferred;
+      res.once('close', () => {
+        if (deferred.counted) return;
+        deferred.counted = true;
+        void this.store.increment(key).then((hits) => {
+          if (hits.totalHits > limit && hits.resetTime) this.block(key, hits.resetTime.getTime() - Date.now());
+        });
+      });
+      next();
+    };
+  }
+
+  private block(key: string, forMs: number): void {
+    if (forMs <= 0) return;
+    if (this.blocked.size >= BLOCKED_KEYS_PRUNE_AT) {
+      const now = Date.now();
+      for (const [k, until] of this.blocked) if (until <= now) this.blocked.delete(k);
+    }
+    this.blocked.set(key, Date.now() + forMs);
+  }
+
+  /** The draft-8 headers, exactly as express-rate-limit writes them for the other routes. */
+  private setHeaders(res: Response, key: string, limit: number, state: RateState): void {
+    if (res.headersSent) return;
+    let pk = this.pk.get(key);
+    if (pk === undefined) {
+      pk = partitionKey(key);
+      if (this.pk.size >= BLOCKED_KEYS_PRUNE_AT) this.pk.clear();
+      this.pk.set(key, pk);
+    }
+    const name = policyName(limit, this.opts.windowMs);
+    const remaining = Math.max(0, limit - state.count);
+    res.append('RateLimit', `"${name}"; r=${remaining}; t=${Math.max(0, Math.ceil(state.resetMs / 1000))}`);
+    res.append('RateLimit-Policy', `"${name}"; q=${limit}; w=${Math.ceil(this.opts.windowMs / 1000)}; pk=:${pk}:`);
+  }
+
+  /** The 429; with `resetMs`, it carries Retry-After (the seconds left in the window). */
+  private refusal(req: Request, limit: number, resetMs?: number): ServiceError {
+    const headers: Record<string, string> = resetMs === undefined ? {} : { 'Retry-After': String(Math.max(1, Math.ceil(resetMs / 1000))) };
+    return new ServiceError('rate_limited', `rate limit exceeded: ${whoOf(req)} may send ${limit} requests per ${Math.round(this.opts.windowMs / 1000)} s`, { headers });
+  }
 }
