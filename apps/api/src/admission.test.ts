@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Reply } from '@tessera/contract';
-import { Admission, deliverReply, IdempotencyStore, ReplyListener } from '@tessera/queue';
+import { Admission, deliverReplies, deliverReply, IdempotencyStore, ReplyListener, ReplySender } from '@tessera/queue';
 import { freePort, startRedis, type RedisHandle } from '@tessera/topology';
 
 /** The Lua scripts of the queue cap and of idempotency, against a real Redis. */
@@ -122,4 +122,37 @@ test('a delivered success is stored in the response cache with its TTL, alongsid
   const failed: Reply = { jobId: 'job-3', ok: false, error: { code: 'timeout', message: 'late' } };
   assert.equal(await deliverReply(conn, { prefix: 'cache1', model: 'm', replyTo: 'cache1:l', items: 1, cache: cache('cache1:cache:m:c') }, failed, 60_000), false);
   assert.equal(await conn.exists('cache1:cache:m:c'), 0, 'failures are never cached');
+});
+
+test('replies of one batch share one script; each one still does all of its own work', async () => {
+  const result = { outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [1], b64: 'AACAPw==' }], timing: { queueMs: 1, computeMs: 2, batchSize: 3 }, provider: 'cpu', worker: 'w' };
+  const admission = new Admission(conn, 'many');
+  for (let i = 0; i < 6; i++) await admission.admit('m', `job-${i}`, 2, 100, inAMinute());
+  const store = new IdempotencyStore(conn, 'many');
+  assert.equal((await store.claim('k4', 'fp', 'job-4', 10_000, 'many:a')).kind, 'owner');
+  assert.equal((await store.claim('k4', 'fp', 'retry', 10_000, 'many:c')).kind, 'attach');
+  const base = { prefix: 'many', model: 'm', items: 2 };
+  const ok = (i: number): Reply => ({ jobId: `job-${i}`, ok: true, result });
+  const delivered = [
+    { delivery: { ...base, replyTo: 'many:a' }, reply: ok(0) },
+    { delivery: { ...base, replyTo: 'many:b', cache: { key: 'many:cache:1', ttlMs: 30_000, maxBytes: 10_000 } }, reply: ok(1) },
+    { delivery: { ...base, replyTo: 'many:a', cache: { key: 'many:cache:2', ttlMs: 30_000, maxBytes: 10_000 } }, reply: { jobId: 'job-2', ok: false, error: { code: 'internal', message: 'x' } } as Reply },
+    { delivery: { ...base, replyTo: 'many:b' }, reply: ok(3) },
+    { delivery: { ...base, replyTo: 'many:a', idempotency: { key: 'k4', ttlMs: 60_000 } }, reply: ok(4) },
+  ];
+  const calls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await conn.info('commandstats'))?.[1] ?? 0);
+  const sender = new ReplySender(conn, 60_000);
+  await sender.send(delivered[0]!); // loads the script
+  const before = await calls();
+  await Promise.all(delivered.slice(1).map((d) => sender.send(d)));
+  assert.equal((await calls()) - before, 1, 'four replies sent in one turn: one script');
+  const jobsIn = async (list: string) => (await conn.lrange(list, 0, -1)).map((r) => (JSON.parse(r) as Reply).jobId).sort();
+  assert.deepEqual(await jobsIn('many:a'), ['job-0', 'job-2', 'job-4']);
+  assert.deepEqual(await jobsIn('many:b'), ['job-1', 'job-3']);
+  assert.deepEqual(await jobsIn('many:c'), ['job-4'], 'the attached retry is answered too');
+  assert.equal(await admission.inFlight('m'), 2, 'five entries released, one (job-5) left');
+  assert.deepEqual(JSON.parse((await conn.get('many:cache:1'))!), result, 'a success is cached');
+  assert.equal(await conn.exists('many:cache:2'), 0, 'a failure is not');
+  assert.deepEqual(JSON.parse((await conn.get('many:idem:k4:result'))!), ok(4), 'the idempotent result is stored');
+  assert.deepEqual(await deliverReplies(conn, [], 60_000), [], 'nothing to send: no script');
 });

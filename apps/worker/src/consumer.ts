@@ -2,7 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { failureReason, fromWire, JOB_SCHEMA_VERSION, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type JobFailure, type ModelSpec, type Reply } from '@tessera/contract';
 import type { Scheduler } from '@tessera/batcher';
-import { deliverReply, queueName, REPLY_TTL_MS } from '@tessera/queue';
+import { queueName, REPLY_TTL_MS, ReplySender } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import type { WorkerMetrics } from './metrics.js';
 
@@ -40,9 +40,11 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
 
   // Besides the reply list, this releases the request's admission entry (queue cap), stores a
   // success in the response cache and answers replicas that attached to an idempotent request.
+  // The replies of one batch go to Redis together.
+  const sender = new ReplySender(deps.replyConnection, REPLY_TTL_MS);
   const reply = async (data: InferJobData, part: InferRequestPart, r: Reply) => {
     const delivery = { prefix: deps.prefix, model: data.model, replyTo: data.replyTo, items: part.items, idempotency: part.idempotency, cache: part.cache };
-    await deliverReply(deps.replyConnection, delivery, r, REPLY_TTL_MS);
+    await sender.send({ delivery, reply: r });
   };
 
   const runOne = async (data: InferJobData, model: ModelSpec, part: InferRequestPart, blobs: Map<string, Buffer | null>): Promise<InferJobSummary['requests'][string]> => {

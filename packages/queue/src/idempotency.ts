@@ -49,41 +49,50 @@ return 1
 `);
 
 /**
- * Delivers one reply: to the asking replica's list, releases the job's admission entry, stores
- * a successful result in the response cache when asked to, and for an idempotent job stores a
- * success (a failure frees the key, so a retry computes again) and pushes the reply to every
- * attached replica. One script, so nothing can slip between. The attached lists are read from a
- * set rather than declared keys: fine on one Redis server, which is what Tessera uses (a
- * cluster would need them in one hash slot).
+ * Delivers replies, each: to the asking replica's list, releases the job's admission entry,
+ * stores a successful result in the response cache when asked to, and for an idempotent job
+ * stores a success (a failure frees the key, so a retry computes again) and pushes the reply to
+ * every attached replica. One script, so nothing can slip between; several replies (a batch's)
+ * share one script. The attached lists are read from a set rather than declared keys: fine on
+ * one Redis server, which is what Tessera uses (a cluster would need them in one hash slot).
  *
- * KEYS: reply list, admission set, admission counter, then the three idempotency keys when
- * ARGV[4] is not empty, then the response-cache key when ARGV[7] is not '0'.
- * ARGV: reply, reply TTL, admission member, idempotency ('' none, '1' success, '0' failure),
- * idempotency TTL, job id, cache TTL ('0' none), cached result.
+ * ARGV[1]: the number of replies. Then per reply, its number of keys and eight arguments; its
+ * keys follow the previous reply's in KEYS.
+ * Keys of a reply: reply list, admission set, admission counter, then the three idempotency
+ * keys when its 4th argument is not empty, then the response-cache key when its 7th is not '0'.
+ * Arguments: reply, reply TTL, admission member, idempotency ('' none, '1' success, '0'
+ * failure), idempotency TTL, job id, cache TTL ('0' none), cached result.
  */
 const DELIVER = new RedisScript(`
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if redis.call('ZREM', KEYS[2], ARGV[3]) == 1 then
-  redis.call('DECRBY', KEYS[3], tonumber(string.match(ARGV[3], '|(%d+)$')))
-end
-if ARGV[7] ~= '0' then
-  redis.call('SET', KEYS[#KEYS], ARGV[8], 'PX', ARGV[7])
-end
-if ARGV[4] ~= '' then
-  if ARGV[4] == '1' then
-    redis.call('SET', KEYS[5], ARGV[1], 'PX', ARGV[5])
-    redis.call('PEXPIRE', KEYS[4], ARGV[5])
-  elseif redis.call('HGET', KEYS[4], 'jobId') == ARGV[6] then
-    redis.call('DEL', KEYS[4])
+local k, a = 0, 1
+for _ = 1, tonumber(ARGV[1]) do
+  local nk = tonumber(ARGV[a + 1])
+  local reply, ttl, member, idem = ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
+  redis.call('LPUSH', KEYS[k + 1], reply)
+  redis.call('PEXPIRE', KEYS[k + 1], ttl)
+  if redis.call('ZREM', KEYS[k + 2], member) == 1 then
+    redis.call('DECRBY', KEYS[k + 3], tonumber(string.match(member, '|(%d+)$')))
   end
-  for _, list in ipairs(redis.call('SMEMBERS', KEYS[6])) do
-    if list ~= KEYS[1] then
-      redis.call('LPUSH', list, ARGV[1])
-      redis.call('PEXPIRE', list, ARGV[2])
+  if ARGV[a + 8] ~= '0' then
+    redis.call('SET', KEYS[k + nk], ARGV[a + 9], 'PX', ARGV[a + 8])
+  end
+  if idem ~= '' then
+    if idem == '1' then
+      redis.call('SET', KEYS[k + 5], reply, 'PX', ARGV[a + 6])
+      redis.call('PEXPIRE', KEYS[k + 4], ARGV[a + 6])
+    elseif redis.call('HGET', KEYS[k + 4], 'jobId') == ARGV[a + 7] then
+      redis.call('DEL', KEYS[k + 4])
     end
+    for _, list in ipairs(redis.call('SMEMBERS', KEYS[k + 6])) do
+      if list ~= KEYS[k + 1] then
+        redis.call('LPUSH', list, reply)
+        redis.call('PEXPIRE', list, ttl)
+      end
+    end
+    redis.call('DEL', KEYS[k + 6])
   end
-  redis.call('DEL', KEYS[6])
+  k = k + nk
+  a = a + 9
 end
 return 1
 `);
@@ -125,11 +134,14 @@ export interface Delivery {
   cache?: { key: string; ttlMs: number; maxBytes: number } | undefined;
 }
 
-/**
- * Worker side, and the API for results it found without a job (cache hits of an idempotent
- * request). Resolves to whether the result was stored in the response cache.
- */
-export async function deliverReply(conn: Redis, d: Delivery, reply: Reply, replyTtlMs: number): Promise<boolean> {
+/** A reply and where it goes. */
+export interface Delivered {
+  delivery: Delivery;
+  reply: Reply;
+}
+
+/** A reply's keys and arguments for DELIVER, and whether its result goes to the response cache. */
+function deliveryCall(d: Delivery, reply: Reply, replyTtlMs: number): { keys: string[]; args: (string | number)[]; cached: boolean } {
   const keys = [d.replyTo, ...admissionKeys(d.prefix, d.model)];
   let text: string;
   let cached: string | undefined;
@@ -152,6 +164,31 @@ export async function deliverReply(conn: Redis, d: Delivery, reply: Reply, reply
     args[6] = Math.max(1, Math.ceil(d.cache!.ttlMs));
     args[7] = cached;
   }
-  await DELIVER.run(conn, keys, args);
-  return cached !== undefined;
+  return { keys, args, cached: cached !== undefined };
+}
+
+/**
+ * Delivers several replies in one script (see DELIVER). Resolves, per reply, to whether its
+ * result was stored in the response cache.
+ */
+export async function deliverReplies(conn: Redis, replies: readonly Delivered[], replyTtlMs: number): Promise<boolean[]> {
+  const keys: string[] = [];
+  const args: (string | number)[] = [replies.length];
+  const cached: boolean[] = [];
+  for (const { delivery, reply } of replies) {
+    const call = deliveryCall(delivery, reply, replyTtlMs);
+    keys.push(...call.keys);
+    args.push(call.keys.length, ...call.args);
+    cached.push(call.cached);
+  }
+  if (replies.length > 0) await DELIVER.run(conn, keys, args);
+  return cached;
+}
+
+/**
+ * One reply (the API, for results it found without a job: cache hits of an idempotent request,
+ * and jobs it removed). Resolves to whether the result was stored in the response cache.
+ */
+export async function deliverReply(conn: Redis, d: Delivery, reply: Reply, replyTtlMs: number): Promise<boolean> {
+  return (await deliverReplies(conn, [{ delivery: d, reply }], replyTtlMs))[0]!;
 }

@@ -4,3 +4,4 @@ export * from './heartbeat.js';
 export * from './admission.js';
 export * from './idempotency.js';
 export * from './script.js';
+export * from './reply-sender.js';
