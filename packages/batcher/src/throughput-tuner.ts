@@ -207,14 +207,17 @@ export class ThroughputTuner {
     this.homeWindow = emptyWindow();
     if (homeRate > 0 && triedRate > homeRate * (1 + this.opts.tolerance)) {
       const move = tried < home ? -1 : 1;
-      // A small win must be confirmed by a second try: on a busy machine (other processes on
-      // the same cores) one lucky window would otherwise walk the cap away from the best one,
-      // one step at a time (an overhead-bound model down to tiny batches). The next try comes
-      // soon, and goes the same way first. A large win (3 x tolerance) is not noise: it moves
-      // at once, so that a model far from its best size (PP-OCR on a CPU starting at batch 32)
-      // gets there in a few tries.
+      // A win must be confirmed by a second try: on a busy machine (other processes on the
+      // same cores) one lucky window would otherwise walk the cap away from the best one, one
+      // step at a time (an overhead-bound model down to tiny batches). The next try comes soon,
+      // and goes the same way first. One exception: a large win (3 x tolerance) downwards moves
+      // at once, so that a model far below its start (PP-OCR on a CPU, which starts at its
+      // max_batch_size) gets there in a few tries. Upwards even a large win waits for its
+      // second try: there a lucky window costs the most (on a CPU model whose sizes measure
+      // within noise of each other, such moves took PP-OCR from batches of 2 to 32, seconds
+      // per batch), and nothing starts below its best size.
       const large = triedRate > homeRate * (1 + 3 * this.opts.tolerance);
-      if (!large && this.pending !== tried) {
+      if ((!large || move > 0) && this.pending !== tried) {
         this.pending = tried;
         this.direction = move;
         this.exploreEvery = this.opts.exploreEvery;
