@@ -179,3 +179,24 @@ test('upwards even a large win waits for a second try: one lucky window does not
   }
   assert.ok(triesOf4 >= 2, `4 was tried again after its lucky try (${triesOf4} tries)`);
 });
+
+test('while most batches are light, the few that are not do not move the cap', () => {
+  // The worker is not device-bound (most batches found the device idle, or it ran for less than
+  // half the cycle); one batch in four is not light, and those say smaller caps are faster (as
+  // runs slowed down by another process on the core can): the cap stays.
+  const ctl = tuned(64);
+  for (let i = 0; i < 5000; i++) {
+    const n = Math.min(16, ctl.value);
+    ctl.observe(n, cpuLike.ms(n), i % 4 === 0 ? 'backlog' : 'light');
+    ctl.onSuccess(n);
+  }
+  assert.equal(ctl.tuner!.settled, 64);
+  assert.equal(ctl.value, 64, 'no try of another cap either');
+  // Once the device is what limits (every batch busy), the same timings move it.
+  for (let i = 0; i < 2000; i++) {
+    const n = Math.min(16, ctl.value);
+    ctl.observe(n, cpuLike.ms(n), 'backlog');
+    ctl.onSuccess(n);
+  }
+  assert.ok(ctl.tuner!.settled <= 8, `settled at ${ctl.tuner!.settled} once the device is busy`);
+});

@@ -42,6 +42,11 @@ interface Window {
 
 const emptyWindow = (): Window => ({ runs: [], items: 0, ms: 0, skip: true });
 
+/** Weight of each batch in the share of light batches (about the last 20 batches count). */
+const LIGHT_SHARE_ALPHA = 0.05;
+/** Above this share of light batches the tuner does not measure caps. */
+const MAX_LIGHT_SHARE = 0.5;
+
 interface CapStats {
   msPerItem: number;
   /** Batch counter when it was last updated. */
@@ -93,6 +98,8 @@ export class ThroughputTuner {
   private batches = 0;
   private lastLimit = Infinity;
   private readonly stats = new Map<number, CapStats>();
+  /** Decayed share of recent batches that were light (see observe); undecided at first. */
+  private lightShare = MAX_LIGHT_SHARE;
 
   constructor(options: TunerOptions) {
     const max = Math.max(1, Math.floor(options.max));
@@ -153,7 +160,19 @@ export class ThroughputTuner {
       this.homeWindow = emptyWindow();
       if (this.probe && this.probe.cap > limit) this.probe = undefined;
     }
-    if (load === 'light') return undefined;
+    // While most batches are light, the device is not what limits throughput (the load, or the
+    // rest of the worker, sets the pace), and the few batches that are not light are mostly
+    // ones slowed down by something else (another process took the core mid-run): measuring
+    // caps on them would follow noise. The cap then stays where it is.
+    this.lightShare += LIGHT_SHARE_ALPHA * ((load === 'light' ? 1 : 0) - this.lightShare);
+    if (this.lightShare > MAX_LIGHT_SHARE && this.probe) {
+      // A try in progress is called off: back to the settled cap, and the next try waits.
+      this.probe = undefined;
+      this.resetSteady();
+      this.homeWindow = emptyWindow();
+      return 'probe';
+    }
+    if (load === 'light' || this.lightShare > MAX_LIGHT_SHARE) return undefined;
     if (this.probe) {
       const w = this.probe.window;
       this.add(w, size, ms, Infinity);

@@ -1,6 +1,6 @@
 export { freePort, freePorts, isPortFree, assertPortFree, isListening, LOOPBACK } from './ports.js';
 export { waitFor, waitForHttp, httpGet, type WaitOptions, type HttpResult } from './wait.js';
-export { ManagedProcess, describeExit, liveProcesses, type ExitInfo, type ProcessOptions } from './process.js';
+export { ManagedProcess, cpuScheduling, describeExit, liveProcesses, scheduledCommand, type CpuScheduling, type ExitInfo, type ProcessOptions } from './process.js';
 export { findRepoRoot, findExecutable, requireExecutable } from './paths.js';
 export { startRedis, redisPing, type RedisOptions, type RedisHandle } from './redis.js';
 export {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ExitInfo {
@@ -24,6 +24,55 @@ export interface ProcessOptions {
   stopSignal?: NodeJS.Signals;
   /** How long `stop()` waits after the stop signal before SIGKILL (10 s). */
   stopTimeoutMs?: number;
+  /** The child's CPU scheduling policy (`cpuScheduling()`: CPU_SCHED, else batch). */
+  scheduling?: CpuScheduling;
+}
+
+/**
+ * `batch`: the child runs under Linux's SCHED_BATCH policy (through `chrt`, which every Linux
+ * has in util-linux), at the same priority as any other process. A process woken up (a reply
+ * from Redis, a request from nginx) then no longer preempts the one running, which finishes its
+ * turn: on a host where more busy processes than cores pass each request along (nginx, three
+ * replicas, Redis and a worker on two cores), every hand-off otherwise costs a preemption, and
+ * each process handles fewer events per wake-up. Measured in docs/benchmarks.md. `normal`: the
+ * default policy. Elsewhere than Linux, or without `chrt`, children run under the default.
+ */
+export type CpuScheduling = 'batch' | 'normal';
+
+/** CPU_SCHED from the environment (`batch` unless it says `normal`). */
+export function cpuScheduling(env: NodeJS.ProcessEnv = process.env): CpuScheduling {
+  const given = env.CPU_SCHED?.trim().toLowerCase();
+  if (given === undefined || given === '' || given === 'batch') return 'batch';
+  if (given === 'normal') return 'normal';
+  throw new Error(`CPU_SCHED must be batch or normal, got '${env.CPU_SCHED}'`);
+}
+
+/** The executable `command` names, on `path` unless it has a slash; null when there is none. */
+function executable(command: string, path: string | undefined): string | null {
+  const candidates = command.includes('/') ? [command] : (path ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  for (const file of candidates) {
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not this one
+    }
+  }
+  return null;
+}
+
+let chrtPath: string | null | undefined;
+
+/**
+ * The command line that starts `command` under `scheduling` (chrt execs it: same pid). A
+ * command that cannot be found is left unwrapped, so that spawning it fails as such (ENOENT).
+ */
+export function scheduledCommand(command: string, args: readonly string[], scheduling: CpuScheduling, path = process.env.PATH): [string, string[]] {
+  if (scheduling === 'batch' && process.platform === 'linux') {
+    chrtPath ??= executable('chrt', process.env.PATH ?? '/usr/bin:/bin');
+    if (chrtPath && executable(command, path)) return [chrtPath, ['--batch', '0', command, ...args]];
+  }
+  return [command, [...args]];
 }
 
 const live = new Set<ManagedProcess>();
@@ -104,9 +153,11 @@ export class ManagedProcess {
     mkdirSync(dirname(options.logFile), { recursive: true });
     const log = createWriteStream(options.logFile, { flags: 'a' });
     log.write(`--- ${new Date().toISOString()} ${options.command} ${(options.args ?? []).join(' ')}\n`);
-    const child = spawn(options.command, options.args ?? [], {
+    const env = options.env ?? process.env;
+    const [command, args] = scheduledCommand(options.command, options.args ?? [], options.scheduling ?? cpuScheduling(), env.PATH);
+    const child = spawn(command, args, {
       cwd: options.cwd,
-      env: options.env ?? process.env,
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
