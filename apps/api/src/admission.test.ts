@@ -156,3 +156,24 @@ test('replies of one batch share one script; each one still does all of its own 
   assert.deepEqual(JSON.parse((await conn.get('many:idem:k4:result'))!), ok(4), 'the idempotent result is stored');
   assert.deepEqual(await deliverReplies(conn, [], 60_000), [], 'nothing to send: no script');
 });
+
+test('the reply listener takes the replies that arrived together in one wake-up, and every one of many', async () => {
+  const key = 'drain:reply:a';
+  const listener = new ReplyListener(new Redis(redis.url), key);
+  const reply = (i: number): Reply => ({ jobId: `job-${i}`, ok: false, error: { code: 'timeout', message: String(i) } });
+  try {
+    const five = Array.from({ length: 5 }, (_, i) => listener.wait(`job-${i}`, 5000));
+    await conn.lpush(key, ...Array.from({ length: 5 }, (_, i) => JSON.stringify(reply(i))));
+    const calls = async () => Number(/cmdstat_blmpop:calls=(\d+)/.exec(await conn.info('commandstats'))?.[1] ?? 0);
+    const before = await calls();
+    listener.start();
+    assert.deepEqual((await Promise.all(five)).map((r) => r.jobId), ['job-0', 'job-1', 'job-2', 'job-3', 'job-4']);
+    assert.ok((await calls()) - before <= 2, 'one wake-up for five replies (and the next, blocking, call)');
+    // More than one wake-up takes: all of them still arrive.
+    const many = Array.from({ length: 600 }, (_, i) => listener.wait(`job-${100 + i}`, 5000));
+    await conn.lpush(key, ...Array.from({ length: 600 }, (_, i) => JSON.stringify(reply(100 + i))));
+    assert.equal((await Promise.all(many)).length, 600);
+  } finally {
+    await listener.close();
+  }
+});

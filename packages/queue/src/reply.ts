@@ -8,6 +8,9 @@ interface Waiter {
   reject(err: Error): void;
 }
 
+/** Replies taken per wake-up at most. */
+const DRAIN_MAX = 256;
+
 export class ReplyTimeoutError extends Error {
   override name = 'ReplyTimeoutError';
 }
@@ -15,7 +18,8 @@ export class ReplyTimeoutError extends Error {
 /**
  * One per API replica: workers push the reply for a job onto this replica's own list, so a
  * replica reads only its own answers (no fan-out of every completion to every replica, as a
- * QueueEvents stream would do). One blocking connection serves every in-flight request.
+ * QueueEvents stream would do). One blocking connection serves every in-flight request
+ * (BLMPOP: Redis 7 or later).
  */
 export class ReplyListener {
   private readonly waiters = new Map<string, Waiter[]>();
@@ -101,12 +105,11 @@ export class ReplyListener {
   private async run(): Promise<void> {
     while (!this.closed) {
       try {
-        const first = await this.conn.brpop(this.key, 1);
-        if (!first) continue;
-        this.dispatch(first[1]);
-        // Drain whatever else is already there in one round trip.
-        const rest = await this.conn.rpop(this.key, 256);
-        if (rest) for (const raw of rest) this.dispatch(raw);
+        // Blocks until a reply is there, then takes it and whatever else is there (Redis 7's
+        // BLMPOP): one round trip per wake-up, however many replies arrived together.
+        const popped = (await this.conn.blmpop(1, 1, this.key, 'RIGHT', 'COUNT', DRAIN_MAX)) as [string, string[]] | null;
+        if (!popped) continue;
+        for (const raw of popped[1]) this.dispatch(raw);
       } catch (err) {
         if (this.closed) break;
         this.onError(err);
@@ -121,7 +124,7 @@ export class ReplyListener {
     this.closed = true;
     this.conn.disconnect();
     // ioredis never settles a command queued while it was reconnecting when it is disconnected
-    // then, so a BRPOP issued while Redis was away would hold close() forever.
+    // then, so a BLMPOP issued while Redis was away would hold close() forever.
     await Promise.race([this.loop?.catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
     for (const [id, list] of this.waiters) {
       for (const w of list) {
