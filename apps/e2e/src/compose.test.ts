@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { findExecutable, findRepoRoot, NGINX_PLACEHOLDERS } from '@tessera/topology';
+import { API_NODE_FLAGS, findExecutable, findRepoRoot, NGINX_PLACEHOLDERS } from '@tessera/topology';
 
 /**
  * docker-compose.gpu.yml as Docker Compose reads it. No Docker engine is needed: `config` only
@@ -144,6 +144,13 @@ describe('deployment files agree with each other', () => {
     const dashboard = JSON.parse(text('deploy/grafana/dashboards/tessera.json')) as { panels: { title: string }[] };
     const titles = dashboard.panels.map((p) => p.title.toLowerCase()).join(' | ');
     for (const word of ['queue depth', 'items in flight', 'batch size', 'p50', 'p99', 'out-of-memory', 'provider']) assert.ok(titles.includes(word), `dashboard shows ${word}`);
+  });
+
+  test('the API image runs its replicas with the V8 flags of the local topology', () => {
+    // The last stage's CMD is the image's.
+    const cmd = [...text('deploy/docker/api.Dockerfile').matchAll(/^CMD (\[.*\])$/gm)].pop()?.[1];
+    assert.ok(cmd, 'the API image has an exec-form CMD');
+    assert.deepEqual(JSON.parse(cmd), ['node', ...API_NODE_FLAGS, 'dist/main.js']);
   });
 
   test('the worker image is a CUDA 12 + cuDNN 9 runtime, as onnxruntime-node 1.29 requires', () => {

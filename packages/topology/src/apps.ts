@@ -122,11 +122,12 @@ async function startService(
  * V8 flags every API replica runs with (the API image's command repeats them). A replica holds
  * little live data but allocates a lot per request; with V8's defaults its old generation grows
  * by up to 4x per collection and a replica sits near 200 MB under load. Growing by 15 % per
- * collection keeps it near 140 MB for about 10 % more API CPU (measured with 64 clients on
- * lid176; a 2 MB young generation saved more memory but cost 40 % more CPU). Not a hard limit:
- * a burst of large requests still gets the memory it needs.
+ * collection, with semi-spaces of 8 MB instead of 16, keeps it under 150 MB at the bench's
+ * heaviest steps (PP-OCR and lid176 at 256 clients) for about 10 % more API CPU than the growth
+ * rule alone, which peaked at 148–161 MB there (docs/benchmarks.md). Not a hard limit: a burst
+ * of large requests still gets the memory it needs.
  */
-export const API_NODE_FLAGS: readonly string[] = ['--heap-growing-percent=15'];
+export const API_NODE_FLAGS: readonly string[] = ['--heap-growing-percent=15', '--max-semi-space-size=8'];
 
 /** API_NODE_FLAGS, or the flags in API_NODE_FLAGS of the environment (space-separated; empty: none). */
 function apiNodeFlags(env: NodeJS.ProcessEnv = process.env): readonly string[] {
