@@ -19,10 +19,13 @@ export interface Cached {
   cached: string;
 }
 
-/** A request's rate-limit count, taken by the admission; told the count, `counted` returns the 429 when it is over. */
+/**
+ * A request's rate-limit count, taken by the admission. Told the count, and whether the script
+ * found it over the limit (then nothing else was done), `counted` returns the 429 to answer with.
+ */
 export interface RateTicket {
   rate: RateCount;
-  counted(state: RateState): ServiceError | undefined;
+  counted(state: RateState, limited: boolean): ServiceError | undefined;
 }
 
 /** A large input's raw bytes, stored under its own key before the job that names it is added. */
@@ -143,6 +146,7 @@ export class JobCoalescer {
     let admitted: boolean[];
     let cached: (string | undefined)[];
     let rates: (RateState | undefined)[];
+    let limited: boolean[];
     let used: number;
     // Large inputs are written in the same round trip as the admission (one pipeline).
     const blobs = entries.flatMap((e) => e.blobs.map((b) => ({ ...b, ttl: Math.max(1, Math.ceil(e.part.deadline - Date.now())) + BLOB_GRACE_MS })));
@@ -155,7 +159,7 @@ export class JobCoalescer {
     const writes = blobs.map((b) => store!.set(b.key, Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength), 'PX', b.ttl));
     try {
       const [admission] = await Promise.all([this.admission.admitMany(model.name, requests, g.queueCap), ...writes]);
-      ({ admitted, cached, rate: rates, inFlight: used } = admission);
+      ({ admitted, cached, limited, rate: rates, inFlight: used } = admission);
     } catch (err) {
       const failure = new ServiceError('not_ready', `Redis is unreachable: ${(err as Error).message}`, { cause: err });
       for (const e of entries) e.reject(failure);
@@ -167,7 +171,7 @@ export class JobCoalescer {
     entries.forEach((e, i) => {
       // Counted against its rate limit (headers set); over the limit, nothing else was done.
       const rate = rates[i];
-      const refused = rate && e.rate?.counted(rate);
+      const refused = rate && e.rate?.counted(rate, limited[i]!);
       if (refused) return e.reject(refused);
       if (admitted[i]) return;
       const hit = cached[i];

@@ -17,16 +17,24 @@ export function findRepoRoot(from: string = dirname(fileURLToPath(import.meta.ur
   }
 }
 
-/** Absolute path of executable `name` on PATH or in the sbin directories, or undefined. */
-export function findExecutable(name: string, pathValue: string = process.env.PATH ?? ''): string | undefined {
-  for (const dir of [...pathValue.split(delimiter).filter(Boolean), ...SBIN_DIRS]) {
+/** Whether `file` is an executable regular file. */
+export function isExecutableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Absolute path of executable `name` on PATH or in the sbin directories (`extraDirs`: pass []
+ * to look only where a spawned child would), or undefined.
+ */
+export function findExecutable(name: string, pathValue: string = process.env.PATH ?? '', extraDirs: readonly string[] = SBIN_DIRS): string | undefined {
+  for (const dir of [...pathValue.split(delimiter).filter(Boolean), ...extraDirs]) {
     const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
+    if (isExecutableFile(candidate)) return candidate;
   }
   return undefined;
 }

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { findExecutable, isExecutableFile } from './paths.js';
 
 export interface ExitInfo {
   code: number | null;
@@ -47,21 +48,10 @@ export function cpuScheduling(env: NodeJS.ProcessEnv = process.env): CpuScheduli
   throw new Error(`CPU_SCHED must be batch or normal, got '${env.CPU_SCHED}'`);
 }
 
-/** The executable `command` names, on `path` unless it has a slash; null when there is none. */
-function executable(command: string, path: string | undefined): string | null {
-  const candidates = command.includes('/') ? [command] : (path ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, command));
-  for (const file of candidates) {
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not this one
-    }
-  }
-  return null;
-}
-
 let chrtPath: string | null | undefined;
+
+/** Whether spawning `command` with `path` finds it (a path with a slash is taken as it is). */
+const spawnable = (command: string, path: string | undefined): boolean => (command.includes('/') ? isExecutableFile(command) : findExecutable(command, path ?? '', []) !== undefined);
 
 /**
  * The command line that starts `command` under `scheduling` (chrt execs it: same pid). A
@@ -69,8 +59,8 @@ let chrtPath: string | null | undefined;
  */
 export function scheduledCommand(command: string, args: readonly string[], scheduling: CpuScheduling, path = process.env.PATH): [string, string[]] {
   if (scheduling === 'batch' && process.platform === 'linux') {
-    chrtPath ??= executable('chrt', process.env.PATH ?? '/usr/bin:/bin');
-    if (chrtPath && executable(command, path)) return [chrtPath, ['--batch', '0', command, ...args]];
+    chrtPath ??= findExecutable('chrt') ?? null;
+    if (chrtPath && spawnable(command, path)) return [chrtPath, ['--batch', '0', command, ...args]];
   }
   return [command, [...args]];
 }

@@ -58,7 +58,7 @@ export function accessControl(ctx: ApiContext): RequestHandler {
   const base = { keys: ctx.keys, failures: ctx.authFailures, required: config.AUTH, logger: ctx.logger };
   const auth = authenticate(base);
   const limiter = new PerKeyRateLimit({ redis: ctx.redis, prefix: config.QUEUE_PREFIX, limit: config.RATE_LIMIT, windowMs: config.RATE_LIMIT_WINDOW_MS, logger: ctx.logger });
-  const limit = limiter.immediate();
+  const limit = limiter.immediate;
   // An inference's count is taken by its admission script (no round trip of its own).
   const infer = chain([auth, limiter.deferred(), requireScope('infer')]);
   const admin = chain([tokenExchange(ctx), authenticate({ ...base, required: true, cookie: true }), limit, requireScope('admin')]);

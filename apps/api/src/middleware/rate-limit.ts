@@ -29,8 +29,8 @@ export interface RateLimitOptions {
 
 /** Redis is the rate limiter's memory; a command it does not answer in time lets the request through. */
 const STORE_TIMEOUT_MS = 1000;
-/** Keys remembered as over their limit, per replica; past this, the expired ones are dropped. */
-const BLOCKED_KEYS_PRUNE_AT = 10_000;
+/** Keys each of the replica's maps remembers (over their limit; their `pk`) before it is pruned. */
+const KEYS_REMEMBERED_MAX = 10_000;
 
 function limitOf(req: Request, fallback: number): number {
   return req.principal?.rateLimit ?? fallback;
@@ -65,8 +65,8 @@ export interface DeferredCount {
   /** Handed to an admission already (a pipeline's later stages are not counted again). */
   issued: boolean;
   counted: boolean;
-  /** Records the count: sets the draft-8 headers; over the limit, returns the 429 to answer with. */
-  settle(state: RateState): ServiceError | undefined;
+  /** Records the count: sets the draft-8 headers; over the limit (`limited`), returns the 429 to answer with. */
+  settle(state: RateState, limited: boolean): ServiceError | undefined;
 }
 
 /**
@@ -80,9 +80,9 @@ export function rateTicket(req: Request): RateTicket | undefined {
   deferred.issued = true;
   return {
     rate: deferred.rate,
-    counted: (state) => {
+    counted: (state, limited) => {
       deferred.counted = true;
-      return deferred.settle(state);
+      return deferred.settle(state, limited);
     },
   };
 }
@@ -105,22 +105,12 @@ export class PerKeyRateLimit {
   /** Counter keys over their limit, and until when (epoch ms). */
   private readonly blocked = new Map<string, number>();
   private readonly pk = new Map<string, string>();
-  /** One express-rate-limit instance (it refuses to share its store with another). */
-  private readonly countNow: RequestHandler;
+  /** Counts now, through express-rate-limit (one instance: it refuses to share its store with another). */
+  readonly immediate: RequestHandler;
 
   constructor(private readonly opts: RateLimitOptions) {
     this.store = new RedisRateLimitStore({ redis: opts.redis, prefix: `${opts.prefix}:ratelimit:`, logger: opts.logger, timeoutMs: STORE_TIMEOUT_MS });
-    this.countNow = this.expressRateLimit();
-  }
-
-  /** Counts now, through express-rate-limit. */
-  immediate(): RequestHandler {
-    return this.countNow;
-  }
-
-  private expressRateLimit(): RequestHandler {
-    const { opts } = this;
-    return rateLimit({
+    this.immediate = rateLimit({
       windowMs: opts.windowMs,
       limit: (req) => limitOf(req, opts.limit),
       skip: (req) => limitOf(req, opts.limit) === 0,
@@ -139,7 +129,7 @@ export class PerKeyRateLimit {
   deferred(): RequestHandler {
     return (req, res, next) => {
       const limit = limitOf(req, this.opts.limit);
-      if (req.method !== 'POST' || limit === 0) return this.countNow(req, res, next);
+      if (req.method !== 'POST' || limit === 0) return this.immediate(req, res, next);
       const key = keyOf(req);
       const until = this.blocked.get(key);
       if (until !== undefined) {
@@ -154,9 +144,9 @@ export class PerKeyRateLimit {
         rate: { key: this.store.prefix + key, limit, windowMs: this.opts.windowMs },
         issued: false,
         counted: false,
-        settle: (state) => {
+        settle: (state, limited) => {
           this.setHeaders(res, key, limit, state);
-          if (state.count <= limit) return undefined;
+          if (!limited) return undefined;
           this.block(key, state.resetMs);
           return this.refusal(req, limit, state.resetMs);
         },
@@ -175,7 +165,7 @@ export class PerKeyRateLimit {
 
   private block(key: string, forMs: number): void {
     if (forMs <= 0) return;
-    if (this.blocked.size >= BLOCKED_KEYS_PRUNE_AT) {
+    if (this.blocked.size >= KEYS_REMEMBERED_MAX) {
       const now = Date.now();
       for (const [k, until] of this.blocked) if (until <= now) this.blocked.delete(k);
     }
@@ -188,7 +178,7 @@ export class PerKeyRateLimit {
     let pk = this.pk.get(key);
     if (pk === undefined) {
       pk = partitionKey(key);
-      if (this.pk.size >= BLOCKED_KEYS_PRUNE_AT) this.pk.clear();
+      if (this.pk.size >= KEYS_REMEMBERED_MAX) this.pk.clear();
       this.pk.set(key, pk);
     }
     const name = policyName(limit, this.opts.windowMs);
