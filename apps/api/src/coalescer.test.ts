@@ -33,7 +33,7 @@ function setup(prefix: string) {
     return queues.get(key)!;
   };
   const admission = new Admission(conn, prefix);
-  return { queueFor, admission, coalescer: new JobCoalescer(queueFor, admission, `${prefix}:reply:test`) };
+  return { queueFor, admission, coalescer: new JobCoalescer(queueFor, admission, conn, `${prefix}:reply:test`) };
 }
 
 const model = (name: string, maxBatchSize: number): ModelSpec =>
@@ -127,7 +127,7 @@ test('requests over the queue cap are refused with 429 one by one; the others ar
 
 test('while earlier requests wait for answers, a new one waits up to the window for others; an idle replica never waits', async () => {
   const { queueFor, admission } = setup('c6');
-  const coalescer = new JobCoalescer(queueFor, admission, 'c6:reply:test', 100);
+  const coalescer = new JobCoalescer(queueFor, admission, conn, 'c6:reply:test', 100);
   const m = model('m', 64);
   const first = part();
   const t0 = Date.now();
@@ -149,7 +149,7 @@ test('while earlier requests wait for answers, a new one waits up to the window 
 
 test('large inputs are stored raw under their own keys before the job is added; refused requests leave none', async () => {
   const { queueFor, admission } = setup('c7');
-  const coalescer = new JobCoalescer(queueFor, admission, 'c7:reply:test', 0, conn);
+  const coalescer = new JobCoalescer(queueFor, admission, conn, 'c7:reply:test', 0);
   const m = model('m', 64);
   const bytes = new Uint8Array(20_000).map((_, i) => i % 251);
   const a = part(2);
@@ -184,4 +184,42 @@ test('the admission answers requests whose response-cache key holds a result: no
   assert.equal(await admission.inFlight('m'), 2, 'only the miss was admitted');
   const jobs = await jobsOf(queueFor('m'));
   assert.deepEqual(jobs.flatMap((j) => j.requests.map((r) => r.id)), [miss.id]);
+  assert.equal(await conn.exists(queueFor('m').toKey(hit.id)), 0, 'the job planned with all four (id of the first) left nothing');
+});
+
+test('the job add travels with the admission: it is sent before the admission answers, and runs after it', async () => {
+  const { coalescer, queueFor, admission } = setup('c9');
+  const m = model('m', 64);
+  await coalescer.enqueue(m, part(), { queueCap: 100, timeoutMs: 5000 }); // the queue's connection set-up, once
+  const log: string[] = [];
+  const send = conn.sendCommand.bind(conn);
+  const admitMany = admission.admitMany.bind(admission);
+  conn.sendCommand = ((cmd: { name: string; args: unknown[] }, stream?: unknown) => {
+    log.push(cmd.name === 'eval' ? 'admission' : cmd.name === 'evalsha' ? 'script' : cmd.name);
+    return send(cmd as never, stream as never);
+  }) as typeof conn.sendCommand;
+  admission.admitMany = (async (...args: Parameters<typeof admitMany>) => {
+    const out = await admitMany(...args);
+    log.push('admission answered');
+    return out;
+  }) as typeof admitMany;
+  try {
+    const r = part();
+    assert.deepEqual(queued(await coalescer.enqueue(m, r, { queueCap: 100, timeoutMs: 5000 })), { jobId: r.id, requests: 1 });
+    assert.deepEqual(log.slice(0, 3), ['admission', 'script', 'admission answered'], `one round trip: ${log.join(', ')}`);
+    assert.deepEqual((await jobsOf(queueFor('m'))).map((j) => j.requests[0]!.id).sort(), [r.id, `r${n - 1}`].sort());
+  } finally {
+    conn.sendCommand = send;
+    admission.admitMany = admitMany;
+  }
+});
+
+test('a group the admission refuses entirely leaves no job and no key behind', async () => {
+  const { coalescer, queueFor } = setup('c10');
+  const m = model('m', 64);
+  const [a, b] = [part(3), part(3)];
+  const settled = await Promise.allSettled([a, b].map((p) => coalescer.enqueue(m, p, { queueCap: 2, timeoutMs: 5000 })));
+  assert.deepEqual(settled.map((s) => s.status), ['rejected', 'rejected']);
+  assert.deepEqual(await jobsOf(queueFor('m')), []);
+  assert.deepEqual(await conn.keys('c10:*:m:r*'), [], 'no placeholder left at the planned job key');
 });

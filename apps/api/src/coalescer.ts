@@ -1,7 +1,7 @@
-import type { Queue } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_SCHEMA_VERSION, ServiceError, type InferJobData, type InferRequestPart, type ModelSpec } from '@tessera/contract';
-import { INFER_JOB_OPTIONS, modelKey, type Admission, type RateCount, type RateState } from '@tessera/queue';
+import { INFER_JOB_OPTIONS, modelKey, type Admission, type AdmissionOutcome, type RateCount, type RateState } from '@tessera/queue';
 import { withTimeout } from './with-timeout.js';
 
 const ENQUEUE_TIMEOUT_MS = 5000;
@@ -36,6 +36,8 @@ export interface Blob {
 
 /** Blobs outlive their request's deadline by this much, for a job re-run after a worker died. */
 const BLOB_GRACE_MS = 60_000;
+/** A job key blocked by the admission is deleted at once; should that fail, it expires. */
+const PLACEHOLDER_TTL_MS = 60_000;
 
 interface Entry {
   part: InferRequestPart;
@@ -85,11 +87,17 @@ export class JobCoalescer {
   constructor(
     private readonly queueFor: (model: string) => Queue,
     private readonly admission: Admission,
+    /**
+     * The connection of the queues and of the admission, where large inputs' bytes go too (see
+     * WireTensor.blob). One connection, without auto-pipelining, so that commands reach Redis in
+     * the order they are issued: the job add is sent before the admission's answer is back.
+     */
+    private readonly store: Redis,
     private readonly replyTo: string,
     private readonly windowMs = 0,
-    /** Where large inputs' bytes go (see WireTensor.blob); required when a request carries blobs. */
-    private readonly blobStore?: Redis,
-  ) {}
+  ) {
+    if (admission.conn !== store) throw new Error('the admission must use the connection the coalescer enqueues on');
+  }
 
   /** Call once a request this coalescer enqueued got its answer (or gave up waiting). */
   answered(model: ModelSpec): void {
@@ -143,29 +151,38 @@ export class JobCoalescer {
   private async send(g: Group): Promise<void> {
     const { model, entries } = g;
     const requests = entries.map((e) => ({ id: e.part.id, items: e.part.items, deadline: e.part.deadline, lookup: e.lookup, rate: e.rate?.rate }));
-    let admitted: boolean[];
-    let cached: (string | undefined)[];
-    let rates: (RateState | undefined)[];
-    let limited: boolean[];
-    let used: number;
-    // Large inputs are written in the same round trip as the admission (one pipeline).
-    const blobs = entries.flatMap((e) => e.blobs.map((b) => ({ ...b, ttl: Math.max(1, Math.ceil(e.part.deadline - Date.now())) + BLOB_GRACE_MS })));
-    const store = this.blobStore;
-    if (blobs.length > 0 && !store) {
-      const failure = new ServiceError('internal', 'this replica has no store for large inputs: this is a bug');
+    const store = this.store;
+    const queue = this.queueFor(model.name);
+    if (queue.opts.connection !== store) {
+      const failure = new ServiceError('internal', `the queue of model '${model.name}' does not use the connection requests are admitted on: this is a bug`);
       for (const e of entries) e.reject(failure);
       return;
     }
-    const writes = blobs.map((b) => store!.set(b.key, Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength), 'PX', b.ttl));
+    // One round trip, in this order on one connection: the large inputs, the admission, and the
+    // job with every request of the group. When the admission does not admit them all, it blocks
+    // the job's key and that add does nothing (see PlannedJob); the admitted ones go afterwards.
+    const blobs = entries.flatMap((e) => e.blobs.map((b) => ({ ...b, ttl: Math.max(1, Math.ceil(e.part.deadline - Date.now())) + BLOB_GRACE_MS })));
+    const writes = blobs.map((b) => store.set(b.key, Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength), 'PX', b.ttl));
+    const planned = this.job(g, entries);
+    const jobKey = queue.toKey(planned.jobId);
+    const budget = Math.max(1, Math.min(ENQUEUE_TIMEOUT_MS, Math.min(...entries.map((e) => e.part.deadline)) - Date.now()));
+    const admitting = this.admission.admitMany(model.name, requests, g.queueCap, { key: jobKey, placeholderTtlMs: PLACEHOLDER_TTL_MS });
+    // BullMQ's connection queues commands while Redis is away; bound the wait so the client
+    // hears 503 instead of hanging until Redis comes back.
+    const adding = withTimeout(queue.add('infer', planned.data, planned.options), budget, 'Redis did not accept the job in time');
+    adding.catch(() => {}); // observed below
+    let outcome: AdmissionOutcome;
     try {
-      const [admission] = await Promise.all([this.admission.admitMany(model.name, requests, g.queueCap), ...writes]);
-      ({ admitted, cached, limited, rate: rates, inFlight: used } = admission);
+      [outcome] = await withTimeout(Promise.all([admitting, ...writes]), budget, 'Redis did not answer the admission in time');
     } catch (err) {
       const failure = new ServiceError('not_ready', `Redis is unreachable: ${(err as Error).message}`, { cause: err });
       for (const e of entries) e.reject(failure);
       this.dropBlobs(entries);
+      // Admitted or not, a job that got in anyway has nobody waiting for it.
+      void adding.then(() => queue.remove(planned.jobId)).catch(() => {});
       return;
     }
+    const { admitted, cached, limited, rate: rates, inFlight: used } = outcome;
     const accepted = entries.filter((_, i) => admitted[i]);
     this.dropBlobs(entries.filter((_, i) => !admitted[i]));
     entries.forEach((e, i) => {
@@ -178,13 +195,40 @@ export class JobCoalescer {
       if (hit !== undefined) return e.resolve({ cached: hit });
       e.reject(new ServiceError('overloaded', `model '${model.name}' is overloaded: ${used} items are queued or running (limit ${g.queueCap}); retry later`, { headers: { 'Retry-After': '1' } }));
     });
-    if (accepted.length === 0) return;
+    let job = planned;
+    try {
+      if (accepted.length === entries.length) {
+        await adding;
+      } else {
+        // The planned add found the placeholder and did nothing. Once it is done (it may have
+        // left later than the admission, behind a queue's first connection set-up), the
+        // placeholder goes, so that the admitted requests' job may take the same id.
+        await adding.catch(() => {});
+        const cleared = outcome.jobBlocked ? store.del(jobKey) : Promise.resolve(0);
+        if (accepted.length === 0) {
+          await cleared.catch(() => {});
+          return;
+        }
+        job = this.job(g, accepted);
+        await Promise.all([cleared, withTimeout(queue.add('infer', job.data, job.options), budget, 'Redis did not accept the job in time')]);
+      }
+    } catch (err) {
+      const failure = new ServiceError('not_ready', `could not enqueue the request: ${(err as Error).message}`, { cause: err });
+      for (const e of accepted) e.reject(failure);
+      for (const e of accepted) void this.admission.release(model.name, e.part.id, e.part.items).catch(() => {});
+      this.dropBlobs(accepted);
+      return;
+    }
+    for (const e of accepted) e.resolve({ jobId: job.jobId, requests: accepted.length });
+  }
 
-    const parts = accepted.map((e) => e.part);
+  /** The BullMQ job carrying these requests: its id is the first request's. */
+  private job(g: Group, entries: readonly Entry[]): { jobId: string; data: InferJobData; options: JobsOptions } {
+    const parts = entries.map((e) => e.part);
     const data: InferJobData = {
       v: JOB_SCHEMA_VERSION,
-      model: model.name,
-      version: model.version,
+      model: g.model.name,
+      version: g.model.version,
       replyTo: this.replyTo,
       enqueuedAt: performance.timeOrigin + performance.now(), // same clock as the worker's scheduler
       deadline: Math.max(...parts.map((p) => p.deadline)),
@@ -192,25 +236,12 @@ export class JobCoalescer {
       requests: parts,
     };
     const jobId = parts[0]!.id;
-    const jobOptions = { ...INFER_JOB_OPTIONS, jobId, ...(g.priority !== undefined ? { priority: g.priority } : {}) };
-    const budget = Math.max(1, Math.min(ENQUEUE_TIMEOUT_MS, Math.min(...parts.map((p) => p.deadline)) - Date.now()));
-    try {
-      // BullMQ's connection queues commands while Redis is away; bound the wait so the client
-      // hears 503 instead of hanging until Redis comes back.
-      await withTimeout(this.queueFor(model.name).add('infer', data, jobOptions), budget, 'Redis did not accept the job in time');
-    } catch (err) {
-      const failure = new ServiceError('not_ready', `could not enqueue the request: ${(err as Error).message}`, { cause: err });
-      for (const e of accepted) e.reject(failure);
-      for (const p of parts) void this.admission.release(model.name, p.id, p.items).catch(() => {});
-      this.dropBlobs(accepted);
-      return;
-    }
-    for (const e of accepted) e.resolve({ jobId, requests: parts.length });
+    return { jobId, data, options: { ...INFER_JOB_OPTIONS, jobId, ...(g.priority !== undefined ? { priority: g.priority } : {}) } };
   }
 
   /** Blobs of requests that will not be enqueued (they would otherwise wait for their TTL). */
   private dropBlobs(entries: readonly Entry[]): void {
     const keys = entries.flatMap((e) => e.blobs.map((b) => b.key));
-    if (keys.length > 0) void this.blobStore?.del(...keys).catch(() => {});
+    if (keys.length > 0) void this.store.del(...keys).catch(() => {});
   }
 }

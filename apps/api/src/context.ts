@@ -34,10 +34,11 @@ export interface ApiContext {
 export function createContext(config: ApiConfig, logger: Logger, repository: ModelRepository, pipelines: Map<string, Pipeline> = new Map()): ApiContext {
   const redisOptions = { maxRetriesPerRequest: 3, enableAutoPipelining: true, lazyConnect: false };
   const redis = new Redis(config.REDIS_URL, redisOptions);
-  // BullMQ needs its own connection with unlimited retries for its blocking calls.
-  const bullConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  // Admission, large inputs and job adds: one connection without auto-pipelining, so that a job
+  // add is sent right behind its admission and runs after it (see JobCoalescer).
+  const enqueueConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: false });
   const replyConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  for (const [name, conn] of [['redis', redis], ['bullmq', bullConnection], ['reply', replyConnection]] as const) {
+  for (const [name, conn] of [['redis', redis], ['enqueue', enqueueConnection], ['reply', replyConnection]] as const) {
     conn.on('error', (err) => logger.warn({ err: err.message, connection: name }, 'redis connection error'));
   }
 
@@ -45,7 +46,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
   const queueFor = (model: string): Queue => {
     let q = queues.get(model);
     if (!q) {
-      q = new Queue(queueName(model), { connection: bullConnection, prefix: config.QUEUE_PREFIX });
+      q = new Queue(queueName(model), { connection: enqueueConnection, prefix: config.QUEUE_PREFIX });
       q.on('error', (err) => logger.warn({ err: err.message, model }, 'queue error'));
       queues.set(model, q);
     }
@@ -57,7 +58,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
   );
   replies.start();
 
-  const admission = new Admission(redis, config.QUEUE_PREFIX);
+  const admission = new Admission(enqueueConnection, config.QUEUE_PREFIX);
   const metrics = createApiMetrics(
     config.REPLICA_ID,
     async (set) => {
@@ -78,7 +79,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     repository,
     redis,
     workers: new WorkerRegistry(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
-    inferClient: new InferClient({ queueFor, replies, admission, logger, redis, prefix: config.QUEUE_PREFIX, coalesceWindowMs: config.COALESCE_WINDOW_MS }),
+    inferClient: new InferClient({ queueFor, replies, admission, logger, redis: enqueueConnection, prefix: config.QUEUE_PREFIX, coalesceWindowMs: config.COALESCE_WINDOW_MS }),
     metrics,
     pipelines,
     queueFor,
@@ -93,7 +94,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
         // A queue that never reached Redis (Redis away since start-up) would wait for it forever.
         const queuesClosed = Promise.allSettled([...queues.values()].map((q) => q.close()));
         await Promise.race([queuesClosed, new Promise((r) => setTimeout(r, 2000).unref())]);
-        for (const conn of [redis, bullConnection, replyConnection]) conn.disconnect();
+        for (const conn of [redis, enqueueConnection, replyConnection]) conn.disconnect();
       })();
       return closing;
     },

@@ -75,7 +75,7 @@ export class InferClient {
     replies: ReplyListener;
     admission: Admission;
     logger: Logger;
-    /** Where large inputs' bytes are stored, and the key prefix for them. */
+    /** The connection of the queues and the admission; large inputs' bytes are stored there too. */
     redis: Redis;
     prefix: string;
     coalesceWindowMs?: number;
@@ -85,7 +85,7 @@ export class InferClient {
     this.admission = opts.admission;
     this.logger = opts.logger;
     this.blobPrefix = blobKeyPrefix(opts.prefix);
-    this.coalescer = new JobCoalescer(opts.queueFor, opts.admission, opts.replies.key, opts.coalesceWindowMs ?? 0, opts.redis);
+    this.coalescer = new JobCoalescer(opts.queueFor, opts.admission, opts.redis, opts.replies.key, opts.coalesceWindowMs ?? 0);
   }
 
   /** The reply list this replica reads; attached retries register it with the job. */

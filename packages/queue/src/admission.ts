@@ -20,15 +20,17 @@ export function admissionKeys(prefix: string, model: string): [zset: string, cou
 export const ADMISSION_GRACE_MS = 5000;
 
 // Members are "<requestId>|<items>" so that expired entries can be subtracted without a lookup.
-// KEYS: the sorted set, the counter, then the response-cache keys looked up and the rate-limit
-// counters, each once.
-// ARGV: now, cap, then per request: items, score, member, the index in KEYS of its cache key
+// KEYS: the sorted set, the counter, then the response-cache keys looked up, the rate-limit
+// counters and the planned job's key, each once.
+// ARGV: now, cap, the index in KEYS of the planned job's key (0: none), the TTL (ms) of a
+// placeholder there, then per request: items, score, member, the index in KEYS of its cache key
 // (0: none), of its rate-limit counter (0: none), that counter's limit and window (ms).
 // Per request, three values: its decision, then its rate-limit count and the milliseconds left
 // in that window (both -1 when it has no counter). The decision is -1 when the count is over the
 // limit (nothing else is done: no lookup, no admission), else its cached result when the lookup
-// finds one (not admitted), else 1 when it fits under the cap (admitted) or 0. Last: the items
-// in flight.
+// finds one (not admitted), else 1 when it fits under the cap (admitted) or 0. Then the items in
+// flight. Last, 1 when a request was not admitted and a placeholder now holds the planned job's
+// key (see Admission.admitMany), else 0.
 const ADMIT = new RedisScript(`
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if #expired > 0 then
@@ -45,7 +47,8 @@ end
 local cap = tonumber(ARGV[2])
 local out = {}
 local added = 0
-for i = 3, #ARGV, 7 do
+local refused = false
+for i = 5, #ARGV, 7 do
   local items = tonumber(ARGV[i])
   local lookup = tonumber(ARGV[i + 3])
   local counter = tonumber(ARGV[i + 4])
@@ -60,6 +63,7 @@ for i = 3, #ARGV, 7 do
     limited = count > tonumber(ARGV[i + 5])
   end
   local cached = not limited and lookup > 0 and redis.call('GET', KEYS[lookup])
+  if limited or cached or used + items > cap then refused = true end
   if limited then
     out[#out + 1] = -1
   elseif cached then
@@ -77,6 +81,14 @@ for i = 3, #ARGV, 7 do
 end
 if added > 0 then redis.call('INCRBY', KEYS[2], added) end
 out[#out + 1] = used
+local job = tonumber(ARGV[3])
+local blocked = 0
+if refused and job > 0 and redis.call('EXISTS', KEYS[job]) == 0 then
+  redis.call('HSET', KEYS[job], 'placeholder', 'admission refused a request of this job')
+  redis.call('PEXPIRE', KEYS[job], ARGV[4])
+  blocked = 1
+end
+out[#out + 1] = blocked
 return out
 `);
 
@@ -133,11 +145,27 @@ export interface AdmissionOutcome {
   rate: (RateState | undefined)[];
   /** Items in flight for the model after these decisions. */
   inFlight: number;
+  /** A request was not admitted and a placeholder holds the planned job's key (see `planned`). */
+  jobBlocked: boolean;
+}
+
+/**
+ * The job that is added right after the admission on the same connection, before its answer
+ * is known (one round trip for both). When any of its requests is not admitted, the admission
+ * puts a placeholder hash at the job's key, so that BullMQ, which never adds a job whose id
+ * exists, skips that add; the caller then deletes the placeholder and adds the admitted
+ * requests alone.
+ */
+export interface PlannedJob {
+  /** The job's key (Queue.toKey(jobId)). */
+  key: string;
+  /** How long a placeholder lives if nobody deletes it. */
+  placeholderTtlMs: number;
 }
 
 export class Admission {
   constructor(
-    private readonly conn: Redis,
+    readonly conn: Redis,
     private readonly prefix: string,
   ) {}
 
@@ -150,8 +178,11 @@ export class Admission {
    * In one round trip, per request in order: counts it against its rate limit, if it has one,
    * and stops there when it is over; answers it from the response cache when it names a cache
    * key that holds a result; else admits it if it fits under `cap`.
+   *
+   * With `planned`, the script runs before any command issued on this connection after the
+   * call, and blocks the planned job's key when it does not admit every request.
    */
-  async admitMany(model: string, requests: readonly AdmissionRequest[], cap: number): Promise<AdmissionOutcome> {
+  async admitMany(model: string, requests: readonly AdmissionRequest[], cap: number, planned?: PlannedJob): Promise<AdmissionOutcome> {
     const keys: string[] = admissionKeys(this.prefix, model);
     const index = new Map<string, number>();
     const keyIndex = (key: string | undefined): number => {
@@ -163,13 +194,14 @@ export class Admission {
       }
       return i;
     };
-    const args: (string | number)[] = [Date.now(), cap];
+    const args: (string | number)[] = [Date.now(), cap, keyIndex(planned?.key), Math.max(1, Math.ceil(planned?.placeholderTtlMs ?? 1))];
     for (const r of requests) {
       args.push(r.items, Math.ceil(r.deadline + ADMISSION_GRACE_MS), admissionMember(r.id, r.items), keyIndex(r.lookup), keyIndex(r.rate?.key), r.rate?.limit ?? 0, r.rate?.windowMs ?? 0);
     }
-    const out = (await ADMIT.run(this.conn, keys, args)) as (number | string)[];
-    if (out.length !== 3 * requests.length + 1) throw new Error(`unexpected reply from the admission script: ${out.length} values for ${requests.length} requests`);
-    const outcome: AdmissionOutcome = { admitted: [], cached: [], limited: [], rate: [], inFlight: Number(out[3 * requests.length]) };
+    const reply = planned ? ADMIT.runInOrder(this.conn, keys, args) : ADMIT.run(this.conn, keys, args);
+    const out = (await reply) as (number | string)[];
+    if (out.length !== 3 * requests.length + 2) throw new Error(`unexpected reply from the admission script: ${out.length} values for ${requests.length} requests`);
+    const outcome: AdmissionOutcome = { admitted: [], cached: [], limited: [], rate: [], inFlight: Number(out[3 * requests.length]), jobBlocked: out[3 * requests.length + 1] === 1 };
     for (let i = 0; i < requests.length; i++) {
       const [decision, count, left] = [out[3 * i], Number(out[3 * i + 1]), Number(out[3 * i + 2])];
       outcome.admitted.push(decision === 1);

@@ -21,4 +21,13 @@ export class RedisScript {
       return conn.eval(this.source, keys.length, ...keys, ...args);
     }
   }
+
+  /**
+   * Always EVAL, never EVALSHA: the script runs before any command issued on `conn` after this
+   * call, which the NOSCRIPT retry of `run` would not guarantee. For calls that later commands
+   * on the same connection depend on (the job add that follows an admission).
+   */
+  runInOrder(conn: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    return conn.eval(this.source, keys.length, ...keys, ...args);
+  }
 }
