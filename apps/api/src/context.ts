@@ -36,7 +36,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
   const redis = new Redis(config.REDIS_URL, redisOptions);
   // Admission, large inputs and job adds: one connection without auto-pipelining, so that a job
   // add is sent right behind its admission and runs after it (see JobCoalescer).
-  const enqueueConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: false });
+  const enqueueConnection = new Redis(config.REDIS_URL, { ...redisOptions, enableAutoPipelining: false });
   const replyConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   for (const [name, conn] of [['redis', redis], ['enqueue', enqueueConnection], ['reply', replyConnection]] as const) {
     conn.on('error', (err) => logger.warn({ err: err.message, connection: name }, 'redis connection error'));
@@ -79,7 +79,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     repository,
     redis,
     workers: new WorkerRegistry(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
-    inferClient: new InferClient({ queueFor, replies, admission, logger, redis: enqueueConnection, prefix: config.QUEUE_PREFIX, coalesceWindowMs: config.COALESCE_WINDOW_MS }),
+    inferClient: new InferClient({ queueFor, replies, admission, logger, enqueueConnection, prefix: config.QUEUE_PREFIX, coalesceWindowMs: config.COALESCE_WINDOW_MS }),
     metrics,
     pipelines,
     queueFor,

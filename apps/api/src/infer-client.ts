@@ -76,7 +76,7 @@ export class InferClient {
     admission: Admission;
     logger: Logger;
     /** The connection of the queues and the admission; large inputs' bytes are stored there too. */
-    redis: Redis;
+    enqueueConnection: Redis;
     prefix: string;
     coalesceWindowMs?: number;
   }) {
@@ -85,7 +85,7 @@ export class InferClient {
     this.admission = opts.admission;
     this.logger = opts.logger;
     this.blobPrefix = blobKeyPrefix(opts.prefix);
-    this.coalescer = new JobCoalescer(opts.queueFor, opts.admission, opts.redis, opts.replies.key, opts.coalesceWindowMs ?? 0);
+    this.coalescer = new JobCoalescer(opts.queueFor, opts.admission, opts.enqueueConnection, opts.replies.key, opts.coalesceWindowMs ?? 0);
   }
 
   /** The reply list this replica reads; attached retries register it with the job. */

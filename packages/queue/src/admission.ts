@@ -63,7 +63,6 @@ for i = 5, #ARGV, 7 do
     limited = count > tonumber(ARGV[i + 5])
   end
   local cached = not limited and lookup > 0 and redis.call('GET', KEYS[lookup])
-  if limited or cached or used + items > cap then refused = true end
   if limited then
     out[#out + 1] = -1
   elseif cached then
@@ -76,6 +75,7 @@ for i = 5, #ARGV, 7 do
     added = added + items
     out[#out + 1] = 1
   end
+  if out[#out] ~= 1 then refused = true end
   out[#out + 1] = count
   out[#out + 1] = left
 end
