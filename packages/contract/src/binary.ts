@@ -11,8 +11,19 @@ export const BINARY_HEADER = 'inference-header-content-length';
 export interface BinaryBody {
   /** The parsed JSON header. */
   header: unknown;
-  /** Everything after the header. */
-  data: Uint8Array;
+  /** Everything after the header; the header's own bytes before it may be reused. */
+  data: BinarySection;
+}
+
+/**
+ * The binary section of a request body, handed over with its memory: validation may move each
+ * tensor to an aligned offset within it (and within the `reusable` bytes just before it, the
+ * already-parsed header) instead of copying it out. A plain Uint8Array is left untouched.
+ */
+export interface BinarySection {
+  bytes: Uint8Array;
+  /** Bytes right before `bytes` in the same buffer that nothing reads any more. */
+  reusable: number;
 }
 
 /** Splits a binary-extension body; 400 when the header length or the JSON header is wrong. */
@@ -30,16 +41,32 @@ export function parseBinaryBody(body: Uint8Array, headerLength: string | undefin
   } catch (err) {
     throw new ServiceError('bad_request', `the JSON header (the first ${n} bytes) is malformed: ${(err as Error).message}`);
   }
-  return { header, data: body.subarray(n) };
+  return { header, data: { bytes: body.subarray(n), reusable: n } };
 }
 
-/** Hands out the binary section tensor by tensor, and checks that nothing is left over. */
+/**
+ * Hands out the binary section tensor by tensor, and checks that nothing is left over. Given
+ * the section's memory (a BinarySection), it aligns each tensor in place where it can.
+ */
 export class BinaryCursor {
+  private readonly data: Uint8Array;
   private offset = 0;
+  /** Absolute offset in the buffer below which nothing may be written; -1: nothing may be. */
+  private floor: number;
 
-  constructor(private readonly data: Uint8Array) {}
+  constructor(section: Uint8Array | BinarySection) {
+    const owned = !(section instanceof Uint8Array);
+    this.data = owned ? section.bytes : section;
+    this.floor = owned ? this.data.byteOffset - Math.max(0, Math.min(section.reusable, this.data.byteOffset)) : -1;
+  }
 
-  take(name: string, size: unknown): Uint8Array {
+  /**
+   * The next `size` bytes, starting at a multiple of `alignment` in their buffer when the
+   * section's memory could be rearranged for it: misaligned bytes move towards the front, over
+   * bytes already consumed. Otherwise they are returned where they are, aligned or not (an
+   * aligned tensor followed by one that needs a wider alignment can leave that one no room).
+   */
+  take(name: string, size: unknown, alignment = 1): Uint8Array {
     if (!Number.isSafeInteger(size) || (size as number) < 0) {
       throw new ServiceError('invalid_input', `input '${name}' parameters.binary_data_size must be a non-negative integer`);
     }
@@ -49,7 +76,19 @@ export class BinaryCursor {
     }
     const out = this.data.subarray(this.offset, this.offset + n);
     this.offset += n;
-    return out;
+    if (this.floor < 0) return out;
+    const start = out.byteOffset;
+    // As far towards the front as alignment allows, leaving the most room for the next tensor.
+    const target = Math.ceil(this.floor / alignment) * alignment;
+    if (start % alignment === 0 || target > start) {
+      this.floor = start + n; // stays where it is: aligned already, or no room (the caller copies)
+      return out;
+    }
+    // Moving towards the front never overwrites bytes not yet handed out (they lie behind).
+    const whole = new Uint8Array(out.buffer);
+    whole.copyWithin(target, start, start + n);
+    this.floor = target + n;
+    return whole.subarray(target, target + n);
   }
 
   finish(): void {

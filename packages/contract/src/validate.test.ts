@@ -14,6 +14,8 @@ const model: ModelSpec = {
   outputs: [{ name: 'y', datatype: 'FP32', shape: [2] }],
 };
 
+const modelBase = model;
+
 const good = () => ({
   id: 'r1',
   inputs: [
@@ -119,6 +121,61 @@ test('binary tensor data: inputs read from the bytes in header order, outputs fl
   assert.deepEqual([...(v.binaryOutputs ?? [])], ['y']);
   assert.throws(() => validateInferenceRequest(model, body, Buffer.concat([x, ids, Buffer.from([1])])), /1 bytes of binary data that no input claims/);
   assert.throws(() => validateInferenceRequest(model, body), /has no binary data/);
+});
+
+test('a handed-over binary body: tensors are aligned in place over the parsed header, not copied', async () => {
+  const { parseBinaryBody } = await import('./binary.js');
+  const x = Buffer.from(new Float32Array([1.5, -2, 3.25, 4]).buffer);
+  const ids = Buffer.from(new BigInt64Array([5n, 6n, 7n, 8n, 9n, -10n]).buffer);
+  const header = {
+    inputs: [
+      { name: 'x', datatype: 'FP32', shape: [2, 2], parameters: { binary_data_size: 16 } },
+      { name: 'ids', datatype: 'INT64', shape: [2, 3], parameters: { binary_data_size: 48 } },
+    ],
+  };
+  for (const pad of [0, 1, 2, 3, 5, 7]) {
+    // A header of a length that leaves the tensors at every misalignment.
+    const json = Buffer.from(JSON.stringify(header) + ' '.repeat(pad));
+    const body = Buffer.alloc(json.length + x.length + ids.length + 3, 0xee).subarray(0, json.length + x.length + ids.length);
+    json.copy(body, 0);
+    x.copy(body, json.length);
+    ids.copy(body, json.length + x.length);
+    const parsed = parseBinaryBody(body, String(json.length));
+    const v = validateInferenceRequest(model, parsed.header, parsed.data);
+    assert.deepEqual([...v.tensors[0]!.data], [1.5, -2, 3.25, 4], `pad ${pad}`);
+    assert.deepEqual([...v.tensors[1]!.data], [5n, 6n, 7n, 8n, 9n, -10n], `pad ${pad}`);
+    // The FP32 tensor never needs a copy. The INT64 one does only behind an FP32 tensor that
+    // was 4- but not 8-aligned: it stays, and leaves no room to move the next one.
+    const xStayed = (body.byteOffset + json.length) % 4 === 0;
+    const idsCopied = xStayed && (body.byteOffset + json.length + 16) % 8 !== 0;
+    assert.equal(v.tensors[0]!.data.buffer, body.buffer, `pad ${pad}: 'x' is a view of the body`);
+    assert.equal(v.tensors[1]!.data.buffer === body.buffer, !idsCopied, `pad ${pad}: 'ids' is a view of the body unless it had no room`);
+    for (const t of v.tensors.filter((t) => t.data.buffer === body.buffer)) {
+      assert.equal(t.data.byteOffset % t.data.BYTES_PER_ELEMENT, 0);
+      assert.ok(t.data.byteOffset >= body.byteOffset && t.data.byteOffset + t.data.byteLength <= body.byteOffset + body.byteLength, 'within the body');
+    }
+    // Nothing past the body was written.
+    assert.deepEqual([...new Uint8Array(body.buffer, body.byteOffset + body.length, 3)], [0xee, 0xee, 0xee]);
+  }
+});
+
+test('a handed-over binary body: bad values are still caught after the move; no room to move means a copy', async () => {
+  const { parseBinaryBody } = await import('./binary.js');
+  const model: ModelSpec = { ...modelBase, inputs: [{ name: 'x', datatype: 'FP32', shape: [2] }] };
+  const json = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], parameters: { binary_data_size: 8 } }] }) + ' ');
+  const withNaN = Buffer.concat([json, Buffer.from(new Float32Array([1, Number.NaN]).buffer)]);
+  const parsed = parseBinaryBody(withNaN, String(json.length));
+  assert.throws(() => validateInferenceRequest(model, parsed.header, parsed.data), /element 1 must be a finite number/);
+  // Three bytes off alignment and no reusable bytes before them: copied, the body untouched.
+  const raw = Buffer.concat([Buffer.from([9, 9, 9]), Buffer.from(new Float32Array([7, 8]).buffer)]);
+  const before = Buffer.from(raw);
+  const v = validateInferenceRequest(model, parsed.header, { bytes: raw.subarray(3), reusable: 0 });
+  assert.deepEqual([...v.tensors[0]!.data], [7, 8]);
+  assert.notEqual(v.tensors[0]!.data.buffer, raw.buffer);
+  assert.deepEqual(raw, before);
+  // A plain Uint8Array is never written to, aligned or not.
+  const plain = Buffer.from(new Float32Array([7, 8]).buffer);
+  assert.notEqual(validateInferenceRequest(model, parsed.header, plain).tensors[0]!.data.buffer, plain.buffer);
 });
 
 test('a failed job reason carries the error code: written and read back; other text is not', async () => {

@@ -1,4 +1,4 @@
-import { BinaryCursor } from './binary.js';
+import { BinaryCursor, type BinarySection } from './binary.js';
 import { allocate, datatypeInfo, toHalfBits, viewBytes, type Datatype, type TensorData } from './datatypes.js';
 import { ServiceError } from './errors.js';
 import { elementCount, type Tensor } from './tensor.js';
@@ -78,12 +78,14 @@ function fill(name: string, datatype: Datatype, values: unknown[]): TensorData {
  * Tensor data from raw little-endian bytes (the binary extension), checked as JSON values are:
  * floats must be finite and booleans 0 or 1. The bytes are copied, so the request body can go.
  */
-function fromBytes(name: string, datatype: Datatype, count: number, bytes: Uint8Array): TensorData {
+function fromBytes(name: string, datatype: Datatype, count: number, bytes: Uint8Array, owned: boolean): TensorData {
   const want = count * datatypeInfo(datatype).size;
   if (bytes.byteLength !== want) {
     throw invalid(`input '${name}' has ${bytes.byteLength} bytes of binary data; ${count} ${datatype} elements need ${want}`);
   }
-  const data = viewBytes(datatype, new Uint8Array(bytes)); // a copy: aligned, and the body can go
+  // A view when the cursor could align the bytes in place; otherwise a copy (aligned, and the
+  // caller's buffer stays its own).
+  const data = viewBytes(datatype, owned && bytes.byteOffset % datatypeInfo(datatype).size === 0 ? bytes : new Uint8Array(bytes));
   if (datatype === 'FP32' || datatype === 'FP64') {
     const f = data as Float32Array | Float64Array;
     for (let i = 0; i < f.length; i++) if (!Number.isFinite(f[i]!)) throw invalid(`input '${name}' element ${i} must be a finite number, got ${f[i]}`);
@@ -122,8 +124,11 @@ function checkShape(model: ModelSpec, spec: TensorSpec, shape: unknown): number[
  * Validates an Open Inference Protocol request body against a model and converts its tensors.
  * Everything the worker could reject for a reason visible here is rejected here, so that an
  * invalid tensor never reaches the queue.
+ *
+ * Binary tensor data given as a BinarySection (a body the caller hands over) is aligned in
+ * place and the tensors are views of it; given as a Uint8Array, it is copied and left as it is.
  */
-export function validateInferenceRequest(model: ModelSpec, body: unknown, binary?: Uint8Array): ValidatedRequest {
+export function validateInferenceRequest(model: ModelSpec, body: unknown, binary?: Uint8Array | BinarySection): ValidatedRequest {
   const cursor = binary ? new BinaryCursor(binary) : undefined;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ServiceError('bad_request', 'request body must be a JSON object');
@@ -159,7 +164,7 @@ export function validateInferenceRequest(model: ModelSpec, body: unknown, binary
     if (binarySize !== undefined) {
       if (!cursor) throw invalid(`input '${spec.name}' sets parameters.binary_data_size but the request has no binary data (send the Inference-Header-Content-Length header)`);
       if (input.data !== undefined) throw invalid(`input '${spec.name}' has both 'data' and binary data`);
-      data = fromBytes(spec.name, spec.datatype, count, cursor.take(spec.name, binarySize));
+      data = fromBytes(spec.name, spec.datatype, count, cursor.take(spec.name, binarySize, datatypeInfo(spec.datatype).size), !(binary instanceof Uint8Array));
     } else {
       if (input.data === undefined) throw invalid(`input '${spec.name}' has no 'data'`);
       const flat: unknown[] = [];

@@ -1,12 +1,15 @@
 import type { NextFunction, Request, Response } from 'express';
-import { BINARY_HEADER, parseBinaryBody } from '@tessera/contract';
+import { BINARY_HEADER, parseBinaryBody, type BinarySection } from '@tessera/contract';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
-      /** The raw tensor bytes after the JSON header of a binary-extension body. */
-      binaryData?: Uint8Array;
+      /**
+       * The raw tensor bytes after the JSON header of a binary-extension body, with the body's
+       * memory: validation aligns the tensors within it instead of copying them.
+       */
+      binaryData?: BinarySection;
     }
   }
 }
