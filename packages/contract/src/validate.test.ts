@@ -14,8 +14,6 @@ const model: ModelSpec = {
   outputs: [{ name: 'y', datatype: 'FP32', shape: [2] }],
 };
 
-const modelBase = model;
-
 const good = () => ({
   id: 'r1',
   inputs: [
@@ -161,21 +159,21 @@ test('a handed-over binary body: tensors are aligned in place over the parsed he
 
 test('a handed-over binary body: bad values are still caught after the move; no room to move means a copy', async () => {
   const { parseBinaryBody } = await import('./binary.js');
-  const model: ModelSpec = { ...modelBase, inputs: [{ name: 'x', datatype: 'FP32', shape: [2] }] };
+  const oneInput: ModelSpec = { ...model, inputs: [{ name: 'x', datatype: 'FP32', shape: [2] }] };
   const json = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], parameters: { binary_data_size: 8 } }] }) + ' ');
   const withNaN = Buffer.concat([json, Buffer.from(new Float32Array([1, Number.NaN]).buffer)]);
   const parsed = parseBinaryBody(withNaN, String(json.length));
-  assert.throws(() => validateInferenceRequest(model, parsed.header, parsed.data), /element 1 must be a finite number/);
+  assert.throws(() => validateInferenceRequest(oneInput, parsed.header, parsed.data), /element 1 must be a finite number/);
   // Three bytes off alignment and no reusable bytes before them: copied, the body untouched.
   const raw = Buffer.concat([Buffer.from([9, 9, 9]), Buffer.from(new Float32Array([7, 8]).buffer)]);
   const before = Buffer.from(raw);
-  const v = validateInferenceRequest(model, parsed.header, { bytes: raw.subarray(3), reusable: 0 });
+  const v = validateInferenceRequest(oneInput, parsed.header, { bytes: raw.subarray(3), reusable: 0 });
   assert.deepEqual([...v.tensors[0]!.data], [7, 8]);
   assert.notEqual(v.tensors[0]!.data.buffer, raw.buffer);
   assert.deepEqual(raw, before);
   // A plain Uint8Array is never written to, aligned or not.
   const plain = Buffer.from(new Float32Array([7, 8]).buffer);
-  assert.notEqual(validateInferenceRequest(model, parsed.header, plain).tensors[0]!.data.buffer, plain.buffer);
+  assert.notEqual(validateInferenceRequest(oneInput, parsed.header, plain).tensors[0]!.data.buffer, plain.buffer);
 });
 
 test('a failed job reason carries the error code: written and read back; other text is not', async () => {

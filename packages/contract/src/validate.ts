@@ -76,15 +76,15 @@ function fill(name: string, datatype: Datatype, values: unknown[]): TensorData {
 
 /**
  * Tensor data from raw little-endian bytes (the binary extension), checked as JSON values are:
- * floats must be finite and booleans 0 or 1. The bytes are copied, so the request body can go.
+ * floats must be finite and booleans 0 or 1. Bytes of a handed-over body (`owned`) that the
+ * cursor could align are used in place; any others are copied, so the caller's buffer is left
+ * as it is.
  */
 function fromBytes(name: string, datatype: Datatype, count: number, bytes: Uint8Array, owned: boolean): TensorData {
   const want = count * datatypeInfo(datatype).size;
   if (bytes.byteLength !== want) {
     throw invalid(`input '${name}' has ${bytes.byteLength} bytes of binary data; ${count} ${datatype} elements need ${want}`);
   }
-  // A view when the cursor could align the bytes in place; otherwise a copy (aligned, and the
-  // caller's buffer stays its own).
   const data = viewBytes(datatype, owned && bytes.byteOffset % datatypeInfo(datatype).size === 0 ? bytes : new Uint8Array(bytes));
   if (datatype === 'FP32' || datatype === 'FP64') {
     const f = data as Float32Array | Float64Array;
