@@ -85,7 +85,7 @@ function fromBytes(name: string, datatype: Datatype, count: number, bytes: Uint8
   if (bytes.byteLength !== want) {
     throw invalid(`input '${name}' has ${bytes.byteLength} bytes of binary data; ${count} ${datatype} elements need ${want}`);
   }
-  const data = viewBytes(datatype, owned && bytes.byteOffset % datatypeInfo(datatype).size === 0 ? bytes : new Uint8Array(bytes));
+  const data = viewBytes(datatype, owned ? bytes : new Uint8Array(bytes)); // viewBytes copies misaligned bytes
   if (datatype === 'FP32' || datatype === 'FP64') {
     const f = data as Float32Array | Float64Array;
     for (let i = 0; i < f.length; i++) if (!Number.isFinite(f[i]!)) throw invalid(`input '${name}' element ${i} must be a finite number, got ${f[i]}`);
