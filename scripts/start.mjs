@@ -16,6 +16,8 @@ import { pathToFileURL } from 'node:url';
 import { bootstrap, BootstrapError, MODELS_DIR, REPO_ROOT, RUN_DIR } from './bootstrap.mjs';
 
 const STATE_FILE = join(RUN_DIR, 'stack.json');
+/** The Redis admin user's URL, password included (mode 0600), for the key and queue CLIs. */
+const ADMIN_URL_FILE = join(RUN_DIR, 'redis', 'admin-url');
 
 function say(message) {
   process.stderr.write(`[start] ${message}\n`);
@@ -141,7 +143,7 @@ function banner(stack, config, key) {
 
   export KEY=${key}
 
-More keys: REDIS_URL=${stack.redisUrl} npm run keys -- create --name NAME --scopes infer
+More keys: REDIS_URL="$(cat ${ADMIN_URL_FILE})" npm run keys -- create --name NAME --scopes infer
 Queue dashboard: ${gw}/admin/queues?token=${key}
 `
     : `AUTH=off: the API takes requests without keys. Never expose it like this.
@@ -152,7 +154,7 @@ tessera is up: ${config.replicas} API replica(s), ${config.workers} worker(s), R
   Gateway          ${gw}
   API replicas     ${stack.apiUrls.join('  ')}
   Worker metrics   ${stack.workerMetricsUrls.join('  ') || '(no workers)'}
-  Redis            ${stack.redisUrl}
+  Redis            ${stack.redisUrl.replace(/:[^:@/]*@/, ':***@')} (as admin: ${ADMIN_URL_FILE})
   Models           ${config.modelRepository}
   Logs             ${stack.logDir}
 
@@ -257,6 +259,7 @@ async function main() {
     },
   });
   if (shuttingDown) return;
+  writeFileSync(ADMIN_URL_FILE, `${stack.redisUrl}\n`, { mode: 0o600 });
   // Same rule as the API's: only an explicit off value turns authentication off.
   const authOff = ['off', 'false', '0', 'no'].includes((process.env.AUTH ?? '').toLowerCase());
   let key;

@@ -13,7 +13,7 @@ import { modelRepository } from './repository.js';
 /**
  * Rate limits are counted in Redis, so three replicas together admit what one key is allowed,
  * not three times as much; failed authentications are limited per client address, which the
- * replicas learn from nginx (TRUST_PROXY=1), not from the connection (which is nginx's).
+ * replicas learn from nginx (TRUST_PROXY=loopback), not from the connection (which is nginx's).
  */
 let stack: Stack;
 let gw: string;

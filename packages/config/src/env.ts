@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 
 /**
@@ -25,6 +26,38 @@ const flag = z
   .enum(['on', 'off', 'true', 'false', '1', '0', 'yes', 'no'], { error: (issue) => `expected on or off, got ${JSON.stringify(issue.input)}` })
   .transform((v) => ['on', 'true', '1', 'yes'].includes(v));
 
+const NAMED_PROXIES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** A proxy address, CIDR or name (loopback, linklocal, uniquelocal), as Express' `trust proxy` takes them. */
+function isProxyAddress(entry: string): boolean {
+  if (NAMED_PROXIES.includes(entry)) return true;
+  const [address, bits, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * The proxies whose X-Forwarded-For the API believes, by address: a hop count would believe
+ * whatever a client put in front of the header whenever a request skips the proxy.
+ * "none" (or empty) trusts no one.
+ */
+const trustProxy = z.string().transform((v, ctx) => {
+  const entries = v.split(',').map((e) => e.trim()).filter(Boolean);
+  if (entries.length === 1 && /^\d+$/.test(entries[0]!)) {
+    ctx.addIssue({ code: 'custom', message: `takes the trusted proxies' addresses or CIDRs (e.g. loopback,10.0.0.0/8), no longer a hop count; for nginx on the same host write 'loopback', else the proxies' network` });
+    return z.NEVER;
+  }
+  if (entries.length === 1 && entries[0] === 'none') return [];
+  const bad = entries.filter((e) => !isProxyAddress(e));
+  if (bad.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `not an address, CIDR or one of ${NAMED_PROXIES.join(', ')}: ${bad.join(', ')}` });
+    return z.NEVER;
+  }
+  return entries;
+});
+
 const common = {
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   MODEL_REPOSITORY: z.string().min(1).default('.run/models'),
@@ -47,7 +80,7 @@ export const apiEnvSchema = z.object({
   MAX_IMAGE_PIXELS: int(1, 100_000_000).default(2048 * 2048),
   BODY_LIMIT: bytes.default(8 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
-  TRUST_PROXY: int(0, 10).default(1),
+  TRUST_PROXY: trustProxy.default(['loopback']),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
   /** Bearer API keys on /v2, /predict and /admin; `off` only for local experiments. */
   AUTH: flag.default(true),

@@ -142,7 +142,7 @@ export async function startApi(options: ApiOptions): Promise<ServiceHandle> {
   const env = serviceEnv(
     // glibc serves allocations from 64 KiB up with mmap, so request bodies freed after a burst
     // go back to the system instead of staying in the heap (docs/benchmarks.md).
-    { LOG_LEVEL: options.logLevel ?? 'info', TRUST_PROXY: '1', MALLOC_MMAP_THRESHOLD_: '65536' },
+    { LOG_LEVEL: options.logLevel ?? 'info', TRUST_PROXY: 'loopback', MALLOC_MMAP_THRESHOLD_: '65536' },
     options.env,
     known({
       PORT: options.port,

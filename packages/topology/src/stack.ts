@@ -8,6 +8,7 @@ import { findRepoRoot } from './paths.js';
 import { assertPortFree, freePorts, isListening, LOOPBACK } from './ports.js';
 import { describeExit, indent, type ExitInfo, type ManagedProcess } from './process.js';
 import { startRedis } from './redis.js';
+import { redisCredentials, redisUrls, type RedisUser } from './redis-auth.js';
 import { waitFor, waitForHttp } from './wait.js';
 
 export type ServiceKind = 'redis' | 'worker' | 'api' | 'nginx';
@@ -74,7 +75,9 @@ export interface ProcessExitEvent {
 
 export interface Stack {
   gatewayUrl: string;
+  /** Redis as its admin user (the CLIs, tests); the API and the worker get their own users. */
   redisUrl: string;
+  redisUrls: Record<RedisUser, string>;
   apiUrls: string[];
   /** The first worker's metrics endpoint (http://127.0.0.1:<port>/metrics); '' without workers. */
   workerMetricsUrl: string;
@@ -148,7 +151,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const redisPort = options.redisUrl ? undefined : (await wanted(options.redisPort, 1, 'Redis (redisPort / REDIS_PORT)'))[0];
   const apiPorts = await wanted(options.apiBasePort, replicas, 'the API replicas (apiBasePort / API_BASE_PORT)');
   const metricsPorts = await wanted(options.workerMetricsPort, workers, 'worker metrics (workerMetricsPort / WORKER_METRICS_PORT)');
-  const redisUrl = options.redisUrl ?? `redis://${LOOPBACK}:${redisPort}`;
+  const redisDir = options.redisDir ?? join(runDir, 'redis');
+  // The stack's own Redis requires a password per user (kept in its directory, see redis-auth.ts).
+  const redisAccess = options.redisUrl ? undefined : redisUrls(LOOPBACK, redisPort!, redisCredentials(redisDir));
+  const redisUrl = options.redisUrl ?? redisAccess!.admin;
 
   const services: Service[] = [];
   let stopping = false;
@@ -217,6 +223,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             ...common,
             name,
             metricsPort,
+            redisUrl: redisAccess?.worker ?? redisUrl,
             env: { ...options.env, ...options.workerEnv, ...env },
             ...(options.workerCommand ? { command: substitutePort(options.workerCommand, metricsPort)! } : {}),
           })
@@ -269,7 +276,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         current: undefined,
         restartable: false,
         start: async () =>
-          (await startRedis({ port: redisPort!, dir: options.redisDir ?? join(runDir, 'redis'), logDir, echo: common.echo })).process,
+          (await startRedis({ port: redisPort!, dir: redisDir, logDir, echo: common.echo, ...(options.env?.QUEUE_PREFIX ? { prefix: options.env.QUEUE_PREFIX } : {}) })).process,
       });
     }
     // Workers and replicas start side by side; each resolves once its own /live answers.
@@ -290,6 +297,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
                 ...common,
                 name,
                 port,
+                redisUrl: redisAccess?.api ?? redisUrl,
                 replicaId: name,
                 env: { ...options.env, ...options.apiEnv },
                 ...(options.apiCommand ? { command: substitutePort(options.apiCommand, port)! } : {}),
@@ -332,6 +340,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   return {
     gatewayUrl,
     redisUrl,
+    redisUrls: redisAccess ?? { admin: redisUrl, api: redisUrl, worker: redisUrl },
     apiUrls: apiPorts.map((port) => `http://${LOOPBACK}:${port}`),
     workerMetricsUrl: metricsPorts[0] ? `http://${LOOPBACK}:${metricsPorts[0]}/metrics` : '',
     workerMetricsUrls: metricsPorts.map((port) => `http://${LOOPBACK}:${port}/metrics`),
