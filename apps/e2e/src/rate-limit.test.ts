@@ -142,7 +142,7 @@ describe('the client address behind nginx', () => {
     assert.equal(blocked.status, 429);
     assert.ok(Number(blocked.headers['retry-after']) > 0);
     assert.match(blocked.body.error, /too many failed authentications from 127\.0\.0\.7/);
-    // A spoofed X-Forwarded-For does not help: nginx appends the real address, the replica trusts one hop.
+    // A spoofed X-Forwarded-For does not help: nginx replaces it with the address it saw.
     const spoofed = await requestFrom('127.0.0.7', `${gw}/v2/models/affine`, { headers: { ...bad, 'x-forwarded-for': '10.1.2.3' } });
     assert.equal(spoofed.status, 429);
     // Another client, through the same nginx, is not affected.

@@ -77,7 +77,10 @@ export const apiEnvSchema = z.object({
   MAX_TEXT_TOKENS: int(1, 1_000_000).default(50_000),
   MAX_IMAGES: int(1, 256).default(8),
   MAX_IMAGE_BYTES: bytes.default(4 * 1024 * 1024),
-  MAX_IMAGE_PIXELS: int(1, 100_000_000).default(2048 * 2048),
+  /** Hard cap: larger images are refused; smaller ones are decoded shrunk to OCR_WORKING_PIXELS. */
+  MAX_IMAGE_PIXELS: int(1, 200_000_000).default(50_000_000),
+  /** Pixels of a page as OCR reads it: larger images are shrunk on load to this (keeping the aspect). */
+  OCR_WORKING_PIXELS: int(65_536, 50_000_000).default(2048 * 2048),
   BODY_LIMIT: bytes.default(8 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
   TRUST_PROXY: trustProxy.default(['loopback']),
@@ -93,6 +96,16 @@ export const apiEnvSchema = z.object({
   RATE_LIMIT_WINDOW_MS: int(1000, 86_400_000).default(60_000),
   /** Master switch of the response cache; each model's config.json decides below it. */
   RESPONSE_CACHE: flag.default(true),
+  /** All response-cache entries together, in Redis bytes; the oldest go to make room. */
+  RESPONSE_CACHE_MAX_BYTES: bytes.default(64 * 1024 * 1024),
+  /** Share of each model's queue cap (max_queue_items) one key may hold; 100: no share. */
+  KEY_QUEUE_SHARE_PERCENT: int(1, 100).default(50),
+  /** Text boxes one page may have; a page with more gets 400 before any is read. */
+  MAX_BOXES_PER_PAGE: int(1, 10_000).default(200),
+  /** Decoded bytes of one request's images together (width × height × channels × bytes per sample, before shrinking). */
+  MAX_DECODED_BYTES: bytes.default(400 * 1024 * 1024),
+  /** Images this replica decodes at once, over all requests (each request decodes one at a time). */
+  MAX_CONCURRENT_DECODES: int(1, 64).default(2),
   /**
    * While this replica still waits for answers of a model, a new request of it waits up to this
    * long for others to share its job (0: never; an idle replica never waits).
