@@ -23,7 +23,8 @@ before(async () => {
     // Batches of 4 that take tens of milliseconds each, so that batches finish in their order.
     'slow-quad': { from: 'memory-hog', config: { max_batch_size: 4, cache: { enabled: false } } },
   });
-  stack = await startStack({ replicas: 3, modelRepository: repo, logDir: mkdtempSync(path.join(tmpdir(), 'tessera-backpressure-')), env: { LOG_LEVEL: 'warn', DEFAULT_MODEL: 'affine' } });
+  // One key fills whole queues here, on purpose (the per-key share is tested in fairness.test.ts).
+  stack = await startStack({ replicas: 3, modelRepository: repo, logDir: mkdtempSync(path.join(tmpdir(), 'tessera-backpressure-')), env: { LOG_LEVEL: 'warn', DEFAULT_MODEL: 'affine' }, apiEnv: { KEY_QUEUE_SHARE_PERCENT: '100' } });
   gw = stack.gatewayUrl;
   authorize((await createApiKey({ redisUrl: stack.redisUrl, name: 'ops', scopes: ['infer', 'admin'] })).key);
 });
