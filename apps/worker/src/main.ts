@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     classifyError: classifyRunError,
     growAfter: config.OOM_GROW_AFTER,
     tuning: config.BATCH_TUNING,
+    padding: { maxBytes: config.MAX_BATCH_PADDING_BYTES, maxRatio: config.PAD_LENGTH_RATIO },
     events: {
       onBatch: (e) => {
         metrics.batchSize.observe({ model: e.model.name }, e.size);

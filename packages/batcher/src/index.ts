@@ -11,3 +11,4 @@ export { planBatch, type Plannable, type Take } from './plan.js';
 export { runWithRecovery, type RecoveryOptions, type RecoveryCap, type PartOutcome } from './recovery.js';
 export { stackInputs, compatKey, type StackPart } from './stack.js';
 export { splitOutputs, assembleOutputs, type SplitPart } from './split.js';
+export { DEFAULT_PADDING, paddingAllowed, type PaddingPolicy, type RowShape } from './padding.js';

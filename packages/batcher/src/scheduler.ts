@@ -10,7 +10,8 @@ import { runWithRecovery, type RecoveryCap } from './recovery.js';
 import { splitOutputs } from './split.js';
 import type { BatchLoad } from './throughput-tuner.js';
 import { checkRequest, modelKey } from './request-check.js';
-import { compatKey, stackInputs } from './stack.js';
+import { DEFAULT_PADDING, type PaddingPolicy } from './padding.js';
+import { compatKey, rowShape, stackInputs } from './stack.js';
 import type { BatchRequest, Outcome, RunResult, Runner, SchedulerEvents, SchedulerOptions } from './types.js';
 
 interface ModelQueue {
@@ -41,6 +42,7 @@ export class Scheduler {
   private readonly queues = new Map<string, ModelQueue>();
   private readonly caps = new Map<string, BatchSizeController>();
   private readonly tuning: TuningOptions | false;
+  private readonly padding: PaddingPolicy;
   private busy = false;
   /** When the device last finished a batch (undefined after a failure). */
   private lastEndedAt: number | undefined;
@@ -58,6 +60,7 @@ export class Scheduler {
     this.growAfter = opts.growAfter ?? 20;
     this.tuning = opts.tuning === true ? {} : (opts.tuning ?? false);
     this.events = opts.events ?? {};
+    this.padding = { ...DEFAULT_PADDING, ...opts.padding };
   }
 
   submit(req: BatchRequest): Promise<Outcome> {
@@ -69,7 +72,7 @@ export class Scheduler {
     const now = this.clock.now();
     const queue = this.queueFor(req.model);
     queue.arrivals.observe(now);
-    const entry = new PendingRequest(req, compatKey(req.model, req.inputs), this.seq++, now, this.busy);
+    const entry = new PendingRequest(req, compatKey(req.model, req.inputs), this.seq++, now, this.busy, rowShape(req.model, req.inputs));
     insertByPriority(queue.entries, entry);
     this.schedulePump();
     return entry.promise;
@@ -151,7 +154,7 @@ export class Scheduler {
     for (const queue of ready) {
       const model = queue.entries[0]!.req.model;
       const cap = this.capFor(model).value;
-      const takes = planBatch(queue.entries, cap);
+      const takes = planBatch(queue.entries, cap, this.padding);
       const hold = this.holdUntil(queue, itemsIn(takes), cap, now);
       if (hold === undefined) {
         queue.delayMs = queue.heldSince === undefined ? 0 : now - queue.heldSince;

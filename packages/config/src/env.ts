@@ -137,6 +137,10 @@ export const workerEnvSchema = z.object({
   MEMORY_HEADROOM_MB: int(0).default(0),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(30_000),
   STALLED_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
+  /** Bytes one batch may allocate for padding alone (models with pad rules). */
+  MAX_BATCH_PADDING_BYTES: bytes.default(16 * 1024 * 1024),
+  /** Requests share a padded batch only when the longest is at most this many times the shortest. */
+  PAD_LENGTH_RATIO: int(1, 1_000_000).default(4),
 });
 
 export type ApiConfig = z.infer<typeof apiEnvSchema>;

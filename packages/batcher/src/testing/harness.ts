@@ -1,3 +1,4 @@
+import type { PaddingPolicy } from '../padding.js';
 import { ManualClock } from '../manual-clock.js';
 import { Scheduler } from '../scheduler.js';
 import type { SchedulerEvents } from '../types.js';
@@ -12,7 +13,7 @@ export interface Recorded {
 }
 
 /** A scheduler on a manual clock with a doubling fake device that takes 5 ms per batch. */
-export function harness(opts: { fail?: (call: FakeRunCall) => unknown; growAfter?: number; computeMs?: number } = {}) {
+export function harness(opts: { fail?: (call: FakeRunCall) => unknown; growAfter?: number; computeMs?: number; padding?: Partial<PaddingPolicy> } = {}) {
   const clock = new ManualClock(0);
   const runner = new FakeRunner({ clock, computeMs: opts.computeMs ?? 5, ...(opts.fail ? { fail: opts.fail } : {}) });
   const seen: Recorded = { batches: [], ooms: [], caps: [], failures: [] };
@@ -25,6 +26,7 @@ export function harness(opts: { fail?: (call: FakeRunCall) => unknown; growAfter
   const scheduler = new Scheduler({
     runner, clock, isOutOfMemory: isOom, classifyError: classify, events,
     ...(opts.growAfter !== undefined ? { growAfter: opts.growAfter } : {}),
+    ...(opts.padding ? { padding: opts.padding } : {}),
   });
   /** Moves the clock one millisecond at a time, letting the scheduler react in between. */
   const advance = async (ms: number): Promise<void> => {
