@@ -7,7 +7,7 @@ import type { Quad } from './geometry.js';
 import { resolveLimits, type OcrLimits } from './limits.js';
 import { CLS, DET, REC } from './ocr-models.js';
 import { cropQuad } from './perspective-crop.js';
-import { readImages } from './read-images.js';
+import { checkImages } from './read-images.js';
 import { recognizeLines } from './recognize-lines.js';
 import { rotate180, type RgbImage } from './rgb-image.js';
 
@@ -41,9 +41,9 @@ async function readPage(page: RgbImage, index: number, infer: Infer, characters:
 }
 
 /**
- * 'ocr': PP-OCRv4 on whole pages. Detection, direction classification and recognition each
- * call their own model, with one call per page or line so that the worker can batch every stage
- * across requests (pages of equal size, lines of equal width: neither is padded). Returns, per image, the lines read in reading order, one per detected box:
+ * 'ocr': PP-OCRv4 on whole pages, one after the other. Detection, direction classification and
+ * recognition each call their own model, with one call per page or line so that the worker can
+ * batch every stage across requests (pages of equal size, lines of equal width: neither is padded). Returns, per image, the lines read in reading order, one per detected box:
  * unlike @gutenye/ocr, boxes on the same row are not merged into one line.
  */
 export function createOcrPipeline(repoDir: string, limits: Partial<OcrLimits> = {}, gate?: DecodeGate): Pipeline {
@@ -54,8 +54,13 @@ export function createOcrPipeline(repoDir: string, limits: Partial<OcrLimits> = 
     input: 'images',
     models: [DET.model, CLS.model, REC.model],
     async predict(body: Record<string, unknown>, infer: Infer): Promise<OcrLine[][]> {
-      const [pages, chars] = await Promise.all([readImages(body, bounds, gate), characters()]);
-      return Promise.all(pages.map((page, i) => readPage(page, i, infer, chars, bounds.maxBoxesPerPage)));
+      const pages = checkImages(body, bounds, gate);
+      const chars = await characters();
+      // One page at a time: its pixels, crops and tensors are all a request holds (the worker
+      // still batches its calls with other requests').
+      const out: OcrLine[][] = [];
+      for (const [i, decode] of pages.entries()) out.push(await readPage(await decode(), i, infer, chars, bounds.maxBoxesPerPage));
+      return out;
     },
   };
 }

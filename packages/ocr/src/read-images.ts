@@ -75,6 +75,17 @@ const UNSHARED_GATE = new DecodeGate(2);
  * decoder's buffers.
  */
 export async function readImages(body: Record<string, unknown>, limits: OcrLimits, gate: DecodeGate = UNSHARED_GATE): Promise<RgbImage[]> {
+  const pages: RgbImage[] = [];
+  for (const decodeNext of checkImages(body, limits, gate)) pages.push(await decodeNext());
+  return pages;
+}
+
+/**
+ * Validates `body.images` as readImages does, all of them before any is decoded, and returns
+ * one decoder per image, for callers that finish with each image before decoding the next (a
+ * page is then the most one request holds).
+ */
+export function checkImages(body: Record<string, unknown>, limits: OcrLimits, gate: DecodeGate = UNSHARED_GATE): (() => Promise<RgbImage>)[] {
   const images = body.images;
   if (!Array.isArray(images)) throw invalid("'images' must be an array of base64-encoded PNG or JPEG strings");
   if (images.length === 0) throw invalid("'images' is empty; send at least one image");
@@ -84,7 +95,5 @@ export async function readImages(body: Record<string, unknown>, limits: OcrLimit
   if (decodedBytes > limits.maxDecodedBytes) {
     throw invalid(`the images decode to ${decodedBytes} bytes together (width x height x channels x bytes per sample), over the limit of ${limits.maxDecodedBytes} bytes per request; send fewer or smaller images`);
   }
-  const pages: RgbImage[] = [];
-  for (const [i, image] of checked.entries()) pages.push(await gate.run(() => decode(image, i, limits)));
-  return pages;
+  return checked.map((image, i) => () => gate.run(() => decode(image, i, limits)));
 }
