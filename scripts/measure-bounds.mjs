@@ -71,6 +71,20 @@ async function cache(stack, key, seconds) {
   }
   stop = true;
   await Promise.all(clients);
+  // What the entries really take in Redis, against the cache's own count of them.
+  let real = 0;
+  let entries = 0;
+  for (const key of ['tessera:cache:index', 'tessera:cache:sizes']) real += Number(await redis.memory('USAGE', key)) || 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', 'tessera:cache:k:*', 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      real += Number(await redis.memory('USAGE', key)) || 0;
+      entries++;
+    }
+  } while (cursor !== '0');
+  console.log(`\n${entries} entries: Redis reports ${(real / 2 ** 20).toFixed(2)} MB for them (MEMORY USAGE of entries, index and sizes), the cache counts ${(await bytes()).toFixed(2)} MB`);
   redis.disconnect();
 }
 
