@@ -7,9 +7,8 @@ import { Scheduler } from '@tessera/batcher';
 import { loadRepository } from '@tessera/model-repository';
 import { Heartbeat, modelKey } from '@tessera/queue';
 import { classifyRunError, createOrtRunner, isOutOfMemoryError } from '@tessera/runtime';
-import { createLogger } from '@tessera/telemetry';
+import { createLogger, startMetricsServer } from '@tessera/telemetry';
 import { startConsumer } from './consumer.js';
-import { startMetricsServer } from './http.js';
 import { createWorkerMetrics } from './metrics.js';
 
 const config = loadWorkerConfig();

@@ -37,6 +37,9 @@ export const apiEnvSchema = z.object({
   ...common,
   HOST: z.string().default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
+  /** /metrics and /live on a listener of their own, never the public port (0: any free port). */
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_PORT: int(0, 65535).default(9101),
   REPLICA_ID: z.string().regex(/^[A-Za-z0-9_.:-]+$/).default(`${hostname()}-${process.pid}`),
   DEFAULT_MODEL: z.string().default('lid176'),
   MAX_TEXTS: int(1, 4096).default(64),

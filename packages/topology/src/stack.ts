@@ -27,6 +27,8 @@ export interface StackOptions {
   redisUrl?: string;
   /** Replica i listens on apiBasePort + i; 0 or absent picks free ports. */
   apiBasePort?: number;
+  /** Replica i serves /metrics on apiMetricsPort + i; 0 or absent picks free ports. */
+  apiMetricsPort?: number;
   /** Worker i serves /metrics on workerMetricsPort + i; 0 or absent picks free ports. */
   workerMetricsPort?: number;
   /** Model repository directory (MODEL_REPOSITORY of the environment by default). */
@@ -76,6 +78,8 @@ export interface Stack {
   gatewayUrl: string;
   redisUrl: string;
   apiUrls: string[];
+  /** Every API replica's metrics endpoint (its own listener, never the public port). */
+  apiMetricsUrls: string[];
   /** The first worker's metrics endpoint (http://127.0.0.1:<port>/metrics); '' without workers. */
   workerMetricsUrl: string;
   /** Every worker's metrics endpoint. */
@@ -147,6 +151,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const [gatewayPort] = await wanted(options.gatewayPort, 1, 'the gateway (gatewayPort / GATEWAY_PORT)');
   const redisPort = options.redisUrl ? undefined : (await wanted(options.redisPort, 1, 'Redis (redisPort / REDIS_PORT)'))[0];
   const apiPorts = await wanted(options.apiBasePort, replicas, 'the API replicas (apiBasePort / API_BASE_PORT)');
+  const apiMetricsPorts = await wanted(options.apiMetricsPort, replicas, 'API metrics (apiMetricsPort / API_METRICS_PORT)');
   const metricsPorts = await wanted(options.workerMetricsPort, workers, 'worker metrics (workerMetricsPort / WORKER_METRICS_PORT)');
   const redisUrl = options.redisUrl ?? `redis://${LOOPBACK}:${redisPort}`;
 
@@ -281,7 +286,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         launch({
           name,
           kind: 'api',
-          ports: [port],
+          ports: [port, apiMetricsPorts[i]!],
           current: undefined,
           restartable: true,
           start: async () =>
@@ -290,6 +295,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
                 ...common,
                 name,
                 port,
+                metricsPort: apiMetricsPorts[i]!,
                 replicaId: name,
                 env: { ...options.env, ...options.apiEnv },
                 ...(options.apiCommand ? { command: substitutePort(options.apiCommand, port)! } : {}),
@@ -333,6 +339,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     gatewayUrl,
     redisUrl,
     apiUrls: apiPorts.map((port) => `http://${LOOPBACK}:${port}`),
+    apiMetricsUrls: apiMetricsPorts.map((port) => `http://${LOOPBACK}:${port}/metrics`),
     workerMetricsUrl: metricsPorts[0] ? `http://${LOOPBACK}:${metricsPorts[0]}/metrics` : '',
     workerMetricsUrls: metricsPorts.map((port) => `http://${LOOPBACK}:${port}/metrics`),
     workerUrls: metricsPorts.map((port) => `http://${LOOPBACK}:${port}`),
