@@ -1,0 +1,65 @@
+import type { ModelSpec } from '@tessera/contract';
+import { modelKey } from './request-check.js';
+
+/** How a model runs on this worker. */
+export interface InstancePlan {
+  /** Sessions that may run at the same time (at least 1). */
+  count: number;
+  /** CPU threads one run of an instance takes from the budget (0: none, e.g. a GPU session). */
+  threads: number;
+}
+
+/** Today's behaviour when nothing is configured: one session per model, one run at a time. */
+export const SINGLE_LANE: InstancePlan = { count: 1, threads: 1 };
+
+/**
+ * Which instances are running, and how many CPU threads their runs take. An instance runs one
+ * batch at a time; a run starts only while the threads in use plus its own stay within the
+ * budget, so instances never oversubscribe the cores. A run whose own threads exceed the budget
+ * may still start when nothing else runs (otherwise it never could).
+ */
+export class Lanes {
+  private readonly busy = new Map<string, Set<number>>();
+  private threadsInUse = 0;
+  private running = 0;
+
+  constructor(
+    private readonly plan: (model: ModelSpec) => InstancePlan,
+    private readonly threadBudget: number,
+  ) {}
+
+  /** An idle instance of the model whose run fits the budget now, if any (lowest first). */
+  free(model: ModelSpec): number | undefined {
+    const { count, threads } = this.planOf(model);
+    if (this.running > 0 && this.threadsInUse + threads > this.threadBudget) return undefined;
+    const busy = this.busy.get(modelKey(model));
+    for (let i = 0; i < count; i++) if (!busy?.has(i)) return i;
+    return undefined;
+  }
+
+  acquire(model: ModelSpec, instance: number): void {
+    const key = modelKey(model);
+    let busy = this.busy.get(key);
+    if (!busy) this.busy.set(key, (busy = new Set()));
+    if (busy.has(instance)) throw new Error(`instance ${instance} of ${key} is already running: this is a bug`);
+    busy.add(instance);
+    this.threadsInUse += this.planOf(model).threads;
+    this.running++;
+  }
+
+  release(model: ModelSpec, instance: number): void {
+    if (!this.busy.get(modelKey(model))?.delete(instance)) return;
+    this.threadsInUse -= this.planOf(model).threads;
+    this.running--;
+  }
+
+  /** Runs in progress, across all models. */
+  get active(): number {
+    return this.running;
+  }
+
+  planOf(model: ModelSpec): InstancePlan {
+    const p = this.plan(model);
+    return { count: Math.max(1, Math.floor(p.count)), threads: Math.max(0, p.threads) };
+  }
+}
