@@ -76,7 +76,7 @@ export const modelConfigSchema = z.strictObject({
   timeout_ms: integer.min(1).max(3_600_000).optional(),
   cache: cacheConfig.default({ enabled: true, ttl_s: 300, max_entry_bytes: 1024 * 1024 }),
   /** Sessions per worker (Triton's form: a list of groups; a single group is accepted too). */
-  instance_group: z.union([instanceGroup, z.array(instanceGroup).min(1)]).optional(),
+  instance_group: z.preprocess((v) => (v === undefined || Array.isArray(v) ? v : [v]), z.array(instanceGroup).min(1)).optional(),
 });
 
 /**

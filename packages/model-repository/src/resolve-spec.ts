@@ -127,7 +127,7 @@ function checkRules(inputs: TensorSpec[], outputs: TensorSpec[], graphInputs: Se
 }
 
 function instanceGroups(raw: NonNullable<ModelConfig['instance_group']>): InstanceGroup[] {
-  return (Array.isArray(raw) ? raw : [raw]).map((g) => ({ count: g.count, kind: g.kind, ...(g.gpus !== undefined ? { gpus: [...g.gpus] } : {}) }));
+  return raw.map((g) => ({ count: g.count, kind: g.kind, ...(g.gpus !== undefined ? { gpus: [...g.gpus] } : {}) }));
 }
 
 /** Combines a parsed config with the model file's signature; problems are collected, not thrown. */

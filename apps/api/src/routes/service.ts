@@ -44,7 +44,7 @@ export function serviceRouter(ctx: ApiContext): Router {
       ...(state.ready ? {} : { error: state.reason }),
       replica: ctx.config.REPLICA_ID,
       redis: state.redis,
-      workers: workers.map((w) => ({ id: w.id, models: w.models, providers: w.providers, caps: w.caps, age_ms: Date.now() - w.at })),
+      workers: workers.map((w) => ({ id: w.id, models: w.models, providers: w.providers, caps: w.caps, instances: w.instances ?? {}, age_ms: Date.now() - w.at })),
     });
   });
   r.get('/metrics', async (_req, res) => {
