@@ -56,3 +56,34 @@ test('out of memory on one instance recreates that instance and halves only its 
   assert.equal(h.scheduler.cap(model, 0), 8);
   assert.equal(h.scheduler.cap(model, 1), 4);
 });
+
+test('a second instance leaves a thread for another active model, so its request never waits for a heavy batch', async () => {
+  const heavy = makeModel({ name: 'heavy', maxBatchSize: 1, maxQueueDelayMs: 0 });
+  const small = makeModel({ name: 'small', maxBatchSize: 1, maxQueueDelayMs: 0 });
+  const h = harness({ instances: (m) => ({ count: m.name === 'heavy' ? 2 : 1, threads: 1 }), threadBudget: 2, computeMsFor: (m) => (m.name === 'heavy' ? 100 : 1) });
+  // Alone, the heavy model runs on both threads.
+  const alone = [h.scheduler.submit(request(heavy, 1, 0)), h.scheduler.submit(request(heavy, 1, 10))];
+  await h.flush();
+  assert.equal(h.runner.active, 2);
+  await h.advance(100);
+  for (const o of alone) assert.ok((await o).ok);
+  // Once the small model is active, the heavy one keeps to one thread and the small one's next
+  // request starts at once.
+  assert.ok((await (async () => { const o = h.scheduler.submit(request(small, 1, 20)); await h.advance(2); return o; })()).ok);
+  const flood = Array.from({ length: 4 }, (_, i) => h.scheduler.submit(request(heavy, 1, 100 + i)));
+  await h.flush();
+  assert.equal(h.runner.active, 1, 'one heavy run; a thread is kept for the small model');
+  const quick = h.scheduler.submit(request(small, 1, 30));
+  await h.flush();
+  assert.equal(h.runner.active, 2, 'the small request started beside the heavy batch');
+  await h.advance(2);
+  assert.ok((await quick).ok);
+  // Quiet for longer than ACTIVE_MS: the heavy model has both threads again.
+  await h.advance(1200);
+  for (const o of flood) assert.ok((await o).ok);
+  const more = [h.scheduler.submit(request(heavy, 1, 200)), h.scheduler.submit(request(heavy, 1, 210))];
+  await h.flush();
+  assert.equal(h.runner.active, 2);
+  await h.advance(100);
+  for (const o of more) assert.ok((await o).ok);
+});

@@ -77,7 +77,8 @@ export class Scheduler {
     const now = this.clock.now();
     const queue = this.queueFor(req.model);
     queue.arrivals.observe(now);
-    const entry = new PendingRequest(req, compatKey(req.model, req.inputs), this.seq++, now, this.lanes.free(req.model) === undefined);
+    this.lanes.arrived(req.model, now);
+    const entry = new PendingRequest(req, compatKey(req.model, req.inputs), this.seq++, now, this.lanes.free(req.model, now) === undefined);
     insertByPriority(queue.entries, entry);
     this.schedulePump();
     return entry.promise;
@@ -158,7 +159,7 @@ export class Scheduler {
       started = false;
       for (const { queue } of this.contenders(now)) {
         const model = queue.entries[0]!.req.model;
-        const instance = this.lanes.free(model)!;
+        const instance = this.lanes.free(model, now)!;
         const cap = this.capFor(model, instance).value;
         const takes = planBatch(queue.entries, cap);
         const hold = this.holdUntil(queue, itemsIn(takes), cap, now);
@@ -181,7 +182,7 @@ export class Scheduler {
   private contenders(now: number): Contender<ModelQueue>[] {
     const ready: Contender<ModelQueue>[] = [];
     for (const [key, queue] of this.queues) {
-      if (queue.entries.length > 0 && this.lanes.free(queue.entries[0]!.req.model) !== undefined) ready.push({ key, queue, ...urgencyOf(queue.entries) });
+      if (queue.entries.length > 0 && this.lanes.free(queue.entries[0]!.req.model, now) !== undefined) ready.push({ key, queue, ...urgencyOf(queue.entries) });
     }
     return ready.length > 1 ? crossModelOrder(ready, this.share, now) : ready;
   }
@@ -215,8 +216,9 @@ export class Scheduler {
     queue.entries = queue.entries.filter((e) => e.remaining > 0);
     this.lanes.acquire(model, instance);
     // Whatever waits now with no instance left to take it has waited behind this batch.
+    const now = this.clock.now();
     for (const q of this.queues.values()) {
-      if (q.entries.length > 0 && this.lanes.free(q.entries[0]!.req.model) === undefined) for (const e of q.entries) e.waited = true;
+      if (q.entries.length > 0 && this.lanes.free(q.entries[0]!.req.model, now) === undefined) for (const e of q.entries) e.waited = true;
     }
     void this.execute(model, slices, instance)
       .catch((err: unknown) => {
