@@ -1,6 +1,7 @@
 import type { ModelSpec, Runner, ServiceError, Tensor, Timing } from '@tessera/contract';
 import type { CapChangeReason, TuningOptions } from './batch-size-controller.js';
 import type { Clock } from './clock.js';
+import type { InstancePlan } from './lanes.js';
 
 /** One inference request as the worker hands it to the scheduler. */
 export interface BatchRequest {
@@ -76,4 +77,12 @@ export interface SchedulerOptions {
    */
   tuning?: boolean | TuningOptions;
   events?: SchedulerEvents;
+  /**
+   * The model's instances on this worker and the CPU threads one run of them takes. Absent: one
+   * instance per model taking one thread, which with the default budget of 1 means one run at a
+   * time across all models.
+   */
+  instances?(model: ModelSpec): InstancePlan;
+  /** CPU threads that runs may take at the same time (default 1). */
+  threadBudget?: number;
 }

@@ -84,6 +84,8 @@ export const workerEnvSchema = z.object({
   DEVICE: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
   CUDA_DEVICE_ID: int(0, 64).default(0),
   INTRA_OP_THREADS: int(1, 256).default(1),
+  /** CPU threads all model instances' runs may take at once (0: one per core). */
+  INFERENCE_THREADS: int(0, 4096).default(0),
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: int(0, 65535).default(9100),
   OOM_GROW_AFTER: int(1, 1_000_000).default(20),

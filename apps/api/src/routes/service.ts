@@ -49,7 +49,7 @@ export function serviceRouter(ctx: ApiContext): Router {
       ...(state.ready ? {} : { error: state.reason }),
       replica: ctx.config.REPLICA_ID,
       redis: state.redis,
-      workers: workers.map((w) => ({ id: w.id, models: w.models, providers: w.providers, caps: w.caps, age_ms: Date.now() - w.at })),
+      workers: workers.map((w) => ({ id: w.id, models: w.models, providers: w.providers, caps: w.caps, instances: w.instances ?? {}, age_ms: Date.now() - w.at })),
     });
   });
   r.get('/v2/health/live', (_req, res) => {
