@@ -59,7 +59,7 @@ describe('queue cap', () => {
     const pending = Array.from({ length: 8 }, (_, i) => request(`${stack.apiUrls[i % 3]}/v2/models/capped/infer`, { body: x([i, 0, 0, 0]) }));
     await admittedAndQueued('capped', 8);
     // The autoscaling signal counts items, whatever number of jobs carries them.
-    assert.equal(metricSum((await request(`${stack.apiUrls[1]}/metrics`)).text, 'tessera_queue_items', { model: 'capped' }), 8);
+    assert.equal(metricSum((await request(stack.apiMetricsUrls[1]!)).text, 'tessera_queue_items', { model: 'capped' }), 8);
     const jobsBefore = await queued('capped');
     const started = Date.now();
     const over = await request(`${gw}/v2/models/capped/infer`, { body: x([9, 0, 0, 0]) });

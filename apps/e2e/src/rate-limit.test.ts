@@ -33,7 +33,7 @@ after(async () => {
 });
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-const requestsPerReplica = async () => Promise.all(stack.apiUrls.map(async (u) => metricSum((await request(`${u}/metrics`)).text, 'tessera_http_requests_total')));
+const requestsPerReplica = async () => Promise.all(stack.apiMetricsUrls.map(async (u) => metricSum((await request(u)).text, 'tessera_http_requests_total')));
 
 describe('per-key rate limit', () => {
   test('one limit across all three replicas (within 10%), with draft-8 headers and Retry-After', async () => {

@@ -70,6 +70,9 @@ export const apiEnvSchema = z.object({
   ...common,
   HOST: z.string().default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
+  /** /metrics and /live on a listener of their own, never the public port (0: any free port). */
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_PORT: int(0, 65535).default(9101),
   REPLICA_ID: z.string().regex(/^[A-Za-z0-9_.:-]+$/).default(`${hostname()}-${process.pid}`),
   DEFAULT_MODEL: z.string().default('lid176'),
   MAX_TEXTS: int(1, 4096).default(64),
@@ -127,6 +130,8 @@ export const workerEnvSchema = z.object({
   DEVICE: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
   CUDA_DEVICE_ID: int(0, 64).default(0),
   INTRA_OP_THREADS: int(1, 256).default(1),
+  /** CPU threads all model instances' runs may take at once (0: one per core). */
+  INFERENCE_THREADS: int(0, 4096).default(0),
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: int(0, 65535).default(9100),
   OOM_GROW_AFTER: int(1, 1_000_000).default(20),

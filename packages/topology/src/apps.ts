@@ -54,6 +54,8 @@ export interface ServiceOptions {
 
 export interface ApiOptions extends ServiceOptions {
   port: number;
+  /** Port of the replica's own /metrics listener (METRICS_PORT); 0 lets the replica pick. */
+  metricsPort?: number;
   host?: string;
   replicaId?: string;
 }
@@ -147,6 +149,7 @@ export async function startApi(options: ApiOptions): Promise<ServiceHandle> {
     known({
       PORT: options.port,
       HOST: host,
+      METRICS_PORT: options.metricsPort ?? 0,
       REPLICA_ID: options.replicaId ?? options.env?.REPLICA_ID ?? name,
       REDIS_URL: options.redisUrl,
       MODEL_REPOSITORY: options.modelRepository,
@@ -155,6 +158,7 @@ export async function startApi(options: ApiOptions): Promise<ServiceHandle> {
   );
   const url = `http://${host === '0.0.0.0' ? LOOPBACK : host}:${options.port}`;
   await assertPortFree(options.port, name, host);
+  if (options.metricsPort) await assertPortFree(options.metricsPort, `${name} metrics`);
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const proc = await startService(options, name, () => [process.execPath, ...apiNodeFlags(options.baseEnv ?? process.env), entry(repoRoot, 'api')], env, 15_000, `${url}/live`);
   return { name, url, port: options.port, process: proc, stop: async () => void (await proc.stop()) };

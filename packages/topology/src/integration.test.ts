@@ -123,11 +123,13 @@ describe('nginx in front of stand-in API servers', { skip: skipNginx }, () => {
     assert.equal(seen.at(-1)!['x-request-id'], 'client-id-1');
   });
 
-  test('/metrics is not proxied', async () => {
+  test('/metrics is not proxied, whatever its spelling', async () => {
     const before = seen.length;
-    const res = await http(`${nginx.url}/metrics`);
-    assert.equal(res.status, 404);
-    assert.deepEqual(JSON.parse(res.body), { error: 'not found', code: 'not_found' });
+    for (const path of ['/metrics', '/METRICS', '/Metrics/', '/metrics/x', '/metricsx']) {
+      const res = await http(`${nginx.url}${path}`);
+      assert.equal(res.status, 404, path);
+      assert.deepEqual(JSON.parse(res.body), { error: 'not found', code: 'not_found' });
+    }
     assert.equal(seen.length, before);
   });
 

@@ -57,7 +57,7 @@ test('the gateway config carries the required proxy settings', () => {
   assert.match(conf, /proxy_next_upstream error timeout;/);
   assert.doesNotMatch(conf, /non_idempotent/);
   assert.match(conf, /log_format json escape=json/);
-  assert.match(conf, /location = \/metrics \{[^}]*return 404/);
+  assert.match(conf, /location ~\* \^\/metrics \{[^}]*return 404/, 'every spelling of /metrics, whatever its case');
   const readTimeout = Number(/proxy_read_timeout (\d+)s;/.exec(conf)?.[1]);
   assert.ok(readTimeout > 30, 'proxy_read_timeout must exceed the API request timeout');
 });

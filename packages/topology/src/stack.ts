@@ -28,6 +28,8 @@ export interface StackOptions {
   redisUrl?: string;
   /** Replica i listens on apiBasePort + i; 0 or absent picks free ports. */
   apiBasePort?: number;
+  /** Replica i serves /metrics on apiMetricsPort + i; 0 or absent picks free ports. */
+  apiMetricsPort?: number;
   /** Worker i serves /metrics on workerMetricsPort + i; 0 or absent picks free ports. */
   workerMetricsPort?: number;
   /** Model repository directory (MODEL_REPOSITORY of the environment by default). */
@@ -79,6 +81,8 @@ export interface Stack {
   redisUrl: string;
   redisUrls: Record<RedisUser, string>;
   apiUrls: string[];
+  /** Every API replica's metrics endpoint (its own listener, never the public port). */
+  apiMetricsUrls: string[];
   /** The first worker's metrics endpoint (http://127.0.0.1:<port>/metrics); '' without workers. */
   workerMetricsUrl: string;
   /** Every worker's metrics endpoint. */
@@ -150,6 +154,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const [gatewayPort] = await wanted(options.gatewayPort, 1, 'the gateway (gatewayPort / GATEWAY_PORT)');
   const redisPort = options.redisUrl ? undefined : (await wanted(options.redisPort, 1, 'Redis (redisPort / REDIS_PORT)'))[0];
   const apiPorts = await wanted(options.apiBasePort, replicas, 'the API replicas (apiBasePort / API_BASE_PORT)');
+  const apiMetricsPorts = await wanted(options.apiMetricsPort, replicas, 'API metrics (apiMetricsPort / API_METRICS_PORT)');
   const metricsPorts = await wanted(options.workerMetricsPort, workers, 'worker metrics (workerMetricsPort / WORKER_METRICS_PORT)');
   const redisDir = options.redisDir ?? join(runDir, 'redis');
   // The stack's own Redis requires a password per user (kept in its directory, see redis-auth.ts).
@@ -288,7 +293,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         launch({
           name,
           kind: 'api',
-          ports: [port],
+          ports: [port, apiMetricsPorts[i]!],
           current: undefined,
           restartable: true,
           start: async () =>
@@ -298,6 +303,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
                 name,
                 port,
                 redisUrl: redisAccess?.api ?? redisUrl,
+                metricsPort: apiMetricsPorts[i]!,
                 replicaId: name,
                 env: { ...options.env, ...options.apiEnv },
                 ...(options.apiCommand ? { command: substitutePort(options.apiCommand, port)! } : {}),
@@ -342,6 +348,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     redisUrl,
     redisUrls: redisAccess ?? { admin: redisUrl, api: redisUrl, worker: redisUrl },
     apiUrls: apiPorts.map((port) => `http://${LOOPBACK}:${port}`),
+    apiMetricsUrls: apiMetricsPorts.map((port) => `http://${LOOPBACK}:${port}/metrics`),
     workerMetricsUrl: metricsPorts[0] ? `http://${LOOPBACK}:${metricsPorts[0]}/metrics` : '',
     workerMetricsUrls: metricsPorts.map((port) => `http://${LOOPBACK}:${port}/metrics`),
     workerUrls: metricsPorts.map((port) => `http://${LOOPBACK}:${port}`),
