@@ -5,3 +5,4 @@ export * from './admission.js';
 export * from './idempotency.js';
 export * from './script.js';
 export * from './reply-sender.js';
+export * from './connection.js';
