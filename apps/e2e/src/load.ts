@@ -1,0 +1,129 @@
+import { currentAuthorization } from './http.js';
+
+/** An affine request (y = 2x + 1, sum = Σy) and its exact answer. */
+export const affine = (row: number[]) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: row }] });
+export const affineAnswer = (row: number[]) => row.map((v) => 2 * Math.fround(v) + 1);
+
+/** What one request of a load got. */
+export interface Outcome {
+  /** When it was sent, ms since the load started. */
+  at: number;
+  ms: number;
+  model: string;
+  status: number;
+  /** The error code of a failure; 'connection' when no HTTP answer came. */
+  code?: string;
+  /** A 200 whose outputs are the right ones for its own input. */
+  correct: boolean;
+  /** Answered only after this many retries with the same Idempotency-Key. */
+  retries: number;
+}
+
+export interface LoadOptions {
+  clients: number;
+  /** affine (exact answers) or cost (checked against answers computed before the load). */
+  model: 'affine' | 'cost';
+  /** cost only: the inputs and their reference outputs (costReferences). */
+  references?: CostReference[];
+  /** Retry a 502/503/504 or a lost connection with the same Idempotency-Key for up to this long (0: never). */
+  retryForMs?: number;
+  /** Distinguishes the idempotency keys of loads that share a stack. */
+  tag?: string;
+}
+
+export interface CostReference {
+  x: number[];
+  y: number[];
+}
+
+const COST_DIM = 512;
+
+/** Inputs of `cost` and their outputs, computed one by one before any fault. */
+export async function costReferences(gw: string, count = 8): Promise<CostReference[]> {
+  const refs: CostReference[] = [];
+  for (let k = 0; k < count; k++) {
+    const x = Array.from({ length: COST_DIM }, (_, i) => Math.sin(i * 0.37 + k));
+    const res = await post(`${gw}/v2/models/cost/infer`, costBody(x), `ref-${k}-${Date.now()}`);
+    if (res.status !== 200) throw new Error(`reference ${k} of cost: ${res.status} ${JSON.stringify(res.body)}`);
+    refs.push({ x, y: (res.body as InferBody).outputs[0]!.data });
+  }
+  return refs;
+}
+
+const costBody = (x: number[]) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, COST_DIM], data: x }] });
+
+interface InferBody {
+  outputs: { name: string; data: number[] }[];
+  code?: string;
+}
+
+async function post(url: string, body: unknown, key: string): Promise<{ status: number; body: InferBody | undefined; code?: string }> {
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key, authorization: currentAuthorization() },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: InferBody | undefined;
+    try {
+      parsed = JSON.parse(text) as InferBody;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, body: parsed, ...(parsed?.code ? { code: parsed.code } : {}) };
+  } catch {
+    return { status: 0, body: undefined, code: 'connection' };
+  }
+}
+
+const close = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]!) <= 1e-4);
+const retryable = (status: number) => status === 0 || status === 502 || status === 503 || status === 504;
+
+/**
+ * `clients` loops, each sending one request at a time until stop(); every answer is checked
+ * against its own input, so that a reply delivered to the wrong request counts as wrong.
+ */
+export function startLoad(gw: string, options: LoadOptions): { stop(): Promise<Outcome[]>; outcomes: Outcome[] } {
+  const outcomes: Outcome[] = [];
+  const started = performance.now();
+  let running = true;
+  let sequence = 0;
+  const tag = options.tag ?? `${Date.now().toString(36)}`;
+  const one = async (): Promise<void> => {
+    const n = sequence++;
+    const at = performance.now() - started;
+    let body: unknown;
+    let check: (b: InferBody) => boolean;
+    if (options.model === 'affine') {
+      const row = [n, n + 0.5, -n, 1];
+      body = affine(row);
+      check = (b) => close(b.outputs.find((o) => o.name === 'y')?.data ?? [], affineAnswer(row));
+    } else {
+      const ref = options.references![n % options.references!.length]!;
+      body = costBody(ref.x);
+      check = (b) => close(b.outputs[0]?.data ?? [], ref.y);
+    }
+    const key = `load-${tag}-${n}`;
+    let res = await post(`${gw}/v2/models/${options.model}/infer`, body, key);
+    let retries = 0;
+    while (retryable(res.status) && performance.now() - started - at < (options.retryForMs ?? 0)) {
+      await new Promise((r) => setTimeout(r, 100));
+      retries += 1;
+      res = await post(`${gw}/v2/models/${options.model}/infer`, body, key);
+    }
+    const correct = res.status === 200 && res.body !== undefined && check(res.body);
+    outcomes.push({ at, ms: performance.now() - started - at, model: options.model, status: res.status, ...(res.code ? { code: res.code } : {}), correct, retries });
+  };
+  const clients = Array.from({ length: options.clients }, async () => {
+    while (running) await one();
+  });
+  return {
+    outcomes,
+    stop: async () => {
+      running = false;
+      await Promise.all(clients);
+      return outcomes;
+    },
+  };
+}
