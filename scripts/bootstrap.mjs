@@ -26,6 +26,8 @@ export const SYSTEM_PACKAGES = /** @type {const} */ (['redis-server', 'nginx']);
  * drawn with.
  */
 export const TEST_PACKAGES = [
+  // The Sentinel failover test runs three real sentinels (the same package a deployment uses).
+  { pkg: 'redis-sentinel', present: (env) => Boolean(findExecutable('redis-sentinel', env.PATH)) },
   { pkg: 'docker-compose', present: (env) => Boolean(findExecutable('docker-compose', env.PATH)) || composePlugin(env) },
   { pkg: 'fonts-noto-cjk', present: () => existsSync('/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc') },
   { pkg: 'fonts-dejavu-core', present: () => existsSync('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf') },

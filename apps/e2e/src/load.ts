@@ -15,8 +15,8 @@ export interface Outcome {
   code?: string;
   /** A 200 whose outputs are the right ones for its own input. */
   correct: boolean;
-  /** Answered only after this many retries with the same Idempotency-Key. */
-  retries: number;
+  /** What the tries before the last one got ("503 not_ready"), when it was retried with the same Idempotency-Key. */
+  earlier: string[];
 }
 
 export interface LoadOptions {
@@ -106,14 +106,14 @@ export function startLoad(gw: string, options: LoadOptions): { stop(): Promise<O
     }
     const key = `load-${tag}-${n}`;
     let res = await post(`${gw}/v2/models/${options.model}/infer`, body, key);
-    let retries = 0;
+    const earlier: string[] = [];
     while (retryable(res.status) && performance.now() - started - at < (options.retryForMs ?? 0)) {
+      earlier.push(`${res.status} ${res.code ?? ''}`.trim());
       await new Promise((r) => setTimeout(r, 100));
-      retries += 1;
       res = await post(`${gw}/v2/models/${options.model}/infer`, body, key);
     }
     const correct = res.status === 200 && res.body !== undefined && check(res.body);
-    outcomes.push({ at, ms: performance.now() - started - at, model: options.model, status: res.status, ...(res.code ? { code: res.code } : {}), correct, retries });
+    outcomes.push({ at, ms: performance.now() - started - at, model: options.model, status: res.status, ...(res.code ? { code: res.code } : {}), correct, earlier });
   };
   const clients = Array.from({ length: options.clients }, async () => {
     while (running) await one();
