@@ -199,7 +199,7 @@ export async function ensureSystemPackages(env = process.env, extra = []) {
     await run(cmd, rest, { stdio: 'ignore' });
   } else {
     // No systemd: stop whatever the maintainer scripts may have started despite policy-rc.d.
-    for (const [name, pidFile] of [['nginx', '/run/nginx.pid'], ['redis-server', '/run/redis/redis-server.pid']]) {
+    for (const [name, pidFile] of [['nginx', '/run/nginx.pid'], ['redis-server', '/run/redis/redis-server.pid'], ['redis-sentinel', '/run/sentinel/redis-sentinel.pid']]) {
       if (!missing.includes(name) || !existsSync(pidFile)) continue;
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
       if (pid > 1) {

@@ -29,6 +29,8 @@ export interface LoadOptions {
   retryForMs?: number;
   /** Distinguishes the idempotency keys of loads that share a stack. */
   tag?: string;
+  /** The performance.now() that Outcome.at counts from (now): loads that share it share a clock. */
+  origin?: number;
 }
 
 export interface CostReference {
@@ -84,9 +86,16 @@ const retryable = (status: number) => status === 0 || status === 502 || status =
  * `clients` loops, each sending one request at a time until stop(); every answer is checked
  * against its own input, so that a reply delivered to the wrong request counts as wrong.
  */
-export function startLoad(gw: string, options: LoadOptions): { stop(): Promise<Outcome[]>; outcomes: Outcome[] } {
+export interface Load {
+  outcomes: Outcome[];
+  /** ms since the load started (the clock of Outcome.at). */
+  elapsed(): number;
+  stop(): Promise<Outcome[]>;
+}
+
+export function startLoad(gw: string, options: LoadOptions): Load {
   const outcomes: Outcome[] = [];
-  const started = performance.now();
+  const started = options.origin ?? performance.now();
   let running = true;
   let sequence = 0;
   const tag = options.tag ?? `${Date.now().toString(36)}`;
@@ -120,6 +129,7 @@ export function startLoad(gw: string, options: LoadOptions): { stop(): Promise<O
   });
   return {
     outcomes,
+    elapsed: () => performance.now() - started,
     stop: async () => {
       running = false;
       await Promise.all(clients);
