@@ -59,7 +59,12 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
   let idempotency: { key: string; ttlMs: number } | undefined;
   if (opts.idempotencyKey) {
     idempotency = { key: scopedIdempotencyKey(req.principal?.id ?? 'anonymous', opts.idempotencyKey, model), ttlMs: ctx.config.IDEMPOTENCY_TTL_S * 1000 };
-    const claim = await ctx.idempotency.claim(idempotency.key, fingerprint, jobId, policy.timeoutMs + ADMISSION_GRACE_MS, ctx.inferClient.replyKey).catch((err: Error) => {
+    const key = idempotency.key;
+    const claim = await ctx.idempotency.claim(key, fingerprint, jobId, policy.timeoutMs + ADMISSION_GRACE_MS, ctx.inferClient.replyKey).catch((err: Error) => {
+      // A claim that timed out may still run when a frozen Redis resumes; it would hold the key
+      // for a job never enqueued, and every retry would wait for that job. Its release, sent
+      // behind it on the same connection, runs after it.
+      void ctx.idempotency.abandon(key, jobId).catch(() => {});
       throw new ServiceError('not_ready', `Redis is unreachable: ${err.message}`, { cause: err });
     });
     const cacheState = lookup ? 'miss' : 'off';

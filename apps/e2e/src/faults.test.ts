@@ -126,7 +126,7 @@ test('Redis killed (kill -9): restarted by the supervisor with its data; a queue
 test('a worker killed (kill -9) while it holds jobs under load: its jobs run on the other worker, every request is answered correctly', async () => {
   // Worker 2 is held still (SIGSTOP) while the load starts, so that every active job belongs to
   // worker 1 when it is killed; worker 2 resumes at once and recovers them.
-  const references = await costReferences(gw);
+  const references = await costReferences(gw, 512);
   const w1 = stack.process('worker-1')!;
   const w2 = stack.process('worker-2')!;
   w2.signal('SIGSTOP');

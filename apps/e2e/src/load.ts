@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { currentAuthorization } from './http.js';
 
 /** An affine request (y = 2x + 1, sum = Σy) and its exact answer. */
@@ -38,13 +40,17 @@ export interface CostReference {
   y: number[];
 }
 
-const COST_DIM = 512;
+/** The width of the `cost` model of a repository (its config.json's input shape). */
+export function costDim(repository: string): number {
+  const config = JSON.parse(readFileSync(path.join(repository, 'cost', 'config.json'), 'utf8')) as { inputs: { shape: number[] }[] };
+  return config.inputs[0]!.shape.at(-1)!;
+}
 
-/** Inputs of `cost` and their outputs, computed one by one before any fault. */
-export async function costReferences(gw: string, count = 8): Promise<CostReference[]> {
+/** Inputs of `cost` (of width `dim`, its config's) and their outputs, computed one by one before any fault. */
+export async function costReferences(gw: string, dim: number, count = 8): Promise<CostReference[]> {
   const refs: CostReference[] = [];
   for (let k = 0; k < count; k++) {
-    const x = Array.from({ length: COST_DIM }, (_, i) => Math.sin(i * 0.37 + k));
+    const x = Array.from({ length: dim }, (_, i) => Math.sin(i * 0.37 + k));
     const res = await post(`${gw}/v2/models/cost/infer`, costBody(x), `ref-${k}-${Date.now()}`);
     if (res.status !== 200) throw new Error(`reference ${k} of cost: ${res.status} ${JSON.stringify(res.body)}`);
     refs.push({ x, y: (res.body as InferBody).outputs[0]!.data });
@@ -52,7 +58,7 @@ export async function costReferences(gw: string, count = 8): Promise<CostReferen
   return refs;
 }
 
-const costBody = (x: number[]) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, COST_DIM], data: x }] });
+const costBody = (x: number[]) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, x.length], data: x }] });
 
 interface InferBody {
   outputs: { name: string; data: number[] }[];

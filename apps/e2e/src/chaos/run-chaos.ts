@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApiKey, startSentinelGroup, startStack, type SentinelGroup, type Stack } from '@tessera/topology';
 import { authorize } from '../http.js';
-import { costReferences, startLoad, type CostReference } from '../load.js';
+import { costDim, costReferences, startLoad, type CostReference } from '../load.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
 import { FULL_THROUGHPUT, summarize, type FaultSummary } from './summary.js';
 
@@ -41,7 +41,7 @@ async function startTarget(options: ChaosOptions, sentinel: boolean): Promise<{ 
     workerEnv: { MODELS: 'affine,cost' },
   });
   authorize((await createApiKey({ redisUrl: stack.redisUrl, name: 'chaos', scopes: ['infer'] })).key);
-  return { stack, ...(group ? { group } : {}), references: await costReferences(stack.gatewayUrl) };
+  return { stack, ...(group ? { group } : {}), references: await costReferences(stack.gatewayUrl, costDim(options.modelRepository)) };
 }
 
 async function runScenario(scenario: Scenario, target: { stack: Stack; group?: SentinelGroup; references: CostReference[] }, options: ChaosOptions): Promise<FaultSummary> {

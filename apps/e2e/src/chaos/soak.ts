@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApiKey, redisCommand, startStack, type Stack } from '@tessera/topology';
 import { authorize } from '../http.js';
-import { costReferences, startLoad } from '../load.js';
+import { costDim, costReferences, startLoad } from '../load.js';
 
 export interface SoakOptions {
   minutes: number;
@@ -81,7 +81,7 @@ export async function runSoak(options: SoakOptions): Promise<{ samples: SoakSamp
   };
   try {
     authorize((await createApiKey({ redisUrl: stack.redisUrl, name: 'soak', scopes: ['infer'] })).key);
-    const references = await costReferences(stack.gatewayUrl);
+    const references = await costReferences(stack.gatewayUrl, costDim(options.modelRepository));
     await sample('before');
     const origin = performance.now();
     const costClients = Math.max(1, Math.round(options.clients / 4));
