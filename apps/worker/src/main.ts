@@ -10,6 +10,7 @@ import { createLogger } from '@tessera/telemetry';
 import { startConsumer } from './consumer.js';
 import { startMetricsServer } from './http.js';
 import { createWorkerMetrics } from './metrics.js';
+import { startJobTrimmer } from './trim.js';
 
 const config = loadWorkerConfig();
 const logger = createLogger({ service: 'worker', level: config.LOG_LEVEL, base: { worker: config.WORKER_ID } });
@@ -104,6 +105,8 @@ async function main(): Promise<void> {
     );
   }
 
+  const stopTrimmer = startJobTrimmer(bullConnection, config.QUEUE_PREFIX, [...served.keys()], logger);
+
   const heartbeat = new Heartbeat(replyConnection, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS, () => {
     const caps: Record<string, number> = {};
     for (const versions of served.values()) for (const spec of versions.values()) caps[modelKey(spec.name, spec.version)] = scheduler.cap(spec);
@@ -132,6 +135,7 @@ async function main(): Promise<void> {
     await Promise.allSettled(consumers.map((c) => c.close()));
     await scheduler.drain();
     await runner.close().catch(() => {});
+    await stopTrimmer();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     bullConnection.disconnect();
     replyConnection.disconnect();
