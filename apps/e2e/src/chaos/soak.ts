@@ -24,6 +24,8 @@ export interface SoakSample {
   rssMb: Record<string, number>;
   redisUsedMb: number;
   redisKeys: number;
+  /** Keys by kind: the second part of their name (cache, idem, infer.<model>, reply, …). */
+  keysByKind: Record<string, number>;
   /** Requests answered so far, and answered wrongly. */
   answered: number;
   wrong: number;
@@ -50,13 +52,26 @@ function groupRssKb(pid: number): number {
   return total;
 }
 
-async function redisFigures(stack: Stack): Promise<{ usedMb: number; keys: number }> {
+// KEYS is fine on the soak's own Redis; it would not be on a production one.
+const COUNT_BY_KIND = `local n = {}
+for _, k in ipairs(redis.call('KEYS', '*')) do
+  local kind = string.match(k, '^[^:]*:([^:]*)') or k
+  n[kind] = (n[kind] or 0) + 1
+end
+local out = {}
+for kind, count in pairs(n) do table.insert(out, kind) table.insert(out, count) end
+return out`;
+
+async function redisFigures(stack: Stack): Promise<{ usedMb: number; keys: number; keysByKind: Record<string, number> }> {
   const url = new URL(stack.redisUrl);
   const auth = url.password ? { password: decodeURIComponent(url.password) } : {};
   const info = String(await redisCommand(Number(url.port), url.hostname, ['INFO', 'memory'], auth));
   const used = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
   const keys = Number(await redisCommand(Number(url.port), url.hostname, ['DBSIZE'], auth));
-  return { usedMb: mb(used / 1024), keys };
+  const flat = (await redisCommand(Number(url.port), url.hostname, ['EVAL', COUNT_BY_KIND, '0'], { ...auth, timeoutMs: 5000 })) as (string | number)[];
+  const keysByKind: Record<string, number> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) keysByKind[String(flat[i])] = Number(flat[i + 1]);
+  return { usedMb: mb(used / 1024), keys, keysByKind };
 }
 
 /** `npm run soak`: mixed load with unique inputs for N minutes on a stack shaped like `npm start`, sampling memory throughout. */
@@ -76,7 +91,7 @@ export async function runSoak(options: SoakOptions): Promise<{ samples: SoakSamp
   const sample = async (phase: SoakSample['phase']) => {
     const rssMb = Object.fromEntries(stack.processes.map((p) => [p.name, mb(groupRssKb(p.pid))]));
     const redis = await redisFigures(stack);
-    samples.push({ phase, at: Math.round((performance.now() - t0) / 1000), rssMb, redisUsedMb: redis.usedMb, redisKeys: redis.keys, ...counted });
+    samples.push({ phase, at: Math.round((performance.now() - t0) / 1000), rssMb, redisUsedMb: redis.usedMb, redisKeys: redis.keys, keysByKind: redis.keysByKind, ...counted });
     log(`${phase} +${samples.at(-1)!.at}s redis ${redis.usedMb} MiB ${redis.keys} keys, answered ${counted.answered}`);
   };
   try {
@@ -118,7 +133,8 @@ function write(samples: SoakSample[], options: SoakOptions, totals: { sent: numb
   const markdown = path.join(options.outDir, `soak-${stamp}.md`);
   writeFileSync(json, `${JSON.stringify({ options, totals, samples }, null, 2)}\n`);
   const names = Object.keys(samples[0]?.rssMb ?? {});
-  const rows = samples.map((s) => `| ${s.phase} | ${s.at} | ${names.map((n) => s.rssMb[n] ?? '').join(' | ')} | ${s.redisUsedMb} | ${s.redisKeys} | ${s.answered} | ${s.wrong} |`);
+  const kinds = (s: SoakSample) => Object.entries(s.keysByKind).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, n]) => `${k} ${n}`).join(', ');
+  const rows = samples.map((s) => `| ${s.phase} | ${s.at} | ${names.map((n) => s.rssMb[n] ?? '').join(' | ')} | ${s.redisUsedMb} | ${s.redisKeys} (${kinds(s)}) | ${s.answered} | ${s.wrong} |`);
   writeFileSync(
     markdown,
     [
