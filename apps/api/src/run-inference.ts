@@ -9,6 +9,7 @@ import { cacheTenant } from './cache/response-cache.js';
 import { scopedIdempotencyKey } from './idempotency-key.js';
 import { requireServed } from './models.js';
 import { rateTicket } from './middleware/rate-limit.js';
+import { releaseClaim } from './release-claim.js';
 import { elapsedMs } from './middleware/request-id.js';
 import { requestPolicy } from './request-policy.js';
 import { timingOf, type RequestTiming } from './timing.js';
@@ -52,6 +53,21 @@ function clientSignal(req: Request): AbortSignal {
 }
 
 /**
+ * Waits for the job a retry attached to. When no answer comes by the deadline, the claim is
+ * released (unless a result came meanwhile): a claim whose job never ran (its enqueue failed
+ * while Redis was away, and the release of the claim was lost with the connection) would
+ * otherwise send every retry to wait for a job that does not exist, until the claim expires.
+ */
+async function attachOrRelease(ctx: ApiContext, key: string, jobId: string, model: ModelSpec, timeoutMs: number, signal: AbortSignal): Promise<InferJobResult> {
+  try {
+    return await ctx.inferClient.attach(model, jobId, timeoutMs, signal);
+  } catch (err) {
+    if (err instanceof ServiceError && err.code === 'timeout') releaseClaim(ctx.idempotency, key, jobId, timeoutMs + ADMISSION_GRACE_MS);
+    throw err;
+  }
+}
+
+/**
  * Shared by /infer and /predict: idempotency, then the rate-limit count, the response cache,
  * admission under the model's queue cap and enqueue (in the InferClient, one script), wait, and the
  * per-request metrics. The order matters: a retry is matched before anything else (so a reused
@@ -73,7 +89,12 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
   let idempotency: { key: string; ttlMs: number } | undefined;
   if (opts.idempotencyKey) {
     idempotency = { key: scopedIdempotencyKey(req.principal?.id ?? 'anonymous', opts.idempotencyKey, model), ttlMs: ctx.config.IDEMPOTENCY_TTL_S * 1000 };
-    const claim = await ctx.idempotency.claim(idempotency.key, fingerprint, jobId, policy.timeoutMs + ADMISSION_GRACE_MS, ctx.inferClient.replyKey).catch((err: Error) => {
+    const key = idempotency.key;
+    const claim = await ctx.idempotency.claim(key, fingerprint, jobId, policy.timeoutMs + ADMISSION_GRACE_MS, ctx.inferClient.replyKey).catch((err: Error) => {
+      // A claim that timed out may still run when a frozen Redis resumes; it would hold the key
+      // for a job never enqueued, and every retry would wait for that job. Its release, sent
+      // behind it on the same connection, runs after it.
+      releaseClaim(ctx.idempotency, key, jobId, policy.timeoutMs + ADMISSION_GRACE_MS);
       throw new ServiceError('not_ready', `Redis is unreachable: ${err.message}`, { cause: err });
     });
     const cacheState = lookup ? 'miss' : 'off';
@@ -85,7 +106,7 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
       throw new ServiceError(claim.reply.error.code, claim.reply.error.message);
     }
     if (claim.kind === 'attach') {
-      return finish(await ctx.inferClient.attach(model, claim.jobId, policy.timeoutMs, signal), cacheState, true);
+      return finish(await attachOrRelease(ctx, key, claim.jobId, model, policy.timeoutMs, signal), cacheState, true);
     }
   }
 
@@ -133,7 +154,7 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
   } catch (err) {
     // Frees the key for a retry, unless the job is still queued for a client that went away.
     const stillQueued = err instanceof ServiceError && err.code === 'client_closed_request';
-    if (idempotency && !stillQueued) void ctx.idempotency.abandon(idempotency.key, jobId).catch(() => {});
+    if (idempotency && !stillQueued) releaseClaim(ctx.idempotency, idempotency.key, jobId, policy.timeoutMs + ADMISSION_GRACE_MS);
     throw err;
   }
 }

@@ -1,16 +1,16 @@
 import type { Server } from 'node:http';
-import { Redis } from 'ioredis';
 import type { Worker } from 'bullmq';
-import { loadWorkerConfig, redact } from '@tessera/config';
+import { loadWorkerConfig, redact, workerRecoveryBoundMs } from '@tessera/config';
 import type { ModelSpec } from '@tessera/contract';
 import { Scheduler } from '@tessera/batcher';
 import { loadRepository } from '@tessera/model-repository';
-import { Heartbeat, modelKey } from '@tessera/queue';
+import { connectRedis, Heartbeat, modelKey } from '@tessera/queue';
 import { classifyRunError, InstancePool, isOutOfMemoryError } from '@tessera/runtime';
 import { createLogger, startMetricsServer } from '@tessera/telemetry';
 import { startConsumer } from './consumer.js';
 import { heldJobs, instancePlan, threadBudget } from './instances.js';
 import { createWorkerMetrics } from './metrics.js';
+import { startJobTrimmer } from './trim.js';
 
 const config = loadWorkerConfig();
 const logger = createLogger({ service: 'worker', level: config.LOG_LEVEL, base: { worker: config.WORKER_ID } });
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     }
   }
   if (served.size === 0) throw new Error('no model could be loaded');
+  warnShortDeadlines(served);
 
   const instances = instancePlan(runner, config.INTRA_OP_THREADS);
 
@@ -83,9 +84,10 @@ async function main(): Promise<void> {
     }
   }
 
-  const redisUrl = config.REDIS_URL;
-  const bullConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const replyConnection = new Redis(redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+  // Both retry across reconnects (a Redis restart or a Sentinel failover): the worker keeps its
+  // models loaded and picks up where it was.
+  const bullConnection = connectRedis(config, { maxRetriesPerRequest: null });
+  const replyConnection = connectRedis(config, { maxRetriesPerRequest: null, enableAutoPipelining: true });
   for (const conn of [bullConnection, replyConnection]) conn.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
 
   const consumers: Worker[] = [];
@@ -108,6 +110,8 @@ async function main(): Promise<void> {
     );
   }
 
+  const stopTrimmer = startJobTrimmer(bullConnection, config.QUEUE_PREFIX, [...served.keys()], logger);
+
   const heartbeat = new Heartbeat(replyConnection, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS, () => {
     const caps: Record<string, number> = {};
     for (const versions of served.values()) for (const spec of versions.values()) caps[modelKey(spec.name, spec.version)] = scheduler.cap(spec);
@@ -122,7 +126,7 @@ async function main(): Promise<void> {
   const server: Server = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT, () => !stopping);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.METRICS_PORT;
-  logger.info({ config: redact(config), providers, metricsPort: port, threadBudget: budget }, `worker ready: serving ${[...served.keys()].join(', ')}; metrics on http://${config.METRICS_HOST}:${port}/metrics`);
+  logger.info({ config: redact(config), providers, metricsPort: port, threadBudget: budget, recoveryBoundMs: workerRecoveryBoundMs(config) }, `worker ready: serving ${[...served.keys()].join(', ')}; metrics on http://${config.METRICS_HOST}:${port}/metrics`);
 
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -138,6 +142,7 @@ async function main(): Promise<void> {
     await Promise.allSettled(consumers.map((c) => c.close()));
     await scheduler.drain();
     await runner.close().catch(() => {});
+    await stopTrimmer();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     bullConnection.disconnect();
     replyConnection.disconnect();
@@ -146,6 +151,18 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** A model whose own deadline (timeout_ms) is shorter than the crash-recovery bound loses held requests when a worker dies. */
+function warnShortDeadlines(served: Map<string, Map<string, ModelSpec>>): void {
+  const boundMs = workerRecoveryBoundMs(config);
+  for (const versions of served.values()) {
+    for (const spec of versions.values()) {
+      if (spec.timeoutMs !== undefined && spec.timeoutMs <= boundMs) {
+        logger.warn({ model: spec.name, version: spec.version, timeoutMs: spec.timeoutMs, recoveryBoundMs: boundMs }, 'the model\'s timeout_ms is shorter than the time a dead worker\'s jobs take to be recovered; its requests held by a worker that dies will time out');
+      }
+    }
+  }
 }
 
 main().catch((err) => {

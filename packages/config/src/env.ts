@@ -64,6 +64,13 @@ const common = {
   LOG_LEVEL: logLevel.default('info'),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('tessera'),
   HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(1000),
+  /**
+   * Sentinels watching the Redis primary ("host:port,host:port"): when set, connections ask them
+   * for the current primary of REDIS_SENTINEL_NAME (credentials and db still come from REDIS_URL).
+   */
+  REDIS_SENTINELS: z.string().default('').transform((v, ctx) => parseSentinels(v, ctx)),
+  REDIS_SENTINEL_NAME: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('tessera'),
+  REDIS_SENTINEL_PASSWORD: z.string().default(''),
 };
 
 export const apiEnvSchema = z.object({
@@ -87,6 +94,8 @@ export const apiEnvSchema = z.object({
   BODY_LIMIT: bytes.default(8 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
   TRUST_PROXY: trustProxy.default(['loopback']),
+  /** Bound on every Redis call on a request's path (auth, admission, enqueue, readiness): a frozen Redis gives 503 after this long. */
+  REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(1000),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
   /** Bearer API keys on /v2, /predict and /admin; `off` only for local experiments. */
   AUTH: flag.default(true),
@@ -138,15 +147,50 @@ export const workerEnvSchema = z.object({
   /** Tune each model's batch cap at run time to the best measured throughput (off: max_batch_size). */
   BATCH_TUNING: flag.default(true),
   WORKER_CONCURRENCY: int(0, 4096).default(0),
-  LOCK_DURATION_MS: int(1000, 3_600_000).default(30_000),
+  /** A dead worker's jobs run elsewhere within workerRecoveryBoundMs() of its death (docs/reliability.md). */
+  LOCK_DURATION_MS: int(1000, 3_600_000).default(5_000),
   MEMORY_HEADROOM_MB: int(0).default(0),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(30_000),
-  STALLED_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
+  STALLED_INTERVAL_MS: int(1000, 3_600_000).default(2_000),
   /** Bytes one batch may allocate for padding alone (models with pad rules). */
   MAX_BATCH_PADDING_BYTES: bytes.default(16 * 1024 * 1024),
   /** Requests share a padded batch only when the longest is at most this many times the shortest. */
   PAD_LENGTH_RATIO: int(1, 1_000_000).default(4),
+  /** The API's REQUEST_TIMEOUT_MS: a dead worker's jobs must be recovered well inside it. */
+  REQUEST_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
+}).refine((c) => workerRecoveryBoundMs(c) < c.REQUEST_TIMEOUT_MS, {
+  path: ['LOCK_DURATION_MS'],
+  error: 'a dead worker\'s jobs would be recovered only after the request deadline (REQUEST_TIMEOUT_MS): lower LOCK_DURATION_MS or STALLED_INTERVAL_MS',
 });
+
+export type RedisSentinel = { host: string; port: number };
+
+function parseSentinels(value: string, ctx: z.RefinementCtx): RedisSentinel[] {
+  const sentinels: RedisSentinel[] = [];
+  for (const entry of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(entry);
+    if (!m || Number(m[2]) > 65535) {
+      ctx.addIssue({ code: 'custom', message: `expected host:port entries separated by commas, got '${entry}'` });
+      return [];
+    }
+    sentinels.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) });
+  }
+  return sentinels;
+}
+
+/**
+ * The longest a job held by a worker that died (kill -9, lost host) waits before another worker
+ * may run it. BullMQ renews a held job's lock every LOCK_DURATION_MS / 2, so the lock lapses at
+ * most LOCK_DURATION_MS after the death; the stalled check (every STALLED_INTERVAL_MS on each
+ * live worker) marks active jobs on one pass and moves those still without a lock on the next:
+ *
+ *   recovery ≤ max(LOCK_DURATION_MS, STALLED_INTERVAL_MS) + STALLED_INTERVAL_MS
+ *
+ * plus, when no other worker runs, the time a restarted worker takes to start.
+ */
+export function workerRecoveryBoundMs(c: { LOCK_DURATION_MS: number; STALLED_INTERVAL_MS: number }): number {
+  return Math.max(c.LOCK_DURATION_MS, c.STALLED_INTERVAL_MS) + c.STALLED_INTERVAL_MS;
+}
 
 export type ApiConfig = z.infer<typeof apiEnvSchema>;
 export type WorkerConfig = z.infer<typeof workerEnvSchema>;
@@ -176,7 +220,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
 export function redact<T extends Record<string, unknown>>(config: T): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(config)) {
-    out[k] = typeof v === 'string' ? v.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@') : v;
+    if (/PASSWORD$/.test(k) && v) out[k] = '***';
+    else out[k] = typeof v === 'string' ? v.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@') : v;
   }
   return out as T;
 }

@@ -6,3 +6,4 @@ export * from './idempotency.js';
 export * from './script.js';
 export * from './reply-sender.js';
 export * from './cache-budget.js';
+export * from './connection.js';

@@ -83,6 +83,8 @@ describe('nginx in front of stand-in API servers', { skip: skipNginx }, () => {
     for (let i = 0; i < 2; i++) {
       const server = createServer((req, res) => {
         seen.push(req.headers);
+        // A replica that dies while it handles the request.
+        if (req.url === '/die') return void req.socket.destroy();
         req.resume();
         req.on('end', () => {
           res.setHeader('content-type', 'application/json');
@@ -150,11 +152,37 @@ describe('nginx in front of stand-in API servers', { skip: skipNginx }, () => {
     assert.equal(typeof entry.status, 'number');
   });
 
+  test("the gateway's own errors are JSON: a NUL in the path, an 8 KiB header, a 9 KiB URI", async () => {
+    const cases = [
+      { res: await http(`${nginx.url}/v2/models/%00/infer`), status: 400, code: 'bad_request' },
+      { res: await http(`${nginx.url}/v2/health/ready`, { headers: { 'x-big': 'a'.repeat(8 * 1024) } }), status: 431, code: 'header_too_large' },
+      { res: await http(`${nginx.url}/v2/${'a'.repeat(9 * 1024)}`), status: 414, code: 'uri_too_long' },
+    ];
+    for (const { res, status, code } of cases) {
+      assert.equal(res.status, status, res.body);
+      assert.match(String(res.headers['content-type']), /^application\/json/);
+      const body = JSON.parse(res.body) as { code: string; error: string };
+      assert.equal(body.code, code);
+      assert.equal(typeof body.error, 'string');
+    }
+  });
+
+  test('a replica that dies while handling a request: 503 saying the request may have been accepted', async () => {
+    const res = await http(`${nginx.url}/die`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers['retry-after'], '1');
+    const body = JSON.parse(res.body) as { code: string; error: string };
+    assert.equal(body.code, 'not_ready');
+    assert.match(body.error, /may have been accepted.*same Idempotency-Key/);
+  });
+
   test('answers a JSON 503 when no replica is reachable, and stops cleanly', async () => {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
     const res = await http(`${nginx.url}/v2/health/ready`);
     assert.equal(res.status, 503);
-    assert.equal((JSON.parse(res.body) as { code: string }).code, 'not_ready');
+    const body = JSON.parse(res.body) as { code: string; error: string };
+    assert.equal(body.code, 'not_ready');
+    assert.match(body.error, /was not accepted/);
     await nginx.stop();
     assert.equal(await isListening(nginx.port), false);
     assert.equal(groupAlive(nginx.process), false, 'no nginx worker is left');

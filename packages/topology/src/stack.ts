@@ -52,8 +52,10 @@ export interface StackOptions {
   /** Path checked through the gateway (/ready). */
   readyPath?: string;
   readyTimeoutMs?: number;
-  /** Start API replicas and workers again when they exit on their own (false). */
+  /** Start any service (Redis and nginx included) again when it exits on its own, with back-off (false). */
   restart?: boolean;
+  /** Extra redis-server arguments (`--name value` pairs). */
+  redisArgs?: readonly string[];
   /** Told about every exit that stop() did not ask for. */
   onProcessExit?: (event: ProcessExitEvent) => void;
   /** Told about every process the stack starts, restarts included (e.g. to record pids). */
@@ -112,7 +114,15 @@ interface Service {
   start: () => Promise<ManagedProcess>;
   current: ManagedProcess | undefined;
   restartable: boolean;
+  /** Wait before the next restart; grows while the service keeps dying soon after starting. */
+  restartDelayMs?: number;
 }
+
+/** Restart back-off: the first try comes quickly (a Redis outage is short), then doubles up to the cap. */
+const RESTART_FIRST_MS = 250;
+const RESTART_MAX_MS = 30_000;
+/** A process that ran this long before dying starts its back-off afresh. */
+const RESTART_STABLE_MS = 30_000;
 
 const STOP_ORDER: ServiceKind[] = ['nginx', 'api', 'worker', 'redis'];
 
@@ -185,7 +195,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const restarting = Boolean(options.restart) && service.restartable;
       options.onProcessExit?.({ name: service.name, kind: service.kind, info, restarting, logFile: proc.logFile });
       if (!restarting) return;
-      for (let attempt = 0, delay = 1000; !stopping && service.current === proc; attempt++, delay = Math.min(delay * 2, 30_000)) {
+      // Children of the dead process (nginx's workers) would keep its port.
+      proc.killGroupSync('SIGKILL');
+      const stable = Date.now() - proc.startedAt >= RESTART_STABLE_MS;
+      let delay = stable || !service.restartDelayMs ? RESTART_FIRST_MS : service.restartDelayMs;
+      for (let attempt = 0; !stopping && service.current === proc; attempt++, delay = Math.min(delay * 2, RESTART_MAX_MS)) {
+        service.restartDelayMs = Math.min(delay * 2, RESTART_MAX_MS);
         await sleep(delay);
         if (stopping || service.current !== proc) return;
         try {
@@ -279,9 +294,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         kind: 'redis',
         ports: [redisPort!],
         current: undefined,
-        restartable: false,
+        // Restarted on the same port and directory: what it persisted is read back, and every
+        // client reconnects to it by itself.
+        restartable: true,
         start: async () =>
-          (await startRedis({ port: redisPort!, dir: redisDir, logDir, echo: common.echo, ...(options.env?.QUEUE_PREFIX ? { prefix: options.env.QUEUE_PREFIX } : {}) })).process,
+          (await startRedis({ port: redisPort!, dir: redisDir, logDir, echo: common.echo, ...(options.env?.QUEUE_PREFIX ? { prefix: options.env.QUEUE_PREFIX } : {}), ...(options.redisArgs ? { extraArgs: options.redisArgs } : {}) })).process,
       });
     }
     // Workers and replicas start side by side; each resolves once its own /live answers.
@@ -320,7 +337,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       kind: 'nginx',
       ports: [gatewayPort!],
       current: undefined,
-      restartable: false,
+      restartable: true,
       start: async () =>
         (
           await startNginx({
