@@ -9,7 +9,7 @@ import { scopedIdempotencyKey } from './idempotency-key.js';
 import { requireServed } from './models.js';
 import { rateTicket } from './middleware/rate-limit.js';
 import { elapsedMs } from './middleware/request-id.js';
-import { requestPolicy } from './request-policy.js';
+import { afterDeadline, requestPolicy, type RequestPolicy } from './request-policy.js';
 import { timingOf, type RequestTiming } from './timing.js';
 
 export interface InferenceOutcome {
@@ -46,6 +46,14 @@ function clientSignal(req: Request): AbortSignal {
  */
 export async function runInference(ctx: ApiContext, req: Request, model: ModelSpec, request: ValidatedRequest, opts: RunOptions = {}): Promise<InferenceOutcome> {
   const policy = requestPolicy(req, model, ctx.config);
+  try {
+    return await runSteps(ctx, req, model, request, policy, opts);
+  } catch (err) {
+    throw afterDeadline(err, policy);
+  }
+}
+
+async function runSteps(ctx: ApiContext, req: Request, model: ModelSpec, request: ValidatedRequest, policy: RequestPolicy, opts: RunOptions): Promise<InferenceOutcome> {
   const cachePolicy = ctx.config.RESPONSE_CACHE && model.cache?.enabled ? model.cache : undefined;
   const bypass = /no-cache|no-store/i.test(req.get('cache-control') ?? '');
   const fingerprint = cachePolicy || opts.idempotencyKey ? requestHash(model, request) : '';

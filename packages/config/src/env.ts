@@ -45,7 +45,12 @@ export const apiEnvSchema = z.object({
   MAX_IMAGES: int(1, 256).default(8),
   MAX_IMAGE_BYTES: bytes.default(4 * 1024 * 1024),
   MAX_IMAGE_PIXELS: int(1, 100_000_000).default(2048 * 2048),
-  BODY_LIMIT: bytes.default(8 * 1024 * 1024),
+  /**
+   * Largest body (after inflating a compressed one). 64 MiB fits the largest input served: a
+   * 1024×1024 page for ocr-det as FP32 JSON, as Triton's client writes it (about 61 MiB).
+   * nginx.conf's client_max_body_size sits just above it.
+   */
+  BODY_LIMIT: bytes.default(64 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
   TRUST_PROXY: int(0, 10).default(1),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
