@@ -3,6 +3,7 @@ import { loadApiConfig, redact } from '@tessera/config';
 import { loadRepository } from '@tessera/model-repository';
 import { createLogger } from '@tessera/telemetry';
 import { createContext } from './context.js';
+import { watchRepository } from './oip/repository.js';
 import { loadPipelines } from './pipelines.js';
 import { createServer } from './server.js';
 
@@ -16,6 +17,8 @@ async function main(): Promise<void> {
     throw new Error(`DEFAULT_MODEL '${config.DEFAULT_MODEL}' is neither a repository model nor a text/image model; known: ${[...pipelines.keys(), ...repository.names()].join(', ')}`);
   }
   const ctx = createContext(config, logger, repository, pipelines);
+  // Model load and unload through the repository API reach every replica.
+  const stopWatch = await watchRepository(ctx);
   const app = createServer(ctx);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
@@ -36,6 +39,7 @@ async function main(): Promise<void> {
     force.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    stopWatch();
     await ctx.close();
     logger.info('stopped');
     process.exit(0);

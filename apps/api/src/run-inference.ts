@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { ServiceError, type InferJobResult, type ModelSpec, type ValidatedRequest } from '@tessera/contract';
-import { ADMISSION_GRACE_MS, deliverReply, REPLY_TTL_MS } from '@tessera/queue';
+import { ADMISSION_GRACE_MS, deliverReply, REPLY_TTL_MS, type RequestRecord } from '@tessera/queue';
 import type { ApiContext } from './context.js';
 import type { InferAnswer } from './infer-client.js';
 import { requestHash } from './cache/request-hash.js';
@@ -46,11 +46,22 @@ function clientSignal(req: Request): AbortSignal {
  */
 export async function runInference(ctx: ApiContext, req: Request, model: ModelSpec, request: ValidatedRequest, opts: RunOptions = {}): Promise<InferenceOutcome> {
   const policy = requestPolicy(req, model, ctx.config);
+  let outcome: InferenceOutcome;
   try {
-    return await runSteps(ctx, req, model, request, policy, opts);
+    outcome = await runSteps(ctx, req, model, request, policy, opts);
   } catch (err) {
-    throw afterDeadline(err, policy);
+    const answer = afterDeadline(err, policy);
+    record(ctx, model, { ok: false, totalMs: elapsedMs(req) });
+    throw answer;
   }
+  const { timing } = outcome;
+  record(ctx, model, { ok: true, items: request.items, totalMs: timing.total_ms, queueMs: timing.queue_ms, computeMs: timing.compute_ms, cache: outcome.cache });
+  return outcome;
+}
+
+/** Counted in Redis before the answer is sent, without waiting for it: statistics never hold a request up. */
+function record(ctx: ApiContext, model: ModelSpec, r: RequestRecord): void {
+  ctx.statistics.recordRequest(model.name, model.version, r).catch((err: Error) => ctx.logger.debug({ err: err.message }, 'statistics not recorded'));
 }
 
 async function runSteps(ctx: ApiContext, req: Request, model: ModelSpec, request: ValidatedRequest, policy: RequestPolicy, opts: RunOptions): Promise<InferenceOutcome> {

@@ -5,11 +5,12 @@ import { loadWorkerConfig, redact } from '@tessera/config';
 import type { ModelSpec } from '@tessera/contract';
 import { Scheduler } from '@tessera/batcher';
 import { loadRepository } from '@tessera/model-repository';
-import { Heartbeat, modelKey } from '@tessera/queue';
+import { Heartbeat, InferenceStatistics, modelKey } from '@tessera/queue';
 import { classifyRunError, createOrtRunner, isOutOfMemoryError } from '@tessera/runtime';
 import { createLogger } from '@tessera/telemetry';
 import { startConsumer } from './consumer.js';
 import { startMetricsServer } from './http.js';
+import { startModelControl } from './model-control.js';
 import { createWorkerMetrics } from './metrics.js';
 
 const config = loadWorkerConfig();
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
   if (served.size === 0) throw new Error('no model could be loaded');
 
   let scheduler!: Scheduler;
+  let statistics: InferenceStatistics | undefined; // once Redis is connected, before any batch runs
   const metrics = createWorkerMetrics(config.WORKER_ID, () => scheduler.pending());
   scheduler = new Scheduler({
     runner,
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
         metrics.batchSize.observe({ model: e.model.name }, e.size);
         metrics.batchCompute.observe({ model: e.model.name, provider: e.provider }, e.computeMs / 1000);
         metrics.batchDelay.set({ model: e.model.name }, e.delayMs / 1000);
+        statistics?.recordExecution(e.model.name, e.model.version, e.size, e.computeMs).catch(() => {});
       },
       onOom: (e) => {
         metrics.oomEvents.inc({ model: e.model.name });
@@ -80,9 +83,11 @@ async function main(): Promise<void> {
   const bullConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const replyConnection = new Redis(redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
   for (const conn of [bullConnection, replyConnection]) conn.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  statistics = new InferenceStatistics(replyConnection, config.QUEUE_PREFIX);
 
   const consumers: Worker[] = [];
-  for (const [name, versions] of served) {
+  const startModel = (name: string) => {
+    const versions = served.get(name)!;
     const largest = Math.max(...[...versions.values()].map((s) => Math.max(1, s.maxBatchSize)));
     consumers.push(
       startConsumer({
@@ -101,7 +106,8 @@ async function main(): Promise<void> {
         metrics,
       }),
     );
-  }
+  };
+  for (const name of served.keys()) startModel(name);
 
   const heartbeat = new Heartbeat(replyConnection, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS, () => {
     const caps: Record<string, number> = {};
@@ -110,6 +116,8 @@ async function main(): Promise<void> {
   }, (err) => logger.warn({ err: (err as Error).message }, 'heartbeat failed'));
   const startedAt = Date.now();
   heartbeat.start();
+  // Model load and unload through the repository API (Triton's explicit model control).
+  const stopModelControl = await startModelControl({ config, logger, served, providers, load: (spec) => runner.load(spec), startModel, beat: () => heartbeat.beat() });
 
   let stopping = false;
   const server: Server = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT, () => !stopping);
@@ -126,6 +134,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_GRACE_MS);
     force.unref();
+    stopModelControl();
     await heartbeat.stop(config.WORKER_ID).catch(() => {});
     // close() waits for every active job, i.e. for the batches holding them, to finish.
     await Promise.allSettled(consumers.map((c) => c.close()));

@@ -44,6 +44,9 @@ export interface CachePolicy {
   maxEntryBytes: number;
 }
 
+/** Which of a model's version directories are served (Triton's `version_policy`). */
+export type VersionPolicy = { latest: { num_versions: number } } | { all: Record<string, never> } | { specific: { versions: number[] } };
+
 /** One servable model version, as both tiers see it. */
 export interface ModelSpec {
   name: string;
@@ -75,6 +78,8 @@ export interface ModelSpec {
   timeoutMs?: number;
   /** SHA-256 of the model file, so cached results never outlive a replaced file. */
   digest?: string;
+  /** The model's version policy (every version when absent). */
+  versionPolicy?: VersionPolicy;
 }
 
 /** Batch-dimension prefixed shape as reported in OIP metadata. */

@@ -40,6 +40,13 @@ const cacheConfig = z.strictObject({
   max_entry_bytes: integer.min(0).default(1024 * 1024),
 });
 
+/** Which version directories are served, as Triton's `version_policy`. */
+const versionPolicy = z.union([
+  z.strictObject({ latest: z.strictObject({ num_versions: integer.min(1) }) }),
+  z.strictObject({ all: z.strictObject({}) }),
+  z.strictObject({ specific: z.strictObject({ versions: z.array(integer.min(1)).min(1) }) }),
+]);
+
 const uniqueNames = (list: { name: string }[] | undefined) => !list || new Set(list.map((t) => t.name)).size === list.length;
 
 export const modelConfigSchema = z.strictObject({
@@ -68,6 +75,8 @@ export const modelConfigSchema = z.strictObject({
   /** Default request deadline; REQUEST_TIMEOUT_MS when absent. */
   timeout_ms: integer.min(1).max(3_600_000).optional(),
   cache: cacheConfig.default({ enabled: true, ttl_s: 300, max_entry_bytes: 1024 * 1024 }),
+  /** Every version directory unless set (Triton's default is the latest one only). */
+  version_policy: versionPolicy.default({ all: {} }),
 });
 
 /**
