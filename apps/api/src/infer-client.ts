@@ -217,6 +217,7 @@ export class InferClient {
       // Usually the worker dropped this request at its deadline just as the reply timer fired:
       // the reason carries the worker's code (timeout), as the reply would have.
       const failure = parseFailureReason(job.failedReason);
+      if (failure?.code === 'timeout') throw new ServiceError('timeout', `request timeout expired: no result within ${formatDeadline(timeoutMs)} (dropped at its deadline, not computed)`);
       if (failure) throw new ServiceError(failure.code, failure.message);
       throw new ServiceError('inference_failed', job.failedReason || 'inference failed');
     }

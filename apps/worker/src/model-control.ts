@@ -38,11 +38,13 @@ export async function startModelControl(deps: ModelControlDeps): Promise<() => v
   const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   subscriber.on('error', (err) => logger.warn({ err: err.message }, 'model control: redis connection error'));
   let running = Promise.resolve();
+  // One change at a time, in the order they came.
   const reconcileSoon = () => {
     running = running.then(() => reconcile(deps, control)).catch((err: Error) => logger.error({ err }, 'model control: the repository could not be applied; serving as before'));
+    return running;
   };
   await control.subscribe(subscriber, 'workers', reconcileSoon);
-  reconcileSoon();
+  void reconcileSoon();
   return () => subscriber.disconnect();
 }
 

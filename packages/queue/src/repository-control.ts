@@ -1,6 +1,10 @@
 import type { Redis } from 'ioredis';
 import { repositoryControlKey } from './names.js';
 
+export type Audience = 'workers' | 'replicas';
+
+const ACK_TTL_MS = 120_000;
+
 /** What the repository API last asked for a model (Triton's model control, explicit mode). */
 export interface ControlEntry {
   state: 'loaded' | 'unloaded';
@@ -19,9 +23,10 @@ export interface ControlState {
 
 /**
  * Model control shared by every replica and worker: one Redis hash (model → ControlEntry) holds
- * the state, so a process that starts later applies it too, and a message on the channel of the
- * same name tells the running ones to re-read it. `workers` messages make workers load and
- * release sessions; `replicas` messages make API replicas refresh their view of the repository.
+ * the state, so a process that starts later applies it too, and a message on the channel
+ * `<key>:workers` or `<key>:replicas` tells the running ones to re-read it, and each acknowledges once it has. `workers`
+ * messages make workers load and release sessions; `replicas` messages make API replicas refresh
+ * their view of the repository.
  */
 export class RepositoryControl {
   readonly channel: string;
@@ -33,8 +38,12 @@ export class RepositoryControl {
     this.channel = repositoryControlKey(prefix);
   }
 
-  async set(model: string, entry: ControlEntry): Promise<void> {
-    await this.conn.hset(this.channel, model, JSON.stringify(entry));
+  /** Records a model's new state; returns the change's generation (one counter for all changes). */
+  async set(model: string, entry: ControlEntry): Promise<number> {
+    const results = await this.conn.multi().hset(this.channel, model, JSON.stringify(entry)).incr(`${this.channel}:generation`).exec();
+    const generation = results?.[1]?.[1];
+    if (typeof generation !== 'number') throw new Error('the repository control generation could not be read');
+    return generation;
   }
 
   async read(): Promise<ControlState> {
@@ -52,15 +61,38 @@ export class RepositoryControl {
     return { entries, unloaded, configs };
   }
 
-  async notify(audience: 'workers' | 'replicas'): Promise<void> {
-    await this.conn.publish(this.channel, audience);
+  /**
+   * Tells every subscriber of `audience` to apply the change, and waits until each one says it
+   * has (PUBLISH returns how many received the message; each acknowledges after applying it).
+   * Returns false when not every one acknowledged within `timeoutMs`.
+   */
+  async apply(audience: Audience, generation: number, timeoutMs: number): Promise<boolean> {
+    const receivers = await this.conn.publish(`${this.channel}:${audience}`, String(generation));
+    const until = Date.now() + timeoutMs;
+    while (Number((await this.conn.get(this.ackKey(audience, generation))) ?? 0) < receivers) {
+      if (Date.now() > until) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return true;
   }
 
-  /** Calls `onChange` for each message to `audience`; `subscriber` becomes a subscriber connection. */
-  async subscribe(subscriber: Redis, audience: 'workers' | 'replicas', onChange: () => void): Promise<void> {
-    subscriber.on('message', (channel: string, message: string) => {
-      if (channel === this.channel && message === audience) onChange();
+  /**
+   * Calls `onChange` for each change sent to `audience` and acknowledges it once applied;
+   * `subscriber` becomes a subscriber connection.
+   */
+  async subscribe(subscriber: Redis, audience: Audience, onChange: () => Promise<void>): Promise<void> {
+    const channel = `${this.channel}:${audience}`;
+    subscriber.on('message', (from: string, generation: string) => {
+      if (from !== channel) return;
+      void onChange().finally(() => {
+        const key = this.ackKey(audience, Number(generation));
+        this.conn.multi().incr(key).pexpire(key, ACK_TTL_MS).exec().catch(() => {});
+      });
     });
-    await subscriber.subscribe(this.channel);
+    await subscriber.subscribe(channel);
+  }
+
+  private ackKey(audience: Audience, generation: number): string {
+    return `${this.channel}:ack:${audience}:${generation}`;
   }
 }

@@ -15,6 +15,10 @@ function fromParser(err: { type?: string; status?: number; message?: string; lim
     case 'request.aborted':
       return new ServiceError('bad_request', 'request aborted by the client');
     default:
+      // zlib's errors while inflating a body (Content-Encoding gzip or deflate) carry status 400.
+      if (err.status === 400 && typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('Z_')) {
+        return new ServiceError('bad_request', `the body is not what its Content-Encoding says: ${err.message}`);
+      }
       return undefined;
   }
 }

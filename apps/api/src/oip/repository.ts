@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ServiceError, type RepositoryIndexEntry } from '@tessera/contract';
 import { checkModelConfig, loadRepository } from '@tessera/model-repository';
-import { modelKey, RepositoryControl, type ControlState } from '@tessera/queue';
+import { modelKey, RepositoryControl, type Audience, type ControlState } from '@tessera/queue';
 import type { ApiContext } from '../context.js';
 
-/** How long a load waits for the workers to serve the new versions (Triton's load is synchronous too). */
-const LOAD_WAIT_MS = 60_000;
+/** How long a load or unload waits for every worker and replica to apply it (Triton's are synchronous too). */
+const APPLY_WAIT_MS = 60_000;
 /** A loaded version no worker serves yet is LOADING for this long after the load, UNAVAILABLE after. */
 const LOADING_MS = 60_000;
 
@@ -31,14 +31,14 @@ export async function watchRepository(ctx: ApiContext): Promise<() => void> {
   const subscriber = new Redis(ctx.config.REDIS_URL, { maxRetriesPerRequest: null });
   subscriber.on('error', (err) => ctx.logger.warn({ err: err.message }, 'repository watch: redis connection error'));
   const refresh = () => refreshRepository(ctx).catch((err: Error) => ctx.logger.error({ err }, 'repository refresh failed; serving the previous view'));
-  await controlOf(ctx).subscribe(subscriber, 'replicas', () => void refresh());
+  await controlOf(ctx).subscribe(subscriber, 'replicas', refresh);
   await refresh();
   return () => subscriber.disconnect();
 }
 
 /** Triton's repository index: every version of every model, with its state and why. */
 export async function repositoryIndex(ctx: ApiContext, mayUse: (name: string) => boolean): Promise<RepositoryIndexEntry[]> {
-  const [workers, state] = await Promise.all([ctx.workers.live().catch(() => []), controlOf(ctx).read().catch(() => undefined)]);
+  const [workers, state] = await Promise.all([ctx.workers.live(0).catch(() => []), controlOf(ctx).read().catch(() => undefined)]);
   const served = new Set(workers.flatMap((w) => w.models));
   const rows: RepositoryIndexEntry[] = ctx.repository.all().map((m) => {
     if (served.has(modelKey(m.name, m.version))) return { name: m.name, version: m.version, state: 'READY' };
@@ -75,36 +75,37 @@ function overrideConfig(name: string, raw: unknown): unknown {
 
 /**
  * Triton's `POST /v2/repository/models/{m}/load`: (re)reads the model from the repository, with
- * a new configuration when one is given, and answers once a live worker serves every version
- * its version policy selects. Workers load first and API replicas switch after, so that no
- * request is sent to a version nobody serves; versions the policy drops are released by the
+ * a new configuration when one is given, and answers once every worker has applied it, a live
+ * worker serves every version its version policy selects, and every API replica has switched.
+ * Workers load first and API replicas switch after, so that no request is sent to a version
+ * nobody serves; versions the policy drops are released by the
  * workers after a grace period (see the worker's model control).
  */
 export async function loadModel(ctx: ApiContext, name: string, parameters: Record<string, unknown>): Promise<void> {
   await requireModelDirectory(ctx, name);
   const config = overrideConfig(name, parameters.config);
   const control = controlOf(ctx);
-  await control.set(name, { state: 'loaded', ...(config !== undefined ? { config } : {}), at: Date.now() });
+  const generation = await control.set(name, { state: 'loaded', ...(config !== undefined ? { config } : {}), at: Date.now() });
   const target = (await readRepository(ctx, await control.read())).versions(name);
   if (target.length === 0) throw new ServiceError('bad_request', `model '${name}' has no version its version policy selects`);
-  await control.notify('workers');
-  const until = Date.now() + LOAD_WAIT_MS;
-  for (;;) {
-    const served = new Set((await ctx.workers.live()).flatMap((w) => w.models));
-    if (target.every((v) => served.has(modelKey(name, v)))) break;
-    if (Date.now() > until) throw new ServiceError('not_ready', `model '${name}' versions ${target.join(', ')} were not served by any live worker within ${LOAD_WAIT_MS / 1000} s; see the workers' logs`);
-    await new Promise((r) => setTimeout(r, 100));
+  await applyEverywhere(control, 'workers', generation);
+  const served = new Set((await ctx.workers.live(0)).flatMap((w) => w.models));
+  const missing = target.filter((v) => !served.has(modelKey(name, v)));
+  if (missing.length > 0) throw new ServiceError('not_ready', `no live worker serves model '${name}' version ${missing.join(', ')} after the load; see the workers' logs`);
+  await applyEverywhere(control, 'replicas', generation);
+}
+
+async function applyEverywhere(control: RepositoryControl, audience: Audience, generation: number): Promise<void> {
+  if (!(await control.apply(audience, generation, APPLY_WAIT_MS))) {
+    throw new ServiceError('not_ready', `not every ${audience === 'workers' ? 'worker' : 'API replica'} applied the change within ${APPLY_WAIT_MS / 1000} s; it applies it when it can`);
   }
-  await control.notify('replicas');
-  await refreshRepository(ctx);
 }
 
 /** Triton's `POST /v2/repository/models/{m}/unload`: API replicas stop routing to it, workers release it. */
 export async function unloadModel(ctx: ApiContext, name: string): Promise<void> {
   await requireModelDirectory(ctx, name);
   const control = controlOf(ctx);
-  await control.set(name, { state: 'unloaded', at: Date.now() });
-  await control.notify('replicas');
-  await refreshRepository(ctx);
-  await control.notify('workers');
+  const generation = await control.set(name, { state: 'unloaded', at: Date.now() });
+  await applyEverywhere(control, 'replicas', generation);
+  await applyEverywhere(control, 'workers', generation);
 }

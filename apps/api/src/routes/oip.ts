@@ -39,6 +39,18 @@ export function oipRouter(ctx: ApiContext): Router {
     res.status(ready ? 200 : 503).json(ready ? { ready } : { ready, error: reason });
   });
 
+  // Triton's statistics extension, across every replica and worker (before /v2/models/:name,
+  // which would take 'stats' for a model name).
+  const stats = async (req: Request<Partial<ModelParams>>, res: Response) => {
+    const { name, version } = req.params;
+    if (name !== undefined) assertModelAccess(req, name);
+    const models = name === undefined ? ctx.repository.all().filter((m) => mayUseModel(req, m.name)) : version !== undefined ? [resolveModel(ctx, name, version)] : ctx.repository.versions(resolveModel(ctx, name).name).map((v) => ctx.repository.get(name, v)!);
+    res.json(await modelStatistics(ctx.statistics, models));
+  };
+  r.get('/v2/models/stats', stats);
+  r.get('/v2/models/:name/stats', stats);
+  r.get('/v2/models/:name/versions/:version/stats', stats);
+
   const metadata = (req: Request<ModelParams>, res: Response) => {
     assertModelAccess(req, req.params.name);
     const model = resolveModel(ctx, req.params.name, req.params.version);
@@ -134,16 +146,6 @@ export function oipRouter(ctx: ApiContext): Router {
   r.get('/v2/models/:name/config', modelConfig);
   r.get('/v2/models/:name/versions/:version/config', modelConfig);
 
-  // Triton's statistics extension, across every replica and worker.
-  const stats = async (req: Request<Partial<ModelParams>>, res: Response) => {
-    const { name, version } = req.params;
-    if (name !== undefined) assertModelAccess(req, name);
-    const models = name === undefined ? ctx.repository.all().filter((m) => mayUseModel(req, m.name)) : version !== undefined ? [resolveModel(ctx, name, version)] : ctx.repository.versions(resolveModel(ctx, name).name).map((v) => ctx.repository.get(name, v)!);
-    res.json(await modelStatistics(ctx.statistics, models));
-  };
-  r.get('/v2/models/stats', stats);
-  r.get('/v2/models/:name/stats', stats);
-  r.get('/v2/models/:name/versions/:version/stats', stats);
 
   return r;
 }
