@@ -6,7 +6,6 @@ import { accessLog } from './middleware/access-log.js';
 import { BINARY_HEADER } from '@tessera/contract';
 import { splitBinaryBody } from './middleware/binary-body.js';
 import { errorHandler, notFound } from './middleware/errors.js';
-import { responseCompression } from './middleware/compression.js';
 import { requestId } from './middleware/request-id.js';
 import { adminRouter } from './routes/admin.js';
 import { oipRouter } from './routes/oip.js';
@@ -23,7 +22,6 @@ export function createServer(ctx: ApiContext): Express {
   app.use(accessLog(ctx.logger, ctx.metrics));
   app.use(helmet());
   app.use(accessControl(ctx)); // before any body is read
-  app.use(responseCompression());
   // The binary tensor data extension: a JSON header and raw tensor bytes in one body.
   app.use(express.raw({ type: (req) => req.headers[BINARY_HEADER] !== undefined, limit: ctx.config.BODY_LIMIT }));
   app.use(splitBinaryBody());

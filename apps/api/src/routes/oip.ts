@@ -7,6 +7,7 @@ import { tritonModelConfig } from '../oip/model-config.js';
 import { loadModel, repositoryIndex, unloadModel } from '../oip/repository.js';
 import { modelStatistics } from '../oip/statistics.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
+import { responseCompression } from '../middleware/compression.js';
 import { setOutcomeHeaders } from '../outcome-headers.js';
 import { resolveModel } from '../models.js';
 import { runInference } from '../run-inference.js';
@@ -118,8 +119,11 @@ export function oipRouter(ctx: ApiContext): Router {
     res.setHeader('Inference-Header-Content-Length', String(header.byteLength));
     res.type('application/octet-stream').send(Buffer.concat([header, ...chunks]));
   };
-  r.post('/v2/models/:name/infer', infer);
-  r.post('/v2/models/:name/versions/:version/infer', infer);
+  // Only inference responses are compressed, as Triton does: its asyncio client reads every
+  // other response as plain JSON while aiohttp asks for gzip on each of them.
+  const compress = responseCompression();
+  r.post('/v2/models/:name/infer', compress, infer);
+  r.post('/v2/models/:name/versions/:version/infer', compress, infer);
 
   // Triton's model-repository extension: every model version and its state, load and unload.
   r.post('/v2/repository/index', async (req, res) => {
