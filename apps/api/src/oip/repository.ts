@@ -83,6 +83,9 @@ function overrideConfig(name: string, raw: unknown): unknown {
  */
 export async function loadModel(ctx: ApiContext, name: string, parameters: Record<string, unknown>): Promise<void> {
   await requireModelDirectory(ctx, name);
+  if (Object.keys(parameters).some((k) => k.startsWith('file:'))) {
+    throw new ServiceError('bad_request', 'model files in a load request are not supported: put the version directory in the repository, then load');
+  }
   const config = overrideConfig(name, parameters.config);
   const control = controlOf(ctx);
   const generation = await control.set(name, { state: 'loaded', ...(config !== undefined ? { config } : {}), at: Date.now() });
