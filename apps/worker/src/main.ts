@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   heartbeat.start();
   // Model load and unload through the repository API (Triton's explicit model control).
-  const stopModelControl = await startModelControl({ config, logger, served, providers, load: (spec) => runner.load(spec), startModel, beat: () => heartbeat.beat() });
+  const stopModelControl = await startModelControl({ config, logger, served, providers, load: (spec) => runner.load(spec), release: (spec) => runner.unload(spec), startModel, beat: () => heartbeat.beat() });
 
   let stopping = false;
   const server: Server = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT, () => !stopping);

@@ -20,6 +20,8 @@ export interface ModelControlDeps {
   /** Execution provider per `name@version`: what the heartbeat advertises. */
   providers: Record<string, string>;
   load(spec: ModelSpec): Promise<{ provider: string }>;
+  /** Releases a version's session once nothing is sent to it any more. */
+  release(spec: ModelSpec): Promise<void>;
   /** Starts taking jobs of a model this worker did not serve before. */
   startModel(name: string): void;
   /** Advertises the change at once rather than at the next heartbeat. */
@@ -30,7 +32,7 @@ export interface ModelControlDeps {
  * Applies the repository API's model control on this worker (Triton's explicit model control):
  * on start and on every `workers` message, the repository is read again under the control state;
  * versions it now selects are loaded and advertised, versions it no longer selects stop being
- * advertised at once and are dropped after RELEASE_GRACE_MS. Returns its close.
+ * advertised at once, and are dropped and their sessions released after RELEASE_GRACE_MS. Returns its close.
  */
 export async function startModelControl(deps: ModelControlDeps): Promise<() => void> {
   const { config, logger } = deps;
@@ -80,7 +82,10 @@ async function reconcile(deps: ModelControlDeps, control: RepositoryControl): Pr
     const [name, version] = [key.slice(0, at), key.slice(at + 1)];
     logger.info({ model: name, version, graceMs: RELEASE_GRACE_MS }, 'model version released: no longer advertised, dropped after the grace period');
     setTimeout(() => {
-      if (providers[key] === undefined) served.get(name)?.delete(version);
+      const spec = served.get(name)?.get(version);
+      if (providers[key] !== undefined || !spec) return; // loaded again meanwhile
+      served.get(name)!.delete(version);
+      deps.release(spec).catch((err: Error) => logger.warn({ err: err.message, model: name, version }, 'model session not released'));
     }, RELEASE_GRACE_MS).unref();
   }
   await deps.beat();
