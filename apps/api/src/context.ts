@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ApiConfig } from '@tessera/config';
 import type { Pipeline } from '@tessera/contract';
 import type { ModelRepository } from '@tessera/model-repository';
-import { Admission, connectRedis, IdempotencyStore, queueName, replyKey, ReplyListener, WorkerRegistry } from '@tessera/queue';
+import { Admission, connectRedis, IdempotencyStore, InferenceStatistics, queueName, replyKey, ReplyListener, WorkerRegistry } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import { FailureLimit } from './auth/failure-limit.js';
 import { KeyStore } from './auth/key-store.js';
@@ -28,6 +28,8 @@ export interface ApiContext {
   authFailures: FailureLimit;
   idempotency: IdempotencyStore;
   cache: ResponseCache;
+  /** Triton's statistics extension, shared by every replica and worker through Redis. */
+  statistics: InferenceStatistics;
   close(): Promise<void>;
 }
 
@@ -92,6 +94,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     authFailures: new FailureLimit(redis, config.QUEUE_PREFIX, config.AUTH_FAILURE_LIMIT, config.RATE_LIMIT_WINDOW_MS),
     idempotency: new IdempotencyStore(redis, config.QUEUE_PREFIX),
     cache: new ResponseCache(config.QUEUE_PREFIX, metrics.cacheRequests, config.RESPONSE_CACHE_MAX_BYTES),
+    statistics: new InferenceStatistics(redis, config.QUEUE_PREFIX),
     // Every step runs even when an earlier one fails; calling twice is harmless.
     close() {
       closing ??= (async () => {

@@ -5,7 +5,7 @@ import { authentication, refuseOptions } from './middleware/access.js';
 import { accessLog } from './middleware/access-log.js';
 import { BINARY_HEADER } from '@tessera/contract';
 import { splitBinaryBody } from './middleware/binary-body.js';
-import { errorHandler, notFound, requireJson } from './middleware/errors.js';
+import { errorHandler, notFound } from './middleware/errors.js';
 import { requestId } from './middleware/request-id.js';
 import { adminRouter } from './routes/admin.js';
 import { oipRouter } from './routes/oip.js';
@@ -28,11 +28,14 @@ export function createServer(ctx: ApiContext): Express {
   app.use(serviceRouter(ctx)); // the public probes; nothing else is public
   app.use(authentication(ctx)); // everything below needs a key, checked before any body is read
   app.use(refuseOptions());
-  app.use(requireJson());
   // The binary tensor data extension: a JSON header and raw tensor bytes in one body.
   app.use(express.raw({ type: (req) => req.headers[BINARY_HEADER] !== undefined, limit: ctx.config.BODY_LIMIT }));
   app.use(splitBinaryBody());
-  app.use(express.json({ limit: ctx.config.BODY_LIMIT, strict: false }));
+  // Any other body is JSON whatever its Content-Type says, as Triton reads it: its Python client
+  // sends none, its asyncio client application/octet-stream. A body that does not parse is a 400.
+  // Request compression (Content-Encoding gzip or deflate) is inflated here for both kinds of
+  // body, and the limit applies to the inflated bytes.
+  app.use(express.json({ limit: ctx.config.BODY_LIMIT, strict: false, type: () => true }));
   app.use(oipRouter(ctx));
   app.use(predictRouter(ctx));
   app.use(adminRouter(ctx));

@@ -4,11 +4,12 @@ import { loadWorkerConfig, redact, workerRecoveryBoundMs } from '@tessera/config
 import type { ModelSpec } from '@tessera/contract';
 import { Scheduler } from '@tessera/batcher';
 import { loadRepository } from '@tessera/model-repository';
-import { connectRedis, Heartbeat, modelKey } from '@tessera/queue';
+import { connectRedis, Heartbeat, InferenceStatistics, modelKey } from '@tessera/queue';
 import { classifyRunError, InstancePool, isOutOfMemoryError } from '@tessera/runtime';
 import { createLogger, startMetricsServer } from '@tessera/telemetry';
 import { startConsumer } from './consumer.js';
 import { heldJobs, instancePlan, threadBudget } from './instances.js';
+import { startModelControl } from './model-control.js';
 import { createWorkerMetrics } from './metrics.js';
 import { startJobTrimmer } from './trim.js';
 
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   const instances = instancePlan(runner, config.INTRA_OP_THREADS);
 
   let scheduler!: Scheduler;
+  let statistics: InferenceStatistics | undefined; // once Redis is connected, before any batch runs
   const metrics = createWorkerMetrics(config.WORKER_ID, () => scheduler.pending());
   scheduler = new Scheduler({
     runner,
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
         metrics.batchSize.observe({ model: e.model.name }, e.size);
         metrics.batchCompute.observe({ model: e.model.name, provider: e.provider }, e.computeMs / 1000);
         metrics.batchDelay.set({ model: e.model.name }, e.delayMs / 1000);
+        statistics?.recordExecution(e.model.name, e.model.version, e.size, e.computeMs).catch(() => {});
       },
       onOom: (e) => {
         metrics.oomEvents.inc({ model: e.model.name });
@@ -89,9 +92,11 @@ async function main(): Promise<void> {
   const bullConnection = connectRedis(config, { maxRetriesPerRequest: null });
   const replyConnection = connectRedis(config, { maxRetriesPerRequest: null, enableAutoPipelining: true });
   for (const conn of [bullConnection, replyConnection]) conn.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  statistics = new InferenceStatistics(replyConnection, config.QUEUE_PREFIX);
 
   const consumers: Worker[] = [];
-  for (const [name, versions] of served) {
+  const startModel = (name: string) => {
+    const versions = served.get(name)!;
     consumers.push(
       startConsumer({
         name,
@@ -108,7 +113,8 @@ async function main(): Promise<void> {
         metrics,
       }),
     );
-  }
+  };
+  for (const name of served.keys()) startModel(name);
 
   const stopTrimmer = startJobTrimmer(bullConnection, config.QUEUE_PREFIX, [...served.keys()], logger);
 
@@ -121,6 +127,8 @@ async function main(): Promise<void> {
   }, (err) => logger.warn({ err: (err as Error).message }, 'heartbeat failed'));
   const startedAt = Date.now();
   heartbeat.start();
+  // Model load and unload through the repository API (Triton's explicit model control).
+  const stopModelControl = await startModelControl({ config, logger, served, providers, load: (spec) => runner.load(spec), release: (spec) => runner.unload(spec), startModel, beat: () => heartbeat.beat() });
 
   let stopping = false;
   const server: Server = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT, () => !stopping);
@@ -137,6 +145,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_GRACE_MS);
     force.unref();
+    stopModelControl();
     await heartbeat.stop(config.WORKER_ID).catch(() => {});
     // close() waits for every active job, i.e. for the batches holding them, to finish.
     await Promise.allSettled(consumers.map((c) => c.close()));

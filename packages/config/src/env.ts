@@ -91,7 +91,12 @@ export const apiEnvSchema = z.object({
   MAX_IMAGE_PIXELS: int(1, 200_000_000).default(50_000_000),
   /** Pixels of a page as OCR reads it: larger images are shrunk on load to this (keeping the aspect). */
   OCR_WORKING_PIXELS: int(65_536, 50_000_000).default(2048 * 2048),
-  BODY_LIMIT: bytes.default(8 * 1024 * 1024),
+  /**
+   * Largest body (after inflating a compressed one). 64 MiB fits the largest input served: a
+   * 1024×1024 page for ocr-det as FP32 JSON, as Triton's client writes it (about 61 MiB).
+   * nginx.conf's client_max_body_size sits just above it.
+   */
+  BODY_LIMIT: bytes.default(64 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
   TRUST_PROXY: trustProxy.default(['loopback']),
   /** Bound on every Redis call on a request's path (auth, admission, enqueue, readiness): a frozen Redis gives 503 after this long. */

@@ -135,10 +135,10 @@ describe('nginx in front of stand-in API servers', { skip: skipNginx }, () => {
     assert.equal(seen.length, before);
   });
 
-  test('bodies above 10 MiB get a JSON 413 from the gateway, smaller ones pass', async () => {
-    const ok = await http(`${nginx.url}/v2/models/m/infer`, { method: 'POST', body: Buffer.alloc(9 * 1024 * 1024, 32), headers: { 'content-type': 'application/json' } });
+  test('bodies above 65 MiB get a JSON 413 from the gateway, smaller ones pass', async () => {
+    const ok = await http(`${nginx.url}/v2/models/m/infer`, { method: 'POST', body: Buffer.alloc(64 * 1024 * 1024, 32), headers: { 'content-type': 'application/json' } });
     assert.equal(ok.status, 200);
-    const res = await http(`${nginx.url}/v2/models/m/infer`, { method: 'POST', body: Buffer.alloc(11 * 1024 * 1024, 32), headers: { 'content-type': 'application/json' } });
+    const res = await http(`${nginx.url}/v2/models/m/infer`, { method: 'POST', body: Buffer.alloc(66 * 1024 * 1024, 32), headers: { 'content-type': 'application/json' } });
     assert.equal(res.status, 413);
     assert.equal((JSON.parse(res.body) as { code: string }).code, 'payload_too_large');
   });
