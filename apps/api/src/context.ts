@@ -59,6 +59,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
   replies.start();
 
   const admission = new Admission(enqueueConnection, config.QUEUE_PREFIX);
+  const workers = new WorkerRegistry(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS);
   const metrics = createApiMetrics(
     config.REPLICA_ID,
     async (set) => {
@@ -70,7 +71,14 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     async (set) => {
       for (const name of repository.names()) set(name, await admission.inFlight(name));
     },
+    async (set) => {
+      const live = await workers.live();
+      for (const name of repository.names()) set(name, live.filter((w) => w.models.some((m) => m.startsWith(`${name}@`))).length);
+    },
   );
+
+  // Cache hit ratios are read per model from the start, before the first lookup.
+  for (const name of repository.names()) for (const result of ['hit', 'miss']) metrics.cacheRequests.inc({ model: name, result }, 0);
 
   let closing: Promise<void> | undefined;
   return {
@@ -78,7 +86,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     logger,
     repository,
     redis,
-    workers: new WorkerRegistry(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
+    workers,
     inferClient: new InferClient({ queueFor, replies, admission, logger, enqueueConnection, prefix: config.QUEUE_PREFIX, coalesceWindowMs: config.COALESCE_WINDOW_MS }),
     metrics,
     pipelines,

@@ -19,7 +19,7 @@ export function createServer(ctx: ApiContext): Express {
   app.set('trust proxy', ctx.config.TRUST_PROXY); // exactly the proxy hops in front, never `true`
   app.set('etag', false);
   app.use(requestId());
-  app.use(accessLog(ctx.logger, ctx.metrics));
+  app.use(accessLog(ctx.logger, ctx.metrics, { known: (n) => ctx.repository.get(n) !== undefined || ctx.pipelines.has(n), defaultModel: ctx.config.DEFAULT_MODEL }));
   app.use(helmet());
   app.use(accessControl(ctx)); // before any body is read
   app.use(requireJson());

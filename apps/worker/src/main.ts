@@ -5,12 +5,13 @@ import { loadWorkerConfig, redact } from '@tessera/config';
 import type { ModelSpec } from '@tessera/contract';
 import { Scheduler } from '@tessera/batcher';
 import { loadRepository } from '@tessera/model-repository';
-import { Heartbeat, modelKey } from '@tessera/queue';
+import { Heartbeat, modelKey, workerInfoKey } from '@tessera/queue';
 import { classifyRunError, createOrtRunner, isOutOfMemoryError } from '@tessera/runtime';
 import { createLogger } from '@tessera/telemetry';
 import { startConsumer } from './consumer.js';
+import { WorkerHealth } from './health.js';
 import { startMetricsServer } from './http.js';
-import { createWorkerMetrics } from './metrics.js';
+import { createWorkerMetrics, initModelSeries, registerGpuMetrics } from './metrics.js';
 
 const config = loadWorkerConfig();
 const logger = createLogger({ service: 'worker', level: config.LOG_LEVEL, base: { worker: config.WORKER_ID } });
@@ -40,7 +41,8 @@ async function main(): Promise<void> {
   if (served.size === 0) throw new Error('no model could be loaded');
 
   let scheduler!: Scheduler;
-  const metrics = createWorkerMetrics(config.WORKER_ID, () => scheduler.pending());
+  const metrics = createWorkerMetrics({ worker: config.WORKER_ID, device: config.DEVICE, cudaDevice: config.CUDA_DEVICE_ID }, () => scheduler.pending());
+  if (Object.values(providers).includes('cuda')) registerGpuMetrics(metrics.registry, config.CUDA_DEVICE_ID);
   scheduler = new Scheduler({
     runner,
     isOutOfMemory: isOutOfMemoryError,
@@ -65,10 +67,7 @@ async function main(): Promise<void> {
       },
     },
   });
-  for (const [key, provider] of Object.entries(providers)) {
-    const name = key.slice(0, key.lastIndexOf('@'));
-    metrics.provider.set({ model: name, provider }, 1);
-  }
+  for (const [key, provider] of Object.entries(providers)) initModelSeries(metrics, key.slice(0, key.lastIndexOf('@')), provider);
   for (const versions of served.values()) {
     for (const spec of versions.values()) {
       metrics.batchCap.set({ model: spec.name }, scheduler.cap(spec));
@@ -112,7 +111,19 @@ async function main(): Promise<void> {
   heartbeat.start();
 
   let stopping = false;
-  const server: Server = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT, () => !stopping);
+  const health = new WorkerHealth({
+    ping: () => runner.ping(),
+    models: () => (stopping ? 0 : served.size),
+    registered: async () => (await replyConnection.exists(workerInfoKey(config.QUEUE_PREFIX, config.WORKER_ID))) === 1,
+    pingTimeoutMs: config.LIVENESS_TIMEOUT_MS,
+    loopBlockMs: config.EVENT_LOOP_BLOCK_MS,
+  });
+  health.start();
+  const server: Server = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT, {
+    live: () => health.live(),
+    ready: () => health.ready(),
+    describe: () => ({ worker: config.WORKER_ID, device: config.DEVICE, cuda_device_id: config.CUDA_DEVICE_ID, providers, models: [...served.keys()] }),
+  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.METRICS_PORT;
   logger.info({ config: redact(config), providers, metricsPort: port }, `worker ready: serving ${[...served.keys()].join(', ')}; metrics on http://${config.METRICS_HOST}:${port}/metrics`);
@@ -126,6 +137,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_GRACE_MS);
     force.unref();
+    health.stop();
     await heartbeat.stop(config.WORKER_ID).catch(() => {});
     // close() waits for every active job, i.e. for the batches holding them, to finish.
     await Promise.allSettled(consumers.map((c) => c.close()));

@@ -91,6 +91,10 @@ export const workerEnvSchema = z.object({
   MEMORY_HEADROOM_MB: int(0).default(0),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(30_000),
   STALLED_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
+  /** /live fails when the inference thread has not answered a ping for this long (stuck in a run). */
+  LIVENESS_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
+  /** /live fails when the main event loop stalled for longer than this. */
+  EVENT_LOOP_BLOCK_MS: int(100, 600_000).default(5_000),
 });
 
 export type ApiConfig = z.infer<typeof apiEnvSchema>;

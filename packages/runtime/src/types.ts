@@ -53,6 +53,8 @@ export interface OrtRunner extends Runner {
   load(model: ModelSpec): Promise<LoadResult>;
   /** The provider the model's session runs on, if it is loaded. */
   provider(model: ModelSpec): Provider | undefined;
+  /** Resolves once the inference thread answers (the worker's liveness probe). */
+  ping(): Promise<void>;
   /** Releases every session and ends the inference thread; safe to call more than once. */
   close(): Promise<void>;
 }
