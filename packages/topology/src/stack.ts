@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApi, startWorker, type EnvOverrides, type ServiceHandle } from './apps.js';
+import { assignDevices, cudaDevices } from './devices.js';
 import { startNginx } from './nginx.js';
 import { findRepoRoot } from './paths.js';
 import { assertPortFree, freePorts, isListening, LOOPBACK } from './ports.js';
@@ -35,6 +36,8 @@ export interface StackOptions {
   env?: EnvOverrides;
   apiEnv?: EnvOverrides;
   workerEnv?: EnvOverrides;
+  /** GPU of each worker: worker i gets cudaDevices[i] (wrapping); CUDA_DEVICES or every GPU nvidia-smi sees by default. */
+  cudaDevices?: readonly number[];
   /** Environment the services inherit (process.env). */
   baseEnv?: NodeJS.ProcessEnv;
   /** State directory (redis dir, nginx prefix, logs); a new one under <repo>/.run/stacks by default. */
@@ -148,6 +151,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const redisPort = options.redisUrl ? undefined : (await wanted(options.redisPort, 1, 'Redis (redisPort / REDIS_PORT)'))[0];
   const apiPorts = await wanted(options.apiBasePort, replicas, 'the API replicas (apiBasePort / API_BASE_PORT)');
   const metricsPorts = await wanted(options.workerMetricsPort, workers, 'worker metrics (workerMetricsPort / WORKER_METRICS_PORT)');
+  const devices = options.cudaDevices ?? cudaDevices(options.baseEnv ?? process.env);
   const redisUrl = options.redisUrl ?? `redis://${LOOPBACK}:${redisPort}`;
 
   const services: Service[] = [];
@@ -217,6 +221,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             ...common,
             name,
             metricsPort,
+            ...(devices.length > 0 ? { cudaDeviceId: assignDevices(index + 1, devices)[index]! } : {}),
             env: { ...options.env, ...options.workerEnv, ...env },
             ...(options.workerCommand ? { command: substitutePort(options.workerCommand, metricsPort)! } : {}),
           })
