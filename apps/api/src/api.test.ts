@@ -125,6 +125,9 @@ test('readiness needs Redis only; a model without workers is its own readiness a
   assert.match(text, /^tessera_model_workers\{model="affine"[^}]*\} 1$/m);
   assert.match(text, /^tessera_model_workers\{model="token-sum"[^}]*\} 0$/m);
   assert.match(text, /^tessera_cache_requests_total\{model="token-sum",result="hit"[^}]*\} 0$/m, 'cache series start at 0');
+  assert.match(text, /^tessera_redis_up\{[^}]*\} 1$/m);
+  assert.match(text, /^tessera_model_max_batch_size\{model="affine"[^}]*\} \d+$/m);
+  assert.match(text, /^tessera_model_latency_objective_seconds\{model="affine"[^}]*\} 0\.4$/m, 'without an objective, the deadline');
 });
 
 test('HTTP metrics carry the model and leave out probes and scrapes', async () => {
@@ -149,4 +152,5 @@ test('Redis going away: requests get 503 in bounded time and the API stays up', 
   assert.equal(ready.status, 503);
   const live = await fetch(`${base}/live`);
   assert.equal(live.status, 200);
+  assert.match(await (await fetch(`${base}/metrics`)).text(), /^tessera_redis_up\{[^}]*\} 0$/m);
 });

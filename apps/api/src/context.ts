@@ -9,7 +9,7 @@ import { FailureLimit } from './auth/failure-limit.js';
 import { KeyStore } from './auth/key-store.js';
 import { ResponseCache } from './cache/response-cache.js';
 import { InferClient } from './infer-client.js';
-import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { createApiMetrics, registerRedisUp, type ApiMetrics } from './metrics.js';
 
 /** Everything a route may use, built once per process and passed down whole. */
 export interface ApiContext {
@@ -79,6 +79,11 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
 
   // Cache hit ratios are read per model from the start, before the first lookup.
   for (const name of repository.names()) for (const result of ['hit', 'miss']) metrics.cacheRequests.inc({ model: name, result }, 0);
+  for (const model of repository.all()) {
+    metrics.maxBatchSize.set({ model: model.name }, Math.max(1, model.maxBatchSize));
+    metrics.latencyObjective.set({ model: model.name }, (model.latencyObjectiveMs ?? model.timeoutMs ?? config.REQUEST_TIMEOUT_MS) / 1000);
+  }
+  registerRedisUp(metrics.registry, redis);
 
   let closing: Promise<void> | undefined;
   return {

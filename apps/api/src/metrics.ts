@@ -9,6 +9,8 @@ export interface ApiMetrics {
   batchSize: Histogram<'model'>;
   inFlight: Gauge;
   cacheRequests: Counter<'model' | 'result'>;
+  maxBatchSize: Gauge<'model'>;
+  latencyObjective: Gauge<'model'>;
 }
 
 /**
@@ -60,5 +62,30 @@ export function createApiMetrics(
     },
   });
   const cacheRequests = new Counter({ name: `${p}cache_requests_total`, help: 'Response-cache lookups by result (hit, miss).', labelNames: ['model', 'result'] as const, registers: [registry] });
-  return { registry, requests, latency, queueWait, compute, batchSize, inFlight, cacheRequests };
+  const maxBatchSize = new Gauge({ name: `${p}model_max_batch_size`, help: 'Each model\'s max_batch_size from the repository: the autoscaler counts queued items in batches of it.', labelNames: ['model'] as const, registers: [registry] });
+  const latencyObjective = new Gauge({ name: `${p}model_latency_objective_seconds`, help: 'Each model\'s p99 latency objective (latency_objective_ms), or its deadline when it declares none: what the latency alerts compare with.', labelNames: ['model'] as const, registers: [registry] });
+  return { registry, requests, latency, queueWait, compute, batchSize, inFlight, cacheRequests, maxBatchSize, latencyObjective };
+}
+
+/** 1 when Redis answered a PING within a second at scrape time, else 0: the "Redis unreachable" alert. */
+export function registerRedisUp(registry: Registry, redis: { ping(): Promise<unknown> }, timeoutMs = 1000): void {
+  new Gauge({
+    name: `${METRIC_PREFIX}redis_up`,
+    help: 'Whether this replica reached Redis at scrape time (PING answered within a second).',
+    registers: [registry],
+    async collect() {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+      });
+      try {
+        await Promise.race([redis.ping(), timeout]);
+        this.set(1);
+      } catch {
+        this.set(0);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  });
 }
