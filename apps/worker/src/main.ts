@@ -42,7 +42,8 @@ async function main(): Promise<void> {
 
   let scheduler!: Scheduler;
   const metrics = createWorkerMetrics({ worker: config.WORKER_ID, device: config.DEVICE, cudaDevice: config.CUDA_DEVICE_ID }, () => scheduler.pending());
-  if (Object.values(providers).includes('cuda')) registerGpuMetrics(metrics.registry, config.CUDA_DEVICE_ID);
+  // Series appear only where nvidia-smi answers, i.e. on a host with a GPU.
+  if (config.DEVICE !== 'cpu') registerGpuMetrics(metrics.registry, config.CUDA_DEVICE_ID);
   scheduler = new Scheduler({
     runner,
     isOutOfMemory: isOutOfMemoryError,
