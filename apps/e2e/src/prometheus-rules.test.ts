@@ -34,6 +34,6 @@ test('every alert has a unit test and a runbook section in docs/operations.md', 
   const runbook = text('docs/operations.md');
   for (const alert of alerts) {
     assert.ok(tested.has(alert), `${alert} has a promtool unit test`);
-    assert.match(runbook, new RegExp(`^#### ${alert}$`, 'm'), `${alert} has a runbook section`);
+    assert.match(runbook, new RegExp(`^#### Alert: ${alert}$`, 'm'), `${alert} has a runbook section`);
   }
 });
