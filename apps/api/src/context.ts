@@ -9,7 +9,7 @@ import { FailureLimit } from './auth/failure-limit.js';
 import { KeyStore } from './auth/key-store.js';
 import { ResponseCache } from './cache/response-cache.js';
 import { InferClient } from './infer-client.js';
-import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { createApiMetrics, registerRedisUp, type ApiMetrics } from './metrics.js';
 
 /** Everything a route may use, built once per process and passed down whole. */
 export interface ApiContext {
@@ -66,6 +66,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
   replies.start();
 
   const admission = new Admission(enqueueConnection, config.QUEUE_PREFIX);
+  const workers = new WorkerRegistry(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS);
   const metrics = createApiMetrics(
     config.REPLICA_ID,
     async (set) => {
@@ -77,7 +78,19 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     async (set) => {
       for (const name of repository.names()) set(name, await admission.inFlight(name));
     },
+    async (set) => {
+      const live = await workers.live();
+      for (const name of repository.names()) set(name, live.filter((w) => w.models.some((m) => m.startsWith(`${name}@`))).length);
+    },
   );
+
+  // Cache hit ratios are read per model from the start, before the first lookup.
+  for (const name of repository.names()) for (const result of ['hit', 'miss']) metrics.cacheRequests.inc({ model: name, result }, 0);
+  for (const model of repository.all()) {
+    metrics.maxBatchSize.set({ model: model.name }, Math.max(1, model.maxBatchSize));
+    metrics.latencyObjective.set({ model: model.name }, (model.latencyObjectiveMs ?? model.timeoutMs ?? config.REQUEST_TIMEOUT_MS) / 1000);
+  }
+  registerRedisUp(metrics.registry, redis);
 
   let closing: Promise<void> | undefined;
   return {
@@ -85,7 +98,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     logger,
     repository,
     redis,
-    workers: new WorkerRegistry(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
+    workers,
     inferClient: new InferClient({ queueFor, replies, admission, logger, enqueueConnection, prefix: config.QUEUE_PREFIX, coalesceWindowMs: config.COALESCE_WINDOW_MS }),
     metrics,
     pipelines,

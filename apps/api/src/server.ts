@@ -23,7 +23,7 @@ export function createServer(ctx: ApiContext): Express {
   app.set('case sensitive routing', ROUTING.caseSensitive);
   app.set('strict routing', ROUTING.strict);
   app.use(requestId());
-  app.use(accessLog(ctx.logger, ctx.metrics));
+  app.use(accessLog(ctx.logger, ctx.metrics, { known: (n) => ctx.repository.get(n) !== undefined || ctx.pipelines.has(n), defaultModel: ctx.config.DEFAULT_MODEL }));
   app.use(helmet());
   app.use(serviceRouter(ctx)); // the public probes; nothing else is public
   app.use(authentication(ctx)); // everything below needs a key, checked before any body is read

@@ -111,6 +111,20 @@ describe('Open Inference Protocol endpoints', () => {
     assert.equal((await request(`${gw}/v2/models/affine/versions/1/ready`)).status, 200);
   });
 
+  test('the worker shows its device in /health and metrics, and every per-model series from the start', async () => {
+    const worker = stack.workerUrls[0]!;
+    const health = await request(`${worker}/health`);
+    assert.equal(health.status, 200);
+    assert.equal(health.body.status, 'ok');
+    assert.equal(health.body.cuda_device_id, 0);
+    assert.equal(health.body.providers['affine@1'], 'cpu');
+    assert.deepEqual((await request(`${worker}/ready`)).body, { ready: true });
+    const metrics = (await request(`${worker}/metrics`)).text;
+    assert.match(metrics, /^tessera_worker_info\{device="auto",cuda_device="0"/m);
+    // No OOM has happened, and the counter still has a series for every model.
+    for (const model of ['affine', 'token-sum']) assert.match(metrics, new RegExp(`^tessera_worker_oom_events_total\\{model="${model}"[^}]*\\} 0$`, 'm'));
+  });
+
   test('the repository index lists every model with version and state', async () => {
     const res = await request(`${gw}/v2/repository/index`, { method: 'POST', body: {} });
     assert.equal(res.status, 200);

@@ -157,6 +157,10 @@ export const workerEnvSchema = z.object({
   MEMORY_HEADROOM_MB: int(0).default(0),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(30_000),
   STALLED_INTERVAL_MS: int(1000, 3_600_000).default(2_000),
+  /** /live fails when the inference thread has not answered a ping for this long (stuck in a run). */
+  LIVENESS_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
+  /** /live fails when the main event loop stalled for longer than this. */
+  EVENT_LOOP_BLOCK_MS: int(100, 600_000).default(5_000),
   /** Bytes one batch may allocate for padding alone (models with pad rules). */
   MAX_BATCH_PADDING_BYTES: bytes.default(16 * 1024 * 1024),
   /** Requests share a padded batch only when the longest is at most this many times the shortest. */

@@ -90,6 +90,11 @@ export class InstancePool {
     return runner;
   }
 
+  /** Resolves once every instance's inference thread has answered (a liveness check). */
+  async ping(): Promise<void> {
+    await Promise.all([...this.#models.values()].flatMap((m) => m.runners.map((r) => r.ping())));
+  }
+
   /** Releases the model's instances (an unloaded version); each closes after its running batch. */
   async unload(model: ModelSpec): Promise<void> {
     const entry = this.#models.get(modelKey(model));
