@@ -12,7 +12,7 @@ import { modelRepository } from './repository.js';
 
 /**
  * Hostile input never gets a 5xx: generated requests (hostile.ts) against the real stack, most
- * straight to one replica over keep-alive connections, a share through nginx. Every answer is a
+ * straight to the replica over keep-alive connections, a share through nginx. Every answer is a
  * 4xx with an `{"error","code"}` body; no process restarts; good requests sent alongside all
  * succeed. `npm test` runs a fixed seed; `npm run fuzz -- <count>` a random one (FUZZ_SEED,
  * FUZZ_COUNT).
@@ -30,7 +30,7 @@ const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
 before(async () => {
   stack = await startStack({
-    replicas: 2,
+    replicas: 1,
     workers: 1,
     modelRepository: await modelRepository(),
     logDir: mkdtempSync(path.join(tmpdir(), 'tessera-fuzz-')),
