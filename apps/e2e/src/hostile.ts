@@ -78,6 +78,11 @@ const rawJson: fc.Arbitrary<HostileRequest> = fc.oneof(
   fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
 ).map((body) => ({ kind: 'raw-json', method: 'POST', path: INFER, headers: JSON_TYPE, body }));
 
+/** /predict's nested-array shorthand, nested far past any input's rank. */
+const deepPredict: fc.Arbitrary<HostileRequest> = fc
+  .integer({ min: 3, max: 30000 })
+  .map((depth) => ({ kind: 'raw-json', method: 'POST', path: '/predict', headers: JSON_TYPE, body: Buffer.from(`{"model":"affine","inputs":${'['.repeat(depth)}1${']'.repeat(depth)}}`) }));
+
 const randomJson: fc.Arbitrary<HostileRequest> = fc
   .tuple(fc.constantFrom(INFER, '/predict', '/v2/models/token-sum/infer', '/v2/models/affine/versions/1/infer'), fc.jsonValue({ maxDepth: 5 }))
   .map(([path, value]) => ({ kind: 'random-json', method: 'POST', path, headers: JSON_TYPE, body: json(value) }));
@@ -171,6 +176,7 @@ export const hostileRequest: fc.Arbitrary<HostileRequest> = fc
     fc.oneof(
       { arbitrary: brokenOip, weight: 6 },
       { arbitrary: rawJson, weight: 2 },
+      { arbitrary: deepPredict, weight: 1 },
       { arbitrary: randomJson, weight: 3 },
       { arbitrary: binaryExtension, weight: 2 },
       { arbitrary: wrongType, weight: 1 },
