@@ -76,8 +76,11 @@ describe('queue dashboard', () => {
     assert.equal((await pause({ 'content-type': 'application/json' }, '{}')).status, 403, 'neither Origin nor Sec-Fetch-Site');
     assert.equal((await pause({ 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' }, '{}')).status, 403);
     assert.equal((await pause({ 'content-type': 'application/json', origin: 'http://evil.example' }, '{}')).status, 403);
-    assert.equal((await pause({ 'sec-fetch-site': 'same-origin' })).status, 415, 'a form post (no JSON) is refused');
+    assert.equal((await pause({ 'sec-fetch-site': 'same-origin', 'content-type': 'application/x-www-form-urlencoded' }, '')).status, 415, 'a form post (no JSON) is refused');
+    assert.equal((await pause({ 'sec-fetch-site': 'same-origin', 'content-type': 'text/plain' }, '{}')).status, 415);
     assert.equal((await pause({ 'content-type': 'application/json', origin: gw }, '{}')).status, 200);
+    // The dashboard's own actions send no body and no type (bull-board's PUTs).
+    assert.equal((await pause({ 'sec-fetch-site': 'same-origin' })).status, 200);
     assert.equal((await request(`${gw}/admin/models/affine/resume`, { method: 'POST', headers: admin })).status, 200, 'a bearer key needs neither');
     const out = await fetch(`${gw}/admin/logout`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' }, body: '{}' });
     assert.equal(out.status, 204);
