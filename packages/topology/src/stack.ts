@@ -106,7 +106,6 @@ interface Service {
   ports: number[];
   start: () => Promise<ManagedProcess>;
   current: ManagedProcess | undefined;
-  restartable: boolean;
   /** Wait before the next restart; grows while the service keeps dying soon after starting. */
   restartDelayMs?: number;
 }
@@ -181,7 +180,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const supervise = (service: Service, proc: ManagedProcess): void => {
     void proc.exited.then(async (info) => {
       if (proc.stopRequested || stopping || service.current !== proc) return;
-      const restarting = Boolean(options.restart) && service.restartable;
+      const restarting = Boolean(options.restart);
       options.onProcessExit?.({ name: service.name, kind: service.kind, info, restarting, logFile: proc.logFile });
       if (!restarting) return;
       // Children of the dead process (nginx's workers) would keep its port.
@@ -225,7 +224,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       kind: 'worker',
       ports: [metricsPort],
       current: undefined,
-      restartable: true,
       start: async () =>
         (
           await startWorker({
@@ -282,9 +280,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         kind: 'redis',
         ports: [redisPort!],
         current: undefined,
-        // Restarted on the same port and directory: what it persisted is read back, and every
-        // client reconnects to it by itself.
-        restartable: true,
+        // Restarted (restart: true) on the same port and directory: what it persisted is read
+        // back, and every client reconnects to it by itself.
         start: async () =>
           (await startRedis({ port: redisPort!, dir: options.redisDir ?? join(runDir, 'redis'), logDir, echo: common.echo, ...(options.redisArgs ? { extraArgs: options.redisArgs } : {}) })).process,
       });
@@ -300,7 +297,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           kind: 'api',
           ports: [port],
           current: undefined,
-          restartable: true,
           start: async () =>
             (
               await startApi({
@@ -323,7 +319,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       kind: 'nginx',
       ports: [gatewayPort!],
       current: undefined,
-      restartable: true,
       start: async () =>
         (
           await startNginx({
