@@ -91,7 +91,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     keys: new KeyStore(redis, config.QUEUE_PREFIX, config.AUTH_CACHE_MS),
     authFailures: new FailureLimit(redis, config.QUEUE_PREFIX, config.AUTH_FAILURE_LIMIT, config.RATE_LIMIT_WINDOW_MS),
     idempotency: new IdempotencyStore(redis, config.QUEUE_PREFIX),
-    cache: new ResponseCache(config.QUEUE_PREFIX, metrics.cacheRequests),
+    cache: new ResponseCache(config.QUEUE_PREFIX, metrics.cacheRequests, config.RESPONSE_CACHE_MAX_BYTES),
     // Every step runs even when an earlier one fails; calling twice is harmless.
     close() {
       closing ??= (async () => {

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { ServiceError, type InferJobResult, type ModelSpec, type ValidatedRequest } from '@tessera/contract';
-import { ADMISSION_GRACE_MS, deliverReply, REPLY_TTL_MS } from '@tessera/queue';
+import { ADMISSION_GRACE_MS, deliverReply, REPLY_TTL_MS, type QueueShare } from '@tessera/queue';
 import type { ApiContext } from './context.js';
 import type { InferAnswer } from './infer-client.js';
 import { requestHash } from './cache/request-hash.js';
+import { cacheTenant } from './cache/response-cache.js';
 import { scopedIdempotencyKey } from './idempotency-key.js';
 import { requireServed } from './models.js';
 import { rateTicket } from './middleware/rate-limit.js';
@@ -25,9 +26,22 @@ export interface InferenceOutcome {
 export interface RunOptions {
   /** The client's idempotency key (single-inference routes only). */
   idempotencyKey?: string | undefined;
+  /** Charge this call to the key's rate limit even when the request was charged already (pipelines). */
+  chargeEachCall?: boolean;
 }
 
 const NOTHING_RAN = { queueMs: 0, computeMs: 0, batchSize: 0 };
+
+/**
+ * The most items one key may hold in a model's queue: `percent` of its cap (at least one
+ * request's worth), so that one key filling the queue leaves room for every other key.
+ * Without a key (AUTH=off), the client address owns the share.
+ */
+export function queueShare(req: Request, cap: number, percent: number): QueueShare | undefined {
+  if (percent >= 100) return undefined;
+  const owner = req.principal && req.principal.id !== 'anonymous' ? `key:${req.principal.id}` : `ip:${req.ip ?? ''}`;
+  return { owner, maxItems: Math.max(1, Math.floor((cap * percent) / 100)) };
+}
 
 /** Aborts when the client closes the connection before the response was sent. */
 function clientSignal(req: Request): AbortSignal {
@@ -66,7 +80,7 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
   const bypass = /no-cache|no-store/i.test(req.get('cache-control') ?? '');
   const fingerprint = cachePolicy || opts.idempotencyKey ? requestHash(model, request) : '';
   // Where the worker stores this request's result, and whether the admission looks it up first.
-  const cacheEntry = cachePolicy ? ctx.cache.entry(model, fingerprint, cachePolicy) : undefined;
+  const cacheEntry = cachePolicy ? ctx.cache.entry(model, fingerprint, cachePolicy, cacheTenant(req.principal)) : undefined;
   const lookup = cacheEntry !== undefined && !bypass;
   const signal = clientSignal(req);
   const jobId = randomUUID();
@@ -108,6 +122,7 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
         deadline: policy.deadline,
         jobId,
         queueCap: model.maxQueueItems ?? 4096,
+        share: queueShare(req, model.maxQueueItems ?? 4096, ctx.config.KEY_QUEUE_SHARE_PERCENT),
         priority: policy.priority,
         signal,
         // An idempotent job stays queued when its client leaves: the retry will attach to it.
@@ -116,8 +131,8 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
         // Looked up with the admission; a miss's result is stored by the worker.
         ...(lookup ? { lookup: cacheEntry.key } : {}),
         ...(cacheEntry ? { cache: cacheEntry } : {}),
-        // Counted against the key's rate limit in the same script (once per HTTP request).
-        rate: rateTicket(req),
+        // Counted against the key's rate limit in the same script (once per HTTP request, or per call).
+        rate: rateTicket(req, opts.chargeEachCall),
       });
     } finally {
       ctx.metrics.inFlight.dec();

@@ -5,10 +5,10 @@ import type { ModelSpec } from '@tessera/contract';
 import { Scheduler } from '@tessera/batcher';
 import { loadRepository } from '@tessera/model-repository';
 import { connectRedis, Heartbeat, modelKey } from '@tessera/queue';
-import { classifyRunError, createOrtRunner, isOutOfMemoryError } from '@tessera/runtime';
-import { createLogger } from '@tessera/telemetry';
+import { classifyRunError, InstancePool, isOutOfMemoryError } from '@tessera/runtime';
+import { createLogger, startMetricsServer } from '@tessera/telemetry';
 import { startConsumer } from './consumer.js';
-import { startMetricsServer } from './http.js';
+import { heldJobs, instancePlan, threadBudget } from './instances.js';
 import { createWorkerMetrics } from './metrics.js';
 import { startJobTrimmer } from './trim.js';
 
@@ -21,7 +21,8 @@ async function main(): Promise<void> {
   const unknown = names.filter((n) => repository.versions(n).length === 0);
   if (unknown.length > 0) throw new Error(`MODELS names unknown model(s) ${unknown.join(', ')}; the repository has ${repository.names().join(', ')}`);
 
-  const runner = await createOrtRunner({ device: config.DEVICE, cudaDeviceId: config.CUDA_DEVICE_ID, intraOpNumThreads: config.INTRA_OP_THREADS, logger, ...(config.MEMORY_HEADROOM_MB > 0 ? { addressSpaceHeadroomMb: config.MEMORY_HEADROOM_MB } : {}) });
+  const budget = threadBudget(config);
+  const runner = new InstancePool({ device: config.DEVICE, cudaDeviceId: config.CUDA_DEVICE_ID, intraOpNumThreads: config.INTRA_OP_THREADS, logger, ...(config.MEMORY_HEADROOM_MB > 0 ? { addressSpaceHeadroomMb: config.MEMORY_HEADROOM_MB } : {}) });
   const providers: Record<string, string> = {};
   const served = new Map<string, Map<string, ModelSpec>>();
   for (const name of names) {
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
   if (served.size === 0) throw new Error('no model could be loaded');
   warnShortDeadlines(served);
 
+  const instances = instancePlan(runner, config.INTRA_OP_THREADS);
+
   let scheduler!: Scheduler;
   const metrics = createWorkerMetrics(config.WORKER_ID, () => scheduler.pending());
   scheduler = new Scheduler({
@@ -48,6 +51,9 @@ async function main(): Promise<void> {
     classifyError: classifyRunError,
     growAfter: config.OOM_GROW_AFTER,
     tuning: config.BATCH_TUNING,
+    padding: { maxBytes: config.MAX_BATCH_PADDING_BYTES, maxRatio: config.PAD_LENGTH_RATIO },
+    instances,
+    threadBudget: budget,
     events: {
       onBatch: (e) => {
         metrics.batchSize.observe({ model: e.model.name }, e.size);
@@ -74,6 +80,7 @@ async function main(): Promise<void> {
     for (const spec of versions.values()) {
       metrics.batchCap.set({ model: spec.name }, scheduler.cap(spec));
       metrics.batchDelay.set({ model: spec.name }, 0);
+      for (const provider of runner.providers(spec)) metrics.instances.inc({ model: spec.name, provider });
     }
   }
 
@@ -85,7 +92,6 @@ async function main(): Promise<void> {
 
   const consumers: Worker[] = [];
   for (const [name, versions] of served) {
-    const largest = Math.max(...[...versions.values()].map((s) => Math.max(1, s.maxBatchSize)));
     consumers.push(
       startConsumer({
         name,
@@ -95,8 +101,7 @@ async function main(): Promise<void> {
         replyConnection,
         prefix: config.QUEUE_PREFIX,
         workerId: config.WORKER_ID,
-        // Twice the batch: while one batch runs, the next one can fill.
-        concurrency: config.WORKER_CONCURRENCY || 2 * largest,
+        concurrency: heldJobs(versions.values(), (spec) => instances(spec).count, config.WORKER_CONCURRENCY),
         lockDurationMs: config.LOCK_DURATION_MS,
         stalledIntervalMs: config.STALLED_INTERVAL_MS,
         logger,
@@ -110,7 +115,9 @@ async function main(): Promise<void> {
   const heartbeat = new Heartbeat(replyConnection, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS, () => {
     const caps: Record<string, number> = {};
     for (const versions of served.values()) for (const spec of versions.values()) caps[modelKey(spec.name, spec.version)] = scheduler.cap(spec);
-    return { id: config.WORKER_ID, models: Object.keys(providers), providers, caps, startedAt };
+    const counts: Record<string, number> = {};
+    for (const versions of served.values()) for (const spec of versions.values()) counts[modelKey(spec.name, spec.version)] = instances(spec).count;
+    return { id: config.WORKER_ID, models: Object.keys(providers), providers, caps, instances: counts, startedAt };
   }, (err) => logger.warn({ err: (err as Error).message }, 'heartbeat failed'));
   const startedAt = Date.now();
   heartbeat.start();
@@ -119,7 +126,7 @@ async function main(): Promise<void> {
   const server: Server = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT, () => !stopping);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.METRICS_PORT;
-  logger.info({ config: redact(config), providers, metricsPort: port, recoveryBoundMs: workerRecoveryBoundMs(config) }, `worker ready: serving ${[...served.keys()].join(', ')}; metrics on http://${config.METRICS_HOST}:${port}/metrics`);
+  logger.info({ config: redact(config), providers, metricsPort: port, threadBudget: budget, recoveryBoundMs: workerRecoveryBoundMs(config) }, `worker ready: serving ${[...served.keys()].join(', ')}; metrics on http://${config.METRICS_HOST}:${port}/metrics`);
 
   const stop = async (signal: string) => {
     if (stopping) return;

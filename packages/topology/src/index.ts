@@ -3,6 +3,7 @@ export { waitFor, waitForHttp, httpGet, type WaitOptions, type HttpResult } from
 export { ManagedProcess, cpuScheduling, describeExit, liveProcesses, scheduledCommand, type CpuScheduling, type ExitInfo, type ProcessOptions } from './process.js';
 export { findRepoRoot, findExecutable, requireExecutable } from './paths.js';
 export { startRedis, redisPing, type RedisOptions, type RedisHandle } from './redis.js';
+export { redisAcl, redisCredentials, redisUrls, SERVICE_COMMANDS, WORKER_KEY_FAMILIES, type RedisCredentials, type RedisUser } from './redis-auth.js';
 export {
   NGINX_PLACEHOLDERS,
   renderTemplate,

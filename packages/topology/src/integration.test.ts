@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,8 +54,10 @@ after(() => {
 
 test('redis-server starts on a free port, answers PING and stops without a trace', { skip: skipRedis }, async () => {
   const redis = await startRedis({ dir: join(dir, 'redis') });
-  assert.match(redis.url, /^redis:\/\/127\.0\.0\.1:\d+$/);
-  assert.equal(await redisPing(redis.port), true);
+  assert.match(redis.url, /^redis:\/\/admin:[\w-]{43}@127\.0\.0\.1:\d+$/);
+  assert.equal(await redisPing(redis.port), false, 'no password: refused');
+  assert.equal(await redisPing(redis.port, '127.0.0.1', 1000, { user: 'api', password: redis.credentials!.api }), true);
+  assert.equal(await redisPing(redis.port, '127.0.0.1', 1000, { user: 'api', password: redis.credentials!.worker }), false, "another user's password: refused");
   await redis.stop();
   assert.equal(redis.process.running, false);
   assert.equal(await isListening(redis.port), false);
@@ -123,11 +125,13 @@ describe('nginx in front of stand-in API servers', { skip: skipNginx }, () => {
     assert.equal(seen.at(-1)!['x-request-id'], 'client-id-1');
   });
 
-  test('/metrics is not proxied', async () => {
+  test('/metrics is not proxied, whatever its spelling', async () => {
     const before = seen.length;
-    const res = await http(`${nginx.url}/metrics`);
-    assert.equal(res.status, 404);
-    assert.deepEqual(JSON.parse(res.body), { error: 'not found', code: 'not_found' });
+    for (const path of ['/metrics', '/METRICS', '/Metrics/', '/metrics/x', '/metricsx']) {
+      const res = await http(`${nginx.url}${path}`);
+      assert.equal(res.status, 404, path);
+      assert.deepEqual(JSON.parse(res.body), { error: 'not found', code: 'not_found' });
+    }
     assert.equal(seen.length, before);
   });
 
@@ -219,13 +223,18 @@ describe('startStack with stand-in services', { skip: skipRedis || skipNginx }, 
       assert.equal(ready.status, 200);
       const body = JSON.parse(ready.body) as Record<string, string>;
       assert.match(body.replica!, /^api-[12]$/);
-      assert.equal(body.redis, stack.redisUrl);
+      assert.equal(body.redis, stack.redisUrls.api, 'replicas log in as the api user');
       assert.equal(body.models, '/models-here');
       assert.equal(body.extra, 'yes');
       const worker = JSON.parse((await http(`${stack.workerUrls[0]}/live`)).body) as Record<string, string>;
       assert.equal(worker.worker, 'worker-1');
+      assert.equal(worker.redis, stack.redisUrls.worker, 'workers log in as the worker user');
       assert.equal(stack.workerMetricsUrl, `${stack.workerUrls[0]}/metrics`);
-      assert.equal(await redisPing(Number(new URL(stack.redisUrl).port)), true);
+      const redisPort = Number(new URL(stack.redisUrl).port);
+      assert.equal(await redisPing(redisPort), false, 'Redis refuses a client without a password');
+      assert.equal(await redisPing(redisPort, '127.0.0.1', 1000, { user: 'admin', password: decodeURIComponent(new URL(stack.redisUrl).password) }), true);
+      const credentials = join(dir, 'stack', 'redis', 'credentials.json');
+      assert.equal(statSync(credentials).mode & 0o777, 0o600, 'the passwords are readable by their owner only');
       for (const port of ports) assert.equal(await isListening(port), true, `port ${port} is open`);
     } finally {
       await stack.stop();

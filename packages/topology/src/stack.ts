@@ -8,6 +8,7 @@ import { findRepoRoot } from './paths.js';
 import { assertPortFree, freePorts, isListening, LOOPBACK } from './ports.js';
 import { describeExit, indent, type ExitInfo, type ManagedProcess } from './process.js';
 import { startRedis } from './redis.js';
+import { redisCredentials, redisUrls, type RedisUser } from './redis-auth.js';
 import { waitFor, waitForHttp } from './wait.js';
 
 export type ServiceKind = 'redis' | 'worker' | 'api' | 'nginx';
@@ -27,6 +28,8 @@ export interface StackOptions {
   redisUrl?: string;
   /** Replica i listens on apiBasePort + i; 0 or absent picks free ports. */
   apiBasePort?: number;
+  /** Replica i serves /metrics on apiMetricsPort + i; 0 or absent picks free ports. */
+  apiMetricsPort?: number;
   /** Worker i serves /metrics on workerMetricsPort + i; 0 or absent picks free ports. */
   workerMetricsPort?: number;
   /** Model repository directory (MODEL_REPOSITORY of the environment by default). */
@@ -76,8 +79,12 @@ export interface ProcessExitEvent {
 
 export interface Stack {
   gatewayUrl: string;
+  /** Redis as its admin user (the CLIs, tests); the API and the worker get their own users. */
   redisUrl: string;
+  redisUrls: Record<RedisUser, string>;
   apiUrls: string[];
+  /** Every API replica's metrics endpoint (its own listener, never the public port). */
+  apiMetricsUrls: string[];
   /** The first worker's metrics endpoint (http://127.0.0.1:<port>/metrics); '' without workers. */
   workerMetricsUrl: string;
   /** Every worker's metrics endpoint. */
@@ -156,8 +163,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const [gatewayPort] = await wanted(options.gatewayPort, 1, 'the gateway (gatewayPort / GATEWAY_PORT)');
   const redisPort = options.redisUrl ? undefined : (await wanted(options.redisPort, 1, 'Redis (redisPort / REDIS_PORT)'))[0];
   const apiPorts = await wanted(options.apiBasePort, replicas, 'the API replicas (apiBasePort / API_BASE_PORT)');
+  const apiMetricsPorts = await wanted(options.apiMetricsPort, replicas, 'API metrics (apiMetricsPort / API_METRICS_PORT)');
   const metricsPorts = await wanted(options.workerMetricsPort, workers, 'worker metrics (workerMetricsPort / WORKER_METRICS_PORT)');
-  const redisUrl = options.redisUrl ?? `redis://${LOOPBACK}:${redisPort}`;
+  const redisDir = options.redisDir ?? join(runDir, 'redis');
+  // The stack's own Redis requires a password per user (kept in its directory, see redis-auth.ts).
+  const redisAccess = options.redisUrl ? undefined : redisUrls(LOOPBACK, redisPort!, redisCredentials(redisDir));
+  const redisUrl = options.redisUrl ?? redisAccess!.admin;
 
   const services: Service[] = [];
   let stopping = false;
@@ -230,6 +241,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             ...common,
             name,
             metricsPort,
+            redisUrl: redisAccess?.worker ?? redisUrl,
             env: { ...options.env, ...options.workerEnv, ...env },
             ...(options.workerCommand ? { command: substitutePort(options.workerCommand, metricsPort)! } : {}),
           })
@@ -283,7 +295,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         // Restarted (restart: true) on the same port and directory: what it persisted is read
         // back, and every client reconnects to it by itself.
         start: async () =>
-          (await startRedis({ port: redisPort!, dir: options.redisDir ?? join(runDir, 'redis'), logDir, echo: common.echo, ...(options.redisArgs ? { extraArgs: options.redisArgs } : {}) })).process,
+          (await startRedis({ port: redisPort!, dir: redisDir, logDir, echo: common.echo, ...(options.env?.QUEUE_PREFIX ? { prefix: options.env.QUEUE_PREFIX } : {}), ...(options.redisArgs ? { extraArgs: options.redisArgs } : {}) })).process,
       });
     }
     // Workers and replicas start side by side; each resolves once its own /live answers.
@@ -295,7 +307,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         launch({
           name,
           kind: 'api',
-          ports: [port],
+          ports: [port, apiMetricsPorts[i]!],
           current: undefined,
           start: async () =>
             (
@@ -303,6 +315,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
                 ...common,
                 name,
                 port,
+                redisUrl: redisAccess?.api ?? redisUrl,
+                metricsPort: apiMetricsPorts[i]!,
                 replicaId: name,
                 env: { ...options.env, ...options.apiEnv },
                 ...(options.apiCommand ? { command: substitutePort(options.apiCommand, port)! } : {}),
@@ -344,7 +358,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   return {
     gatewayUrl,
     redisUrl,
+    redisUrls: redisAccess ?? { admin: redisUrl, api: redisUrl, worker: redisUrl },
     apiUrls: apiPorts.map((port) => `http://${LOOPBACK}:${port}`),
+    apiMetricsUrls: apiMetricsPorts.map((port) => `http://${LOOPBACK}:${port}/metrics`),
     workerMetricsUrl: metricsPorts[0] ? `http://${LOOPBACK}:${metricsPorts[0]}/metrics` : '',
     workerMetricsUrls: metricsPorts.map((port) => `http://${LOOPBACK}:${port}/metrics`),
     workerUrls: metricsPorts.map((port) => `http://${LOOPBACK}:${port}`),

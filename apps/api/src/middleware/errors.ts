@@ -15,7 +15,9 @@ function fromParser(err: { type?: string; status?: number; message?: string; lim
     case 'request.aborted':
       return new ServiceError('bad_request', 'request aborted by the client');
     default:
-      return undefined;
+      // A route parameter that is not valid percent-encoding (`/v2/models/%E0%A4%A`): the
+      // router marks its URIError with status 400.
+      return err instanceof URIError ? new ServiceError('bad_request', `malformed percent-encoding in the path: ${err.message}`) : undefined;
   }
 }
 

@@ -1,6 +1,7 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { ApiContext } from '../context.js';
 import { withTimeout } from '../with-timeout.js';
+import { publicRouter } from './routing.js';
 
 export interface Readiness {
   ready: boolean;
@@ -35,8 +36,12 @@ export async function readiness(ctx: ApiContext): Promise<Readiness> {
   return { ready: true, redis: true, workers: workers.length };
 }
 
+/**
+ * The only public routes: probes for load balancers and orchestrators. They are mounted before
+ * authentication; every other route needs a key. Metrics are on their own listener (main.ts).
+ */
 export function serviceRouter(ctx: ApiContext): Router {
-  const r = Router();
+  const r = publicRouter();
   r.get('/live', (_req, res) => {
     res.json({ live: true });
   });
@@ -52,12 +57,15 @@ export function serviceRouter(ctx: ApiContext): Router {
       ...(state.ready ? {} : { error: state.reason }),
       replica: ctx.config.REPLICA_ID,
       redis: state.redis,
-      workers: workers.map((w) => ({ id: w.id, models: w.models, providers: w.providers, caps: w.caps, age_ms: Date.now() - w.at })),
+      workers: workers.map((w) => ({ id: w.id, models: w.models, providers: w.providers, caps: w.caps, instances: w.instances ?? {}, age_ms: Date.now() - w.at })),
     });
   });
-  r.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', ctx.metrics.registry.contentType);
-    res.send(await ctx.metrics.registry.metrics());
+  r.get('/v2/health/live', (_req, res) => {
+    res.json({ live: true });
+  });
+  r.get('/v2/health/ready', async (_req, res) => {
+    const { ready, reason } = await readiness(ctx);
+    res.status(ready ? 200 : 503).json(ready ? { ready } : { ready, error: reason });
   });
   return r;
 }
