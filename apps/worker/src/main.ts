@@ -1,17 +1,17 @@
 import type { Server } from 'node:http';
-import { Redis } from 'ioredis';
 import type { Worker } from 'bullmq';
-import { loadWorkerConfig, redact } from '@tessera/config';
+import { loadWorkerConfig, redact, workerRecoveryBoundMs } from '@tessera/config';
 import type { ModelSpec } from '@tessera/contract';
 import { Scheduler } from '@tessera/batcher';
 import { loadRepository } from '@tessera/model-repository';
-import { Heartbeat, modelKey } from '@tessera/queue';
+import { connectRedis, Heartbeat, InferenceStatistics, modelKey } from '@tessera/queue';
 import { classifyRunError, InstancePool, isOutOfMemoryError } from '@tessera/runtime';
-import { createLogger } from '@tessera/telemetry';
+import { createLogger, startMetricsServer } from '@tessera/telemetry';
 import { startConsumer } from './consumer.js';
-import { startMetricsServer } from './http.js';
 import { heldJobs, instancePlan, threadBudget } from './instances.js';
+import { startModelControl } from './model-control.js';
 import { createWorkerMetrics } from './metrics.js';
+import { startJobTrimmer } from './trim.js';
 
 const config = loadWorkerConfig();
 const logger = createLogger({ service: 'worker', level: config.LOG_LEVEL, base: { worker: config.WORKER_ID } });
@@ -40,10 +40,12 @@ async function main(): Promise<void> {
     }
   }
   if (served.size === 0) throw new Error('no model could be loaded');
+  warnShortDeadlines(served);
 
   const instances = instancePlan(runner, config.INTRA_OP_THREADS);
 
   let scheduler!: Scheduler;
+  let statistics: InferenceStatistics | undefined; // once Redis is connected, before any batch runs
   const metrics = createWorkerMetrics(config.WORKER_ID, () => scheduler.pending());
   scheduler = new Scheduler({
     runner,
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     classifyError: classifyRunError,
     growAfter: config.OOM_GROW_AFTER,
     tuning: config.BATCH_TUNING,
+    padding: { maxBytes: config.MAX_BATCH_PADDING_BYTES, maxRatio: config.PAD_LENGTH_RATIO },
     instances,
     threadBudget: budget,
     events: {
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
         metrics.batchSize.observe({ model: e.model.name }, e.size);
         metrics.batchCompute.observe({ model: e.model.name, provider: e.provider }, e.computeMs / 1000);
         metrics.batchDelay.set({ model: e.model.name }, e.delayMs / 1000);
+        statistics?.recordExecution(e.model.name, e.model.version, e.size, e.computeMs).catch(() => {});
       },
       onOom: (e) => {
         metrics.oomEvents.inc({ model: e.model.name });
@@ -83,13 +87,16 @@ async function main(): Promise<void> {
     }
   }
 
-  const redisUrl = config.REDIS_URL;
-  const bullConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const replyConnection = new Redis(redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+  // Both retry across reconnects (a Redis restart or a Sentinel failover): the worker keeps its
+  // models loaded and picks up where it was.
+  const bullConnection = connectRedis(config, { maxRetriesPerRequest: null });
+  const replyConnection = connectRedis(config, { maxRetriesPerRequest: null, enableAutoPipelining: true });
   for (const conn of [bullConnection, replyConnection]) conn.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  statistics = new InferenceStatistics(replyConnection, config.QUEUE_PREFIX);
 
   const consumers: Worker[] = [];
-  for (const [name, versions] of served) {
+  const startModel = (name: string) => {
+    const versions = served.get(name)!;
     consumers.push(
       startConsumer({
         name,
@@ -106,7 +113,10 @@ async function main(): Promise<void> {
         metrics,
       }),
     );
-  }
+  };
+  for (const name of served.keys()) startModel(name);
+
+  const stopTrimmer = startJobTrimmer(bullConnection, config.QUEUE_PREFIX, [...served.keys()], logger);
 
   const heartbeat = new Heartbeat(replyConnection, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS, () => {
     const caps: Record<string, number> = {};
@@ -117,12 +127,14 @@ async function main(): Promise<void> {
   }, (err) => logger.warn({ err: (err as Error).message }, 'heartbeat failed'));
   const startedAt = Date.now();
   heartbeat.start();
+  // Model load and unload through the repository API (Triton's explicit model control).
+  const stopModelControl = await startModelControl({ config, logger, served, providers, load: (spec) => runner.load(spec), release: (spec) => runner.unload(spec), startModel, beat: () => heartbeat.beat() });
 
   let stopping = false;
   const server: Server = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT, () => !stopping);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.METRICS_PORT;
-  logger.info({ config: redact(config), providers, metricsPort: port, threadBudget: budget }, `worker ready: serving ${[...served.keys()].join(', ')}; metrics on http://${config.METRICS_HOST}:${port}/metrics`);
+  logger.info({ config: redact(config), providers, metricsPort: port, threadBudget: budget, recoveryBoundMs: workerRecoveryBoundMs(config) }, `worker ready: serving ${[...served.keys()].join(', ')}; metrics on http://${config.METRICS_HOST}:${port}/metrics`);
 
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -133,11 +145,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_GRACE_MS);
     force.unref();
+    stopModelControl();
     await heartbeat.stop(config.WORKER_ID).catch(() => {});
     // close() waits for every active job, i.e. for the batches holding them, to finish.
     await Promise.allSettled(consumers.map((c) => c.close()));
     await scheduler.drain();
     await runner.close().catch(() => {});
+    await stopTrimmer();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     bullConnection.disconnect();
     replyConnection.disconnect();
@@ -146,6 +160,18 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** A model whose own deadline (timeout_ms) is shorter than the crash-recovery bound loses held requests when a worker dies. */
+function warnShortDeadlines(served: Map<string, Map<string, ModelSpec>>): void {
+  const boundMs = workerRecoveryBoundMs(config);
+  for (const versions of served.values()) {
+    for (const spec of versions.values()) {
+      if (spec.timeoutMs !== undefined && spec.timeoutMs <= boundMs) {
+        logger.warn({ model: spec.name, version: spec.version, timeoutMs: spec.timeoutMs, recoveryBoundMs: boundMs }, 'the model\'s timeout_ms is shorter than the time a dead worker\'s jobs take to be recovered; its requests held by a worker that dies will time out');
+      }
+    }
+  }
 }
 
 main().catch((err) => {

@@ -10,7 +10,8 @@ import { runWithRecovery, type RecoveryCap } from './recovery.js';
 import { splitOutputs } from './split.js';
 import type { BatchLoad } from './throughput-tuner.js';
 import { checkRequest, modelKey } from './request-check.js';
-import { compatKey, stackInputs } from './stack.js';
+import { DEFAULT_PADDING, type PaddingPolicy } from './padding.js';
+import { compatKey, rowShape, stackInputs } from './stack.js';
 import { crossModelOrder, DeviceShare, urgencyOf, type Contender } from './cross-model.js';
 import { Lanes, SINGLE_LANE } from './lanes.js';
 import type { BatchRequest, Outcome, RunResult, Runner, SchedulerEvents, SchedulerOptions } from './types.js';
@@ -46,6 +47,7 @@ export class Scheduler {
   private readonly queues = new Map<string, ModelQueue>();
   private readonly caps = new Map<string, BatchSizeController>();
   private readonly tuning: TuningOptions | false;
+  private readonly padding: PaddingPolicy;
   private readonly lanes: Lanes;
   private readonly share: DeviceShare;
   /** When each instance last finished a batch (absent after a failure). */
@@ -64,6 +66,7 @@ export class Scheduler {
     this.growAfter = opts.growAfter ?? 20;
     this.tuning = opts.tuning === true ? {} : (opts.tuning ?? false);
     this.events = opts.events ?? {};
+    this.padding = { ...DEFAULT_PADDING, ...opts.padding };
     this.lanes = new Lanes(opts.instances ?? (() => SINGLE_LANE), opts.threadBudget ?? 1);
     this.share = new DeviceShare();
   }
@@ -78,7 +81,7 @@ export class Scheduler {
     const queue = this.queueFor(req.model);
     queue.arrivals.observe(now);
     this.lanes.arrived(req.model, now);
-    const entry = new PendingRequest(req, compatKey(req.model, req.inputs), this.seq++, now, this.lanes.free(req.model, now) === undefined);
+    const entry = new PendingRequest(req, compatKey(req.model, req.inputs), this.seq++, now, this.lanes.free(req.model, now) === undefined, rowShape(req.model, req.inputs));
     insertByPriority(queue.entries, entry);
     this.schedulePump();
     return entry.promise;
@@ -161,7 +164,7 @@ export class Scheduler {
         const model = queue.entries[0]!.req.model;
         const instance = this.lanes.free(model, now)!;
         const cap = this.capFor(model, instance).value;
-        const takes = planBatch(queue.entries, cap);
+        const takes = planBatch(queue.entries, cap, this.padding);
         const hold = this.holdUntil(queue, itemsIn(takes), cap, now);
         if (hold === undefined) {
           queue.delayMs = queue.heldSince === undefined ? 0 : now - queue.heldSince;

@@ -3,13 +3,21 @@ import type { Logger } from '@tessera/telemetry';
 import type { ApiMetrics } from '../metrics.js';
 import { elapsedMs } from './request-id.js';
 
+/** The template a protected route's guard recorded, or a public route's own; 'unmatched' otherwise. */
+export function routeLabel(req: Request): string {
+  if (req.routeTemplate) return req.routeTemplate;
+  const path = req.route?.path as unknown;
+  return typeof path === 'string' ? path : 'unmatched';
+}
+
 /** One structured log line and the request metrics per response. */
 export function accessLog(logger: Logger, metrics: ApiMetrics) {
   return function accessLogMiddleware(req: Request, res: Response, next: NextFunction): void {
     res.on('finish', () => {
       const ms = elapsedMs(req);
-      // The matched route pattern keeps label cardinality bounded; unknown paths share one label.
-      const route = (req.route?.path as string | undefined) ? `${req.baseUrl}${req.route.path}` : 'unmatched';
+      // The matched route's template, never the path as sent, keeps label cardinality bounded;
+      // unmatched paths share one label.
+      const route = routeLabel(req);
       metrics.requests.inc({ method: req.method, route, status: String(res.statusCode) });
       metrics.latency.observe({ route }, ms / 1000);
       // The dashboard's ?token= is an API key: it never reaches the log.

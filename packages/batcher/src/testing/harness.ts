@@ -1,3 +1,4 @@
+import type { PaddingPolicy } from '../padding.js';
 import { ManualClock } from '../manual-clock.js';
 import { Scheduler } from '../scheduler.js';
 import type { ModelSpec } from '@tessera/contract';
@@ -21,6 +22,7 @@ export interface HarnessOptions {
   computeMsFor?: (model: ModelSpec) => number;
   instances?: (model: ModelSpec) => InstancePlan;
   threadBudget?: number;
+  padding?: Partial<PaddingPolicy>;
 }
 
 export function harness(opts: HarnessOptions = {}) {
@@ -36,6 +38,7 @@ export function harness(opts: HarnessOptions = {}) {
   const scheduler = new Scheduler({
     runner, clock, isOutOfMemory: isOom, classifyError: classify, events,
     ...(opts.growAfter !== undefined ? { growAfter: opts.growAfter } : {}),
+    ...(opts.padding ? { padding: opts.padding } : {}),
     ...(opts.instances ? { instances: opts.instances } : {}),
     ...(opts.threadBudget !== undefined ? { threadBudget: opts.threadBudget } : {}),
   });

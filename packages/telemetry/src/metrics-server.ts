@@ -1,13 +1,14 @@
 import { createServer, type Server } from 'node:http';
-import type { Registry } from '@tessera/telemetry';
+import type { Registry } from 'prom-client';
 
 /**
- * The worker's own small HTTP listener: /metrics for Prometheus and /live for probes. It stays
- * responsive during long batches because inference runs on another thread.
+ * A service's own small HTTP listener, apart from any public port: /metrics for Prometheus and
+ * /live for probes. The worker's stays responsive during long batches because inference runs on
+ * another thread; the API's keeps metrics off the port that nginx forwards to.
  */
 export function startMetricsServer(registry: Registry, host: string, port: number, live: () => boolean): Promise<Server> {
   const server = createServer((req, res) => {
-    if (req.url === '/metrics') {
+    if (req.method === 'GET' && req.url === '/metrics') {
       registry.metrics().then(
         (text) => {
           res.writeHead(200, { 'Content-Type': registry.contentType });
