@@ -5,7 +5,7 @@ import type { ApiContext } from '../context.js';
 import { toBinaryOutputs, toResponseOutputs } from '../encode.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
 import { setOutcomeHeaders } from '../outcome-headers.js';
-import { resolveModel } from '../models.js';
+import { resolveModel, resolveRequested } from '../models.js';
 import { runInference } from '../run-inference.js';
 import { setTimingHeaders } from '../timing.js';
 import { readiness } from './service.js';
@@ -75,7 +75,7 @@ export function oipRouter(ctx: ApiContext): Router {
 
   const infer = async (req: Request<ModelParams>, res: Response) => {
     assertModelAccess(req, req.params.name);
-    const model = resolveModel(ctx, req.params.name, req.params.version);
+    const model = await resolveRequested(ctx, req.params.name, req.params.version);
     const validated = validateInferenceRequest(model, req.body, req.binaryData);
     const id = (req.body as { id?: string }).id;
     const outcome = await runInference(ctx, req, model, validated, { idempotencyKey: idempotencyKeyOf(req, id) });
