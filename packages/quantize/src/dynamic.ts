@@ -1,6 +1,6 @@
 import type { Onnx } from '@tessera/onnx';
 import type { NodeReport } from './report.js';
-import { quantizeSymmetric } from './scales.js';
+import { quantizeSymmetric, REDUCED_RANGE } from './scales.js';
 import { intAttr, type WorkingGraph } from './working-graph.js';
 
 export interface DynamicOptions {
@@ -53,7 +53,7 @@ function matMul(g: WorkingGraph, node: Onnx.NodeProto, opts: DynamicOptions): Re
     bias = node.input[2] || undefined;
   }
   const base = node.name || `${node.opType}_${node.output[0]}`;
-  const q = quantizeSymmetric(data, [k, n], opts.perChannel ? 1 : undefined);
+  const q = quantizeSymmetric(data, [k, n], opts.perChannel ? 1 : undefined, REDUCED_RANGE);
   const scales = alpha === 1 ? q.scales : q.scales.map((s) => s * alpha);
   const perChannel = scales.length > 1;
   const wq = g.addInitializer(`${base}_weight_quantized`, 'INT8', [k, n], q.data);
@@ -64,12 +64,13 @@ function matMul(g: WorkingGraph, node: Onnx.NodeProto, opts: DynamicOptions): Re
   const acc = g.unique(`${base}_int32`);
   out.push(g.node('MatMulInteger', [aq, wq, azp, wzp], [acc], `${base}_MatMulInteger`));
   rescale(g, acc, as, ws, node.output[0]!, base, out, bias);
-  return { nodes: out, as: 'MatMulInteger', reason: `INT8 weight [${k}, ${n}], ${perChannel ? 'per column' : 'per tensor'}` };
+  return { nodes: out, as: 'MatMulInteger', reason: `INT8 weight [${k}, ${n}] (7-bit range), ${perChannel ? 'per column' : 'per tensor'}` };
 }
 
 /**
  * Conv with a constant weight: ConvInteger. ONNX Runtime's CPU kernel takes UINT8 weights with one
  * zero point, so weights are symmetric INT8 shifted by 128; per-channel scales are applied after.
+ * UINT8 × UINT8 products do not saturate, so the full range is used.
  */
 function conv(g: WorkingGraph, node: Onnx.NodeProto, opts: DynamicOptions): Rewrite {
   const w = g.floatConstant(node.input[1] ?? '');

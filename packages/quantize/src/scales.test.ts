@@ -30,3 +30,8 @@ test('quantile interpolates between sorted values', () => {
   assert.equal(quantile([1, 2, 3], 1), 3);
   assert.equal(quantile([], 0.5), 0);
 });
+
+test('the reduced range keeps weights within ±63', () => {
+  const q = quantizeSymmetric(Float32Array.from([0, 0.5, -2]), [3], undefined, 63);
+  assert.deepEqual([...q.data], [0, 16, -63]);
+});

@@ -8,9 +8,19 @@ export interface QuantParams {
   zeroPoint: number;
 }
 
-/** Symmetric INT8 for weights: zero point 0, the largest magnitude maps to 127. */
-export function symmetricInt8(maxAbs: number): QuantParams {
-  return { scale: maxAbs > 0 ? maxAbs / 127 : 1, zeroPoint: 0 };
+/**
+ * The largest INT8 weight for weights that meet UINT8 activations in an integer matrix product.
+ * x86 CPUs without VNNI multiply UINT8 by INT8 in pairs summed into int16 (vpmaddubsw), which
+ * saturates once 2 · 255 · |w| passes 32767: with |w| ≤ 63 it cannot. ONNX Runtime's Python
+ * quantizer calls this reduce_range. On this project's CPUs (AVX2, no VNNI) full-range weights
+ * gave errors of a quarter of the output range on a plain MatMul.
+ */
+export const REDUCED_RANGE = 63;
+export const FULL_RANGE = 127;
+
+/** Symmetric INT8 for weights: zero point 0, the largest magnitude maps to `qmax`. */
+export function symmetricInt8(maxAbs: number, qmax = FULL_RANGE): QuantParams {
+  return { scale: maxAbs > 0 ? maxAbs / qmax : 1, zeroPoint: 0 };
 }
 
 /**
@@ -32,10 +42,10 @@ export interface QuantizedWeights {
 }
 
 /**
- * Symmetric INT8 quantization of a row-major tensor. With `channelAxis` each slice along that
+ * Symmetric INT8 quantization of a row-major tensor onto -qmax..qmax. With `channelAxis` each slice along that
  * axis gets its own scale (per-channel); without it one scale covers the tensor.
  */
-export function quantizeSymmetric(values: Float32Array, dims: readonly number[], channelAxis?: number): QuantizedWeights {
+export function quantizeSymmetric(values: Float32Array, dims: readonly number[], channelAxis?: number, qmax = FULL_RANGE): QuantizedWeights {
   const channels = channelAxis === undefined ? 1 : dims[channelAxis]!;
   const inner = channelAxis === undefined ? values.length : dims.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
   const channelOf = (i: number) => (channelAxis === undefined ? 0 : Math.floor(i / inner) % channels);
@@ -45,9 +55,9 @@ export function quantizeSymmetric(values: Float32Array, dims: readonly number[],
     const a = Math.abs(values[i]!);
     if (a > maxAbs[c]!) maxAbs[c] = a;
   }
-  const scales = Float32Array.from(maxAbs, (m) => symmetricInt8(m).scale);
+  const scales = Float32Array.from(maxAbs, (m) => symmetricInt8(m, qmax).scale);
   const data = new Int8Array(values.length);
-  for (let i = 0; i < values.length; i++) data[i] = Math.max(-127, Math.min(127, Math.round(values[i]! / scales[channelOf(i)]!)));
+  for (let i = 0; i < values.length; i++) data[i] = Math.max(-qmax, Math.min(qmax, Math.round(values[i]! / scales[channelOf(i)]!)));
   return { data, scales };
 }
 

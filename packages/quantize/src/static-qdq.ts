@@ -1,7 +1,7 @@
 import type { Onnx } from '@tessera/onnx';
 import type { Range } from './calibrate.js';
 import type { NodeReport } from './report.js';
-import { asymmetricUint8, quantizeSymmetric } from './scales.js';
+import { asymmetricUint8, quantizeSymmetric, REDUCED_RANGE } from './scales.js';
 import type { WorkingGraph } from './working-graph.js';
 
 export interface StaticOptions {
@@ -72,7 +72,7 @@ export function quantizeStatic(g: WorkingGraph, targets: readonly Target[], rang
       continue;
     }
     const base = t.node.name || `${t.node.opType}_${t.node.output[0]}`;
-    const q = quantizeSymmetric(t.weight.data, t.weight.dims, opts.perChannel ? t.axis : undefined);
+    const q = quantizeSymmetric(t.weight.data, t.weight.dims, opts.perChannel ? t.axis : undefined, REDUCED_RANGE);
     const perChannel = q.scales.length > 1;
     const channels = q.scales.length;
     const wq = g.addInitializer(`${base}_weight_quantized`, 'INT8', t.weight.dims, q.data);
@@ -95,7 +95,7 @@ export function quantizeStatic(g: WorkingGraph, targets: readonly Target[], rang
     t.node.input = inputs;
     report.push({
       node: t.node.name, op: t.node.opType, as: `QDQ ${t.node.opType}`, weights: t.weight.data.length,
-      reason: `INT8 weight ${JSON.stringify(t.weight.dims)} ${perChannel ? 'per channel' : 'per tensor'}, UINT8 activations`,
+      reason: `INT8 weight ${JSON.stringify(t.weight.dims)} (7-bit range) ${perChannel ? 'per channel' : 'per tensor'}, UINT8 activations`,
     });
   }
   // Readers of a calibrated tensor read its dequantized copy; graph outputs keep the float value.
