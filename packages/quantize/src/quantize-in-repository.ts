@@ -5,7 +5,7 @@ import { quantizeModel, type QuantizeOptions, type QuantizeResult } from './quan
 import { readRecord, sha256, writeVersion, type VersionRecord } from './write-version.js';
 
 /** Bumped when the quantizer's output changes for the same input and options, so prepared versions are redone. */
-export const QUANTIZER_REVISION = 1;
+export const QUANTIZER_REVISION = 2;
 
 export interface RepositoryTarget {
   repository: string;

@@ -34,7 +34,7 @@ async function predictWithPipeline(ctx: ApiContext, req: Request, res: Response,
   const timing = { total_ms: Math.round(elapsedMs(req) * 1000) / 1000, queue_ms: Math.round(totals.queueMs * 1000) / 1000, compute_ms: Math.round(totals.computeMs * 1000) / 1000, batch_size: totals.batchSize };
   setTimingHeaders(res, timing);
   if (totals.calls > 0) setOutcomeHeaders(res, { cache: totals.cache, replayed: false });
-  res.json({ model: pipeline.name, results, latency_ms: timing.total_ms, timing: { ...timing, inference_calls: totals.calls }, execution_provider: totals.provider });
+  res.json({ model: pipeline.name, versions: totals.versions, results, latency_ms: timing.total_ms, timing: { ...timing, inference_calls: totals.calls }, execution_provider: totals.provider });
 }
 
 /**
