@@ -24,7 +24,7 @@ export function lid176Source(): { file: string; version: string } {
  */
 export function lid176(): ZooModel {
   const src = lid176Source();
-  const quantized: QuantizedRecipe = { version: '2', mode: 'dynamic', perChannel: false, calibration: 'udhr', samples: 64, revision: 1 };
+  const quantized: QuantizedRecipe = { version: '2', mode: 'dynamic', perChannel: true, calibration: 'udhr', samples: 32, revision: 1 };
   return {
     quantized,
     name: 'lid176',

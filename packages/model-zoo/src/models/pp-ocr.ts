@@ -36,7 +36,7 @@ function labels(task: string, file: string, version: string): Record<string, str
 export function ocrDet(): ZooModel {
   const src = ppOcrSource();
   const file = 'ch_PP-OCRv4_det_infer.onnx';
-  const quantized: QuantizedRecipe = { version: '2', mode: 'static', perChannel: true, method: 'minmax', calibration: 'ocr-det', samples: 4, revision: 1 };
+  const quantized: QuantizedRecipe = { version: '2', mode: 'static', perChannel: true, method: 'minmax', calibration: 'ocr-det', samples: 2, revision: 1 };
   return {
     quantized,
     name: 'ocr-det',
@@ -61,7 +61,7 @@ export function ocrDet(): ZooModel {
 export function ocrCls(): ZooModel {
   const src = ppOcrSource();
   const file = 'ch_ppocr_mobile_v2.0_cls_infer.onnx';
-  const quantized: QuantizedRecipe = { version: '2', mode: 'static', perChannel: true, method: 'minmax', calibration: 'ocr-cls', samples: 32, revision: 1 };
+  const quantized: QuantizedRecipe = { version: '2', mode: 'static', perChannel: true, method: 'minmax', calibration: 'ocr-cls', samples: 16, revision: 1 };
   return {
     quantized,
     name: 'ocr-cls',
@@ -132,7 +132,7 @@ export function ocrRec(): ZooModel {
   const src = ppOcrSource();
   const file = 'ch_PP-OCRv4_rec_infer.onnx';
   const keys = 'ppocr_keys_v1.txt';
-  const quantized: QuantizedRecipe = { version: '2', mode: 'static', perChannel: true, method: 'minmax', calibration: 'ocr-rec', samples: 32, revision: 1 };
+  const quantized: QuantizedRecipe = { version: '2', mode: 'static', perChannel: true, method: 'minmax', calibration: 'ocr-rec', samples: 16, revision: 1 };
   return {
     quantized,
     name: 'ocr-rec',
