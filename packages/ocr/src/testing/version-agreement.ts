@@ -2,7 +2,7 @@ import type { Recognized } from '../ctc-decode.js';
 import { createOcrLinePipeline } from '../ocr-line-pipeline.js';
 import { createOcrPipeline, type OcrLine } from '../ocr-pipeline.js';
 import { createLocalInfer, type LocalInfer } from './local-infer.js';
-import { boundsOf, scoreTexts, textAt, type TextScore } from './metrics.js';
+import { boundsOf, scoreTexts, textAt, withoutSpaces, type TextScore } from './metrics.js';
 import { renderLines, renderPages } from './render-test-set.js';
 
 /** The agreement test's seeds: versions are compared on the images the reference parity is measured on. */
@@ -10,8 +10,8 @@ export const LINE_SEED = 20240601;
 export const PAGE_SEED = 20240602;
 
 export interface VersionAgreement {
-  lines: { count: number; identical: number; accuracy: Record<string, TextScore> };
-  pages: { count: number; lines: number; linesIdentical: number; pagesIdentical: number; accuracy: Record<string, TextScore> };
+  lines: { count: number; identical: number; identicalIgnoringSpaces: number; accuracy: Record<string, TextScore> };
+  pages: { count: number; lines: number; linesIdentical: number; linesIdenticalIgnoringSpaces: number; pagesIdentical: number; accuracy: Record<string, TextScore> };
 }
 
 const OCR_MODELS = ['ocr-det', 'ocr-cls', 'ocr-rec'];
@@ -44,6 +44,7 @@ export async function compareOcrVersions(repoDir: string, versions: [string, str
     const pageReads = await Promise.all([a, b].map((x) => read<OcrLine[]>(pages.map((p) => p.png), (body) => pagePipe.predict(body, x.infer))));
     let pageLines = 0;
     let linesSame = 0;
+    let linesLoose = 0;
     let pagesSame = 0;
     const truth: { predicted: string; truth: string }[][] = [[], []];
     pages.forEach((page, p) => {
@@ -51,7 +52,9 @@ export async function compareOcrVersions(repoDir: string, versions: [string, str
       let same = mine!.length === theirs!.length;
       for (const line of mine!) {
         pageLines++;
-        if (textAt(line.rect, theirs!) === line.text) linesSame++;
+        const other = textAt(line.rect, theirs!);
+        if (withoutSpaces(other) === withoutSpaces(line.text)) linesLoose++;
+        if (other === line.text) linesSame++;
         else same = false;
       }
       if (same) pagesSame++;
@@ -61,12 +64,14 @@ export async function compareOcrVersions(repoDir: string, versions: [string, str
       lines: {
         count: lines.length,
         identical: share(lines.filter((_, i) => lineReads[0]![i]!.text === lineReads[1]![i]!.text).length, lines.length),
+        identicalIgnoringSpaces: share(lines.filter((_, i) => withoutSpaces(lineReads[0]![i]!.text) === withoutSpaces(lineReads[1]![i]!.text)).length, lines.length),
         accuracy: Object.fromEntries(versions.map((v, k) => [v, scoreTexts(lines.map((l, i) => ({ predicted: lineReads[k]![i]!.text, truth: l.text })))])),
       },
       pages: {
         count: pages.length,
         lines: pageLines,
         linesIdentical: share(linesSame, pageLines),
+        linesIdenticalIgnoringSpaces: share(linesLoose, pageLines),
         pagesIdentical: share(pagesSame, pages.length),
         accuracy: Object.fromEntries(versions.map((v, k) => [v, scoreTexts(truth[k]!)])),
       },
