@@ -242,10 +242,14 @@ describe('/predict', () => {
 describe('model versions: FP32 (1) and INT8 (2) side by side', () => {
   const texts = ['Ceci est une phrase en français.', 'This is an English sentence.'];
 
-  test('/predict picks a version with `version`; without it the CPU default (the INT8 version) answers', async () => {
+  test('/predict picks a version with `version`; without it the default its config names for the CPU answers', async () => {
     const reads = await Promise.all(['1', '2', undefined].map((version) => request(`${gw}/predict`, { body: { texts, ...(version ? { version } : {}) } })));
     for (const res of reads) assert.equal(res.status, 200, res.text);
-    assert.deepEqual(reads.map((r) => r.body.versions.lid176), ['1', '2', '2']);
+    // lid176's INT8 version is smaller but no faster, so FP32 stays its CPU default (default_version_cpu).
+    assert.deepEqual(reads.map((r) => r.body.versions.lid176), ['1', '2', '1']);
+    const page = await request(`${gw}/predict`, { body: { model: 'ocr-line', images: [renderText(['Invoice 2026']).toString('base64')] } });
+    assert.equal(page.status, 200, page.text);
+    assert.deepEqual(page.body.versions, { 'ocr-rec': '2' }); // INT8 is the faster recogniser on the CPU
     for (const res of reads) assert.deepEqual(res.body.results.map((r: { label: string }) => r.label), ['fr', 'en']);
     const [fp32, int8] = reads.map((r) => r.body.results.map((x: { score: number }) => x.score));
     fp32.forEach((p: number, i: number) => assert.ok(Math.abs(p - int8[i]) < 0.05, `score ${p} (FP32) against ${int8[i]} (INT8)`));
