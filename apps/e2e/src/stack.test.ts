@@ -249,7 +249,8 @@ describe('model versions: FP32 (1) and INT8 (2) side by side', () => {
     assert.deepEqual(reads.map((r) => r.body.versions.lid176), ['1', '2', '1']);
     const page = await request(`${gw}/predict`, { body: { model: 'ocr-line', images: [renderText(['Invoice 2026']).toString('base64')] } });
     assert.equal(page.status, 200, page.text);
-    assert.deepEqual(page.body.versions, { 'ocr-rec': '2' }); // INT8 is the faster recogniser on the CPU
+    // INT8 reads faster but misses the accuracy bound (it read 'Invoice' as 'lnvoice'): FP32 is the default.
+    assert.deepEqual(page.body.versions, { 'ocr-rec': '1' });
     for (const res of reads) assert.deepEqual(res.body.results.map((r: { label: string }) => r.label), ['fr', 'en']);
     const [fp32, int8] = reads.map((r) => r.body.results.map((x: { score: number }) => x.score));
     fp32.forEach((p: number, i: number) => assert.ok(Math.abs(p - int8[i]) < 0.05, `score ${p} (FP32) against ${int8[i]} (INT8)`));
