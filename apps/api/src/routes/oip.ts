@@ -9,7 +9,7 @@ import { modelStatistics } from '../oip/statistics.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
 import { responseCompression } from '../middleware/compression.js';
 import { setOutcomeHeaders } from '../outcome-headers.js';
-import { resolveModel } from '../models.js';
+import { resolveModel, resolveRequested } from '../models.js';
 import { runInference } from '../run-inference.js';
 import { setTimingHeaders } from '../timing.js';
 import { protectedRouter } from '../middleware/access.js';
@@ -89,7 +89,7 @@ export function oipRouter(ctx: ApiContext): Router {
 
   const infer = async (req: Request<ModelParams>, res: Response) => {
     assertModelAccess(req, req.params.name);
-    const model = resolveModel(ctx, req.params.name, req.params.version);
+    const model = await resolveRequested(ctx, req.params.name, req.params.version);
     const validated = validateInferenceRequest(model, req.body, req.binaryData);
     const { id, parameters, outputs: asked } = req.body as { id?: string; parameters?: { idempotency_key?: unknown }; outputs?: unknown };
     const classifications = classificationsOf(asked);
