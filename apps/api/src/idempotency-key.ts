@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Request } from 'express';
 import { ServiceError, type ModelSpec } from '@tessera/contract';
+import type { InferenceCall } from './inference-call.js';
 
 const VALID = /^[\x21-\x7e]{1,255}$/;
 
@@ -9,7 +9,7 @@ const VALID = /^[\x21-\x7e]{1,255}$/;
  * Reusing one for a different request within the TTL is an error (409), so clients must only
  * repeat an id for a retry.
  */
-export function idempotencyKeyOf(req: Request, oipId?: unknown): string | undefined {
+export function idempotencyKeyOf(req: Pick<InferenceCall, 'get'>, oipId?: unknown): string | undefined {
   const header = req.get('idempotency-key');
   if (header !== undefined) {
     if (!VALID.test(header)) throw new ServiceError('bad_request', 'the Idempotency-Key header is 1 to 255 visible ASCII characters');

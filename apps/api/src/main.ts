@@ -3,6 +3,7 @@ import { loadApiConfig, redact } from '@tessera/config';
 import { loadRepository } from '@tessera/model-repository';
 import { createLogger } from '@tessera/telemetry';
 import { createContext } from './context.js';
+import { startGrpcServer } from './grpc/server.js';
 import { loadPipelines } from './pipelines.js';
 import { createServer } from './server.js';
 
@@ -22,6 +23,8 @@ async function main(): Promise<void> {
   });
   server.keepAliveTimeout = 65_000; // longer than nginx's upstream keepalive_timeout
   logger.info({ config: redact(config), models: repository.names(), pipelines: [...pipelines.keys()] }, `api listening on http://${config.HOST}:${config.PORT}`);
+  const grpc = config.GRPC_PORT ? await startGrpcServer(ctx) : undefined;
+  if (grpc) logger.info(`gRPC (inference.GRPCInferenceService) listening on ${config.HOST}:${grpc.port}`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -34,7 +37,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_GRACE_MS);
     force.unref();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), grpc?.close(config.SHUTDOWN_GRACE_MS)]);
     server.closeIdleConnections();
     await ctx.close();
     logger.info('stopped');

@@ -1,6 +1,6 @@
-import type { Request } from 'express';
 import { checkTensors, fromWire, type Infer, type Timing } from '@tessera/contract';
 import type { ApiContext } from './context.js';
+import type { InferenceCall } from './inference-call.js';
 import { resolveModel } from './models.js';
 import { runInference, type InferenceOutcome } from './run-inference.js';
 
@@ -8,7 +8,7 @@ import { runInference, type InferenceOutcome } from './run-inference.js';
  * The `infer` a pipeline gets: each call goes through the queue like any request, and the
  * timings of all calls are summed for the response (batch size: the largest batch seen).
  */
-export function pipelineInfer(ctx: ApiContext, req: Request): { infer: Infer; totals: Timing & { calls: number; provider: string; cache: InferenceOutcome['cache'] } } {
+export function pipelineInfer(ctx: ApiContext, req: InferenceCall): { infer: Infer; totals: Timing & { calls: number; provider: string; cache: InferenceOutcome['cache'] } } {
   // X-Cache of the whole request: hit when every call was answered by the cache, miss when any
   // call was looked up and missed, off otherwise.
   const totals = { queueMs: 0, computeMs: 0, batchSize: 0, calls: 0, provider: '', cache: 'off' as InferenceOutcome['cache'] };

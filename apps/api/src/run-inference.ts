@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { ServiceError, type InferJobResult, type ModelSpec, type ValidatedRequest } from '@tessera/contract';
 import { ADMISSION_GRACE_MS, deliverReply, REPLY_TTL_MS } from '@tessera/queue';
 import type { ApiContext } from './context.js';
+import type { InferenceCall } from './inference-call.js';
 import type { InferAnswer } from './infer-client.js';
 import { requestHash } from './cache/request-hash.js';
 import { scopedIdempotencyKey } from './idempotency-key.js';
@@ -28,8 +29,9 @@ export interface RunOptions {
 
 const NOTHING_RAN = { queueMs: 0, computeMs: 0, batchSize: 0 };
 
-/** Aborts when the client closes the connection before the response was sent. */
-function clientSignal(req: Request): AbortSignal {
+/** Aborts when the client goes away: for HTTP, when it closes the connection before the response was sent. */
+function clientSignal(req: InferenceCall & Partial<Pick<Request, 'res'>>): AbortSignal {
+  if (req.signal) return req.signal;
   const ac = new AbortController();
   req.res?.once('close', () => {
     if (!req.res!.writableFinished) ac.abort();
@@ -44,7 +46,7 @@ function clientSignal(req: Request): AbortSignal {
  * key with another body is refused), a cache hit never reaches the queue, and a request over the
  * cap is refused before anything is enqueued.
  */
-export async function runInference(ctx: ApiContext, req: Request, model: ModelSpec, request: ValidatedRequest, opts: RunOptions = {}): Promise<InferenceOutcome> {
+export async function runInference(ctx: ApiContext, req: InferenceCall, model: ModelSpec, request: ValidatedRequest, opts: RunOptions = {}): Promise<InferenceOutcome> {
   const policy = requestPolicy(req, model, ctx.config);
   const cachePolicy = ctx.config.RESPONSE_CACHE && model.cache?.enabled ? model.cache : undefined;
   const bypass = /no-cache|no-store/i.test(req.get('cache-control') ?? '');

@@ -76,7 +76,8 @@ export function fromBytes(datatype: Datatype, bytes: Uint8Array): TypedArray {
   assertLittleEndian();
   const type = ARRAY[datatype];
   if (bytes.byteLength % type.BYTES_PER_ELEMENT !== 0) throw new RangeError(`${bytes.byteLength} bytes are not a whole number of ${datatype} elements`);
-  const aligned = bytes.byteOffset % type.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice();
+  // new Uint8Array(view) copies (a Buffer's slice() would not).
+  const aligned = bytes.byteOffset % type.BYTES_PER_ELEMENT === 0 ? bytes : new Uint8Array(bytes);
   return new type(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / type.BYTES_PER_ELEMENT);
 }
 

@@ -37,6 +37,8 @@ export const apiEnvSchema = z.object({
   ...common,
   HOST: z.string().default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
+  /** The Open Inference Protocol over gRPC, on HOST (0: not served). */
+  GRPC_PORT: int(0, 65535).default(0),
   REPLICA_ID: z.string().regex(/^[A-Za-z0-9_.:-]+$/).default(`${hostname()}-${process.pid}`),
   DEFAULT_MODEL: z.string().default('lid176'),
   MAX_TEXTS: int(1, 4096).default(64),

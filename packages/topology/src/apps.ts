@@ -54,6 +54,8 @@ export interface ServiceOptions {
 
 export interface ApiOptions extends ServiceOptions {
   port: number;
+  /** The replica's gRPC port (GRPC_PORT); none when absent. */
+  grpcPort?: number;
   host?: string;
   replicaId?: string;
 }
@@ -146,6 +148,7 @@ export async function startApi(options: ApiOptions): Promise<ServiceHandle> {
     options.env,
     known({
       PORT: options.port,
+      GRPC_PORT: options.grpcPort ?? 0,
       HOST: host,
       REPLICA_ID: options.replicaId ?? options.env?.REPLICA_ID ?? name,
       REDIS_URL: options.redisUrl,

@@ -19,6 +19,8 @@ export interface StackOptions {
   workers?: number;
   /** nginx port; 0 or absent picks a free port. */
   gatewayPort?: number;
+  /** nginx's gRPC port; 0 or absent picks a free port. */
+  gatewayGrpcPort?: number;
   /** nginx listen address (127.0.0.1). */
   gatewayHost?: string;
   /** redis-server port; 0 or absent picks a free port. */
@@ -74,6 +76,8 @@ export interface ProcessExitEvent {
 
 export interface Stack {
   gatewayUrl: string;
+  /** host:port of the gateway's gRPC listener (inference.GRPCInferenceService). */
+  grpcAddress: string;
   redisUrl: string;
   apiUrls: string[];
   /** The first worker's metrics endpoint (http://127.0.0.1:<port>/metrics); '' without workers. */
@@ -145,8 +149,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return freePorts(count);
   };
   const [gatewayPort] = await wanted(options.gatewayPort, 1, 'the gateway (gatewayPort / GATEWAY_PORT)');
+  const [gatewayGrpcPort] = await wanted(options.gatewayGrpcPort, 1, 'the gateway gRPC port (gatewayGrpcPort / GATEWAY_GRPC_PORT)');
   const redisPort = options.redisUrl ? undefined : (await wanted(options.redisPort, 1, 'Redis (redisPort / REDIS_PORT)'))[0];
   const apiPorts = await wanted(options.apiBasePort, replicas, 'the API replicas (apiBasePort / API_BASE_PORT)');
+  // Each replica's gRPC port: picked freely (a fixed HTTP base leaves the ports after it to the replicas).
+  const apiGrpcPorts = await freePorts(replicas);
   const metricsPorts = await wanted(options.workerMetricsPort, workers, 'worker metrics (workerMetricsPort / WORKER_METRICS_PORT)');
   const redisUrl = options.redisUrl ?? `redis://${LOOPBACK}:${redisPort}`;
 
@@ -281,7 +288,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         launch({
           name,
           kind: 'api',
-          ports: [port],
+          ports: [port, apiGrpcPorts[i]!],
           current: undefined,
           restartable: true,
           start: async () =>
@@ -290,6 +297,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
                 ...common,
                 name,
                 port,
+                grpcPort: apiGrpcPorts[i]!,
                 replicaId: name,
                 env: { ...options.env, ...options.apiEnv },
                 ...(options.apiCommand ? { command: substitutePort(options.apiCommand, port)! } : {}),
@@ -304,15 +312,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await launch({
       name: 'nginx',
       kind: 'nginx',
-      ports: [gatewayPort!],
+      ports: [gatewayPort!, gatewayGrpcPort!],
       current: undefined,
       restartable: false,
       start: async () =>
         (
           await startNginx({
             listenPort: gatewayPort!,
+            grpcListenPort: gatewayGrpcPort!,
             listenAddress: gatewayHost,
             apiPorts,
+            apiGrpcPorts,
             prefix: options.nginxPrefix ?? join(runDir, 'nginx'),
             logDir,
             echo: common.echo,
@@ -331,6 +341,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   let extraWorkers = 0;
   return {
     gatewayUrl,
+    grpcAddress: `${gatewayHost === '0.0.0.0' || gatewayHost === '*' ? LOOPBACK : gatewayHost}:${gatewayGrpcPort}`,
     redisUrl,
     apiUrls: apiPorts.map((port) => `http://${LOOPBACK}:${port}`),
     workerMetricsUrl: metricsPorts[0] ? `http://${LOOPBACK}:${metricsPorts[0]}/metrics` : '',

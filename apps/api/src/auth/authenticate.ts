@@ -55,42 +55,49 @@ export interface AuthOptions {
   cookie?: boolean;
 }
 
+/**
+ * Who an `Authorization` header (or the admin cookie's key) names, whatever the transport: the
+ * principal, or the ServiceError to answer with (401, 429 past the failure limit, 503).
+ */
+export async function verifyCredentials(opts: AuthOptions, header: string | undefined, ip: string, fromCookie?: string): Promise<Principal> {
+  if (!header && !fromCookie) {
+    if (!opts.required) return ANONYMOUS;
+    throw unauthorized('missing API key: send "Authorization: Bearer <key>"');
+  }
+  const match = header ? /^Bearer[ ]+([^\s]+)\s*$/i.exec(header) : undefined;
+  const token = fromCookie ?? match?.[1];
+  let failure: ServiceError | undefined;
+  if (!token) {
+    failure = unauthorized('malformed Authorization header: expected "Bearer <key>"', 'invalid_request');
+  } else {
+    let record;
+    try {
+      record = await opts.keys.verify(token);
+    } catch (err) {
+      throw new ServiceError('not_ready', `cannot verify the API key: Redis is unreachable (${(err as Error).message})`, { cause: err, headers: { 'Retry-After': '1' } });
+    }
+    if (record) return principalOf(record);
+    failure = unauthorized('invalid or revoked API key', 'invalid_token');
+  }
+  const wait = await opts.failures.fail(ip).catch(() => undefined);
+  if (wait !== undefined) {
+    opts.logger.warn({ ip }, 'too many failed authentications from this address');
+    throw new ServiceError('rate_limited', `too many failed authentications from ${ip}; retry in ${wait} s`, { headers: { 'Retry-After': String(wait) } });
+  }
+  throw failure;
+}
+
 /** Verifies `Authorization: Bearer <key>` and sets req.principal; 401 otherwise. */
 export function authenticate(opts: AuthOptions) {
   return async function authenticateMiddleware(req: Request, _res: Response, next: NextFunction): Promise<void> {
     const header = req.get('authorization');
     const fromCookie = opts.cookie && !header ? cookieToken(req) : undefined;
-    if (!header && !fromCookie) {
-      if (!opts.required) {
-        req.principal = ANONYMOUS;
-        return next();
-      }
-      return next(unauthorized('missing API key: send "Authorization: Bearer <key>"'));
+    try {
+      req.principal = await verifyCredentials(opts, header, req.ip ?? '', fromCookie);
+    } catch (err) {
+      return next(err);
     }
-    const match = header ? /^Bearer[ ]+([^\s]+)\s*$/i.exec(header) : undefined;
-    const token = fromCookie ?? match?.[1];
-    let failure: ServiceError | undefined;
-    if (!token) {
-      failure = unauthorized('malformed Authorization header: expected "Bearer <key>"', 'invalid_request');
-    } else {
-      let record;
-      try {
-        record = await opts.keys.verify(token);
-      } catch (err) {
-        return next(new ServiceError('not_ready', `cannot verify the API key: Redis is unreachable (${(err as Error).message})`, { cause: err, headers: { 'Retry-After': '1' } }));
-      }
-      if (record) {
-        req.principal = principalOf(record);
-        return next();
-      }
-      failure = unauthorized('invalid or revoked API key', 'invalid_token');
-    }
-    const wait = await opts.failures.fail(req.ip ?? '').catch(() => undefined);
-    if (wait !== undefined) {
-      opts.logger.warn({ ip: req.ip }, 'too many failed authentications from this address');
-      return next(new ServiceError('rate_limited', `too many failed authentications from ${req.ip}; retry in ${wait} s`, { headers: { 'Retry-After': String(wait) } }));
-    }
-    next(failure);
+    next();
   };
 }
 
@@ -104,14 +111,14 @@ export function requireScope(scope: Scope) {
 }
 
 /** 403 unless the key's model allow-list (if any) names this model or pipeline. */
-export function assertModelAccess(req: Request, model: string): void {
+export function assertModelAccess(req: { principal?: Principal | undefined }, model: string): void {
   const allowed = req.principal?.models;
   if (allowed && !allowed.includes(model)) {
     throw new ServiceError('forbidden', `API key '${req.principal!.name}' may not use model '${model}' (allowed: ${allowed.join(', ')})`);
   }
 }
 
-export function mayUseModel(req: Request, model: string): boolean {
+export function mayUseModel(req: { principal?: Principal | undefined }, model: string): boolean {
   const allowed = req.principal?.models;
   return !allowed || allowed.includes(model);
 }

@@ -1,17 +1,15 @@
 import { Router, type Request, type Response } from 'express';
-import { metadataShape, validateInferenceRequest, type InferenceResponse, type ModelMetadataResponse, type RepositoryIndexEntry, type ServerMetadataResponse } from '@tessera/contract';
-import { assertModelAccess, mayUseModel } from '../auth/authenticate.js';
+import { validateInferenceRequest, type InferenceResponse } from '@tessera/contract';
+import { assertModelAccess } from '../auth/authenticate.js';
 import type { ApiContext } from '../context.js';
 import { toBinaryOutputs, toResponseOutputs } from '../encode.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
 import { setOutcomeHeaders } from '../outcome-headers.js';
 import { resolveModel } from '../models.js';
+import { modelMetadata, modelReadiness, repositoryIndex, serverMetadata } from '../oip-answers.js';
 import { runInference } from '../run-inference.js';
 import { setTimingHeaders } from '../timing.js';
 import { readiness } from './service.js';
-
-export const SERVER_NAME = 'tessera';
-export const SERVER_VERSION = '0.1.0';
 
 type ModelParams = { name: string; version?: string };
 
@@ -20,8 +18,7 @@ export function oipRouter(ctx: ApiContext): Router {
   const r = Router();
 
   r.get('/v2', (_req, res) => {
-    const body: ServerMetadataResponse = { name: SERVER_NAME, version: SERVER_VERSION, extensions: ['model_repository', 'schedule_policy'] };
-    res.json(body);
+    res.json(serverMetadata());
   });
 
   r.get('/v2/health/live', (_req, res) => {
@@ -36,29 +33,7 @@ export function oipRouter(ctx: ApiContext): Router {
   const metadata = (req: Request<ModelParams>, res: Response) => {
     assertModelAccess(req, req.params.name);
     const model = resolveModel(ctx, req.params.name, req.params.version);
-    const body: ModelMetadataResponse = {
-      name: model.name,
-      versions: ctx.repository.versions(model.name),
-      platform: model.platform,
-      inputs: model.inputs.map((s) => ({ name: s.name, datatype: s.datatype, shape: metadataShape(model, s) })),
-      outputs: model.outputs.map((s) => ({ name: s.name, datatype: s.datatype, shape: metadataShape(model, s) })),
-    };
-    return ctx.workers.live().then(
-      (workers) => {
-        const key = `${model.name}@${model.version}`;
-        const providers = [...new Set(workers.flatMap((w) => (w.providers[key] ? [w.providers[key]!] : [])))];
-        body.parameters = {
-          version: model.version,
-          max_batch_size: model.maxBatchSize,
-          max_queue_delay_ms: model.maxQueueDelayMs,
-          execution_provider: providers.join(',') || 'none',
-          workers: workers.filter((w) => w.models.includes(key)).length,
-          ...model.labels,
-        };
-        res.json(body);
-      },
-      () => res.json(body),
-    );
+    return modelMetadata(ctx, model).then((body) => res.json(body));
   };
   r.get('/v2/models/:name', metadata);
   r.get('/v2/models/:name/versions/:version', metadata);
@@ -66,9 +41,8 @@ export function oipRouter(ctx: ApiContext): Router {
   const modelReady = async (req: Request<ModelParams>, res: Response) => {
     assertModelAccess(req, req.params.name);
     const model = resolveModel(ctx, req.params.name, req.params.version);
-    const serving = await ctx.workers.serving(model.name, model.version).catch(() => []);
-    const ready = serving.length > 0;
-    res.status(ready ? 200 : 503).json(ready ? { name: model.name, ready } : { name: model.name, ready, error: `no live worker serves model '${model.name}' version ${model.version}` });
+    const { ready, reason } = await modelReadiness(ctx, model);
+    res.status(ready ? 200 : 503).json(ready ? { name: model.name, ready } : { name: model.name, ready, error: reason });
   };
   r.get('/v2/models/:name/ready', modelReady);
   r.get('/v2/models/:name/versions/:version/ready', modelReady);
@@ -107,13 +81,7 @@ export function oipRouter(ctx: ApiContext): Router {
   // Triton's model-repository extension: every model version and whether a worker serves it.
   r.post('/v2/repository/index', async (req, res) => {
     const onlyReady = (req.body as { ready?: unknown } | undefined)?.ready === true;
-    const workers = await ctx.workers.live().catch(() => []);
-    const served = new Set(workers.flatMap((w) => w.models));
-    const rows: RepositoryIndexEntry[] = ctx.repository.all().filter((m) => mayUseModel(req, m.name)).map((m) => {
-      const ready = served.has(`${m.name}@${m.version}`);
-      return ready ? { name: m.name, version: m.version, state: 'READY' } : { name: m.name, version: m.version, state: 'UNAVAILABLE', reason: 'no live worker serves this version' };
-    });
-    res.json(onlyReady ? rows.filter((x) => x.state === 'READY') : rows);
+    res.json(await repositoryIndex(ctx, req, onlyReady));
   });
 
   return r;
