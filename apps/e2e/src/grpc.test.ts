@@ -121,6 +121,10 @@ describe('gRPC through the gateway', () => {
     const results = await Promise.all(answers);
     results.forEach((r, i) => assert.equal(r.output('y').data[0], 2 * i + 1));
     stream.end();
+    // A second stream's made-up ids never meet the first's (the server takes an OIP id as an idempotency key).
+    const second = c.stream();
+    assert.equal((await second.infer('affine', x(100, 0, 0, 0), { noCache: true })).output('y').data[0], 201);
+    second.end();
     c.close();
   });
 });

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { errorFor, TransportError } from '../errors.js';
 import { toTensor, type TensorInput } from '../tensors.js';
-import type { InferOptions, InferResult } from '../types.js';
+import { newIdempotencyKey, type InferOptions, type InferResult } from '../types.js';
 import { errorOfStatus, fromInferResponse, toInferRequest } from './convert.js';
 import type { ModelInferRequest, ModelInferResponse } from './proto.js';
 
@@ -11,7 +11,7 @@ interface StreamResponse {
 }
 
 /**
- * One ModelStreamInfer stream. Every request gets an id (its own, or a made-up one) and its
+ * One ModelStreamInfer stream. Every request gets an id (its own, or a made-up unique one) and its
  * promise settles with the response that carries that id, whatever order they finish in. A
  * failed request fails alone; the stream stays open. Errors on a stream have only a message
  * (Triton's protocol), so they are typed from the message's leading code when the server put
@@ -20,6 +20,8 @@ interface StreamResponse {
 export class InferStream {
   private readonly pending = new Map<string, { resolve: (r: InferResult) => void; reject: (e: Error) => void }>();
   private next = 0;
+  /** Made-up ids are unique across streams: the server takes an OIP id as an idempotency key. */
+  private readonly prefix = newIdempotencyKey();
 
   constructor(private readonly call: grpc.ClientDuplexStream<ModelInferRequest, StreamResponse>) {
     call.on('data', (msg: StreamResponse) => this.onResponse(msg));
@@ -28,7 +30,7 @@ export class InferStream {
   }
 
   infer(model: string, inputs: TensorInput[], opts: InferOptions = {}): Promise<InferResult> {
-    const id = opts.id ?? `s${this.next++}`;
+    const id = opts.id ?? `${this.prefix}-${this.next++}`;
     if (this.pending.has(id)) return Promise.reject(new Error(`request id '${id}' is already in flight on this stream`));
     const request = toInferRequest(model, inputs.map(toTensor), { ...opts, id });
     return new Promise((resolve, reject) => {
