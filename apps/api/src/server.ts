@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import type { ApiContext } from './context.js';
 import { accessControl } from './middleware/access.js';
 import { accessLog } from './middleware/access-log.js';
+import { cors } from './middleware/cors.js';
 import { BINARY_HEADER } from '@tessera/contract';
 import { splitBinaryBody } from './middleware/binary-body.js';
 import { errorHandler, notFound, requireJson } from './middleware/errors.js';
@@ -21,6 +22,7 @@ export function createServer(ctx: ApiContext): Express {
   app.use(requestId());
   app.use(accessLog(ctx.logger, ctx.metrics));
   app.use(helmet());
+  app.use(cors(ctx.config.CORS_ORIGINS));
   app.use(accessControl(ctx)); // before any body is read
   app.use(requireJson());
   // The binary tensor data extension: a JSON header and raw tensor bytes in one body.

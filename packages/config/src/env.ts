@@ -72,6 +72,14 @@ export const apiEnvSchema = z.object({
   /** Priorities run from 1 (highest) to PRIORITY_LEVELS; absent or 0 means DEFAULT_PRIORITY. */
   PRIORITY_LEVELS: int(1, 1_000_000).default(10),
   DEFAULT_PRIORITY: int(1, 1_000_000).default(5),
+  /** Browser origins (scheme://host[:port], comma-separated) that may call the API cross-origin; none by default. */
+  CORS_ORIGINS: z.string().default('').transform((v, ctx) => {
+    const origins = v.split(',').map((o) => o.trim()).filter(Boolean);
+    for (const o of origins) {
+      if (o === '*' || !/^https?:\/\/[^/\s]+$/.test(o)) ctx.addIssue({ code: 'custom', message: `'${o}' is not an origin (scheme://host[:port]; '*' is not allowed)` });
+    }
+    return origins;
+  }),
   /** The queue dashboard at /admin/queues shows but cannot change jobs. */
   ADMIN_READ_ONLY: flag.default(true),
 }).refine((c) => c.DEFAULT_PRIORITY <= c.PRIORITY_LEVELS, { path: ['DEFAULT_PRIORITY'], error: 'must not exceed PRIORITY_LEVELS' });
