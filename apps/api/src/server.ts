@@ -9,6 +9,7 @@ import { splitBinaryBody } from './middleware/binary-body.js';
 import { errorHandler, notFound, requireJson } from './middleware/errors.js';
 import { requestId } from './middleware/request-id.js';
 import { adminRouter } from './routes/admin.js';
+import { docsRouter } from './routes/docs.js';
 import { oipRouter } from './routes/oip.js';
 import { predictRouter } from './routes/predict.js';
 import { serviceRouter } from './routes/service.js';
@@ -30,6 +31,7 @@ export function createServer(ctx: ApiContext): Express {
   app.use(splitBinaryBody());
   app.use(express.json({ limit: ctx.config.BODY_LIMIT, strict: false }));
   app.use(serviceRouter(ctx));
+  app.use(docsRouter());
   app.use(oipRouter(ctx));
   app.use(predictRouter(ctx));
   app.use(adminRouter(ctx));

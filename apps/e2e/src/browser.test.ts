@@ -7,12 +7,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { createApiKey, findRepoRoot, freePort, startStack, type Stack } from '@tessera/topology';
+import { renderText } from './images.js';
 import { modelRepository } from './repository.js';
 
 /**
  * A page on another origin calls the API through the SDK's REST client in real headless
  * Chromium: an origin in CORS_ORIGINS gets its answers (preflight included: binary bodies carry
- * custom headers), any other origin gets none.
+ * custom headers), any other origin gets none. A person's try-it page at /docs runs /predict
+ * on texts and on an uploaded image with a pasted key.
  */
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -79,4 +81,23 @@ test('an allowed origin infers through the SDK with binary and JSON tensors, and
 test('another origin gets no answer the browser would hand over', async () => {
   // localhost and 127.0.0.1 are different origins; only the latter is in CORS_ORIGINS.
   assert.match(String(await callFrom(`http://localhost:${sitePort}`, true)), /^TransportError: cannot reach/);
+});
+
+test('/docs: paste a key, run /predict on texts and on an uploaded image', async () => {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${stack.gatewayUrl}/docs`);
+    await page.fill('#key', key);
+    await page.fill('#texts', 'Das ist ein deutscher Satz.');
+    await page.click('#run');
+    await page.waitForFunction(() => /^200\n/.test((globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById('out').textContent));
+    assert.match(await page.textContent('#out') ?? '', /"label": "de"/);
+    await page.selectOption('#model', 'ocr-line');
+    await page.setInputFiles('#image', { name: 'line.png', mimeType: 'image/png', buffer: renderText(['Invoice 2026']) });
+    await page.click('#run');
+    await page.waitForFunction(() => /Invoice/.test((globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById('out').textContent));
+    assert.match(await page.textContent('#out') ?? '', /"text": "Invoice 2026"/);
+  } finally {
+    await page.close();
+  }
 });
