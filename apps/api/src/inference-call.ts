@@ -12,6 +12,8 @@ export interface InferenceCall {
   /** process.hrtime.bigint() at arrival: the deadline is measured from here. */
   startedAt: bigint;
   principal?: Principal | undefined;
+  /** The client's address (what a key-less caller is counted and limited as). */
+  ip?: string | undefined;
   /** The OIP body: only its `parameters` (priority, timeout) are read here. */
   body?: unknown;
   /** The rate-limit count left to the admission script (see rateTicket). */

@@ -1,14 +1,15 @@
-import { metadataShape, type ModelMetadataResponse, type ModelSpec, type RepositoryIndexEntry, type ServerMetadataResponse } from '@tessera/contract';
-import type { Principal } from './auth/key-store.js';
-import { mayUseModel } from './auth/authenticate.js';
+import { metadataShape, type ModelMetadataResponse, type ModelSpec, type ServerMetadataResponse } from '@tessera/contract';
 import type { ApiContext } from './context.js';
 
 export const SERVER_NAME = 'tessera';
 export const SERVER_VERSION = '0.1.0';
 
+/** Exactly the Triton extensions implemented (see docs/compatibility.md). */
+export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_configuration', 'model_repository', 'parameters', 'schedule_policy', 'statistics'] as const;
+
 /** The answers of the OIP metadata calls, the same over REST and gRPC. */
 export function serverMetadata(): ServerMetadataResponse {
-  return { name: SERVER_NAME, version: SERVER_VERSION, extensions: ['model_repository', 'schedule_policy'] };
+  return { name: SERVER_NAME, version: SERVER_VERSION, extensions: [...EXTENSIONS] };
 }
 
 /** Inputs, outputs and, while Redis answers, the serving parameters (batching, providers, workers). */
@@ -39,15 +40,4 @@ export async function modelMetadata(ctx: ApiContext, model: ModelSpec): Promise<
 export async function modelReadiness(ctx: ApiContext, model: ModelSpec): Promise<{ ready: boolean; reason?: string }> {
   const serving = await ctx.workers.serving(model.name, model.version).catch(() => []);
   return serving.length > 0 ? { ready: true } : { ready: false, reason: `no live worker serves model '${model.name}' version ${model.version}` };
-}
-
-/** Triton's model-repository extension: every model version the caller may use, and whether a worker serves it. */
-export async function repositoryIndex(ctx: ApiContext, who: { principal?: Principal | undefined }, onlyReady: boolean): Promise<RepositoryIndexEntry[]> {
-  const workers = await ctx.workers.live().catch(() => []);
-  const served = new Set(workers.flatMap((w) => w.models));
-  const rows: RepositoryIndexEntry[] = ctx.repository.all().filter((m) => mayUseModel(who, m.name)).map((m) => {
-    const ready = served.has(`${m.name}@${m.version}`);
-    return ready ? { name: m.name, version: m.version, state: 'READY' } : { name: m.name, version: m.version, state: 'UNAVAILABLE', reason: 'no live worker serves this version' };
-  });
-  return onlyReady ? rows.filter((x) => x.state === 'READY') : rows;
 }

@@ -89,7 +89,7 @@ describe('gRPC through the gateway', () => {
     const is = (Class: typeof TesseraError, code: string) => (e: TesseraError) => e instanceof Class && e.code === code && (e.cause as grpc.ServiceError).code !== undefined;
     await assert.rejects(c.infer('nope', x(1, 2, 3, 4)), is(NotFoundError, 'model_not_found'));
     await assert.rejects(c.infer('affine', [{ name: 'x', shape: [1, 3], data: new Float32Array(3) }]), is(InvalidRequestError, 'invalid_input'));
-    await assert.rejects(c.infer('affine', x(1, 2, 3, 4), { priority: 99 }), is(InvalidRequestError, 'bad_request'));
+    await assert.rejects(c.infer('affine', x(1, 2, 3, 4), { priority: -1 }), is(InvalidRequestError, 'bad_request'));
     await assert.rejects(client('').infer('affine', x(1, 2, 3, 4)), (e: TesseraError) => e instanceof UnauthenticatedError && (e.cause as grpc.ServiceError).code === grpc.status.UNAUTHENTICATED);
     const lid = (await createApiKey({ redisUrl: stack.redisUrl, name: 'lid-only', models: ['lid176'] })).key;
     await assert.rejects(client(lid).modelMetadata('affine'), (e: TesseraError) => e instanceof PermissionDeniedError && (e.cause as grpc.ServiceError).code === grpc.status.PERMISSION_DENIED);
@@ -121,7 +121,7 @@ describe('gRPC through the gateway', () => {
     const results = await Promise.all(answers);
     results.forEach((r, i) => assert.equal(r.output('y').data[0], 2 * i + 1));
     stream.end();
-    // A second stream's made-up ids never meet the first's (the server takes an OIP id as an idempotency key).
+    // A second stream's made-up ids never meet the first's.
     const second = c.stream();
     assert.equal((await second.infer('affine', x(100, 0, 0, 0), { noCache: true })).output('y').data[0], 201);
     second.end();

@@ -12,10 +12,13 @@ export const ERROR_STATUS = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  /** The gateway's own answers to a URI or headers over its buffers (nginx.conf). */
+  uri_too_long: 414,
   unsupported_media_type: 415,
   model_rejected_input: 422,
   overloaded: 429,
   rate_limited: 429,
+  header_too_large: 431,
   /** nginx's code for a client that closed the connection before the answer; nobody reads it. */
   client_closed_request: 499,
   internal: 500,
@@ -44,6 +47,8 @@ export const GRPC_STATUS: Readonly<Record<ErrorCode, number>> = {
   // An idempotency key reused for another request: retrying the same call cannot succeed.
   conflict: GRPC_CODE.FAILED_PRECONDITION,
   payload_too_large: GRPC_CODE.RESOURCE_EXHAUSTED,
+  uri_too_long: GRPC_CODE.INVALID_ARGUMENT,
+  header_too_large: GRPC_CODE.INVALID_ARGUMENT,
   unsupported_media_type: GRPC_CODE.INVALID_ARGUMENT,
   model_rejected_input: GRPC_CODE.INVALID_ARGUMENT,
   overloaded: GRPC_CODE.RESOURCE_EXHAUSTED,

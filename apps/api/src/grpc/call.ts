@@ -13,15 +13,20 @@ export function metadataValue(metadata: grpc.Metadata, name: string): string | u
   return v === undefined ? undefined : typeof v === 'string' ? v : v.toString('utf8');
 }
 
+/** Express's compiled `trust proxy` setting: whether the address at hop `i` is a trusted proxy. */
+export type TrustProxy = (address: string, i: number) => boolean;
+
 /**
- * The client's address as Express computes it with `trust proxy` = hops: the peer, unless
- * `hops` proxies (nginx) stand in front, whose X-Forwarded-For names the client.
+ * The client's address as Express computes it for a request: the peer, or, while the peer and
+ * the hops before it are trusted proxies (nginx), the address their X-Forwarded-For names.
  */
-export function clientAddress(call: AnyCall, hops: number): string {
+export function clientAddress(call: AnyCall, trust: TrustProxy): string {
   const peer = call.getPeer().replace(/^ipv[46]:/, '').replace(/^\[?([^\]]*?)\]?:\d+$/, '$1');
   const forwarded = (metadataValue(call.metadata, 'x-forwarded-for') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const chain = [peer, ...forwarded.reverse()];
-  return chain[Math.min(hops, chain.length - 1)]!;
+  let i = 0;
+  while (i < chain.length - 1 && trust(chain[i]!, i)) i++;
+  return chain[i]!;
 }
 
 /** Milliseconds left before the call's gRPC deadline; undefined when it has none. */
@@ -38,7 +43,7 @@ export interface CallIdentity {
 }
 
 /** Who is calling, from `authorization: Bearer <key>` metadata; holding `scope` when one is asked. */
-export async function identify(call: AnyCall, auth: AuthOptions, trustProxy: number, scope?: 'infer'): Promise<CallIdentity> {
+export async function identify(call: AnyCall, auth: AuthOptions, trustProxy: TrustProxy, scope?: 'infer'): Promise<CallIdentity> {
   const ip = clientAddress(call, trustProxy);
   const requestId = requestIdOf(metadataValue(call.metadata, 'x-request-id'));
   const principal = await verifyCredentials(auth, metadataValue(call.metadata, 'authorization'), ip);
@@ -57,6 +62,7 @@ export function inferenceCall(call: AnyCall, who: CallIdentity, parameters: Reco
     id: requestId,
     startedAt: process.hrtime.bigint(),
     principal: who.principal,
+    ip: who.ip,
     body: { parameters },
     signal,
     get(name) {

@@ -1,15 +1,17 @@
 import type * as grpc from '@grpc/grpc-js';
+import express from 'express';
 import { ServiceError, validateInferenceRequest } from '@tessera/contract';
 import type { ModelInferRequest, ModelInferResponse } from '@tessera/client/grpc';
-import { assertModelAccess, type AuthOptions } from '../auth/authenticate.js';
+import { assertModelAccess, mayUseModel, type AuthOptions } from '../auth/authenticate.js';
 import type { ApiContext } from '../context.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
 import type { PerKeyRateLimit } from '../middleware/rate-limit.js';
 import { resolveModel } from '../models.js';
-import { modelMetadata, modelReadiness, repositoryIndex, serverMetadata } from '../oip-answers.js';
+import { modelMetadata, modelReadiness, serverMetadata } from '../oip-answers.js';
+import { repositoryIndex } from '../oip/repository.js';
 import { readiness } from '../routes/service.js';
 import { runInference } from '../run-inference.js';
-import { cancellation, identify, inferenceCall, type CallIdentity } from './call.js';
+import { cancellation, identify, inferenceCall, type CallIdentity, type TrustProxy } from './call.js';
 import { toInferResponse, toOipBody } from './convert.js';
 import { statusOf, streamErrorMessage } from './status.js';
 
@@ -37,7 +39,8 @@ export interface ServiceDeps {
  * access, count against the key's rate limit, then the same function as REST answers.
  */
 export function inferenceHandlers({ ctx, auth, limiter }: ServiceDeps): grpc.UntypedServiceImplementation {
-  const trust = ctx.config.TRUST_PROXY;
+  // The proxies the HTTP side trusts, compiled as Express compiles them (TRUST_PROXY).
+  const trust = express().set('trust proxy', ctx.config.TRUST_PROXY).get('trust proxy fn') as TrustProxy;
 
   /** A unary call: `answer` runs after authentication (unless open) and its errors become statuses. */
   const unary = <Req, Res>(open: boolean, answer: (request: Req, who: CallIdentity | undefined, call: grpc.ServerUnaryCall<Req | Malformed, Res>) => Promise<Res>): Unary<Req, Res> =>
@@ -74,7 +77,7 @@ export function inferenceHandlers({ ctx, auth, limiter }: ServiceDeps): grpc.Unt
     try {
       const inference = inferenceCall(call, who, body.parameters as Record<string, unknown>, signal);
       inference.rateCount = pending?.count;
-      const outcome = await runInference(ctx, inference, model, validated, { idempotencyKey: idempotencyKeyOf(inference, request.id) });
+      const outcome = await runInference(ctx, inference, model, validated, { idempotencyKey: idempotencyKeyOf(inference, (body.parameters as Record<string, unknown>).idempotency_key) });
       return toInferResponse(model, request.id, outcome);
     } finally {
       pending?.release();
@@ -100,7 +103,8 @@ export function inferenceHandlers({ ctx, auth, limiter }: ServiceDeps): grpc.Unt
     }),
     RepositoryIndex: unary<{ ready: boolean }, unknown>(false, async (req, who) => {
       await counted(who);
-      return { models: (await repositoryIndex(ctx, who ?? {}, req.ready)).map((m) => ({ name: m.name, version: m.version ?? '', state: m.state ?? '', reason: m.reason ?? '' })) };
+      const rows = await repositoryIndex(ctx, (name) => mayUseModel(who ?? {}, name));
+      return { models: (req.ready ? rows.filter((m) => m.state === 'READY') : rows).map((m) => ({ name: m.name, version: m.version ?? '', state: m.state ?? '', reason: m.reason ?? '' })) };
     }),
     ModelInfer: unary<ModelInferRequest, ModelInferResponse>(false, (req, who, call) => infer(req, who!, call, cancellation(call))),
     ModelStreamInfer: (call: grpc.ServerDuplexStream<ModelInferRequest | Malformed, unknown>) => {

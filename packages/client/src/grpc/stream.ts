@@ -20,7 +20,7 @@ interface StreamResponse {
 export class InferStream {
   private readonly pending = new Map<string, { resolve: (r: InferResult) => void; reject: (e: Error) => void }>();
   private next = 0;
-  /** Made-up ids are unique across streams: the server takes an OIP id as an idempotency key. */
+  /** Made-up ids are unique across streams, so that no two requests a server sees share one. */
   private readonly prefix = newIdempotencyKey();
 
   constructor(private readonly call: grpc.ClientDuplexStream<ModelInferRequest, StreamResponse>) {
