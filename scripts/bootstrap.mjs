@@ -23,6 +23,7 @@ export const SYSTEM_PACKAGES = /** @type {const} */ (['redis-server', 'nginx']);
 /**
  * Debian packages only the tests need: a Compose client for `docker compose config` on the
  * deployment file (no engine is involved), the CJK and Latin fonts the OCR test images are
+ * drawn with, and Chromium for the browser tests.
  * drawn with, kubectl and Prometheus.
  */
 export const TEST_PACKAGES = [
@@ -31,6 +32,8 @@ export const TEST_PACKAGES = [
   { pkg: 'docker-compose', present: (env) => Boolean(findExecutable('docker-compose', env.PATH)) || composePlugin(env) },
   { pkg: 'fonts-noto-cjk', present: () => existsSync('/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc') },
   { pkg: 'fonts-dejavu-core', present: () => existsSync('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf') },
+  // The browser the SDK and /docs are tested in (headless, driven by playwright-core).
+  { pkg: 'chromium', present: () => existsSync('/usr/bin/chromium') },
   // kubectl renders deploy/k8s (`kubectl kustomize`); promtool checks and unit-tests the alert
   // rules, and the e2e test runs a real Prometheus against the stack.
   { pkg: 'kubernetes-client', present: (env) => Boolean(findExecutable('kubectl', env.PATH)) },

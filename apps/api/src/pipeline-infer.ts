@@ -1,6 +1,6 @@
-import type { Request } from 'express';
 import { checkTensors, fromWire, type Infer, type Timing } from '@tessera/contract';
 import type { ApiContext } from './context.js';
+import type { InferenceCall } from './inference-call.js';
 import { resolveRequested } from './models.js';
 import { runInference, type InferenceOutcome } from './run-inference.js';
 
@@ -9,7 +9,7 @@ import { runInference, type InferenceOutcome } from './run-inference.js';
  * to the key's rate limit like one, and the timings of all calls are summed for the response
  * (batch size: the largest batch seen). A `version` applies to every model the pipeline calls.
  */
-export function pipelineInfer(ctx: ApiContext, req: Request, version?: string): { infer: Infer; totals: Timing & { calls: number; provider: string; cache: InferenceOutcome['cache']; versions: Record<string, string> } } {
+export function pipelineInfer(ctx: ApiContext, req: InferenceCall, version?: string): { infer: Infer; totals: Timing & { calls: number; provider: string; cache: InferenceOutcome['cache']; versions: Record<string, string> } } {
   // X-Cache of the whole request: hit when every call was answered by the cache, miss when any
   // call was looked up and missed, off otherwise.
   const totals = { queueMs: 0, computeMs: 0, batchSize: 0, calls: 0, provider: '', cache: 'off' as InferenceOutcome['cache'], versions: {} as Record<string, string> };
