@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { loadApiConfig, redact } from '@tessera/config';
 import { loadRepository } from '@tessera/model-repository';
-import { createLogger } from '@tessera/telemetry';
+import { createLogger, initTracing } from '@tessera/telemetry';
 import { createContext } from './context.js';
 import { loadPipelines } from './pipelines.js';
 import { createServer } from './server.js';
@@ -10,6 +10,7 @@ const config = loadApiConfig();
 const logger = createLogger({ service: 'api', level: config.LOG_LEVEL, base: { replica: config.REPLICA_ID } });
 
 async function main(): Promise<void> {
+  const tracing = initTracing('tessera-api', config.OTEL_EXPORTER_OTLP_ENDPOINT, { 'service.instance.id': config.REPLICA_ID });
   const repository = await loadRepository(config.MODEL_REPOSITORY);
   const pipelines = await loadPipelines(config, repository);
   if (!pipelines.has(config.DEFAULT_MODEL) && !repository.get(config.DEFAULT_MODEL)) {
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     await ctx.close();
+    await tracing.shutdown();
     logger.info('stopped');
     process.exit(0);
   };

@@ -9,6 +9,7 @@ import { scopedIdempotencyKey } from './idempotency-key.js';
 import { requireServed } from './models.js';
 import { rateTicket } from './middleware/rate-limit.js';
 import { elapsedMs } from './middleware/request-id.js';
+import { requestSpan } from './middleware/trace.js';
 import { requestPolicy } from './request-policy.js';
 import { timingOf, type RequestTiming } from './timing.js';
 
@@ -82,6 +83,7 @@ export async function runInference(ctx: ApiContext, req: Request, model: ModelSp
     try {
       answer = await ctx.inferClient.infer(model, request, {
         requestId: req.id,
+        traceparent: req.res ? requestSpan(req.res)?.traceparent : undefined,
         timeoutMs: policy.timeoutMs,
         budgetMs: policy.totalMs,
         deadline: policy.deadline,

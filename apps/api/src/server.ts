@@ -7,6 +7,7 @@ import { BINARY_HEADER } from '@tessera/contract';
 import { splitBinaryBody } from './middleware/binary-body.js';
 import { errorHandler, notFound, requireJson } from './middleware/errors.js';
 import { requestId } from './middleware/request-id.js';
+import { traceRequests } from './middleware/trace.js';
 import { adminRouter } from './routes/admin.js';
 import { oipRouter } from './routes/oip.js';
 import { predictRouter } from './routes/predict.js';
@@ -19,6 +20,7 @@ export function createServer(ctx: ApiContext): Express {
   app.set('trust proxy', ctx.config.TRUST_PROXY); // exactly the proxy hops in front, never `true`
   app.set('etag', false);
   app.use(requestId());
+  app.use(traceRequests());
   app.use(accessLog(ctx.logger, ctx.metrics, { known: (n) => ctx.repository.get(n) !== undefined || ctx.pipelines.has(n), defaultModel: ctx.config.DEFAULT_MODEL }));
   app.use(helmet());
   app.use(accessControl(ctx)); // before any body is read

@@ -6,6 +6,7 @@ import { toBinaryOutputs, toResponseOutputs } from '../encode.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
 import { setOutcomeHeaders } from '../outcome-headers.js';
 import { resolveModel } from '../models.js';
+import { traced } from '../middleware/trace.js';
 import { runInference } from '../run-inference.js';
 import { setTimingHeaders } from '../timing.js';
 import { readiness } from './service.js';
@@ -76,7 +77,7 @@ export function oipRouter(ctx: ApiContext): Router {
   const infer = async (req: Request<ModelParams>, res: Response) => {
     assertModelAccess(req, req.params.name);
     const model = resolveModel(ctx, req.params.name, req.params.version);
-    const validated = validateInferenceRequest(model, req.body, req.binaryData);
+    const validated = traced(res, 'validate', () => validateInferenceRequest(model, req.body, req.binaryData));
     const id = (req.body as { id?: string }).id;
     const outcome = await runInference(ctx, req, model, validated, { idempotencyKey: idempotencyKeyOf(req, id) });
     const { result, timing } = outcome;
