@@ -26,6 +26,8 @@ export const SYSTEM_PACKAGES = /** @type {const} */ (['redis-server', 'nginx']);
  * drawn with, kubectl and Prometheus.
  */
 export const TEST_PACKAGES = [
+  // The Sentinel failover test runs three real sentinels (the same package a deployment uses).
+  { pkg: 'redis-sentinel', present: (env) => Boolean(findExecutable('redis-sentinel', env.PATH)) },
   { pkg: 'docker-compose', present: (env) => Boolean(findExecutable('docker-compose', env.PATH)) || composePlugin(env) },
   { pkg: 'fonts-noto-cjk', present: () => existsSync('/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc') },
   { pkg: 'fonts-dejavu-core', present: () => existsSync('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf') },
@@ -201,7 +203,7 @@ export async function ensureSystemPackages(env = process.env, extra = []) {
     await run(cmd, rest, { stdio: 'ignore' });
   } else {
     // No systemd: stop whatever the maintainer scripts may have started despite policy-rc.d.
-    for (const [name, pidFile] of [['nginx', '/run/nginx.pid'], ['redis-server', '/run/redis/redis-server.pid']]) {
+    for (const [name, pidFile] of [['nginx', '/run/nginx.pid'], ['redis-server', '/run/redis/redis-server.pid'], ['redis-sentinel', '/run/sentinel/redis-sentinel.pid']]) {
       if (!missing.includes(name) || !existsSync(pidFile)) continue;
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
       if (pid > 1) {

@@ -1,9 +1,9 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { ApiConfig } from '@tessera/config';
 import type { Pipeline } from '@tessera/contract';
 import type { ModelRepository } from '@tessera/model-repository';
-import { Admission, IdempotencyStore, queueName, replyKey, ReplyListener, WorkerRegistry } from '@tessera/queue';
+import { Admission, connectRedis, IdempotencyStore, InferenceStatistics, queueName, replyKey, ReplyListener, WorkerRegistry } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import { FailureLimit } from './auth/failure-limit.js';
 import { KeyStore } from './auth/key-store.js';
@@ -28,16 +28,23 @@ export interface ApiContext {
   authFailures: FailureLimit;
   idempotency: IdempotencyStore;
   cache: ResponseCache;
+  /** Triton's statistics extension, shared by every replica and worker through Redis. */
+  statistics: InferenceStatistics;
   close(): Promise<void>;
 }
 
 export function createContext(config: ApiConfig, logger: Logger, repository: ModelRepository, pipelines: Map<string, Pipeline> = new Map()): ApiContext {
-  const redisOptions = { maxRetriesPerRequest: 3, enableAutoPipelining: true, lazyConnect: false };
-  const redis = new Redis(config.REDIS_URL, redisOptions);
+  // Every call on a request's path (auth, admission, enqueue, readiness) is bounded: a frozen or
+  // unreachable Redis fails the call (503) after REDIS_COMMAND_TIMEOUT_MS instead of holding the
+  // request. Commands issued while reconnecting wait in the offline queue under the same bound.
+  const redisOptions = { maxRetriesPerRequest: 3, enableAutoPipelining: true, lazyConnect: false, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS };
+  const redis = connectRedis(config, redisOptions);
   // Admission, large inputs and job adds: one connection without auto-pipelining, so that a job
   // add is sent right behind its admission and runs after it (see JobCoalescer).
-  const enqueueConnection = new Redis(config.REDIS_URL, { ...redisOptions, enableAutoPipelining: false });
-  const replyConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const enqueueConnection = connectRedis(config, { ...redisOptions, enableAutoPipelining: false });
+  // Blocking reads of the replies: no bound (a reply may take the whole deadline); commands are
+  // retried across reconnects.
+  const replyConnection = connectRedis(config, { maxRetriesPerRequest: null });
   for (const [name, conn] of [['redis', redis], ['enqueue', enqueueConnection], ['reply', replyConnection]] as const) {
     conn.on('error', (err) => logger.warn({ err: err.message, connection: name }, 'redis connection error'));
   }
@@ -99,7 +106,8 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     keys: new KeyStore(redis, config.QUEUE_PREFIX, config.AUTH_CACHE_MS),
     authFailures: new FailureLimit(redis, config.QUEUE_PREFIX, config.AUTH_FAILURE_LIMIT, config.RATE_LIMIT_WINDOW_MS),
     idempotency: new IdempotencyStore(redis, config.QUEUE_PREFIX),
-    cache: new ResponseCache(config.QUEUE_PREFIX, metrics.cacheRequests),
+    cache: new ResponseCache(config.QUEUE_PREFIX, metrics.cacheRequests, config.RESPONSE_CACHE_MAX_BYTES),
+    statistics: new InferenceStatistics(redis, config.QUEUE_PREFIX),
     // Every step runs even when an earlier one fails; calling twice is harmless.
     close() {
       closing ??= (async () => {

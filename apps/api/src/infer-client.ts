@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BLOB_MIN_BYTES, bytesOf, parseFailureReason, ServiceError, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type ModelSpec, type Reply, type ValidatedRequest, type WireTensor } from '@tessera/contract';
-import { blobKeyPrefix, ReplyTimeoutError, type Admission, type ReplyListener } from '@tessera/queue';
+import { blobKeyPrefix, ReplyTimeoutError, type Admission, type QueueShare, type ReplyListener } from '@tessera/queue';
 import { tracing, type Logger } from '@tessera/telemetry';
 import { JobCoalescer, type Blob, type Cached, type Enqueued, type RateTicket } from './coalescer.js';
+import { formatDeadline } from './request-policy.js';
 import { withTimeout } from './with-timeout.js';
 
 const LOOKUP_TIMEOUT_MS = 2000;
@@ -34,6 +35,8 @@ export interface InferOptions {
   rate?: RateTicket | undefined;
   /** W3C traceparent of the request's span: admission and enqueue get a span below it. */
   traceparent?: string | undefined;
+  /** Whose share of the model's queue cap the request takes (over it: refused, nothing queued). */
+  share?: QueueShare | undefined;
 }
 
 export interface InferAnswer {
@@ -122,7 +125,7 @@ export class InferClient {
     reply.catch(() => {}); // observed below; avoid an unhandled rejection if enqueueing throws first
     let enqueued: Enqueued | Cached;
     try {
-      enqueued = await this.coalescer.enqueue(model, part, { priority: opts.priority, queueCap: opts.queueCap, timeoutMs: opts.timeoutMs, lookup: opts.lookup, rate: opts.rate }, blobs);
+      enqueued = await this.coalescer.enqueue(model, part, { priority: opts.priority, queueCap: opts.queueCap, timeoutMs: opts.timeoutMs, lookup: opts.lookup, rate: opts.rate, share: opts.share }, blobs);
     } catch (err) {
       this.replies.cancel(id, reply);
       span?.end({ error: (err as Error).message });
@@ -217,12 +220,13 @@ export class InferClient {
       const outcome = job.returnvalue?.requests?.[id];
       if (outcome?.ok && outcome.result) return outcome.result;
       if (outcome && !outcome.ok) throw new ServiceError(outcome.error.code, outcome.error.message);
-      if (outcome) throw new ServiceError('timeout', `the result came after the deadline of ${Math.round(timeoutMs)} ms and was too large to be kept; the service is overloaded`);
+      if (outcome) throw new ServiceError('timeout', `request timeout expired: the result came after the deadline of ${formatDeadline(timeoutMs)} and was too large to be kept; the service is overloaded`);
     }
     if (job && state === 'failed') {
       // Usually the worker dropped this request at its deadline just as the reply timer fired:
       // the reason carries the worker's code (timeout), as the reply would have.
       const failure = parseFailureReason(job.failedReason);
+      if (failure?.code === 'timeout') throw new ServiceError('timeout', `request timeout expired: no result within ${formatDeadline(timeoutMs)} (dropped at its deadline, not computed)`);
       if (failure) throw new ServiceError(failure.code, failure.message);
       throw new ServiceError('inference_failed', job.failedReason || 'inference failed');
     }
@@ -231,6 +235,6 @@ export class InferClient {
     }
     // A prioritized job is simply waiting, as far as the client is concerned.
     const shown = state === 'prioritized' ? 'waiting' : state;
-    throw new ServiceError('timeout', `no result within ${Math.round(timeoutMs)} ms (job ${shown}); the service is overloaded or no worker is running`);
+    throw new ServiceError('timeout', `request timeout expired: no result within ${formatDeadline(timeoutMs)} (job ${shown}); the service is overloaded or no worker is running`);
   }
 }

@@ -1,8 +1,10 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadApiConfig, redact } from '@tessera/config';
 import { loadRepository } from '@tessera/model-repository';
-import { createLogger, initTracing } from '@tessera/telemetry';
+import { createLogger, initTracing, startMetricsServer } from '@tessera/telemetry';
 import { createContext } from './context.js';
+import { watchRepository } from './oip/repository.js';
 import { loadPipelines } from './pipelines.js';
 import { createServer } from './server.js';
 
@@ -17,14 +19,19 @@ async function main(): Promise<void> {
     throw new Error(`DEFAULT_MODEL '${config.DEFAULT_MODEL}' is neither a repository model nor a text/image model; known: ${[...pipelines.keys(), ...repository.names()].join(', ')}`);
   }
   const ctx = createContext(config, logger, repository, pipelines);
+  let stopping = false;
+  // Model load and unload through the repository API reach every replica.
+  const stopWatch = await watchRepository(ctx);
   const app = createServer(ctx);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
   });
   server.keepAliveTimeout = 65_000; // longer than nginx's upstream keepalive_timeout
-  logger.info({ config: redact(config), models: repository.names(), pipelines: [...pipelines.keys()] }, `api listening on http://${config.HOST}:${config.PORT}`);
+  // Metrics never share the public port: only Prometheus (and probes) reach this one.
+  const metricsServer = await startMetricsServer(ctx.metrics.registry, config.METRICS_HOST, config.METRICS_PORT, () => !stopping);
+  const metricsPort = (metricsServer.address() as AddressInfo).port;
+  logger.info({ config: redact(config), models: repository.names(), pipelines: [...pipelines.keys()], metricsPort }, `api listening on http://${config.HOST}:${config.PORT}; metrics on http://${config.METRICS_HOST}:${metricsPort}/metrics`);
 
-  let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -37,6 +44,9 @@ async function main(): Promise<void> {
     force.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    metricsServer.close();
+    metricsServer.closeAllConnections();
+    stopWatch();
     await ctx.close();
     await tracing.shutdown();
     logger.info('stopped');

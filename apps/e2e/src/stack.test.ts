@@ -36,7 +36,7 @@ const affine = (row: number[]) => ({ inputs: [{ name: 'x', datatype: 'FP32', sha
 
 describe('200 concurrent requests through nginx', () => {
   test('each gets its own correct answer, spread over the three replicas, in batches', async () => {
-    const before = await Promise.all(stack.apiUrls.map(async (u) => metricSum((await request(`${u}/metrics`)).text, 'tessera_http_requests_total', { route: '/v2/models/:name/infer' })));
+    const before = await Promise.all(stack.apiMetricsUrls.map(async (u) => metricSum((await request(u)).text, 'tessera_http_requests_total', { route: '/v2/models/:name/infer' })));
     const results = await Promise.all(
       Array.from({ length: 200 }, async (_, i) => {
         const row = [i, i + 0.5, -i, i * 2];
@@ -55,7 +55,7 @@ describe('200 concurrent requests through nginx', () => {
     }
     const batchSizes = results.map((r) => Number(r.res.headers.get('x-batch-size')));
     assert.ok(Math.max(...batchSizes) > 1, `some batch holds more than one request (max ${Math.max(...batchSizes)})`);
-    const afterCounts = await Promise.all(stack.apiUrls.map(async (u) => metricSum((await request(`${u}/metrics`)).text, 'tessera_http_requests_total', { route: '/v2/models/:name/infer' })));
+    const afterCounts = await Promise.all(stack.apiMetricsUrls.map(async (u) => metricSum((await request(u)).text, 'tessera_http_requests_total', { route: '/v2/models/:name/infer' })));
     const perReplica = afterCounts.map((n, k) => n - before[k]!);
     assert.equal(perReplica.reduce((a, b) => a + b, 0), 200);
     for (const n of perReplica) assert.ok(n > 0, `every replica served requests: ${perReplica}`);
@@ -306,7 +306,7 @@ describe('bad input gets a clear 4xx and never reaches the worker', () => {
     const x = (over: object) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4], ...over }] });
     const cases: Array<[string, Promise<{ status: number; body: any }>, number, RegExp]> = [
       ['malformed JSON', request(url, { raw: '{"inputs": [', headers: { 'content-type': 'application/json' } }), 400, /malformed JSON/],
-      ['not JSON', request(url, { raw: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, /application\/json/],
+      ['not JSON', request(url, { raw: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 400, /malformed JSON/],
       ['unknown model', request(`${gw}/v2/models/nope/infer`, { body: affine([1, 2, 3, 4]) }), 404, /unknown model 'nope'/],
       ['unknown version', request(`${gw}/v2/models/affine/versions/7/infer`, { body: affine([1, 2, 3, 4]) }), 404, /unknown version '7'/],
       ['wrong input name', request(url, { body: x({ name: 'z' }) }), 400, /unknown input 'z'/],
@@ -317,8 +317,8 @@ describe('bad input gets a clear 4xx and never reaches the worker', () => {
       ['empty batch', request(url, { body: x({ shape: [0, 4], data: [] }) }), 400, /empty batch/],
       ['no inputs', request(url, { body: { inputs: [] } }), 400, /non-empty array/],
       ['more items than allowed', request(url, { body: x({ shape: [65, 4], data: new Array(260).fill(1) }) }), 400, /65 items.*at most 64/],
-      ['body over the API limit', request(url, { raw: JSON.stringify(x({ data: new Array(1_250_000).fill(1.2345) })), headers: { 'content-type': 'application/json' } }), 413, /larger than the 8388608 byte limit/],
-      ['body over the gateway limit', request(url, { raw: JSON.stringify(x({ data: new Array(2_000_000).fill(1.2345) })), headers: { 'content-type': 'application/json' } }), 413, /larger than the gateway limit/],
+      ['body over the API limit', request(url, { raw: `[${'1,'.repeat(64.5 * 512 * 1024)}1]`, headers: { 'content-type': 'application/json' } }), 413, /larger than the 67108864 byte limit/],
+      ['body over the gateway limit', request(url, { raw: `[${'1,'.repeat(66 * 512 * 1024)}1]`, headers: { 'content-type': 'application/json' } }), 413, /larger than the gateway limit/],
       ['unknown output', request(url, { body: { ...affine([1, 2, 3, 4]), outputs: [{ name: 'nope' }] } }), 400, /unknown output 'nope'/],
       ['texts to a tensor model', request(`${gw}/predict`, { body: { model: 'affine', texts: ['hello'] } }), 400, /takes tensors, not texts/],
       ['ragged predict inputs', request(`${gw}/predict`, { body: { model: 'affine', inputs: [[1, 2, 3, 4], [1, 2]] } }), 400, /ragged/],
@@ -339,7 +339,7 @@ describe('bad input gets a clear 4xx and never reaches the worker', () => {
 
 describe('operations', () => {
   test('metrics: API replicas and worker, not exposed through the public port', async () => {
-    const api = (await request(`${stack.apiUrls[0]}/metrics`)).text;
+    const api = (await request(stack.apiMetricsUrls[0]!)).text;
     for (const name of ['tessera_http_requests_total', 'tessera_http_request_duration_seconds_bucket', 'tessera_queue_depth', 'tessera_request_batch_size_bucket']) {
       assert.ok(api.includes(name), `api exports ${name}`);
     }

@@ -9,6 +9,7 @@ export interface WorkerMetrics {
   batchDelay: Gauge<'model'>;
   oomEvents: Counter<'model'>;
   provider: Gauge<'model' | 'provider'>;
+  instances: Gauge<'model' | 'provider'>;
   jobs: Counter<'model' | 'outcome'>;
   pendingItems: Gauge;
 }
@@ -37,6 +38,7 @@ export function createWorkerMetrics(identity: WorkerIdentity, pending: () => num
     batchDelay: new Gauge({ name: `${p}batch_delay_seconds`, help: 'How long the latest batch was held open for more items (0: it went at once; at most max_queue_delay_ms).', labelNames: ['model'] as const, registers }),
     oomEvents: new Counter({ name: `${p}oom_events_total`, help: 'Out-of-memory failures of session.run.', labelNames: ['model'] as const, registers }),
     provider: new Gauge({ name: `${p}execution_provider`, help: 'Execution provider in use per model (value 1).', labelNames: ['model', 'provider'] as const, registers }),
+    instances: new Gauge({ name: `${p}model_instances`, help: 'Model instances (sessions on inference threads of their own) by execution provider.', labelNames: ['model', 'provider'] as const, registers }),
     jobs: new Counter({ name: `${p}jobs_total`, help: 'Requests finished, by outcome (ok, failed, expired); a job may carry several coalesced requests.', labelNames: ['model', 'outcome'] as const, registers }),
     pendingItems: new Gauge({
       name: `${p}pending_items`,

@@ -30,7 +30,7 @@ export interface InferRequestPart {
    * `InferJobResult` as JSON) under `key` for `ttlMs`, in the script that delivers the reply,
    * unless it is larger than `maxBytes`.
    */
-  cache?: { key: string; ttlMs: number; maxBytes: number };
+  cache?: { key: string; ttlMs: number; maxBytes: number; budgetBytes?: number };
   /** W3C traceparent of the API's enqueue span, when tracing is on: the worker's spans join its trace. */
   traceparent?: string;
 }

@@ -46,6 +46,10 @@ async function handle(req: Request): Promise<void> {
       case 'reset':
         reply = { id: req.id, ok: true, kind: 'reset', info: await store.reset(req.model, req.plan) };
         break;
+      case 'unload':
+        await store.unload(req.model);
+        reply = { id: req.id, ok: true, kind: 'unload' };
+        break;
       case 'run': {
         // A thread started after the previous one died has no sessions yet; load on demand.
         const loaded = store.has(req.model) ? undefined : await store.load(req.model, req.plan);

@@ -15,6 +15,8 @@ export interface ApiKeyRecord {
   models?: string[];
   /** Priorities the key may ask for, inclusive (1 = highest); any when absent. */
   priority?: { min: number; max: number };
+  /** Keys of one group share response-cache entries; a key without one sees only its own. */
+  cacheGroup?: string;
   createdAt: string;
   hash: string;
 }
@@ -27,6 +29,7 @@ export interface NewKeyOptions {
   rateLimit?: number | undefined;
   models?: string[] | undefined;
   priority?: { min: number; max: number } | undefined;
+  cacheGroup?: string | undefined;
 }
 
 const recordKey = (prefix: string, id: string) => `${prefix}:apikey:${id}`;
@@ -56,6 +59,7 @@ export class KeyStore {
       ...(opts.rateLimit !== undefined ? { rateLimit: opts.rateLimit } : {}),
       ...(opts.models?.length ? { models: opts.models } : {}),
       ...(opts.priority ? { priority: opts.priority } : {}),
+      ...(opts.cacheGroup ? { cacheGroup: opts.cacheGroup } : {}),
       createdAt: new Date().toISOString(),
       hash,
     };

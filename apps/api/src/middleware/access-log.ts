@@ -4,6 +4,13 @@ import type { ApiMetrics } from '../metrics.js';
 import { isCountedRoute, modelLabel } from './metric-labels.js';
 import { elapsedMs } from './request-id.js';
 
+/** The template a protected route's guard recorded, or a public route's own; 'unmatched' otherwise. */
+export function routeLabel(req: Request): string {
+  if (req.routeTemplate) return req.routeTemplate;
+  const path = req.route?.path as unknown;
+  return typeof path === 'string' ? path : 'unmatched';
+}
+
 /** Which model names the metrics may carry, and the one /predict uses without a `model`. */
 export interface ModelNames {
   known: (name: string) => boolean;
@@ -15,8 +22,9 @@ export function accessLog(logger: Logger, metrics: ApiMetrics, models: ModelName
   return function accessLogMiddleware(req: Request, res: Response, next: NextFunction): void {
     res.on('finish', () => {
       const ms = elapsedMs(req);
-      // The matched route pattern keeps label cardinality bounded; unknown paths share one label.
-      const route = (req.route?.path as string | undefined) ? `${req.baseUrl}${req.route.path}` : 'unmatched';
+      // The matched route's template, never the path as sent, keeps label cardinality bounded;
+      // unmatched paths share one label.
+      const route = routeLabel(req);
       if (isCountedRoute(route)) {
         const model = modelLabel(req, route, models.known, models.defaultModel);
         metrics.requests.inc({ method: req.method, route, status: String(res.statusCode), model });
