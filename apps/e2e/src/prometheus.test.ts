@@ -67,7 +67,7 @@ before(async () => {
   authorize((await createApiKey({ redisUrl: stack.redisUrl, name: 'prometheus-e2e', scopes: ['infer'] })).key);
   const hostPort = (url: string) => new URL(url).host;
   const configFile = path.join(dir, 'prometheus.yml');
-  writeFileSync(configFile, scrapeConfig({ 'tessera-api': stack.apiUrls.map(hostPort), 'tessera-worker': stack.workerUrls.map(hostPort) }));
+  writeFileSync(configFile, scrapeConfig({ 'tessera-api': stack.apiMetricsUrls.map(hostPort), 'tessera-worker': stack.workerUrls.map(hostPort) }));
   const port = await freePort();
   promUrl = `http://127.0.0.1:${port}`;
   prometheus = await ManagedProcess.start({
