@@ -7,6 +7,7 @@ import { Admission, connectRedis, IdempotencyStore, InferenceStatistics, queueNa
 import type { Logger } from '@tessera/telemetry';
 import { FailureLimit } from './auth/failure-limit.js';
 import { KeyStore } from './auth/key-store.js';
+import { SessionStore } from './auth/sessions.js';
 import { ResponseCache } from './cache/response-cache.js';
 import { InferClient } from './infer-client.js';
 import { createApiMetrics, registerRedisUp, type ApiMetrics } from './metrics.js';
@@ -26,6 +27,7 @@ export interface ApiContext {
   queueFor(model: string): Queue;
   keys: KeyStore;
   authFailures: FailureLimit;
+  sessions: SessionStore;
   idempotency: IdempotencyStore;
   cache: ResponseCache;
   /** Triton's statistics extension, shared by every replica and worker through Redis. */
@@ -105,6 +107,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     queueFor,
     keys: new KeyStore(redis, config.QUEUE_PREFIX, config.AUTH_CACHE_MS),
     authFailures: new FailureLimit(redis, config.QUEUE_PREFIX, config.AUTH_FAILURE_LIMIT, config.RATE_LIMIT_WINDOW_MS),
+    sessions: new SessionStore(redis, config.QUEUE_PREFIX, config.ADMIN_SESSION_TTL_S),
     idempotency: new IdempotencyStore(redis, config.QUEUE_PREFIX),
     cache: new ResponseCache(config.QUEUE_PREFIX, metrics.cacheRequests, config.RESPONSE_CACHE_MAX_BYTES),
     statistics: new InferenceStatistics(redis, config.QUEUE_PREFIX),

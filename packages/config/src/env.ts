@@ -135,6 +135,10 @@ export const apiEnvSchema = z.object({
   /** Priorities run from 1 (highest) to PRIORITY_LEVELS; absent or 0 means DEFAULT_PRIORITY. */
   PRIORITY_LEVELS: int(1, 1_000_000).default(10),
   DEFAULT_PRIORITY: int(1, 1_000_000).default(5),
+  /** How long a dashboard session (signed in at /admin/login) lasts. */
+  ADMIN_SESSION_TTL_S: int(60, 86_400).default(3600),
+  /** Mark the session cookie Secure even when no trusted proxy said the request came over HTTPS. */
+  ADMIN_COOKIE_SECURE: flag.default(false),
   /** The queue dashboard at /admin/queues shows but cannot change jobs. */
   ADMIN_READ_ONLY: flag.default(true),
 }).refine((c) => c.DEFAULT_PRIORITY <= c.PRIORITY_LEVELS, { path: ['DEFAULT_PRIORITY'], error: 'must not exceed PRIORITY_LEVELS' });

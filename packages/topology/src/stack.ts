@@ -116,7 +116,6 @@ interface Service {
   ports: number[];
   start: () => Promise<ManagedProcess>;
   current: ManagedProcess | undefined;
-  restartable: boolean;
   /** Wait before the next restart; grows while the service keeps dying soon after starting. */
   restartDelayMs?: number;
 }
@@ -196,7 +195,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const supervise = (service: Service, proc: ManagedProcess): void => {
     void proc.exited.then(async (info) => {
       if (proc.stopRequested || stopping || service.current !== proc) return;
-      const restarting = Boolean(options.restart) && service.restartable;
+      const restarting = Boolean(options.restart);
       options.onProcessExit?.({ name: service.name, kind: service.kind, info, restarting, logFile: proc.logFile });
       if (!restarting) return;
       // Children of the dead process (nginx's workers) would keep its port.
@@ -240,7 +239,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       kind: 'worker',
       ports: [metricsPort],
       current: undefined,
-      restartable: true,
       start: async () =>
         (
           await startWorker({
@@ -299,9 +297,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         kind: 'redis',
         ports: [redisPort!],
         current: undefined,
-        // Restarted on the same port and directory: what it persisted is read back, and every
-        // client reconnects to it by itself.
-        restartable: true,
+        // Restarted (restart: true) on the same port and directory: what it persisted is read
+        // back, and every client reconnects to it by itself.
         start: async () =>
           (await startRedis({ port: redisPort!, dir: redisDir, logDir, echo: common.echo, ...(options.env?.QUEUE_PREFIX ? { prefix: options.env.QUEUE_PREFIX } : {}), ...(options.redisArgs ? { extraArgs: options.redisArgs } : {}) })).process,
       });
@@ -317,7 +314,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           kind: 'api',
           ports: [port, apiMetricsPorts[i]!],
           current: undefined,
-          restartable: true,
           start: async () =>
             (
               await startApi({
@@ -342,7 +338,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       kind: 'nginx',
       ports: [gatewayPort!],
       current: undefined,
-      restartable: true,
       start: async () =>
         (
           await startNginx({
