@@ -28,7 +28,7 @@ before(async () => {
   });
   authorize((await createApiKey({ redisUrl: group.primary.url, name: 'sentinel', scopes: ['infer'] })).key);
   // The key must be on the replica before the primary dies (replication is asynchronous).
-  await redisCommand(group.primary.port, group.primary.host, ['WAIT', '1', '5000'], { timeoutMs: 6000 });
+  await redisCommand(group.primary.port, group.primary.host, ['WAIT', '1', '5000'], { user: 'admin', password: group.primary.credentials!.admin, timeoutMs: 6000 });
 });
 
 after(async () => {
@@ -40,14 +40,19 @@ test('the primary killed under load: the replica takes over, clients see only 50
   const computedBefore = metricSum((await request(stack.workerMetricsUrl)).text, 'tessera_worker_jobs_total', { model: 'affine', outcome: 'ok' });
   // Clients retry a 503 with the same Idempotency-Key, as the README tells them to.
   const load = startLoad(stack.gatewayUrl, { clients: 4, model: 'affine', retryForMs: 60_000, tag: 'sentinel' });
-  await waitFor('answers before the fault', async () => load.outcomes.filter((o) => o.status === 200).length >= 20);
-  const killedAt = performance.now();
-  group.primary.process.signal('SIGKILL');
-  await waitFor('the sentinels to promote the replica', async () => (await group.currentPrimary()).port === group.replica.port, 60_000);
-  const failoverMs = performance.now() - killedAt;
-  const answered = load.outcomes.length;
-  await waitFor('answers after the failover', async () => load.outcomes.slice(answered).filter((o) => o.status === 200 && o.earlier.length === 0).length >= 20, 60_000);
-  const outcomes = await load.stop();
+  let failoverMs = 0;
+  try {
+    await waitFor('answers before the fault', async () => load.outcomes.filter((o) => o.status === 200).length >= 20);
+    const killedAt = performance.now();
+    group.primary.process.signal('SIGKILL');
+    await waitFor('the sentinels to promote the replica', async () => (await group.currentPrimary()).port === group.replica.port, 60_000);
+    failoverMs = performance.now() - killedAt;
+    const answered = load.outcomes.length;
+    await waitFor('answers after the failover', async () => load.outcomes.slice(answered).filter((o) => o.status === 200 && o.earlier.length === 0).length >= 20, 60_000);
+  } finally {
+    await load.stop();
+  }
+  const outcomes = load.outcomes;
   const interrupted = outcomes.filter((o) => o.earlier.length > 0);
   t.diagnostic(`failover: ${Math.round(failoverMs)} ms from kill -9 to the sentinels naming the new primary; ${outcomes.length} requests, ${interrupted.length} answered after retries`);
 
