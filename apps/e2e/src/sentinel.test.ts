@@ -28,7 +28,7 @@ before(async () => {
   });
   authorize((await createApiKey({ redisUrl: group.primary.url, name: 'sentinel', scopes: ['infer'] })).key);
   // The key must be on the replica before the primary dies (replication is asynchronous).
-  await redisCommand(group.primary.port, group.primary.host, ['WAIT', '1', '5000'], { user: 'admin', password: group.primary.credentials!.admin, timeoutMs: 6000 });
+  await redisCommand(group.primary.port, group.primary.host, ['WAIT', '1', '5000'], { user: 'admin', password: group.credentials.admin, timeoutMs: 6000 });
 });
 
 after(async () => {
@@ -68,4 +68,10 @@ test('the primary killed under load: the replica takes over, clients see 503 mea
   // The key created before the failover still opens the API (it is on the new primary).
   const res = await request(`${stack.gatewayUrl}/v2/models/affine/infer`, { body: affine([1, 1, 1, 1]) });
   assert.equal(res.status, 200, res.text);
+});
+
+test('the sentinels and both servers refuse clients without a password', async () => {
+  for (const port of [group.sentinelPorts[0]!, group.replica.port]) {
+    await assert.rejects(redisCommand(port, '127.0.0.1', ['PING']), /NOAUTH/, `port ${port}`);
+  }
 });

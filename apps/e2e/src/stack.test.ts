@@ -111,6 +111,20 @@ describe('Open Inference Protocol endpoints', () => {
     assert.equal((await request(`${gw}/v2/models/affine/versions/1/ready`)).status, 200);
   });
 
+  test('the worker shows its device in /health and metrics, and every per-model series from the start', async () => {
+    const worker = stack.workerUrls[0]!;
+    const health = await request(`${worker}/health`);
+    assert.equal(health.status, 200);
+    assert.equal(health.body.status, 'ok');
+    assert.equal(health.body.cuda_device_id, 0);
+    assert.equal(health.body.providers['affine@1'], 'cpu');
+    assert.deepEqual((await request(`${worker}/ready`)).body, { ready: true });
+    const metrics = (await request(`${worker}/metrics`)).text;
+    assert.match(metrics, /^tessera_worker_info\{device="auto",cuda_device="0"/m);
+    // No OOM has happened, and the counter still has a series for every model.
+    for (const model of ['affine', 'token-sum']) assert.match(metrics, new RegExp(`^tessera_worker_oom_events_total\\{model="${model}"[^}]*\\} 0$`, 'm'));
+  });
+
   test('the repository index lists every model with version and state', async () => {
     const res = await request(`${gw}/v2/repository/index`, { method: 'POST', body: {} });
     assert.equal(res.status, 200);
@@ -239,6 +253,39 @@ describe('/predict', () => {
   });
 });
 
+describe('model versions: FP32 (1) and INT8 (2) side by side', () => {
+  const texts = ['Ceci est une phrase en français.', 'This is an English sentence.'];
+
+  test('/predict picks a version with `version`; without it the default its config names for the CPU answers', async () => {
+    const reads = await Promise.all(['1', '2', undefined].map((version) => request(`${gw}/predict`, { body: { texts, ...(version ? { version } : {}) } })));
+    for (const res of reads) assert.equal(res.status, 200, res.text);
+    // lid176's INT8 version is smaller but no faster, so FP32 stays its CPU default (default_version_cpu).
+    assert.deepEqual(reads.map((r) => r.body.versions.lid176), ['1', '2', '1']);
+    const page = await request(`${gw}/predict`, { body: { model: 'ocr-line', images: [renderText(['Invoice 2026']).toString('base64')] } });
+    assert.equal(page.status, 200, page.text);
+    // INT8 reads faster but misses the accuracy bound (it read 'Invoice' as 'lnvoice'): FP32 is the default.
+    assert.deepEqual(page.body.versions, { 'ocr-rec': '1' });
+    for (const res of reads) assert.deepEqual(res.body.results.map((r: { label: string }) => r.label), ['fr', 'en']);
+    const [fp32, int8] = reads.map((r) => r.body.results.map((x: { score: number }) => x.score));
+    fp32.forEach((p: number, i: number) => assert.ok(Math.abs(p - int8[i]) < 0.05, `score ${p} (FP32) against ${int8[i]} (INT8)`));
+  });
+
+  test('the protocol path /versions/{v} reaches each version; both are listed and ready', async () => {
+    const ids = { inputs: [{ name: 'ids', datatype: 'INT64', shape: [1, 3], data: [5, 17, 42] }] };
+    for (const v of ['1', '2']) {
+      const res = await request(`${gw}/v2/models/lid176/versions/${v}/infer`, { body: ids });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.model_version, v);
+      assert.equal((await request(`${gw}/v2/models/lid176/versions/${v}/ready`)).status, 200);
+    }
+    const meta = await request(`${gw}/v2/models/ocr-rec`);
+    assert.deepEqual(meta.body.versions, ['1', '2']);
+    const bad = await request(`${gw}/predict`, { body: { texts, version: '9' } });
+    assert.equal(bad.status, 404, bad.text);
+    assert.match(bad.body.error, /unknown version '9'/);
+  });
+});
+
 describe('OCR through the stack', () => {
   test('text lines: each image comes back as its text', async () => {
     // Accuracy is measured in packages/ocr against the reference; these lines check the path.
@@ -292,7 +339,7 @@ describe('bad input gets a clear 4xx and never reaches the worker', () => {
     const x = (over: object) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4], ...over }] });
     const cases: Array<[string, Promise<{ status: number; body: any }>, number, RegExp]> = [
       ['malformed JSON', request(url, { raw: '{"inputs": [', headers: { 'content-type': 'application/json' } }), 400, /malformed JSON/],
-      ['not JSON', request(url, { raw: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, /application\/json/],
+      ['not JSON', request(url, { raw: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 400, /malformed JSON/],
       ['unknown model', request(`${gw}/v2/models/nope/infer`, { body: affine([1, 2, 3, 4]) }), 404, /unknown model 'nope'/],
       ['unknown version', request(`${gw}/v2/models/affine/versions/7/infer`, { body: affine([1, 2, 3, 4]) }), 404, /unknown version '7'/],
       ['wrong input name', request(url, { body: x({ name: 'z' }) }), 400, /unknown input 'z'/],
@@ -303,8 +350,8 @@ describe('bad input gets a clear 4xx and never reaches the worker', () => {
       ['empty batch', request(url, { body: x({ shape: [0, 4], data: [] }) }), 400, /empty batch/],
       ['no inputs', request(url, { body: { inputs: [] } }), 400, /non-empty array/],
       ['more items than allowed', request(url, { body: x({ shape: [65, 4], data: new Array(260).fill(1) }) }), 400, /65 items.*at most 64/],
-      ['body over the API limit', request(url, { raw: JSON.stringify(x({ data: new Array(1_250_000).fill(1.2345) })), headers: { 'content-type': 'application/json' } }), 413, /larger than the 8388608 byte limit/],
-      ['body over the gateway limit', request(url, { raw: JSON.stringify(x({ data: new Array(2_000_000).fill(1.2345) })), headers: { 'content-type': 'application/json' } }), 413, /larger than the gateway limit/],
+      ['body over the API limit', request(url, { raw: `[${'1,'.repeat(64.5 * 512 * 1024)}1]`, headers: { 'content-type': 'application/json' } }), 413, /larger than the 67108864 byte limit/],
+      ['body over the gateway limit', request(url, { raw: `[${'1,'.repeat(66 * 512 * 1024)}1]`, headers: { 'content-type': 'application/json' } }), 413, /larger than the gateway limit/],
       ['unknown output', request(url, { body: { ...affine([1, 2, 3, 4]), outputs: [{ name: 'nope' }] } }), 400, /unknown output 'nope'/],
       ['texts to a tensor model', request(`${gw}/predict`, { body: { model: 'affine', texts: ['hello'] } }), 400, /takes tensors, not texts/],
       ['ragged predict inputs', request(`${gw}/predict`, { body: { model: 'affine', inputs: [[1, 2, 3, 4], [1, 2]] } }), 400, /ragged/],

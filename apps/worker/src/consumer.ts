@@ -55,7 +55,7 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
     if (Date.now() > part.deadline) {
       // Nobody waits for this answer any more; computing it would only delay live requests.
       metrics.jobs.inc({ model: name, outcome: 'expired' });
-      return fail('timeout', 'request deadline passed while queued');
+      return fail('timeout', 'request timeout expired: the deadline passed while the request was queued');
     }
     const missing = part.inputs.find((w) => w.blob !== undefined && !blobs.get(w.blob));
     if (missing) {

@@ -24,6 +24,8 @@ export interface RedisOptions {
   extraArgs?: readonly string[];
   /** Require a password (true): the users of redis-auth.ts, passwords kept in `dir`. */
   auth?: boolean;
+  /** The users' passwords, instead of those kept in `dir` (servers that replicate each other share them). */
+  credentials?: RedisCredentials;
   /** QUEUE_PREFIX of the services (the worker user's keys); QUEUE_PREFIX or 'tessera' by default. */
   prefix?: string;
   /** Redis' `maxmemory`; REDIS_MAXMEMORY or 1gb by default. */
@@ -79,7 +81,7 @@ export async function startRedis(options: RedisOptions): Promise<RedisHandle> {
   const dir = resolve(options.dir);
   mkdirSync(dir, { recursive: true });
   const bin = options.bin ?? requireExecutable('redis-server', 'REDIS_SERVER_BIN');
-  const credentials = options.auth === false ? undefined : redisCredentials(dir);
+  const credentials = options.auth === false ? undefined : (options.credentials ?? redisCredentials(dir));
   const aclArgs = credentials ? ['--aclfile', writeRedisAcl(dir, credentials, options.prefix ?? process.env.QUEUE_PREFIX ?? 'tessera')] : [];
   const args = [
     '--port', String(port),

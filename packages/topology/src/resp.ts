@@ -62,8 +62,8 @@ export function redisCommand(port: number, host: string, args: readonly string[]
     };
     socket.setTimeout(options.timeoutMs ?? 1000, () => finish(new Error(`no reply from ${host}:${port} to ${args[0]}`)));
     socket.once('error', (error) => finish(error));
-    const auth = options.password ? encode(options.user ? ['AUTH', options.user, options.password] : ['AUTH', options.password]) : '';
-    socket.once('connect', () => socket.write(auth + encode(args)));
+    const login = options.password ? encode(options.user ? ['AUTH', options.user, options.password] : ['AUTH', options.password]) : '';
+    socket.once('connect', () => socket.write(login + encode(args)));
     socket.on('data', (chunk: Buffer) => {
       buffer += chunk.toString('latin1');
       try {

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { requireExecutable } from './paths.js';
 import { freePorts, LOOPBACK } from './ports.js';
 import { ManagedProcess } from './process.js';
 import { startRedis, type RedisHandle } from './redis.js';
-import { redisCredentials } from './redis-auth.js';
+import { redisCredentials, type RedisCredentials } from './redis-auth.js';
 import { redisCommand, type RespValue } from './resp.js';
 import { waitFor } from './wait.js';
 
@@ -21,8 +21,10 @@ export interface SentinelGroupOptions {
   downAfterMs?: number;
   /** Sentinel's failover-timeout (10000 ms): also the wait before a failed failover is tried again. */
   failoverTimeoutMs?: number;
-  /** Extra redis-server arguments for the primary and the replica. */
+  /** Extra redis-server arguments for the primary and the replica (e.g. persistence). */
   redisArgs?: readonly string[];
+  /** The sentinels' own password (REDIS_SENTINEL_PASSWORD); a random one by default. */
+  password?: string;
   echo?: boolean | NodeJS.WritableStream;
 }
 
@@ -35,6 +37,8 @@ export interface SentinelGroup {
   sentinelPorts: number[];
   /** REDIS_SENTINELS, REDIS_SENTINEL_NAME and REDIS_SENTINEL_PASSWORD for the services. */
   env: { REDIS_SENTINELS: string; REDIS_SENTINEL_NAME: string; REDIS_SENTINEL_PASSWORD: string };
+  /** The users' passwords, the same on the primary and the replica (see redis-auth.ts). */
+  credentials: RedisCredentials;
   /** The primary the sentinels name now (asked of the first one that answers). */
   currentPrimary(): Promise<{ host: string; port: number }>;
   stop(): Promise<void>;
@@ -51,32 +55,24 @@ export async function startSentinelGroup(options: SentinelGroupOptions): Promise
   const dir = resolve(options.dir);
   const logDir = options.logDir ?? dir;
   const name = options.name ?? 'tessera';
+  // Both servers have the same users, so that clients and replication (which the primary too
+  // needs once it comes back as a replica) log in the same way whichever is primary.
+  const credentials = redisCredentials(dir);
+  const sentinelPassword = options.password ?? randomBytes(32).toString('base64url');
+  const redisArgs = [...(options.redisArgs ?? []), '--masteruser', 'admin', '--masterauth', credentials.admin];
   const started: { stop(): Promise<unknown> }[] = [];
   const stopAll = async () => {
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
   };
   try {
-    // One set of users for both servers (either may be the primary), and for replication.
-    const primaryDir = join(dir, 'primary');
-    const replicaDir = join(dir, 'replica');
-    const credentials = redisCredentials(primaryDir);
-    mkdirSync(replicaDir, { recursive: true, mode: 0o700 });
-    copyFileSync(join(primaryDir, 'credentials.json'), join(replicaDir, 'credentials.json'));
-    // Replication logs in as admin; the password stays in a file (mode 0600), off the command line.
-    const replicationConf = join(dir, 'replication.conf');
-    writeFileSync(replicationConf, `masteruser admin\nmasterauth ${credentials.admin}\n`, { mode: 0o600 });
-    const redisArgs = [...(options.redisArgs ?? []), '--include', replicationConf];
-    const echo = options.echo ? { echo: options.echo } : {};
-    const primary = await startRedis({ dir: primaryDir, logDir, name: 'redis-primary', extraArgs: redisArgs, ...echo });
+    const primary = await startRedis({ dir: join(dir, 'primary'), logDir, name: 'redis-primary', credentials, extraArgs: redisArgs, ...(options.echo ? { echo: options.echo } : {}) });
     started.push(primary);
-    const replica = await startRedis({ dir: replicaDir, logDir, name: 'redis-replica', extraArgs: [...redisArgs, '--replicaof', primary.host, String(primary.port)], ...echo });
+    const replica = await startRedis({ dir: join(dir, 'replica'), logDir, name: 'redis-replica', credentials, extraArgs: [...redisArgs, '--replicaof', primary.host, String(primary.port)], ...(options.echo ? { echo: options.echo } : {}) });
     started.push(replica);
-    const admin = { user: 'admin', password: credentials.admin };
-    await waitFor('the replica to sync with the primary', async () => String(await redisCommand(replica.port, replica.host, ['INFO', 'replication'], admin)).includes('master_link_status:up'), { timeoutMs: 15_000, intervalMs: 100 });
+    const password = { user: 'admin', password: credentials.admin };
+    await waitFor('the replica to sync with the primary', async () => String(await redisCommand(replica.port, replica.host, ['INFO', 'replication'], password)).includes('master_link_status:up'), { timeoutMs: 15_000, intervalMs: 100 });
 
     const bin = requireExecutable('redis-sentinel', 'REDIS_SENTINEL_BIN');
-    // The sentinels require a password of their own (they can reconfigure the servers).
-    const sentinelPassword = randomBytes(24).toString('base64url');
     const ports = await freePorts(3);
     const sentinels: ManagedProcess[] = [];
     for (const [i, port] of ports.entries()) {
@@ -84,7 +80,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions): Promise
       mkdirSync(own, { recursive: true });
       // Sentinel rewrites its config file with what it learns, so each has its own, writable.
       const conf = join(own, 'sentinel.conf');
-      writeFileSync(conf, sentinelConf({ port, dir: own, name, primary, quorum: options.quorum ?? 2, downAfterMs: options.downAfterMs ?? 1000, failoverTimeoutMs: options.failoverTimeoutMs ?? 10_000, adminPassword: credentials.admin, sentinelPassword }), { mode: 0o600 });
+      writeFileSync(conf, sentinelConf({ port, dir: own, name, primary, quorum: options.quorum ?? 2, downAfterMs: options.downAfterMs ?? 1000, failoverTimeoutMs: options.failoverTimeoutMs ?? 10_000, admin: credentials.admin, sentinelPassword }), { mode: 0o600 });
       const proc = await ManagedProcess.start({ name: `sentinel-${i + 1}`, command: bin, args: [conf], cwd: own, logFile: join(logDir, `sentinel-${i + 1}.log`), echo: options.echo ?? false, stopTimeoutMs: 5000 });
       started.push(proc);
       sentinels.push(proc);
@@ -106,6 +102,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions): Promise
       sentinels,
       sentinelPorts: ports,
       env: { REDIS_SENTINELS: ports.map((p) => `${LOOPBACK}:${p}`).join(','), REDIS_SENTINEL_NAME: name, REDIS_SENTINEL_PASSWORD: sentinelPassword },
+      credentials,
       currentPrimary: async () => {
         let last: unknown;
         for (const port of ports) {
@@ -126,7 +123,8 @@ export async function startSentinelGroup(options: SentinelGroupOptions): Promise
   }
 }
 
-function sentinelConf(c: { port: number; dir: string; name: string; primary: RedisHandle; quorum: number; downAfterMs: number; failoverTimeoutMs: number; adminPassword: string; sentinelPassword: string }): string {
+/** A sentinel that requires its own password of clients and peers, and logs in to the servers as admin. */
+function sentinelConf(c: { port: number; dir: string; name: string; primary: RedisHandle; quorum: number; downAfterMs: number; failoverTimeoutMs: number; admin: string; sentinelPassword: string }): string {
   return [
     `port ${c.port}`,
     `bind ${LOOPBACK}`,
@@ -138,8 +136,9 @@ function sentinelConf(c: { port: number; dir: string; name: string; primary: Red
     `sentinel failover-timeout ${c.name} ${c.failoverTimeoutMs}`,
     `sentinel parallel-syncs ${c.name} 1`,
     `sentinel auth-user ${c.name} admin`,
-    `sentinel auth-pass ${c.name} ${c.adminPassword}`,
+    `sentinel auth-pass ${c.name} ${c.admin}`,
     `requirepass ${c.sentinelPassword}`,
+    `sentinel sentinel-pass ${c.sentinelPassword}`,
     '',
   ].join('\n');
 }

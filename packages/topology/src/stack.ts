@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApi, startWorker, type EnvOverrides, type ServiceHandle } from './apps.js';
+import { assignDevices, cudaDevices } from './devices.js';
 import { startNginx } from './nginx.js';
 import { findRepoRoot } from './paths.js';
 import { assertPortFree, freePorts, isListening, LOOPBACK } from './ports.js';
@@ -38,6 +39,8 @@ export interface StackOptions {
   env?: EnvOverrides;
   apiEnv?: EnvOverrides;
   workerEnv?: EnvOverrides;
+  /** GPU of each worker: worker i gets cudaDevices[i] (wrapping); CUDA_DEVICES or every GPU nvidia-smi sees by default. */
+  cudaDevices?: readonly number[];
   /** Environment the services inherit (process.env). */
   baseEnv?: NodeJS.ProcessEnv;
   /** State directory (redis dir, nginx prefix, logs); a new one under <repo>/.run/stacks by default. */
@@ -169,6 +172,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // The stack's own Redis requires a password per user (kept in its directory, see redis-auth.ts).
   const redisAccess = options.redisUrl ? undefined : redisUrls(LOOPBACK, redisPort!, redisCredentials(redisDir));
   const redisUrl = options.redisUrl ?? redisAccess!.admin;
+  const devices = options.cudaDevices ?? cudaDevices(options.baseEnv ?? process.env);
 
   const services: Service[] = [];
   let stopping = false;
@@ -242,6 +246,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             name,
             metricsPort,
             redisUrl: redisAccess?.worker ?? redisUrl,
+            ...(devices.length > 0 ? { cudaDeviceId: assignDevices(index + 1, devices)[index]! } : {}),
             env: { ...options.env, ...options.workerEnv, ...env },
             ...(options.workerCommand ? { command: substitutePort(options.workerCommand, metricsPort)! } : {}),
           })

@@ -64,7 +64,7 @@ return out`;
 
 async function redisFigures(stack: Stack): Promise<{ usedMb: number; keys: number; keysByKind: Record<string, number> }> {
   const url = new URL(stack.redisUrl);
-  const auth = url.password ? { password: decodeURIComponent(url.password), ...(url.username ? { user: decodeURIComponent(url.username) } : {}) } : {};
+  const auth = url.password ? { user: decodeURIComponent(url.username) || 'default', password: decodeURIComponent(url.password) } : {};
   const info = String(await redisCommand(Number(url.port), url.hostname, ['INFO', 'memory'], auth));
   const used = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
   const keys = Number(await redisCommand(Number(url.port), url.hostname, ['DBSIZE'], auth));
