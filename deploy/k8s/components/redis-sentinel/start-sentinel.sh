@@ -1,6 +1,7 @@
 #!/bin/sh
 # Sentinel rewrites its config file, so each pod writes its own from this template at start.
 set -eu
+umask 077
 conf=/data/sentinel.conf
 cat > "$conf" <<CONF
 port 26379
@@ -11,5 +12,8 @@ sentinel monitor tessera redis-ha-0.redis-ha 6379 2
 sentinel down-after-milliseconds tessera 5000
 sentinel failover-timeout tessera 30000
 sentinel parallel-syncs tessera 1
+sentinel auth-pass tessera $REDIS_PASSWORD
+requirepass $REDIS_PASSWORD
+sentinel sentinel-pass $REDIS_PASSWORD
 CONF
 exec redis-sentinel "$conf"
