@@ -49,7 +49,7 @@ test('docker-compose.sentinel.yml adds a replica and three sentinels, and points
   for (const name of ['redis-replica', 'sentinel-1', 'sentinel-2', 'sentinel-3']) assert.ok(model.services[name], `${name} is a service`);
   assert.match(model.services['redis-replica']!.command!.join(' '), /--replicaof redis 6379/);
   for (const name of ['redis', 'redis-replica']) assert.match(model.services[name]!.command!.join(' '), /--requirepass "\$\$?REDIS_PASSWORD"/, `${name} requires the password`);
-  for (const name of ['api', 'worker']) {
+  for (const name of ['api', 'worker-0']) {
     assert.equal(model.services[name]!.environment!.REDIS_SENTINELS, 'sentinel-1:26379,sentinel-2:26379,sentinel-3:26379');
     assert.equal(model.services[name]!.environment!.REDIS_URL, `redis://:${secrets.REDIS_PASSWORD}@redis:6379`, 'the base file\'s settings stay');
     assert.equal(model.services[name]!.environment!.REDIS_SENTINEL_PASSWORD, secrets.REDIS_PASSWORD);
