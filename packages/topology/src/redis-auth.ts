@@ -28,7 +28,10 @@ export const WORKER_KEY_FAMILIES = ['infer.*', 'reply:*', 'blob:*', 'workers', '
 export function redisAcl(credentials: RedisCredentials, prefix = 'tessera'): string {
   const hash = (password: string) => `#${createHash('sha256').update(password).digest('hex')}`;
   const lines = [
-    'user default off resetkeys resetchannels -@all',
+    // Nobody can log in as `default` (off, no password), but Redis replays the append-only file
+    // as that user: without every permission, replayed transactions (and Redis 7 writes every
+    // script's effects as one) fail with NOPERM and a restart loses all queue state.
+    'user default off ~* &* +@all',
     `user admin on ${hash(credentials.admin)} ~* &* +@all`,
     `user api on ${hash(credentials.api)} ~* &* ${SERVICE_COMMANDS.join(' ')}`,
     `user worker on ${hash(credentials.worker)} ${WORKER_KEY_FAMILIES.map((f) => `~${prefix}:${f}`).join(' ')} &* ${SERVICE_COMMANDS.join(' ')}`,
