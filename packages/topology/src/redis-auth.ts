@@ -4,8 +4,11 @@ import { join } from 'node:path';
 
 /**
  * Who may talk to Redis, and with what. Redis holds API keys, so a client that reaches its port
- * without a password could mint an admin key: the `default` user is off, and every client logs
- * in as one of three users with its own random password.
+ * without a password could mint an admin key: every client logs in as one of three users with
+ * its own random password. The `default` user has the admin's password, so a connection that has
+ * not logged in is refused (NOAUTH). It cannot be turned off: Redis replays its append-only file
+ * as `default` and re-checks each MULTI/EXEC against that user's rights, so with `default` off
+ * every transaction in the file would be refused, and lost, on restart.
  *
  * - `admin`: every command (the key and queue CLIs, operators, tests);
  * - `api`: data commands and scripts on every key, nothing that reconfigures, flushes, replicates,
@@ -28,7 +31,7 @@ export const WORKER_KEY_FAMILIES = ['infer.*', 'reply:*', 'blob:*', 'workers', '
 export function redisAcl(credentials: RedisCredentials, prefix = 'tessera'): string {
   const hash = (password: string) => `#${createHash('sha256').update(password).digest('hex')}`;
   const lines = [
-    'user default off resetkeys resetchannels -@all',
+    `user default on ${hash(credentials.admin)} ~* &* +@all`,
     `user admin on ${hash(credentials.admin)} ~* &* +@all`,
     `user api on ${hash(credentials.api)} ~* &* ${SERVICE_COMMANDS.join(' ')}`,
     `user worker on ${hash(credentials.worker)} ${WORKER_KEY_FAMILIES.map((f) => `~${prefix}:${f}`).join(' ')} &* ${SERVICE_COMMANDS.join(' ')}`,
