@@ -22,8 +22,8 @@ export const MIN_NODE_MAJOR = 20;
 export const SYSTEM_PACKAGES = /** @type {const} */ (['redis-server', 'nginx']);
 /**
  * Debian packages only the tests need: a Compose client for `docker compose config` on the
- * deployment file (no engine is involved) and the CJK and Latin fonts the OCR test images are
- * drawn with.
+ * deployment file (no engine is involved), the CJK and Latin fonts the OCR test images are
+ * drawn with, kubectl and Prometheus.
  */
 export const TEST_PACKAGES = [
   // The Sentinel failover test runs three real sentinels (the same package a deployment uses).
@@ -31,6 +31,10 @@ export const TEST_PACKAGES = [
   { pkg: 'docker-compose', present: (env) => Boolean(findExecutable('docker-compose', env.PATH)) || composePlugin(env) },
   { pkg: 'fonts-noto-cjk', present: () => existsSync('/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc') },
   { pkg: 'fonts-dejavu-core', present: () => existsSync('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf') },
+  // kubectl renders deploy/k8s (`kubectl kustomize`); promtool checks and unit-tests the alert
+  // rules, and the e2e test runs a real Prometheus against the stack.
+  { pkg: 'kubernetes-client', present: (env) => Boolean(findExecutable('kubectl', env.PATH)) },
+  { pkg: 'prometheus', present: (env) => Boolean(findExecutable('promtool', env.PATH) && findExecutable('prometheus', env.PATH)) },
 ];
 
 function composePlugin(env) {

@@ -144,7 +144,7 @@ function banner(stack, config, key) {
   export KEY=${key}
 
 More keys: REDIS_URL="$(cat ${ADMIN_URL_FILE})" npm run keys -- create --name NAME --scopes infer
-Queue dashboard: ${gw}/admin/queues?token=${key}
+Queue dashboard: sign in at ${gw}/admin/login with the key above
 `
     : `AUTH=off: the API takes requests without keys. Never expose it like this.
 `;

@@ -3,13 +3,14 @@ import type { Redis } from 'ioredis';
 import type { ApiConfig } from '@tessera/config';
 import type { Pipeline } from '@tessera/contract';
 import type { ModelRepository } from '@tessera/model-repository';
-import { Admission, connectRedis, IdempotencyStore, queueName, replyKey, ReplyListener, WorkerRegistry } from '@tessera/queue';
+import { Admission, connectRedis, IdempotencyStore, InferenceStatistics, queueName, replyKey, ReplyListener, WorkerRegistry } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import { FailureLimit } from './auth/failure-limit.js';
 import { KeyStore } from './auth/key-store.js';
+import { SessionStore } from './auth/sessions.js';
 import { ResponseCache } from './cache/response-cache.js';
 import { InferClient } from './infer-client.js';
-import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { createApiMetrics, registerRedisUp, type ApiMetrics } from './metrics.js';
 
 /** Everything a route may use, built once per process and passed down whole. */
 export interface ApiContext {
@@ -26,8 +27,11 @@ export interface ApiContext {
   queueFor(model: string): Queue;
   keys: KeyStore;
   authFailures: FailureLimit;
+  sessions: SessionStore;
   idempotency: IdempotencyStore;
   cache: ResponseCache;
+  /** Triton's statistics extension, shared by every replica and worker through Redis. */
+  statistics: InferenceStatistics;
   close(): Promise<void>;
 }
 
@@ -64,6 +68,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
   replies.start();
 
   const admission = new Admission(enqueueConnection, config.QUEUE_PREFIX);
+  const workers = new WorkerRegistry(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS);
   const metrics = createApiMetrics(
     config.REPLICA_ID,
     async (set) => {
@@ -75,7 +80,19 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     async (set) => {
       for (const name of repository.names()) set(name, await admission.inFlight(name));
     },
+    async (set) => {
+      const live = await workers.live();
+      for (const name of repository.names()) set(name, live.filter((w) => w.models.some((m) => m.startsWith(`${name}@`))).length);
+    },
   );
+
+  // Cache hit ratios are read per model from the start, before the first lookup.
+  for (const name of repository.names()) for (const result of ['hit', 'miss']) metrics.cacheRequests.inc({ model: name, result }, 0);
+  for (const model of repository.all()) {
+    metrics.maxBatchSize.set({ model: model.name }, Math.max(1, model.maxBatchSize));
+    metrics.latencyObjective.set({ model: model.name }, (model.latencyObjectiveMs ?? model.timeoutMs ?? config.REQUEST_TIMEOUT_MS) / 1000);
+  }
+  registerRedisUp(metrics.registry, redis);
 
   let closing: Promise<void> | undefined;
   return {
@@ -83,15 +100,17 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     logger,
     repository,
     redis,
-    workers: new WorkerRegistry(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
+    workers,
     inferClient: new InferClient({ queueFor, replies, admission, logger, enqueueConnection, prefix: config.QUEUE_PREFIX, coalesceWindowMs: config.COALESCE_WINDOW_MS }),
     metrics,
     pipelines,
     queueFor,
     keys: new KeyStore(redis, config.QUEUE_PREFIX, config.AUTH_CACHE_MS),
     authFailures: new FailureLimit(redis, config.QUEUE_PREFIX, config.AUTH_FAILURE_LIMIT, config.RATE_LIMIT_WINDOW_MS),
+    sessions: new SessionStore(redis, config.QUEUE_PREFIX, config.ADMIN_SESSION_TTL_S),
     idempotency: new IdempotencyStore(redis, config.QUEUE_PREFIX),
     cache: new ResponseCache(config.QUEUE_PREFIX, metrics.cacheRequests, config.RESPONSE_CACHE_MAX_BYTES),
+    statistics: new InferenceStatistics(redis, config.QUEUE_PREFIX),
     // Every step runs even when an earlier one fails; calling twice is harmless.
     close() {
       closing ??= (async () => {

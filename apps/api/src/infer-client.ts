@@ -5,6 +5,7 @@ import { BLOB_MIN_BYTES, bytesOf, parseFailureReason, ServiceError, toWire, type
 import { blobKeyPrefix, ReplyTimeoutError, type Admission, type QueueShare, type ReplyListener } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import { JobCoalescer, type Blob, type Cached, type Enqueued, type RateTicket } from './coalescer.js';
+import { formatDeadline } from './request-policy.js';
 import { withTimeout } from './with-timeout.js';
 
 const LOOKUP_TIMEOUT_MS = 2000;
@@ -212,12 +213,13 @@ export class InferClient {
       const outcome = job.returnvalue?.requests?.[id];
       if (outcome?.ok && outcome.result) return outcome.result;
       if (outcome && !outcome.ok) throw new ServiceError(outcome.error.code, outcome.error.message);
-      if (outcome) throw new ServiceError('timeout', `the result came after the deadline of ${Math.round(timeoutMs)} ms and was too large to be kept; the service is overloaded`);
+      if (outcome) throw new ServiceError('timeout', `request timeout expired: the result came after the deadline of ${formatDeadline(timeoutMs)} and was too large to be kept; the service is overloaded`);
     }
     if (job && state === 'failed') {
       // Usually the worker dropped this request at its deadline just as the reply timer fired:
       // the reason carries the worker's code (timeout), as the reply would have.
       const failure = parseFailureReason(job.failedReason);
+      if (failure?.code === 'timeout') throw new ServiceError('timeout', `request timeout expired: no result within ${formatDeadline(timeoutMs)} (dropped at its deadline, not computed)`);
       if (failure) throw new ServiceError(failure.code, failure.message);
       throw new ServiceError('inference_failed', job.failedReason || 'inference failed');
     }
@@ -226,6 +228,6 @@ export class InferClient {
     }
     // A prioritized job is simply waiting, as far as the client is concerned.
     const shown = state === 'prioritized' ? 'waiting' : state;
-    throw new ServiceError('timeout', `no result within ${Math.round(timeoutMs)} ms (job ${shown}); the service is overloaded or no worker is running`);
+    throw new ServiceError('timeout', `request timeout expired: no result within ${formatDeadline(timeoutMs)} (job ${shown}); the service is overloaded or no worker is running`);
   }
 }

@@ -4,6 +4,7 @@ import { loadApiConfig, redact } from '@tessera/config';
 import { loadRepository } from '@tessera/model-repository';
 import { createLogger, startMetricsServer } from '@tessera/telemetry';
 import { createContext } from './context.js';
+import { watchRepository } from './oip/repository.js';
 import { loadPipelines } from './pipelines.js';
 import { createServer } from './server.js';
 
@@ -18,6 +19,8 @@ async function main(): Promise<void> {
   }
   const ctx = createContext(config, logger, repository, pipelines);
   let stopping = false;
+  // Model load and unload through the repository API reach every replica.
+  const stopWatch = await watchRepository(ctx);
   const app = createServer(ctx);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
     server.closeIdleConnections();
     metricsServer.close();
     metricsServer.closeAllConnections();
+    stopWatch();
     await ctx.close();
     logger.info('stopped');
     process.exit(0);

@@ -4,7 +4,8 @@ import type { Request } from 'express';
 import { loadApiConfig } from '@tessera/config';
 import type { ModelSpec } from '@tessera/contract';
 import type { Principal } from './auth/key-store.js';
-import { requestPolicy } from './request-policy.js';
+import { ServiceError } from '@tessera/contract';
+import { afterDeadline, requestPolicy } from './request-policy.js';
 
 const config = loadApiConfig({ REQUEST_TIMEOUT_MS: '30000' });
 const model = { name: 'm', version: '1' } as ModelSpec;
@@ -29,11 +30,12 @@ test('bad timeouts are 400', () => {
   assert.throws(() => requestPolicy(req({}, { 'x-request-timeout-ms': 'soon' }), model, config), /x-request-timeout-ms/);
 });
 
-test('priority: 0 or absent is the default level; 1 is highest; out of range is 400', () => {
+test('priority: 0, absent or past the levels is the default level (as Triton); 1 is highest; not an integer is 400', () => {
   assert.equal(requestPolicy(req({}), model, config).priority, 5);
   assert.equal(requestPolicy(req({ parameters: { priority: 0 } }), model, config).priority, 5);
   assert.equal(requestPolicy(req({ parameters: { priority: 1 } }), model, config).priority, 1);
-  assert.throws(() => requestPolicy(req({ parameters: { priority: 11 } }), model, config), (e: { code?: string }) => e.code === 'bad_request');
+  assert.equal(requestPolicy(req({ parameters: { priority: 11 } }), model, config).priority, 5);
+  assert.throws(() => requestPolicy(req({ parameters: { priority: -1 } }), model, config), (e: { code?: string }) => e.code === 'bad_request');
   assert.throws(() => requestPolicy(req({ parameters: { priority: 1.5 } }), model, config), /priority/);
 });
 
@@ -42,4 +44,15 @@ test("a key's priority range refuses what is outside it and moves the default in
   assert.throws(() => requestPolicy(req({ parameters: { priority: 2 } }, {}, p), model, config), (e: { code?: string }) => e.code === 'forbidden');
   assert.equal(requestPolicy(req({ parameters: { priority: 8 } }, {}, p), model, config).priority, 8);
   assert.equal(requestPolicy(req({}, {}, p), model, config).priority, 7);
+});
+
+test('after its deadline, a server-side failure is the one timeout answer; client errors keep theirs', () => {
+  const policy = { timeoutMs: 0, totalMs: 0.004, deadline: performance.timeOrigin + performance.now() - 1, priority: 5 };
+  const redis = afterDeadline(new ServiceError('not_ready', 'Redis is unreachable: Redis did not answer the admission in time'), policy) as ServiceError;
+  assert.equal(redis.status, 504);
+  assert.equal(redis.message, 'request timeout expired: no result within 4 µs');
+  assert.equal((afterDeadline(new Error('anything else'), policy) as ServiceError).status, 504);
+  assert.equal((afterDeadline(new ServiceError('overloaded', 'queue cap'), policy) as ServiceError).status, 429);
+  const live = { ...policy, deadline: policy.deadline + 60_000 };
+  assert.equal((afterDeadline(new ServiceError('not_ready', 'no worker'), live) as ServiceError).status, 503, 'before the deadline, errors are what they are');
 });

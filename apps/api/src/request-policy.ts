@@ -47,19 +47,21 @@ function clientTimeoutMs(req: Request, params: Record<string, unknown>): number 
   return asked.length ? Math.min(...asked) : undefined;
 }
 
+/**
+ * As Triton's scheduler: 0, absent, or a level past PRIORITY_LEVELS mean the default level (Triton
+ * moves an out-of-range priority to the default rather than refusing it); anything but a
+ * non-negative integer is a 400, as Triton's parser refuses it.
+ */
 function requestedPriority(req: Request, params: Record<string, unknown>, config: ApiConfig): number {
   const raw = params.priority;
-  const levels = config.PRIORITY_LEVELS;
-  let priority = config.DEFAULT_PRIORITY;
-  if (raw !== undefined && raw !== 0) {
-    if (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < 0 || raw > levels) {
-      throw new ServiceError('bad_request', `parameters.priority must be an integer from 1 (highest) to ${levels}, or 0 for the default (${config.DEFAULT_PRIORITY}); got ${JSON.stringify(raw)}`);
-    }
-    priority = raw;
+  if (raw !== undefined && (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < 0)) {
+    throw new ServiceError('bad_request', `parameters.priority must be a non-negative integer (1 is the highest of ${config.PRIORITY_LEVELS} levels; 0 is the default, ${config.DEFAULT_PRIORITY}); got ${JSON.stringify(raw)}`);
   }
+  const asked = raw !== undefined && raw !== 0 && raw <= config.PRIORITY_LEVELS ? raw : undefined;
+  const priority = asked ?? config.DEFAULT_PRIORITY;
   const range = req.principal?.priority;
   if (!range) return priority;
-  if (raw !== undefined && raw !== 0 && (priority < range.min || priority > range.max)) {
+  if (asked !== undefined && (priority < range.min || priority > range.max)) {
     throw new ServiceError('forbidden', `API key '${req.principal!.name}' may use priorities ${range.min} to ${range.max}, not ${priority}`);
   }
   // The default level, when outside the key's range, is moved to its nearest end.
@@ -75,6 +77,29 @@ export function requestPolicy(req: Request, model: ModelSpec, config: ApiConfig)
   const startedAt = now() - Number(process.hrtime.bigint() - req.startedAt) / 1e6;
   const deadline = startedAt + totalMs;
   const timeoutMs = Math.floor(deadline - now());
-  if (timeoutMs <= 0) throw new ServiceError('timeout', `the request's deadline of ${Math.round(totalMs)} ms passed before it could be queued`);
+  if (timeoutMs <= 0) throw deadlineExpired(totalMs, 'before it was queued');
   return { timeoutMs, totalMs, deadline, priority: requestedPriority(req, params, config) };
+}
+
+/** A duration as a client set it: microseconds under a millisecond (OIP `timeout` is in µs). */
+export function formatDeadline(ms: number): string {
+  return ms < 1 ? `${Math.max(0, Math.round(ms * 1000))} µs` : `${Math.round(ms)} ms`;
+}
+
+/**
+ * The one answer to a request whose deadline passed, whichever step it was in: 504 `timeout`,
+ * "request timeout expired" (Triton's words) and, where it is known, the step.
+ */
+export function deadlineExpired(totalMs: number, step?: string): ServiceError {
+  return new ServiceError('timeout', `request timeout expired: no result within ${formatDeadline(totalMs)}${step ? ` (${step})` : ''}`);
+}
+
+/**
+ * A server-side failure of a request whose deadline has passed is its deadline's doing: the
+ * step it was in (a Redis call bounded by the deadline, an enqueue cut short) fails for want of
+ * time, not because Redis or a worker is away. Client errors (4xx) keep their own answer.
+ */
+export function afterDeadline(err: unknown, policy: RequestPolicy): unknown {
+  const serverSide = !(err instanceof ServiceError) || (err.status >= 500 && err.code !== 'timeout');
+  return serverSide && now() >= policy.deadline ? deadlineExpired(policy.totalMs) : err;
 }

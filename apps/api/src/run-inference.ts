@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { ServiceError, type InferJobResult, type ModelSpec, type ValidatedRequest } from '@tessera/contract';
-import { ADMISSION_GRACE_MS, deliverReply, REPLY_TTL_MS, type QueueShare } from '@tessera/queue';
+import { ADMISSION_GRACE_MS, deliverReply, REPLY_TTL_MS, type QueueShare, type RequestRecord } from '@tessera/queue';
 import type { ApiContext } from './context.js';
 import type { InferAnswer } from './infer-client.js';
 import { requestHash } from './cache/request-hash.js';
@@ -11,7 +11,7 @@ import { requireServed } from './models.js';
 import { rateTicket } from './middleware/rate-limit.js';
 import { releaseClaim } from './release-claim.js';
 import { elapsedMs } from './middleware/request-id.js';
-import { requestPolicy } from './request-policy.js';
+import { afterDeadline, requestPolicy, type RequestPolicy } from './request-policy.js';
 import { timingOf, type RequestTiming } from './timing.js';
 
 export interface InferenceOutcome {
@@ -76,6 +76,25 @@ async function attachOrRelease(ctx: ApiContext, key: string, jobId: string, mode
  */
 export async function runInference(ctx: ApiContext, req: Request, model: ModelSpec, request: ValidatedRequest, opts: RunOptions = {}): Promise<InferenceOutcome> {
   const policy = requestPolicy(req, model, ctx.config);
+  let outcome: InferenceOutcome;
+  try {
+    outcome = await runSteps(ctx, req, model, request, policy, opts);
+  } catch (err) {
+    const answer = afterDeadline(err, policy);
+    record(ctx, model, { ok: false, totalMs: elapsedMs(req) });
+    throw answer;
+  }
+  const { timing } = outcome;
+  record(ctx, model, { ok: true, items: request.items, totalMs: timing.total_ms, queueMs: timing.queue_ms, computeMs: timing.compute_ms, cache: outcome.cache });
+  return outcome;
+}
+
+/** Counted in Redis before the answer is sent, without waiting for it: statistics never hold a request up. */
+function record(ctx: ApiContext, model: ModelSpec, r: RequestRecord): void {
+  ctx.statistics.recordRequest(model.name, model.version, r).catch((err: Error) => ctx.logger.debug({ err: err.message }, 'statistics not recorded'));
+}
+
+async function runSteps(ctx: ApiContext, req: Request, model: ModelSpec, request: ValidatedRequest, policy: RequestPolicy, opts: RunOptions): Promise<InferenceOutcome> {
   const cachePolicy = ctx.config.RESPONSE_CACHE && model.cache?.enabled ? model.cache : undefined;
   const bypass = /no-cache|no-store/i.test(req.get('cache-control') ?? '');
   const fingerprint = cachePolicy || opts.idempotencyKey ? requestHash(model, request) : '';

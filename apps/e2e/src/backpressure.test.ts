@@ -24,7 +24,10 @@ before(async () => {
     'slow-quad': { from: 'memory-hog', config: { max_batch_size: 4, cache: { enabled: false } } },
   });
   // One key fills whole queues here, on purpose (the per-key share is tested in fairness.test.ts).
-  stack = await startStack({ replicas: 3, modelRepository: repo, logDir: mkdtempSync(path.join(tmpdir(), 'tessera-backpressure-')), env: { LOG_LEVEL: 'warn', DEFAULT_MODEL: 'affine' }, apiEnv: { KEY_QUEUE_SHARE_PERCENT: '100' } });
+  stack = await startStack({ replicas: 3, modelRepository: repo, logDir: mkdtempSync(path.join(tmpdir(), 'tessera-backpressure-')), env: { LOG_LEVEL: 'warn', DEFAULT_MODEL: 'affine' }, apiEnv: { KEY_QUEUE_SHARE_PERCENT: '100' },
+    // One inference thread for every model: the deadline test needs one model's batch to keep
+    // another model waiting (by default each model has its own instance and they run at once).
+    workerEnv: { INFERENCE_THREADS: '1' } });
   gw = stack.gatewayUrl;
   authorize((await createApiKey({ redisUrl: stack.redisUrl, name: 'ops', scopes: ['infer', 'admin'] })).key);
 });

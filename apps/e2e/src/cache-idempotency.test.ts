@@ -116,17 +116,18 @@ describe('idempotent retries', () => {
     assert.equal(await computed('uncached'), jobs + 1, 'one computation for three requests');
   });
 
-  test('the same key with a different request is refused with 409; the OIP id is a key too', async () => {
+  test('the same key with a different request is refused with 409; parameters.idempotency_key is a key too', async () => {
     const headers = { 'idempotency-key': 'order-2' };
     assert.equal((await request(`${gw}/v2/models/uncached/infer`, { body: x([1, 0, 0, 0]), headers })).status, 200);
     const other = await request(`${gw}/v2/models/uncached/infer`, { body: x([0, 1, 0, 0]), headers });
     assert.equal(other.status, 409);
     assert.equal(other.body.code, 'conflict');
     assert.match(other.body.error, /idempotency key 'order-2' was already used for a different request/);
-    assert.equal((await request(`${gw}/v2/models/uncached/infer`, { body: { id: 'req-77', ...x([3, 0, 0, 0]) } })).status, 200);
-    const reused = await request(`${stack.apiUrls[1]}/v2/models/uncached/infer`, { body: { id: 'req-77', ...x([4, 0, 0, 0]) } });
+    const keyed = (row: number[]) => ({ id: 'req-77', ...x(row), parameters: { idempotency_key: 'order-77' } });
+    assert.equal((await request(`${gw}/v2/models/uncached/infer`, { body: keyed([3, 0, 0, 0]) })).status, 200);
+    const reused = await request(`${stack.apiUrls[1]}/v2/models/uncached/infer`, { body: keyed([4, 0, 0, 0]) });
     assert.equal(reused.status, 409);
-    const replay = await request(`${stack.apiUrls[2]}/v2/models/uncached/infer`, { body: { id: 'req-77', ...x([3, 0, 0, 0]) } });
+    const replay = await request(`${stack.apiUrls[2]}/v2/models/uncached/infer`, { body: keyed([3, 0, 0, 0]) });
     assert.equal(replay.status, 200);
     assert.equal(replay.body.id, 'req-77');
     assert.equal(replay.headers.get('idempotent-replayed'), 'true');

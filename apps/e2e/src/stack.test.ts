@@ -111,6 +111,20 @@ describe('Open Inference Protocol endpoints', () => {
     assert.equal((await request(`${gw}/v2/models/affine/versions/1/ready`)).status, 200);
   });
 
+  test('the worker shows its device in /health and metrics, and every per-model series from the start', async () => {
+    const worker = stack.workerUrls[0]!;
+    const health = await request(`${worker}/health`);
+    assert.equal(health.status, 200);
+    assert.equal(health.body.status, 'ok');
+    assert.equal(health.body.cuda_device_id, 0);
+    assert.equal(health.body.providers['affine@1'], 'cpu');
+    assert.deepEqual((await request(`${worker}/ready`)).body, { ready: true });
+    const metrics = (await request(`${worker}/metrics`)).text;
+    assert.match(metrics, /^tessera_worker_info\{device="auto",cuda_device="0"/m);
+    // No OOM has happened, and the counter still has a series for every model.
+    for (const model of ['affine', 'token-sum']) assert.match(metrics, new RegExp(`^tessera_worker_oom_events_total\\{model="${model}"[^}]*\\} 0$`, 'm'));
+  });
+
   test('the repository index lists every model with version and state', async () => {
     const res = await request(`${gw}/v2/repository/index`, { method: 'POST', body: {} });
     assert.equal(res.status, 200);
@@ -292,7 +306,7 @@ describe('bad input gets a clear 4xx and never reaches the worker', () => {
     const x = (over: object) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4], ...over }] });
     const cases: Array<[string, Promise<{ status: number; body: any }>, number, RegExp]> = [
       ['malformed JSON', request(url, { raw: '{"inputs": [', headers: { 'content-type': 'application/json' } }), 400, /malformed JSON/],
-      ['not JSON', request(url, { raw: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, /application\/json/],
+      ['not JSON', request(url, { raw: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 400, /malformed JSON/],
       ['unknown model', request(`${gw}/v2/models/nope/infer`, { body: affine([1, 2, 3, 4]) }), 404, /unknown model 'nope'/],
       ['unknown version', request(`${gw}/v2/models/affine/versions/7/infer`, { body: affine([1, 2, 3, 4]) }), 404, /unknown version '7'/],
       ['wrong input name', request(url, { body: x({ name: 'z' }) }), 400, /unknown input 'z'/],
@@ -303,8 +317,8 @@ describe('bad input gets a clear 4xx and never reaches the worker', () => {
       ['empty batch', request(url, { body: x({ shape: [0, 4], data: [] }) }), 400, /empty batch/],
       ['no inputs', request(url, { body: { inputs: [] } }), 400, /non-empty array/],
       ['more items than allowed', request(url, { body: x({ shape: [65, 4], data: new Array(260).fill(1) }) }), 400, /65 items.*at most 64/],
-      ['body over the API limit', request(url, { raw: JSON.stringify(x({ data: new Array(1_250_000).fill(1.2345) })), headers: { 'content-type': 'application/json' } }), 413, /larger than the 8388608 byte limit/],
-      ['body over the gateway limit', request(url, { raw: JSON.stringify(x({ data: new Array(2_000_000).fill(1.2345) })), headers: { 'content-type': 'application/json' } }), 413, /larger than the gateway limit/],
+      ['body over the API limit', request(url, { raw: `[${'1,'.repeat(64.5 * 512 * 1024)}1]`, headers: { 'content-type': 'application/json' } }), 413, /larger than the 67108864 byte limit/],
+      ['body over the gateway limit', request(url, { raw: `[${'1,'.repeat(66 * 512 * 1024)}1]`, headers: { 'content-type': 'application/json' } }), 413, /larger than the gateway limit/],
       ['unknown output', request(url, { body: { ...affine([1, 2, 3, 4]), outputs: [{ name: 'nope' }] } }), 400, /unknown output 'nope'/],
       ['texts to a tensor model', request(`${gw}/predict`, { body: { model: 'affine', texts: ['hello'] } }), 400, /takes tensors, not texts/],
       ['ragged predict inputs', request(`${gw}/predict`, { body: { model: 'affine', inputs: [[1, 2, 3, 4], [1, 2]] } }), 400, /ragged/],

@@ -4,12 +4,15 @@ import { loadWorkerConfig, redact, workerRecoveryBoundMs } from '@tessera/config
 import type { ModelSpec } from '@tessera/contract';
 import { Scheduler } from '@tessera/batcher';
 import { loadRepository } from '@tessera/model-repository';
-import { connectRedis, Heartbeat, modelKey } from '@tessera/queue';
+import { connectRedis, Heartbeat, InferenceStatistics, modelKey, workerInfoKey } from '@tessera/queue';
 import { classifyRunError, InstancePool, isOutOfMemoryError } from '@tessera/runtime';
-import { createLogger, startMetricsServer } from '@tessera/telemetry';
+import { createLogger } from '@tessera/telemetry';
 import { startConsumer } from './consumer.js';
+import { WorkerHealth } from './health.js';
+import { startMetricsServer } from './http.js';
 import { heldJobs, instancePlan, threadBudget } from './instances.js';
-import { createWorkerMetrics } from './metrics.js';
+import { startModelControl } from './model-control.js';
+import { createWorkerMetrics, initModelSeries, registerGpuMetrics } from './metrics.js';
 import { startJobTrimmer } from './trim.js';
 
 const config = loadWorkerConfig();
@@ -44,7 +47,10 @@ async function main(): Promise<void> {
   const instances = instancePlan(runner, config.INTRA_OP_THREADS);
 
   let scheduler!: Scheduler;
-  const metrics = createWorkerMetrics(config.WORKER_ID, () => scheduler.pending());
+  let statistics: InferenceStatistics | undefined; // once Redis is connected, before any batch runs
+  const metrics = createWorkerMetrics({ worker: config.WORKER_ID, device: config.DEVICE, cudaDevice: config.CUDA_DEVICE_ID }, () => scheduler.pending());
+  // Series appear only where nvidia-smi answers, i.e. on a host with a GPU.
+  if (config.DEVICE !== 'cpu') registerGpuMetrics(metrics.registry, config.CUDA_DEVICE_ID);
   scheduler = new Scheduler({
     runner,
     isOutOfMemory: isOutOfMemoryError,
@@ -59,6 +65,7 @@ async function main(): Promise<void> {
         metrics.batchSize.observe({ model: e.model.name }, e.size);
         metrics.batchCompute.observe({ model: e.model.name, provider: e.provider }, e.computeMs / 1000);
         metrics.batchDelay.set({ model: e.model.name }, e.delayMs / 1000);
+        statistics?.recordExecution(e.model.name, e.model.version, e.size, e.computeMs).catch(() => {});
       },
       onOom: (e) => {
         metrics.oomEvents.inc({ model: e.model.name });
@@ -72,10 +79,7 @@ async function main(): Promise<void> {
       },
     },
   });
-  for (const [key, provider] of Object.entries(providers)) {
-    const name = key.slice(0, key.lastIndexOf('@'));
-    metrics.provider.set({ model: name, provider }, 1);
-  }
+  for (const [key, provider] of Object.entries(providers)) initModelSeries(metrics, key.slice(0, key.lastIndexOf('@')), provider);
   for (const versions of served.values()) {
     for (const spec of versions.values()) {
       metrics.batchCap.set({ model: spec.name }, scheduler.cap(spec));
@@ -89,9 +93,11 @@ async function main(): Promise<void> {
   const bullConnection = connectRedis(config, { maxRetriesPerRequest: null });
   const replyConnection = connectRedis(config, { maxRetriesPerRequest: null, enableAutoPipelining: true });
   for (const conn of [bullConnection, replyConnection]) conn.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  statistics = new InferenceStatistics(replyConnection, config.QUEUE_PREFIX);
 
   const consumers: Worker[] = [];
-  for (const [name, versions] of served) {
+  const startModel = (name: string) => {
+    const versions = served.get(name)!;
     consumers.push(
       startConsumer({
         name,
@@ -108,7 +114,8 @@ async function main(): Promise<void> {
         metrics,
       }),
     );
-  }
+  };
+  for (const name of served.keys()) startModel(name);
 
   const stopTrimmer = startJobTrimmer(bullConnection, config.QUEUE_PREFIX, [...served.keys()], logger);
 
@@ -121,9 +128,23 @@ async function main(): Promise<void> {
   }, (err) => logger.warn({ err: (err as Error).message }, 'heartbeat failed'));
   const startedAt = Date.now();
   heartbeat.start();
+  // Model load and unload through the repository API (Triton's explicit model control).
+  const stopModelControl = await startModelControl({ config, logger, served, providers, load: (spec) => runner.load(spec), release: (spec) => runner.unload(spec), startModel, beat: () => heartbeat.beat() });
 
   let stopping = false;
-  const server: Server = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT, () => !stopping);
+  const health = new WorkerHealth({
+    ping: () => runner.ping(),
+    models: () => (stopping ? 0 : served.size),
+    registered: async () => (await replyConnection.exists(workerInfoKey(config.QUEUE_PREFIX, config.WORKER_ID))) === 1,
+    pingTimeoutMs: config.LIVENESS_TIMEOUT_MS,
+    loopBlockMs: config.EVENT_LOOP_BLOCK_MS,
+  });
+  health.start();
+  const server: Server = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT, {
+    live: () => health.live(),
+    ready: () => health.ready(),
+    describe: () => ({ worker: config.WORKER_ID, device: config.DEVICE, cuda_device_id: config.CUDA_DEVICE_ID, providers, models: [...served.keys()] }),
+  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.METRICS_PORT;
   logger.info({ config: redact(config), providers, metricsPort: port, threadBudget: budget, recoveryBoundMs: workerRecoveryBoundMs(config) }, `worker ready: serving ${[...served.keys()].join(', ')}; metrics on http://${config.METRICS_HOST}:${port}/metrics`);
@@ -137,6 +158,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_GRACE_MS);
     force.unref();
+    stopModelControl();
+    health.stop();
     await heartbeat.stop(config.WORKER_ID).catch(() => {});
     // close() waits for every active job, i.e. for the batches holding them, to finish.
     await Promise.allSettled(consumers.map((c) => c.close()));

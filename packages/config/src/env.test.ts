@@ -5,7 +5,7 @@ import { loadApiConfig, loadWorkerConfig, redact, ConfigError } from './env.js';
 test('api defaults are complete', () => {
   const c = loadApiConfig({});
   assert.equal(c.PORT, 3000);
-  assert.equal(c.BODY_LIMIT, 8 * 1024 * 1024);
+  assert.equal(c.BODY_LIMIT, 64 * 1024 * 1024);
   assert.equal(c.REQUEST_TIMEOUT_MS, 30_000);
   assert.deepEqual(c.TRUST_PROXY, ['loopback']);
 });

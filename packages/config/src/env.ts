@@ -91,7 +91,12 @@ export const apiEnvSchema = z.object({
   MAX_IMAGE_PIXELS: int(1, 200_000_000).default(50_000_000),
   /** Pixels of a page as OCR reads it: larger images are shrunk on load to this (keeping the aspect). */
   OCR_WORKING_PIXELS: int(65_536, 50_000_000).default(2048 * 2048),
-  BODY_LIMIT: bytes.default(8 * 1024 * 1024),
+  /**
+   * Largest body (after inflating a compressed one). 64 MiB fits the largest input served: a
+   * 1024×1024 page for ocr-det as FP32 JSON, as Triton's client writes it (about 61 MiB).
+   * nginx.conf's client_max_body_size sits just above it.
+   */
+  BODY_LIMIT: bytes.default(64 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
   TRUST_PROXY: trustProxy.default(['loopback']),
   /** Bound on every Redis call on a request's path (auth, admission, enqueue, readiness): a frozen Redis gives 503 after this long. */
@@ -128,6 +133,10 @@ export const apiEnvSchema = z.object({
   /** Priorities run from 1 (highest) to PRIORITY_LEVELS; absent or 0 means DEFAULT_PRIORITY. */
   PRIORITY_LEVELS: int(1, 1_000_000).default(10),
   DEFAULT_PRIORITY: int(1, 1_000_000).default(5),
+  /** How long a dashboard session (signed in at /admin/login) lasts. */
+  ADMIN_SESSION_TTL_S: int(60, 86_400).default(3600),
+  /** Mark the session cookie Secure even when no trusted proxy said the request came over HTTPS. */
+  ADMIN_COOKIE_SECURE: flag.default(false),
   /** The queue dashboard at /admin/queues shows but cannot change jobs. */
   ADMIN_READ_ONLY: flag.default(true),
 }).refine((c) => c.DEFAULT_PRIORITY <= c.PRIORITY_LEVELS, { path: ['DEFAULT_PRIORITY'], error: 'must not exceed PRIORITY_LEVELS' });
@@ -152,6 +161,10 @@ export const workerEnvSchema = z.object({
   MEMORY_HEADROOM_MB: int(0).default(0),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(30_000),
   STALLED_INTERVAL_MS: int(1000, 3_600_000).default(2_000),
+  /** /live fails when the inference thread has not answered a ping for this long (stuck in a run). */
+  LIVENESS_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
+  /** /live fails when the main event loop stalled for longer than this. */
+  EVENT_LOOP_BLOCK_MS: int(100, 600_000).default(5_000),
   /** Bytes one batch may allocate for padding alone (models with pad rules). */
   MAX_BATCH_PADDING_BYTES: bytes.default(16 * 1024 * 1024),
   /** Requests share a padded batch only when the longest is at most this many times the shortest. */

@@ -58,6 +58,8 @@ export interface InstanceGroup {
   /** GPU indices a KIND_GPU group is placed on; absent: whichever GPU the worker drives. */
   gpus?: number[];
 }
+/** Which of a model's version directories are served (Triton's `version_policy`). */
+export type VersionPolicy = { latest: { num_versions: number } } | { all: Record<string, never> } | { specific: { versions: number[] } };
 
 /** One servable model version, as both tiers see it. */
 export interface ModelSpec {
@@ -92,6 +94,8 @@ export interface ModelSpec {
   instanceGroups?: InstanceGroup[];
   /** SHA-256 of the model file, so cached results never outlive a replaced file. */
   digest?: string;
+  /** The model's version policy (every version when absent). */
+  versionPolicy?: VersionPolicy;
 }
 
 /** Batch-dimension prefixed shape as reported in OIP metadata. */

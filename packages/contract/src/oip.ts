@@ -26,7 +26,8 @@ export interface InferenceRequest {
 export interface ResponseOutput {
   name: string;
   shape: number[];
-  datatype: Datatype;
+  /** BYTES only for classification results (strings "score:index:label"). */
+  datatype: Datatype | 'BYTES';
   parameters?: Parameters;
   /** Absent when the output travels as binary data (parameters.binary_data_size). */
   data?: number[] | boolean[] | string[];

@@ -1,4 +1,4 @@
-export { loadRepository } from './load-repository.js';
+export { loadRepository, selectVersions, type RepositoryOptions } from './load-repository.js';
 export { ModelRepository } from './model-repository.js';
 export { parseModelConfig, checkModelConfig, modelConfigSchema, type ModelConfig, type TensorConfig } from './model-config.js';
 export { resolveModelSpec } from './resolve-spec.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadRepository } from './load-repository.js';
@@ -52,7 +52,19 @@ test('inputs and outputs come from the graph when config omits them', async () =
     labels: { task: 'test' },
     cache: { enabled: true, ttlS: 300, maxEntryBytes: 1024 * 1024 },
     maxQueueItems: 4096,
+    versionPolicy: { all: {} },
   });
+});
+
+test('version_policy selects the versions served; a load may replace config.json or leave a model out', async () => {
+  const dir = await repo();
+  await writeModel(dir, 'affine', { name: 'affine', version_policy: { latest: { num_versions: 1 } } }, affineGraph());
+  await cp(join(dir, 'affine', '1'), join(dir, 'affine', '2'), { recursive: true });
+  await writeModel(dir, 'other', { name: 'other' }, affineGraph());
+  assert.deepEqual((await loadRepository(dir)).versions('affine'), ['2']);
+  const loaded = await loadRepository(dir, { configs: { affine: { name: 'affine', version_policy: { all: {} } } }, unloaded: new Set(['other']) });
+  assert.deepEqual(loaded.versions('affine'), ['1', '2']);
+  assert.deepEqual(loaded.names(), ['affine']);
 });
 
 test('config entries add pad and crop rules and narrow variable dims', async () => {

@@ -46,6 +46,12 @@ const instanceGroup = z.strictObject({
   kind: z.enum(['KIND_AUTO', 'KIND_GPU', 'KIND_CPU'], { error: (issue) => `unknown instance kind ${JSON.stringify(issue.input)}; expected KIND_AUTO, KIND_GPU or KIND_CPU` }).default('KIND_AUTO'),
   gpus: z.array(integer.min(0)).min(1).optional(),
 }).refine((g) => g.gpus === undefined || g.kind === 'KIND_GPU', { error: 'gpus is only meaningful for kind KIND_GPU' });
+/** Which version directories are served, as Triton's `version_policy`. */
+const versionPolicy = z.union([
+  z.strictObject({ latest: z.strictObject({ num_versions: integer.min(1) }) }),
+  z.strictObject({ all: z.strictObject({}) }),
+  z.strictObject({ specific: z.strictObject({ versions: z.array(integer.min(1)).min(1) }) }),
+]);
 
 const uniqueNames = (list: { name: string }[] | undefined) => !list || new Set(list.map((t) => t.name)).size === list.length;
 
@@ -77,6 +83,8 @@ export const modelConfigSchema = z.strictObject({
   cache: cacheConfig.default({ enabled: true, ttl_s: 300, max_entry_bytes: 1024 * 1024 }),
   /** Sessions per worker (Triton's form: a list of groups; a single group is accepted too). */
   instance_group: z.preprocess((v) => (v === undefined || Array.isArray(v) ? v : [v]), z.array(instanceGroup).min(1)).optional(),
+  /** Every version directory unless set (Triton's default is the latest one only). */
+  version_policy: versionPolicy.default({ all: {} }),
 });
 
 /**

@@ -70,9 +70,11 @@ export class WorkerRegistry {
     private readonly cacheMs = 250,
   ) {}
 
-  async live(): Promise<WorkerInfo[]> {
+  /** `maxAgeMs`: how old a cached answer may be (the registry's cache time by default; 0: read now). */
+  async live(maxAgeMs = this.cacheMs): Promise<WorkerInfo[]> {
     const now = Date.now();
-    if (this.cached && now - this.cached.at < this.cacheMs) return this.cached.workers;
+    if (this.cached && now - this.cached.at < maxAgeMs) return this.cached.workers;
+    if (maxAgeMs === 0) return this.read(now);
     this.inFlight ??= this.read(now).finally(() => {
       this.inFlight = undefined;
     });

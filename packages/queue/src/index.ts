@@ -7,3 +7,5 @@ export * from './script.js';
 export * from './reply-sender.js';
 export * from './cache-budget.js';
 export * from './connection.js';
+export * from './statistics.js';
+export * from './repository-control.js';

@@ -40,3 +40,13 @@ export const INFER_JOB_OPTIONS: JobsOptions = {
 
 /** How long a reply list lives without a reader (a replica that went away). */
 export const REPLY_TTL_MS = 120_000;
+
+/** Inference statistics of one model version (a hash of counters, see InferenceStatistics). */
+export function statsKey(prefix: string, model: string, version: string): string {
+  return `${prefix}:stats:${model}@${version}`;
+}
+
+/** The model versions loaded or unloaded through the repository API, and its change channel. */
+export function repositoryControlKey(prefix: string): string {
+  return `${prefix}:repository:control`;
+}

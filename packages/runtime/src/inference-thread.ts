@@ -46,6 +46,10 @@ async function handle(req: Request): Promise<void> {
       case 'reset':
         reply = { id: req.id, ok: true, kind: 'reset', info: await store.reset(req.model, req.plan) };
         break;
+      case 'unload':
+        await store.unload(req.model);
+        reply = { id: req.id, ok: true, kind: 'unload' };
+        break;
       case 'run': {
         // A thread started after the previous one died has no sessions yet; load on demand.
         const loaded = store.has(req.model) ? undefined : await store.load(req.model, req.plan);
@@ -57,6 +61,9 @@ async function handle(req: Request): Promise<void> {
       case 'close':
         await store.closeAll();
         reply = { id: req.id, ok: true, kind: 'close' };
+        break;
+      case 'ping':
+        reply = { id: req.id, ok: true, kind: 'ping' };
         break;
     }
   } catch (err) {
@@ -71,6 +78,9 @@ async function handle(req: Request): Promise<void> {
 
 let queue = Promise.resolve();
 port.on('message', (req: Request) => {
-  queue = queue.then(() => handle(req));
+  // A ping skips the queue: it is answered as soon as this thread's loop is free, so it measures
+  // whether the thread is stuck (in a session.run that never returns), not how busy it is.
+  if (req.kind === 'ping') port.postMessage({ id: req.id, ok: true, kind: 'ping' } satisfies Reply);
+  else queue = queue.then(() => handle(req));
 });
 port.postMessage({ kind: 'ready', ortVersion: ort.env.versions.node } satisfies Ready);

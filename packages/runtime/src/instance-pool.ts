@@ -90,6 +90,19 @@ export class InstancePool {
     return runner;
   }
 
+  /** Resolves once every instance's inference thread has answered (a liveness check). */
+  async ping(): Promise<void> {
+    await Promise.all([...this.#models.values()].flatMap((m) => m.runners.map((r) => r.ping())));
+  }
+
+  /** Releases the model's instances (an unloaded version); each closes after its running batch. */
+  async unload(model: ModelSpec): Promise<void> {
+    const entry = this.#models.get(modelKey(model));
+    if (!entry) return;
+    this.#models.delete(modelKey(model));
+    await Promise.allSettled(entry.runners.map((r) => r.close()));
+  }
+
   /** Closes every instance, each waiting for its running batch; safe to call more than once. */
   close(): Promise<void> {
     this.#closing ??= Promise.allSettled([...this.#models.values()].flatMap((m) => m.runners.map((r) => r.close()))).then(() => this.#models.clear());

@@ -182,3 +182,13 @@ test('if the inference thread dies, the next run starts a new one and reloads th
     await own.close();
   }
 });
+
+test('unload releases a session: the provider is forgotten until the model is loaded again', async () => {
+  const model = dir.write(reluArgmax());
+  await runner.load(model);
+  await runner.unload(model);
+  assert.equal(runner.provider(model), undefined);
+  await runner.unload(model); // releasing twice is harmless
+  assert.equal((await runner.load(model)).provider, 'cpu');
+  assert.deepEqual([...(await runner.run(model, [fp32('x', [1, 4], [1, 5, 2, 3])])).outputs[0]!.data], [1, 5, 2, 3]);
+});

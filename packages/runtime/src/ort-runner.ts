@@ -178,6 +178,13 @@ class ThreadedOrtRunner implements OrtRunner {
     this.#noteLoaded(model, reply.info, 'model session recreated');
   }
 
+  /** Releases the model's session (an unloaded version); a later run would create it again. */
+  async unload(model: ModelSpec): Promise<void> {
+    await this.#call({ kind: 'unload', model });
+    this.#providers.delete(modelKey(model));
+    this.#log.info({ model: model.name, version: model.version }, 'model session released');
+  }
+
   provider(model: ModelSpec): Provider | undefined {
     return this.#providers.get(modelKey(model));
   }
@@ -197,6 +204,11 @@ class ThreadedOrtRunner implements OrtRunner {
     } catch (err) {
       throw classifyRunError(err);
     }
+  }
+
+  /** Resolves when the inference thread answers; it cannot while it is stuck in a run. */
+  async ping(): Promise<void> {
+    await this.#call({ kind: 'ping' });
   }
 
   close(): Promise<void> {

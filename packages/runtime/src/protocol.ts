@@ -13,8 +13,10 @@ export interface ThreadConfig {
 export type Request =
   | { id: number; kind: 'load'; model: ModelSpec; plan: Provider[] }
   | { id: number; kind: 'reset'; model: ModelSpec; plan: Provider[] }
+  | { id: number; kind: 'unload'; model: ModelSpec }
   | { id: number; kind: 'run'; model: ModelSpec; plan: Provider[]; inputs: Tensor[] }
-  | { id: number; kind: 'close' };
+  | { id: number; kind: 'close' }
+  | { id: number; kind: 'ping' };
 
 export interface LoadInfo {
   provider: Provider;
@@ -35,8 +37,10 @@ export interface WireError {
 export type Reply =
   | { id: number; ok: true; kind: 'load'; info: LoadInfo }
   | { id: number; ok: true; kind: 'reset'; info: LoadInfo }
+  | { id: number; ok: true; kind: 'unload' }
   | { id: number; ok: true; kind: 'run'; outputs: Tensor[]; computeMs: number; provider: Provider; loaded?: LoadInfo }
   | { id: number; ok: true; kind: 'close' }
+  | { id: number; ok: true; kind: 'ping' }
   | { id: number; ok: false; error: WireError };
 
 /** First message from a thread whose onnxruntime binding loaded. */

@@ -51,8 +51,12 @@ export interface LoadResult {
 export interface OrtRunner extends Runner {
   /** Creates the model's session now rather than on its first run. */
   load(model: ModelSpec): Promise<LoadResult>;
+  /** Releases the model's session (an unloaded version). */
+  unload(model: ModelSpec): Promise<void>;
   /** The provider the model's session runs on, if it is loaded. */
   provider(model: ModelSpec): Provider | undefined;
+  /** Resolves once the inference thread answers (the worker's liveness probe). */
+  ping(): Promise<void>;
   /** Releases every session and ends the inference thread; safe to call more than once. */
   close(): Promise<void>;
 }

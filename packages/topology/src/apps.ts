@@ -165,7 +165,7 @@ export async function startApi(options: ApiOptions): Promise<ServiceHandle> {
 }
 
 /**
- * One worker (`node apps/worker/dist/main.js`); resolves once its GET /live answers 200 when it
+ * One worker (`node apps/worker/dist/main.js`); resolves once its GET /ready answers 200 when it
  * has a fixed metrics port. SIGTERM lets it finish the batch in flight (SHUTDOWN_GRACE_MS,
  * 30 s), so it gets 35 s before SIGKILL.
  */
@@ -189,6 +189,7 @@ export async function startWorker(options: WorkerOptions): Promise<ServiceHandle
   if (metricsPort > 0) await assertPortFree(metricsPort, name);
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const flags = (options.baseEnv ?? process.env).WORKER_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
-  const proc = await startService(options, name, () => [process.execPath, ...flags, entry(repoRoot, 'worker')], env, 35_000, url && `${url}/live`);
+  // /ready: Redis answers, the models are loaded and the worker is registered, so it takes jobs.
+  const proc = await startService(options, name, () => [process.execPath, ...flags, entry(repoRoot, 'worker')], env, 35_000, url && `${url}/ready`);
   return { name, url, port: metricsPort || undefined, process: proc, stop: async () => void (await proc.stop()) };
 }

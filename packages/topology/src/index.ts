@@ -19,6 +19,7 @@ export {
 } from './nginx.js';
 export { API_NODE_FLAGS, startApi, startWorker, serviceEnv, type EnvOverrides, type ServiceOptions, type ApiOptions, type WorkerOptions, type ServiceHandle } from './apps.js';
 export { startStack, type StackOptions, type Stack, type ServiceKind, type ProcessExitEvent } from './stack.js';
+export { assignDevices, cudaDevices, detectGpus, parseCudaDevices } from './devices.js';
 export { createApiKey, type ApiKeyOptions, type CreatedApiKey } from './keys.js';
 export { startSentinelGroup, type SentinelGroup, type SentinelGroupOptions } from './sentinel.js';
 export { redisCommand, RespError, type RespValue } from './resp.js';

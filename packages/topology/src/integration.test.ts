@@ -135,10 +135,10 @@ describe('nginx in front of stand-in API servers', { skip: skipNginx }, () => {
     assert.equal(seen.length, before);
   });
 
-  test('bodies above 10 MiB get a JSON 413 from the gateway, smaller ones pass', async () => {
-    const ok = await http(`${nginx.url}/v2/models/m/infer`, { method: 'POST', body: Buffer.alloc(9 * 1024 * 1024, 32), headers: { 'content-type': 'application/json' } });
+  test('bodies above 65 MiB get a JSON 413 from the gateway, smaller ones pass', async () => {
+    const ok = await http(`${nginx.url}/v2/models/m/infer`, { method: 'POST', body: Buffer.alloc(64 * 1024 * 1024, 32), headers: { 'content-type': 'application/json' } });
     assert.equal(ok.status, 200);
-    const res = await http(`${nginx.url}/v2/models/m/infer`, { method: 'POST', body: Buffer.alloc(11 * 1024 * 1024, 32), headers: { 'content-type': 'application/json' } });
+    const res = await http(`${nginx.url}/v2/models/m/infer`, { method: 'POST', body: Buffer.alloc(66 * 1024 * 1024, 32), headers: { 'content-type': 'application/json' } });
     assert.equal(res.status, 413);
     assert.equal((JSON.parse(res.body) as { code: string }).code, 'payload_too_large');
   });
@@ -197,7 +197,7 @@ if (process.env.STAND_IN_FAIL === '1') { console.error('stand-in failing on purp
 const server = http.createServer((req, res) => {
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ path: req.url, replica: process.env.REPLICA_ID, worker: process.env.WORKER_ID,
-    redis: process.env.REDIS_URL, models: process.env.MODEL_REPOSITORY, extra: process.env.EXTRA }));
+    redis: process.env.REDIS_URL, models: process.env.MODEL_REPOSITORY, extra: process.env.EXTRA, cuda: process.env.CUDA_DEVICE_ID }));
 });
 server.listen(port, '127.0.0.1', () => console.log('listening on ' + port));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
@@ -207,8 +207,10 @@ describe('startStack with stand-in services', { skip: skipRedis || skipNginx }, 
   test('starts redis, workers, replicas and nginx, and stop() leaves nothing behind', async () => {
     const stack = await startStack({
       replicas: 2,
-      workers: 1,
+      workers: 2,
       runDir: join(dir, 'stack'),
+      // A two-GPU host as CUDA_DEVICES describes it: worker i gets device i.
+      baseEnv: { ...process.env, CUDA_DEVICES: '0,1' },
       modelRepository: '/models-here',
       env: { EXTRA: 'yes' },
       apiCommand: [process.execPath, '-e', STAND_IN],
@@ -218,7 +220,7 @@ describe('startStack with stand-in services', { skip: skipRedis || skipNginx }, 
     const ports = [stack.gatewayUrl, stack.redisUrl, ...stack.apiUrls, ...stack.workerUrls].map((u) => Number(new URL(u).port));
     const procs = stack.processes;
     try {
-      assert.deepEqual(procs.map((p) => p.name).sort(), ['api-1', 'api-2', 'nginx', 'redis', 'worker-1']);
+      assert.deepEqual(procs.map((p) => p.name).sort(), ['api-1', 'api-2', 'nginx', 'redis', 'worker-1', 'worker-2']);
       const ready = await http(`${stack.gatewayUrl}/ready`);
       assert.equal(ready.status, 200);
       const body = JSON.parse(ready.body) as Record<string, string>;
@@ -229,6 +231,8 @@ describe('startStack with stand-in services', { skip: skipRedis || skipNginx }, 
       const worker = JSON.parse((await http(`${stack.workerUrls[0]}/live`)).body) as Record<string, string>;
       assert.equal(worker.worker, 'worker-1');
       assert.equal(worker.redis, stack.redisUrls.worker, 'workers log in as the worker user');
+      assert.equal(worker.cuda, '0');
+      assert.equal((JSON.parse((await http(`${stack.workerUrls[1]}/live`)).body) as Record<string, string>).cuda, '1', 'the second worker is on the second GPU');
       assert.equal(stack.workerMetricsUrl, `${stack.workerUrls[0]}/metrics`);
       const redisPort = Number(new URL(stack.redisUrl).port);
       assert.equal(await redisPing(redisPort), false, 'Redis refuses a client without a password');

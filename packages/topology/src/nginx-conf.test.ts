@@ -53,7 +53,6 @@ test('the gateway config carries the required proxy settings', () => {
   assert.match(conf, /""\s+\$request_id;/);
   assert.match(conf, /proxy_set_header X-Forwarded-For \$remote_addr;/, "the edge drops a client's own X-Forwarded-For");
   assert.match(conf, /proxy_set_header X-Real-IP \$remote_addr;/);
-  assert.match(conf, /client_max_body_size 10m;/);
   assert.match(conf, /proxy_next_upstream error timeout;/);
   assert.doesNotMatch(conf, /non_idempotent/);
   assert.match(conf, /log_format json escape=json/);

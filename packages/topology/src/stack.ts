@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApi, startWorker, type EnvOverrides, type ServiceHandle } from './apps.js';
+import { assignDevices, cudaDevices } from './devices.js';
 import { startNginx } from './nginx.js';
 import { findRepoRoot } from './paths.js';
 import { assertPortFree, freePorts, isListening, LOOPBACK } from './ports.js';
@@ -38,6 +39,8 @@ export interface StackOptions {
   env?: EnvOverrides;
   apiEnv?: EnvOverrides;
   workerEnv?: EnvOverrides;
+  /** GPU of each worker: worker i gets cudaDevices[i] (wrapping); CUDA_DEVICES or every GPU nvidia-smi sees by default. */
+  cudaDevices?: readonly number[];
   /** Environment the services inherit (process.env). */
   baseEnv?: NodeJS.ProcessEnv;
   /** State directory (redis dir, nginx prefix, logs); a new one under <repo>/.run/stacks by default. */
@@ -113,7 +116,6 @@ interface Service {
   ports: number[];
   start: () => Promise<ManagedProcess>;
   current: ManagedProcess | undefined;
-  restartable: boolean;
   /** Wait before the next restart; grows while the service keeps dying soon after starting. */
   restartDelayMs?: number;
 }
@@ -170,6 +172,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // The stack's own Redis requires a password per user (kept in its directory, see redis-auth.ts).
   const redisAccess = options.redisUrl ? undefined : redisUrls(LOOPBACK, redisPort!, redisCredentials(redisDir));
   const redisUrl = options.redisUrl ?? redisAccess!.admin;
+  const devices = options.cudaDevices ?? cudaDevices(options.baseEnv ?? process.env);
 
   const services: Service[] = [];
   let stopping = false;
@@ -192,7 +195,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const supervise = (service: Service, proc: ManagedProcess): void => {
     void proc.exited.then(async (info) => {
       if (proc.stopRequested || stopping || service.current !== proc) return;
-      const restarting = Boolean(options.restart) && service.restartable;
+      const restarting = Boolean(options.restart);
       options.onProcessExit?.({ name: service.name, kind: service.kind, info, restarting, logFile: proc.logFile });
       if (!restarting) return;
       // Children of the dead process (nginx's workers) would keep its port.
@@ -236,7 +239,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       kind: 'worker',
       ports: [metricsPort],
       current: undefined,
-      restartable: true,
       start: async () =>
         (
           await startWorker({
@@ -244,6 +246,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             name,
             metricsPort,
             redisUrl: redisAccess?.worker ?? redisUrl,
+            ...(devices.length > 0 ? { cudaDeviceId: assignDevices(index + 1, devices)[index]! } : {}),
             env: { ...options.env, ...options.workerEnv, ...env },
             ...(options.workerCommand ? { command: substitutePort(options.workerCommand, metricsPort)! } : {}),
           })
@@ -294,9 +297,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         kind: 'redis',
         ports: [redisPort!],
         current: undefined,
-        // Restarted on the same port and directory: what it persisted is read back, and every
-        // client reconnects to it by itself.
-        restartable: true,
+        // Restarted (restart: true) on the same port and directory: what it persisted is read
+        // back, and every client reconnects to it by itself.
         start: async () =>
           (await startRedis({ port: redisPort!, dir: redisDir, logDir, echo: common.echo, ...(options.env?.QUEUE_PREFIX ? { prefix: options.env.QUEUE_PREFIX } : {}), ...(options.redisArgs ? { extraArgs: options.redisArgs } : {}) })).process,
       });
@@ -312,7 +314,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           kind: 'api',
           ports: [port, apiMetricsPorts[i]!],
           current: undefined,
-          restartable: true,
           start: async () =>
             (
               await startApi({
@@ -337,7 +338,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       kind: 'nginx',
       ports: [gatewayPort!],
       current: undefined,
-      restartable: true,
       start: async () =>
         (
           await startNginx({

@@ -93,6 +93,11 @@ export class KeyStore {
     return record && matchesHash(key, record.hash) ? record : null;
   }
 
+  /** The record of the key with this id (a dashboard session names its key by id). */
+  async byId(id: string): Promise<ApiKeyRecord | null> {
+    return /^[0-9a-f]{12}$/.test(id) ? this.lookup(id) : null;
+  }
+
   private async lookup(id: string): Promise<ApiKeyRecord | null> {
     const now = Date.now();
     const hit = this.cache.get(id);

@@ -1,28 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { ServiceError } from '@tessera/contract';
-import { ADMIN_COOKIE, authenticate, requireScope } from '../auth/authenticate.js';
+import { authenticate, requireScope } from '../auth/authenticate.js';
+import { sessionRequestCheck } from '../auth/same-origin.js';
 import type { ApiContext } from '../context.js';
 import { AUTHENTICATES } from '../routes/route-table.js';
 import { chain, guardedRouter } from '../routes/routing.js';
 import { PerKeyRateLimit } from './rate-limit.js';
-
-/**
- * The dashboard cannot send a bearer header from a browser: `?token=<admin key>` is checked once
- * and traded for an HttpOnly, SameSite=Strict cookie scoped to /admin, and the browser is sent
- * on without the key in its address bar.
- */
-function tokenExchange(ctx: ApiContext): RequestHandler {
-  return async (req: Request, res: Response, next: NextFunction) => {
-    const token = typeof req.query.token === 'string' ? req.query.token : undefined;
-    if (req.method !== 'GET' || token === undefined) return next();
-    const record = await ctx.keys.verify(token).catch(() => null);
-    if (!record) return next(new ServiceError('unauthorized', 'invalid or revoked API key', { headers: { 'WWW-Authenticate': 'Bearer realm="tessera", error="invalid_token"' } }));
-    if (!record.scopes.includes('admin')) return next(new ServiceError('forbidden', `API key '${record.name}' lacks the 'admin' scope`));
-    const secure = req.secure ? '; Secure' : '';
-    res.setHeader('Set-Cookie', `${ADMIN_COOKIE}=${encodeURIComponent(token)}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=3600${secure}`);
-    res.redirect(303, `${req.baseUrl}${req.path}`);
-  };
-}
 
 /** The checks each protected router runs before its routes, built once per context. */
 const guardsOf = new WeakMap<ApiContext, Record<'infer' | 'admin' | 'key', RequestHandler[]>>();
@@ -56,7 +39,8 @@ const isAdminPath = (path: string) => path === '/admin' || path.startsWith('/adm
 
 /**
  * Deny by default: every request that no public route answered needs a valid key, whatever its
- * path, before any body is read. The dashboard's cookie counts only under /admin. Which scope a
+ * path, before any body is read. The dashboard's session cookie counts only under /admin, and
+ * only for requests that come from the dashboard itself (sessionRequestCheck). Which scope a
  * route needs is its router's business (protectedRouter).
  */
 export function authentication(ctx: ApiContext): RequestHandler {
@@ -66,7 +50,7 @@ export function authentication(ctx: ApiContext): RequestHandler {
   }
   const base = { keys: ctx.keys, failures: ctx.authFailures, required: config.AUTH, logger: ctx.logger };
   const bearer = authenticate(base);
-  const admin = chain([tokenExchange(ctx), authenticate({ ...base, required: true, cookie: true })]);
+  const admin = chain([authenticate({ ...base, required: true, sessions: ctx.sessions }), sessionRequestCheck()]);
   const middleware = function authenticationMiddleware(req: Request, res: Response, next: NextFunction) {
     if (isAdminPath(req.path)) return admin(req, res, next);
     bearer(req, res, next);

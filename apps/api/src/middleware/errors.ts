@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { BINARY_HEADER, ServiceError, type ErrorBody } from '@tessera/contract';
+import { ServiceError, type ErrorBody } from '@tessera/contract';
 import type { Logger } from '@tessera/telemetry';
 
 /** Maps body-parser's errors (which carry `type` and `status`) to the service's error table. */
@@ -15,10 +15,20 @@ function fromParser(err: { type?: string; status?: number; message?: string; lim
     case 'request.aborted':
       return new ServiceError('bad_request', 'request aborted by the client');
     default:
-      // A route parameter that is not valid percent-encoding (`/v2/models/%E0%A4%A`): the
-      // router marks its URIError with status 400.
-      return err instanceof URIError ? new ServiceError('bad_request', `malformed percent-encoding in the path: ${err.message}`) : undefined;
+      return fromClientStatus(err);
   }
+}
+
+/**
+ * Errors that body-parser, raw-body, zlib or the router mark as the client's (a 4xx `status`):
+ * a corrupt gzip body, a route parameter that is not valid percent-encoding (`%E0%A4%A`), ….
+ */
+function fromClientStatus(err: { status?: number; message?: string }): ServiceError | undefined {
+  const status = err.status;
+  if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request';
+  const what = err instanceof URIError ? 'malformed percent-encoding in the path' : 'malformed request';
+  return new ServiceError(code, `${what}: ${err.message ?? 'unreadable'}`);
 }
 
 export function errorHandler(logger: Logger) {
@@ -29,7 +39,7 @@ export function errorHandler(logger: Logger) {
     if (res.headersSent) return;
     for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
     const body: ErrorBody = { error: error.message, code: error.code };
-    res.status(error.status).json(body);
+    sendError(res, error.status, body);
   };
 }
 
@@ -39,16 +49,11 @@ export function notFound() {
   };
 }
 
-/** POST bodies must be JSON; anything else would reach the handlers as an empty body. */
-export function requireJson() {
-  return function requireJsonMiddleware(req: Request, _res: Response, next: NextFunction): void {
-    // req.is() is null for a request without a body, false for a body of another type; an
-    // empty body (Content-Length: 0, as an admin action sends) has no type to check.
-    // A binary-extension body (Inference-Header-Content-Length) may carry any type.
-    if (req.method === 'POST' && req.get('content-length') !== '0' && req.is('application/json') === false && req.headers[BINARY_HEADER] === undefined) {
-      next(new ServiceError('unsupported_media_type', `Content-Type must be application/json, got '${req.get('content-type') ?? 'none'}'`));
-      return;
-    }
-    next();
-  };
+/**
+ * Exactly `application/json`, without `; charset=utf-8` (which res.json() adds): KServe's client
+ * reads an error's message only when the Content-Type is that exact value. JSON is UTF-8 anyway.
+ */
+export function sendError(res: Response, status: number, body: ErrorBody): void {
+  res.status(status).setHeader('Content-Type', 'application/json');
+  res.end(Buffer.from(JSON.stringify(body)));
 }

@@ -5,6 +5,8 @@ import { drainQueue, pauseQueue, queueStatus, resumeQueue } from '../admin/queue
 import type { ApiContext } from '../context.js';
 import { resolveModel } from '../models.js';
 import { protectedRouter } from '../middleware/access.js';
+import { readCookie, SESSION_COOKIE } from '../auth/sessions.js';
+import { sessionCookie } from './login.js';
 
 type NameParams = { name: string };
 
@@ -44,6 +46,12 @@ export function adminRouter(ctx: ApiContext): Router {
     const csp = res.getHeader('Content-Security-Policy');
     if (!req.secure && typeof csp === 'string') res.setHeader('Content-Security-Policy', csp.replace(/;?upgrade-insecure-requests/, ''));
     next();
+  });
+  r.post('/admin/logout', async (req, res) => {
+    const session = readCookie(req.get('cookie'), SESSION_COOKIE);
+    if (session !== undefined) await ctx.sessions.end(session);
+    res.setHeader('Set-Cookie', sessionCookie(ctx, req, '', 0));
+    res.status(204).end();
   });
   r.use('/admin/queues', queueBoard('/admin/queues', ctx.repository.names().map((n) => ctx.queueFor(n)), ctx.config.ADMIN_READ_ONLY));
 

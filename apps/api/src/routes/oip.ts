@@ -1,9 +1,13 @@
 import type { Request, Response, Router } from 'express';
-import { metadataShape, validateInferenceRequest, type InferenceResponse, type ModelMetadataResponse, type RepositoryIndexEntry, type ServerMetadataResponse } from '@tessera/contract';
-import { assertModelAccess, mayUseModel } from '../auth/authenticate.js';
+import { metadataShape, ServiceError, validateInferenceRequest, type InferenceResponse, type ModelMetadataResponse, type ServerMetadataResponse } from '@tessera/contract';
+import { assertModelAccess, mayUseModel, requireScope } from '../auth/authenticate.js';
 import type { ApiContext } from '../context.js';
-import { toBinaryOutputs, toResponseOutputs } from '../encode.js';
+import { classificationsOf, classifyOutputs, encodeOutputs } from '../oip/classification.js';
+import { tritonModelConfig } from '../oip/model-config.js';
+import { loadModel, repositoryIndex, unloadModel } from '../oip/repository.js';
+import { modelStatistics } from '../oip/statistics.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
+import { responseCompression } from '../middleware/compression.js';
 import { setOutcomeHeaders } from '../outcome-headers.js';
 import { resolveModel } from '../models.js';
 import { runInference } from '../run-inference.js';
@@ -15,17 +19,33 @@ export const SERVER_VERSION = '0.1.0';
 
 type ModelParams = { name: string; version?: string };
 
+/** Exactly the Triton extensions implemented (see docs/compatibility.md). */
+export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_configuration', 'model_repository', 'parameters', 'schedule_policy', 'statistics'] as const;
+
 /**
- * Open Inference Protocol (KServe v2) REST endpoints, plus Triton's repository index: each needs
- * a key with the `infer` scope (the health endpoints are public, in service.ts).
+ * Open Inference Protocol (KServe v2) REST endpoints, plus Triton's extensions: each needs a key
+ * with the `infer` scope (model control also `admin`; the health endpoints are public, in
+ * service.ts).
  */
 export function oipRouter(ctx: ApiContext): Router {
   const r = protectedRouter(ctx, 'infer');
 
   r.get('/v2', (_req, res) => {
-    const body: ServerMetadataResponse = { name: SERVER_NAME, version: SERVER_VERSION, extensions: ['model_repository', 'schedule_policy'] };
+    const body: ServerMetadataResponse = { name: SERVER_NAME, version: SERVER_VERSION, extensions: [...EXTENSIONS] };
     res.json(body);
   });
+
+  // Triton's statistics extension, across every replica and worker (before /v2/models/:name,
+  // which would take 'stats' for a model name).
+  const stats = async (req: Request<Partial<ModelParams>>, res: Response) => {
+    const { name, version } = req.params;
+    if (name !== undefined) assertModelAccess(req, name);
+    const models = name === undefined ? ctx.repository.all().filter((m) => mayUseModel(req, m.name)) : version !== undefined ? [resolveModel(ctx, name, version)] : ctx.repository.versions(resolveModel(ctx, name).name).map((v) => ctx.repository.get(name, v)!);
+    res.json(await modelStatistics(ctx.statistics, models));
+  };
+  r.get('/v2/models/stats', stats);
+  r.get('/v2/models/:name/stats', stats);
+  r.get('/v2/models/:name/versions/:version/stats', stats);
 
   const metadata = (req: Request<ModelParams>, res: Response) => {
     assertModelAccess(req, req.params.name);
@@ -71,44 +91,68 @@ export function oipRouter(ctx: ApiContext): Router {
     assertModelAccess(req, req.params.name);
     const model = resolveModel(ctx, req.params.name, req.params.version);
     const validated = validateInferenceRequest(model, req.body, req.binaryData);
-    const id = (req.body as { id?: string }).id;
-    const outcome = await runInference(ctx, req, model, validated, { idempotencyKey: idempotencyKeyOf(req, id) });
+    const { id, parameters, outputs: asked } = req.body as { id?: string; parameters?: { idempotency_key?: unknown }; outputs?: unknown };
+    const classifications = classificationsOf(asked);
+    const outcome = await runInference(ctx, req, model, validated, { idempotencyKey: idempotencyKeyOf(req, parameters?.idempotency_key) });
     const { result, timing } = outcome;
     setTimingHeaders(res, timing);
     setOutcomeHeaders(res, outcome);
+    const { outputs, chunks } = encodeOutputs(result.outputs, validated.binaryOutputs, await classifyOutputs(model, result.outputs, classifications));
     const body: InferenceResponse = {
       model_name: model.name,
       model_version: model.version,
       ...(id !== undefined ? { id } : {}),
       parameters: { ...timing, execution_provider: result.provider, cache: outcome.cache, ...(outcome.replayed ? { idempotent_replay: true } : {}) },
-      outputs: [],
+      outputs,
     };
     if (!validated.binaryOutputs) {
-      body.outputs = toResponseOutputs(result.outputs);
       res.json(body);
       return;
     }
     // The binary tensor data extension: requested outputs as raw bytes after the JSON header.
-    const { outputs, chunks } = toBinaryOutputs(result.outputs, validated.binaryOutputs);
-    body.outputs = outputs;
     const header = Buffer.from(JSON.stringify(body));
     res.setHeader('Inference-Header-Content-Length', String(header.byteLength));
     res.type('application/octet-stream').send(Buffer.concat([header, ...chunks]));
   };
-  r.post('/v2/models/:name/infer', infer);
-  r.post('/v2/models/:name/versions/:version/infer', infer);
+  // Only inference responses are compressed, as Triton does: its asyncio client reads every
+  // other response as plain JSON while aiohttp asks for gzip on each of them.
+  const compress = responseCompression();
+  r.post('/v2/models/:name/infer', compress, infer);
+  r.post('/v2/models/:name/versions/:version/infer', compress, infer);
 
-  // Triton's model-repository extension: every model version and whether a worker serves it.
+  // Triton's model-repository extension: every model version and its state, load and unload.
   r.post('/v2/repository/index', async (req, res) => {
     const onlyReady = (req.body as { ready?: unknown } | undefined)?.ready === true;
-    const workers = await ctx.workers.live().catch(() => []);
-    const served = new Set(workers.flatMap((w) => w.models));
-    const rows: RepositoryIndexEntry[] = ctx.repository.all().filter((m) => mayUseModel(req, m.name)).map((m) => {
-      const ready = served.has(`${m.name}@${m.version}`);
-      return ready ? { name: m.name, version: m.version, state: 'READY' } : { name: m.name, version: m.version, state: 'UNAVAILABLE', reason: 'no live worker serves this version' };
-    });
+    const rows = await repositoryIndex(ctx, (name) => mayUseModel(req, name));
     res.json(onlyReady ? rows.filter((x) => x.state === 'READY') : rows);
   });
+  r.post('/v2/repository/models/:name/load', requireScope('admin'), async (req: Request<ModelParams>, res: Response) => {
+    await loadModel(ctx, req.params.name, requestParameters(req.body));
+    res.json({});
+  });
+  r.post('/v2/repository/models/:name/unload', requireScope('admin'), async (req: Request<ModelParams>, res: Response) => {
+    requestParameters(req.body); // unload_dependents: no model here depends on another
+    await unloadModel(ctx, req.params.name);
+    res.json({});
+  });
+
+  // Triton's model-configuration extension.
+  const modelConfig = async (req: Request<ModelParams>, res: Response) => {
+    assertModelAccess(req, req.params.name);
+    const model = resolveModel(ctx, req.params.name, req.params.version);
+    res.json(tritonModelConfig(model, await ctx.workers.live().catch(() => []), ctx.config));
+  };
+  r.get('/v2/models/:name/config', modelConfig);
+  r.get('/v2/models/:name/versions/:version/config', modelConfig);
+
 
   return r;
+}
+
+/** A repository request's `parameters` (an empty body has none). */
+function requestParameters(body: unknown): Record<string, unknown> {
+  const p = body && typeof body === 'object' ? (body as { parameters?: unknown }).parameters : undefined;
+  if (p === undefined) return {};
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new ServiceError('bad_request', "'parameters' must be an object");
+  return p as Record<string, unknown>;
 }

@@ -16,7 +16,12 @@ export interface Readiness {
  */
 const READY_REDIS_BUDGET_MS = 750;
 
-/** Ready means: Redis answers, and live workers serve the default model (all of its stages). */
+/**
+ * Ready means: Redis answers. Whether workers serve a model is that model's own readiness
+ * (/v2/models/{m}/ready, tessera_model_workers): a replica that can reach Redis can still answer
+ * cache hits, queue requests for a worker that is restarting and serve every other model, so a
+ * worker outage must never take the front door out of rotation.
+ */
 export async function readiness(ctx: ApiContext): Promise<Readiness> {
   let workers: Awaited<ReturnType<ApiContext['workers']['live']>>;
   try {
@@ -24,14 +29,6 @@ export async function readiness(ctx: ApiContext): Promise<Readiness> {
     workers = await withTimeout(ctx.redis.ping().then(() => ctx.workers.live()), budget, `no answer within ${budget} ms`);
   } catch (err) {
     return { ready: false, reason: `Redis is unreachable: ${(err as Error).message}`, redis: false, workers: 0 };
-  }
-  const name = ctx.config.DEFAULT_MODEL;
-  // A text or image model is ready when every repository model its pipeline calls is served.
-  for (const modelName of ctx.pipelines.get(name)?.models ?? [name]) {
-    const model = ctx.repository.get(modelName);
-    if (!model) return { ready: false, reason: `model '${modelName}' is not in the repository`, redis: true, workers: workers.length };
-    const serving = workers.filter((w) => w.models.includes(`${model.name}@${model.version}`)).length;
-    if (serving === 0) return { ready: false, reason: `no live worker serves model '${modelName}' (default model '${name}')`, redis: true, workers: workers.length };
   }
   return { ready: true, redis: true, workers: workers.length };
 }
