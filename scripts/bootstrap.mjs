@@ -22,13 +22,19 @@ export const MIN_NODE_MAJOR = 20;
 export const SYSTEM_PACKAGES = /** @type {const} */ (['redis-server', 'nginx']);
 /**
  * Debian packages only the tests need: a Compose client for `docker compose config` on the
- * deployment file (no engine is involved) and the CJK and Latin fonts the OCR test images are
- * drawn with.
+ * deployment file (no engine is involved), the CJK and Latin fonts the OCR test images are
+ * drawn with, kubectl and Prometheus.
  */
 export const TEST_PACKAGES = [
+  // The Sentinel failover test runs three real sentinels (the same package a deployment uses).
+  { pkg: 'redis-sentinel', present: (env) => Boolean(findExecutable('redis-sentinel', env.PATH)) },
   { pkg: 'docker-compose', present: (env) => Boolean(findExecutable('docker-compose', env.PATH)) || composePlugin(env) },
   { pkg: 'fonts-noto-cjk', present: () => existsSync('/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc') },
   { pkg: 'fonts-dejavu-core', present: () => existsSync('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf') },
+  // kubectl renders deploy/k8s (`kubectl kustomize`); promtool checks and unit-tests the alert
+  // rules, and the e2e test runs a real Prometheus against the stack.
+  { pkg: 'kubernetes-client', present: (env) => Boolean(findExecutable('kubectl', env.PATH)) },
+  { pkg: 'prometheus', present: (env) => Boolean(findExecutable('promtool', env.PATH) && findExecutable('prometheus', env.PATH)) },
 ];
 
 function composePlugin(env) {
@@ -197,7 +203,7 @@ export async function ensureSystemPackages(env = process.env, extra = []) {
     await run(cmd, rest, { stdio: 'ignore' });
   } else {
     // No systemd: stop whatever the maintainer scripts may have started despite policy-rc.d.
-    for (const [name, pidFile] of [['nginx', '/run/nginx.pid'], ['redis-server', '/run/redis/redis-server.pid']]) {
+    for (const [name, pidFile] of [['nginx', '/run/nginx.pid'], ['redis-server', '/run/redis/redis-server.pid'], ['redis-sentinel', '/run/sentinel/redis-sentinel.pid']]) {
       if (!missing.includes(name) || !existsSync(pidFile)) continue;
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
       if (pid > 1) {

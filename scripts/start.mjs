@@ -5,7 +5,7 @@
 //
 // Knobs (environment):
 //   GATEWAY_PORT=8080  GATEWAY_HOST=127.0.0.1  API_REPLICAS=3  API_BASE_PORT=3001
-//   REDIS_PORT=6390    WORKERS=1               WORKER_METRICS_PORT=9100
+//   REDIS_PORT=6390    WORKERS=1               WORKER_METRICS_PORT=9100  API_METRICS_PORT=9200
 //   MODEL_REPOSITORY=.run/models  STACK_ECHO=1 (copy service logs here)  STACK_RESTART=1
 //   READY_TIMEOUT_MS=120000  SKIP_BOOTSTRAP=1 (start the current build as it is)
 // Everything else (LOG_LEVEL, DEVICE, INTRA_OP_THREADS, BODY_LIMIT, ...) reaches the services.
@@ -16,6 +16,8 @@ import { pathToFileURL } from 'node:url';
 import { bootstrap, BootstrapError, MODELS_DIR, REPO_ROOT, RUN_DIR } from './bootstrap.mjs';
 
 const STATE_FILE = join(RUN_DIR, 'stack.json');
+/** The Redis admin user's URL, password included (mode 0600), for the key and queue CLIs. */
+const ADMIN_URL_FILE = join(RUN_DIR, 'redis', 'admin-url');
 
 function say(message) {
   process.stderr.write(`[start] ${message}\n`);
@@ -141,8 +143,8 @@ function banner(stack, config, key) {
 
   export KEY=${key}
 
-More keys: REDIS_URL=${stack.redisUrl} npm run keys -- create --name NAME --scopes infer
-Queue dashboard: ${gw}/admin/queues?token=${key}
+More keys: REDIS_URL="$(cat ${ADMIN_URL_FILE})" npm run keys -- create --name NAME --scopes infer
+Queue dashboard: sign in at ${gw}/admin/login with the key above
 `
     : `AUTH=off: the API takes requests without keys. Never expose it like this.
 `;
@@ -151,8 +153,9 @@ tessera is up: ${config.replicas} API replica(s), ${config.workers} worker(s), R
 
   Gateway          ${gw}
   API replicas     ${stack.apiUrls.join('  ')}
+  API metrics      ${stack.apiMetricsUrls.join('  ')}
   Worker metrics   ${stack.workerMetricsUrls.join('  ') || '(no workers)'}
-  Redis            ${stack.redisUrl}
+  Redis            ${stack.redisUrl.replace(/:[^:@/]*@/, ':***@')} (as admin: ${ADMIN_URL_FILE})
   Models           ${config.modelRepository}
   Logs             ${stack.logDir}
 
@@ -163,7 +166,7 @@ Try:
   curl -s -X POST ${gw}/v2/models/affine/infer${auth} \\
        -H 'content-type: application/json' \\
        -d '${body}'
-  curl -s ${stack.apiUrls[0]}/metrics | head
+  curl -s ${stack.apiMetricsUrls[0]} | head
 
 Ctrl-C stops everything.
 `;
@@ -181,6 +184,7 @@ async function main() {
     redisPort: intFromEnv('REDIS_PORT', 6390, 1),
     workers: intFromEnv('WORKERS', 1, 0),
     workerMetricsPort: intFromEnv('WORKER_METRICS_PORT', 9100, 1),
+    apiMetricsPort: intFromEnv('API_METRICS_PORT', 9200, 1),
     modelRepository: resolve(process.env.MODEL_REPOSITORY || MODELS_DIR),
     echo: flagFromEnv('STACK_ECHO', true),
     restart: flagFromEnv('STACK_RESTART', true),
@@ -240,6 +244,7 @@ async function main() {
     apiBasePort: config.apiBasePort,
     redisPort: config.redisPort,
     workerMetricsPort: config.workerMetricsPort,
+    apiMetricsPort: config.apiMetricsPort,
     modelRepository: config.modelRepository,
     echo: config.echo ? process.stdout : false,
     restart: config.restart,
@@ -257,6 +262,7 @@ async function main() {
     },
   });
   if (shuttingDown) return;
+  writeFileSync(ADMIN_URL_FILE, `${stack.redisUrl}\n`, { mode: 0o600 });
   // Same rule as the API's: only an explicit off value turns authentication off.
   const authOff = ['off', 'false', '0', 'no'].includes((process.env.AUTH ?? '').toLowerCase());
   let key;

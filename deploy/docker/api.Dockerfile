@@ -7,11 +7,16 @@
 # api.Dockerfile.dockerignore beside this file keeps the context small (BuildKit reads the
 # <Dockerfile>.dockerignore next to the Dockerfile in preference to a root .dockerignore).
 
-ARG NODE_VERSION=20
+# Base images are pinned by digest, so a rebuild gets the same bytes. To move to a newer Node 22
+# LTS release, read the current digest of the tag and replace it here (and in the other
+# Dockerfile), then rebuild and run the tests:
+#   docker buildx imagetools inspect node:22-bookworm-slim --format '{{json .Manifest.Digest}}'
+# npm test checks that every base image carries a digest (apps/e2e/src/compose.test.ts).
+ARG NODE_IMAGE=node:22-bookworm-slim@sha256:43ac6c60b8f89723f746e8a92ce91abd5017e627ce1ddfe4238355d3a30b772c
 ARG PNPM_VERSION=12.4.2
 
 # ---------------------------------------------------------------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 ARG PNPM_VERSION
 # The API does not run ONNX Runtime; never fetch the CUDA provider here.
 ENV CI=true \
@@ -37,18 +42,21 @@ RUN --mount=type=cache,id=tessera-pnpm-store,target=/pnpm/store \
 
 # ---------------------------------------------------------------------------------------------
 # One-shot: generates the model repository (test and demo models) into /models, idempotently.
-FROM node:${NODE_VERSION}-bookworm-slim AS models
+FROM ${NODE_IMAGE} AS models
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build --chown=node:node /out/models ./
 RUN mkdir -p /models && chown node:node /models
-USER node
+# The image's `node` user, numerically, so that Kubernetes can verify runAsNonRoot.
+USER 1000:1000
 VOLUME ["/models"]
 ENTRYPOINT ["node", "dist/cli.js"]
-CMD ["/models"]
+# Production models only; `--only all` adds the test and demo-only models (affine, memory-hog,
+# cost, gather, …), which must never be deployed.
+CMD ["/models", "--only", "demo"]
 
 # ---------------------------------------------------------------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS api
+FROM ${NODE_IMAGE} AS api
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
@@ -56,7 +64,7 @@ ENV NODE_ENV=production \
     MALLOC_MMAP_THRESHOLD_=65536
 WORKDIR /app
 COPY --from=build --chown=node:node /out/api ./
-USER node
+USER 1000:1000
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

@@ -15,12 +15,18 @@
 # libcurand.so.10 and libcudnn.so.9, all of which the base image provides; `ldd` on the same
 # file inside the image must report no "not found".
 
-ARG NODE_VERSION=20
+# Base images are pinned by digest, so a rebuild gets the same bytes. To move to a newer Node 22
+# LTS release, read the current digest of the tag and replace it here (and in the other
+# Dockerfile), then rebuild and run the tests:
+#   docker buildx imagetools inspect node:22-bookworm-slim --format '{{json .Manifest.Digest}}'
+# npm test checks that every base image carries a digest (apps/e2e/src/compose.test.ts).
+ARG NODE_IMAGE=node:22-bookworm-slim@sha256:43ac6c60b8f89723f746e8a92ce91abd5017e627ce1ddfe4238355d3a30b772c
 ARG PNPM_VERSION=12.4.2
-ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04
+# Same for the CUDA runtime: docker buildx imagetools inspect nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04
+ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04@sha256:59e0e4376a0f16d10b03d3a14344b80a866a1674cb4948cb318291387ac05010
 
 # ---------------------------------------------------------------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 ARG PNPM_VERSION
 ENV CI=true \
     ONNXRUNTIME_NODE_INSTALL=skip \
@@ -47,11 +53,11 @@ RUN cd /out/worker/node_modules/.pnpm/onnxruntime-node@*/node_modules/onnxruntim
  && test -s bin/napi-v6/linux/x64/libonnxruntime_providers_shared.so
 
 # ---------------------------------------------------------------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS node
+FROM ${NODE_IMAGE} AS node
 
 # ---------------------------------------------------------------------------------------------
 FROM ${CUDA_IMAGE} AS worker
-# Node 20 from the official image (a glibc build that runs on Ubuntu 22.04 as it is).
+# Node 22 from the official image (a glibc build that runs on Ubuntu 22.04 as it is).
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 RUN groupadd --system --gid 10001 tessera \
  && useradd --system --uid 10001 --gid tessera --home-dir /app --shell /usr/sbin/nologin tessera
@@ -65,7 +71,14 @@ ENV NODE_ENV=production \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility
 WORKDIR /app
 COPY --from=build --chown=tessera:tessera /out/worker ./
-USER tessera
+# The build fails here when the CUDA provider needs a library this base image lacks (a CUDA or
+# cuDNN major version that moved): better than a worker that silently falls back to the CPU.
+RUN set -e; \
+    lib=$(echo node_modules/.pnpm/onnxruntime-node@*/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so); \
+    test -s "$lib"; \
+    missing=$(ldd "$lib" | grep "not found" || true); \
+    if [ -n "$missing" ]; then echo "the CUDA provider cannot load; missing libraries:"; echo "$missing"; exit 1; fi
+USER 10001:10001
 EXPOSE 9100
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||9100)+'/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

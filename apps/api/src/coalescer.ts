@@ -1,7 +1,7 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_SCHEMA_VERSION, ServiceError, type InferJobData, type InferRequestPart, type ModelSpec } from '@tessera/contract';
-import { INFER_JOB_OPTIONS, modelKey, type Admission, type AdmissionOutcome, type RateCount, type RateState } from '@tessera/queue';
+import { INFER_JOB_OPTIONS, modelKey, type Admission, type AdmissionOutcome, type QueueShare, type RateCount, type RateState } from '@tessera/queue';
 import { withTimeout } from './with-timeout.js';
 
 const ENQUEUE_TIMEOUT_MS = 5000;
@@ -28,6 +28,11 @@ export interface RateTicket {
   counted(state: RateState, limited: boolean): ServiceError | undefined;
 }
 
+/** The 429 of a request whose key already holds its whole share of the model's queue cap. */
+function overShareError(model: string, share: QueueShare): ServiceError {
+  return new ServiceError('overloaded', `model '${model}': this API key already has ${share.maxItems} items queued or running, its share of the model's queue; retry when some are answered`, { headers: { 'Retry-After': '1' } });
+}
+
 /** A large input's raw bytes, stored under its own key before the job that names it is added. */
 export interface Blob {
   key: string;
@@ -45,6 +50,7 @@ interface Entry {
   /** Response-cache key to answer from, if it holds a result. */
   lookup: string | undefined;
   rate: RateTicket | undefined;
+  share: QueueShare | undefined;
   resolve(where: Enqueued | Cached): void;
   reject(err: Error): void;
 }
@@ -107,7 +113,7 @@ export class JobCoalescer {
     else this.waiting.delete(key);
   }
 
-  enqueue(model: ModelSpec, part: InferRequestPart, opts: { priority?: number | undefined; queueCap: number; timeoutMs: number; lookup?: string | undefined; rate?: RateTicket | undefined }, blobs: Blob[] = []): Promise<Enqueued | Cached> {
+  enqueue(model: ModelSpec, part: InferRequestPart, opts: { priority?: number | undefined; queueCap: number; timeoutMs: number; lookup?: string | undefined; rate?: RateTicket | undefined; share?: QueueShare | undefined }, blobs: Blob[] = []): Promise<Enqueued | Cached> {
     const served = modelKey(model.name, model.version);
     const key = `${served}#${opts.priority ?? ''}`;
     let group = this.open.get(key);
@@ -116,7 +122,7 @@ export class JobCoalescer {
       this.open.set(key, group);
     }
     const g = group;
-    const promise = new Promise<Enqueued | Cached>((resolve, reject) => g.entries.push({ part, blobs, lookup: opts.lookup, rate: opts.rate, resolve, reject }));
+    const promise = new Promise<Enqueued | Cached>((resolve, reject) => g.entries.push({ part, blobs, lookup: opts.lookup, rate: opts.rate, share: opts.share, resolve, reject }));
     g.items += part.items;
     const batch = model.maxBatchSize > 0 ? model.maxBatchSize : MAX_REQUESTS_PER_JOB;
     if (g.entries.length >= MAX_REQUESTS_PER_JOB || g.items >= batch) {
@@ -150,7 +156,7 @@ export class JobCoalescer {
 
   private async send(g: Group): Promise<void> {
     const { model, entries } = g;
-    const requests = entries.map((e) => ({ id: e.part.id, items: e.part.items, deadline: e.part.deadline, lookup: e.lookup, rate: e.rate?.rate }));
+    const requests = entries.map((e) => ({ id: e.part.id, items: e.part.items, deadline: e.part.deadline, lookup: e.lookup, rate: e.rate?.rate, share: e.share }));
     const store = this.store;
     const queue = this.queueFor(model.name);
     if (queue.opts.connection !== store) {
@@ -182,7 +188,7 @@ export class JobCoalescer {
       void adding.then(() => queue.remove(planned.jobId)).catch(() => {});
       return;
     }
-    const { admitted, cached, limited, rate: rates, inFlight: used } = outcome;
+    const { admitted, cached, limited, overShare, rate: rates, inFlight: used } = outcome;
     const accepted = entries.filter((_, i) => admitted[i]);
     this.dropBlobs(entries.filter((_, i) => !admitted[i]));
     entries.forEach((e, i) => {
@@ -193,6 +199,7 @@ export class JobCoalescer {
       if (admitted[i]) return;
       const hit = cached[i];
       if (hit !== undefined) return e.resolve({ cached: hit });
+      if (overShare[i]) return e.reject(overShareError(model.name, e.share!));
       e.reject(new ServiceError('overloaded', `model '${model.name}' is overloaded: ${used} items are queued or running (limit ${g.queueCap}); retry later`, { headers: { 'Retry-After': '1' } }));
     });
     let job = planned;

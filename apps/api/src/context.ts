@@ -1,15 +1,16 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { ApiConfig } from '@tessera/config';
 import type { Pipeline } from '@tessera/contract';
 import type { ModelRepository } from '@tessera/model-repository';
-import { Admission, IdempotencyStore, InferenceStatistics, queueName, replyKey, ReplyListener, WorkerRegistry } from '@tessera/queue';
+import { Admission, connectRedis, IdempotencyStore, InferenceStatistics, queueName, replyKey, ReplyListener, WorkerRegistry } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import { FailureLimit } from './auth/failure-limit.js';
 import { KeyStore } from './auth/key-store.js';
+import { SessionStore } from './auth/sessions.js';
 import { ResponseCache } from './cache/response-cache.js';
 import { InferClient } from './infer-client.js';
-import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { createApiMetrics, registerRedisUp, type ApiMetrics } from './metrics.js';
 
 /** Everything a route may use, built once per process and passed down whole. */
 export interface ApiContext {
@@ -26,6 +27,7 @@ export interface ApiContext {
   queueFor(model: string): Queue;
   keys: KeyStore;
   authFailures: FailureLimit;
+  sessions: SessionStore;
   idempotency: IdempotencyStore;
   cache: ResponseCache;
   /** Triton's statistics extension, shared by every replica and worker through Redis. */
@@ -34,12 +36,17 @@ export interface ApiContext {
 }
 
 export function createContext(config: ApiConfig, logger: Logger, repository: ModelRepository, pipelines: Map<string, Pipeline> = new Map()): ApiContext {
-  const redisOptions = { maxRetriesPerRequest: 3, enableAutoPipelining: true, lazyConnect: false };
-  const redis = new Redis(config.REDIS_URL, redisOptions);
+  // Every call on a request's path (auth, admission, enqueue, readiness) is bounded: a frozen or
+  // unreachable Redis fails the call (503) after REDIS_COMMAND_TIMEOUT_MS instead of holding the
+  // request. Commands issued while reconnecting wait in the offline queue under the same bound.
+  const redisOptions = { maxRetriesPerRequest: 3, enableAutoPipelining: true, lazyConnect: false, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS };
+  const redis = connectRedis(config, redisOptions);
   // Admission, large inputs and job adds: one connection without auto-pipelining, so that a job
   // add is sent right behind its admission and runs after it (see JobCoalescer).
-  const enqueueConnection = new Redis(config.REDIS_URL, { ...redisOptions, enableAutoPipelining: false });
-  const replyConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const enqueueConnection = connectRedis(config, { ...redisOptions, enableAutoPipelining: false });
+  // Blocking reads of the replies: no bound (a reply may take the whole deadline); commands are
+  // retried across reconnects.
+  const replyConnection = connectRedis(config, { maxRetriesPerRequest: null });
   for (const [name, conn] of [['redis', redis], ['enqueue', enqueueConnection], ['reply', replyConnection]] as const) {
     conn.on('error', (err) => logger.warn({ err: err.message, connection: name }, 'redis connection error'));
   }
@@ -61,6 +68,7 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
   replies.start();
 
   const admission = new Admission(enqueueConnection, config.QUEUE_PREFIX);
+  const workers = new WorkerRegistry(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS);
   const metrics = createApiMetrics(
     config.REPLICA_ID,
     async (set) => {
@@ -72,7 +80,19 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     async (set) => {
       for (const name of repository.names()) set(name, await admission.inFlight(name));
     },
+    async (set) => {
+      const live = await workers.live();
+      for (const name of repository.names()) set(name, live.filter((w) => w.models.some((m) => m.startsWith(`${name}@`))).length);
+    },
   );
+
+  // Cache hit ratios are read per model from the start, before the first lookup.
+  for (const name of repository.names()) for (const result of ['hit', 'miss']) metrics.cacheRequests.inc({ model: name, result }, 0);
+  for (const model of repository.all()) {
+    metrics.maxBatchSize.set({ model: model.name }, Math.max(1, model.maxBatchSize));
+    metrics.latencyObjective.set({ model: model.name }, (model.latencyObjectiveMs ?? model.timeoutMs ?? config.REQUEST_TIMEOUT_MS) / 1000);
+  }
+  registerRedisUp(metrics.registry, redis);
 
   let closing: Promise<void> | undefined;
   return {
@@ -80,15 +100,16 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     logger,
     repository,
     redis,
-    workers: new WorkerRegistry(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
+    workers,
     inferClient: new InferClient({ queueFor, replies, admission, logger, enqueueConnection, prefix: config.QUEUE_PREFIX, coalesceWindowMs: config.COALESCE_WINDOW_MS }),
     metrics,
     pipelines,
     queueFor,
     keys: new KeyStore(redis, config.QUEUE_PREFIX, config.AUTH_CACHE_MS),
     authFailures: new FailureLimit(redis, config.QUEUE_PREFIX, config.AUTH_FAILURE_LIMIT, config.RATE_LIMIT_WINDOW_MS),
+    sessions: new SessionStore(redis, config.QUEUE_PREFIX, config.ADMIN_SESSION_TTL_S),
     idempotency: new IdempotencyStore(redis, config.QUEUE_PREFIX),
-    cache: new ResponseCache(config.QUEUE_PREFIX, metrics.cacheRequests),
+    cache: new ResponseCache(config.QUEUE_PREFIX, metrics.cacheRequests, config.RESPONSE_CACHE_MAX_BYTES),
     statistics: new InferenceStatistics(redis, config.QUEUE_PREFIX),
     // Every step runs even when an earlier one fails; calling twice is harmless.
     close() {

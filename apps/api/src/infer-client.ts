@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BLOB_MIN_BYTES, bytesOf, parseFailureReason, ServiceError, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type ModelSpec, type Reply, type ValidatedRequest, type WireTensor } from '@tessera/contract';
-import { blobKeyPrefix, ReplyTimeoutError, type Admission, type ReplyListener } from '@tessera/queue';
+import { blobKeyPrefix, ReplyTimeoutError, type Admission, type QueueShare, type ReplyListener } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import { JobCoalescer, type Blob, type Cached, type Enqueued, type RateTicket } from './coalescer.js';
 import { formatDeadline } from './request-policy.js';
@@ -33,6 +33,8 @@ export interface InferOptions {
   cache?: InferRequestPart['cache'];
   /** The request's rate-limit count, taken by the admission (over the limit: refused, nothing queued). */
   rate?: RateTicket | undefined;
+  /** Whose share of the model's queue cap the request takes (over it: refused, nothing queued). */
+  share?: QueueShare | undefined;
 }
 
 export interface InferAnswer {
@@ -119,7 +121,7 @@ export class InferClient {
     reply.catch(() => {}); // observed below; avoid an unhandled rejection if enqueueing throws first
     let enqueued: Enqueued | Cached;
     try {
-      enqueued = await this.coalescer.enqueue(model, part, { priority: opts.priority, queueCap: opts.queueCap, timeoutMs: opts.timeoutMs, lookup: opts.lookup, rate: opts.rate }, blobs);
+      enqueued = await this.coalescer.enqueue(model, part, { priority: opts.priority, queueCap: opts.queueCap, timeoutMs: opts.timeoutMs, lookup: opts.lookup, rate: opts.rate, share: opts.share }, blobs);
     } catch (err) {
       this.replies.cancel(id, reply);
       throw err;

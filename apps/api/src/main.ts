@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadApiConfig, redact } from '@tessera/config';
 import { loadRepository } from '@tessera/model-repository';
-import { createLogger } from '@tessera/telemetry';
+import { createLogger, startMetricsServer } from '@tessera/telemetry';
 import { createContext } from './context.js';
 import { watchRepository } from './oip/repository.js';
 import { loadPipelines } from './pipelines.js';
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
     throw new Error(`DEFAULT_MODEL '${config.DEFAULT_MODEL}' is neither a repository model nor a text/image model; known: ${[...pipelines.keys(), ...repository.names()].join(', ')}`);
   }
   const ctx = createContext(config, logger, repository, pipelines);
+  let stopping = false;
   // Model load and unload through the repository API reach every replica.
   const stopWatch = await watchRepository(ctx);
   const app = createServer(ctx);
@@ -24,9 +26,11 @@ async function main(): Promise<void> {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
   });
   server.keepAliveTimeout = 65_000; // longer than nginx's upstream keepalive_timeout
-  logger.info({ config: redact(config), models: repository.names(), pipelines: [...pipelines.keys()] }, `api listening on http://${config.HOST}:${config.PORT}`);
+  // Metrics never share the public port: only Prometheus (and probes) reach this one.
+  const metricsServer = await startMetricsServer(ctx.metrics.registry, config.METRICS_HOST, config.METRICS_PORT, () => !stopping);
+  const metricsPort = (metricsServer.address() as AddressInfo).port;
+  logger.info({ config: redact(config), models: repository.names(), pipelines: [...pipelines.keys()], metricsPort }, `api listening on http://${config.HOST}:${config.PORT}; metrics on http://${config.METRICS_HOST}:${metricsPort}/metrics`);
 
-  let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -39,6 +43,8 @@ async function main(): Promise<void> {
     force.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    metricsServer.close();
+    metricsServer.closeAllConnections();
     stopWatch();
     await ctx.close();
     logger.info('stopped');

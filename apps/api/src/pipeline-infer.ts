@@ -5,8 +5,9 @@ import { resolveModel } from './models.js';
 import { runInference, type InferenceOutcome } from './run-inference.js';
 
 /**
- * The `infer` a pipeline gets: each call goes through the queue like any request, and the
- * timings of all calls are summed for the response (batch size: the largest batch seen).
+ * The `infer` a pipeline gets: each call goes through the queue like any request, is charged
+ * to the key's rate limit like one, and the timings of all calls are summed for the response
+ * (batch size: the largest batch seen).
  */
 export function pipelineInfer(ctx: ApiContext, req: Request): { infer: Infer; totals: Timing & { calls: number; provider: string; cache: InferenceOutcome['cache'] } } {
   // X-Cache of the whole request: hit when every call was answered by the cache, miss when any
@@ -16,7 +17,7 @@ export function pipelineInfer(ctx: ApiContext, req: Request): { infer: Infer; to
   const infer: Infer = async (call) => {
     const model = resolveModel(ctx, call.model);
     const items = checkTensors(model, call.inputs);
-    const { result, cache } = await runInference(ctx, req, model, { tensors: call.inputs, items, outputs: call.outputs });
+    const { result, cache } = await runInference(ctx, req, model, { tensors: call.inputs, items, outputs: call.outputs }, { chargeEachCall: true });
     states.add(cache);
     totals.cache = states.has('miss') ? 'miss' : states.size === 1 && states.has('hit') ? 'hit' : 'off';
     totals.queueMs += result.timing.queueMs;

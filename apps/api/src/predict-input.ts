@@ -1,12 +1,17 @@
 import { ServiceError, type ModelSpec } from '@tessera/contract';
 
-/** Shape of a rectangular nested array, or a 400 that says where it is ragged. */
-export function inferShape(value: unknown, path = 'inputs'): number[] {
+/**
+ * Shape of a rectangular nested array, or a 400 that says where it is ragged. No deeper than
+ * `maxDepth` arrays (the input's rank with its batch dimension, plus one), so the recursion is
+ * bounded whatever the body nests.
+ */
+export function inferShape(value: unknown, maxDepth: number, path = 'inputs'): number[] {
   if (!Array.isArray(value)) return [];
+  if (maxDepth <= 0) throw new ServiceError('invalid_input', `${path} nests arrays deeper than the input's rank allows`);
   if (value.length === 0) throw new ServiceError('invalid_input', `${path} is an empty array`);
-  const inner = inferShape(value[0], `${path}[0]`);
+  const inner = inferShape(value[0], maxDepth - 1, `${path}[0]`);
   for (let i = 1; i < value.length; i++) {
-    const other = inferShape(value[i], `${path}[${i}]`);
+    const other = inferShape(value[i], maxDepth - 1, `${path}[${i}]`);
     if (other.length !== inner.length || other.some((d, j) => d !== inner[j])) {
       throw new ServiceError('invalid_input', `${path} is ragged: ${path}[0] has shape ${JSON.stringify(inner)} but ${path}[${i}] has ${JSON.stringify(other)}`);
     }
@@ -37,7 +42,10 @@ export function predictToOip(model: ModelSpec, inputs: unknown, outputs: unknown
   }
   const oipInputs = Object.entries(named).map(([name, data]) => {
     const spec = model.inputs.find((s) => s.name === name);
-    return { name, datatype: spec?.datatype, shape: inferShape(data, `inputs.${name}`), data };
+    // An unknown input is refused by the validator, which names the model's inputs.
+    if (!spec) return { name, data };
+    const rank = spec.shape.length + (model.maxBatchSize > 0 ? 1 : 0);
+    return { name, datatype: spec.datatype, shape: inferShape(data, rank + 1, `inputs.${name}`), data };
   });
   return { inputs: oipInputs, ...(outputs !== undefined ? { outputs: toOutputs(outputs) } : {}) };
 }

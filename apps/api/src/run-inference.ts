@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { ServiceError, type InferJobResult, type ModelSpec, type ValidatedRequest } from '@tessera/contract';
-import { ADMISSION_GRACE_MS, deliverReply, REPLY_TTL_MS, type RequestRecord } from '@tessera/queue';
+import { ADMISSION_GRACE_MS, deliverReply, REPLY_TTL_MS, type QueueShare, type RequestRecord } from '@tessera/queue';
 import type { ApiContext } from './context.js';
 import type { InferAnswer } from './infer-client.js';
 import { requestHash } from './cache/request-hash.js';
+import { cacheTenant } from './cache/response-cache.js';
 import { scopedIdempotencyKey } from './idempotency-key.js';
 import { requireServed } from './models.js';
 import { rateTicket } from './middleware/rate-limit.js';
+import { releaseClaim } from './release-claim.js';
 import { elapsedMs } from './middleware/request-id.js';
 import { afterDeadline, requestPolicy, type RequestPolicy } from './request-policy.js';
 import { timingOf, type RequestTiming } from './timing.js';
@@ -24,9 +26,22 @@ export interface InferenceOutcome {
 export interface RunOptions {
   /** The client's idempotency key (single-inference routes only). */
   idempotencyKey?: string | undefined;
+  /** Charge this call to the key's rate limit even when the request was charged already (pipelines). */
+  chargeEachCall?: boolean;
 }
 
 const NOTHING_RAN = { queueMs: 0, computeMs: 0, batchSize: 0 };
+
+/**
+ * The most items one key may hold in a model's queue: `percent` of its cap (at least one
+ * request's worth), so that one key filling the queue leaves room for every other key.
+ * Without a key (AUTH=off), the client address owns the share.
+ */
+export function queueShare(req: Request, cap: number, percent: number): QueueShare | undefined {
+  if (percent >= 100) return undefined;
+  const owner = req.principal && req.principal.id !== 'anonymous' ? `key:${req.principal.id}` : `ip:${req.ip ?? ''}`;
+  return { owner, maxItems: Math.max(1, Math.floor((cap * percent) / 100)) };
+}
 
 /** Aborts when the client closes the connection before the response was sent. */
 function clientSignal(req: Request): AbortSignal {
@@ -35,6 +50,21 @@ function clientSignal(req: Request): AbortSignal {
     if (!req.res!.writableFinished) ac.abort();
   });
   return ac.signal;
+}
+
+/**
+ * Waits for the job a retry attached to. When no answer comes by the deadline, the claim is
+ * released (unless a result came meanwhile): a claim whose job never ran (its enqueue failed
+ * while Redis was away, and the release of the claim was lost with the connection) would
+ * otherwise send every retry to wait for a job that does not exist, until the claim expires.
+ */
+async function attachOrRelease(ctx: ApiContext, key: string, jobId: string, model: ModelSpec, timeoutMs: number, signal: AbortSignal): Promise<InferJobResult> {
+  try {
+    return await ctx.inferClient.attach(model, jobId, timeoutMs, signal);
+  } catch (err) {
+    if (err instanceof ServiceError && err.code === 'timeout') releaseClaim(ctx.idempotency, key, jobId, timeoutMs + ADMISSION_GRACE_MS);
+    throw err;
+  }
 }
 
 /**
@@ -69,7 +99,7 @@ async function runSteps(ctx: ApiContext, req: Request, model: ModelSpec, request
   const bypass = /no-cache|no-store/i.test(req.get('cache-control') ?? '');
   const fingerprint = cachePolicy || opts.idempotencyKey ? requestHash(model, request) : '';
   // Where the worker stores this request's result, and whether the admission looks it up first.
-  const cacheEntry = cachePolicy ? ctx.cache.entry(model, fingerprint, cachePolicy) : undefined;
+  const cacheEntry = cachePolicy ? ctx.cache.entry(model, fingerprint, cachePolicy, cacheTenant(req.principal)) : undefined;
   const lookup = cacheEntry !== undefined && !bypass;
   const signal = clientSignal(req);
   const jobId = randomUUID();
@@ -78,7 +108,12 @@ async function runSteps(ctx: ApiContext, req: Request, model: ModelSpec, request
   let idempotency: { key: string; ttlMs: number } | undefined;
   if (opts.idempotencyKey) {
     idempotency = { key: scopedIdempotencyKey(req.principal?.id ?? 'anonymous', opts.idempotencyKey, model), ttlMs: ctx.config.IDEMPOTENCY_TTL_S * 1000 };
-    const claim = await ctx.idempotency.claim(idempotency.key, fingerprint, jobId, policy.timeoutMs + ADMISSION_GRACE_MS, ctx.inferClient.replyKey).catch((err: Error) => {
+    const key = idempotency.key;
+    const claim = await ctx.idempotency.claim(key, fingerprint, jobId, policy.timeoutMs + ADMISSION_GRACE_MS, ctx.inferClient.replyKey).catch((err: Error) => {
+      // A claim that timed out may still run when a frozen Redis resumes; it would hold the key
+      // for a job never enqueued, and every retry would wait for that job. Its release, sent
+      // behind it on the same connection, runs after it.
+      releaseClaim(ctx.idempotency, key, jobId, policy.timeoutMs + ADMISSION_GRACE_MS);
       throw new ServiceError('not_ready', `Redis is unreachable: ${err.message}`, { cause: err });
     });
     const cacheState = lookup ? 'miss' : 'off';
@@ -90,7 +125,7 @@ async function runSteps(ctx: ApiContext, req: Request, model: ModelSpec, request
       throw new ServiceError(claim.reply.error.code, claim.reply.error.message);
     }
     if (claim.kind === 'attach') {
-      return finish(await ctx.inferClient.attach(model, claim.jobId, policy.timeoutMs, signal), cacheState, true);
+      return finish(await attachOrRelease(ctx, key, claim.jobId, model, policy.timeoutMs, signal), cacheState, true);
     }
   }
 
@@ -106,6 +141,7 @@ async function runSteps(ctx: ApiContext, req: Request, model: ModelSpec, request
         deadline: policy.deadline,
         jobId,
         queueCap: model.maxQueueItems ?? 4096,
+        share: queueShare(req, model.maxQueueItems ?? 4096, ctx.config.KEY_QUEUE_SHARE_PERCENT),
         priority: policy.priority,
         signal,
         // An idempotent job stays queued when its client leaves: the retry will attach to it.
@@ -114,8 +150,8 @@ async function runSteps(ctx: ApiContext, req: Request, model: ModelSpec, request
         // Looked up with the admission; a miss's result is stored by the worker.
         ...(lookup ? { lookup: cacheEntry.key } : {}),
         ...(cacheEntry ? { cache: cacheEntry } : {}),
-        // Counted against the key's rate limit in the same script (once per HTTP request).
-        rate: rateTicket(req),
+        // Counted against the key's rate limit in the same script (once per HTTP request, or per call).
+        rate: rateTicket(req, opts.chargeEachCall),
       });
     } finally {
       ctx.metrics.inFlight.dec();
@@ -137,7 +173,7 @@ async function runSteps(ctx: ApiContext, req: Request, model: ModelSpec, request
   } catch (err) {
     // Frees the key for a retry, unless the job is still queued for a client that went away.
     const stillQueued = err instanceof ServiceError && err.code === 'client_closed_request';
-    if (idempotency && !stillQueued) void ctx.idempotency.abandon(idempotency.key, jobId).catch(() => {});
+    if (idempotency && !stillQueued) releaseClaim(ctx.idempotency, idempotency.key, jobId, policy.timeoutMs + ADMISSION_GRACE_MS);
     throw err;
   }
 }

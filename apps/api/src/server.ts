@@ -1,16 +1,20 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { ApiContext } from './context.js';
-import { accessControl } from './middleware/access.js';
+import { authentication, refuseOptions } from './middleware/access.js';
 import { accessLog } from './middleware/access-log.js';
 import { BINARY_HEADER } from '@tessera/contract';
 import { splitBinaryBody } from './middleware/binary-body.js';
 import { errorHandler, notFound } from './middleware/errors.js';
+import { limitJsonDepth } from './middleware/json-depth.js';
 import { requestId } from './middleware/request-id.js';
 import { adminRouter } from './routes/admin.js';
 import { oipRouter } from './routes/oip.js';
 import { predictRouter } from './routes/predict.js';
+import { loginRouter } from './routes/login.js';
+import { ROUTING } from './routes/routing.js';
 import { serviceRouter } from './routes/service.js';
+import { whoamiRouter } from './routes/whoami.js';
 
 /** Builds the HTTP app without listening, so tests and main.ts start it the same way. */
 export function createServer(ctx: ApiContext): Express {
@@ -18,22 +22,27 @@ export function createServer(ctx: ApiContext): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', ctx.config.TRUST_PROXY); // exactly the proxy hops in front, never `true`
   app.set('etag', false);
+  app.set('case sensitive routing', ROUTING.caseSensitive);
+  app.set('strict routing', ROUTING.strict);
   app.use(requestId());
-  app.use(accessLog(ctx.logger, ctx.metrics));
+  app.use(accessLog(ctx.logger, ctx.metrics, { known: (n) => ctx.repository.get(n) !== undefined || ctx.pipelines.has(n), defaultModel: ctx.config.DEFAULT_MODEL }));
   app.use(helmet());
-  app.use(accessControl(ctx)); // before any body is read
+  app.use(serviceRouter(ctx)); // the public probes
+  app.use(loginRouter(ctx)); // and the dashboard's sign-in; nothing else is public
+  app.use(authentication(ctx)); // everything below needs a key, checked before any body is read
+  app.use(refuseOptions());
   // The binary tensor data extension: a JSON header and raw tensor bytes in one body.
   app.use(express.raw({ type: (req) => req.headers[BINARY_HEADER] !== undefined, limit: ctx.config.BODY_LIMIT }));
   app.use(splitBinaryBody());
   // Any other body is JSON whatever its Content-Type says, as Triton reads it: its Python client
   // sends none, its asyncio client application/octet-stream. A body that does not parse is a 400.
-  // Request compression (Content-Encoding gzip or deflate) is inflated here for both kinds of
-  // body, and the limit applies to the inflated bytes.
+  // Compressed bodies (gzip, deflate, br) are inflated under the same BODY_LIMIT as plain ones.
   app.use(express.json({ limit: ctx.config.BODY_LIMIT, strict: false, type: () => true }));
-  app.use(serviceRouter(ctx));
+  app.use(limitJsonDepth());
   app.use(oipRouter(ctx));
   app.use(predictRouter(ctx));
   app.use(adminRouter(ctx));
+  app.use(whoamiRouter(ctx));
   app.use(notFound());
   app.use(errorHandler(ctx.logger));
   return app;

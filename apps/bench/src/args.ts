@@ -18,6 +18,10 @@ export const USAGE = `usage: npm run bench -- [options]
   --repository DIR        model repository (MODEL_REPOSITORY or .run/models)
   --out DIR               output directory (bench-results/<timestamp>)
   --verbose               copy the services' logs to the console
+  --mixed[=layouts]       only the mixed-load step: lid176 at 1 client alone and during a
+                          32-client ocr-rec flood, in turns, per layout: default (one worker,
+                          default config), two-instances (ocr-rec count 2), pools (a worker per
+                          model); all three unless listed
 
 Environment: the services run with AUTH=on (full-stack requests carry a key), RATE_LIMIT=100000000
 (counted, never binding), RESPONSE_CACHE=on and LOG_LEVEL=warn unless set; every request's input
@@ -61,10 +65,15 @@ function timestamp(date: Date): string {
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string, now = new Date()): BenchOptions {
   const values = new Map<string, string>();
   let verbose = false;
+  let mixed: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--verbose') {
       verbose = true;
+      continue;
+    }
+    if (arg === '--mixed' || arg.startsWith('--mixed=')) {
+      mixed = arg === '--mixed' ? [] : list(arg.slice('--mixed='.length), '--mixed');
       continue;
     }
     if (arg === '--help' || arg === '-h') throw new UsageError('');
@@ -96,5 +105,6 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: 
     modelRepository: resolve(cwd, values.get('repository') ?? env.MODEL_REPOSITORY ?? join('.run', 'models')),
     outDir: resolve(cwd, values.get('out') ?? join('bench-results', timestamp(now))),
     verbose,
+    ...(mixed ? { mixed } : {}),
   };
 }

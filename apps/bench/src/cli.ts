@@ -4,7 +4,10 @@
  * one line per step while it runs, then report.json, report.md and chart.svg in the output
  * directory and PASS/FAIL per target. Usage: see args.ts (or --help).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs, UsageError, USAGE } from './args.js';
+import { mixedMarkdown, runMixed } from './mixed-load.js';
 import { runBench, writeReport } from './run-bench.js';
 
 const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
@@ -18,6 +21,16 @@ async function main(): Promise<number> {
     if (err.message) process.stderr.write(`${err.message}\n\n`);
     process.stderr.write(USAGE);
     return err.message ? 2 : 0;
+  }
+  if (opts.mixed) {
+    log(`mixed-load step; ${opts.durationS} s per step (+${opts.warmupS} s warm-up); results → ${opts.outDir}`);
+    const rows = await runMixed(opts, log);
+    mkdirSync(opts.outDir, { recursive: true });
+    const markdown = mixedMarkdown(rows, `npm run bench -- ${process.argv.slice(2).join(' ')}`);
+    writeFileSync(join(opts.outDir, 'mixed.json'), `${JSON.stringify(rows, null, 2)}\n`);
+    writeFileSync(join(opts.outDir, 'mixed.md'), markdown);
+    process.stdout.write(markdown);
+    return 0;
   }
   log(`models ${opts.models.join(', ')}; contenders ${opts.contenders.join(', ')}; clients ${opts.concurrency.join(', ')}; ${opts.durationS} s per step (+${opts.warmupS} s warm-up); intra-op threads ${opts.intraOpThreads}`);
   log(`results → ${opts.outDir}`);

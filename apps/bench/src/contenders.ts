@@ -26,6 +26,8 @@ export interface TargetOptions {
   verbose: boolean;
   /** Variables for every service, on top of the bench's own environment. */
   env: Record<string, string>;
+  /** Full stack: one worker per pool, serving the pool's models (default: one worker, all models). */
+  pools?: string[][];
 }
 
 const READY_TIMEOUT_MS = 180_000;
@@ -87,7 +89,7 @@ export async function startFullStack(opts: TargetOptions): Promise<Target> {
     logDir: opts.logDir,
     echo: opts.verbose,
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DEFAULT_MODEL: opts.models[0], ...opts.env },
-    workerEnv: { MODELS: opts.models.join(','), INTRA_OP_THREADS: String(opts.intraOpThreads) },
+    workerEnv: { MODELS: (opts.pools?.[0] ?? opts.models).join(','), INTRA_OP_THREADS: String(opts.intraOpThreads) },
     // Readiness per model is checked below; liveness of the gateway is enough here.
     readyPath: '/v2/health/live',
     readyTimeoutMs: READY_TIMEOUT_MS,
@@ -95,6 +97,7 @@ export async function startFullStack(opts: TargetOptions): Promise<Target> {
   let headers: Record<string, string> = {};
   try {
     // Measured as users run it: every request authenticates with a bearer key.
+    for (const pool of opts.pools?.slice(1) ?? []) await stack.addWorker({ env: { MODELS: pool.join(',') } });
     if (opts.env.AUTH !== 'off') headers = { authorization: `Bearer ${(await createApiKey({ redisUrl: stack.redisUrl, name: 'bench', scopes: ['infer'] })).key}` };
     await waitModelsReady(stack.gatewayUrl, opts.models, undefined, headers);
   } catch (err) {

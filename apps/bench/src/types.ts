@@ -26,6 +26,8 @@ export interface BenchOptions {
   replicas: number;
   modelRepository: string;
   outDir: string;
+  /** Run only the mixed-load step (lid176 alone and during an ocr-rec flood) for these layouts ([]: all). */
+  mixed?: string[];
   /** Copy the services' logs to the console. */
   verbose: boolean;
 }

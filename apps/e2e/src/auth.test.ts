@@ -126,11 +126,14 @@ describe('authorisation', () => {
     assert.match(bad.body.error, /priority must be an integer from 1 \(highest\) to 10/);
   });
 
-  test('probes stay open; /metrics is only on each replica, never through nginx', async () => {
+  test('probes stay open; /metrics is only on each replica\'s metrics port, never through nginx', async () => {
     for (const p of ['/live', '/ready', '/v2/health/live', '/v2/health/ready']) assert.equal((await request(`${gw}${p}`)).status, 200, p);
     assert.equal((await request(`${gw}/metrics`)).status, 404);
     assert.equal((await request(`${gw}/metrics`, { headers: bearer(adminKey) })).status, 404);
-    assert.equal((await request(`${stack.apiUrls[0]}/metrics`)).status, 200);
+    // A replica's public port has no /metrics either; its own metrics listener does.
+    assert.equal((await request(`${stack.apiUrls[0]}/metrics`)).status, 401);
+    assert.equal((await request(`${stack.apiUrls[0]}/metrics`, { headers: bearer(adminKey) })).status, 404);
+    assert.equal((await request(stack.apiMetricsUrls[0]!)).status, 200);
   });
 
   test('whoami names the key and the client as the replica sees it', async () => {

@@ -23,7 +23,11 @@ before(async () => {
     // Batches of 4 that take tens of milliseconds each, so that batches finish in their order.
     'slow-quad': { from: 'memory-hog', config: { max_batch_size: 4, cache: { enabled: false } } },
   });
-  stack = await startStack({ replicas: 3, modelRepository: repo, logDir: mkdtempSync(path.join(tmpdir(), 'tessera-backpressure-')), env: { LOG_LEVEL: 'warn', DEFAULT_MODEL: 'affine' } });
+  // One key fills whole queues here, on purpose (the per-key share is tested in fairness.test.ts).
+  stack = await startStack({ replicas: 3, modelRepository: repo, logDir: mkdtempSync(path.join(tmpdir(), 'tessera-backpressure-')), env: { LOG_LEVEL: 'warn', DEFAULT_MODEL: 'affine' }, apiEnv: { KEY_QUEUE_SHARE_PERCENT: '100' },
+    // One inference thread for every model: the deadline test needs one model's batch to keep
+    // another model waiting (by default each model has its own instance and they run at once).
+    workerEnv: { INFERENCE_THREADS: '1' } });
   gw = stack.gatewayUrl;
   authorize((await createApiKey({ redisUrl: stack.redisUrl, name: 'ops', scopes: ['infer', 'admin'] })).key);
 });
@@ -58,7 +62,7 @@ describe('queue cap', () => {
     const pending = Array.from({ length: 8 }, (_, i) => request(`${stack.apiUrls[i % 3]}/v2/models/capped/infer`, { body: x([i, 0, 0, 0]) }));
     await admittedAndQueued('capped', 8);
     // The autoscaling signal counts items, whatever number of jobs carries them.
-    assert.equal(metricSum((await request(`${stack.apiUrls[1]}/metrics`)).text, 'tessera_queue_items', { model: 'capped' }), 8);
+    assert.equal(metricSum((await request(stack.apiMetricsUrls[1]!)).text, 'tessera_queue_items', { model: 'capped' }), 8);
     const jobsBefore = await queued('capped');
     const started = Date.now();
     const over = await request(`${gw}/v2/models/capped/infer`, { body: x([9, 0, 0, 0]) });

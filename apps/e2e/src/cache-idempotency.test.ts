@@ -33,7 +33,7 @@ const x = (row: number[]) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [
 const computed = async (model: string) => metricSum((await request(stack.workerMetricsUrl)).text, 'tessera_worker_jobs_total', { model, outcome: 'ok' });
 const cacheCount = async (model: string, result: string) => {
   let n = 0;
-  for (const u of stack.apiUrls) n += metricSum((await request(`${u}/metrics`)).text, 'tessera_cache_requests_total', { model, result });
+  for (const u of stack.apiMetricsUrls) n += metricSum((await request(u)).text, 'tessera_cache_requests_total', { model, result });
   return n;
 };
 

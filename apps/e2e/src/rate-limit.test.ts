@@ -13,7 +13,7 @@ import { modelRepository } from './repository.js';
 /**
  * Rate limits are counted in Redis, so three replicas together admit what one key is allowed,
  * not three times as much; failed authentications are limited per client address, which the
- * replicas learn from nginx (TRUST_PROXY=1), not from the connection (which is nginx's).
+ * replicas learn from nginx (TRUST_PROXY=loopback), not from the connection (which is nginx's).
  */
 let stack: Stack;
 let gw: string;
@@ -33,7 +33,7 @@ after(async () => {
 });
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-const requestsPerReplica = async () => Promise.all(stack.apiUrls.map(async (u) => metricSum((await request(`${u}/metrics`)).text, 'tessera_http_requests_total')));
+const requestsPerReplica = async () => Promise.all(stack.apiMetricsUrls.map(async (u) => metricSum((await request(u)).text, 'tessera_http_requests_total')));
 
 describe('per-key rate limit', () => {
   test('one limit across all three replicas (within 10%), with draft-8 headers and Retry-After', async () => {
@@ -142,7 +142,7 @@ describe('the client address behind nginx', () => {
     assert.equal(blocked.status, 429);
     assert.ok(Number(blocked.headers['retry-after']) > 0);
     assert.match(blocked.body.error, /too many failed authentications from 127\.0\.0\.7/);
-    // A spoofed X-Forwarded-For does not help: nginx appends the real address, the replica trusts one hop.
+    // A spoofed X-Forwarded-For does not help: nginx replaces it with the address it saw.
     const spoofed = await requestFrom('127.0.0.7', `${gw}/v2/models/affine`, { headers: { ...bad, 'x-forwarded-for': '10.1.2.3' } });
     assert.equal(spoofed.status, 429);
     // Another client, through the same nginx, is not affected.

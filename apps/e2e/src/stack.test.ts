@@ -36,7 +36,7 @@ const affine = (row: number[]) => ({ inputs: [{ name: 'x', datatype: 'FP32', sha
 
 describe('200 concurrent requests through nginx', () => {
   test('each gets its own correct answer, spread over the three replicas, in batches', async () => {
-    const before = await Promise.all(stack.apiUrls.map(async (u) => metricSum((await request(`${u}/metrics`)).text, 'tessera_http_requests_total', { route: '/v2/models/:name/infer' })));
+    const before = await Promise.all(stack.apiMetricsUrls.map(async (u) => metricSum((await request(u)).text, 'tessera_http_requests_total', { route: '/v2/models/:name/infer' })));
     const results = await Promise.all(
       Array.from({ length: 200 }, async (_, i) => {
         const row = [i, i + 0.5, -i, i * 2];
@@ -55,7 +55,7 @@ describe('200 concurrent requests through nginx', () => {
     }
     const batchSizes = results.map((r) => Number(r.res.headers.get('x-batch-size')));
     assert.ok(Math.max(...batchSizes) > 1, `some batch holds more than one request (max ${Math.max(...batchSizes)})`);
-    const afterCounts = await Promise.all(stack.apiUrls.map(async (u) => metricSum((await request(`${u}/metrics`)).text, 'tessera_http_requests_total', { route: '/v2/models/:name/infer' })));
+    const afterCounts = await Promise.all(stack.apiMetricsUrls.map(async (u) => metricSum((await request(u)).text, 'tessera_http_requests_total', { route: '/v2/models/:name/infer' })));
     const perReplica = afterCounts.map((n, k) => n - before[k]!);
     assert.equal(perReplica.reduce((a, b) => a + b, 0), 200);
     for (const n of perReplica) assert.ok(n > 0, `every replica served requests: ${perReplica}`);
@@ -109,6 +109,20 @@ describe('Open Inference Protocol endpoints', () => {
     assert.equal((await request(`${gw}/v2/models/affine/versions/1`)).status, 200);
     assert.deepEqual((await request(`${gw}/v2/models/affine/ready`)).body, { name: 'affine', ready: true });
     assert.equal((await request(`${gw}/v2/models/affine/versions/1/ready`)).status, 200);
+  });
+
+  test('the worker shows its device in /health and metrics, and every per-model series from the start', async () => {
+    const worker = stack.workerUrls[0]!;
+    const health = await request(`${worker}/health`);
+    assert.equal(health.status, 200);
+    assert.equal(health.body.status, 'ok');
+    assert.equal(health.body.cuda_device_id, 0);
+    assert.equal(health.body.providers['affine@1'], 'cpu');
+    assert.deepEqual((await request(`${worker}/ready`)).body, { ready: true });
+    const metrics = (await request(`${worker}/metrics`)).text;
+    assert.match(metrics, /^tessera_worker_info\{device="auto",cuda_device="0"/m);
+    // No OOM has happened, and the counter still has a series for every model.
+    for (const model of ['affine', 'token-sum']) assert.match(metrics, new RegExp(`^tessera_worker_oom_events_total\\{model="${model}"[^}]*\\} 0$`, 'm'));
   });
 
   test('the repository index lists every model with version and state', async () => {
@@ -325,7 +339,7 @@ describe('bad input gets a clear 4xx and never reaches the worker', () => {
 
 describe('operations', () => {
   test('metrics: API replicas and worker, not exposed through the public port', async () => {
-    const api = (await request(`${stack.apiUrls[0]}/metrics`)).text;
+    const api = (await request(stack.apiMetricsUrls[0]!)).text;
     for (const name of ['tessera_http_requests_total', 'tessera_http_request_duration_seconds_bucket', 'tessera_queue_depth', 'tessera_request_batch_size_bucket']) {
       assert.ok(api.includes(name), `api exports ${name}`);
     }

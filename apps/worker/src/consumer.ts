@@ -125,6 +125,9 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
     stalledInterval: deps.stalledIntervalMs,
     // Jobs are taken as soon as they are free; the scheduler decides how long to wait.
     drainDelay: 1,
+    // After a lost connection (Redis restarted or failed over) BullMQ waits this long before it
+    // fetches again: its default of 15 s would idle the worker that long after Redis is back.
+    runRetryDelay: 500,
     autorun: true,
   });
   worker.on('error', (err) => logger.error({ err: err.message, model: name }, 'queue consumer error'));

@@ -11,3 +11,6 @@ export { planBatch, type Plannable, type Take } from './plan.js';
 export { runWithRecovery, type RecoveryOptions, type RecoveryCap, type PartOutcome } from './recovery.js';
 export { stackInputs, compatKey, type StackPart } from './stack.js';
 export { splitOutputs, assembleOutputs, type SplitPart } from './split.js';
+export { DEFAULT_PADDING, paddingAllowed, type PaddingPolicy, type RowShape } from './padding.js';
+export { Lanes, SINGLE_LANE, type InstancePlan } from './lanes.js';
+export { crossModelOrder, DeviceShare, effectiveDeadline, urgencyOf, type Contender, type Urgency } from './cross-model.js';

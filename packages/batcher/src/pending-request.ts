@@ -1,4 +1,5 @@
 import { ServiceError, type Tensor } from '@tessera/contract';
+import type { RowShape } from './padding.js';
 import type { Plannable } from './plan.js';
 import { assembleOutputs } from './split.js';
 import type { BatchRequest, Outcome } from './types.js';
@@ -45,6 +46,8 @@ export class PendingRequest implements Plannable {
     readonly arrivedAt: number,
     /** Whether the device was busy, or has run a batch, since it arrived (see Scheduler). */
     public waited: boolean,
+    /** Its rows' shape, when its model pads (see PaddingPolicy). */
+    readonly rows?: RowShape,
   ) {
     this.promise = new Promise((resolve) => (this.resolve = resolve));
   }

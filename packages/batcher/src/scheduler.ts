@@ -10,7 +10,10 @@ import { runWithRecovery, type RecoveryCap } from './recovery.js';
 import { splitOutputs } from './split.js';
 import type { BatchLoad } from './throughput-tuner.js';
 import { checkRequest, modelKey } from './request-check.js';
-import { compatKey, stackInputs } from './stack.js';
+import { DEFAULT_PADDING, type PaddingPolicy } from './padding.js';
+import { compatKey, rowShape, stackInputs } from './stack.js';
+import { crossModelOrder, DeviceShare, urgencyOf, type Contender } from './cross-model.js';
+import { Lanes, SINGLE_LANE } from './lanes.js';
 import type { BatchRequest, Outcome, RunResult, Runner, SchedulerEvents, SchedulerOptions } from './types.js';
 
 interface ModelQueue {
@@ -24,12 +27,15 @@ interface ModelQueue {
 }
 
 /**
- * Dynamic batching in front of one device shared by all models: at most one `runner.run` at a
- * time. `submit` never rejects; every request gets exactly one outcome.
+ * Dynamic batching in front of each model's instances: one `runner.run` per batch per instance,
+ * instances of all models running at the same time within the CPU thread budget (`Lanes`;
+ * without options: one run at a time across all models). `submit` never rejects; every request
+ * gets exactly one outcome.
  *
- * When the device is free, the model whose oldest waiting request is oldest goes first, unless
- * its batch is being held open (see `holdUntil`). Batches are planned by `planBatch` under the
- * model's current cap, run through `runWithRecovery`, and answered per request.
+ * Whenever an instance and threads are free, model queues are tried in `crossModelOrder`
+ * (priority, fair share, earliest deadline, arrival); a queue whose batch is being held open
+ * (see `holdUntil`) lets the next one go. Batches are planned by `planBatch` under the
+ * instance's current cap, run through `runWithRecovery`, and answered per request.
  */
 export class Scheduler {
   private readonly runner: Runner;
@@ -41,9 +47,11 @@ export class Scheduler {
   private readonly queues = new Map<string, ModelQueue>();
   private readonly caps = new Map<string, BatchSizeController>();
   private readonly tuning: TuningOptions | false;
-  private busy = false;
-  /** When the device last finished a batch (undefined after a failure). */
-  private lastEndedAt: number | undefined;
+  private readonly padding: PaddingPolicy;
+  private readonly lanes: Lanes;
+  private readonly share: DeviceShare;
+  /** When each instance last finished a batch (absent after a failure). */
+  private readonly lastEndedAt = new Map<string, number>();
   private seq = 0;
   private pumpQueued = false;
   private timer: unknown;
@@ -58,6 +66,9 @@ export class Scheduler {
     this.growAfter = opts.growAfter ?? 20;
     this.tuning = opts.tuning === true ? {} : (opts.tuning ?? false);
     this.events = opts.events ?? {};
+    this.padding = { ...DEFAULT_PADDING, ...opts.padding };
+    this.lanes = new Lanes(opts.instances ?? (() => SINGLE_LANE), opts.threadBudget ?? 1);
+    this.share = new DeviceShare();
   }
 
   submit(req: BatchRequest): Promise<Outcome> {
@@ -69,15 +80,16 @@ export class Scheduler {
     const now = this.clock.now();
     const queue = this.queueFor(req.model);
     queue.arrivals.observe(now);
-    const entry = new PendingRequest(req, compatKey(req.model, req.inputs), this.seq++, now, this.busy);
+    this.lanes.arrived(req.model, now);
+    const entry = new PendingRequest(req, compatKey(req.model, req.inputs), this.seq++, now, this.lanes.free(req.model, now) === undefined, rowShape(req.model, req.inputs));
     insertByPriority(queue.entries, entry);
     this.schedulePump();
     return entry.promise;
   }
 
-  /** Current batch cap, in items, for the model's name and version. */
-  cap(model: ModelSpec): number {
-    return this.capFor(model).value;
+  /** Current batch cap, in items, of one instance of the model's name and version. */
+  cap(model: ModelSpec, instance = 0): number {
+    return this.capFor(model, instance).value;
   }
 
   /** Items waiting for a batch (not counting the batch on the device). */
@@ -108,8 +120,9 @@ export class Scheduler {
     return queue;
   }
 
-  private capFor(model: ModelSpec): BatchSizeController {
-    const key = modelKey(model);
+  private capFor(model: ModelSpec, instance: number): BatchSizeController {
+    // Per instance: each tunes to what it measures, and an out-of-memory halves only its own.
+    const key = `${modelKey(model)}#${instance}`;
     const max = Math.max(1, model.maxBatchSize);
     let cap = this.caps.get(key);
     if (!cap || cap.max !== max) {
@@ -125,8 +138,8 @@ export class Scheduler {
   }
 
   /** The cap controller's state for a model, for logs. */
-  describeCap(model: ModelSpec): Record<string, number | string | boolean | undefined> {
-    return this.capFor(model).describe();
+  describeCap(model: ModelSpec, instance = 0): Record<string, number | string | boolean | undefined> {
+    return this.capFor(model, instance).describe();
   }
 
   // Deferred by a microtask so that requests submitted in the same tick share a batch.
@@ -140,30 +153,41 @@ export class Scheduler {
   }
 
   private pump(): void {
-    if (this.busy) return;
     this.disarm();
     const now = this.clock.now();
     this.expire(now);
-    const ready = [...this.queues.values()]
-      .filter((q) => q.entries.length > 0)
-      .sort((a, b) => a.entries[0]!.seq - b.entries[0]!.seq);
     let wake = Infinity;
-    for (const queue of ready) {
-      const model = queue.entries[0]!.req.model;
-      const cap = this.capFor(model).value;
-      const takes = planBatch(queue.entries, cap);
-      const hold = this.holdUntil(queue, itemsIn(takes), cap, now);
-      if (hold === undefined) {
-        queue.delayMs = queue.heldSince === undefined ? 0 : now - queue.heldSince;
-        queue.heldSince = undefined;
-        this.dispatch(queue, takes, model);
-        return;
+    // Each pass starts at most one batch, then looks again: the batch took an instance and threads.
+    for (let started = true; started; ) {
+      started = false;
+      for (const { queue } of this.contenders(now)) {
+        const model = queue.entries[0]!.req.model;
+        const instance = this.lanes.free(model, now)!;
+        const cap = this.capFor(model, instance).value;
+        const takes = planBatch(queue.entries, cap, this.padding);
+        const hold = this.holdUntil(queue, itemsIn(takes), cap, now);
+        if (hold === undefined) {
+          queue.delayMs = queue.heldSince === undefined ? 0 : now - queue.heldSince;
+          queue.heldSince = undefined;
+          this.dispatch(queue, takes, model, instance);
+          started = true;
+          break;
+        }
+        queue.heldSince ??= now;
+        wake = Math.min(wake, hold);
       }
-      queue.heldSince ??= now;
-      wake = Math.min(wake, hold);
     }
     if (wake < Infinity) this.timer = this.clock.setTimeout(() => this.pump(), wake - now);
     this.checkDrained();
+  }
+
+  /** Queues with work and a free instance, in the order they get it (see crossModelOrder). */
+  private contenders(now: number): Contender<ModelQueue>[] {
+    const ready: Contender<ModelQueue>[] = [];
+    for (const [key, queue] of this.queues) {
+      if (queue.entries.length > 0 && this.lanes.free(queue.entries[0]!.req.model, now) !== undefined) ready.push({ key, queue, ...urgencyOf(queue.entries) });
+    }
+    return ready.length > 1 ? crossModelOrder(ready, this.share, now) : ready;
   }
 
   /**
@@ -185,7 +209,7 @@ export class Scheduler {
     return deadline;
   }
 
-  private dispatch(queue: ModelQueue, takes: readonly Take[], model: ModelSpec): void {
+  private dispatch(queue: ModelQueue, takes: readonly Take[], model: ModelSpec, instance: number): void {
     const slices: Slice[] = takes.map((t) => {
       const request = queue.entries[t.index]!;
       const slice = { request, offset: request.dispatched, count: t.count };
@@ -193,57 +217,64 @@ export class Scheduler {
       return slice;
     });
     queue.entries = queue.entries.filter((e) => e.remaining > 0);
-    this.busy = true;
-    // Whatever waits now has waited behind this batch.
-    for (const q of this.queues.values()) for (const e of q.entries) e.waited = true;
-    void this.execute(model, slices)
+    this.lanes.acquire(model, instance);
+    // Whatever waits now with no instance left to take it has waited behind this batch.
+    const now = this.clock.now();
+    for (const q of this.queues.values()) {
+      if (q.entries.length > 0 && this.lanes.free(q.entries[0]!.req.model, now) === undefined) for (const e of q.entries) e.waited = true;
+    }
+    void this.execute(model, slices, instance)
       .catch((err: unknown) => {
         const error = new ServiceError('internal', `batch scheduling failed: ${String(err)}`, { cause: err });
         for (const s of slices) this.failRequest(s.request, error, err);
       })
       .finally(() => {
-        this.busy = false;
+        this.lanes.release(model, instance);
         this.pump();
       });
   }
 
-  private async execute(model: ModelSpec, slices: Slice[]): Promise<void> {
+  private async execute(model: ModelSpec, slices: Slice[], instance: number): Promise<void> {
     await runWithRecovery<Slice, SliceResult>(slices, {
-      run: (parts) => this.runOnce(model, parts),
-      reset: () => this.runner.reset(model),
+      run: (parts) => this.runOnce(model, parts, instance),
+      reset: () => this.runner.reset(model, instance),
       isOutOfMemory: this.isOutOfMemory,
       classifyError: this.classifyError,
-      cap: this.capHooks(model),
+      cap: this.capHooks(model, instance),
       items: (s) => s.count,
       split: (s, n) => [{ ...s, count: n }, { request: s.request, offset: s.offset + n, count: s.count - n }],
       abandoned: (s) => s.request.settled,
       onSettled: (o) => (o.ok ? o.part.request.addResult(o.part, o.result) : this.failRequest(o.part.request, o.error, o.cause)),
-      label: `model '${model.name}' version ${model.version}`,
+      label: `model '${model.name}' version ${model.version} instance ${instance}`,
     });
   }
 
   /** Exactly one `runner.run`: stack, run, split. */
-  private async runOnce(model: ModelSpec, parts: readonly Slice[]): Promise<SliceResult[]> {
+  private async runOnce(model: ModelSpec, parts: readonly Slice[], instance: number): Promise<SliceResult[]> {
     const inputs = stackInputs(model, parts.map((p) => ({ inputs: p.request.req.inputs, offset: p.offset, count: p.count })));
     const batchSize = parts.reduce((n, p) => n + p.count, 0);
     // Full: the cap limited the batch. Backlog: its items waited behind the previous batch, so
     // the device is saturated even though the cap did not bind.
     const backToBack = parts.some((p) => p.request.waited);
-    let load: BatchLoad = batchSize >= this.capFor(model).value ? 'full' : backToBack ? 'backlog' : 'light';
+    const cap = this.capFor(model, instance);
+    let load: BatchLoad = batchSize >= cap.value ? 'full' : backToBack ? 'backlog' : 'light';
+    const lane = `${modelKey(model)}#${instance}`;
     const startedAt = this.clock.now();
     let result: RunResult;
     try {
-      result = await this.runner.run(model, inputs);
+      result = await this.runner.run(model, inputs, instance);
     } catch (err) {
-      this.lastEndedAt = undefined;
+      this.lastEndedAt.delete(lane);
       throw err;
     }
     // What this batch cost the device: when batches run back to back, the time since the last
     // one ended (thread hand-off and the main thread's work between batches included: those, not
     // session.run alone, bound the items per second); otherwise its own run time.
     const endedAt = this.clock.now();
-    const costMs = backToBack && this.lastEndedAt !== undefined ? endedAt - this.lastEndedAt : endedAt - startedAt;
-    this.lastEndedAt = endedAt;
+    const lastEndedAt = this.lastEndedAt.get(lane);
+    const costMs = backToBack && lastEndedAt !== undefined ? endedAt - lastEndedAt : endedAt - startedAt;
+    this.lastEndedAt.set(lane, endedAt);
+    this.share.record(modelKey(model), endedAt - startedAt, endedAt);
     // A device that ran for less than half the cycle was waiting on the rest of the worker
     // (per-job work, the queue): the cap is not what limits throughput, so it is left alone.
     if (endedAt - startedAt < 0.5 * costMs) load = 'light';
@@ -253,12 +284,12 @@ export class Scheduler {
       model, size: batchSize, requests: parts.length, computeMs: result.computeMs, provider: result.provider,
       queueMs: parts.map((p) => startedAt - p.request.req.enqueuedAt), delayMs,
     }));
-    tuneCap(this.capFor(model), model, { size: batchSize, costMs, load }, (fn) => this.emit(fn), this.events);
+    tuneCap(cap, model, { size: batchSize, costMs, load }, (fn) => this.emit(fn), this.events);
     return outputs.map((o) => ({ outputs: o, computeMs: result.computeMs, provider: result.provider, startedAt, batchSize }));
   }
 
-  private capHooks(model: ModelSpec): RecoveryCap {
-    return capHooks(this.capFor(model), model, (fn) => this.emit(fn), this.events);
+  private capHooks(model: ModelSpec, instance: number): RecoveryCap {
+    return capHooks(this.capFor(model, instance), model, (fn) => this.emit(fn), this.events);
   }
 
   private failRequest(request: PendingRequest, error: ServiceError, cause: unknown): void {
@@ -284,7 +315,7 @@ export class Scheduler {
   }
 
   private checkDrained(): void {
-    if (!this.draining || this.busy || this.pending() > 0) return;
+    if (!this.draining || this.lanes.active > 0 || this.pending() > 0) return;
     this.disarm();
     const waiters = this.drainWaiters;
     this.drainWaiters = [];

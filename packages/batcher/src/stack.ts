@@ -1,4 +1,5 @@
 import { allocate, type ModelSpec, type Tensor } from '@tessera/contract';
+import type { RowShape } from './padding.js';
 import { copyRegion, rowSize, storedValue, type Scalar } from './tensor-copy.js';
 
 /** Rows `[offset, offset + count)` of one request's inputs (model input order, batch first). */
@@ -11,6 +12,18 @@ export interface StackPart {
 /** Non-batch dimensions of a tensor. */
 export function rowDims(tensor: Tensor): number[] {
   return tensor.shape.slice(1);
+}
+
+/**
+ * A request's row shape for the padding rules (see PaddingPolicy): only for models that pad an
+ * input, since for the others requests that share a key have equal rows.
+ */
+export function rowShape(model: ModelSpec, inputs: readonly Tensor[]): RowShape | undefined {
+  if (model.maxBatchSize <= 0 || !model.inputs.some((i) => (i.pad ?? []).length > 0)) return undefined;
+  return {
+    dims: inputs.map(rowDims),
+    elementBytes: inputs.map((t) => (t.data as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1),
+  };
 }
 
 /**

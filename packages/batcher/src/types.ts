@@ -1,6 +1,8 @@
 import type { ModelSpec, Runner, ServiceError, Tensor, Timing } from '@tessera/contract';
 import type { CapChangeReason, TuningOptions } from './batch-size-controller.js';
 import type { Clock } from './clock.js';
+import type { PaddingPolicy } from './padding.js';
+import type { InstancePlan } from './lanes.js';
 
 /** One inference request as the worker hands it to the scheduler. */
 export interface BatchRequest {
@@ -75,5 +77,15 @@ export interface SchedulerOptions {
    * out-of-memory failures.
    */
   tuning?: boolean | TuningOptions;
+  /** Bounds on the padding of batches of models that pad (default: DEFAULT_PADDING). */
+  padding?: Partial<PaddingPolicy>;
   events?: SchedulerEvents;
+  /**
+   * The model's instances on this worker and the CPU threads one run of them takes. Absent: one
+   * instance per model taking one thread, which with the default budget of 1 means one run at a
+   * time across all models.
+   */
+  instances?(model: ModelSpec): InstancePlan;
+  /** CPU threads that runs may take at the same time (default 1). */
+  threadBudget?: number;
 }

@@ -7,7 +7,15 @@ test('api defaults are complete', () => {
   assert.equal(c.PORT, 3000);
   assert.equal(c.BODY_LIMIT, 64 * 1024 * 1024);
   assert.equal(c.REQUEST_TIMEOUT_MS, 30_000);
-  assert.equal(c.TRUST_PROXY, 1);
+  assert.deepEqual(c.TRUST_PROXY, ['loopback']);
+});
+
+test('TRUST_PROXY takes addresses and CIDRs, and refuses a hop count with a way out', () => {
+  assert.deepEqual(loadApiConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8,192.168.1.7' }).TRUST_PROXY, ['loopback', '10.0.0.0/8', 'fd00::/8', '192.168.1.7']);
+  assert.deepEqual(loadApiConfig({ TRUST_PROXY: 'none' }).TRUST_PROXY, []);
+  assert.throws(() => loadApiConfig({ TRUST_PROXY: '1' }), /TRUST_PROXY: takes the trusted proxies' addresses or CIDRs .*no longer a hop count/);
+  assert.throws(() => loadApiConfig({ TRUST_PROXY: '10.0.0.0/33' }), /TRUST_PROXY: not an address, CIDR .*10\.0\.0\.0\/33/);
+  assert.throws(() => loadApiConfig({ TRUST_PROXY: 'true' }), /TRUST_PROXY/);
 });
 
 test('sizes and numbers are parsed with units', () => {

@@ -12,10 +12,13 @@ export const ERROR_STATUS = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  /** The gateway's own answers to a URI or headers over its buffers (nginx.conf). */
+  uri_too_long: 414,
   unsupported_media_type: 415,
   model_rejected_input: 422,
   overloaded: 429,
   rate_limited: 429,
+  header_too_large: 431,
   /** nginx's code for a client that closed the connection before the answer; nobody reads it. */
   client_closed_request: 499,
   internal: 500,

@@ -30,7 +30,7 @@ export interface InferRequestPart {
    * `InferJobResult` as JSON) under `key` for `ttlMs`, in the script that delivers the reply,
    * unless it is larger than `maxBytes`.
    */
-  cache?: { key: string; ttlMs: number; maxBytes: number };
+  cache?: { key: string; ttlMs: number; maxBytes: number; budgetBytes?: number };
 }
 
 /** What the API enqueues: one or more requests, all already validated against the model. */

@@ -44,6 +44,20 @@ export interface CachePolicy {
   maxEntryBytes: number;
 }
 
+/**
+ * Where a model's instances run (Triton's `instance_group` kinds): KIND_GPU on the worker's GPU
+ * (CPU fallback as `execution_providers` allow), KIND_CPU always on the CPU, KIND_AUTO as
+ * `execution_providers` say.
+ */
+export type InstanceKind = 'KIND_AUTO' | 'KIND_GPU' | 'KIND_CPU';
+
+/** `count` sessions of the model, each on an inference thread of its own. */
+export interface InstanceGroup {
+  count: number;
+  kind: InstanceKind;
+  /** GPU indices a KIND_GPU group is placed on; absent: whichever GPU the worker drives. */
+  gpus?: number[];
+}
 /** Which of a model's version directories are served (Triton's `version_policy`). */
 export type VersionPolicy = { latest: { num_versions: number } } | { all: Record<string, never> } | { specific: { versions: number[] } };
 
@@ -76,6 +90,8 @@ export interface ModelSpec {
   maxQueueItems?: number;
   /** Default request deadline in milliseconds; the service-wide default when absent. */
   timeoutMs?: number;
+  /** The model's instances on each worker that serves it; absent: one, of KIND_AUTO. */
+  instanceGroups?: InstanceGroup[];
   /** SHA-256 of the model file, so cached results never outlive a replaced file. */
   digest?: string;
   /** The model's version policy (every version when absent). */

@@ -184,3 +184,14 @@ test('a failed job reason carries the error code: written and read back; other t
   assert.equal(parseFailureReason('nonsense_code: x'), undefined);
   assert.equal(parseFailureReason(undefined), undefined);
 });
+
+test('data nested deeper than its rank + 1 is a 400, iteratively, even 20,000 levels deep', () => {
+  let deep: unknown = 1;
+  for (let i = 0; i < 20_000; i++) deep = [deep];
+  const body = good();
+  (body.inputs[0] as { data: unknown }).data = deep;
+  rejects(body, 'invalid_input', /input 'x' nests arrays more than 3 deep/);
+  const oneExtra = good();
+  (oneExtra.inputs[0] as { data: unknown }).data = [[[1, 2], [3, 4]]];
+  assert.equal(validateInferenceRequest(model, oneExtra).items, 2, 'rank + 1 levels are accepted');
+});

@@ -40,6 +40,12 @@ const cacheConfig = z.strictObject({
   max_entry_bytes: integer.min(0).default(1024 * 1024),
 });
 
+/** Triton's `instance_group` entry: how many sessions of the model, and where they run. */
+const instanceGroup = z.strictObject({
+  count: integer.min(1).max(64).default(1),
+  kind: z.enum(['KIND_AUTO', 'KIND_GPU', 'KIND_CPU'], { error: (issue) => `unknown instance kind ${JSON.stringify(issue.input)}; expected KIND_AUTO, KIND_GPU or KIND_CPU` }).default('KIND_AUTO'),
+  gpus: z.array(integer.min(0)).min(1).optional(),
+}).refine((g) => g.gpus === undefined || g.kind === 'KIND_GPU', { error: 'gpus is only meaningful for kind KIND_GPU' });
 /** Which version directories are served, as Triton's `version_policy`. */
 const versionPolicy = z.union([
   z.strictObject({ latest: z.strictObject({ num_versions: integer.min(1) }) }),
@@ -75,6 +81,8 @@ export const modelConfigSchema = z.strictObject({
   /** Default request deadline; REQUEST_TIMEOUT_MS when absent. */
   timeout_ms: integer.min(1).max(3_600_000).optional(),
   cache: cacheConfig.default({ enabled: true, ttl_s: 300, max_entry_bytes: 1024 * 1024 }),
+  /** Sessions per worker (Triton's form: a list of groups; a single group is accepted too). */
+  instance_group: z.preprocess((v) => (v === undefined || Array.isArray(v) ? v : [v]), z.array(instanceGroup).min(1)).optional(),
   /** Every version directory unless set (Triton's default is the latest one only). */
   version_policy: versionPolicy.default({ all: {} }),
 });

@@ -1,4 +1,4 @@
-import type { CropRule, Datatype, ModelSpec, PadRule, TensorSpec } from '@tessera/contract';
+import type { CropRule, Datatype, InstanceGroup, ModelSpec, PadRule, TensorSpec } from '@tessera/contract';
 import type { Signature, SigTensor } from '@tessera/onnx';
 import type { ModelConfig, TensorConfig } from './model-config.js';
 
@@ -126,6 +126,10 @@ function checkRules(inputs: TensorSpec[], outputs: TensorSpec[], graphInputs: Se
   }
 }
 
+function instanceGroups(raw: NonNullable<ModelConfig['instance_group']>): InstanceGroup[] {
+  return raw.map((g) => ({ count: g.count, kind: g.kind, ...(g.gpus !== undefined ? { gpus: [...g.gpus] } : {}) }));
+}
+
 /** Combines a parsed config with the model file's signature; problems are collected, not thrown. */
 export function resolveModelSpec(
   config: ModelConfig,
@@ -157,6 +161,7 @@ export function resolveModelSpec(
       cache: { enabled: config.cache.enabled, ttlS: config.cache.ttl_s, maxEntryBytes: config.cache.max_entry_bytes },
       maxQueueItems: config.max_queue_items,
       ...(config.timeout_ms !== undefined ? { timeoutMs: config.timeout_ms } : {}),
+      ...(config.instance_group !== undefined ? { instanceGroups: instanceGroups(config.instance_group) } : {}),
     },
   };
 }

@@ -7,7 +7,16 @@ import { ocrCls, ocrDet, ocrRec } from './models/pp-ocr.js';
 import { tokenSum } from './models/token-sum.js';
 import type { ZooModel } from './zoo-model.js';
 
-export type ModelSet = 'test' | 'demo' | 'all';
+/**
+ * 'test': the generated models for tests, examples and benchmarks (affine, token-sum, gather,
+ * memory-hog, cost); 'demo': the served text and image models; 'all': both; 'production': the
+ * served models only, and preparing it removes test models an earlier preparation left (a
+ * production repository must not offer a model built to exhaust memory or fail on purpose).
+ */
+export type ModelSet = 'test' | 'demo' | 'all' | 'production';
+
+/** Names of the test-only models (see ModelSet). */
+export const TEST_MODELS: readonly string[] = ['affine', 'token-sum', 'gather', 'memory-hog', 'cost'];
 
 export interface CatalogueOptions {
   /** Which models to include; 'all' by default. */
@@ -21,7 +30,7 @@ export interface CatalogueOptions {
 export function catalogue(options: CatalogueOptions = {}): ZooModel[] {
   const only = options.only ?? 'all';
   const models: ZooModel[] = [];
-  if (only !== 'demo') models.push(affine(), tokenSum(), gather(), memoryHog(options.memoryHogRepeats), cost(options.cost));
+  if (only === 'test' || only === 'all') models.push(affine(), tokenSum(), gather(), memoryHog(options.memoryHogRepeats), cost(options.cost));
   if (only !== 'test') models.push(ocrDet(), ocrCls(), ocrRec(), lid176());
   return models;
 }

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { ModelSet } from './catalogue.js';
 import { prepareRepository } from './prepare-repository.js';
 
-const USAGE = 'usage: tessera-models <dir> [--only test|demo|all] [--memory-hog-repeats N] [--cost-dim D] [--cost-layers K]';
+const USAGE = 'usage: tessera-models <dir> [--only test|demo|all|production] [--memory-hog-repeats N] [--cost-dim D] [--cost-layers K]';
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   }
   const [dir, ...extra] = positionals;
   if (!dir || extra.length > 0) throw new Error(USAGE);
-  if (!['test', 'demo', 'all'].includes(values.only)) throw new Error(`--only must be test, demo or all\n${USAGE}`);
+  if (!['test', 'demo', 'all', 'production'].includes(values.only)) throw new Error(`--only must be test, demo, all or production\n${USAGE}`);
   const result = await prepareRepository(dir, {
     only: values.only as ModelSet,
     memoryHogRepeats: positiveInt('memory-hog-repeats', values['memory-hog-repeats']),

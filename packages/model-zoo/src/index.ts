@@ -1,5 +1,5 @@
 export { prepareRepository, FINGERPRINT_FILE, type PrepareResult, type PreparedModel } from './prepare-repository.js';
-export { catalogue, type CatalogueOptions, type ModelSet } from './catalogue.js';
+export { catalogue, TEST_MODELS, type CatalogueOptions, type ModelSet } from './catalogue.js';
 export { DEFAULT_MEMORY_HOG_REPEATS } from './models/memory-hog.js';
 export { GATHER_TABLE_SIZE } from './models/gather.js';
 export { greedyCtcModel, ppOcrSource, REC_IDS, REC_SCORES } from './models/pp-ocr.js';

@@ -91,3 +91,10 @@ test('demo models are copied (not linked) and load with their real signatures', 
   assert.equal(statuses(await prepareRepository(repo, { only: 'demo' })).lid176, 'unchanged');
   assert.equal(models.names().length, 9);
 });
+
+test('the production profile prepares the served models only and removes test models left from before', async () => {
+  const r = await prepareRepository(repo, { only: 'production' });
+  assert.deepEqual(Object.keys(statuses(r)).sort(), ['lid176', 'ocr-cls', 'ocr-det', 'ocr-rec']);
+  assert.deepEqual((await loadRepository(repo)).names().sort(), ['lid176', 'ocr-cls', 'ocr-det', 'ocr-rec']);
+  await prepareRepository(repo, { only: 'test', ...small }); // the later tests use them
+});

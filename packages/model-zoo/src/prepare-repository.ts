@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { catalogue, type CatalogueOptions } from './catalogue.js';
+import { catalogue, TEST_MODELS, type CatalogueOptions } from './catalogue.js';
 import type { ZooFile, ZooModel } from './zoo-model.js';
 
 export const FINGERPRINT_FILE = '.fingerprint';
@@ -71,12 +71,19 @@ async function prepareModel(root: string, model: ZooModel): Promise<PreparedMode
 /**
  * Writes the zoo's models into a Triton-style repository at `dir` (created if needed).
  * Idempotent: a model whose generator fingerprint is unchanged is left alone. Models
- * already in `dir` that the zoo does not know are never touched.
+ * already in `dir` that the zoo does not know are never touched; with `only: 'production'`, the
+ * test models the zoo wrote there earlier are removed.
  */
 export async function prepareRepository(dir: string, options: CatalogueOptions = {}): Promise<PrepareResult> {
   const root = resolve(dir);
   await mkdir(root, { recursive: true });
   const models: PreparedModel[] = [];
   for (const model of catalogue(options)) models.push(await prepareModel(root, model));
+  if (options.only === 'production') {
+    // Only what the zoo wrote (it left a fingerprint): an operator's own model of that name stays.
+    for (const name of TEST_MODELS) {
+      if (await exists(join(root, name, FINGERPRINT_FILE))) await rm(join(root, name), { recursive: true, force: true });
+    }
+  }
   return { dir: root, models };
 }

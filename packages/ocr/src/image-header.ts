@@ -1,8 +1,11 @@
 export type ImageFormat = 'png' | 'jpeg';
 
 export type HeaderResult =
-  | { ok: true; format: ImageFormat; width: number; height: number }
+  | { ok: true; format: ImageFormat; width: number; height: number; /** Bytes per pixel as decoded: channels x bytes per sample. */ pixelBytes: number }
   | { ok: false; problem: string };
+
+/** Channels per PNG colour type (a palette expands to RGBA at most). */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 4, 4: 2, 6: 4 };
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -12,7 +15,10 @@ const u32 = (b: Uint8Array, i: number) => ((b[i]! << 24) >>> 0) + (b[i + 1]! << 
 function pngHeader(b: Uint8Array): HeaderResult {
   if (b.length < 24) return { ok: false, problem: 'truncated PNG: the file ends inside its header' };
   if (String.fromCharCode(b[12]!, b[13]!, b[14]!, b[15]!) !== 'IHDR') return { ok: false, problem: 'corrupt PNG: no IHDR header chunk' };
-  return { ok: true, format: 'png', width: u32(b, 16), height: u32(b, 20) };
+  if (b.length < 26) return { ok: false, problem: 'truncated PNG: the file ends inside its header' };
+  const channels = PNG_CHANNELS[b[25]!];
+  if (channels === undefined) return { ok: false, problem: `corrupt PNG: unknown colour type ${b[25]}` };
+  return { ok: true, format: 'png', width: u32(b, 16), height: u32(b, 20), pixelBytes: channels * (b[24]! > 8 ? 2 : 1) };
 }
 
 /** Start-of-frame markers (baseline, progressive, lossless, arithmetic); C4, C8 and CC are not frames. */
@@ -38,8 +44,10 @@ function jpegHeader(b: Uint8Array): HeaderResult {
     const length = u16(b, i + 2);
     if (length < 2) return { ok: false, problem: 'corrupt JPEG: bad marker length' };
     if (isFrameMarker(marker)) {
-      if (i + 9 > b.length) break;
-      return { ok: true, format: 'jpeg', width: u16(b, i + 7), height: u16(b, i + 5) };
+      if (i + 10 > b.length) break;
+      // precision (bits per sample) at +4, then height, width, components
+      const pixelBytes = Math.max(1, b[i + 9]!) * (b[i + 4]! > 8 ? 2 : 1);
+      return { ok: true, format: 'jpeg', width: u16(b, i + 7), height: u16(b, i + 5), pixelBytes };
     }
     i += 2 + length;
   }

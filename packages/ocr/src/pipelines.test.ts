@@ -143,3 +143,35 @@ test('a page without text gives an empty list and calls only the detector', asyn
   assert.deepEqual(await createOcrPipeline(repo).predict({ images: [await png(30, 30)] }, infer), [[]]);
   assert.deepEqual(models, ['ocr-det']);
 });
+
+/** A detector map with `rows` dark bands across a [1, 1, size, size] page, and a recogniser reading 'a'. */
+function striped(size: number, rows: number) {
+  return async (call: InferCall): Promise<InferAnswer> => {
+    if (call.model === 'ocr-det') {
+      const map = new Float32Array(size * size);
+      for (let r = 0; r < rows; r++) for (let y = 10 * r + 2; y < 10 * r + 8; y++) map.fill(0.9, y * size + 4, y * size + size - 4);
+      return answer(f32('sigmoid_0.tmp_0', [1, 1, size, size], map));
+    }
+    if (call.model === 'ocr-cls') return answer(f32('softmax_0.tmp_0', [1, 2], new Float32Array([0.95, 0.05])));
+    return answer(...ctc(call.inputs[0]!.shape[3] as number, [1], 0.9));
+  };
+}
+
+test('a page with more text boxes than the limit is refused before any line is read', async () => {
+  const calls: string[] = [];
+  const detector = striped(128, 12);
+  const infer = (call: InferCall) => (calls.push(call.model), detector(call));
+  const pipeline = createOcrPipeline(repo, { maxBoxesPerPage: 5 });
+  await assert.rejects(pipeline.predict({ images: [await png(128, 128)] }, infer), (e: unknown) => e instanceof ServiceError && e.status === 400 && /images\[0\]: 12 text boxes found, over the limit of 5 per page/.test(e.message));
+  assert.deepEqual(calls, ['ocr-det']);
+  assert.equal(((await createOcrPipeline(repo, { maxBoxesPerPage: 12 }).predict({ images: [await png(128, 128)] }, striped(128, 12))) as OcrLine[][])[0]!.length, 12);
+});
+
+test('a page read shrunk reports its boxes in the pixels it was sent at', async () => {
+  // 128 x 128 read at 64 x 64: every coordinate doubles back.
+  const first = async (pipeline: ReturnType<typeof createOcrPipeline>, side: number): Promise<OcrLine> =>
+    ((await pipeline.predict({ images: [await png(side, side)] }, striped(64, 1))) as OcrLine[][])[0]![0]!;
+  const full = await first(createOcrPipeline(repo), 64);
+  const shrunk = await first(createOcrPipeline(repo, { workingPixels: 64 * 64 }), 128);
+  assert.deepEqual(shrunk.box, full.box.map(([x, y]) => [2 * x, 2 * y]));
+});

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { ServiceError } from '@tessera/contract';
+import { DecodeGate } from './decode-gate.js';
+import { readImageHeader } from './image-header.js';
 import { resolveLimits, type OcrLimits } from './limits.js';
 import { readImages } from './read-images.js';
 
@@ -84,4 +86,48 @@ test('truncated, empty and oversized images are refused', async () => {
 test('limits must be positive integers', () => {
   assert.throws(() => resolveLimits({ maxImages: 0 }), /maxImages must be a positive integer/);
   assert.deepEqual(resolveLimits({ maxImages: 3 }).maxImages, 3);
+});
+
+test('larger images are shrunk on load to the working size, whatever their orientation; boxes scale back', async () => {
+  const photo = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: { r: 200, g: 200, b: 200 } } }).jpeg().toBuffer();
+  const turned = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: { r: 200, g: 200, b: 200 } } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+  const [a, b] = await readImages({ images: [b64(photo), b64(turned)] }, limits({ workingPixels: 1_000_000 }));
+  for (const img of [a!, b!]) {
+    assert.ok(img.width * img.height <= 1_000_000, `${img.width}x${img.height} is within the working size`);
+    assert.ok(img.width * img.height > 950_000, `and not much below it: ${img.width}x${img.height}`);
+    assert.equal(img.data.length, img.width * img.height * 3);
+    assert.ok(Math.abs(img.scale! - Math.sqrt(1 / 6)) < 0.01, `scale ${img.scale}`);
+  }
+  assert.ok(a!.width > a!.height && b!.height > b!.width, 'orientation kept, then applied');
+  const [small] = await readImages({ images: [b64(png)] }, limits({ workingPixels: 1_000_000 }));
+  assert.equal(small!.scale, undefined, 'small images are read as they are');
+});
+
+test('decoded bytes are bounded per request, bit depth and channels included', async () => {
+  // 16-bit RGBA: 8 bytes per pixel as decoded, though the file is tiny.
+  const deep = await sharp({ create: { width: 256, height: 256, channels: 4, background: { r: 1, g: 2, b: 3, alpha: 1 } } }).toColourspace('rgb16').png().toBuffer();
+  const header = readImageHeader(deep);
+  assert.ok(header.ok && header.pixelBytes === 8, `16-bit RGBA is 8 bytes a pixel: ${JSON.stringify(header)}`);
+  assert.equal(readImageHeader(jpeg).ok && (readImageHeader(jpeg) as { pixelBytes: number }).pixelBytes, 3);
+  const limit = 256 * 256 * 8 * 2;
+  assert.equal((await readImages({ images: [b64(deep), b64(deep)] }, limits({ maxDecodedBytes: limit }))).length, 2);
+  await rejects([b64(deep), b64(deep), b64(deep)], new RegExp(`decode to ${256 * 256 * 8 * 3} bytes together .*over the limit of ${limit} bytes per request`), { maxDecodedBytes: limit });
+});
+
+test('a request decodes its images one at a time, and the gate bounds decodes across requests', async () => {
+  const gate = new DecodeGate(2);
+  let peak = 0;
+  const watch = setInterval(() => (peak = Math.max(peak, gate.active)), 0);
+  const images = Array.from({ length: 4 }, () => b64(png));
+  await Promise.all(Array.from({ length: 4 }, () => readImages({ images }, limits(), gate)));
+  clearInterval(watch);
+  assert.ok(peak <= 2, `at most two decodes at once, saw ${peak}`);
+  const one = new DecodeGate(1);
+  const order: string[] = [];
+  await Promise.all(['a', 'b', 'c'].map((name) => one.run(async () => {
+    order.push(`${name}+`);
+    await new Promise((r) => setImmediate(r));
+    order.push(`${name}-`);
+  })));
+  assert.deepEqual(order, ['a+', 'a-', 'b+', 'b-', 'c+', 'c-'], 'never two at once');
 });

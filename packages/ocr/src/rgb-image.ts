@@ -3,6 +3,8 @@ export interface RgbImage {
   readonly width: number;
   readonly height: number;
   readonly data: Uint8Array;
+  /** This image's size over the size it was sent at (below 1 when it was shrunk on load). */
+  readonly scale?: number;
 }
 
 export function createImage(width: number, height: number): RgbImage {

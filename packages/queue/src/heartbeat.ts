@@ -10,6 +10,8 @@ export interface WorkerInfo {
   providers: Record<string, string>;
   /** Current batch cap per `name@version`. */
   caps: Record<string, number>;
+  /** Instances (sessions that run at the same time) per `name@version`. */
+  instances?: Record<string, number>;
   startedAt: number;
   at: number;
 }

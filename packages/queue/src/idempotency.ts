@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Reply } from '@tessera/contract';
-import { admissionKeys, admissionMember } from './admission.js';
+import { admissionKeys, admissionMember, FORGET_OWNER } from './admission.js';
+import { cacheBudgetKeys, STORE_CACHED } from './cache-budget.js';
 import { RedisScript } from './script.js';
 
 /**
@@ -56,46 +57,52 @@ return 1
  * share one script. The attached lists are read from a set rather than declared keys: fine on
  * one Redis server, which is what Tessera uses (a cluster would need them in one hash slot).
  *
- * ARGV[1]: the number of replies. Then per reply, its number of keys and eight arguments; its
- * keys follow the previous reply's in KEYS.
- * Keys of a reply: reply list, admission set, admission counter, then the three idempotency
- * keys when its 4th argument is not empty, then the response-cache key when its 7th is not '0'.
+ * ARGV[1]: the number of replies, ARGV[2]: now (ms). Then per reply, its number of keys and nine
+ * arguments; its keys follow the previous reply's in KEYS.
+ * Keys of a reply: reply list, the four admission keys, then the three idempotency keys when its
+ * 4th argument is not empty, then the response-cache key and the three keys of its byte budget
+ * (cache-budget.ts) when its 7th is not '0'.
  * Arguments: reply, reply TTL, admission member, idempotency ('' none, '1' success, '0'
- * failure), idempotency TTL, job id, cache TTL ('0' none), cached result.
+ * failure), idempotency TTL, job id, cache TTL ('0' none), cached result, the cache's budget (bytes).
  */
-const DELIVER = new RedisScript(`
-local k, a = 0, 1
+const DELIVER = new RedisScript(`${FORGET_OWNER}${STORE_CACHED}
+local k, a, now = 0, 2, tonumber(ARGV[2])
 for _ = 1, tonumber(ARGV[1]) do
   local nk = tonumber(ARGV[a + 1])
   local reply, ttl, member, idem = ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
   redis.call('LPUSH', KEYS[k + 1], reply)
   redis.call('PEXPIRE', KEYS[k + 1], ttl)
   if redis.call('ZREM', KEYS[k + 2], member) == 1 then
-    redis.call('DECRBY', KEYS[k + 3], tonumber(string.match(member, '|(%d+)$')))
+    local items = tonumber(string.match(member, '|(%d+)$'))
+    redis.call('DECRBY', KEYS[k + 3], items)
+    forget_owner(KEYS[k + 4], KEYS[k + 5], member, items)
   end
   if ARGV[a + 8] ~= '0' then
-    redis.call('SET', KEYS[k + nk], ARGV[a + 9], 'PX', ARGV[a + 8])
+    store_cached(KEYS[k + nk - 3], KEYS[k + nk - 2], KEYS[k + nk - 1], KEYS[k + nk], ARGV[a + 9], tonumber(ARGV[a + 8]), tonumber(ARGV[a + 10]), now)
   end
   if idem ~= '' then
     if idem == '1' then
-      redis.call('SET', KEYS[k + 5], reply, 'PX', ARGV[a + 6])
-      redis.call('PEXPIRE', KEYS[k + 4], ARGV[a + 6])
-    elseif redis.call('HGET', KEYS[k + 4], 'jobId') == ARGV[a + 7] then
-      redis.call('DEL', KEYS[k + 4])
+      redis.call('SET', KEYS[k + 7], reply, 'PX', ARGV[a + 6])
+      redis.call('PEXPIRE', KEYS[k + 6], ARGV[a + 6])
+    elseif redis.call('HGET', KEYS[k + 6], 'jobId') == ARGV[a + 7] then
+      redis.call('DEL', KEYS[k + 6])
     end
-    for _, list in ipairs(redis.call('SMEMBERS', KEYS[k + 6])) do
+    for _, list in ipairs(redis.call('SMEMBERS', KEYS[k + 8])) do
       if list ~= KEYS[k + 1] then
         redis.call('LPUSH', list, reply)
         redis.call('PEXPIRE', list, ttl)
       end
     end
-    redis.call('DEL', KEYS[k + 6])
+    redis.call('DEL', KEYS[k + 8])
   end
   k = k + nk
-  a = a + 9
+  a = a + 10
 end
 return 1
 `);
+
+/** The response cache's byte budget when a job does not name one (jobs enqueued by an older API). */
+export const DEFAULT_CACHE_BUDGET_BYTES = 64 * 1024 * 1024;
 
 export class IdempotencyStore {
   constructor(
@@ -130,8 +137,8 @@ export interface Delivery {
   replyTo: string;
   items: number;
   idempotency?: { key: string; ttlMs: number } | undefined;
-  /** Where a successful result goes in the response cache (stored when it fits in maxBytes). */
-  cache?: { key: string; ttlMs: number; maxBytes: number } | undefined;
+  /** Where a successful result goes in the response cache (stored when it fits in maxBytes, within the cache's budgetBytes). */
+  cache?: { key: string; ttlMs: number; maxBytes: number; budgetBytes?: number | undefined } | undefined;
 }
 
 /** A reply and where it goes. */
@@ -153,16 +160,17 @@ function deliveryCall(d: Delivery, reply: Reply, replyTtlMs: number): { keys: st
   } else {
     text = JSON.stringify(reply);
   }
-  const args: (string | number)[] = [text, replyTtlMs, admissionMember(reply.jobId, d.items), '', 0, reply.jobId, 0, ''];
+  const args: (string | number)[] = [text, replyTtlMs, admissionMember(reply.jobId, d.items), '', 0, reply.jobId, 0, '', 0];
   if (d.idempotency) {
     keys.push(...idempotencyKeys(d.prefix, d.idempotency.key));
     args[3] = reply.ok ? '1' : '0';
     args[4] = d.idempotency.ttlMs;
   }
   if (cached !== undefined) {
-    keys.push(d.cache!.key);
+    keys.push(d.cache!.key, ...cacheBudgetKeys(d.prefix));
     args[6] = Math.max(1, Math.ceil(d.cache!.ttlMs));
     args[7] = cached;
+    args[8] = d.cache!.budgetBytes ?? DEFAULT_CACHE_BUDGET_BYTES;
   }
   return { keys, args, cached: cached !== undefined };
 }
@@ -173,7 +181,7 @@ function deliveryCall(d: Delivery, reply: Reply, replyTtlMs: number): { keys: st
  */
 export async function deliverReplies(conn: Redis, replies: readonly Delivered[], replyTtlMs: number): Promise<boolean[]> {
   const keys: string[] = [];
-  const args: (string | number)[] = [replies.length];
+  const args: (string | number)[] = [replies.length, Date.now()];
   const cached: boolean[] = [];
   for (const { delivery, reply } of replies) {
     const call = deliveryCall(delivery, reply, replyTtlMs);

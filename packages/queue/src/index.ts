@@ -5,5 +5,7 @@ export * from './admission.js';
 export * from './idempotency.js';
 export * from './script.js';
 export * from './reply-sender.js';
+export * from './cache-budget.js';
+export * from './connection.js';
 export * from './statistics.js';
 export * from './repository-control.js';

@@ -62,6 +62,9 @@ async function handle(req: Request): Promise<void> {
         await store.closeAll();
         reply = { id: req.id, ok: true, kind: 'close' };
         break;
+      case 'ping':
+        reply = { id: req.id, ok: true, kind: 'ping' };
+        break;
     }
   } catch (err) {
     reply = { id: req.id, ok: false, error: wireError(err) };
@@ -75,6 +78,9 @@ async function handle(req: Request): Promise<void> {
 
 let queue = Promise.resolve();
 port.on('message', (req: Request) => {
-  queue = queue.then(() => handle(req));
+  // A ping skips the queue: it is answered as soon as this thread's loop is free, so it measures
+  // whether the thread is stuck (in a session.run that never returns), not how busy it is.
+  if (req.kind === 'ping') port.postMessage({ id: req.id, ok: true, kind: 'ping' } satisfies Reply);
+  else queue = queue.then(() => handle(req));
 });
 port.postMessage({ kind: 'ready', ortVersion: ort.env.versions.node } satisfies Ready);

@@ -206,6 +206,11 @@ class ThreadedOrtRunner implements OrtRunner {
     }
   }
 
+  /** Resolves when the inference thread answers; it cannot while it is stuck in a run. */
+  async ping(): Promise<void> {
+    await this.#call({ kind: 'ping' });
+  }
+
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
     return this.#closing;

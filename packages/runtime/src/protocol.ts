@@ -15,7 +15,8 @@ export type Request =
   | { id: number; kind: 'reset'; model: ModelSpec; plan: Provider[] }
   | { id: number; kind: 'unload'; model: ModelSpec }
   | { id: number; kind: 'run'; model: ModelSpec; plan: Provider[]; inputs: Tensor[] }
-  | { id: number; kind: 'close' };
+  | { id: number; kind: 'close' }
+  | { id: number; kind: 'ping' };
 
 export interface LoadInfo {
   provider: Provider;
@@ -39,6 +40,7 @@ export type Reply =
   | { id: number; ok: true; kind: 'unload' }
   | { id: number; ok: true; kind: 'run'; outputs: Tensor[]; computeMs: number; provider: Provider; loaded?: LoadInfo }
   | { id: number; ok: true; kind: 'close' }
+  | { id: number; ok: true; kind: 'ping' }
   | { id: number; ok: false; error: WireError };
 
 /** First message from a thread whose onnxruntime binding loaded. */

@@ -55,6 +55,8 @@ export interface OrtRunner extends Runner {
   unload(model: ModelSpec): Promise<void>;
   /** The provider the model's session runs on, if it is loaded. */
   provider(model: ModelSpec): Provider | undefined;
+  /** Resolves once the inference thread answers (the worker's liveness probe). */
+  ping(): Promise<void>;
   /** Releases every session and ends the inference thread; safe to call more than once. */
   close(): Promise<void>;
 }

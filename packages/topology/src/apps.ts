@@ -54,6 +54,8 @@ export interface ServiceOptions {
 
 export interface ApiOptions extends ServiceOptions {
   port: number;
+  /** Port of the replica's own /metrics listener (METRICS_PORT); 0 lets the replica pick. */
+  metricsPort?: number;
   host?: string;
   replicaId?: string;
 }
@@ -142,11 +144,12 @@ export async function startApi(options: ApiOptions): Promise<ServiceHandle> {
   const env = serviceEnv(
     // glibc serves allocations from 64 KiB up with mmap, so request bodies freed after a burst
     // go back to the system instead of staying in the heap (docs/benchmarks.md).
-    { LOG_LEVEL: options.logLevel ?? 'info', TRUST_PROXY: '1', MALLOC_MMAP_THRESHOLD_: '65536' },
+    { LOG_LEVEL: options.logLevel ?? 'info', TRUST_PROXY: 'loopback', MALLOC_MMAP_THRESHOLD_: '65536' },
     options.env,
     known({
       PORT: options.port,
       HOST: host,
+      METRICS_PORT: options.metricsPort ?? 0,
       REPLICA_ID: options.replicaId ?? options.env?.REPLICA_ID ?? name,
       REDIS_URL: options.redisUrl,
       MODEL_REPOSITORY: options.modelRepository,
@@ -155,13 +158,14 @@ export async function startApi(options: ApiOptions): Promise<ServiceHandle> {
   );
   const url = `http://${host === '0.0.0.0' ? LOOPBACK : host}:${options.port}`;
   await assertPortFree(options.port, name, host);
+  if (options.metricsPort) await assertPortFree(options.metricsPort, `${name} metrics`);
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const proc = await startService(options, name, () => [process.execPath, ...apiNodeFlags(options.baseEnv ?? process.env), entry(repoRoot, 'api')], env, 15_000, `${url}/live`);
   return { name, url, port: options.port, process: proc, stop: async () => void (await proc.stop()) };
 }
 
 /**
- * One worker (`node apps/worker/dist/main.js`); resolves once its GET /live answers 200 when it
+ * One worker (`node apps/worker/dist/main.js`); resolves once its GET /ready answers 200 when it
  * has a fixed metrics port. SIGTERM lets it finish the batch in flight (SHUTDOWN_GRACE_MS,
  * 30 s), so it gets 35 s before SIGKILL.
  */
@@ -185,6 +189,7 @@ export async function startWorker(options: WorkerOptions): Promise<ServiceHandle
   if (metricsPort > 0) await assertPortFree(metricsPort, name);
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const flags = (options.baseEnv ?? process.env).WORKER_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
-  const proc = await startService(options, name, () => [process.execPath, ...flags, entry(repoRoot, 'worker')], env, 35_000, url && `${url}/live`);
+  // /ready: Redis answers, the models are loaded and the worker is registered, so it takes jobs.
+  const proc = await startService(options, name, () => [process.execPath, ...flags, entry(repoRoot, 'worker')], env, 35_000, url && `${url}/ready`);
   return { name, url, port: metricsPort || undefined, process: proc, stop: async () => void (await proc.stop()) };
 }

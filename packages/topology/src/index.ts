@@ -3,6 +3,7 @@ export { waitFor, waitForHttp, httpGet, type WaitOptions, type HttpResult } from
 export { ManagedProcess, cpuScheduling, describeExit, liveProcesses, scheduledCommand, type CpuScheduling, type ExitInfo, type ProcessOptions } from './process.js';
 export { findRepoRoot, findExecutable, requireExecutable } from './paths.js';
 export { startRedis, redisPing, type RedisOptions, type RedisHandle } from './redis.js';
+export { redisAcl, redisCredentials, redisUrls, SERVICE_COMMANDS, WORKER_KEY_FAMILIES, type RedisCredentials, type RedisUser } from './redis-auth.js';
 export {
   NGINX_PLACEHOLDERS,
   renderTemplate,
@@ -18,4 +19,7 @@ export {
 } from './nginx.js';
 export { API_NODE_FLAGS, startApi, startWorker, serviceEnv, type EnvOverrides, type ServiceOptions, type ApiOptions, type WorkerOptions, type ServiceHandle } from './apps.js';
 export { startStack, type StackOptions, type Stack, type ServiceKind, type ProcessExitEvent } from './stack.js';
+export { assignDevices, cudaDevices, detectGpus, parseCudaDevices } from './devices.js';
 export { createApiKey, type ApiKeyOptions, type CreatedApiKey } from './keys.js';
+export { startSentinelGroup, type SentinelGroup, type SentinelGroupOptions } from './sentinel.js';
+export { redisCommand, RespError, type RespValue } from './resp.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,8 +54,10 @@ after(() => {
 
 test('redis-server starts on a free port, answers PING and stops without a trace', { skip: skipRedis }, async () => {
   const redis = await startRedis({ dir: join(dir, 'redis') });
-  assert.match(redis.url, /^redis:\/\/127\.0\.0\.1:\d+$/);
-  assert.equal(await redisPing(redis.port), true);
+  assert.match(redis.url, /^redis:\/\/admin:[\w-]{43}@127\.0\.0\.1:\d+$/);
+  assert.equal(await redisPing(redis.port), false, 'no password: refused');
+  assert.equal(await redisPing(redis.port, '127.0.0.1', 1000, { user: 'api', password: redis.credentials!.api }), true);
+  assert.equal(await redisPing(redis.port, '127.0.0.1', 1000, { user: 'api', password: redis.credentials!.worker }), false, "another user's password: refused");
   await redis.stop();
   assert.equal(redis.process.running, false);
   assert.equal(await isListening(redis.port), false);
@@ -81,6 +83,8 @@ describe('nginx in front of stand-in API servers', { skip: skipNginx }, () => {
     for (let i = 0; i < 2; i++) {
       const server = createServer((req, res) => {
         seen.push(req.headers);
+        // A replica that dies while it handles the request.
+        if (req.url === '/die') return void req.socket.destroy();
         req.resume();
         req.on('end', () => {
           res.setHeader('content-type', 'application/json');
@@ -121,11 +125,13 @@ describe('nginx in front of stand-in API servers', { skip: skipNginx }, () => {
     assert.equal(seen.at(-1)!['x-request-id'], 'client-id-1');
   });
 
-  test('/metrics is not proxied', async () => {
+  test('/metrics is not proxied, whatever its spelling', async () => {
     const before = seen.length;
-    const res = await http(`${nginx.url}/metrics`);
-    assert.equal(res.status, 404);
-    assert.deepEqual(JSON.parse(res.body), { error: 'not found', code: 'not_found' });
+    for (const path of ['/metrics', '/METRICS', '/Metrics/', '/metrics/x', '/metricsx']) {
+      const res = await http(`${nginx.url}${path}`);
+      assert.equal(res.status, 404, path);
+      assert.deepEqual(JSON.parse(res.body), { error: 'not found', code: 'not_found' });
+    }
     assert.equal(seen.length, before);
   });
 
@@ -146,11 +152,37 @@ describe('nginx in front of stand-in API servers', { skip: skipNginx }, () => {
     assert.equal(typeof entry.status, 'number');
   });
 
+  test("the gateway's own errors are JSON: a NUL in the path, an 8 KiB header, a 9 KiB URI", async () => {
+    const cases = [
+      { res: await http(`${nginx.url}/v2/models/%00/infer`), status: 400, code: 'bad_request' },
+      { res: await http(`${nginx.url}/v2/health/ready`, { headers: { 'x-big': 'a'.repeat(8 * 1024) } }), status: 431, code: 'header_too_large' },
+      { res: await http(`${nginx.url}/v2/${'a'.repeat(9 * 1024)}`), status: 414, code: 'uri_too_long' },
+    ];
+    for (const { res, status, code } of cases) {
+      assert.equal(res.status, status, res.body);
+      assert.match(String(res.headers['content-type']), /^application\/json/);
+      const body = JSON.parse(res.body) as { code: string; error: string };
+      assert.equal(body.code, code);
+      assert.equal(typeof body.error, 'string');
+    }
+  });
+
+  test('a replica that dies while handling a request: 503 saying the request may have been accepted', async () => {
+    const res = await http(`${nginx.url}/die`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers['retry-after'], '1');
+    const body = JSON.parse(res.body) as { code: string; error: string };
+    assert.equal(body.code, 'not_ready');
+    assert.match(body.error, /may have been accepted.*same Idempotency-Key/);
+  });
+
   test('answers a JSON 503 when no replica is reachable, and stops cleanly', async () => {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
     const res = await http(`${nginx.url}/v2/health/ready`);
     assert.equal(res.status, 503);
-    assert.equal((JSON.parse(res.body) as { code: string }).code, 'not_ready');
+    const body = JSON.parse(res.body) as { code: string; error: string };
+    assert.equal(body.code, 'not_ready');
+    assert.match(body.error, /was not accepted/);
     await nginx.stop();
     assert.equal(await isListening(nginx.port), false);
     assert.equal(groupAlive(nginx.process), false, 'no nginx worker is left');
@@ -165,7 +197,7 @@ if (process.env.STAND_IN_FAIL === '1') { console.error('stand-in failing on purp
 const server = http.createServer((req, res) => {
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ path: req.url, replica: process.env.REPLICA_ID, worker: process.env.WORKER_ID,
-    redis: process.env.REDIS_URL, models: process.env.MODEL_REPOSITORY, extra: process.env.EXTRA }));
+    redis: process.env.REDIS_URL, models: process.env.MODEL_REPOSITORY, extra: process.env.EXTRA, cuda: process.env.CUDA_DEVICE_ID }));
 });
 server.listen(port, '127.0.0.1', () => console.log('listening on ' + port));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
@@ -175,8 +207,10 @@ describe('startStack with stand-in services', { skip: skipRedis || skipNginx }, 
   test('starts redis, workers, replicas and nginx, and stop() leaves nothing behind', async () => {
     const stack = await startStack({
       replicas: 2,
-      workers: 1,
+      workers: 2,
       runDir: join(dir, 'stack'),
+      // A two-GPU host as CUDA_DEVICES describes it: worker i gets device i.
+      baseEnv: { ...process.env, CUDA_DEVICES: '0,1' },
       modelRepository: '/models-here',
       env: { EXTRA: 'yes' },
       apiCommand: [process.execPath, '-e', STAND_IN],
@@ -186,18 +220,25 @@ describe('startStack with stand-in services', { skip: skipRedis || skipNginx }, 
     const ports = [stack.gatewayUrl, stack.redisUrl, ...stack.apiUrls, ...stack.workerUrls].map((u) => Number(new URL(u).port));
     const procs = stack.processes;
     try {
-      assert.deepEqual(procs.map((p) => p.name).sort(), ['api-1', 'api-2', 'nginx', 'redis', 'worker-1']);
+      assert.deepEqual(procs.map((p) => p.name).sort(), ['api-1', 'api-2', 'nginx', 'redis', 'worker-1', 'worker-2']);
       const ready = await http(`${stack.gatewayUrl}/ready`);
       assert.equal(ready.status, 200);
       const body = JSON.parse(ready.body) as Record<string, string>;
       assert.match(body.replica!, /^api-[12]$/);
-      assert.equal(body.redis, stack.redisUrl);
+      assert.equal(body.redis, stack.redisUrls.api, 'replicas log in as the api user');
       assert.equal(body.models, '/models-here');
       assert.equal(body.extra, 'yes');
       const worker = JSON.parse((await http(`${stack.workerUrls[0]}/live`)).body) as Record<string, string>;
       assert.equal(worker.worker, 'worker-1');
+      assert.equal(worker.redis, stack.redisUrls.worker, 'workers log in as the worker user');
+      assert.equal(worker.cuda, '0');
+      assert.equal((JSON.parse((await http(`${stack.workerUrls[1]}/live`)).body) as Record<string, string>).cuda, '1', 'the second worker is on the second GPU');
       assert.equal(stack.workerMetricsUrl, `${stack.workerUrls[0]}/metrics`);
-      assert.equal(await redisPing(Number(new URL(stack.redisUrl).port)), true);
+      const redisPort = Number(new URL(stack.redisUrl).port);
+      assert.equal(await redisPing(redisPort), false, 'Redis refuses a client without a password');
+      assert.equal(await redisPing(redisPort, '127.0.0.1', 1000, { user: 'admin', password: decodeURIComponent(new URL(stack.redisUrl).password) }), true);
+      const credentials = join(dir, 'stack', 'redis', 'credentials.json');
+      assert.equal(statSync(credentials).mode & 0o777, 0o600, 'the passwords are readable by their owner only');
       for (const port of ports) assert.equal(await isListening(port), true, `port ${port} is open`);
     } finally {
       await stack.stop();

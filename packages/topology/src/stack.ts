@@ -3,11 +3,13 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApi, startWorker, type EnvOverrides, type ServiceHandle } from './apps.js';
+import { assignDevices, cudaDevices } from './devices.js';
 import { startNginx } from './nginx.js';
 import { findRepoRoot } from './paths.js';
 import { assertPortFree, freePorts, isListening, LOOPBACK } from './ports.js';
 import { describeExit, indent, type ExitInfo, type ManagedProcess } from './process.js';
 import { startRedis } from './redis.js';
+import { redisCredentials, redisUrls, type RedisUser } from './redis-auth.js';
 import { waitFor, waitForHttp } from './wait.js';
 
 export type ServiceKind = 'redis' | 'worker' | 'api' | 'nginx';
@@ -27,6 +29,8 @@ export interface StackOptions {
   redisUrl?: string;
   /** Replica i listens on apiBasePort + i; 0 or absent picks free ports. */
   apiBasePort?: number;
+  /** Replica i serves /metrics on apiMetricsPort + i; 0 or absent picks free ports. */
+  apiMetricsPort?: number;
   /** Worker i serves /metrics on workerMetricsPort + i; 0 or absent picks free ports. */
   workerMetricsPort?: number;
   /** Model repository directory (MODEL_REPOSITORY of the environment by default). */
@@ -35,6 +39,8 @@ export interface StackOptions {
   env?: EnvOverrides;
   apiEnv?: EnvOverrides;
   workerEnv?: EnvOverrides;
+  /** GPU of each worker: worker i gets cudaDevices[i] (wrapping); CUDA_DEVICES or every GPU nvidia-smi sees by default. */
+  cudaDevices?: readonly number[];
   /** Environment the services inherit (process.env). */
   baseEnv?: NodeJS.ProcessEnv;
   /** State directory (redis dir, nginx prefix, logs); a new one under <repo>/.run/stacks by default. */
@@ -49,8 +55,10 @@ export interface StackOptions {
   /** Path checked through the gateway (/ready). */
   readyPath?: string;
   readyTimeoutMs?: number;
-  /** Start API replicas and workers again when they exit on their own (false). */
+  /** Start any service (Redis and nginx included) again when it exits on its own, with back-off (false). */
   restart?: boolean;
+  /** Extra redis-server arguments (`--name value` pairs). */
+  redisArgs?: readonly string[];
   /** Told about every exit that stop() did not ask for. */
   onProcessExit?: (event: ProcessExitEvent) => void;
   /** Told about every process the stack starts, restarts included (e.g. to record pids). */
@@ -74,8 +82,12 @@ export interface ProcessExitEvent {
 
 export interface Stack {
   gatewayUrl: string;
+  /** Redis as its admin user (the CLIs, tests); the API and the worker get their own users. */
   redisUrl: string;
+  redisUrls: Record<RedisUser, string>;
   apiUrls: string[];
+  /** Every API replica's metrics endpoint (its own listener, never the public port). */
+  apiMetricsUrls: string[];
   /** The first worker's metrics endpoint (http://127.0.0.1:<port>/metrics); '' without workers. */
   workerMetricsUrl: string;
   /** Every worker's metrics endpoint. */
@@ -104,8 +116,15 @@ interface Service {
   ports: number[];
   start: () => Promise<ManagedProcess>;
   current: ManagedProcess | undefined;
-  restartable: boolean;
+  /** Wait before the next restart; grows while the service keeps dying soon after starting. */
+  restartDelayMs?: number;
 }
+
+/** Restart back-off: the first try comes quickly (a Redis outage is short), then doubles up to the cap. */
+const RESTART_FIRST_MS = 250;
+const RESTART_MAX_MS = 30_000;
+/** A process that ran this long before dying starts its back-off afresh. */
+const RESTART_STABLE_MS = 30_000;
 
 const STOP_ORDER: ServiceKind[] = ['nginx', 'api', 'worker', 'redis'];
 
@@ -147,8 +166,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const [gatewayPort] = await wanted(options.gatewayPort, 1, 'the gateway (gatewayPort / GATEWAY_PORT)');
   const redisPort = options.redisUrl ? undefined : (await wanted(options.redisPort, 1, 'Redis (redisPort / REDIS_PORT)'))[0];
   const apiPorts = await wanted(options.apiBasePort, replicas, 'the API replicas (apiBasePort / API_BASE_PORT)');
+  const apiMetricsPorts = await wanted(options.apiMetricsPort, replicas, 'API metrics (apiMetricsPort / API_METRICS_PORT)');
   const metricsPorts = await wanted(options.workerMetricsPort, workers, 'worker metrics (workerMetricsPort / WORKER_METRICS_PORT)');
-  const redisUrl = options.redisUrl ?? `redis://${LOOPBACK}:${redisPort}`;
+  const redisDir = options.redisDir ?? join(runDir, 'redis');
+  // The stack's own Redis requires a password per user (kept in its directory, see redis-auth.ts).
+  const redisAccess = options.redisUrl ? undefined : redisUrls(LOOPBACK, redisPort!, redisCredentials(redisDir));
+  const redisUrl = options.redisUrl ?? redisAccess!.admin;
+  const devices = options.cudaDevices ?? cudaDevices(options.baseEnv ?? process.env);
 
   const services: Service[] = [];
   let stopping = false;
@@ -171,10 +195,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const supervise = (service: Service, proc: ManagedProcess): void => {
     void proc.exited.then(async (info) => {
       if (proc.stopRequested || stopping || service.current !== proc) return;
-      const restarting = Boolean(options.restart) && service.restartable;
+      const restarting = Boolean(options.restart);
       options.onProcessExit?.({ name: service.name, kind: service.kind, info, restarting, logFile: proc.logFile });
       if (!restarting) return;
-      for (let attempt = 0, delay = 1000; !stopping && service.current === proc; attempt++, delay = Math.min(delay * 2, 30_000)) {
+      // Children of the dead process (nginx's workers) would keep its port.
+      proc.killGroupSync('SIGKILL');
+      const stable = Date.now() - proc.startedAt >= RESTART_STABLE_MS;
+      let delay = stable || !service.restartDelayMs ? RESTART_FIRST_MS : service.restartDelayMs;
+      for (let attempt = 0; !stopping && service.current === proc; attempt++, delay = Math.min(delay * 2, RESTART_MAX_MS)) {
+        service.restartDelayMs = Math.min(delay * 2, RESTART_MAX_MS);
         await sleep(delay);
         if (stopping || service.current !== proc) return;
         try {
@@ -210,13 +239,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       kind: 'worker',
       ports: [metricsPort],
       current: undefined,
-      restartable: true,
       start: async () =>
         (
           await startWorker({
             ...common,
             name,
             metricsPort,
+            redisUrl: redisAccess?.worker ?? redisUrl,
+            ...(devices.length > 0 ? { cudaDeviceId: assignDevices(index + 1, devices)[index]! } : {}),
             env: { ...options.env, ...options.workerEnv, ...env },
             ...(options.workerCommand ? { command: substitutePort(options.workerCommand, metricsPort)! } : {}),
           })
@@ -267,9 +297,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         kind: 'redis',
         ports: [redisPort!],
         current: undefined,
-        restartable: false,
+        // Restarted (restart: true) on the same port and directory: what it persisted is read
+        // back, and every client reconnects to it by itself.
         start: async () =>
-          (await startRedis({ port: redisPort!, dir: options.redisDir ?? join(runDir, 'redis'), logDir, echo: common.echo })).process,
+          (await startRedis({ port: redisPort!, dir: redisDir, logDir, echo: common.echo, ...(options.env?.QUEUE_PREFIX ? { prefix: options.env.QUEUE_PREFIX } : {}), ...(options.redisArgs ? { extraArgs: options.redisArgs } : {}) })).process,
       });
     }
     // Workers and replicas start side by side; each resolves once its own /live answers.
@@ -281,15 +312,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         launch({
           name,
           kind: 'api',
-          ports: [port],
+          ports: [port, apiMetricsPorts[i]!],
           current: undefined,
-          restartable: true,
           start: async () =>
             (
               await startApi({
                 ...common,
                 name,
                 port,
+                redisUrl: redisAccess?.api ?? redisUrl,
+                metricsPort: apiMetricsPorts[i]!,
                 replicaId: name,
                 env: { ...options.env, ...options.apiEnv },
                 ...(options.apiCommand ? { command: substitutePort(options.apiCommand, port)! } : {}),
@@ -306,7 +338,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       kind: 'nginx',
       ports: [gatewayPort!],
       current: undefined,
-      restartable: false,
       start: async () =>
         (
           await startNginx({
@@ -332,7 +363,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   return {
     gatewayUrl,
     redisUrl,
+    redisUrls: redisAccess ?? { admin: redisUrl, api: redisUrl, worker: redisUrl },
     apiUrls: apiPorts.map((port) => `http://${LOOPBACK}:${port}`),
+    apiMetricsUrls: apiMetricsPorts.map((port) => `http://${LOOPBACK}:${port}/metrics`),
     workerMetricsUrl: metricsPorts[0] ? `http://${LOOPBACK}:${metricsPorts[0]}/metrics` : '',
     workerMetricsUrls: metricsPorts.map((port) => `http://${LOOPBACK}:${port}/metrics`),
     workerUrls: metricsPorts.map((port) => `http://${LOOPBACK}:${port}`),

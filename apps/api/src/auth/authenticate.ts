@@ -2,7 +2,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { ServiceError } from '@tessera/contract';
 import type { Logger } from '@tessera/telemetry';
 import type { FailureLimit } from './failure-limit.js';
-import { principalOf, type KeyStore, type Principal, type Scope } from './key-store.js';
+import { principalOf, type ApiKeyRecord, type KeyStore, type Principal, type Scope } from './key-store.js';
+import { readCookie, SESSION_COOKIE, type SessionStore } from './sessions.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -10,6 +11,8 @@ declare global {
     interface Request {
       /** Who is calling: the API key's record, or the anonymous principal when AUTH is off. */
       principal?: Principal;
+      /** Authenticated by the dashboard's session cookie (which a browser sends on its own). */
+      viaSession?: boolean;
     }
   }
 }
@@ -20,7 +23,7 @@ const REALM = 'tessera';
 export const ANONYMOUS: Principal = { id: 'anonymous', name: 'anonymous', scopes: ['infer'], createdAt: new Date(0).toISOString() };
 
 /** RFC 6750 §3: a request without credentials gets a bare challenge; a bad key gets invalid_token. */
-function unauthorized(message: string, error?: 'invalid_token' | 'invalid_request'): ServiceError {
+export function unauthorized(message: string, error?: 'invalid_token' | 'invalid_request'): ServiceError {
   const description = message.replaceAll('"', "'");
   const challenge = error ? `Bearer realm="${REALM}", error="${error}", error_description="${description}"` : `Bearer realm="${REALM}"`;
   return new ServiceError('unauthorized', message, { headers: { 'WWW-Authenticate': challenge } });
@@ -32,66 +35,67 @@ export function insufficientScope(scope: Scope, principal: Principal): ServiceEr
   });
 }
 
-/** A cookie set by the admin dashboard's `?token=` exchange (browsers cannot send bearer headers). */
-export const ADMIN_COOKIE = 'tessera_admin';
-
-function cookieToken(req: Request): string | undefined {
-  const header = req.get('cookie');
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const [name, ...value] = part.trim().split('=');
-    if (name === ADMIN_COOKIE) return decodeURIComponent(value.join('='));
-  }
-  return undefined;
-}
-
 export interface AuthOptions {
   keys: KeyStore;
   failures: FailureLimit;
   /** AUTH=off: requests without credentials pass as ANONYMOUS. */
   required: boolean;
   logger: Logger;
-  /** Also accept the admin cookie (only under /admin). */
-  cookie?: boolean;
+  /** Also accept the dashboard's session cookie (only under /admin). */
+  sessions?: SessionStore;
 }
 
-/** Verifies `Authorization: Bearer <key>` and sets req.principal; 401 otherwise. */
+type Found = { record: ApiKeyRecord } | { failure: ServiceError };
+
+/** The key behind a bearer header or a session id, or why there is none. */
+async function identify(opts: AuthOptions, header: string | undefined, session: string | undefined): Promise<Found> {
+  if (session !== undefined) {
+    const keyId = await opts.sessions!.keyIdOf(session);
+    const record = keyId ? await opts.keys.byId(keyId) : null;
+    return record ? { record } : { failure: unauthorized('the dashboard session is unknown or expired: sign in again at /admin/login', 'invalid_token') };
+  }
+  const token = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header ?? '')?.[1];
+  if (!token) return { failure: unauthorized('malformed Authorization header: expected "Bearer <key>"', 'invalid_request') };
+  const record = await opts.keys.verify(token);
+  return record ? { record } : { failure: unauthorized('invalid or revoked API key', 'invalid_token') };
+}
+
+/**
+ * Verifies `Authorization: Bearer <key>` (or, where allowed, the dashboard's session cookie)
+ * and sets req.principal; 401 otherwise, 429 past AUTH_FAILURE_LIMIT failures.
+ */
 export function authenticate(opts: AuthOptions) {
   return async function authenticateMiddleware(req: Request, _res: Response, next: NextFunction): Promise<void> {
     const header = req.get('authorization');
-    const fromCookie = opts.cookie && !header ? cookieToken(req) : undefined;
-    if (!header && !fromCookie) {
+    const session = opts.sessions && !header ? readCookie(req.get('cookie'), SESSION_COOKIE) : undefined;
+    if (!header && session === undefined) {
       if (!opts.required) {
         req.principal = ANONYMOUS;
         return next();
       }
       return next(unauthorized('missing API key: send "Authorization: Bearer <key>"'));
     }
-    const match = header ? /^Bearer[ ]+([^\s]+)\s*$/i.exec(header) : undefined;
-    const token = fromCookie ?? match?.[1];
-    let failure: ServiceError | undefined;
-    if (!token) {
-      failure = unauthorized('malformed Authorization header: expected "Bearer <key>"', 'invalid_request');
-    } else {
-      let record;
-      try {
-        record = await opts.keys.verify(token);
-      } catch (err) {
-        return next(new ServiceError('not_ready', `cannot verify the API key: Redis is unreachable (${(err as Error).message})`, { cause: err, headers: { 'Retry-After': '1' } }));
-      }
-      if (record) {
-        req.principal = principalOf(record);
-        return next();
-      }
-      failure = unauthorized('invalid or revoked API key', 'invalid_token');
+    let found: Found;
+    try {
+      found = await identify(opts, header, session);
+    } catch (err) {
+      return next(new ServiceError('not_ready', `cannot verify the credentials: Redis is unreachable (${(err as Error).message})`, { cause: err, headers: { 'Retry-After': '1' } }));
     }
-    const wait = await opts.failures.fail(req.ip ?? '').catch(() => undefined);
-    if (wait !== undefined) {
-      opts.logger.warn({ ip: req.ip }, 'too many failed authentications from this address');
-      return next(new ServiceError('rate_limited', `too many failed authentications from ${req.ip}; retry in ${wait} s`, { headers: { 'Retry-After': String(wait) } }));
+    if ('record' in found) {
+      req.principal = principalOf(found.record);
+      req.viaSession = session !== undefined;
+      return next();
     }
-    next(failure);
+    next(await countFailure(opts, req, found.failure));
   };
+}
+
+/** Records a failed authentication; past the limit the answer is 429 instead of `failure`. */
+export async function countFailure(opts: Pick<AuthOptions, 'failures' | 'logger'>, req: Request, failure: ServiceError): Promise<ServiceError> {
+  const wait = await opts.failures.fail(req.ip ?? '').catch(() => undefined);
+  if (wait === undefined) return failure;
+  opts.logger.warn({ ip: req.ip }, 'too many failed authentications from this address');
+  return new ServiceError('rate_limited', `too many failed authentications from ${req.ip}; retry in ${wait} s`, { headers: { 'Retry-After': String(wait) } });
 }
 
 /** 403 unless the authenticated principal holds `scope`. */

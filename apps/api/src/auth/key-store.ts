@@ -15,6 +15,8 @@ export interface ApiKeyRecord {
   models?: string[];
   /** Priorities the key may ask for, inclusive (1 = highest); any when absent. */
   priority?: { min: number; max: number };
+  /** Keys of one group share response-cache entries; a key without one sees only its own. */
+  cacheGroup?: string;
   createdAt: string;
   hash: string;
 }
@@ -27,6 +29,7 @@ export interface NewKeyOptions {
   rateLimit?: number | undefined;
   models?: string[] | undefined;
   priority?: { min: number; max: number } | undefined;
+  cacheGroup?: string | undefined;
 }
 
 const recordKey = (prefix: string, id: string) => `${prefix}:apikey:${id}`;
@@ -56,6 +59,7 @@ export class KeyStore {
       ...(opts.rateLimit !== undefined ? { rateLimit: opts.rateLimit } : {}),
       ...(opts.models?.length ? { models: opts.models } : {}),
       ...(opts.priority ? { priority: opts.priority } : {}),
+      ...(opts.cacheGroup ? { cacheGroup: opts.cacheGroup } : {}),
       createdAt: new Date().toISOString(),
       hash,
     };
@@ -87,6 +91,11 @@ export class KeyStore {
     if (!id) return null;
     const record = await this.lookup(id);
     return record && matchesHash(key, record.hash) ? record : null;
+  }
+
+  /** The record of the key with this id (a dashboard session names its key by id). */
+  async byId(id: string): Promise<ApiKeyRecord | null> {
+    return /^[0-9a-f]{12}$/.test(id) ? this.lookup(id) : null;
   }
 
   private async lookup(id: string): Promise<ApiKeyRecord | null> {

@@ -1,10 +1,11 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ConfigError, loadApiConfig, type ApiConfig } from '@tessera/config';
+import { connectRedis } from '@tessera/queue';
 
 /** The CLIs read REDIS_URL and QUEUE_PREFIX like the API does, and fail fast when Redis is away. */
 export function connect(): { config: ApiConfig; redis: Redis } {
   const config = loadApiConfig();
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: (times) => (times > 2 ? null : 200) });
+  const redis = connectRedis(config, { maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: (times) => (times > 2 ? null : 200) });
   redis.on('error', () => {}); // reported by the command that fails
   return { config, redis };
 }

@@ -5,13 +5,16 @@ import { connect, fail, runCli } from './connect.js';
 
 const USAGE = `usage: keys <command>
 
-  create --name NAME --scopes infer[,admin] [--rate-limit N] [--models a,b] [--priority MIN-MAX] [--replace] [--json]
+  create --name NAME --scopes infer[,admin] [--rate-limit N] [--models a,b] [--priority MIN-MAX] [--cache-group G] [--replace] [--json]
          Creates a key and prints it. The key is shown this once; only its hash is stored.
          --replace revokes existing keys with the same name first.
+         --cache-group shares response-cache entries with the other keys of group G (one tenant's
+         keys); without it a key sees only its own entries.
   list [--json]            Every key: id, name, scopes and limits (never the key).
   revoke <id|name>         Revokes the key (every replica stops accepting it within a second).
 
-Reads REDIS_URL and QUEUE_PREFIX like the API (npm start's Redis: REDIS_URL=redis://127.0.0.1:6390).`;
+Reads REDIS_URL and QUEUE_PREFIX like the API; Redis' admin user is needed (npm start's:
+REDIS_URL="$(cat .run/redis/admin-url)").`;
 
 function list(value: string | undefined): string[] | undefined {
   const items = value?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -40,6 +43,7 @@ function describe(r: ApiKeyRecord): string {
     r.rateLimit !== undefined ? `rate-limit ${r.rateLimit}` : '',
     r.models ? `models ${r.models.join(',')}` : '',
     r.priority ? `priority ${r.priority.min}-${r.priority.max}` : '',
+    r.cacheGroup ? `cache-group ${r.cacheGroup}` : '',
   ].filter(Boolean);
   return `${r.id}  ${r.name.padEnd(16)}  ${r.scopes.join(',').padEnd(12)}  ${r.createdAt}${limits.length ? `  ${limits.join('  ')}` : ''}`;
 }
@@ -53,6 +57,7 @@ async function main(): Promise<void> {
       'rate-limit': { type: 'string' },
       models: { type: 'string' },
       priority: { type: 'string' },
+      'cache-group': { type: 'string' },
       replace: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -70,8 +75,10 @@ async function main(): Promise<void> {
         const rateRaw = values['rate-limit'];
         const rateLimit = rateRaw === undefined ? undefined : Number(rateRaw);
         if (rateLimit !== undefined && (!Number.isSafeInteger(rateLimit) || rateLimit < 0)) fail(`--rate-limit takes a non-negative integer (requests per window; 0: none), got '${rateRaw}'`);
+        const cacheGroup = values['cache-group'];
+        if (cacheGroup !== undefined && !/^[A-Za-z0-9_.@-]{1,64}$/.test(cacheGroup)) fail('--cache-group takes 1 to 64 letters, digits or _ . @ -');
         const replaced = values.replace ? await store.revoke(values.name) : [];
-        const { key, record } = await store.create({ name: values.name, scopes, rateLimit, models: list(values.models), priority: parsePriority(values.priority) });
+        const { key, record } = await store.create({ name: values.name, scopes, rateLimit, models: list(values.models), priority: parsePriority(values.priority), cacheGroup });
         if (values.json) {
           const { hash: _hash, ...rest } = record;
           process.stdout.write(`${JSON.stringify({ key, ...rest, replaced: replaced.map((r) => r.id) })}\n`);

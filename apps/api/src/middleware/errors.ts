@@ -15,12 +15,20 @@ function fromParser(err: { type?: string; status?: number; message?: string; lim
     case 'request.aborted':
       return new ServiceError('bad_request', 'request aborted by the client');
     default:
-      // zlib's errors while inflating a body (Content-Encoding gzip or deflate) carry status 400.
-      if (err.status === 400 && typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('Z_')) {
-        return new ServiceError('bad_request', `the body is not what its Content-Encoding says: ${err.message}`);
-      }
-      return undefined;
+      return fromClientStatus(err);
   }
+}
+
+/**
+ * Errors that body-parser, raw-body, zlib or the router mark as the client's (a 4xx `status`):
+ * a corrupt gzip body, a route parameter that is not valid percent-encoding (`%E0%A4%A`), ….
+ */
+function fromClientStatus(err: { status?: number; message?: string }): ServiceError | undefined {
+  const status = err.status;
+  if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request';
+  const what = err instanceof URIError ? 'malformed percent-encoding in the path' : 'malformed request';
+  return new ServiceError(code, `${what}: ${err.message ?? 'unreadable'}`);
 }
 
 export function errorHandler(logger: Logger) {

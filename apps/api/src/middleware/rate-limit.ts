@@ -71,12 +71,14 @@ export interface DeferredCount {
 
 /**
  * The request's deferred rate-limit count, once per request (undefined when it has none or it
- * was handed out already). If the admission never reports the count, the request is counted when
- * its answer is sent.
+ * was handed out already); with `eachCall`, one per inference call instead: a pipeline request
+ * (texts, images) is charged for every call it makes, so that one request cannot spend the
+ * service's work of hundreds (an OCR page costs a detection plus two calls per line). If the
+ * admission never reports the count, the request is counted when its answer is sent.
  */
-export function rateTicket(req: Request): RateTicket | undefined {
+export function rateTicket(req: Request, eachCall = false): RateTicket | undefined {
   const deferred = req.rateCount;
-  if (!deferred || deferred.issued || deferred.counted) return undefined;
+  if (!deferred || (!eachCall && (deferred.issued || deferred.counted))) return undefined;
   deferred.issued = true;
   return {
     rate: deferred.rate,
@@ -183,8 +185,9 @@ export class PerKeyRateLimit {
     }
     const name = policyName(limit, this.opts.windowMs);
     const remaining = Math.max(0, limit - state.count);
-    res.append('RateLimit', `"${name}"; r=${remaining}; t=${Math.max(0, Math.ceil(state.resetMs / 1000))}`);
-    res.append('RateLimit-Policy', `"${name}"; q=${limit}; w=${Math.ceil(this.opts.windowMs / 1000)}; pk=:${pk}:`);
+    // Set, not appended: a pipeline request is counted once per call and reports the last count.
+    res.setHeader('RateLimit', `"${name}"; r=${remaining}; t=${Math.max(0, Math.ceil(state.resetMs / 1000))}`);
+    res.setHeader('RateLimit-Policy', `"${name}"; q=${limit}; w=${Math.ceil(this.opts.windowMs / 1000)}; pk=:${pk}:`);
   }
 
   /** The 429; with `resetMs`, it carries Retry-After (the seconds left in the window). */

@@ -1,18 +1,21 @@
-import { Router, type Request } from 'express';
+import type { Request, Router } from 'express';
 import { ServiceError } from '@tessera/contract';
 import { queueBoard } from '../admin/board.js';
 import { drainQueue, pauseQueue, queueStatus, resumeQueue } from '../admin/queue-ops.js';
 import type { ApiContext } from '../context.js';
 import { resolveModel } from '../models.js';
+import { protectedRouter } from '../middleware/access.js';
+import { readCookie, SESSION_COOKIE } from '../auth/sessions.js';
+import { sessionCookie } from './login.js';
 
 type NameParams = { name: string };
 
 /**
- * Operator endpoints (access control in middleware/access.ts: admin scope). The queue
- * dashboard is bull-board, read-only unless ADMIN_READ_ONLY=off, with tensor values redacted.
+ * Operator endpoints: a key with the `admin` scope. The queue dashboard is bull-board,
+ * read-only unless ADMIN_READ_ONLY=off, with tensor values redacted.
  */
 export function adminRouter(ctx: ApiContext): Router {
-  const r = Router();
+  const r = protectedRouter(ctx, 'admin');
   const { QUEUE_PREFIX: prefix } = ctx.config;
   const queueOf = (req: Request<NameParams>) => {
     const model = resolveModel(ctx, req.params.name).name;
@@ -44,12 +47,13 @@ export function adminRouter(ctx: ApiContext): Router {
     if (!req.secure && typeof csp === 'string') res.setHeader('Content-Security-Policy', csp.replace(/;?upgrade-insecure-requests/, ''));
     next();
   });
+  r.post('/admin/logout', async (req, res) => {
+    const session = readCookie(req.get('cookie'), SESSION_COOKIE);
+    if (session !== undefined) await ctx.sessions.end(session);
+    res.setHeader('Set-Cookie', sessionCookie(ctx, req, '', 0));
+    res.status(204).end();
+  });
   r.use('/admin/queues', queueBoard('/admin/queues', ctx.repository.names().map((n) => ctx.queueFor(n)), ctx.config.ADMIN_READ_ONLY));
 
-  // Who the server thinks the caller is, as seen through the proxies in front (req.ip).
-  r.get('/whoami', (req, res) => {
-    const p = req.principal!;
-    res.json({ id: p.id, name: p.name, scopes: p.scopes, ip: req.ip, ...(p.models ? { models: p.models } : {}), ...(p.priority ? { priority: p.priority } : {}), ...(p.rateLimit !== undefined ? { rate_limit: p.rateLimit } : {}) });
-  });
   return r;
 }

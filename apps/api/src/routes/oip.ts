@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import { metadataShape, ServiceError, validateInferenceRequest, type InferenceResponse, type ModelMetadataResponse, type ServerMetadataResponse } from '@tessera/contract';
 import { assertModelAccess, mayUseModel, requireScope } from '../auth/authenticate.js';
 import type { ApiContext } from '../context.js';
@@ -12,7 +12,7 @@ import { setOutcomeHeaders } from '../outcome-headers.js';
 import { resolveModel } from '../models.js';
 import { runInference } from '../run-inference.js';
 import { setTimingHeaders } from '../timing.js';
-import { readiness } from './service.js';
+import { protectedRouter } from '../middleware/access.js';
 
 export const SERVER_NAME = 'tessera';
 export const SERVER_VERSION = '0.1.0';
@@ -22,22 +22,17 @@ type ModelParams = { name: string; version?: string };
 /** Exactly the Triton extensions implemented (see docs/compatibility.md). */
 export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_configuration', 'model_repository', 'parameters', 'schedule_policy', 'statistics'] as const;
 
-/** Open Inference Protocol (KServe v2) REST endpoints, plus Triton's repository index. */
+/**
+ * Open Inference Protocol (KServe v2) REST endpoints, plus Triton's extensions: each needs a key
+ * with the `infer` scope (model control also `admin`; the health endpoints are public, in
+ * service.ts).
+ */
 export function oipRouter(ctx: ApiContext): Router {
-  const r = Router();
+  const r = protectedRouter(ctx, 'infer');
 
   r.get('/v2', (_req, res) => {
     const body: ServerMetadataResponse = { name: SERVER_NAME, version: SERVER_VERSION, extensions: [...EXTENSIONS] };
     res.json(body);
-  });
-
-  r.get('/v2/health/live', (_req, res) => {
-    res.json({ live: true });
-  });
-
-  r.get('/v2/health/ready', async (_req, res) => {
-    const { ready, reason } = await readiness(ctx);
-    res.status(ready ? 200 : 503).json(ready ? { ready } : { ready, error: reason });
   });
 
   // Triton's statistics extension, across every replica and worker (before /v2/models/:name,

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import { fromWire, ServiceError, validateInferenceRequest, type Pipeline } from '@tessera/contract';
 import { assertModelAccess } from '../auth/authenticate.js';
 import type { ApiContext } from '../context.js';
@@ -11,6 +11,7 @@ import { runInference } from '../run-inference.js';
 import { setTimingHeaders } from '../timing.js';
 import { elapsedMs } from '../middleware/request-id.js';
 import { pipelineInfer } from '../pipeline-infer.js';
+import { protectedRouter } from '../middleware/access.js';
 
 interface PredictBody {
   model?: unknown;
@@ -42,7 +43,7 @@ async function predictWithPipeline(ctx: ApiContext, req: Request, res: Response,
  * result object per item out, with the request's timings.
  */
 export function predictRouter(ctx: ApiContext): Router {
-  const r = Router();
+  const r = protectedRouter(ctx, 'infer');
   r.post('/predict', async (req, res) => {
     const body = req.body as PredictBody | undefined;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ServiceError('bad_request', 'request body must be a JSON object');

@@ -1,5 +1,7 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { ApiContext } from '../context.js';
+import { withTimeout } from '../with-timeout.js';
+import { publicRouter } from './routing.js';
 
 export interface Readiness {
   ready: boolean;
@@ -8,27 +10,35 @@ export interface Readiness {
   workers: number;
 }
 
-/** Ready means: Redis answers, and live workers serve the default model (all of its stages). */
+/**
+ * How long readiness may wait for Redis in all (PING and the worker registry): inside a probe's
+ * default timeout of 1 s, so that a frozen Redis fails the probe rather than timing it out.
+ */
+const READY_REDIS_BUDGET_MS = 750;
+
+/**
+ * Ready means: Redis answers. Whether workers serve a model is that model's own readiness
+ * (/v2/models/{m}/ready, tessera_model_workers): a replica that can reach Redis can still answer
+ * cache hits, queue requests for a worker that is restarting and serve every other model, so a
+ * worker outage must never take the front door out of rotation.
+ */
 export async function readiness(ctx: ApiContext): Promise<Readiness> {
+  let workers: Awaited<ReturnType<ApiContext['workers']['live']>>;
   try {
-    await ctx.redis.ping();
+    const budget = Math.min(READY_REDIS_BUDGET_MS, ctx.config.REDIS_COMMAND_TIMEOUT_MS);
+    workers = await withTimeout(ctx.redis.ping().then(() => ctx.workers.live()), budget, `no answer within ${budget} ms`);
   } catch (err) {
     return { ready: false, reason: `Redis is unreachable: ${(err as Error).message}`, redis: false, workers: 0 };
-  }
-  const workers = await ctx.workers.live();
-  const name = ctx.config.DEFAULT_MODEL;
-  // A text or image model is ready when every repository model its pipeline calls is served.
-  for (const modelName of ctx.pipelines.get(name)?.models ?? [name]) {
-    const model = ctx.repository.get(modelName);
-    if (!model) return { ready: false, reason: `model '${modelName}' is not in the repository`, redis: true, workers: workers.length };
-    const serving = workers.filter((w) => w.models.includes(`${model.name}@${model.version}`)).length;
-    if (serving === 0) return { ready: false, reason: `no live worker serves model '${modelName}' (default model '${name}')`, redis: true, workers: workers.length };
   }
   return { ready: true, redis: true, workers: workers.length };
 }
 
+/**
+ * The only public routes: probes for load balancers and orchestrators. They are mounted before
+ * authentication; every other route needs a key. Metrics are on their own listener (main.ts).
+ */
 export function serviceRouter(ctx: ApiContext): Router {
-  const r = Router();
+  const r = publicRouter();
   r.get('/live', (_req, res) => {
     res.json({ live: true });
   });
@@ -44,12 +54,15 @@ export function serviceRouter(ctx: ApiContext): Router {
       ...(state.ready ? {} : { error: state.reason }),
       replica: ctx.config.REPLICA_ID,
       redis: state.redis,
-      workers: workers.map((w) => ({ id: w.id, models: w.models, providers: w.providers, caps: w.caps, age_ms: Date.now() - w.at })),
+      workers: workers.map((w) => ({ id: w.id, models: w.models, providers: w.providers, caps: w.caps, instances: w.instances ?? {}, age_ms: Date.now() - w.at })),
     });
   });
-  r.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', ctx.metrics.registry.contentType);
-    res.send(await ctx.metrics.registry.metrics());
+  r.get('/v2/health/live', (_req, res) => {
+    res.json({ live: true });
+  });
+  r.get('/v2/health/ready', async (_req, res) => {
+    const { ready, reason } = await readiness(ctx);
+    res.status(ready ? 200 : 503).json(ready ? { ready } : { ready, error: reason });
   });
   return r;
 }

@@ -6,12 +6,15 @@ export interface FakeRunCall {
   model: ModelSpec;
   inputs: Tensor[];
   items: number;
+  instance: number;
 }
 
 export interface FakeRunnerOptions {
   /** With a clock, a run takes `computeMs` of that clock's time to finish. */
   clock?: ManualClock;
   computeMs?: number;
+  /** Per-model run time, where models differ (overrides `computeMs`). */
+  computeMsFor?: (model: ModelSpec) => number;
   /** Returns an error to throw for this batch, or undefined to run it. */
   fail?: (call: FakeRunCall) => unknown;
 }
@@ -39,6 +42,7 @@ function double(t: Tensor): TensorData {
 export class FakeRunner implements Runner {
   readonly calls: FakeRunCall[] = [];
   readonly resets: ModelSpec[] = [];
+  readonly resetInstances: number[] = [];
   active = 0;
   maxActive = 0;
 
@@ -49,13 +53,14 @@ export class FakeRunner implements Runner {
     return this.calls.map((c) => c.items);
   }
 
-  async run(model: ModelSpec, inputs: Tensor[]): Promise<RunResult> {
-    const call = { model, inputs, items: model.maxBatchSize > 0 ? inputs[0]!.shape[0]! : 1 };
+  async run(model: ModelSpec, inputs: Tensor[], instance = 0): Promise<RunResult> {
+    const call = { model, inputs, items: model.maxBatchSize > 0 ? inputs[0]!.shape[0]! : 1, instance };
     this.calls.push(call);
     this.active++;
     this.maxActive = Math.max(this.maxActive, this.active);
     try {
-      const { clock, computeMs = 5 } = this.opts;
+      const { clock } = this.opts;
+      const computeMs = this.opts.computeMsFor?.(model) ?? this.opts.computeMs ?? 5;
       if (clock) await new Promise<void>((resolve) => clock.setTimeout(resolve, computeMs));
       const err = this.opts.fail?.(call);
       if (err !== undefined) throw err;
@@ -65,7 +70,8 @@ export class FakeRunner implements Runner {
     }
   }
 
-  async reset(model: ModelSpec): Promise<void> {
+  async reset(model: ModelSpec, instance = 0): Promise<void> {
     this.resets.push(model);
+    this.resetInstances.push(instance);
   }
 }

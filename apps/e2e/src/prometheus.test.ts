@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, test } from 'node:test';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { createApiKey, findExecutable, findRepoRoot, freePort, ManagedProcess, startStack, waitForHttp, type Stack } from '@tessera/topology';
+import { authorize, request } from './http.js';
+import { dashboardQueries, ruleQueries, scaledObjectQueries, type NamedQuery } from './promql.js';
+import { modelRepository } from './repository.js';
+
+/**
+ * A real Prometheus with the project's scrape config (its targets pointed at this stack, scraping
+ * every second) and its rule file, against a real stack with traffic: every PromQL expression of
+ * the dashboard, the alert rules (comparisons in their bool form) and the ScaledObject returns
+ * data through Prometheus's HTTP API.
+ */
+const root = findRepoRoot();
+const dir = mkdtempSync(path.join(tmpdir(), 'tessera-prometheus-'));
+let stack: Stack;
+let prometheus: ManagedProcess;
+let promUrl: string;
+
+/**
+ * The worker's GPU metrics come from nvidia-smi; this host has no GPU, so a stand-in on the
+ * worker's PATH answers the same query with fixed numbers. Everything after it (parsing, the
+ * gauges, the scrape, the queries) is the real path.
+ */
+function standInNvidiaSmi(): string {
+  const bin = path.join(dir, 'bin');
+  mkdirSync(bin);
+  writeFileSync(path.join(bin, 'nvidia-smi'), '#!/bin/sh\necho "37, 1024, 16384"\n');
+  chmodSync(path.join(bin, 'nvidia-smi'), 0o755);
+  return bin;
+}
+
+/** deploy/prometheus/prometheus.yml with this stack's targets instead of Docker's DNS names. */
+function scrapeConfig(targets: Record<string, string[]>): string {
+  const config = parseYaml(readFileSync(path.join(root, 'deploy/prometheus/prometheus.yml'), 'utf8')) as {
+    global: Record<string, string>;
+    rule_files: string[];
+    scrape_configs: { job_name: string; dns_sd_configs?: unknown; static_configs?: unknown }[];
+  };
+  config.global.scrape_interval = '1s';
+  config.global.evaluation_interval = '1s';
+  config.rule_files = config.rule_files.map((f) => path.join(root, 'deploy/prometheus', f));
+  for (const job of config.scrape_configs) {
+    assert.ok(targets[job.job_name], `the stack has targets for ${job.job_name}`);
+    delete job.dns_sd_configs;
+    // `namespace` is what the Prometheus Operator adds in Kubernetes; the ScaledObject's query reads it.
+    job.static_configs = [{ targets: targets[job.job_name], labels: { namespace: 'tessera' } }];
+  }
+  return stringifyYaml(config);
+}
+
+before(async () => {
+  const prometheusBin = findExecutable('prometheus');
+  if (!prometheusBin) throw new Error('prometheus is not installed (npm test installs it through apt)');
+  stack = await startStack({
+    replicas: 2,
+    modelRepository: await modelRepository(),
+    logDir: path.join(dir, 'logs'),
+    env: { LOG_LEVEL: 'warn' },
+    workerEnv: { MODELS: 'affine,token-sum', PATH: `${standInNvidiaSmi()}:${process.env.PATH}` },
+  });
+  authorize((await createApiKey({ redisUrl: stack.redisUrl, name: 'prometheus-e2e', scopes: ['infer'] })).key);
+  const hostPort = (url: string) => new URL(url).host;
+  const configFile = path.join(dir, 'prometheus.yml');
+  writeFileSync(configFile, scrapeConfig({ 'tessera-api': stack.apiUrls.map(hostPort), 'tessera-worker': stack.workerUrls.map(hostPort) }));
+  const port = await freePort();
+  promUrl = `http://127.0.0.1:${port}`;
+  prometheus = await ManagedProcess.start({
+    name: 'prometheus',
+    command: prometheusBin,
+    args: [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`],
+    env: { PATH: process.env.PATH ?? '' },
+    logFile: path.join(dir, 'logs', 'prometheus.log'),
+  });
+  await waitForHttp(`${promUrl}/-/ready`, { timeoutMs: 30_000, intervalMs: 200, abort: prometheus.exitAsError() });
+});
+
+after(async () => {
+  await prometheus?.stop();
+  await stack?.stop();
+});
+
+async function query(expr: string): Promise<unknown[]> {
+  const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
+  assert.equal(body.status, 'success', `${expr}: ${body.error}`);
+  return body.data!.result;
+}
+
+/** Inference through the gateway: OIP for two models and /predict, a repeated (cacheable) input. */
+async function traffic(i: number): Promise<void> {
+  const gw = stack.gatewayUrl;
+  const affine = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [i % 3, 2, 3, 4] }] };
+  const sums = { inputs: [{ name: 'ids', datatype: 'INT64', shape: [1, 3], data: [1, 2, i % 5] }] };
+  const answers = await Promise.all([
+    request(`${gw}/v2/models/affine/infer`, { body: affine }),
+    request(`${gw}/v2/models/token-sum/infer`, { body: sums }),
+    request(`${gw}/predict`, { body: { model: 'affine', inputs: [[1, 2, 3, i % 2]] } }),
+  ]);
+  for (const a of answers) assert.equal(a.status, 200, a.text);
+}
+
+test('every expression of the dashboard, the alert rules and the ScaledObject returns data', async () => {
+  const queries: NamedQuery[] = [...dashboardQueries(root), ...ruleQueries(root), ...scaledObjectQueries(root)];
+  assert.ok(queries.length >= 30, `${queries.length} expressions`);
+  // Traffic until every expression has data (rates need two scrapes of each series), up to a minute.
+  let empty: NamedQuery[] = queries;
+  for (let i = 0; empty.length > 0 && i < 120; i++) {
+    await traffic(i);
+    if (i % 4 === 3) {
+      const results = await Promise.all(empty.map(async (q) => ({ q, n: (await query(q.expr)).length })));
+      empty = results.filter((r) => r.n === 0).map((r) => r.q);
+    }
+    await sleep(250);
+  }
+  assert.deepEqual(empty.map((q) => `${q.source}: ${q.expr}`), []);
+  // The alerts that should be quiet are: a healthy stack fires nothing but the ones its setup implies.
+  const firing = ((await query('ALERTS{alertstate="firing"}')) as { metric: { alertname: string } }[]).map((a) => a.metric.alertname);
+  assert.ok(!firing.includes('TesseraTargetDown') && !firing.includes('TesseraRedisUnreachable'), firing.join());
+});
