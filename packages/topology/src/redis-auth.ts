@@ -21,12 +21,8 @@ export type RedisCredentials = Record<RedisUser, string>;
 /** Commands of the api and worker users (verified against the whole test suite: ACL LOG stays empty). */
 export const SERVICE_COMMANDS = ['+@all', '-@dangerous', '-@admin', '-function', '-script|flush', '-script|kill', '-script|debug', '+info'] as const;
 
-/**
- * Key families the worker touches (BullMQ's queues, replies, large inputs, heartbeats, idempotency,
- * admission, cache, inference statistics, and model control: the state it reads and the
- * acknowledgements it writes).
- */
-export const WORKER_KEY_FAMILIES = ['infer.*', 'reply:*', 'blob:*', 'workers', 'worker:*', 'idem:*', 'admission:*', 'cache:*', 'stats:*', 'repository:control', 'repository:control:ack:*'] as const;
+/** Key families the worker touches (BullMQ's queues, replies, large inputs, heartbeats, idempotency, admission, cache). */
+export const WORKER_KEY_FAMILIES = ['infer.*', 'reply:*', 'blob:*', 'workers', 'worker:*', 'idem:*', 'admission:*', 'cache:*', 'stats:*', 'repository:*'] as const;
 
 /** The users file (`aclfile`), with SHA-256 hashes of the passwords, never the passwords. */
 export function redisAcl(credentials: RedisCredentials, prefix = 'tessera'): string {
