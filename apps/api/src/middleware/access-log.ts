@@ -15,6 +15,8 @@ export function routeLabel(req: Request): string {
 export interface ModelNames {
   known: (name: string) => boolean;
   defaultModel: string;
+}
+
 const KEY_LIKE = /tsk_[0-9a-f]{12}_/;
 
 /**
