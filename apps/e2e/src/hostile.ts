@@ -65,7 +65,8 @@ const inputFault: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
 const brokenOip: fc.Arbitrary<HostileRequest> = fc.oneof(
   inputFault.map((input) => ({ inputs: [input] })),
   fc.constantFrom<unknown>({ inputs: [] }, { inputs: {} }, { inputs: 'x' }, {}, [], 'inputs', 42, null, { inputs: [validInput, validInput] }),
-  fc.oneof(fc.integer({ min: 11 }), fc.integer({ max: -1 }), fc.constantFrom(1.5, '1', true, [])).map((priority) => ({ inputs: [validInput], parameters: { priority } })),
+  // A priority past the levels means the default; one that is no level at all is wrong.
+  fc.oneof(fc.integer({ max: -1 }), fc.constantFrom(1.5, '1', true, [])).map((priority) => ({ inputs: [validInput], parameters: { priority } })),
   fc.string().filter((n) => n !== 'y' && n !== 'sum').map((name) => ({ inputs: [validInput], outputs: [{ name }] })),
   junk.filter((p) => typeof p !== 'object' || p === null || Array.isArray(p)).map((parameters) => ({ inputs: [validInput], parameters })),
 ).map((body) => ({ kind: 'oip', method: 'POST', path: INFER, headers: JSON_TYPE, body: json(body) }));
