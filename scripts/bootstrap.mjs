@@ -23,6 +23,7 @@ export const SYSTEM_PACKAGES = /** @type {const} */ (['redis-server', 'nginx']);
 /**
  * Debian packages only the tests need: a Compose client for `docker compose config` on the
  * deployment file (no engine is involved), the CJK and Latin fonts the OCR test images are
+ * drawn with, and Chromium for the browser tests.
  * drawn with, kubectl and Prometheus.
  */
 export const TEST_PACKAGES = [
@@ -31,11 +32,16 @@ export const TEST_PACKAGES = [
   { pkg: 'docker-compose', present: (env) => Boolean(findExecutable('docker-compose', env.PATH)) || composePlugin(env) },
   { pkg: 'fonts-noto-cjk', present: () => existsSync('/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc') },
   { pkg: 'fonts-dejavu-core', present: () => existsSync('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf') },
+  // The browser the SDK and /docs are tested in (headless, driven by playwright-core).
+  { pkg: 'chromium', present: () => existsSync('/usr/bin/chromium') },
   // kubectl renders deploy/k8s (`kubectl kustomize`); promtool checks and unit-tests the alert
   // rules, and the e2e test runs a real Prometheus against the stack.
   { pkg: 'kubernetes-client', present: (env) => Boolean(findExecutable('kubectl', env.PATH)) },
   { pkg: 'prometheus', present: (env) => Boolean(findExecutable('promtool', env.PATH) && findExecutable('prometheus', env.PATH)) },
 ];
+
+/** The fonts also draw the text lines the quantized OCR versions are calibrated on, so `npm start` needs them too. */
+export const MODEL_PACKAGES = TEST_PACKAGES.filter((p) => p.pkg.startsWith('fonts-'));
 
 function composePlugin(env) {
   const docker = findExecutable('docker', env.PATH);
@@ -298,6 +304,7 @@ export async function build({ pnpmDir, env = process.env, keepGoing = false } = 
 // Step 6: models
 
 export const MODEL_ZOO_CLI = join(REPO_ROOT, 'packages', 'model-zoo', 'dist', 'cli.js');
+export const QUANTIZE_CLI = join(REPO_ROOT, 'packages', 'quantize', 'dist', 'cli.js');
 
 export async function prepareModels({ dir = MODELS_DIR, env = process.env } = {}) {
   if (!existsSync(MODEL_ZOO_CLI)) {
@@ -306,6 +313,8 @@ export async function prepareModels({ dir = MODELS_DIR, env = process.env } = {}
   mkdirSync(dir, { recursive: true });
   log(`models → ${dir}`);
   await runOrThrow(process.execPath, [MODEL_ZOO_CLI, dir], { env });
+  // Version 2 (INT8) of the demo models, from the version 1 just written; a no-op when unchanged.
+  await runOrThrow(process.execPath, [QUANTIZE_CLI, '--prepare', '--repository', dir], { env });
   return dir;
 }
 
@@ -338,7 +347,7 @@ export async function bootstrap(options = {}) {
   mkdirSync(RUN_DIR, { recursive: true });
   const pnpmDir = await ensurePnpm();
   const env = { ...process.env, PATH: withPath(pnpmDir, process.env.PATH) };
-  const binaries = opts.system ? await ensureSystemPackages(env, opts.testPackages ? TEST_PACKAGES : []) : locateSystemBinaries(env);
+  const binaries = opts.system ? await ensureSystemPackages(env, opts.testPackages ? TEST_PACKAGES : MODEL_PACKAGES) : locateSystemBinaries(env);
   if (opts.install) await installDependencies({ pnpmDir, env, force: opts.forceInstall });
   if (opts.build) await attempt('build', () => build({ pnpmDir, env, keepGoing: opts.keepGoing }));
   let modelsDir;

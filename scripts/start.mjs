@@ -4,7 +4,7 @@
 // stops everything in order and exits 0.
 //
 // Knobs (environment):
-//   GATEWAY_PORT=8080  GATEWAY_HOST=127.0.0.1  API_REPLICAS=3  API_BASE_PORT=3001
+//   GATEWAY_PORT=8080  GATEWAY_GRPC_PORT=8081  GATEWAY_HOST=127.0.0.1  API_REPLICAS=3  API_BASE_PORT=3001
 //   REDIS_PORT=6390    WORKERS=1               WORKER_METRICS_PORT=9100  API_METRICS_PORT=9200
 //   MODEL_REPOSITORY=.run/models  STACK_ECHO=1 (copy service logs here)  STACK_RESTART=1
 //   READY_TIMEOUT_MS=120000  SKIP_BOOTSTRAP=1 (start the current build as it is)
@@ -152,6 +152,7 @@ Queue dashboard: sign in at ${gw}/admin/login with the key above
 tessera is up: ${config.replicas} API replica(s), ${config.workers} worker(s), Redis, nginx.
 
   Gateway          ${gw}
+  gRPC gateway     ${stack.grpcAddress} (inference.GRPCInferenceService)
   API replicas     ${stack.apiUrls.join('  ')}
   API metrics      ${stack.apiMetricsUrls.join('  ')}
   Worker metrics   ${stack.workerMetricsUrls.join('  ') || '(no workers)'}
@@ -167,6 +168,8 @@ Try:
        -H 'content-type: application/json' \\
        -d '${body}'
   curl -s ${stack.apiMetricsUrls[0]} | head
+  TESSERA_URL=${gw}${key ? ' TESSERA_API_KEY=$KEY' : ''} npx tessera infer affine --input 'x=[[1,2,3,4]]'
+  TESSERA_GRPC_URL=${stack.grpcAddress}${key ? ' TESSERA_API_KEY=$KEY' : ''} npx tessera infer affine --input 'x=[[1,2,3,4]]' --protocol grpc
 
 Ctrl-C stops everything.
 `;
@@ -178,6 +181,7 @@ async function main() {
 
   const config = {
     gatewayPort: intFromEnv('GATEWAY_PORT', 8080, 1),
+    gatewayGrpcPort: intFromEnv('GATEWAY_GRPC_PORT', 8081, 1),
     gatewayHost: process.env.GATEWAY_HOST || '127.0.0.1',
     replicas: intFromEnv('API_REPLICAS', 3, 1),
     apiBasePort: intFromEnv('API_BASE_PORT', 3001, 1),
@@ -240,6 +244,7 @@ async function main() {
     replicas: config.replicas,
     workers: config.workers,
     gatewayPort: config.gatewayPort,
+    gatewayGrpcPort: config.gatewayGrpcPort,
     gatewayHost: config.gatewayHost,
     apiBasePort: config.apiBasePort,
     redisPort: config.redisPort,

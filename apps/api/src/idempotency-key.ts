@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Request } from 'express';
 import { ServiceError, type ModelSpec } from '@tessera/contract';
+import type { InferenceCall } from './inference-call.js';
 
 const VALID = /^[\x21-\x7e]{1,255}$/;
 
@@ -10,7 +10,7 @@ const VALID = /^[\x21-\x7e]{1,255}$/;
  * The OIP request `id` is never a key: Triton only echoes it, and its example clients send the
  * same ids (`"1"`, `"2"`, …) on every run.
  */
-export function idempotencyKeyOf(req: Request, parameter?: unknown): string | undefined {
+export function idempotencyKeyOf(req: Pick<InferenceCall, 'get'>, parameter?: unknown): string | undefined {
   const header = req.get('idempotency-key');
   if (header !== undefined) {
     if (!VALID.test(header)) throw new ServiceError('bad_request', 'the Idempotency-Key header is 1 to 255 visible ASCII characters');

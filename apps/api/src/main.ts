@@ -4,6 +4,7 @@ import { loadApiConfig, redact } from '@tessera/config';
 import { loadRepository } from '@tessera/model-repository';
 import { createLogger, startMetricsServer } from '@tessera/telemetry';
 import { createContext } from './context.js';
+import { startGrpcServer } from './grpc/server.js';
 import { watchRepository } from './oip/repository.js';
 import { loadPipelines } from './pipelines.js';
 import { createServer } from './server.js';
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
   const metricsServer = await startMetricsServer(ctx.metrics.registry, config.METRICS_HOST, config.METRICS_PORT, () => !stopping);
   const metricsPort = (metricsServer.address() as AddressInfo).port;
   logger.info({ config: redact(config), models: repository.names(), pipelines: [...pipelines.keys()], metricsPort }, `api listening on http://${config.HOST}:${config.PORT}; metrics on http://${config.METRICS_HOST}:${metricsPort}/metrics`);
+  const grpc = config.GRPC_PORT ? await startGrpcServer(ctx) : undefined;
+  if (grpc) logger.info(`gRPC (inference.GRPCInferenceService) listening on ${config.HOST}:${grpc.port}`);
 
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -41,7 +44,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_GRACE_MS);
     force.unref();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), grpc?.close(config.SHUTDOWN_GRACE_MS)]);
     server.closeIdleConnections();
     metricsServer.close();
     metricsServer.closeAllConnections();

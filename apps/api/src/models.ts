@@ -1,9 +1,10 @@
 import { ServiceError, type ModelSpec } from '@tessera/contract';
+import type { Provider } from '@tessera/model-repository';
 import type { ApiContext } from './context.js';
 
-/** Looks a model version up, or answers 404 naming what exists. */
-export function resolveModel(ctx: ApiContext, name: string, version?: string): ModelSpec {
-  const model = ctx.repository.get(name, version);
+/** Looks a model version up, or answers 404 naming what exists. Without a version: the default for `provider`. */
+export function resolveModel(ctx: ApiContext, name: string, version?: string, provider?: Provider): ModelSpec {
+  const model = ctx.repository.get(name, version, provider);
   if (model) return model;
   const versions = ctx.repository.versions(name);
   if (versions.length === 0) {
@@ -23,4 +24,20 @@ export async function requireServed(ctx: ApiContext, model: ModelSpec): Promise<
   const first = serving[0];
   if (!first) throw new ServiceError('not_ready', `no live worker serves model '${model.name}' version ${model.version}`);
   return first.providers[`${model.name}@${model.version}`] ?? 'unknown';
+}
+
+/**
+ * The provider that runs a model: CUDA when a live worker runs any of its versions on CUDA,
+ * else the CPU. It decides which version a request without one gets (see defaultVersion).
+ */
+async function providerOf(ctx: ApiContext, name: string): Promise<Provider> {
+  const workers = await ctx.workers.live().catch(() => []);
+  const onCuda = workers.some((w) => Object.entries(w.providers).some(([key, p]) => key.startsWith(`${name}@`) && p.toLowerCase().includes('cuda')));
+  return onCuda ? 'cuda' : 'cpu';
+}
+
+/** resolveModel for a request: a named version as it is, else the default on the provider that serves the model. */
+export async function resolveRequested(ctx: ApiContext, name: string, version?: string): Promise<ModelSpec> {
+  if (version !== undefined || ctx.repository.versions(name).length < 2) return resolveModel(ctx, name, version);
+  return resolveModel(ctx, name, undefined, await providerOf(ctx, name));
 }

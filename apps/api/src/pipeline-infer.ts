@@ -1,21 +1,22 @@
-import type { Request } from 'express';
 import { checkTensors, fromWire, type Infer, type Timing } from '@tessera/contract';
 import type { ApiContext } from './context.js';
-import { resolveModel } from './models.js';
+import type { InferenceCall } from './inference-call.js';
+import { resolveRequested } from './models.js';
 import { runInference, type InferenceOutcome } from './run-inference.js';
 
 /**
  * The `infer` a pipeline gets: each call goes through the queue like any request, is charged
  * to the key's rate limit like one, and the timings of all calls are summed for the response
- * (batch size: the largest batch seen).
+ * (batch size: the largest batch seen). A `version` applies to every model the pipeline calls.
  */
-export function pipelineInfer(ctx: ApiContext, req: Request): { infer: Infer; totals: Timing & { calls: number; provider: string; cache: InferenceOutcome['cache'] } } {
+export function pipelineInfer(ctx: ApiContext, req: InferenceCall, version?: string): { infer: Infer; totals: Timing & { calls: number; provider: string; cache: InferenceOutcome['cache']; versions: Record<string, string> } } {
   // X-Cache of the whole request: hit when every call was answered by the cache, miss when any
   // call was looked up and missed, off otherwise.
-  const totals = { queueMs: 0, computeMs: 0, batchSize: 0, calls: 0, provider: '', cache: 'off' as InferenceOutcome['cache'] };
+  const totals = { queueMs: 0, computeMs: 0, batchSize: 0, calls: 0, provider: '', cache: 'off' as InferenceOutcome['cache'], versions: {} as Record<string, string> };
   const states = new Set<InferenceOutcome['cache']>();
   const infer: Infer = async (call) => {
-    const model = resolveModel(ctx, call.model);
+    const model = await resolveRequested(ctx, call.model, version);
+    totals.versions[model.name] = model.version;
     const items = checkTensors(model, call.inputs);
     const { result, cache } = await runInference(ctx, req, model, { tensors: call.inputs, items, outputs: call.outputs }, { chargeEachCall: true });
     states.add(cache);

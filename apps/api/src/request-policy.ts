@@ -1,6 +1,6 @@
-import type { Request } from 'express';
 import { ServiceError, type ModelSpec } from '@tessera/contract';
 import type { ApiConfig } from '@tessera/config';
+import type { InferenceCall } from './inference-call.js';
 
 /**
  * How long a request may take and how urgent it is, from the model's defaults and what the
@@ -22,7 +22,7 @@ export interface RequestPolicy {
 
 const now = () => performance.timeOrigin + performance.now();
 
-function parameters(req: Request): Record<string, unknown> {
+function parameters(req: InferenceCall): Record<string, unknown> {
   const body = req.body as { parameters?: unknown } | undefined;
   const p = body && typeof body === 'object' && !Array.isArray(body) ? body.parameters : undefined;
   if (p === undefined) return {};
@@ -37,7 +37,7 @@ function positiveInt(value: unknown, what: string): number {
 }
 
 /** The client's own timeout in ms, if it set one. */
-function clientTimeoutMs(req: Request, params: Record<string, unknown>): number | undefined {
+function clientTimeoutMs(req: InferenceCall, params: Record<string, unknown>): number | undefined {
   const asked: number[] = [];
   if (params.timeout !== undefined) asked.push(positiveInt(params.timeout, "parameters.timeout (microseconds)") / 1000);
   for (const name of ['x-request-timeout-ms', 'request-timeout']) {
@@ -52,7 +52,7 @@ function clientTimeoutMs(req: Request, params: Record<string, unknown>): number 
  * moves an out-of-range priority to the default rather than refusing it); anything but a
  * non-negative integer is a 400, as Triton's parser refuses it.
  */
-function requestedPriority(req: Request, params: Record<string, unknown>, config: ApiConfig): number {
+function requestedPriority(req: InferenceCall, params: Record<string, unknown>, config: ApiConfig): number {
   const raw = params.priority;
   if (raw !== undefined && (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < 0)) {
     throw new ServiceError('bad_request', `parameters.priority must be a non-negative integer (1 is the highest of ${config.PRIORITY_LEVELS} levels; 0 is the default, ${config.DEFAULT_PRIORITY}); got ${JSON.stringify(raw)}`);
@@ -68,7 +68,7 @@ function requestedPriority(req: Request, params: Record<string, unknown>, config
   return Math.min(range.max, Math.max(range.min, priority));
 }
 
-export function requestPolicy(req: Request, model: ModelSpec, config: ApiConfig): RequestPolicy {
+export function requestPolicy(req: InferenceCall, model: ModelSpec, config: ApiConfig): RequestPolicy {
   const params = parameters(req);
   const modelMs = model.timeoutMs ?? config.REQUEST_TIMEOUT_MS;
   const clientMs = clientTimeoutMs(req, params);

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { ServiceError, type InferJobResult, type ModelSpec, type ValidatedRequest } from '@tessera/contract';
 import { ADMISSION_GRACE_MS, deliverReply, REPLY_TTL_MS, type QueueShare, type RequestRecord } from '@tessera/queue';
 import type { ApiContext } from './context.js';
+import type { InferenceCall } from './inference-call.js';
 import type { InferAnswer } from './infer-client.js';
 import { requestHash } from './cache/request-hash.js';
 import { cacheTenant } from './cache/response-cache.js';
@@ -37,14 +38,15 @@ const NOTHING_RAN = { queueMs: 0, computeMs: 0, batchSize: 0 };
  * request's worth), so that one key filling the queue leaves room for every other key.
  * Without a key (AUTH=off), the client address owns the share.
  */
-export function queueShare(req: Request, cap: number, percent: number): QueueShare | undefined {
+export function queueShare(req: InferenceCall, cap: number, percent: number): QueueShare | undefined {
   if (percent >= 100) return undefined;
   const owner = req.principal && req.principal.id !== 'anonymous' ? `key:${req.principal.id}` : `ip:${req.ip ?? ''}`;
   return { owner, maxItems: Math.max(1, Math.floor((cap * percent) / 100)) };
 }
 
-/** Aborts when the client closes the connection before the response was sent. */
-function clientSignal(req: Request): AbortSignal {
+/** Aborts when the client goes away: for HTTP, when it closes the connection before the response was sent. */
+function clientSignal(req: InferenceCall & Partial<Pick<Request, 'res'>>): AbortSignal {
+  if (req.signal) return req.signal;
   const ac = new AbortController();
   req.res?.once('close', () => {
     if (!req.res!.writableFinished) ac.abort();
@@ -74,7 +76,7 @@ async function attachOrRelease(ctx: ApiContext, key: string, jobId: string, mode
  * key with another body is refused), a cache hit never reaches the queue, and a request over the
  * cap is refused before anything is enqueued.
  */
-export async function runInference(ctx: ApiContext, req: Request, model: ModelSpec, request: ValidatedRequest, opts: RunOptions = {}): Promise<InferenceOutcome> {
+export async function runInference(ctx: ApiContext, req: InferenceCall, model: ModelSpec, request: ValidatedRequest, opts: RunOptions = {}): Promise<InferenceOutcome> {
   const policy = requestPolicy(req, model, ctx.config);
   let outcome: InferenceOutcome;
   try {
@@ -94,7 +96,7 @@ function record(ctx: ApiContext, model: ModelSpec, r: RequestRecord): void {
   ctx.statistics.recordRequest(model.name, model.version, r).catch((err: Error) => ctx.logger.debug({ err: err.message }, 'statistics not recorded'));
 }
 
-async function runSteps(ctx: ApiContext, req: Request, model: ModelSpec, request: ValidatedRequest, policy: RequestPolicy, opts: RunOptions): Promise<InferenceOutcome> {
+async function runSteps(ctx: ApiContext, req: InferenceCall, model: ModelSpec, request: ValidatedRequest, policy: RequestPolicy, opts: RunOptions): Promise<InferenceOutcome> {
   const cachePolicy = ctx.config.RESPONSE_CACHE && model.cache?.enabled ? model.cache : undefined;
   const bypass = /no-cache|no-store/i.test(req.get('cache-control') ?? '');
   const fingerprint = cachePolicy || opts.idempotencyKey ? requestHash(model, request) : '';

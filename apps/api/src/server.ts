@@ -3,12 +3,14 @@ import helmet from 'helmet';
 import type { ApiContext } from './context.js';
 import { authentication, refuseOptions } from './middleware/access.js';
 import { accessLog } from './middleware/access-log.js';
+import { cors } from './middleware/cors.js';
 import { BINARY_HEADER } from '@tessera/contract';
 import { splitBinaryBody } from './middleware/binary-body.js';
 import { errorHandler, notFound } from './middleware/errors.js';
 import { limitJsonDepth } from './middleware/json-depth.js';
 import { requestId } from './middleware/request-id.js';
 import { adminRouter } from './routes/admin.js';
+import { docsRouter } from './routes/docs.js';
 import { oipRouter } from './routes/oip.js';
 import { predictRouter } from './routes/predict.js';
 import { loginRouter } from './routes/login.js';
@@ -27,7 +29,9 @@ export function createServer(ctx: ApiContext): Express {
   app.use(requestId());
   app.use(accessLog(ctx.logger, ctx.metrics, { known: (n) => ctx.repository.get(n) !== undefined || ctx.pipelines.has(n), defaultModel: ctx.config.DEFAULT_MODEL }));
   app.use(helmet());
+  app.use(cors(ctx.config.CORS_ORIGINS)); // preflights carry no key: answered before authentication
   app.use(serviceRouter(ctx)); // the public probes
+  app.use(docsRouter()); // the try-it page (its calls send the key the person pastes)
   app.use(loginRouter(ctx)); // and the dashboard's sign-in; nothing else is public
   app.use(authentication(ctx)); // everything below needs a key, checked before any body is read
   app.use(refuseOptions());

@@ -7,6 +7,9 @@ export const DEFAULT_CONCURRENCY = [1, 8, 64, 256];
 export const USAGE = `usage: npm run bench -- [options]
 
   --models a,b            models to measure (${DEFAULT_MODELS.join(',')})
+  --versions 1,2          measure each model at each of these versions (as model@version; the
+                          full stack and the ceiling: the seed knows no versions). Default: each
+                          model's default version
   --concurrency 1,8,...   closed-loop clients per step (${DEFAULT_CONCURRENCY.join(',')})
   --contenders a,b        any of ${CONTENDERS.join(',')} (all)
   --duration S            measured seconds per step (10)
@@ -84,7 +87,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: 
     if (value === undefined) throw new UsageError(`${key} needs a value`);
     values.set(key.slice(2), value);
   }
-  const known = ['models', 'concurrency', 'contenders', 'duration', 'warmup', 'ceiling-seconds', 'ceiling-sizes', 'threads', 'replicas', 'repository', 'out'];
+  const known = ['models', 'versions', 'concurrency', 'contenders', 'duration', 'warmup', 'ceiling-seconds', 'ceiling-sizes', 'threads', 'replicas', 'repository', 'out'];
   for (const key of values.keys()) if (!known.includes(key)) throw new UsageError(`unknown option --${key}`);
 
   const contenders = values.has('contenders') ? list(values.get('contenders')!, '--contenders') : [...CONTENDERS];
@@ -94,6 +97,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: 
   const intraOpThreads = positiveInts(threads, '--threads')[0]!;
   return {
     models: values.has('models') ? list(values.get('models')!, '--models') : [...DEFAULT_MODELS],
+    versions: values.has('versions') ? positiveInts(values.get('versions')!, '--versions').map(String) : [],
     concurrency: values.has('concurrency') ? positiveInts(values.get('concurrency')!, '--concurrency') : [...DEFAULT_CONCURRENCY],
     contenders: CONTENDERS.filter((c) => contenders.includes(c)) as ContenderName[],
     durationS,

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApiKey, freePort, ManagedProcess, startStack, waitFor, waitForHttp } from '@tessera/topology';
 import type { Watched } from './proc-stats.js';
+import { modelNames, modelPath } from './model-version.js';
 
 /** A running HTTP contender: where to send requests and which processes to account for. */
 export interface Target {
@@ -34,7 +35,7 @@ const READY_TIMEOUT_MS = 180_000;
 
 async function waitModelsReady(baseUrl: string, models: readonly string[], abort?: Promise<never>, headers: Record<string, string> = {}): Promise<void> {
   for (const model of models) {
-    const url = `${baseUrl}/v2/models/${encodeURIComponent(model)}/ready`;
+    const url = `${baseUrl}${modelPath(model)}/ready`;
     if (Object.keys(headers).length === 0) {
       await waitForHttp(url, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200, ...(abort ? { abort } : {}) });
       continue;
@@ -88,8 +89,8 @@ export async function startFullStack(opts: TargetOptions): Promise<Target> {
     modelRepository: opts.modelRepository,
     logDir: opts.logDir,
     echo: opts.verbose,
-    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DEFAULT_MODEL: opts.models[0], ...opts.env },
-    workerEnv: { MODELS: (opts.pools?.[0] ?? opts.models).join(','), INTRA_OP_THREADS: String(opts.intraOpThreads) },
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DEFAULT_MODEL: modelNames(opts.models)[0]!, ...opts.env },
+    workerEnv: { MODELS: (opts.pools?.[0] ?? modelNames(opts.models)).join(','), INTRA_OP_THREADS: String(opts.intraOpThreads) },
     // Readiness per model is checked below; liveness of the gateway is enough here.
     readyPath: '/v2/health/live',
     readyTimeoutMs: READY_TIMEOUT_MS,

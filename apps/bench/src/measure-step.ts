@@ -7,6 +7,7 @@ import type { BinaryTemplate, Vary } from './vary.js';
 import { cpuSnapshot, hwmMb, RssSampler } from './proc-stats.js';
 import { batchDistribution, parseMetrics, type Sample } from './prom.js';
 import type { LoadResult, ProcessUsage, StepResult } from './types.js';
+import { modelPath } from './model-version.js';
 
 /** Seconds a request may take before the load generator counts it as timed out. */
 const REQUEST_TIMEOUT_S = 60;
@@ -63,7 +64,7 @@ const RUN_SPAN = 100_000_000;
 
 export async function measureStep(spec: StepSpec): Promise<StepResult> {
   const { target, model, concurrency } = spec;
-  const url = `${target.baseUrl}/v2/models/${encodeURIComponent(model)}/infer`;
+  const url = `${target.baseUrl}${modelPath(model)}/infer`;
   const job = (durationS: number): LoadJob => ({
     url,
     body: spec.body,

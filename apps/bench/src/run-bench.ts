@@ -13,6 +13,7 @@ import { markdownReport } from './report-md.js';
 import { svgChart } from './report-svg.js';
 import { evaluateTargets } from './targets.js';
 import type { BenchOptions, BenchReport, CeilingResult, StepResult } from './types.js';
+import { splitModel } from './model-version.js';
 
 export type Log = (line: string) => void;
 
@@ -71,8 +72,13 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
   const repository = await loadRepository(opts.modelRepository);
   const specs: ModelSpec[] = [];
   const inputs = new Map<string, ModelInput>();
-  for (const name of opts.models) {
-    const spec = repository.get(name);
+  // With --versions each model is measured at each version, named 'model@version' throughout.
+  const measured = opts.versions.length === 0 ? opts.models : opts.models.flatMap((m) => opts.versions.map((v) => `${m}@${v}`));
+  if (opts.versions.length > 0 && opts.contenders.includes('seed')) notes.push('--versions: the seed serves one version per model and was not run');
+  for (const name of measured) {
+    const { name: model, version } = splitModel(name);
+    const found = repository.get(model, version);
+    const spec = found && version ? { ...found, name } : found;
     if (!spec) {
       const note = `${name}: not in the model repository ${opts.modelRepository}; skipped (prepare it and run again)`;
       notes.push(note);
@@ -80,7 +86,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
       continue;
     }
     specs.push(spec);
-    const input = await modelInput(spec);
+    const input = await modelInput(found!); // inputs are chosen by the model's name, whatever the version
     inputs.set(name, input);
     const kib = (n: number) => (n < 10_240 ? `${n} bytes` : `${(n / 1024).toFixed(0)} KiB`);
     notes.push(`${name}: each request carries 1 item: ${input.description}; two of its values differ in every request. The seed is sent ${kib(input.body.length)} of JSON; the full stack the binary tensor extension (${kib(input.binary.headerLength)} JSON header + ${kib(input.binary.bytes)} of tensor bytes)`);
@@ -112,7 +118,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
   const starters = { seed: startSeed, full: startFullStack } as const;
   const targets: [name: 'seed' | 'full', target: Target][] = [];
   try {
-    for (const name of (['seed', 'full'] as const).filter((c) => opts.contenders.includes(c))) {
+    for (const name of (['seed', 'full'] as const).filter((c) => opts.contenders.includes(c) && !(c === 'seed' && opts.versions.length > 0))) {
       if (models.length === 0) break;
       log(`${name}: starting (${name === 'full' ? `redis, worker, ${opts.replicas} API replica${opts.replicas === 1 ? '' : 's'}, nginx` : 'one Express process'})`);
       try {
@@ -189,6 +195,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
     host: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryGb: totalmem() / 2 ** 30, node: process.versions.node, platform: `${process.platform}-${process.arch}` },
     options: {
       models: opts.models,
+      versions: opts.versions,
       concurrency: opts.concurrency,
       contenders: opts.contenders,
       durationS: opts.durationS,

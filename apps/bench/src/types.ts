@@ -11,6 +11,8 @@ export const CONTENDER_LABELS: Record<ContenderName, string> = {
 
 export interface BenchOptions {
   models: string[];
+  /** Versions to measure each model at, as 'name@version' entries (empty: each model's default version). */
+  versions: string[];
   concurrency: number[];
   contenders: ContenderName[];
   /** Measured seconds per step. */

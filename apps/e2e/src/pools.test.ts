@@ -18,14 +18,14 @@ function composeConfig(files: string[]): { services: Record<string, Service> } {
   const plugin = docker !== undefined && spawnSync(docker, ['compose', 'version'], { stdio: 'ignore' }).status === 0;
   const command = plugin ? docker! : findExecutable('docker-compose');
   if (command === undefined) throw new Error('neither `docker compose` nor docker-compose is installed (npm test installs docker-compose through apt)');
-  const result = spawnSync(command, [...(plugin ? ['compose'] : []), ...args, 'config'], { cwd: root, encoding: 'utf8', env: { ...process.env, COMPOSE_PROJECT_NAME: 'tessera-pools' } });
+  const result = spawnSync(command, [...(plugin ? ['compose'] : []), ...args, 'config'], { cwd: root, encoding: 'utf8', env: { ...process.env, COMPOSE_PROJECT_NAME: 'tessera-pools', COMPOSE_PROFILES: '', REDIS_PASSWORD: 'test-redis-password', GRAFANA_ADMIN_PASSWORD: 'test-grafana-password' } });
   assert.equal(result.status, 0, `compose config failed:\n${result.stderr}`);
   return parseYaml(result.stdout) as { services: Record<string, Service> };
 }
 
 test('the pools override splits the models between a GPU worker and a CPU worker, each on its own', () => {
   const { services } = composeConfig(['docker-compose.gpu.yml', 'deploy/pools/docker-compose.pools.yml']);
-  const heavy = services.worker!;
+  const heavy = services['worker-0']!;
   const small = services['worker-small']!;
   const models = (s: Service) => (s.environment?.MODELS ?? '').split(',');
   assert.deepEqual(models(heavy), ['ocr-det', 'ocr-cls', 'ocr-rec']);

@@ -253,6 +253,39 @@ describe('/predict', () => {
   });
 });
 
+describe('model versions: FP32 (1) and INT8 (2) side by side', () => {
+  const texts = ['Ceci est une phrase en français.', 'This is an English sentence.'];
+
+  test('/predict picks a version with `version`; without it the default its config names for the CPU answers', async () => {
+    const reads = await Promise.all(['1', '2', undefined].map((version) => request(`${gw}/predict`, { body: { texts, ...(version ? { version } : {}) } })));
+    for (const res of reads) assert.equal(res.status, 200, res.text);
+    // lid176's INT8 version is smaller but no faster, so FP32 stays its CPU default (default_version_cpu).
+    assert.deepEqual(reads.map((r) => r.body.versions.lid176), ['1', '2', '1']);
+    const page = await request(`${gw}/predict`, { body: { model: 'ocr-line', images: [renderText(['Invoice 2026']).toString('base64')] } });
+    assert.equal(page.status, 200, page.text);
+    // INT8 reads faster but misses the accuracy bound (it read 'Invoice' as 'lnvoice'): FP32 is the default.
+    assert.deepEqual(page.body.versions, { 'ocr-rec': '1' });
+    for (const res of reads) assert.deepEqual(res.body.results.map((r: { label: string }) => r.label), ['fr', 'en']);
+    const [fp32, int8] = reads.map((r) => r.body.results.map((x: { score: number }) => x.score));
+    fp32.forEach((p: number, i: number) => assert.ok(Math.abs(p - int8[i]) < 0.05, `score ${p} (FP32) against ${int8[i]} (INT8)`));
+  });
+
+  test('the protocol path /versions/{v} reaches each version; both are listed and ready', async () => {
+    const ids = { inputs: [{ name: 'ids', datatype: 'INT64', shape: [1, 3], data: [5, 17, 42] }] };
+    for (const v of ['1', '2']) {
+      const res = await request(`${gw}/v2/models/lid176/versions/${v}/infer`, { body: ids });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.model_version, v);
+      assert.equal((await request(`${gw}/v2/models/lid176/versions/${v}/ready`)).status, 200);
+    }
+    const meta = await request(`${gw}/v2/models/ocr-rec`);
+    assert.deepEqual(meta.body.versions, ['1', '2']);
+    const bad = await request(`${gw}/predict`, { body: { texts, version: '9' } });
+    assert.equal(bad.status, 404, bad.text);
+    assert.match(bad.body.error, /unknown version '9'/);
+  });
+});
+
 describe('OCR through the stack', () => {
   test('text lines: each image comes back as its text', async () => {
     // Accuracy is measured in packages/ocr against the reference; these lines check the path.

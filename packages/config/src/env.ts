@@ -77,6 +77,8 @@ export const apiEnvSchema = z.object({
   ...common,
   HOST: z.string().default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
+  /** The Open Inference Protocol over gRPC, on HOST (0: not served). */
+  GRPC_PORT: int(0, 65535).default(0),
   /** /metrics and /live on a listener of their own, never the public port (0: any free port). */
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: int(0, 65535).default(9101),
@@ -133,6 +135,14 @@ export const apiEnvSchema = z.object({
   /** Priorities run from 1 (highest) to PRIORITY_LEVELS; absent or 0 means DEFAULT_PRIORITY. */
   PRIORITY_LEVELS: int(1, 1_000_000).default(10),
   DEFAULT_PRIORITY: int(1, 1_000_000).default(5),
+  /** Browser origins (scheme://host[:port], comma-separated) that may call the API cross-origin; none by default. */
+  CORS_ORIGINS: z.string().default('').transform((v, ctx) => {
+    const origins = v.split(',').map((o) => o.trim()).filter(Boolean);
+    for (const o of origins) {
+      if (o === '*' || !/^https?:\/\/[^/\s]+$/.test(o)) ctx.addIssue({ code: 'custom', message: `'${o}' is not an origin (scheme://host[:port]; '*' is not allowed)` });
+    }
+    return origins;
+  }),
   /** How long a dashboard session (signed in at /admin/login) lasts. */
   ADMIN_SESSION_TTL_S: int(60, 86_400).default(3600),
   /** Mark the session cookie Secure even when no trusted proxy said the request came over HTTPS. */

@@ -30,6 +30,37 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/** The gRPC status codes the service answers with (numbers as in grpc's status.h). */
+export const GRPC_CODE = {
+  CANCELLED: 1, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, INTERNAL: 13, UNAVAILABLE: 14, UNAUTHENTICATED: 16,
+} as const;
+
+/** The same errors over gRPC: the status each code of the table gets there. */
+export const GRPC_STATUS: Readonly<Record<ErrorCode, number>> = {
+  bad_request: GRPC_CODE.INVALID_ARGUMENT,
+  invalid_input: GRPC_CODE.INVALID_ARGUMENT,
+  unauthorized: GRPC_CODE.UNAUTHENTICATED,
+  forbidden: GRPC_CODE.PERMISSION_DENIED,
+  model_not_found: GRPC_CODE.NOT_FOUND,
+  not_found: GRPC_CODE.NOT_FOUND,
+  // An idempotency key reused for another request: retrying the same call cannot succeed.
+  conflict: GRPC_CODE.FAILED_PRECONDITION,
+  payload_too_large: GRPC_CODE.RESOURCE_EXHAUSTED,
+  uri_too_long: GRPC_CODE.INVALID_ARGUMENT,
+  header_too_large: GRPC_CODE.INVALID_ARGUMENT,
+  unsupported_media_type: GRPC_CODE.INVALID_ARGUMENT,
+  model_rejected_input: GRPC_CODE.INVALID_ARGUMENT,
+  overloaded: GRPC_CODE.RESOURCE_EXHAUSTED,
+  rate_limited: GRPC_CODE.RESOURCE_EXHAUSTED,
+  client_closed_request: GRPC_CODE.CANCELLED,
+  internal: GRPC_CODE.INTERNAL,
+  inference_failed: GRPC_CODE.INTERNAL,
+  out_of_memory: GRPC_CODE.RESOURCE_EXHAUSTED,
+  not_ready: GRPC_CODE.UNAVAILABLE,
+  timeout: GRPC_CODE.DEADLINE_EXCEEDED,
+};
+
 export class ServiceError extends Error {
   readonly code: ErrorCode;
   /** Response headers the error needs (WWW-Authenticate on 401, Retry-After on 429/503). */
@@ -43,6 +74,10 @@ export class ServiceError extends Error {
 
   get status(): number {
     return ERROR_STATUS[this.code];
+  }
+
+  get grpcStatus(): number {
+    return GRPC_STATUS[this.code];
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ModelSpec } from '@tessera/contract';
+import { defaultVersion, type Provider } from './default-version.js';
 
 const byVersion = (a: string, b: string) => Number(a) - Number(b);
 
@@ -26,13 +27,18 @@ export class ModelRepository {
     return [...(this.models.get(name)?.keys() ?? [])].sort(byVersion);
   }
 
-  /** One version of a model; the highest version when `version` is not given. */
-  get(name: string, version?: string): ModelSpec | undefined {
+  /**
+   * One version of a model; when `version` is not given, the default version for `provider`
+   * (see defaultVersion: the highest unless the config names another).
+   */
+  get(name: string, version?: string, provider: Provider = 'cpu'): ModelSpec | undefined {
     const versions = this.models.get(name);
     if (!versions) return undefined;
     if (version !== undefined) return versions.get(version);
-    const latest = this.versions(name).at(-1);
-    return latest === undefined ? undefined : versions.get(latest);
+    const ordered = this.versions(name);
+    const labels = versions.get(ordered.at(-1) ?? '')?.labels ?? {};
+    const chosen = defaultVersion(ordered, labels, provider);
+    return chosen === undefined ? undefined : versions.get(chosen);
   }
 
   /** Every version of every model, by name then version. */

@@ -6,3 +6,4 @@ export { greedyCtcModel, ppOcrSource, REC_IDS, REC_SCORES } from './models/pp-oc
 export type { CostOptions } from './models/cost.js';
 export type { ZooFile, ZooModel } from './zoo-model.js';
 export { seededRandom } from './seeded-random.js';
+export { defaultVersionLabels, type QuantizedRecipe } from './quantized-recipe.js';

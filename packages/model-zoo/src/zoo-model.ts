@@ -1,3 +1,5 @@
+import type { QuantizedRecipe } from './quantized-recipe.js';
+
 /** A file of a generated model: bytes to write, or a file to copy (never linked, so the repository stands alone). */
 export type ZooFile = { bytes: Uint8Array } | { copyFrom: string };
 
@@ -15,4 +17,6 @@ export interface ZooModel {
   source: Record<string, unknown>;
   /** Files relative to the model directory, e.g. '1/model.onnx'. */
   files(): Record<string, ZooFile>;
+  /** A quantized version prepared from version 1 beside it, when the model has one. */
+  quantized?: QuantizedRecipe;
 }

@@ -1,15 +1,15 @@
-import { datatypeInfo, elementCount } from '@tessera/contract';
-import { ProtoWriter } from './protobuf-writer.js';
-import type { AttributeValue, Graph, Initializer, Node, ValueInfo } from './types.js';
+import { datatypeInfo } from '@tessera/contract';
+import { encodeModel, fromBigInt, onnx, type Onnx } from './proto.js';
+import { toTensorProto } from './tensor-proto.js';
+import type { AttributeValue, Graph, Node, ValueInfo } from './types.js';
 
-/** AttributeProto.AttributeType values from onnx.proto. */
-const ATTR = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
+const ATTR = onnx.AttributeProto.AttributeType;
 
 /**
  * IR version to stamp for a given default-domain opset: the newest IR that the ONNX release
  * introducing that opset wrote, so runtimes that know the opset also accept the file.
  */
-function irVersionFor(opset: number): number {
+export function irVersionFor(opset: number): number {
   if (opset <= 8) return 3;
   if (opset <= 11) return opset - 5;
   if (opset <= 14) return 7;
@@ -19,83 +19,53 @@ function irVersionFor(opset: number): number {
   return 11;
 }
 
-export function tensorProto(init: Initializer): ProtoWriter {
-  const { size, onnx } = datatypeInfo(init.datatype);
-  const count = elementCount(init.dims);
-  if (init.data.length !== count || init.data.BYTES_PER_ELEMENT !== size) {
-    throw new RangeError(
-      `initializer '${init.name}': ${init.datatype} ${JSON.stringify(init.dims)} needs ${count} elements of ${size} bytes, ` +
-        `got ${init.data.length} of ${init.data.BYTES_PER_ELEMENT}`,
-    );
-  }
-  const w = new ProtoWriter();
-  for (const d of init.dims) w.varint(1, d);
-  w.varint(2, onnx);
-  w.string(8, init.name);
-  // Typed arrays are little-endian on every platform Node runs on, which is what raw_data wants.
-  w.bytes(9, new Uint8Array(init.data.buffer, init.data.byteOffset, init.data.byteLength));
-  return w;
+export function valueInfo(info: ValueInfo): Onnx.ValueInfoProto {
+  // Any number that is not a size (e.g. -1) means "unknown": a Dimension with neither field set.
+  const dim = (d: number | string) => (typeof d === 'string' ? { dimParam: d } : Number.isSafeInteger(d) && d >= 0 ? { dimValue: d } : {});
+  return onnx.ValueInfoProto.create({
+    name: info.name,
+    type: { tensorType: { elemType: datatypeInfo(info.datatype).onnx, shape: { dim: info.shape.map(dim) } } },
+  });
 }
 
-export function valueInfo(info: ValueInfo): ProtoWriter {
-  const shape = new ProtoWriter();
-  for (const d of info.shape) {
-    const dim = new ProtoWriter();
-    if (typeof d === 'string') dim.string(2, d);
-    else if (Number.isSafeInteger(d) && d >= 0) dim.varint(1, d);
-    // Any other number (e.g. -1) means "unknown": a Dimension with neither field set.
-    shape.message(1, dim);
-  }
-  const tensorType = new ProtoWriter().varint(1, datatypeInfo(info.datatype).onnx).message(2, shape);
-  const type = new ProtoWriter().message(1, tensorType);
-  return new ProtoWriter().string(1, info.name).message(2, type);
+const int64 = (v: number | bigint) => (typeof v === 'bigint' ? fromBigInt(v) : v);
+
+function attribute(name: string, value: AttributeValue): Onnx.AttributeProto {
+  const a = onnx.AttributeProto.create({ name });
+  if ('i' in value) Object.assign(a, { i: int64(value.i), type: ATTR.INT });
+  else if ('f' in value) Object.assign(a, { f: value.f, type: ATTR.FLOAT });
+  else if ('s' in value) Object.assign(a, { s: new TextEncoder().encode(value.s), type: ATTR.STRING });
+  else if ('t' in value) Object.assign(a, { t: toTensorProto(value.t), type: ATTR.TENSOR });
+  else if ('ints' in value) Object.assign(a, { ints: value.ints.map(int64), type: ATTR.INTS });
+  else if ('floats' in value) Object.assign(a, { floats: value.floats, type: ATTR.FLOATS });
+  else if ('strings' in value) Object.assign(a, { strings: value.strings.map((s) => new TextEncoder().encode(s)), type: ATTR.STRINGS });
+  else throw new TypeError(`attribute '${name}' has no recognised tag (i, f, s, t, ints, floats, strings)`);
+  return a;
 }
 
-function attribute(name: string, value: AttributeValue): ProtoWriter {
-  const w = new ProtoWriter().string(1, name);
-  if ('i' in value) w.varint(3, value.i).varint(20, ATTR.INT);
-  else if ('f' in value) w.float(2, value.f).varint(20, ATTR.FLOAT);
-  else if ('s' in value) w.string(4, value.s).varint(20, ATTR.STRING);
-  else if ('t' in value) w.message(5, tensorProto(value.t)).varint(20, ATTR.TENSOR);
-  else if ('ints' in value) {
-    for (const v of value.ints) w.varint(8, v);
-    w.varint(20, ATTR.INTS);
-  } else if ('floats' in value) {
-    for (const v of value.floats) w.float(7, v);
-    w.varint(20, ATTR.FLOATS);
-  } else if ('strings' in value) {
-    for (const v of value.strings) w.string(9, v);
-    w.varint(20, ATTR.STRINGS);
-  } else {
-    throw new TypeError(`attribute '${name}' has no recognised tag (i, f, s, t, ints, floats, strings)`);
-  }
-  return w;
-}
-
-export function nodeProto(node: Node, index: number): ProtoWriter {
-  const w = new ProtoWriter();
-  for (const i of node.inputs) w.string(1, i);
-  for (const o of node.outputs) w.string(2, o);
-  w.string(3, node.name ?? `${node.op}_${index}`);
-  w.string(4, node.op);
-  for (const [name, value] of Object.entries(node.attributes ?? {})) w.message(5, attribute(name, value));
-  if (node.domain) w.string(7, node.domain);
-  return w;
+export function nodeProto(node: Node, index: number): Onnx.NodeProto {
+  return onnx.NodeProto.create({
+    input: node.inputs,
+    output: node.outputs,
+    name: node.name ?? `${node.op}_${index}`,
+    opType: node.op,
+    attribute: Object.entries(node.attributes ?? {}).map(([name, value]) => attribute(name, value)),
+    ...(node.domain ? { domain: node.domain } : {}),
+  });
 }
 
 /** Serialises a graph to the bytes of an ONNX model file (ModelProto). */
 export function buildModel(graph: Graph, opset = 17): Uint8Array {
-  const g = new ProtoWriter();
-  graph.nodes.forEach((n, i) => g.message(1, nodeProto(n, i)));
-  g.string(2, graph.name);
-  for (const init of graph.initializers) g.message(5, tensorProto(init));
-  for (const input of graph.inputs) g.message(11, valueInfo(input));
-  for (const output of graph.outputs) g.message(12, valueInfo(output));
-
-  const model = new ProtoWriter();
-  model.varint(1, irVersionFor(opset));
-  model.string(2, 'tessera');
-  model.message(7, g);
-  model.message(8, new ProtoWriter().string(1, '').varint(2, opset));
-  return model.finish();
+  return encodeModel({
+    irVersion: irVersionFor(opset),
+    producerName: 'tessera',
+    opsetImport: [{ domain: '', version: opset }],
+    graph: {
+      name: graph.name,
+      node: graph.nodes.map(nodeProto),
+      initializer: graph.initializers.map(toTensorProto),
+      input: graph.inputs.map(valueInfo),
+      output: graph.outputs.map(valueInfo),
+    },
+  });
 }

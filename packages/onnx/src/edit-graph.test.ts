@@ -5,6 +5,7 @@ import { buildModel } from './build-model.js';
 import { editGraph } from './edit-graph.js';
 import { initializer } from './initializer.js';
 import { readModel } from './read-model.js';
+import { decodeModel, encodeModel } from './proto.js';
 import { readSignature } from './read-signature.js';
 
 const original = buildModel(
@@ -24,7 +25,7 @@ const original = buildModel(
   11,
 );
 
-test('editGraph drops outputs, appends nodes and outputs, and keeps everything else byte for byte', async () => {
+test('editGraph drops outputs, appends nodes and outputs, and keeps every node and weight', async () => {
   const edited = editGraph(original, {
     keepOutputs: (name) => name === 'doubled',
     nodes: [
@@ -60,4 +61,15 @@ test('editGraph drops outputs, appends nodes and outputs, and keeps everything e
 
 test('editGraph refuses a new output that clashes with a kept one', () => {
   assert.throws(() => editGraph(original, { keepOutputs: () => true, outputs: [{ name: 'probs', datatype: 'FP32', shape: [1] }] }), /already has an output 'probs'/);
+});
+
+test('editGraph keeps the fields this package does not model: metadata, value_info, doc strings', () => {
+  const model = decodeModel(original);
+  model.docString = 'kept';
+  model.metadataProps.push({ key: 'author', value: 'tessera' });
+  model.graph!.valueInfo!.push({ name: 'probs', docString: 'softmax over the last axis' });
+  const edited = decodeModel(editGraph(encodeModel(model), { keepOutputs: () => true }));
+  assert.equal(edited.docString, 'kept');
+  assert.deepEqual(edited.metadataProps.map((p) => [p.key, p.value]), [['author', 'tessera']]);
+  assert.equal(edited.graph!.valueInfo![0]!.docString, 'softmax over the last axis');
 });

@@ -54,6 +54,8 @@ export interface ServiceOptions {
 
 export interface ApiOptions extends ServiceOptions {
   port: number;
+  /** The replica's gRPC port (GRPC_PORT); none when absent. */
+  grpcPort?: number;
   /** Port of the replica's own /metrics listener (METRICS_PORT); 0 lets the replica pick. */
   metricsPort?: number;
   host?: string;
@@ -148,6 +150,7 @@ export async function startApi(options: ApiOptions): Promise<ServiceHandle> {
     options.env,
     known({
       PORT: options.port,
+      GRPC_PORT: options.grpcPort ?? 0,
       HOST: host,
       METRICS_PORT: options.metricsPort ?? 0,
       REPLICA_ID: options.replicaId ?? options.env?.REPLICA_ID ?? name,

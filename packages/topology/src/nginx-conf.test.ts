@@ -61,6 +61,18 @@ test('the gateway config carries the required proxy settings', () => {
   assert.ok(readTimeout > 30, 'proxy_read_timeout must exceed the API request timeout');
 });
 
+test('gRPC: an HTTP/2 listener passing each call to the replicas\' gRPC ports, with no cap on a stream\'s total size', () => {
+  const conf = renderNginxConf({ template, listenPort: 8080, grpcListenPort: 8081, apiPorts: [3001], apiGrpcPorts: [4001, 4002], prefix: '/p' });
+  assert.match(conf, /upstream api_grpc \{\s*server 127\.0\.0\.1:4001 [^;]*;\s*server 127\.0\.0\.1:4002 /);
+  const grpcServer = conf.slice(conf.indexOf('listen 127.0.0.1:8081 http2'));
+  assert.ok(grpcServer.length < conf.length, 'a gRPC listener on 8081');
+  assert.match(grpcServer, /grpc_pass grpc:\/\/api_grpc;/);
+  assert.match(grpcServer, /client_max_body_size 0;/);
+  assert.ok(Number(/grpc_read_timeout (\d+)s;/.exec(grpcServer)?.[1]) > 30, 'grpc_read_timeout must exceed the API request timeout');
+  // Without gRPC replicas the listener refuses every call instead of failing to start.
+  assert.match(renderNginxConf({ template, listenPort: 8080, apiPorts: [3001], prefix: '/p' }), /upstream api_grpc \{\s*server 127\.0\.0\.1:9 down;/);
+});
+
 test('nginxTemplateVars accepts explicit upstream addresses', () => {
   const vars = nginxTemplateVars({ listenPort: 1, apiUpstreams: ['api:3000'], prefix: '/p', workerProcesses: 'auto', listenAddress: '*' });
   assert.match(vars.API_UPSTREAMS, /^server api:3000\b/);

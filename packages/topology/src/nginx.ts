@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findRepoRoot, requireExecutable } from './paths.js';
-import { assertPortFree, LOOPBACK } from './ports.js';
+import { assertPortFree, freePort, LOOPBACK } from './ports.js';
 import { ManagedProcess } from './process.js';
 import { httpGet, waitFor } from './wait.js';
 
@@ -11,10 +11,12 @@ export const NGINX_PLACEHOLDERS = [
   'NGINX_WORKER_PROCESSES',
   'NGINX_LISTEN_ADDRESS',
   'NGINX_LISTEN_PORT',
+  'NGINX_GRPC_LISTEN_PORT',
   'NGINX_RUN_DIR',
   'NGINX_ACCESS_LOG',
   'NGINX_ERROR_LOG',
   'API_UPSTREAMS',
+  'API_GRPC_UPSTREAMS',
 ] as const;
 
 export type NginxPlaceholder = (typeof NGINX_PLACEHOLDERS)[number];
@@ -57,6 +59,10 @@ export interface NginxConfOptions {
   apiHost?: string;
   /** Upstream addresses ("host:port"), instead of apiPorts. */
   apiUpstreams?: readonly string[];
+  /** The gRPC listener's port (listenPort + 1 when rendering, a free one when starting), and the replicas' gRPC ports on `apiHost` (or their addresses). */
+  grpcListenPort?: number;
+  apiGrpcPorts?: readonly number[];
+  apiGrpcUpstreams?: readonly string[];
   /** nginx prefix directory: the rendered config, pid file and temp files live here. */
   prefix: string;
   /** Defaults to 1 (a local stack does not need more). */
@@ -75,14 +81,19 @@ export function nginxTemplateVars(options: NginxConfOptions): Record<NginxPlaceh
   const prefix = resolve(options.prefix);
   const upstreams = options.apiUpstreams ?? (options.apiPorts ?? []).map((port) => `${options.apiHost ?? LOOPBACK}:${port}`);
   if (upstreams.length === 0) throw new Error('nginx needs at least one API upstream');
+  const grpcUpstreams = options.apiGrpcUpstreams ?? (options.apiGrpcPorts ?? []).map((port) => `${options.apiHost ?? LOOPBACK}:${port}`);
+  // Without gRPC replicas the listener still needs an upstream: one that refuses every call (UNAVAILABLE).
+  const grpcServers = grpcUpstreams.length ? grpcUpstreams.map((u) => `server ${u} max_fails=1 fail_timeout=2s;`) : [`server ${LOOPBACK}:9 down;`];
   return {
     NGINX_WORKER_PROCESSES: String(options.workerProcesses ?? 1),
     NGINX_LISTEN_ADDRESS: options.listenAddress ?? LOOPBACK,
     NGINX_LISTEN_PORT: String(options.listenPort),
+    NGINX_GRPC_LISTEN_PORT: String(options.grpcListenPort ?? options.listenPort + 1),
     NGINX_RUN_DIR: prefix,
     NGINX_ACCESS_LOG: options.accessLog ?? join(prefix, 'logs', 'access.log'),
     NGINX_ERROR_LOG: options.errorLog ?? join(prefix, 'logs', 'error.log'),
     API_UPSTREAMS: upstreams.map((u) => `server ${u} max_fails=1 fail_timeout=2s;`).join('\n        '),
+    API_GRPC_UPSTREAMS: grpcServers.join('\n        '),
   };
 }
 
@@ -138,7 +149,8 @@ export async function startNginx(options: NginxOptions): Promise<NginxHandle> {
   const accessLog = options.accessLog ?? join(logDir, `${name}-access.log`);
   const errorLog = options.errorLog ?? join(logDir, `${name}-error.log`);
   const confPath = join(prefix, 'nginx.conf');
-  writeFileSync(confPath, renderNginxConf({ ...options, prefix, accessLog, errorLog }));
+  const grpcListenPort = options.grpcListenPort ?? (await freePort());
+  writeFileSync(confPath, renderNginxConf({ ...options, grpcListenPort, prefix, accessLog, errorLog }));
   const bin = options.bin ?? requireExecutable('nginx', 'NGINX_BIN');
   const listenHost = options.listenAddress && options.listenAddress !== '*' ? options.listenAddress : '0.0.0.0';
   await assertPortFree(options.listenPort, name, listenHost);

@@ -21,6 +21,8 @@ export interface StackOptions {
   workers?: number;
   /** nginx port; 0 or absent picks a free port. */
   gatewayPort?: number;
+  /** nginx's gRPC port; 0 or absent picks a free port. */
+  gatewayGrpcPort?: number;
   /** nginx listen address (127.0.0.1). */
   gatewayHost?: string;
   /** redis-server port; 0 or absent picks a free port. */
@@ -82,6 +84,8 @@ export interface ProcessExitEvent {
 
 export interface Stack {
   gatewayUrl: string;
+  /** host:port of the gateway's gRPC listener (inference.GRPCInferenceService). */
+  grpcAddress: string;
   /** Redis as its admin user (the CLIs, tests); the API and the worker get their own users. */
   redisUrl: string;
   redisUrls: Record<RedisUser, string>;
@@ -164,8 +168,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return freePorts(count);
   };
   const [gatewayPort] = await wanted(options.gatewayPort, 1, 'the gateway (gatewayPort / GATEWAY_PORT)');
+  const [gatewayGrpcPort] = await wanted(options.gatewayGrpcPort, 1, 'the gateway gRPC port (gatewayGrpcPort / GATEWAY_GRPC_PORT)');
   const redisPort = options.redisUrl ? undefined : (await wanted(options.redisPort, 1, 'Redis (redisPort / REDIS_PORT)'))[0];
   const apiPorts = await wanted(options.apiBasePort, replicas, 'the API replicas (apiBasePort / API_BASE_PORT)');
+  // Each replica's gRPC port: picked freely (a fixed HTTP base leaves the ports after it to the replicas).
+  const apiGrpcPorts = await freePorts(replicas);
   const apiMetricsPorts = await wanted(options.apiMetricsPort, replicas, 'API metrics (apiMetricsPort / API_METRICS_PORT)');
   const metricsPorts = await wanted(options.workerMetricsPort, workers, 'worker metrics (workerMetricsPort / WORKER_METRICS_PORT)');
   const redisDir = options.redisDir ?? join(runDir, 'redis');
@@ -312,7 +319,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         launch({
           name,
           kind: 'api',
-          ports: [port, apiMetricsPorts[i]!],
+          ports: [port, apiMetricsPorts[i]!, apiGrpcPorts[i]!],
           current: undefined,
           start: async () =>
             (
@@ -320,6 +327,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
                 ...common,
                 name,
                 port,
+                grpcPort: apiGrpcPorts[i]!,
                 redisUrl: redisAccess?.api ?? redisUrl,
                 metricsPort: apiMetricsPorts[i]!,
                 replicaId: name,
@@ -336,14 +344,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await launch({
       name: 'nginx',
       kind: 'nginx',
-      ports: [gatewayPort!],
+      ports: [gatewayPort!, gatewayGrpcPort!],
       current: undefined,
       start: async () =>
         (
           await startNginx({
             listenPort: gatewayPort!,
+            grpcListenPort: gatewayGrpcPort!,
             listenAddress: gatewayHost,
             apiPorts,
+            apiGrpcPorts,
             prefix: options.nginxPrefix ?? join(runDir, 'nginx'),
             logDir,
             echo: common.echo,
@@ -362,6 +372,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   let extraWorkers = 0;
   return {
     gatewayUrl,
+    grpcAddress: `${gatewayHost === '0.0.0.0' || gatewayHost === '*' ? LOOPBACK : gatewayHost}:${gatewayGrpcPort}`,
     redisUrl,
     redisUrls: redisAccess ?? { admin: redisUrl, api: redisUrl, worker: redisUrl },
     apiUrls: apiPorts.map((port) => `http://${LOOPBACK}:${port}`),

@@ -90,8 +90,27 @@ export function authenticate(opts: AuthOptions) {
   };
 }
 
+/**
+ * Who a bearer header names, for transports other than Express (the gRPC service's metadata):
+ * the principal, or the error to answer with, as the middleware above decides it.
+ */
+export async function verifyCredentials(opts: AuthOptions, header: string | undefined, ip: string): Promise<Principal> {
+  if (!header) {
+    if (!opts.required) return ANONYMOUS;
+    throw unauthorized('missing API key: send "Authorization: Bearer <key>"');
+  }
+  let found: Found;
+  try {
+    found = await identify(opts, header, undefined);
+  } catch (err) {
+    throw new ServiceError('not_ready', `cannot verify the credentials: Redis is unreachable (${(err as Error).message})`, { cause: err, headers: { 'Retry-After': '1' } });
+  }
+  if ('record' in found) return principalOf(found.record);
+  throw await countFailure(opts, { ip }, found.failure);
+}
+
 /** Records a failed authentication; past the limit the answer is 429 instead of `failure`. */
-export async function countFailure(opts: Pick<AuthOptions, 'failures' | 'logger'>, req: Request, failure: ServiceError): Promise<ServiceError> {
+export async function countFailure(opts: Pick<AuthOptions, 'failures' | 'logger'>, req: { ip?: string | undefined }, failure: ServiceError): Promise<ServiceError> {
   const wait = await opts.failures.fail(req.ip ?? '').catch(() => undefined);
   if (wait === undefined) return failure;
   opts.logger.warn({ ip: req.ip }, 'too many failed authentications from this address');
@@ -108,14 +127,14 @@ export function requireScope(scope: Scope) {
 }
 
 /** 403 unless the key's model allow-list (if any) names this model or pipeline. */
-export function assertModelAccess(req: Request, model: string): void {
+export function assertModelAccess(req: { principal?: Principal | undefined }, model: string): void {
   const allowed = req.principal?.models;
   if (allowed && !allowed.includes(model)) {
     throw new ServiceError('forbidden', `API key '${req.principal!.name}' may not use model '${model}' (allowed: ${allowed.join(', ')})`);
   }
 }
 
-export function mayUseModel(req: Request, model: string): boolean {
+export function mayUseModel(req: { principal?: Principal | undefined }, model: string): boolean {
   const allowed = req.principal?.models;
   return !allowed || allowed.includes(model);
 }

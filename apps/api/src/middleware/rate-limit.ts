@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { ServiceError } from '@tessera/contract';
 import type { RateCount, RateState } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
+import type { Principal } from '../auth/key-store.js';
 import type { RateTicket } from '../coalescer.js';
 import { RedisRateLimitStore } from './rate-limit-store.js';
 
@@ -32,12 +33,15 @@ const STORE_TIMEOUT_MS = 1000;
 /** Keys each of the replica's maps remembers (over their limit; their `pk`) before it is pruned. */
 const KEYS_REMEMBERED_MAX = 10_000;
 
-function limitOf(req: Request, fallback: number): number {
+/** Who a request is counted as: its API key, or its client address when it has none. */
+type Counted = { principal?: Principal | undefined; ip?: string | undefined };
+
+function limitOf(req: Counted, fallback: number): number {
   return req.principal?.rateLimit ?? fallback;
 }
 
-const keyOf = (req: Request): string => (req.principal && req.principal.id !== 'anonymous' ? `key:${req.principal.id}` : `ip:${ipKeyGenerator(req.ip ?? '')}`);
-const whoOf = (req: Request): string => (req.principal && req.principal.id !== 'anonymous' ? `API key '${req.principal.name}'` : `address ${req.ip}`);
+const keyOf = (req: Counted): string => (req.principal && req.principal.id !== 'anonymous' ? `key:${req.principal.id}` : `ip:${ipKeyGenerator(req.ip ?? '')}`);
+const whoOf = (req: Counted): string => (req.principal && req.principal.id !== 'anonymous' ? `API key '${req.principal.name}'` : `address ${req.ip}`);
 
 /** The policy's name in the draft-8 headers, as express-rate-limit names it ("60-in-1min"). */
 export function policyName(limit: number, windowMs: number): string {
@@ -76,7 +80,7 @@ export interface DeferredCount {
  * service's work of hundreds (an OCR page costs a detection plus two calls per line). If the
  * admission never reports the count, the request is counted when its answer is sent.
  */
-export function rateTicket(req: Request, eachCall = false): RateTicket | undefined {
+export function rateTicket(req: { rateCount?: DeferredCount | undefined }, eachCall = false): RateTicket | undefined {
   const deferred = req.rateCount;
   if (!deferred || (!eachCall && (deferred.issued || deferred.counted))) return undefined;
   deferred.issued = true;
@@ -132,37 +136,64 @@ export class PerKeyRateLimit {
     return (req, res, next) => {
       const limit = limitOf(req, this.opts.limit);
       if (req.method !== 'POST' || limit === 0) return this.immediate(req, res, next);
-      const key = keyOf(req);
-      const until = this.blocked.get(key);
-      if (until !== undefined) {
-        const left = until - Date.now();
-        if (left > 0) {
-          this.setHeaders(res, key, limit, { count: limit + 1, resetMs: left });
-          return next(this.refusal(req, limit, left));
-        }
-        this.blocked.delete(key);
+      let pending;
+      try {
+        pending = this.defer(req, (state) => this.setHeaders(res, keyOf(req), limit, state))!;
+      } catch (err) {
+        return next(err);
       }
-      const deferred: DeferredCount = {
-        rate: { key: this.store.prefix + key, limit, windowMs: this.opts.windowMs },
-        issued: false,
-        counted: false,
-        settle: (state, limited) => {
-          this.setHeaders(res, key, limit, state);
-          if (!limited) return undefined;
-          this.block(key, state.resetMs);
-          return this.refusal(req, limit, state.resetMs);
-        },
-      };
-      req.rateCount = deferred;
-      res.once('close', () => {
-        if (deferred.counted) return;
-        deferred.counted = true;
-        void this.store.increment(key).then((hits) => {
-          if (hits.totalHits > limit && hits.resetTime) this.block(key, hits.resetTime.getTime() - Date.now());
-        });
-      });
+      req.rateCount = pending.count;
+      res.once('close', pending.release);
       next();
     };
+  }
+
+  /**
+   * An inference's count, left to its admission, for any transport: undefined when the key has
+   * no limit; throws the 429 while this replica knows the key to be over its limit. `onCount`
+   * gets the count once taken; `release()`, called when the request has been answered, counts
+   * a request that never reached an admission.
+   */
+  defer(who: Counted, onCount: (state: RateState) => void = () => {}): { count: DeferredCount; release: () => void } | undefined {
+    const limit = limitOf(who, this.opts.limit);
+    if (limit === 0) return undefined;
+    const key = keyOf(who);
+    const until = this.blocked.get(key);
+    if (until !== undefined) {
+      const left = until - Date.now();
+      if (left > 0) {
+        onCount({ count: limit + 1, resetMs: left });
+        throw this.refusal(who, limit, left);
+      }
+      this.blocked.delete(key);
+    }
+    const count: DeferredCount = {
+      rate: { key: this.store.prefix + key, limit, windowMs: this.opts.windowMs },
+      issued: false,
+      counted: false,
+      settle: (state, limited) => {
+        onCount(state);
+        if (!limited) return undefined;
+        this.block(key, state.resetMs);
+        return this.refusal(who, limit, state.resetMs);
+      },
+    };
+    const release = () => {
+      if (count.counted) return;
+      count.counted = true;
+      void this.store.increment(key).then((hits) => {
+        if (hits.totalHits > limit && hits.resetTime) this.block(key, hits.resetTime.getTime() - Date.now());
+      });
+    };
+    return { count, release };
+  }
+
+  /** Counts a request other than an inference now, for transports other than Express (which use `immediate`); Redis failing lets it pass. */
+  async countNow(who: Counted): Promise<void> {
+    const limit = limitOf(who, this.opts.limit);
+    if (limit === 0) return;
+    const hits = await this.store.increment(keyOf(who)).catch(() => undefined);
+    if (hits && hits.totalHits > limit) throw this.refusal(who, limit, hits.resetTime ? hits.resetTime.getTime() - Date.now() : undefined);
   }
 
   private block(key: string, forMs: number): void {
@@ -191,7 +222,7 @@ export class PerKeyRateLimit {
   }
 
   /** The 429; with `resetMs`, it carries Retry-After (the seconds left in the window). */
-  private refusal(req: Request, limit: number, resetMs?: number): ServiceError {
+  private refusal(req: Counted, limit: number, resetMs?: number): ServiceError {
     const headers: Record<string, string> = resetMs === undefined ? {} : { 'Retry-After': String(Math.max(1, Math.ceil(resetMs / 1000))) };
     return new ServiceError('rate_limited', `rate limit exceeded: ${whoOf(req)} may send ${limit} requests per ${Math.round(this.opts.windowMs / 1000)} s`, { headers });
   }

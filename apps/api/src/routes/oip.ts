@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import { metadataShape, ServiceError, validateInferenceRequest, type InferenceResponse, type ModelMetadataResponse, type ServerMetadataResponse } from '@tessera/contract';
+import { ServiceError, validateInferenceRequest, type InferenceResponse } from '@tessera/contract';
 import { assertModelAccess, mayUseModel, requireScope } from '../auth/authenticate.js';
 import type { ApiContext } from '../context.js';
 import { classificationsOf, classifyOutputs, encodeOutputs } from '../oip/classification.js';
@@ -9,18 +9,13 @@ import { modelStatistics } from '../oip/statistics.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
 import { responseCompression } from '../middleware/compression.js';
 import { setOutcomeHeaders } from '../outcome-headers.js';
-import { resolveModel } from '../models.js';
+import { resolveModel, resolveRequested } from '../models.js';
+import { modelMetadata, modelReadiness, serverMetadata } from '../oip-answers.js';
 import { runInference } from '../run-inference.js';
 import { setTimingHeaders } from '../timing.js';
 import { protectedRouter } from '../middleware/access.js';
 
-export const SERVER_NAME = 'tessera';
-export const SERVER_VERSION = '0.1.0';
-
 type ModelParams = { name: string; version?: string };
-
-/** Exactly the Triton extensions implemented (see docs/compatibility.md). */
-export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_configuration', 'model_repository', 'parameters', 'schedule_policy', 'statistics'] as const;
 
 /**
  * Open Inference Protocol (KServe v2) REST endpoints, plus Triton's extensions: each needs a key
@@ -31,8 +26,7 @@ export function oipRouter(ctx: ApiContext): Router {
   const r = protectedRouter(ctx, 'infer');
 
   r.get('/v2', (_req, res) => {
-    const body: ServerMetadataResponse = { name: SERVER_NAME, version: SERVER_VERSION, extensions: [...EXTENSIONS] };
-    res.json(body);
+    res.json(serverMetadata());
   });
 
   // Triton's statistics extension, across every replica and worker (before /v2/models/:name,
@@ -50,29 +44,7 @@ export function oipRouter(ctx: ApiContext): Router {
   const metadata = (req: Request<ModelParams>, res: Response) => {
     assertModelAccess(req, req.params.name);
     const model = resolveModel(ctx, req.params.name, req.params.version);
-    const body: ModelMetadataResponse = {
-      name: model.name,
-      versions: ctx.repository.versions(model.name),
-      platform: model.platform,
-      inputs: model.inputs.map((s) => ({ name: s.name, datatype: s.datatype, shape: metadataShape(model, s) })),
-      outputs: model.outputs.map((s) => ({ name: s.name, datatype: s.datatype, shape: metadataShape(model, s) })),
-    };
-    return ctx.workers.live().then(
-      (workers) => {
-        const key = `${model.name}@${model.version}`;
-        const providers = [...new Set(workers.flatMap((w) => (w.providers[key] ? [w.providers[key]!] : [])))];
-        body.parameters = {
-          version: model.version,
-          max_batch_size: model.maxBatchSize,
-          max_queue_delay_ms: model.maxQueueDelayMs,
-          execution_provider: providers.join(',') || 'none',
-          workers: workers.filter((w) => w.models.includes(key)).length,
-          ...model.labels,
-        };
-        res.json(body);
-      },
-      () => res.json(body),
-    );
+    return modelMetadata(ctx, model).then((body) => res.json(body));
   };
   r.get('/v2/models/:name', metadata);
   r.get('/v2/models/:name/versions/:version', metadata);
@@ -80,16 +52,15 @@ export function oipRouter(ctx: ApiContext): Router {
   const modelReady = async (req: Request<ModelParams>, res: Response) => {
     assertModelAccess(req, req.params.name);
     const model = resolveModel(ctx, req.params.name, req.params.version);
-    const serving = await ctx.workers.serving(model.name, model.version).catch(() => []);
-    const ready = serving.length > 0;
-    res.status(ready ? 200 : 503).json(ready ? { name: model.name, ready } : { name: model.name, ready, error: `no live worker serves model '${model.name}' version ${model.version}` });
+    const { ready, reason } = await modelReadiness(ctx, model);
+    res.status(ready ? 200 : 503).json(ready ? { name: model.name, ready } : { name: model.name, ready, error: reason });
   };
   r.get('/v2/models/:name/ready', modelReady);
   r.get('/v2/models/:name/versions/:version/ready', modelReady);
 
   const infer = async (req: Request<ModelParams>, res: Response) => {
     assertModelAccess(req, req.params.name);
-    const model = resolveModel(ctx, req.params.name, req.params.version);
+    const model = await resolveRequested(ctx, req.params.name, req.params.version);
     const validated = validateInferenceRequest(model, req.body, req.binaryData);
     const { id, parameters, outputs: asked } = req.body as { id?: string; parameters?: { idempotency_key?: unknown }; outputs?: unknown };
     const classifications = classificationsOf(asked);

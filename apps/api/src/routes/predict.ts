@@ -5,7 +5,7 @@ import type { ApiContext } from '../context.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
 import { setOutcomeHeaders } from '../outcome-headers.js';
 import { nest, toJsonData } from '../encode.js';
-import { resolveModel } from '../models.js';
+import { resolveRequested } from '../models.js';
 import { predictToOip } from '../predict-input.js';
 import { runInference } from '../run-inference.js';
 import { setTimingHeaders } from '../timing.js';
@@ -30,12 +30,12 @@ async function predictWithPipeline(ctx: ApiContext, req: Request, res: Response,
     throw new ServiceError('invalid_input', `model '${pipeline.name}' takes '${pipeline.input}', not '${body[wrong] !== undefined ? wrong : 'inputs'}'`);
   }
   if (body[pipeline.input] === undefined) throw new ServiceError('bad_request', `'${pipeline.input}' is required for model '${pipeline.name}'`);
-  const { infer, totals } = pipelineInfer(ctx, req);
+  const { infer, totals } = pipelineInfer(ctx, req, body.version as string | undefined);
   const results = await pipeline.predict(body, infer);
   const timing = { total_ms: Math.round(elapsedMs(req) * 1000) / 1000, queue_ms: Math.round(totals.queueMs * 1000) / 1000, compute_ms: Math.round(totals.computeMs * 1000) / 1000, batch_size: totals.batchSize };
   setTimingHeaders(res, timing);
   if (totals.calls > 0) setOutcomeHeaders(res, { cache: totals.cache, replayed: false });
-  res.json({ model: pipeline.name, results, latency_ms: timing.total_ms, timing: { ...timing, inference_calls: totals.calls }, execution_provider: totals.provider });
+  res.json({ model: pipeline.name, versions: totals.versions, results, latency_ms: timing.total_ms, timing: { ...timing, inference_calls: totals.calls }, execution_provider: totals.provider });
 }
 
 /**
@@ -56,7 +56,7 @@ export function predictRouter(ctx: ApiContext): Router {
       await predictWithPipeline(ctx, req, res, pipeline, body as Record<string, unknown>);
       return;
     }
-    const model = resolveModel(ctx, name, body.version);
+    const model = await resolveRequested(ctx, name, body.version);
     for (const field of ['texts', 'images'] as const) {
       if (body[field] !== undefined) {
         throw new ServiceError('invalid_input', `model '${model.name}' takes tensors, not ${field}; send 'inputs' (${model.inputs.map((s) => `'${s.name}' ${s.datatype} [-1,${s.shape.join(',')}]`).join(', ')})`);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { CONVERTED_FILES, PAD_ID, convertFastText } from '@tessera/fasttext';
+import { defaultVersionLabels, type QuantizedRecipe } from '../quantized-recipe.js';
 import type { ZooFile, ZooModel } from '../zoo-model.js';
 
 const PACKAGE = 'fasttext.wasm.js';
@@ -23,7 +24,9 @@ export function lid176Source(): { file: string; version: string } {
  */
 export function lid176(): ZooModel {
   const src = lid176Source();
+  const quantized: QuantizedRecipe = { version: '2', mode: 'dynamic', perChannel: true, calibration: 'udhr', samples: 32, revision: 1 };
   return {
+    quantized,
     name: 'lid176',
     set: 'demo',
     source: { package: PACKAGE, version: src.version, files: [FILE], generator: 'fasttext-onnx', revision: 1 },
@@ -44,6 +47,8 @@ export function lid176(): ZooModel {
         upstream: 'facebookresearch/fastText',
         label_names: CONVERTED_FILES.labels,
         tokenizer: CONVERTED_FILES.tokenizer,
+        // INT8 is a third of the size but no faster here (docs/quantization.md): FP32, exact, stays the default.
+        ...defaultVersionLabels(quantized, 'original'),
       },
     },
     files: () => {

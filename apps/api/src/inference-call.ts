@@ -1,0 +1,25 @@
+import type { Principal } from './auth/key-store.js';
+import type { DeferredCount } from './middleware/rate-limit.js';
+
+/**
+ * What the inference path reads of a request, whichever transport brought it: an Express
+ * request is one as it is, and the gRPC service builds one from a call and its metadata. The
+ * path below it (policy, idempotency, admission, waiting) never sees the transport.
+ */
+export interface InferenceCall {
+  /** The request id (X-Request-Id, or the gRPC `x-request-id` metadata, or a generated one). */
+  id: string;
+  /** process.hrtime.bigint() at arrival: the deadline is measured from here. */
+  startedAt: bigint;
+  principal?: Principal | undefined;
+  /** The client's address (what a key-less caller is counted and limited as). */
+  ip?: string | undefined;
+  /** The OIP body: only its `parameters` (priority, timeout) are read here. */
+  body?: unknown;
+  /** The rate-limit count left to the admission script (see rateTicket). */
+  rateCount?: DeferredCount | undefined;
+  /** A request header (lower-case name): deadline headers, Cache-Control, Idempotency-Key. */
+  get(name: string): string | undefined;
+  /** Aborts when the client goes away; an Express request derives it from its response. */
+  signal?: AbortSignal | undefined;
+}

@@ -1,0 +1,16 @@
+/** A measured model: its name, or 'name@version' when the bench measures versions (--versions). */
+export function splitModel(model: string): { name: string; version?: string } {
+  const at = model.lastIndexOf('@');
+  return at > 0 ? { name: model.slice(0, at), version: model.slice(at + 1) } : { name: model };
+}
+
+/** The Open Inference Protocol path of a measured model: /v2/models/{name}[/versions/{v}]. */
+export function modelPath(model: string): string {
+  const { name, version } = splitModel(model);
+  return `/v2/models/${encodeURIComponent(name)}${version ? `/versions/${encodeURIComponent(version)}` : ''}`;
+}
+
+/** The models a worker loads for these measured models: names without versions, once each. */
+export function modelNames(models: readonly string[]): string[] {
+  return [...new Set(models.map((m) => splitModel(m).name))];
+}

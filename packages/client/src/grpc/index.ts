@@ -1,0 +1,3 @@
+export { GrpcInferenceClient, type GrpcClientOptions } from './client.js';
+export { InferStream } from './stream.js';
+export * from './proto.js';

@@ -1,0 +1,24 @@
+/**
+ * How a model's quantized version is made from its FP32 version 1 (the quantizer package
+ * carries it out; see prepareQuantizedVersions there). The mode per model is the better of
+ * dynamic and static as measured in docs/quantization.md.
+ */
+export interface QuantizedRecipe {
+  /** The version directory written (the FP32 original stays version 1). */
+  version: string;
+  mode: 'dynamic' | 'static';
+  perChannel: boolean;
+  /** Static mode: how activation ranges are read from the calibration inputs. */
+  method?: 'minmax' | 'percentile';
+  /** Calibration inputs: UDHR sentences for lid176, rendered pages or lines for PP-OCR. */
+  calibration: 'udhr' | 'ocr-det' | 'ocr-cls' | 'ocr-rec';
+  /** Calibration inputs drawn (also the inputs the output is checked on). */
+  samples: number;
+  /** Bumped when the quantizer's output for this recipe changes. */
+  revision: number;
+}
+
+/** The config labels naming each provider's default version (see defaultVersion in model-repository). */
+export function defaultVersionLabels(recipe: QuantizedRecipe, cpuDefault: 'quantized' | 'original'): Record<string, string> {
+  return { default_version_cpu: cpuDefault === 'quantized' ? recipe.version : '1', default_version_cuda: '1' };
+}

@@ -1,0 +1,6 @@
+export class ProtoError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtoError';
+  }
+}
