@@ -34,9 +34,10 @@ before(async () => {
     workers: 1,
     modelRepository: await modelRepository(),
     logDir: mkdtempSync(path.join(tmpdir(), 'tessera-fuzz-')),
-    // A small body limit makes the over-the-limit cases cheap; no rate limit, so that only the
-    // input decides each answer.
-    apiEnv: { DEFAULT_MODEL: 'affine', BODY_LIMIT: '256kb', RATE_LIMIT: '0', LOG_LEVEL: 'warn' },
+    // A small body limit makes the over-the-limit cases cheap; no rate limit, and a Redis command
+    // timeout far above any wait on a loaded machine (its 503 has tests of its own), so that only
+    // the input decides each answer.
+    apiEnv: { DEFAULT_MODEL: 'affine', BODY_LIMIT: '256kb', RATE_LIMIT: '0', REDIS_COMMAND_TIMEOUT_MS: '30000', LOG_LEVEL: 'warn' },
     workerEnv: { MODELS: 'affine', LOG_LEVEL: 'warn' },
     onProcessExit: (e) => exits.push(`${e.name} exited: ${JSON.stringify(e.info)}`),
   });

@@ -99,10 +99,12 @@ export function oipRouter(ctx: ApiContext): Router {
     res.json(onlyReady ? rows.filter((x) => x.state === 'READY') : rows);
   });
   r.post('/v2/repository/models/:name/load', requireScope('admin'), async (req: Request<ModelParams>, res: Response) => {
+    assertModelAccess(req, req.params.name);
     await loadModel(ctx, req.params.name, requestParameters(req.body));
     res.json({});
   });
   r.post('/v2/repository/models/:name/unload', requireScope('admin'), async (req: Request<ModelParams>, res: Response) => {
+    assertModelAccess(req, req.params.name);
     requestParameters(req.body); // unload_dependents: no model here depends on another
     await unloadModel(ctx, req.params.name);
     res.json({});
