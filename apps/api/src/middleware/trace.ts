@@ -7,6 +7,15 @@ export function requestSpan(res: Response): SpanHandle | undefined {
 }
 
 /**
+ * The traceparent of a call's span: an Express request's (its response holds the span); a gRPC
+ * call has none of its own yet.
+ */
+export function traceparentOf(call: object): string | undefined {
+  const res = (call as { res?: Response }).res;
+  return res ? requestSpan(res)?.traceparent : undefined;
+}
+
+/**
  * One server span per request, continuing the client's W3C traceparent (passed on by nginx) or
  * starting a trace. The worker's spans join it through the job (InferRequestPart.traceparent).
  */
