@@ -20,7 +20,7 @@ interface RouteEntry {
   access: string;
 }
 
-const PUBLIC = ['GET /live', 'GET /ready', 'GET /health', 'GET /v2/health/live', 'GET /v2/health/ready', 'GET /admin/login', 'POST /admin/login'];
+const PUBLIC = ['GET /live', 'GET /ready', 'GET /health', 'GET /v2/health/live', 'GET /v2/health/ready', 'GET /admin/login', 'POST /admin/login', 'GET /docs', 'GET /docs/try.js'];
 const PARAMS = { name: 'affine', version: '1', default: 'affine' };
 const BAD_KEY = `tsk_000000000000_${'A'.repeat(43)}`;
 

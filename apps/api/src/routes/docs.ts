@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import type { Router } from 'express';
+import { publicRouter } from './routing.js';
 
 /**
  * A try-it page for people: paste an API key, run /predict on texts or an uploaded image, see
@@ -46,7 +47,8 @@ $('form').addEventListener('submit', async (event) => {
 `;
 
 export function docsRouter(): Router {
-  const r = Router();
+  // Public on purpose: a static page; every call it makes carries the key the person pastes.
+  const r = publicRouter();
   r.get('/docs', (_req, res) => {
     res.type('html').send(PAGE);
   });
