@@ -3,7 +3,7 @@ import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BLOB_MIN_BYTES, bytesOf, parseFailureReason, ServiceError, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type ModelSpec, type Reply, type ValidatedRequest, type WireTensor } from '@tessera/contract';
 import { blobKeyPrefix, ReplyTimeoutError, type Admission, type QueueShare, type ReplyListener } from '@tessera/queue';
-import type { Logger } from '@tessera/telemetry';
+import { tracing, type Logger } from '@tessera/telemetry';
 import { JobCoalescer, type Blob, type Cached, type Enqueued, type RateTicket } from './coalescer.js';
 import { formatDeadline } from './request-policy.js';
 import { withTimeout } from './with-timeout.js';
@@ -33,6 +33,8 @@ export interface InferOptions {
   cache?: InferRequestPart['cache'];
   /** The request's rate-limit count, taken by the admission (over the limit: refused, nothing queued). */
   rate?: RateTicket | undefined;
+  /** W3C traceparent of the request's span: admission and enqueue get a span below it. */
+  traceparent?: string | undefined;
   /** Whose share of the model's queue cap the request takes (over it: refused, nothing queued). */
   share?: QueueShare | undefined;
 }
@@ -107,6 +109,7 @@ export class InferClient {
       blobs.push({ key, bytes });
       return { name: t.name, datatype: t.datatype, shape: [...t.shape], b64: '', blob: key };
     });
+    const span = tracing().enabled ? tracing().start('admission/enqueue', { parent: opts.traceparent, attributes: { 'tessera.model': model.name } }) : undefined;
     const part: InferRequestPart = {
       id,
       requestId: opts.requestId,
@@ -116,6 +119,7 @@ export class InferClient {
       ...(request.outputs ? { outputs: request.outputs } : {}),
       ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
       ...(opts.cache ? { cache: opts.cache } : {}),
+      ...(span?.traceparent ? { traceparent: span.traceparent } : {}),
     };
     const reply = this.replies.wait(id, opts.timeoutMs);
     reply.catch(() => {}); // observed below; avoid an unhandled rejection if enqueueing throws first
@@ -124,8 +128,11 @@ export class InferClient {
       enqueued = await this.coalescer.enqueue(model, part, { priority: opts.priority, queueCap: opts.queueCap, timeoutMs: opts.timeoutMs, lookup: opts.lookup, rate: opts.rate, share: opts.share }, blobs);
     } catch (err) {
       this.replies.cancel(id, reply);
+      span?.end({ error: (err as Error).message });
       throw err;
     }
+    span?.setAttributes({ 'tessera.cache_hit': 'cached' in enqueued });
+    span?.end();
     if ('cached' in enqueued) {
       this.replies.cancel(id, reply);
       try {

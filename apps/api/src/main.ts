@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadApiConfig, redact } from '@tessera/config';
 import { loadRepository } from '@tessera/model-repository';
-import { createLogger, startMetricsServer } from '@tessera/telemetry';
+import { createLogger, initTracing, startMetricsServer } from '@tessera/telemetry';
 import { createContext } from './context.js';
 import { startGrpcServer } from './grpc/server.js';
 import { watchRepository } from './oip/repository.js';
@@ -13,6 +13,7 @@ const config = loadApiConfig();
 const logger = createLogger({ service: 'api', level: config.LOG_LEVEL, base: { replica: config.REPLICA_ID } });
 
 async function main(): Promise<void> {
+  const tracing = initTracing('tessera-api', config.OTEL_EXPORTER_OTLP_ENDPOINT, { 'service.instance.id': config.REPLICA_ID });
   const repository = await loadRepository(config.MODEL_REPOSITORY);
   const pipelines = await loadPipelines(config, repository);
   if (!pipelines.has(config.DEFAULT_MODEL) && !repository.get(config.DEFAULT_MODEL)) {
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     metricsServer.closeAllConnections();
     stopWatch();
     await ctx.close();
+    await tracing.shutdown();
     logger.info('stopped');
     process.exit(0);
   };

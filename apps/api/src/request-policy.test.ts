@@ -6,6 +6,7 @@ import type { ModelSpec } from '@tessera/contract';
 import type { Principal } from './auth/key-store.js';
 import { ServiceError } from '@tessera/contract';
 import { afterDeadline, requestPolicy } from './request-policy.js';
+import { TimeoutError } from './with-timeout.js';
 
 const config = loadApiConfig({ REQUEST_TIMEOUT_MS: '30000' });
 const model = { name: 'm', version: '1' } as ModelSpec;
@@ -48,11 +49,14 @@ test("a key's priority range refuses what is outside it and moves the default in
 
 test('after its deadline, a server-side failure is the one timeout answer; client errors keep theirs', () => {
   const policy = { timeoutMs: 0, totalMs: 0.004, deadline: performance.timeOrigin + performance.now() - 1, priority: 5 };
-  const redis = afterDeadline(new ServiceError('not_ready', 'Redis is unreachable: Redis did not answer the admission in time'), policy) as ServiceError;
+  const cut = new TimeoutError('Redis did not answer the admission in time');
+  const redis = afterDeadline(new ServiceError('not_ready', `Redis is unreachable: ${cut.message}`, { cause: cut }), policy) as ServiceError;
   assert.equal(redis.status, 504);
   assert.equal(redis.message, 'request timeout expired: no result within 4 µs');
   assert.equal((afterDeadline(new Error('anything else'), policy) as ServiceError).status, 504);
   assert.equal((afterDeadline(new ServiceError('overloaded', 'queue cap'), policy) as ServiceError).status, 429);
+  const refused = new ServiceError('not_ready', 'Redis is unreachable: connect ECONNREFUSED', { cause: new Error('connect ECONNREFUSED') });
+  assert.equal(afterDeadline(refused, policy), refused, 'Redis really away: said so, even after the deadline');
   const live = { ...policy, deadline: policy.deadline + 60_000 };
   assert.equal((afterDeadline(new ServiceError('not_ready', 'no worker'), live) as ServiceError).status, 503, 'before the deadline, errors are what they are');
 });

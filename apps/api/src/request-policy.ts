@@ -1,6 +1,7 @@
 import { ServiceError, type ModelSpec } from '@tessera/contract';
 import type { ApiConfig } from '@tessera/config';
 import type { InferenceCall } from './inference-call.js';
+import { TimeoutError } from './with-timeout.js';
 
 /**
  * How long a request may take and how urgent it is, from the model's defaults and what the
@@ -95,11 +96,16 @@ export function deadlineExpired(totalMs: number, step?: string): ServiceError {
 }
 
 /**
- * A server-side failure of a request whose deadline has passed is its deadline's doing: the
- * step it was in (a Redis call bounded by the deadline, an enqueue cut short) fails for want of
- * time, not because Redis or a worker is away. Client errors (4xx) keep their own answer.
+ * A server-side failure of a request whose deadline has passed is its deadline's doing unless
+ * something really failed: a Redis call bounded by the deadline (a TimeoutError) or an error
+ * without a cause is answered as the deadline, so no client is told that Redis is unreachable
+ * when only its time ran out. A Redis error with its own cause (connection refused, retries
+ * exhausted) keeps its 503, and client errors (4xx) keep their answer.
  */
 export function afterDeadline(err: unknown, policy: RequestPolicy): unknown {
-  const serverSide = !(err instanceof ServiceError) || (err.status >= 500 && err.code !== 'timeout');
-  return serverSide && now() >= policy.deadline ? deadlineExpired(policy.totalMs) : err;
+  if (now() < policy.deadline) return err;
+  if (!(err instanceof ServiceError)) return deadlineExpired(policy.totalMs);
+  if (err.status < 500 || err.code === 'timeout') return err;
+  const realFailure = err.cause !== undefined && !(err.cause instanceof TimeoutError);
+  return realFailure ? err : deadlineExpired(policy.totalMs);
 }

@@ -12,6 +12,7 @@ import { requireServed } from './models.js';
 import { rateTicket } from './middleware/rate-limit.js';
 import { releaseClaim } from './release-claim.js';
 import { elapsedMs } from './middleware/request-id.js';
+import { requestSpan } from './middleware/trace.js';
 import { afterDeadline, requestPolicy, type RequestPolicy } from './request-policy.js';
 import { timingOf, type RequestTiming } from './timing.js';
 
@@ -138,6 +139,7 @@ async function runSteps(ctx: ApiContext, req: InferenceCall, model: ModelSpec, r
     try {
       answer = await ctx.inferClient.infer(model, request, {
         requestId: req.id,
+        traceparent: req.res ? requestSpan(req.res)?.traceparent : undefined,
         timeoutMs: policy.timeoutMs,
         budgetMs: policy.totalMs,
         deadline: policy.deadline,

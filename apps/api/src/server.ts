@@ -9,6 +9,7 @@ import { splitBinaryBody } from './middleware/binary-body.js';
 import { errorHandler, notFound } from './middleware/errors.js';
 import { limitJsonDepth } from './middleware/json-depth.js';
 import { requestId } from './middleware/request-id.js';
+import { traceRequests } from './middleware/trace.js';
 import { adminRouter } from './routes/admin.js';
 import { docsRouter } from './routes/docs.js';
 import { oipRouter } from './routes/oip.js';
@@ -27,6 +28,7 @@ export function createServer(ctx: ApiContext): Express {
   app.set('case sensitive routing', ROUTING.caseSensitive);
   app.set('strict routing', ROUTING.strict);
   app.use(requestId());
+  app.use(traceRequests());
   app.use(accessLog(ctx.logger, ctx.metrics, { known: (n) => ctx.repository.get(n) !== undefined || ctx.pipelines.has(n), defaultModel: ctx.config.DEFAULT_MODEL }));
   app.use(helmet());
   app.use(cors(ctx.config.CORS_ORIGINS)); // preflights carry no key: answered before authentication

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { loadApiConfig, loadWorkerConfig } from '@tessera/config';
 import { API_NODE_FLAGS, findExecutable, findRepoRoot, NGINX_PLACEHOLDERS } from '@tessera/topology';
 
 /**
@@ -163,6 +164,13 @@ describe('docker-compose.gpu.yml through `docker compose config`', () => {
       assert.notEqual(result.status, 0, `config without ${missing} must fail`);
       assert.match(result.stderr, new RegExp(`set ${missing} in .env`));
     }
+  });
+
+  test('the API and worker environments pass their config validation', () => {
+    const model = load();
+    const asEnv = (s: ComposeService) => Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v ?? '']));
+    assert.doesNotThrow(() => loadApiConfig(asEnv(model.services.api!)), 'api');
+    assert.doesNotThrow(() => loadWorkerConfig(asEnv(model.services['worker-0']!)), 'worker');
   });
 
   test('only the gateway listens on every interface, and every image is pinned', () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { findExecutable, findRepoRoot } from '@tessera/topology';
 
@@ -19,7 +19,7 @@ export const root = findRepoRoot();
 export function kustomize(dir: string): K8sObject[] {
   const kubectl = findExecutable('kubectl');
   if (!kubectl) throw new Error('kubectl is not installed (npm test installs it through apt: kubernetes-client)');
-  const result = spawnSync(kubectl, ['kustomize', join(root, dir)], { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
+  const result = spawnSync(kubectl, ['kustomize', isAbsolute(dir) ? dir : join(root, dir)], { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
   if (result.status !== 0) throw new Error(`kubectl kustomize ${dir} failed:\n${result.stderr}`);
   return parseAllDocuments(result.stdout).map((d) => d.toJS() as K8sObject).filter(Boolean);
 }

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { loadApiConfig, loadWorkerConfig } from '@tessera/config';
 import { bytes, find, kustomize, podSpecs, root, schemaErrors, type Container, type K8sObject } from './k8s-manifests.js';
 
 /**
@@ -35,6 +38,18 @@ describe('deploy/k8s renders and validates', () => {
     delete scaled.spec.fallback.replicas;
     assert.match((await schemaErrors(scaled)).join(), /fallback must have required property '?replicas'?/);
     assert.match((await schemaErrors({ apiVersion: 'example.com/v1', kind: 'Thing', metadata: { name: 'x' } })).join(), /no schema/);
+  });
+
+  test('with the redis-sentinel component, every object still validates and every pod is restricted', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tessera-kustomize-'));
+    writeFileSync(path.join(dir, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${path.relative(dir, path.join(root, 'deploy/k8s'))}\ncomponents:\n  - ${path.relative(dir, path.join(root, 'deploy/k8s/components/redis-sentinel'))}\n`);
+    const objs = kustomize(dir);
+    assert.deepEqual((await Promise.all(objs.map(schemaErrors))).flat(), []);
+    for (const { owner, spec } of podSpecs(objs)) {
+      assert.equal(spec.securityContext?.runAsNonRoot, true, owner);
+      for (const c of containers(spec)) assert.equal(c.securityContext?.readOnlyRootFilesystem, true, `${owner} ${c.name}`);
+    }
+    for (const name of ['redis-ha', 'redis-sentinel']) assert.ok(find(objs, 'NetworkPolicy', name), `${name} is reachable past the default deny`);
   });
 
   test('the generated copies (nginx.conf, PrometheusRule) are current', () => {
@@ -135,6 +150,19 @@ describe('deploy/k8s is production-shaped', () => {
     assert.equal(http.from.length, 1);
     assert.equal(http.from[0].namespaceSelector, undefined, 'this namespace only');
     assert.equal(http.from[0].podSelector.matchLabels['app.kubernetes.io/name'], 'gateway');
+  });
+
+  test('the API and worker environments pass their config validation', () => {
+    const shared = find(objects, 'ConfigMap', 'tessera-env').data!;
+    for (const [overlay, objs] of Object.entries(rendered)) {
+      for (const [name, load] of [['api', loadApiConfig], ['worker', loadWorkerConfig]] as const) {
+        const c = find(objs, 'Deployment', name).spec.template.spec.containers[0] as Container;
+        // What the kubelet would pass: the ConfigMap, then the literal values with $(VAR) expanded.
+        const env: Record<string, string> = { ...shared, REDIS_PASSWORD: 'secret', REPLICA_ID: 'api-0', WORKER_ID: 'worker-0' };
+        for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value.replace(/\$\((\w+)\)/g, (_, v: string) => env[v] ?? '');
+        assert.doesNotThrow(() => load(env), `${overlay} ${name}`);
+      }
+    }
   });
 
   test('no demo-only model reaches production pods', () => {

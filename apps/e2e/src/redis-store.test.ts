@@ -77,10 +77,13 @@ test('a real run (inference, pipeline, cache, idempotency, queue admin) needs no
   assert.equal((await cli('queues', ['status', 'affine'], stack.redisUrl)).stdout.includes('affine'), true);
   assert.deepEqual(await admin.call('acl', 'log'), [], 'no command of the run was denied');
 
+  // Written as the services write (MULTI/EXEC, as BullMQ and the key CLI do): replayed on restart.
+  assert.deepEqual(await connect(stack.redisUrls.api).multi().set('tessera:probe:tx', 'kept').sadd('tessera:probe:set', 'a').exec(), [[null, 'OK'], [null, 1]]);
   await stack.restart('redis');
   const answered = await waitFor('inference after the Redis restart', async () => {
     const res = await infer();
     return res.status === 200 ? res : undefined;
   });
   assert.deepEqual(answered.body.outputs[0].data, [3, 5, 7, 9], 'the key written before the restart still works');
+  assert.equal(await connect(stack.redisUrl).get('tessera:probe:tx'), 'kept', 'a transaction is replayed from the append-only file');
 });

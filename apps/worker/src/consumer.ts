@@ -5,6 +5,7 @@ import type { Scheduler } from '@tessera/batcher';
 import { queueName, REPLY_TTL_MS, ReplySender } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import type { WorkerMetrics } from './metrics.js';
+import type { WorkerTracing } from './tracing.js';
 
 export interface ConsumerDeps {
   /** Model name this consumer's queue belongs to. */
@@ -21,6 +22,7 @@ export interface ConsumerDeps {
   stalledIntervalMs: number;
   logger: Logger;
   metrics: WorkerMetrics;
+  tracing: WorkerTracing;
 }
 
 /** A result up to this size (base64 bytes) is also kept as the job's return value, for late readers. */
@@ -44,7 +46,7 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
   const sender = new ReplySender(deps.replyConnection, REPLY_TTL_MS);
   const reply = async (data: InferJobData, part: InferRequestPart, r: Reply) => {
     const delivery = { prefix: deps.prefix, model: data.model, replyTo: data.replyTo, items: part.items, idempotency: part.idempotency, cache: part.cache };
-    await sender.send({ delivery, reply: r });
+    await deps.tracing.reply(part.id, () => sender.send({ delivery, reply: r }));
   };
 
   const runOne = async (data: InferJobData, model: ModelSpec, part: InferRequestPart, blobs: Map<string, Buffer | null>): Promise<InferJobSummary['requests'][string]> => {
@@ -63,6 +65,7 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
       metrics.jobs.inc({ model: name, outcome: 'failed' });
       return fail('timeout', `the data of input '${missing.name}' is no longer in Redis (request too old)`);
     }
+    deps.tracing.received(part.id, part.traceparent);
     const outcome = await deps.scheduler.submit({
       id: part.id,
       model,
@@ -78,6 +81,7 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
       metrics.jobs.inc({ model: model.name, outcome: outcome.error.code === 'timeout' ? 'expired' : 'failed' });
       return fail(outcome.error.code, outcome.error.message);
     }
+    deps.tracing.queueWait(part.id, model.name, data.enqueuedAt, data.enqueuedAt + outcome.timing.queueMs);
     const result: InferJobResult = { outputs: outcome.outputs.map(toWire), timing: outcome.timing, provider: outcome.provider, worker: deps.workerId };
     metrics.jobs.inc({ model: model.name, outcome: 'ok' });
     await reply(data, part, { jobId: part.id, ok: true, result });

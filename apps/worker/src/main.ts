@@ -6,19 +6,22 @@ import { Scheduler } from '@tessera/batcher';
 import { loadRepository } from '@tessera/model-repository';
 import { connectRedis, Heartbeat, InferenceStatistics, modelKey, workerInfoKey } from '@tessera/queue';
 import { classifyRunError, InstancePool, isOutOfMemoryError } from '@tessera/runtime';
-import { createLogger } from '@tessera/telemetry';
+import { createLogger, initTracing } from '@tessera/telemetry';
 import { startConsumer } from './consumer.js';
 import { WorkerHealth } from './health.js';
 import { startMetricsServer } from './http.js';
 import { heldJobs, instancePlan, threadBudget } from './instances.js';
 import { startModelControl } from './model-control.js';
 import { createWorkerMetrics, initModelSeries, registerGpuMetrics } from './metrics.js';
+import { WorkerTracing } from './tracing.js';
 import { startJobTrimmer } from './trim.js';
 
 const config = loadWorkerConfig();
 const logger = createLogger({ service: 'worker', level: config.LOG_LEVEL, base: { worker: config.WORKER_ID } });
 
 async function main(): Promise<void> {
+  const tracing = initTracing('tessera-worker', config.OTEL_EXPORTER_OTLP_ENDPOINT, { 'service.instance.id': config.WORKER_ID });
+  const traces = new WorkerTracing(tracing, config.WORKER_ID);
   const repository = await loadRepository(config.MODEL_REPOSITORY);
   const names = config.MODELS.length > 0 ? config.MODELS : repository.names();
   const unknown = names.filter((n) => repository.versions(n).length === 0);
@@ -62,6 +65,7 @@ async function main(): Promise<void> {
     threadBudget: budget,
     events: {
       onBatch: (e) => {
+        traces.batch(e);
         metrics.batchSize.observe({ model: e.model.name }, e.size);
         metrics.batchCompute.observe({ model: e.model.name, provider: e.provider }, e.computeMs / 1000);
         metrics.batchDelay.set({ model: e.model.name }, e.delayMs / 1000);
@@ -112,6 +116,7 @@ async function main(): Promise<void> {
         stalledIntervalMs: config.STALLED_INTERVAL_MS,
         logger,
         metrics,
+        tracing: traces,
       }),
     );
   };
@@ -165,6 +170,7 @@ async function main(): Promise<void> {
     await Promise.allSettled(consumers.map((c) => c.close()));
     await scheduler.drain();
     await runner.close().catch(() => {});
+    await tracing.shutdown();
     await stopTrimmer();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     bullConnection.disconnect();

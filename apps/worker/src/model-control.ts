@@ -60,7 +60,12 @@ async function reconcile(deps: ModelControlDeps, control: RepositoryControl): Pr
       const spec = repository.get(name, version)!;
       const key = modelKey(name, version);
       wanted.add(key);
-      if (providers[key] !== undefined) continue;
+      if (providers[key] !== undefined) {
+        // Loaded already: a new configuration (batching, limits) applies from the next job on;
+        // the session, made from the same file, stays.
+        served.get(name)?.set(version, spec);
+        continue;
+      }
       try {
         const { provider } = await deps.load(spec);
         const isNew = !served.has(name);

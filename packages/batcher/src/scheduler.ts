@@ -283,6 +283,7 @@ export class Scheduler {
     this.emit(() => this.events.onBatch?.({
       model, size: batchSize, requests: parts.length, computeMs: result.computeMs, provider: result.provider,
       queueMs: parts.map((p) => startedAt - p.request.req.enqueuedAt), delayMs,
+      requestIds: parts.map((p) => p.request.req.id), startedAt, endedAt,
     }));
     tuneCap(cap, model, { size: batchSize, costMs, load }, (fn) => this.emit(fn), this.events);
     return outputs.map((o) => ({ outputs: o, computeMs: result.computeMs, provider: result.provider, startedAt, batchSize }));

@@ -44,6 +44,11 @@ export interface BatchEvent {
   queueMs: number[];
   /** How long the batching rule held this batch open for more items (0: it went at once). */
   delayMs: number;
+  /** The `id` of each request slice's request (tracing links the batch to them). */
+  requestIds: string[];
+  /** When runner.run began and ended, on the scheduler's clock. */
+  startedAt: number;
+  endedAt: number;
 }
 
 /** Hooks for metrics and logs. They run synchronously; exceptions they throw are ignored. */

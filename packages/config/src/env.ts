@@ -64,6 +64,8 @@ const common = {
   LOG_LEVEL: logLevel.default('info'),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('tessera'),
   HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(1000),
+  /** OpenTelemetry's standard variable: tracing is on, to this OTLP/HTTP collector, when set. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   /**
    * Sentinels watching the Redis primary ("host:port,host:port"): when set, connections ask them
    * for the current primary of REDIS_SENTINEL_NAME (credentials and db still come from REDIS_URL).

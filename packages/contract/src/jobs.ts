@@ -31,6 +31,8 @@ export interface InferRequestPart {
    * unless it is larger than `maxBytes`.
    */
   cache?: { key: string; ttlMs: number; maxBytes: number; budgetBytes?: number };
+  /** W3C traceparent of the API's enqueue span, when tracing is on: the worker's spans join its trace. */
+  traceparent?: string;
 }
 
 /** What the API enqueues: one or more requests, all already validated against the model. */

@@ -79,4 +79,3 @@ export function upgradeOpset(g: WorkingGraph): number {
   return from;
 }
 
-export type { Onnx };

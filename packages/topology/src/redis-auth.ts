@@ -4,8 +4,11 @@ import { join } from 'node:path';
 
 /**
  * Who may talk to Redis, and with what. Redis holds API keys, so a client that reaches its port
- * without a password could mint an admin key: the `default` user is off, and every client logs
- * in as one of three users with its own random password.
+ * without a password could mint an admin key: every client logs in as one of three users with
+ * its own random password. The `default` user is off, so a connection that has not logged in is
+ * refused (NOAUTH); it keeps every permission because Redis replays its append-only file as
+ * `default` and re-checks each MULTI/EXEC against that user's rights (with fewer, every
+ * transaction in the file would be refused, and lost, on restart).
  *
  * - `admin`: every command (the key and queue CLIs, operators, tests);
  * - `api`: data commands and scripts on every key, nothing that reconfigures, flushes, replicates,
@@ -21,14 +24,17 @@ export type RedisCredentials = Record<RedisUser, string>;
 /** Commands of the api and worker users (verified against the whole test suite: ACL LOG stays empty). */
 export const SERVICE_COMMANDS = ['+@all', '-@dangerous', '-@admin', '-function', '-script|flush', '-script|kill', '-script|debug', '+info'] as const;
 
-/** Key families the worker touches (BullMQ's queues, replies, large inputs, heartbeats, idempotency, admission, cache). */
+/** Key families the worker touches (BullMQ's queues, replies, large inputs, heartbeats, idempotency, admission, cache, inference statistics, repository control). */
 export const WORKER_KEY_FAMILIES = ['infer.*', 'reply:*', 'blob:*', 'workers', 'worker:*', 'idem:*', 'admission:*', 'cache:*', 'stats:*', 'repository:*'] as const;
 
 /** The users file (`aclfile`), with SHA-256 hashes of the passwords, never the passwords. */
 export function redisAcl(credentials: RedisCredentials, prefix = 'tessera'): string {
   const hash = (password: string) => `#${createHash('sha256').update(password).digest('hex')}`;
   const lines = [
-    'user default off resetkeys resetchannels -@all',
+    // Nobody can log in as `default` (off, no password), but Redis replays the append-only file
+    // as that user: without every permission, replayed transactions (and Redis 7 writes every
+    // script's effects as one) fail with NOPERM and a restart loses all queue state.
+    'user default off ~* &* +@all',
     `user admin on ${hash(credentials.admin)} ~* &* +@all`,
     `user api on ${hash(credentials.api)} ~* &* ${SERVICE_COMMANDS.join(' ')}`,
     `user worker on ${hash(credentials.worker)} ${WORKER_KEY_FAMILIES.map((f) => `~${prefix}:${f}`).join(' ')} &* ${SERVICE_COMMANDS.join(' ')}`,

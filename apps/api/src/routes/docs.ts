@@ -47,7 +47,7 @@ $('form').addEventListener('submit', async (event) => {
 `;
 
 export function docsRouter(): Router {
-  // Public on purpose: a static page; every call it makes carries the key the person pastes.
+  // Public on purpose, and as exact as every other route (no /DOCS, no /docs/).
   const r = publicRouter();
   r.get('/docs', (_req, res) => {
     res.type('html').send(PAGE);

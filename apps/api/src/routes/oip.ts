@@ -11,6 +11,7 @@ import { responseCompression } from '../middleware/compression.js';
 import { setOutcomeHeaders } from '../outcome-headers.js';
 import { resolveModel, resolveRequested } from '../models.js';
 import { modelMetadata, modelReadiness, serverMetadata } from '../oip-answers.js';
+import { traced } from '../middleware/trace.js';
 import { runInference } from '../run-inference.js';
 import { setTimingHeaders } from '../timing.js';
 import { protectedRouter } from '../middleware/access.js';
@@ -61,7 +62,7 @@ export function oipRouter(ctx: ApiContext): Router {
   const infer = async (req: Request<ModelParams>, res: Response) => {
     assertModelAccess(req, req.params.name);
     const model = await resolveRequested(ctx, req.params.name, req.params.version);
-    const validated = validateInferenceRequest(model, req.body, req.binaryData);
+    const validated = traced(res, 'validate', () => validateInferenceRequest(model, req.body, req.binaryData));
     const { id, parameters, outputs: asked } = req.body as { id?: string; parameters?: { idempotency_key?: unknown }; outputs?: unknown };
     const classifications = classificationsOf(asked);
     const outcome = await runInference(ctx, req, model, validated, { idempotencyKey: idempotencyKeyOf(req, parameters?.idempotency_key) });

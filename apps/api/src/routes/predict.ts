@@ -10,6 +10,7 @@ import { predictToOip } from '../predict-input.js';
 import { runInference } from '../run-inference.js';
 import { setTimingHeaders } from '../timing.js';
 import { elapsedMs } from '../middleware/request-id.js';
+import { traced } from '../middleware/trace.js';
 import { pipelineInfer } from '../pipeline-infer.js';
 import { protectedRouter } from '../middleware/access.js';
 
@@ -63,7 +64,7 @@ export function predictRouter(ctx: ApiContext): Router {
       }
     }
     if (body.inputs === undefined) throw new ServiceError('bad_request', "'inputs' is required");
-    const validated = validateInferenceRequest(model, predictToOip(model, body.inputs, body.outputs));
+    const validated = traced(res, 'validate', () => validateInferenceRequest(model, predictToOip(model, body.inputs, body.outputs)));
     const outcome = await runInference(ctx, req, model, validated, { idempotencyKey: idempotencyKeyOf(req) });
     const { result, timing } = outcome;
     setTimingHeaders(res, timing);

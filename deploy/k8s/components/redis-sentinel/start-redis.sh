@@ -10,6 +10,7 @@ for i in 0 1 2; do
 done
 if [ -z "$primary" ] && [ "$(hostname)" != "redis-ha-0" ]; then primary="redis-ha-0.redis-ha"; fi
 set -- redis-server --appendonly yes --appendfsync everysec --maxmemory-policy noeviction \
-  --replica-announce-ip "$self" --dir /data
+  --replica-announce-ip "$self" --dir /data --maxmemory 1gb \
+  --requirepass "$REDIS_PASSWORD" --masterauth "$REDIS_PASSWORD"
 if [ -n "$primary" ] && [ "$primary" != "$self" ]; then set -- "$@" --replicaof "$primary" 6379; fi
 exec "$@"

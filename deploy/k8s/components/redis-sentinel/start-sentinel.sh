@@ -11,5 +11,6 @@ sentinel monitor tessera redis-ha-0.redis-ha 6379 2
 sentinel down-after-milliseconds tessera 5000
 sentinel failover-timeout tessera 30000
 sentinel parallel-syncs tessera 1
+sentinel auth-pass tessera $REDIS_PASSWORD
 CONF
 exec redis-sentinel "$conf"

