@@ -139,7 +139,11 @@ async function runSteps(ctx: ApiContext, req: InferenceCall, model: ModelSpec, r
     try {
       answer = await ctx.inferClient.infer(model, request, {
         requestId: req.id,
-        traceparent: req.res ? requestSpan(req.res)?.traceparent : undefined,
+        // Only an Express request has a response (and a request span); a gRPC call has neither.
+        traceparent: (() => {
+          const res = (req as InferenceCall & Partial<Pick<Request, 'res'>>).res;
+          return res ? requestSpan(res)?.traceparent : undefined;
+        })(),
         timeoutMs: policy.timeoutMs,
         budgetMs: policy.totalMs,
         deadline: policy.deadline,
