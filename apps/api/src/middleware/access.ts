@@ -60,7 +60,8 @@ export function authentication(ctx: ApiContext): RequestHandler {
 
 /**
  * Express answers OPTIONS itself (200 and an Allow header) for any path a route matches, without
- * running the route's guard. No protected route answers OPTIONS (there is no CORS to negotiate).
+ * running the route's guard. No protected route answers OPTIONS (CORS preflights are answered
+ * before authentication, for the configured origins only).
  */
 export function refuseOptions(): RequestHandler {
   return function refuseOptionsMiddleware(req, _res, next) {
