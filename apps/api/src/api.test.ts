@@ -121,7 +121,7 @@ test('readiness needs Redis only; a model without workers is its own readiness a
   assert.equal((await fetch(`${base}/v2/health/ready`)).status, 200);
   assert.equal((await fetch(`${base}/v2/models/token-sum/ready`)).status, 503);
   assert.equal((await fetch(`${base}/v2/models/affine/ready`)).status, 200);
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await ctx.metrics.registry.metrics();
   assert.match(text, /^tessera_model_workers\{model="affine"[^}]*\} 1$/m);
   assert.match(text, /^tessera_model_workers\{model="token-sum"[^}]*\} 0$/m);
   assert.match(text, /^tessera_cache_requests_total\{model="token-sum",result="hit"[^}]*\} 0$/m, 'cache series start at 0');
@@ -133,7 +133,7 @@ test('readiness needs Redis only; a model without workers is its own readiness a
 test('HTTP metrics carry the model and leave out probes and scrapes', async () => {
   await fetch(`${base}/v2/models/no-such-model/ready`);
   await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'token-sum', inputs: [[1, 2]] }) });
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await ctx.metrics.registry.metrics();
   assert.match(text, /^tessera_http_requests_total\{method="GET",route="\/v2\/models\/:name\/ready",status="200",model="affine"/m);
   assert.match(text, /^tessera_http_requests_total\{method="GET",route="\/v2\/models\/:name\/ready",status="404",model="unknown"/m, 'unknown names share one label value');
   assert.match(text, /^tessera_http_request_duration_seconds_count\{[^}]*route="\/predict",model="token-sum"/m);
@@ -152,5 +152,5 @@ test('Redis going away: requests get 503 in bounded time and the API stays up', 
   assert.equal(ready.status, 503);
   const live = await fetch(`${base}/live`);
   assert.equal(live.status, 200);
-  assert.match(await (await fetch(`${base}/metrics`)).text(), /^tessera_redis_up\{[^}]*\} 0$/m);
+  assert.match(await ctx.metrics.registry.metrics(), /^tessera_redis_up\{[^}]*\} 0$/m);
 });

@@ -121,9 +121,11 @@ describe('authorisation', () => {
     assert.match(high.body.error, /may use priorities 5 to 10, not 1/);
     assert.equal((await infer(bearer(key), { ...affine, parameters: { priority: 7 } })).status, 200);
     assert.equal((await infer(bearer(key))).status, 200, 'no priority: the default level');
-    const bad = await infer(bearer(inferKey), { ...affine, parameters: { priority: 99 } });
+    // Past the levels means the default, as Triton does; a negative level is malformed.
+    assert.equal((await infer(bearer(inferKey), { ...affine, parameters: { priority: 99 } })).status, 200);
+    const bad = await infer(bearer(inferKey), { ...affine, parameters: { priority: -1 } });
     assert.equal(bad.status, 400);
-    assert.match(bad.body.error, /priority must be an integer from 1 \(highest\) to 10/);
+    assert.match(bad.body.error, /priority must be a non-negative integer/);
   });
 
   test('probes stay open; /metrics is only on each replica\'s metrics port, never through nginx', async () => {

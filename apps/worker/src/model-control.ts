@@ -1,8 +1,7 @@
-import { Redis } from 'ioredis';
 import type { WorkerConfig } from '@tessera/config';
 import type { ModelSpec } from '@tessera/contract';
 import { loadRepository } from '@tessera/model-repository';
-import { modelKey, RepositoryControl } from '@tessera/queue';
+import { connectRedis, modelKey, RepositoryControl } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 
 /**
@@ -36,8 +35,8 @@ export interface ModelControlDeps {
  */
 export async function startModelControl(deps: ModelControlDeps): Promise<() => void> {
   const { config, logger } = deps;
-  const control = new RepositoryControl(new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }), config.QUEUE_PREFIX);
-  const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const control = new RepositoryControl(connectRedis(config, { maxRetriesPerRequest: null }), config.QUEUE_PREFIX);
+  const subscriber = connectRedis(config, { maxRetriesPerRequest: null });
   subscriber.on('error', (err) => logger.warn({ err: err.message }, 'model control: redis connection error'));
   let running = Promise.resolve();
   // One change at a time, in the order they came.

@@ -22,7 +22,7 @@ export type RedisCredentials = Record<RedisUser, string>;
 export const SERVICE_COMMANDS = ['+@all', '-@dangerous', '-@admin', '-function', '-script|flush', '-script|kill', '-script|debug', '+info'] as const;
 
 /** Key families the worker touches (BullMQ's queues, replies, large inputs, heartbeats, idempotency, admission, cache). */
-export const WORKER_KEY_FAMILIES = ['infer.*', 'reply:*', 'blob:*', 'workers', 'worker:*', 'idem:*', 'admission:*', 'cache:*'] as const;
+export const WORKER_KEY_FAMILIES = ['infer.*', 'reply:*', 'blob:*', 'workers', 'worker:*', 'idem:*', 'admission:*', 'cache:*', 'stats:*', 'repository:*'] as const;
 
 /** The users file (`aclfile`), with SHA-256 hashes of the passwords, never the passwords. */
 export function redisAcl(credentials: RedisCredentials, prefix = 'tessera'): string {

@@ -1,9 +1,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { ServiceError, type RepositoryIndexEntry } from '@tessera/contract';
 import { checkModelConfig, loadRepository } from '@tessera/model-repository';
-import { modelKey, RepositoryControl, type Audience, type ControlState } from '@tessera/queue';
+import { connectRedis, modelKey, RepositoryControl, type Audience, type ControlState } from '@tessera/queue';
 import type { ApiContext } from '../context.js';
 
 /** How long a load or unload waits for every worker and replica to apply it (Triton's are synchronous too). */
@@ -28,7 +27,7 @@ export async function refreshRepository(ctx: ApiContext): Promise<void> {
  * subscriber's close.
  */
 export async function watchRepository(ctx: ApiContext): Promise<() => void> {
-  const subscriber = new Redis(ctx.config.REDIS_URL, { maxRetriesPerRequest: null });
+  const subscriber = connectRedis(ctx.config, { maxRetriesPerRequest: null });
   subscriber.on('error', (err) => ctx.logger.warn({ err: err.message }, 'repository watch: redis connection error'));
   const refresh = () => refreshRepository(ctx).catch((err: Error) => ctx.logger.error({ err }, 'repository refresh failed; serving the previous view'));
   await controlOf(ctx).subscribe(subscriber, 'replicas', refresh);
