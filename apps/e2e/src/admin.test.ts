@@ -58,7 +58,10 @@ describe('queue dashboard', () => {
     const cookie = { cookie: setCookie.split(';')[0]! };
     assert.equal((await request(`${gw}/admin/queues/api/queues`, { headers: cookie })).status, 200);
     assert.equal((await request(`${gw}/v2/models/affine`, { headers: cookie })).status, 401, 'the session opens /admin only');
-    assert.equal((await request(`${gw}/admin/queues?token=${encodeURIComponent(key)}`)).status, 401, 'a key in the query string opens nothing');
+    const inUrl = await request(`${gw}/admin/queues?token=${encodeURIComponent(key)}`);
+    assert.equal(inUrl.status, 400, 'a key in the query string opens nothing: the gateway refuses it');
+    assert.equal(inUrl.body.code, 'bad_request');
+    assert.equal((await request(`${stack.apiUrls[0]}/admin/queues?token=${encodeURIComponent(key)}`)).status, 401, 'nor does it at a replica');
 
     // Over HTTPS, as a trusted proxy reports it, the cookie is Secure.
     const secure = await login(stack.apiUrls[0]!, `key=${encodeURIComponent(key)}`, { 'x-forwarded-proto': 'https' });
