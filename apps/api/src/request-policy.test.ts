@@ -57,6 +57,10 @@ test('after its deadline, a server-side failure is the one timeout answer; clien
   assert.equal((afterDeadline(new ServiceError('overloaded', 'queue cap'), policy) as ServiceError).status, 429);
   const refused = new ServiceError('not_ready', 'Redis is unreachable: connect ECONNREFUSED', { cause: new Error('connect ECONNREFUSED') });
   assert.equal(afterDeadline(refused, policy), refused, 'Redis really away: said so, even after the deadline');
+  // A wait cut by its deadline budget may wake just before the deadline (timers count whole ms).
+  const almost = { ...policy, deadline: performance.timeOrigin + performance.now() + 0.5 };
+  assert.equal((afterDeadline(new ServiceError('not_ready', `Redis is unreachable: ${cut.message}`, { cause: cut }), almost) as ServiceError).status, 504, 'cut at the deadline: the deadline, not Redis');
+  assert.equal(afterDeadline(refused, almost), refused, 'a real Redis failure just before the deadline keeps its 503');
   const live = { ...policy, deadline: policy.deadline + 60_000 };
   assert.equal((afterDeadline(new ServiceError('not_ready', 'no worker'), live) as ServiceError).status, 503, 'before the deadline, errors are what they are');
 });

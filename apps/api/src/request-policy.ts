@@ -22,6 +22,8 @@ export interface RequestPolicy {
 }
 
 const now = () => performance.timeOrigin + performance.now();
+/** How early a timer may fire against this clock (a budget rounded to whole milliseconds). */
+const TIMER_SLACK_MS = 2;
 
 function parameters(req: InferenceCall): Record<string, unknown> {
   const body = req.body as { parameters?: unknown } | undefined;
@@ -103,7 +105,10 @@ export function deadlineExpired(totalMs: number, step?: string): ServiceError {
  * exhausted) keeps its 503, and client errors (4xx) keep their answer.
  */
 export function afterDeadline(err: unknown, policy: RequestPolicy): unknown {
-  if (now() < policy.deadline) return err;
+  // A Redis wait bounded by the deadline may be cut a little before it by the clock (timers count
+  // whole milliseconds): such a cut is the deadline's doing too.
+  const cutAtDeadline = err instanceof ServiceError && err.cause instanceof TimeoutError && now() >= policy.deadline - TIMER_SLACK_MS;
+  if (now() < policy.deadline && !cutAtDeadline) return err;
   if (!(err instanceof ServiceError)) return deadlineExpired(policy.totalMs);
   if (err.status < 500 || err.code === 'timeout') return err;
   const realFailure = err.cause !== undefined && !(err.cause instanceof TimeoutError);
