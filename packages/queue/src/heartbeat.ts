@@ -62,6 +62,7 @@ export class Heartbeat {
 export class WorkerRegistry {
   private cached: { at: number; workers: WorkerInfo[] } | undefined;
   private inFlight: Promise<WorkerInfo[]> | undefined;
+  private generation = 0;
 
   constructor(
     private readonly conn: Redis,
@@ -81,7 +82,19 @@ export class WorkerRegistry {
     return this.inFlight;
   }
 
+  /**
+   * Forgets the cached answer, so the next question reads Redis. Called when this replica's view
+   * of the repository changes: a version workers started serving a moment ago must not be
+   * refused on a cached answer from before.
+   */
+  invalidate(): void {
+    this.cached = undefined;
+    this.inFlight = undefined;
+    this.generation++;
+  }
+
   private async read(now: number): Promise<WorkerInfo[]> {
+    const generation = this.generation;
     const since = now - this.intervalMs * LIVENESS_INTERVALS;
     const key = heartbeatKey(this.prefix);
     const ids = await this.conn.zrangebyscore(key, since, '+inf');
@@ -89,13 +102,20 @@ export class WorkerRegistry {
     void this.conn.zremrangebyscore(key, '-inf', since - 60_000).catch(() => {});
     const raws = ids.length ? await this.conn.mget(ids.map((id) => workerInfoKey(this.prefix, id))) : [];
     const workers = raws.flatMap((r) => (r ? [JSON.parse(r) as WorkerInfo] : []));
-    this.cached = { at: now, workers };
+    // A read that started before an invalidate() must not put its older answer back.
+    if (generation === this.generation && (!this.cached || this.cached.at <= now)) this.cached = { at: now, workers };
     return workers;
   }
 
-  /** Live workers serving `name@version`. */
+  /**
+   * Live workers serving `name@version`. A cached answer that names none is checked against
+   * Redis before it is believed: a refusal is rare, and a version that has just been loaded
+   * must not be refused for up to the cache time.
+   */
   async serving(name: string, version: string): Promise<WorkerInfo[]> {
     const key = modelKey(name, version);
-    return (await this.live()).filter((w) => w.models.includes(key));
+    const of = (workers: WorkerInfo[]) => workers.filter((w) => w.models.includes(key));
+    const cached = of(await this.live());
+    return cached.length > 0 ? cached : of(await this.live(0));
   }
 }

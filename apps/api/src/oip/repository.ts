@@ -19,6 +19,7 @@ async function readRepository(ctx: ApiContext, state: ControlState) {
 /** Re-reads the repository from disk under the control state, and serves from it from now on. */
 export async function refreshRepository(ctx: ApiContext): Promise<void> {
   ctx.repository = await readRepository(ctx, await controlOf(ctx).read());
+  ctx.workers.invalidate();
 }
 
 /**
