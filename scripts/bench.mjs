@@ -38,7 +38,7 @@ async function main(argv) {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
-    say(error instanceof BootstrapError ? error.message : error?.stack ?? String(error));
+    say(error instanceof BootstrapError ? error.message : (error?.stack ?? String(error)));
     process.exit(1);
   },
 );

@@ -11,7 +11,17 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync, accessSync, constants } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+  rmSync,
+  accessSync,
+  constants,
+} from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -29,7 +39,10 @@ export const SYSTEM_PACKAGES = /** @type {const} */ (['redis-server', 'nginx']);
 export const TEST_PACKAGES = [
   // The Sentinel failover test runs three real sentinels (the same package a deployment uses).
   { pkg: 'redis-sentinel', present: (env) => Boolean(findExecutable('redis-sentinel', env.PATH)) },
-  { pkg: 'docker-compose', present: (env) => Boolean(findExecutable('docker-compose', env.PATH)) || composePlugin(env) },
+  {
+    pkg: 'docker-compose',
+    present: (env) => Boolean(findExecutable('docker-compose', env.PATH)) || composePlugin(env),
+  },
   { pkg: 'fonts-noto-cjk', present: () => existsSync('/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc') },
   { pkg: 'fonts-dejavu-core', present: () => existsSync('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf') },
   // The browser the SDK and /docs are tested in (headless, driven by playwright-core).
@@ -37,7 +50,10 @@ export const TEST_PACKAGES = [
   // kubectl renders deploy/k8s (`kubectl kustomize`); promtool checks and unit-tests the alert
   // rules, and the e2e test runs a real Prometheus against the stack.
   { pkg: 'kubernetes-client', present: (env) => Boolean(findExecutable('kubectl', env.PATH)) },
-  { pkg: 'prometheus', present: (env) => Boolean(findExecutable('promtool', env.PATH) && findExecutable('prometheus', env.PATH)) },
+  {
+    pkg: 'prometheus',
+    present: (env) => Boolean(findExecutable('promtool', env.PATH) && findExecutable('prometheus', env.PATH)),
+  },
 ];
 
 /** The fonts also draw the text lines the quantized OCR versions are calibrated on, so `npm start` needs them too. */
@@ -87,7 +103,11 @@ export function findExecutable(name, pathValue = process.env.PATH ?? '') {
 /** Runs a command, inheriting stdio; resolves with its exit code. */
 export function run(command, args, options = {}) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { stdio: options.stdio ?? 'inherit', cwd: options.cwd ?? REPO_ROOT, env: options.env ?? process.env });
+    const child = spawn(command, args, {
+      stdio: options.stdio ?? 'inherit',
+      cwd: options.cwd ?? REPO_ROOT,
+      env: options.env ?? process.env,
+    });
     child.on('error', reject);
     child.on('exit', (code, signal) => resolvePromise(code ?? (signal ? 128 : 1)));
   });
@@ -104,7 +124,9 @@ async function runOrThrow(command, args, options = {}) {
 export function checkNode(version = process.versions.node) {
   const major = Number(version.split('.')[0]);
   if (!(major >= MIN_NODE_MAJOR)) {
-    throw new BootstrapError(`Node.js >= ${MIN_NODE_MAJOR} is required, this is ${version}. Install Node ${MIN_NODE_MAJOR} LTS or newer and run again.`);
+    throw new BootstrapError(
+      `Node.js >= ${MIN_NODE_MAJOR} is required, this is ${version}. Install Node ${MIN_NODE_MAJOR} LTS or newer and run again.`,
+    );
   }
 }
 
@@ -131,7 +153,9 @@ export async function ensurePnpm(env = process.env) {
   });
   const bin = result.stdout?.trim().split('\n').pop();
   if (result.status !== 0 || !bin || !existsSync(bin)) {
-    throw new BootstrapError(`Could not obtain pnpm ${version} through npx (exit ${result.status}). Install it with \`npm install -g pnpm@${version}\` and run again.`);
+    throw new BootstrapError(
+      `Could not obtain pnpm ${version} through npx (exit ${result.status}). Install it with \`npm install -g pnpm@${version}\` and run again.`,
+    );
   }
   return dirname(bin);
 }
@@ -169,16 +193,23 @@ export function installCommand(packages) {
  */
 export async function ensureSystemPackages(env = process.env, extra = []) {
   const found = locateSystemBinaries(env);
-  const missing = [...SYSTEM_PACKAGES.filter((name) => !found[name]), ...extra.filter((x) => !x.present(env)).map((x) => x.pkg)];
+  const missing = [
+    ...SYSTEM_PACKAGES.filter((name) => !found[name]),
+    ...extra.filter((x) => !x.present(env)).map((x) => x.pkg),
+  ];
   if (missing.length === 0) return found;
 
   const apt = findExecutable('apt-get');
   if (!apt) {
-    throw new BootstrapError(`Missing ${missing.join(' and ')}, and this system has no apt-get. Install ${missing.join(' and ')} with the system's package manager (or point REDIS_SERVER_BIN / NGINX_BIN at them) and run again.`);
+    throw new BootstrapError(
+      `Missing ${missing.join(' and ')}, and this system has no apt-get. Install ${missing.join(' and ')} with the system's package manager (or point REDIS_SERVER_BIN / NGINX_BIN at them) and run again.`,
+    );
   }
   const root = isRoot();
   if (!root && !passwordlessSudo()) {
-    throw new BootstrapError(`Missing ${missing.join(' and ')}. Install ${missing.length > 1 ? 'them' : 'it'} with:\n\n    ${installCommand(missing)}\n    sudo systemctl disable --now ${missing.map(serviceName).join(' ')} 2>/dev/null || true\n\nthen run again.`);
+    throw new BootstrapError(
+      `Missing ${missing.join(' and ')}. Install ${missing.length > 1 ? 'them' : 'it'} with:\n\n    ${installCommand(missing)}\n    sudo systemctl disable --now ${missing.map(serviceName).join(' ')} 2>/dev/null || true\n\nthen run again.`,
+    );
   }
   const asRoot = (args) => (root ? args : ['sudo', '-n', ...args]);
   const exec = async (args, opts) => {
@@ -196,7 +227,19 @@ export async function ensureSystemPackages(env = process.env, extra = []) {
   const aptEnv = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   try {
     await exec(['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'update', '-qq'], { env: aptEnv });
-    await exec(['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...missing], { env: aptEnv });
+    await exec(
+      [
+        'env',
+        'DEBIAN_FRONTEND=noninteractive',
+        'apt-get',
+        'install',
+        '-y',
+        '-qq',
+        '--no-install-recommends',
+        ...missing,
+      ],
+      { env: aptEnv },
+    );
   } finally {
     if (placedPolicy) {
       if (root) rmSync(policy, { force: true });
@@ -209,7 +252,11 @@ export async function ensureSystemPackages(env = process.env, extra = []) {
     await run(cmd, rest, { stdio: 'ignore' });
   } else {
     // No systemd: stop whatever the maintainer scripts may have started despite policy-rc.d.
-    for (const [name, pidFile] of [['nginx', '/run/nginx.pid'], ['redis-server', '/run/redis/redis-server.pid'], ['redis-sentinel', '/run/sentinel/redis-sentinel.pid']]) {
+    for (const [name, pidFile] of [
+      ['nginx', '/run/nginx.pid'],
+      ['redis-server', '/run/redis/redis-server.pid'],
+      ['redis-sentinel', '/run/sentinel/redis-sentinel.pid'],
+    ]) {
       if (!missing.includes(name) || !existsSync(pidFile)) continue;
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
       if (pid > 1) {
@@ -219,7 +266,10 @@ export async function ensureSystemPackages(env = process.env, extra = []) {
     }
   }
   const after = locateSystemBinaries(env);
-  const still = [...SYSTEM_PACKAGES.filter((name) => !after[name]), ...extra.filter((x) => !x.present(env)).map((x) => x.pkg)];
+  const still = [
+    ...SYSTEM_PACKAGES.filter((name) => !after[name]),
+    ...extra.filter((x) => !x.present(env)).map((x) => x.pkg),
+  ];
   if (still.length > 0) throw new BootstrapError(`apt-get finished but ${still.join(', ')} is still not found`);
   return after;
 }
@@ -253,7 +303,9 @@ export function installFingerprint(env = process.env) {
     if (existsSync(path)) hash.update(readFileSync(path));
     hash.update('\0');
   }
-  hash.update(`node ${process.versions.node.split('.')[0]}; ort ${env.ONNXRUNTIME_NODE_INSTALL ?? ''}; ci ${isCi(env)}`);
+  hash.update(
+    `node ${process.versions.node.split('.')[0]}; ort ${env.ONNXRUNTIME_NODE_INSTALL ?? ''}; ci ${isCi(env)}`,
+  );
   return hash.digest('hex');
 }
 
@@ -267,8 +319,12 @@ export async function installDependencies({ pnpmDir, env = process.env, force = 
   // GPUs opt in explicitly (see deploy/docker/worker.Dockerfile).
   if (installEnv.ONNXRUNTIME_NODE_INSTALL === undefined) installEnv.ONNXRUNTIME_NODE_INSTALL = 'skip';
   const fingerprint = installFingerprint(installEnv);
-  if (!force && existsSync(join(REPO_ROOT, 'node_modules', '.modules.yaml')) && existsSync(INSTALL_STAMP)
-    && readFileSync(INSTALL_STAMP, 'utf8').trim() === fingerprint) {
+  if (
+    !force &&
+    existsSync(join(REPO_ROOT, 'node_modules', '.modules.yaml')) &&
+    existsSync(INSTALL_STAMP) &&
+    readFileSync(INSTALL_STAMP, 'utf8').trim() === fingerprint
+  ) {
     log('dependencies up to date');
     return false;
   }
@@ -295,7 +351,13 @@ export async function build({ pnpmDir, env = process.env, keepGoing = false } = 
   if (keepGoing) args.push('--continue');
   log(`turbo ${args.join(' ')}`);
   const code = await run(turbo, args, {
-    env: { ...env, PATH: withPath(pnpmDir, env.PATH), TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', TURBO_NO_UPDATE_NOTIFIER: '1' },
+    env: {
+      ...env,
+      PATH: withPath(pnpmDir, env.PATH),
+      TURBO_TELEMETRY_DISABLED: '1',
+      DO_NOT_TRACK: '1',
+      TURBO_NO_UPDATE_NOTIFIER: '1',
+    },
   });
   if (code !== 0) throw new BootstrapError(`the build failed (turbo exit code ${code}); the errors are above`);
 }
@@ -347,7 +409,9 @@ export async function bootstrap(options = {}) {
   mkdirSync(RUN_DIR, { recursive: true });
   const pnpmDir = await ensurePnpm();
   const env = { ...process.env, PATH: withPath(pnpmDir, process.env.PATH) };
-  const binaries = opts.system ? await ensureSystemPackages(env, opts.testPackages ? TEST_PACKAGES : MODEL_PACKAGES) : locateSystemBinaries(env);
+  const binaries = opts.system
+    ? await ensureSystemPackages(env, opts.testPackages ? TEST_PACKAGES : MODEL_PACKAGES)
+    : locateSystemBinaries(env);
   if (opts.install) await installDependencies({ pnpmDir, env, force: opts.forceInstall });
   if (opts.build) await attempt('build', () => build({ pnpmDir, env, keepGoing: opts.keepGoing }));
   let modelsDir;
@@ -357,7 +421,16 @@ export async function bootstrap(options = {}) {
 
 async function main(argv) {
   const has = (flag) => argv.includes(flag);
-  const known = ['--models-only', '--no-system', '--no-install', '--no-build', '--no-models', '--force-install', '--quiet', '--help'];
+  const known = [
+    '--models-only',
+    '--no-system',
+    '--no-install',
+    '--no-build',
+    '--no-models',
+    '--force-install',
+    '--quiet',
+    '--help',
+  ];
   const unknown = argv.filter((a) => !known.includes(a));
   if (has('--help') || unknown.length > 0) {
     process.stderr.write(`usage: node scripts/bootstrap.mjs [${known.join('] [')}]\n`);
@@ -385,7 +458,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error) => {
-      process.stderr.write(`[bootstrap] ${error instanceof BootstrapError ? error.message : error?.stack ?? error}\n`);
+      process.stderr.write(
+        `[bootstrap] ${error instanceof BootstrapError ? error.message : (error?.stack ?? error)}\n`,
+      );
       process.exit(1);
     },
   );

@@ -15,11 +15,16 @@ import { bootstrap, BootstrapError, MODELS_DIR, REPO_ROOT } from './bootstrap.mj
 
 async function main(argv) {
   let env = process.env;
-  if (process.env.SKIP_BOOTSTRAP === '1') process.stderr.write('[chaos] SKIP_BOOTSTRAP=1: running the current build as it is\n');
+  if (process.env.SKIP_BOOTSTRAP === '1')
+    process.stderr.write('[chaos] SKIP_BOOTSTRAP=1: running the current build as it is\n');
   else ({ env } = await bootstrap({ testPackages: true }));
   const cli = join(REPO_ROOT, 'apps', 'e2e', 'dist', 'chaos', 'cli.js');
   if (!existsSync(cli)) throw new BootstrapError(`${cli} is missing; the build did not complete`);
-  const child = spawn(process.execPath, [cli, ...argv], { cwd: REPO_ROOT, stdio: 'inherit', env: { ...env, MODEL_REPOSITORY: env.MODEL_REPOSITORY || MODELS_DIR } });
+  const child = spawn(process.execPath, [cli, ...argv], {
+    cwd: REPO_ROOT,
+    stdio: 'inherit',
+    env: { ...env, MODEL_REPOSITORY: env.MODEL_REPOSITORY || MODELS_DIR },
+  });
   // Ctrl-C reaches the run too (same process group); the topology stops what it started.
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));

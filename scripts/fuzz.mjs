@@ -14,6 +14,15 @@ if (!Number.isSafeInteger(count) || count < 1) {
 }
 const seed = process.env.FUZZ_SEED ?? String(Math.floor(Math.random() * 2 ** 31));
 process.stderr.write(`[fuzz] seed ${seed}, ${count} requests (replay: FUZZ_SEED=${seed} npm run fuzz -- ${count})\n`);
-const env = { ...process.env, FUZZ_SEED: seed, FUZZ_COUNT: String(count), SKIP_BOOTSTRAP: process.env.SKIP_BOOTSTRAP ?? '1', TEST_TIMEOUT_MS: process.env.TEST_TIMEOUT_MS ?? '3600000' };
-const run = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'test.mjs'), 'e2e/dist/fuzz'], { stdio: 'inherit', env });
+const env = {
+  ...process.env,
+  FUZZ_SEED: seed,
+  FUZZ_COUNT: String(count),
+  SKIP_BOOTSTRAP: process.env.SKIP_BOOTSTRAP ?? '1',
+  TEST_TIMEOUT_MS: process.env.TEST_TIMEOUT_MS ?? '3600000',
+};
+const run = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'test.mjs'), 'e2e/dist/fuzz'], {
+  stdio: 'inherit',
+  env,
+});
 process.exit(run.status ?? 1);

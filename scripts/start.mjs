@@ -27,7 +27,8 @@ function intFromEnv(name, fallback, min = 0) {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new BootstrapError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min)
+    throw new BootstrapError(`${name} must be an integer >= ${min}, got "${raw}"`);
   return value;
 }
 
@@ -68,7 +69,9 @@ function reapPreviousRun() {
     return Promise.resolve();
   }
   if (state.pid && state.pid !== process.pid && alive(state.pid) && commandLine(state.pid).includes('start.mjs')) {
-    throw new BootstrapError(`the stack is already running (npm start, pid ${state.pid}); stop it first, or use other ports`);
+    throw new BootstrapError(
+      `the stack is already running (npm start, pid ${state.pid}); stop it first, or use other ports`,
+    );
   }
   const killed = [];
   for (const child of state.children ?? []) {
@@ -130,8 +133,16 @@ function markers(proc, config) {
 
 /** Writes the pids of the current services, so that a run killed hard can be cleaned up. */
 function recordRun(current, config) {
-  const children = [...current.values()].map((p) => ({ name: p.name, pid: p.pid, command: p.command, markers: markers(p, config) }));
-  writeFileSync(STATE_FILE, `${JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), children }, null, 2)}\n`);
+  const children = [...current.values()].map((p) => ({
+    name: p.name,
+    pid: p.pid,
+    command: p.command,
+    markers: markers(p, config),
+  }));
+  writeFileSync(
+    STATE_FILE,
+    `${JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), children }, null, 2)}\n`,
+  );
 }
 
 function banner(stack, config, key) {
@@ -194,7 +205,10 @@ async function main() {
     restart: flagFromEnv('STACK_RESTART', true),
     readyTimeoutMs: intFromEnv('READY_TIMEOUT_MS', 120_000, 1),
   };
-  if (!existsSync(config.modelRepository)) throw new BootstrapError(`model repository ${config.modelRepository} does not exist (npm run models creates .run/models)`);
+  if (!existsSync(config.modelRepository))
+    throw new BootstrapError(
+      `model repository ${config.modelRepository} does not exist (npm run models creates .run/models)`,
+    );
 
   const topologyEntry = join(REPO_ROOT, 'packages', 'topology', 'dist', 'index.js');
   if (!existsSync(topologyEntry)) throw new BootstrapError(`${topologyEntry} is missing; the build did not complete`);
@@ -234,7 +248,9 @@ async function main() {
     });
   }
 
-  say(`starting redis :${config.redisPort}, ${config.workers} worker(s), ${config.replicas} API replica(s) from :${config.apiBasePort}, nginx :${config.gatewayPort}`);
+  say(
+    `starting redis :${config.redisPort}, ${config.workers} worker(s), ${config.replicas} API replica(s) from :${config.apiBasePort}, nginx :${config.gatewayPort}`,
+  );
   stack = await startStack({
     repoRoot: REPO_ROOT,
     runDir: RUN_DIR,
@@ -272,12 +288,22 @@ async function main() {
   const authOff = ['off', 'false', '0', 'no'].includes((process.env.AUTH ?? '').toLowerCase());
   let key;
   if (authOff) say('AUTH=off: the API accepts requests without an API key');
-  else key = (await createApiKey({ redisUrl: stack.redisUrl, name: 'dev', scopes: ['infer', 'admin'], replace: true, repoRoot: REPO_ROOT, queuePrefix: process.env.QUEUE_PREFIX || undefined })).key;
+  else
+    key = (
+      await createApiKey({
+        redisUrl: stack.redisUrl,
+        name: 'dev',
+        scopes: ['infer', 'admin'],
+        replace: true,
+        repoRoot: REPO_ROOT,
+        queuePrefix: process.env.QUEUE_PREFIX || undefined,
+      })
+    ).key;
   process.stdout.write(banner(stack, config, key));
 }
 
 main().catch((error) => {
-  say(error instanceof BootstrapError ? error.message : error?.message ?? String(error));
+  say(error instanceof BootstrapError ? error.message : (error?.message ?? String(error)));
   if (!(error instanceof BootstrapError) && process.env.DEBUG) say(error.stack);
   process.exit(1);
 });

@@ -87,12 +87,21 @@ async function main(argv) {
   let files = findTestFiles();
   if (filters.length > 0) files = files.filter((f) => filters.some((word) => relative(REPO_ROOT, f).includes(word)));
   if (files.length === 0) {
-    log(filters.length > 0 ? `no test file matches ${filters.join(', ')}` : 'no test files found (did the build produce dist/?)');
+    log(
+      filters.length > 0
+        ? `no test file matches ${filters.join(', ')}`
+        : 'no test files found (did the build produce dist/?)',
+    );
     return 1;
   }
-  for (const failure of failed) log(`WARNING: ${failure.step} failed (${failure.error.message.split('\n')[0]}); testing what there is`);
+  for (const failure of failed)
+    log(`WARNING: ${failure.step} failed (${failure.error.message.split('\n')[0]}); testing what there is`);
 
-  const args = ['--test', `--test-reporter=${process.env.TEST_REPORTER || 'spec'}`, '--test-reporter-destination=stdout'];
+  const args = [
+    '--test',
+    `--test-reporter=${process.env.TEST_REPORTER || 'spec'}`,
+    '--test-reporter-destination=stdout',
+  ];
   if (nodeAtLeast(20, 10)) args.push(`--test-concurrency=${process.env.TEST_CONCURRENCY || 1}`);
   if (nodeAtLeast(20, 11)) args.push(`--test-timeout=${process.env.TEST_TIMEOUT_MS || 300_000}`);
   log(`${files.length} test file(s)`);
@@ -119,7 +128,7 @@ async function main(argv) {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
-    log(error instanceof BootstrapError ? error.message : error?.stack ?? String(error));
+    log(error instanceof BootstrapError ? error.message : (error?.stack ?? String(error)));
     process.exit(1);
   },
 );

@@ -12,7 +12,10 @@ let redis: RedisHandle;
 let conn: Redis;
 
 before(async () => {
-  redis = await startRedis({ port: await freePort(), dir: path.join(mkdtempSync(path.join(tmpdir(), 'tessera-fairness-')), 'redis') });
+  redis = await startRedis({
+    port: await freePort(),
+    dir: path.join(mkdtempSync(path.join(tmpdir(), 'tessera-fairness-')), 'redis'),
+  });
   conn = new Redis(redis.url);
 });
 
@@ -22,14 +25,27 @@ after(async () => {
 });
 
 const inAMinute = () => Date.now() + 60_000;
-const req = (id: string, owner: string, items = 1, deadline = inAMinute()) => ({ id, items, deadline, share: { owner, maxItems: 4 } });
+const req = (id: string, owner: string, items = 1, deadline = inAMinute()) => ({
+  id,
+  items,
+  deadline,
+  share: { owner, maxItems: 4 },
+});
 
 test('one key holds at most its share of the cap; other keys still get in; release and expiry give it back', async () => {
   const a = new Admission(conn, 'share1');
-  const greedy = await a.admitMany('m', [1, 2, 3, 4, 5, 6].map((i) => req(`a${i}`, 'key:a')), 8);
+  const greedy = await a.admitMany(
+    'm',
+    [1, 2, 3, 4, 5, 6].map((i) => req(`a${i}`, 'key:a')),
+    8,
+  );
   assert.deepEqual(greedy.admitted, [true, true, true, true, false, false]);
   assert.deepEqual(greedy.overShare, [false, false, false, false, true, true], 'refused for its share, not the cap');
-  const other = await a.admitMany('m', [1, 2, 3, 4].map((i) => req(`b${i}`, 'key:b')), 8);
+  const other = await a.admitMany(
+    'm',
+    [1, 2, 3, 4].map((i) => req(`b${i}`, 'key:b')),
+    8,
+  );
   assert.deepEqual(other.admitted, [true, true, true, true], 'the greedy key left room for another');
   assert.equal(await a.heldBy('m', 'key:a'), 4);
   await a.release('m', 'a1', 1);
@@ -47,7 +63,10 @@ test('one key holds at most its share of the cap; other keys still get in; relea
 test('a worker reply gives the items back to the key that held them', async () => {
   const a = new Admission(conn, 'share3');
   await a.admitMany('m', [req('r1', 'key:a', 4)], 8);
-  const reply: Delivered = { delivery: { prefix: 'share3', model: 'm', replyTo: 'share3:reply:x', items: 4 }, reply: { jobId: 'r1', ok: false, error: { code: 'internal', message: 'x' } } };
+  const reply: Delivered = {
+    delivery: { prefix: 'share3', model: 'm', replyTo: 'share3:reply:x', items: 4 },
+    reply: { jobId: 'r1', ok: false, error: { code: 'internal', message: 'x' } },
+  };
   await deliverReplies(conn, [reply], 10_000);
   assert.equal(await a.heldBy('m', 'key:a'), 0);
   assert.equal(await a.inFlight('m'), 0);
@@ -56,11 +75,29 @@ test('a worker reply gives the items back to the key that held them', async () =
 test('the response cache keeps within its byte budget, dropping the oldest entries first', async () => {
   const budget = 8 * 1024;
   const [, , total] = cacheBudgetKeys('budget1');
-  const result = { outputs: [], timing: { queueMs: 0, computeMs: 0, batchSize: 1 }, provider: 'cpu', padding: 'x'.repeat(900) };
-  const store = (i: number) => deliverReplies(conn, [{
-    delivery: { prefix: 'budget1', model: 'm', replyTo: 'budget1:reply:x', items: 1, cache: { key: `budget1:cache:k:a:m:${i}`, ttlMs: 60_000, maxBytes: 1 << 20, budgetBytes: budget } },
-    reply: { jobId: `j${i}`, ok: true, result } as never,
-  }], 10_000);
+  const result = {
+    outputs: [],
+    timing: { queueMs: 0, computeMs: 0, batchSize: 1 },
+    provider: 'cpu',
+    padding: 'x'.repeat(900),
+  };
+  const store = (i: number) =>
+    deliverReplies(
+      conn,
+      [
+        {
+          delivery: {
+            prefix: 'budget1',
+            model: 'm',
+            replyTo: 'budget1:reply:x',
+            items: 1,
+            cache: { key: `budget1:cache:k:a:m:${i}`, ttlMs: 60_000, maxBytes: 1 << 20, budgetBytes: budget },
+          },
+          reply: { jobId: `j${i}`, ok: true, result } as never,
+        },
+      ],
+      10_000,
+    );
   for (let i = 0; i < 40; i++) {
     assert.deepEqual(await store(i), [true]);
     assert.ok(Number(await conn.get(total)) <= budget, `within the budget after entry ${i}`);

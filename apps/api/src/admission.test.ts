@@ -13,7 +13,10 @@ let redis: RedisHandle;
 let conn: Redis;
 
 before(async () => {
-  redis = await startRedis({ port: await freePort(), dir: path.join(mkdtempSync(path.join(tmpdir(), 'tessera-admission-')), 'redis') });
+  redis = await startRedis({
+    port: await freePort(),
+    dir: path.join(mkdtempSync(path.join(tmpdir(), 'tessera-admission-')), 'redis'),
+  });
   conn = new Redis(redis.url);
 });
 
@@ -50,10 +53,29 @@ test('admission takes rate-limit counts in order; a request over its limit is ne
   const rate = { key: 'rate1:ratelimit:key:k1', limit: 3, windowMs: 60_000 };
   const other = { key: 'rate1:ratelimit:key:k2', limit: 3, windowMs: 60_000 };
   const r = (id: string, extra: object = {}) => ({ id, items: 1, deadline: inAMinute(), ...extra });
-  const out = await a.admitMany('m', [r('a', { rate }), r('b', { rate, lookup: 'rate1:cache:hit' }), r('c', { rate: other }), r('d', { rate }), r('e', { rate, lookup: 'rate1:cache:hit' }), r('f')], 100);
-  assert.deepEqual(out.rate.map((s) => s?.count), [1, 2, 1, 3, 4, undefined], 'one count per request, in order, per key');
+  const out = await a.admitMany(
+    'm',
+    [
+      r('a', { rate }),
+      r('b', { rate, lookup: 'rate1:cache:hit' }),
+      r('c', { rate: other }),
+      r('d', { rate }),
+      r('e', { rate, lookup: 'rate1:cache:hit' }),
+      r('f'),
+    ],
+    100,
+  );
+  assert.deepEqual(
+    out.rate.map((s) => s?.count),
+    [1, 2, 1, 3, 4, undefined],
+    'one count per request, in order, per key',
+  );
   assert.deepEqual(out.limited, [false, false, false, false, true, false]);
-  assert.deepEqual(out.admitted, [true, false, true, true, false, true], 'over the limit: not admitted, even with a cached result');
+  assert.deepEqual(
+    out.admitted,
+    [true, false, true, true, false, true],
+    'over the limit: not admitted, even with a cached result',
+  );
   assert.deepEqual(out.cached, [undefined, '{"cached":true}', undefined, undefined, undefined, undefined]);
   assert.equal(out.inFlight, 4);
   const left = out.rate[0]!.resetMs;
@@ -77,8 +99,17 @@ test('idempotency: owner, attach, conflict, stored result; the worker fans the r
     assert.deepEqual(await store.claim('k', 'fp', 'job-2', 10_000, listenerB.key), { kind: 'attach', jobId: 'job-1' });
     const a = listenerA.wait('job-1', 5000);
     const b = listenerB.wait('job-1', 5000);
-    const reply: Reply = { jobId: 'job-1', ok: true, result: { outputs: [], timing: { queueMs: 0, computeMs: 1, batchSize: 1 }, provider: 'cpu', worker: 'w' } };
-    await deliverReply(conn, { prefix: 'idem', model: 'm', replyTo: listenerA.key, items: 1, idempotency: { key: 'k', ttlMs: 60_000 } }, reply, 60_000);
+    const reply: Reply = {
+      jobId: 'job-1',
+      ok: true,
+      result: { outputs: [], timing: { queueMs: 0, computeMs: 1, batchSize: 1 }, provider: 'cpu', worker: 'w' },
+    };
+    await deliverReply(
+      conn,
+      { prefix: 'idem', model: 'm', replyTo: listenerA.key, items: 1, idempotency: { key: 'k', ttlMs: 60_000 } },
+      reply,
+      60_000,
+    );
     assert.deepEqual(await a, reply);
     assert.deepEqual(await b, reply, 'the attached replica got the reply on its own list');
     const later = await store.claim('k', 'fp', 'job-3', 10_000, listenerB.key);
@@ -93,21 +124,50 @@ test('idempotency: owner, attach, conflict, stored result; the worker fans the r
 test('a failed job frees its idempotency key so that a retry computes again', async () => {
   const store = new IdempotencyStore(conn, 'idem2');
   assert.equal((await store.claim('k', 'fp', 'job-1', 10_000, 'l')).kind, 'owner');
-  await deliverReply(conn, { prefix: 'idem2', model: 'm', replyTo: 'l', items: 1, idempotency: { key: 'k', ttlMs: 60_000 } }, { jobId: 'job-1', ok: false, error: { code: 'timeout', message: 'late' } }, 60_000);
+  await deliverReply(
+    conn,
+    { prefix: 'idem2', model: 'm', replyTo: 'l', items: 1, idempotency: { key: 'k', ttlMs: 60_000 } },
+    { jobId: 'job-1', ok: false, error: { code: 'timeout', message: 'late' } },
+    60_000,
+  );
   assert.equal((await store.claim('k', 'fp', 'job-2', 10_000, 'l')).kind, 'owner');
   await store.abandon('k', 'job-2');
   assert.equal((await store.claim('k', 'fp', 'job-3', 10_000, 'l')).kind, 'owner');
   await store.abandon('k', 'job-2');
-  assert.equal((await store.claim('k', 'fp', 'job-4', 10_000, 'l')).kind, 'attach', "abandoning someone else's claim changes nothing");
+  assert.equal(
+    (await store.claim('k', 'fp', 'job-4', 10_000, 'l')).kind,
+    'attach',
+    "abandoning someone else's claim changes nothing",
+  );
 });
 
 test('a delivered success is stored in the response cache with its TTL, alongside an idempotent reply; failures and oversized results are not', async () => {
-  const result = { outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [1], b64: 'AACAPw==' }], timing: { queueMs: 1, computeMs: 2, batchSize: 3 }, provider: 'cpu', worker: 'w' };
+  const result = {
+    outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [1], b64: 'AACAPw==' }],
+    timing: { queueMs: 1, computeMs: 2, batchSize: 3 },
+    provider: 'cpu',
+    worker: 'w',
+  };
   const cache = (key: string, maxBytes = 10_000) => ({ key, ttlMs: 30_000, maxBytes });
   const admission = new Admission(conn, 'cache1');
   await admission.admit('m', 'job-1', 1, 8, inAMinute());
   const ok: Reply = { jobId: 'job-1', ok: true, result };
-  assert.equal(await deliverReply(conn, { prefix: 'cache1', model: 'm', replyTo: 'cache1:l', items: 1, cache: cache('cache1:cache:m:a'), idempotency: { key: 'k', ttlMs: 60_000 } }, ok, 60_000), true);
+  assert.equal(
+    await deliverReply(
+      conn,
+      {
+        prefix: 'cache1',
+        model: 'm',
+        replyTo: 'cache1:l',
+        items: 1,
+        cache: cache('cache1:cache:m:a'),
+        idempotency: { key: 'k', ttlMs: 60_000 },
+      },
+      ok,
+      60_000,
+    ),
+    true,
+  );
   assert.deepEqual(JSON.parse((await conn.get('cache1:cache:m:a'))!), result, 'the result itself');
   const ttl = await conn.pttl('cache1:cache:m:a');
   assert.ok(ttl > 25_000 && ttl <= 30_000, `the cache TTL (${ttl} ms)`);
@@ -115,17 +175,38 @@ test('a delivered success is stored in the response cache with its TTL, alongsid
   assert.equal(await admission.inFlight('m'), 0, 'the admission entry was released');
   assert.deepEqual(JSON.parse((await conn.get('cache1:idem:k:result'))!), ok, 'the idempotent result too');
 
-  assert.equal(await deliverReply(conn, { prefix: 'cache1', model: 'm', replyTo: 'cache1:l', items: 1, cache: cache('cache1:cache:m:big', 50) }, { ...ok, jobId: 'job-2' }, 60_000), false);
+  assert.equal(
+    await deliverReply(
+      conn,
+      { prefix: 'cache1', model: 'm', replyTo: 'cache1:l', items: 1, cache: cache('cache1:cache:m:big', 50) },
+      { ...ok, jobId: 'job-2' },
+      60_000,
+    ),
+    false,
+  );
   assert.equal(await conn.exists('cache1:cache:m:big'), 0, 'over the size bound');
   assert.deepEqual(JSON.parse((await conn.rpop('cache1:l'))!), { ...ok, jobId: 'job-2' }, 'still replied');
 
   const failed: Reply = { jobId: 'job-3', ok: false, error: { code: 'timeout', message: 'late' } };
-  assert.equal(await deliverReply(conn, { prefix: 'cache1', model: 'm', replyTo: 'cache1:l', items: 1, cache: cache('cache1:cache:m:c') }, failed, 60_000), false);
+  assert.equal(
+    await deliverReply(
+      conn,
+      { prefix: 'cache1', model: 'm', replyTo: 'cache1:l', items: 1, cache: cache('cache1:cache:m:c') },
+      failed,
+      60_000,
+    ),
+    false,
+  );
   assert.equal(await conn.exists('cache1:cache:m:c'), 0, 'failures are never cached');
 });
 
 test('replies of one batch share one script; each one still does all of its own work', async () => {
-  const result = { outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [1], b64: 'AACAPw==' }], timing: { queueMs: 1, computeMs: 2, batchSize: 3 }, provider: 'cpu', worker: 'w' };
+  const result = {
+    outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [1], b64: 'AACAPw==' }],
+    timing: { queueMs: 1, computeMs: 2, batchSize: 3 },
+    provider: 'cpu',
+    worker: 'w',
+  };
   const admission = new Admission(conn, 'many');
   for (let i = 0; i < 6; i++) await admission.admit('m', `job-${i}`, 2, 100, inAMinute());
   const store = new IdempotencyStore(conn, 'many');
@@ -135,8 +216,14 @@ test('replies of one batch share one script; each one still does all of its own 
   const ok = (i: number): Reply => ({ jobId: `job-${i}`, ok: true, result });
   const delivered = [
     { delivery: { ...base, replyTo: 'many:a' }, reply: ok(0) },
-    { delivery: { ...base, replyTo: 'many:b', cache: { key: 'many:cache:1', ttlMs: 30_000, maxBytes: 10_000 } }, reply: ok(1) },
-    { delivery: { ...base, replyTo: 'many:a', cache: { key: 'many:cache:2', ttlMs: 30_000, maxBytes: 10_000 } }, reply: { jobId: 'job-2', ok: false, error: { code: 'internal', message: 'x' } } as Reply },
+    {
+      delivery: { ...base, replyTo: 'many:b', cache: { key: 'many:cache:1', ttlMs: 30_000, maxBytes: 10_000 } },
+      reply: ok(1),
+    },
+    {
+      delivery: { ...base, replyTo: 'many:a', cache: { key: 'many:cache:2', ttlMs: 30_000, maxBytes: 10_000 } },
+      reply: { jobId: 'job-2', ok: false, error: { code: 'internal', message: 'x' } } as Reply,
+    },
     { delivery: { ...base, replyTo: 'many:b' }, reply: ok(3) },
     { delivery: { ...base, replyTo: 'many:a', idempotency: { key: 'k4', ttlMs: 60_000 } }, reply: ok(4) },
   ];
@@ -146,7 +233,8 @@ test('replies of one batch share one script; each one still does all of its own 
   const before = await calls();
   await Promise.all(delivered.slice(1).map((d) => sender.send(d)));
   assert.equal((await calls()) - before, 1, 'four replies sent in one turn: one script');
-  const jobsIn = async (list: string) => (await conn.lrange(list, 0, -1)).map((r) => (JSON.parse(r) as Reply).jobId).sort();
+  const jobsIn = async (list: string) =>
+    (await conn.lrange(list, 0, -1)).map((r) => (JSON.parse(r) as Reply).jobId).sort();
   assert.deepEqual(await jobsIn('many:a'), ['job-0', 'job-2', 'job-4']);
   assert.deepEqual(await jobsIn('many:b'), ['job-1', 'job-3']);
   assert.deepEqual(await jobsIn('many:c'), ['job-4'], 'the attached retry is answered too');
@@ -160,14 +248,21 @@ test('replies of one batch share one script; each one still does all of its own 
 test('the reply listener takes the replies that arrived together in one wake-up, and every one of many', async () => {
   const key = 'drain:reply:a';
   const listener = new ReplyListener(new Redis(redis.url), key);
-  const reply = (i: number): Reply => ({ jobId: `job-${i}`, ok: false, error: { code: 'timeout', message: String(i) } });
+  const reply = (i: number): Reply => ({
+    jobId: `job-${i}`,
+    ok: false,
+    error: { code: 'timeout', message: String(i) },
+  });
   try {
     const five = Array.from({ length: 5 }, (_, i) => listener.wait(`job-${i}`, 5000));
     await conn.lpush(key, ...Array.from({ length: 5 }, (_, i) => JSON.stringify(reply(i))));
     const calls = async () => Number(/cmdstat_blmpop:calls=(\d+)/.exec(await conn.info('commandstats'))?.[1] ?? 0);
     const before = await calls();
     listener.start();
-    assert.deepEqual((await Promise.all(five)).map((r) => r.jobId), ['job-0', 'job-1', 'job-2', 'job-3', 'job-4']);
+    assert.deepEqual(
+      (await Promise.all(five)).map((r) => r.jobId),
+      ['job-0', 'job-1', 'job-2', 'job-3', 'job-4'],
+    );
     assert.ok((await calls()) - before <= 2, 'one wake-up for five replies (and the next, blocking, call)');
     // More than one wake-up takes: all of them still arrive.
     const many = Array.from({ length: 600 }, (_, i) => listener.wait(`job-${100 + i}`, 5000));

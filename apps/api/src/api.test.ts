@@ -32,15 +32,32 @@ before(async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tessera-api-'));
   redis = await startRedis({ port: await freePort(), dir: path.join(dir, 'redis') });
   await prepareRepository(path.join(dir, 'models'), { only: 'test' });
-  const config = loadApiConfig({ REDIS_URL: redis.url, MODEL_REPOSITORY: path.join(dir, 'models'), REQUEST_TIMEOUT_MS: '400', LOG_LEVEL: 'silent', REPLICA_ID: 'api-test', AUTH: 'off' });
-  ctx = createContext(config, createLogger({ service: 'api', level: 'silent' }), await loadRepository(config.MODEL_REPOSITORY));
+  const config = loadApiConfig({
+    REDIS_URL: redis.url,
+    MODEL_REPOSITORY: path.join(dir, 'models'),
+    REQUEST_TIMEOUT_MS: '400',
+    LOG_LEVEL: 'silent',
+    REPLICA_ID: 'api-test',
+    AUTH: 'off',
+  });
+  ctx = createContext(
+    config,
+    createLogger({ service: 'api', level: 'silent' }),
+    await loadRepository(config.MODEL_REPOSITORY),
+  );
   server = createServer(ctx).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // A worker that beats but takes no job: the API admits requests for affine.
   beatConn = new Redis(redis.url);
   beatConn.on('error', () => {}); // Redis is stopped on purpose in the last test
-  heartbeat = new Heartbeat(beatConn, 'tessera', 1000, () => ({ id: 'stand-in', models: ['affine@1'], providers: { 'affine@1': 'cpu' }, caps: {}, startedAt: Date.now() }), () => {});
+  heartbeat = new Heartbeat(
+    beatConn,
+    'tessera',
+    1000,
+    () => ({ id: 'stand-in', models: ['affine@1'], providers: { 'affine@1': 'cpu' }, caps: {}, startedAt: Date.now() }),
+    () => {},
+  );
   await heartbeat.beat();
 });
 
@@ -53,7 +70,8 @@ after(async () => {
 });
 
 const body = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
-const infer = () => fetch(`${base}/v2/models/affine/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+const infer = () =>
+  fetch(`${base}/v2/models/affine/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 
 test('no reply before the deadline: 504, and the queued job is withdrawn', async () => {
   const started = Date.now();
@@ -67,7 +85,11 @@ test('no reply before the deadline: 504, and the queued job is withdrawn', async
 });
 
 test('a model no live worker serves is refused at once with 503', async () => {
-  const res = await fetch(`${base}/v2/models/token-sum/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'ids', datatype: 'INT64', shape: [1, 2], data: [1, 2] }] }) });
+  const res = await fetch(`${base}/v2/models/token-sum/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ inputs: [{ name: 'ids', datatype: 'INT64', shape: [1, 2], data: [1, 2] }] }),
+  });
   assert.equal(res.status, 503);
   assert.match(((await res.json()) as { error: string }).error, /no live worker serves model 'token-sum'/);
 });
@@ -75,15 +97,19 @@ test('a model no live worker serves is refused at once with 503', async () => {
 test('a finished job whose reply was lost is answered from the job itself', async () => {
   // This stand-in completes jobs without pushing a reply, like a reply lost in transit.
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const worker = new Worker<InferJobData, InferJobSummary>(queueName('affine'), async (job) => {
-    const result: InferJobResult = {
-      outputs: [toWire({ name: 'y', datatype: 'FP32', shape: [1, 4], data: new Float32Array([3, 5, 7, 9]) })],
-      timing: { queueMs: 1, computeMs: 1, batchSize: 1 },
-      provider: 'cpu',
-      worker: `stand-in for ${job.id}`,
-    };
-    return { requests: Object.fromEntries(job.data.requests.map((r) => [r.id, { ok: true as const, result }])) };
-  }, { connection, prefix: 'tessera' });
+  const worker = new Worker<InferJobData, InferJobSummary>(
+    queueName('affine'),
+    async (job) => {
+      const result: InferJobResult = {
+        outputs: [toWire({ name: 'y', datatype: 'FP32', shape: [1, 4], data: new Float32Array([3, 5, 7, 9]) })],
+        timing: { queueMs: 1, computeMs: 1, batchSize: 1 },
+        provider: 'cpu',
+        worker: `stand-in for ${job.id}`,
+      };
+      return { requests: Object.fromEntries(job.data.requests.map((r) => [r.id, { ok: true as const, result }])) };
+    },
+    { connection, prefix: 'tessera' },
+  );
   try {
     const res = await infer();
     assert.equal(res.status, 200);
@@ -99,14 +125,25 @@ test('a job that failed while its reply was missed is answered with the failure 
   // This stand-in fails jobs without pushing a reply, as when the worker drops a request at its
   // deadline just as the API's reply timer fires: the client gets the worker's 504, not a 500.
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const worker = new Worker<InferJobData, InferJobSummary>(queueName('affine'), async () => {
-    throw new UnrecoverableError(failureReason({ code: 'timeout', message: 'request deadline passed while queued' }));
-  }, { connection, prefix: 'tessera' });
+  const worker = new Worker<InferJobData, InferJobSummary>(
+    queueName('affine'),
+    async () => {
+      throw new UnrecoverableError(failureReason({ code: 'timeout', message: 'request deadline passed while queued' }));
+    },
+    { connection, prefix: 'tessera' },
+  );
   try {
     // An input no earlier test sent, so that the response cache cannot answer it.
-    const res = await fetch(`${base}/v2/models/affine/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [5, 6, 7, 8] }] }) });
+    const res = await fetch(`${base}/v2/models/affine/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [5, 6, 7, 8] }] }),
+    });
     assert.equal(res.status, 504, await res.clone().text());
-    assert.match(((await res.json()) as { error: string }).error, /^request timeout expired: no result within 400 ms \(dropped at its deadline, not computed\)$/);
+    assert.match(
+      ((await res.json()) as { error: string }).error,
+      /^request timeout expired: no result within 400 ms \(dropped at its deadline, not computed\)$/,
+    );
   } finally {
     await worker.close();
     connection.disconnect();
@@ -124,18 +161,37 @@ test('readiness needs Redis only; a model without workers is its own readiness a
   const text = await ctx.metrics.registry.metrics();
   assert.match(text, /^tessera_model_workers\{model="affine"[^}]*\} 1$/m);
   assert.match(text, /^tessera_model_workers\{model="token-sum"[^}]*\} 0$/m);
-  assert.match(text, /^tessera_cache_requests_total\{model="token-sum",result="hit"[^}]*\} 0$/m, 'cache series start at 0');
+  assert.match(
+    text,
+    /^tessera_cache_requests_total\{model="token-sum",result="hit"[^}]*\} 0$/m,
+    'cache series start at 0',
+  );
   assert.match(text, /^tessera_redis_up\{[^}]*\} 1$/m);
   assert.match(text, /^tessera_model_max_batch_size\{model="affine"[^}]*\} \d+$/m);
-  assert.match(text, /^tessera_model_latency_objective_seconds\{model="affine"[^}]*\} 0\.4$/m, 'without an objective, the deadline');
+  assert.match(
+    text,
+    /^tessera_model_latency_objective_seconds\{model="affine"[^}]*\} 0\.4$/m,
+    'without an objective, the deadline',
+  );
 });
 
 test('HTTP metrics carry the model and leave out probes and scrapes', async () => {
   await fetch(`${base}/v2/models/no-such-model/ready`);
-  await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'token-sum', inputs: [[1, 2]] }) });
+  await fetch(`${base}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'token-sum', inputs: [[1, 2]] }),
+  });
   const text = await ctx.metrics.registry.metrics();
-  assert.match(text, /^tessera_http_requests_total\{method="GET",route="\/v2\/models\/:name\/ready",status="200",model="affine"/m);
-  assert.match(text, /^tessera_http_requests_total\{method="GET",route="\/v2\/models\/:name\/ready",status="404",model="unknown"/m, 'unknown names share one label value');
+  assert.match(
+    text,
+    /^tessera_http_requests_total\{method="GET",route="\/v2\/models\/:name\/ready",status="200",model="affine"/m,
+  );
+  assert.match(
+    text,
+    /^tessera_http_requests_total\{method="GET",route="\/v2\/models\/:name\/ready",status="404",model="unknown"/m,
+    'unknown names share one label value',
+  );
   assert.match(text, /^tessera_http_request_duration_seconds_count\{[^}]*route="\/predict",model="token-sum"/m);
   assert.doesNotMatch(text, /route="\/(live|ready|health|metrics)"|route="\/v2\/health/);
 });

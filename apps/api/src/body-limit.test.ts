@@ -14,7 +14,7 @@ test("nginx's body limit sits just above the API's BODY_LIMIT default, so that t
   assert.match(template, new RegExp(`gateway limit of ${m[1]} MiB`), "the gateway's own 413 names its limit");
 });
 
-test('the default body limit fits a 1024×1024 ocr-det page as FP32 JSON written as Triton\'s client writes it', () => {
+test("the default body limit fits a 1024×1024 ocr-det page as FP32 JSON written as Triton's client writes it", () => {
   // tritonclient sends tensor.flatten().tolist(): float32 values printed as doubles, about 20
   // characters with the separator for normalised pixels (64 MB measured on random ones).
   const page = 3 * 1024 * 1024 * '0.48235294222831726,'.length;

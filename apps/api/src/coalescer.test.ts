@@ -16,7 +16,10 @@ let conn: Redis;
 const queues = new Map<string, Queue>();
 
 before(async () => {
-  redis = await startRedis({ port: await freePort(), dir: path.join(mkdtempSync(path.join(tmpdir(), 'tessera-coalescer-')), 'redis') });
+  redis = await startRedis({
+    port: await freePort(),
+    dir: path.join(mkdtempSync(path.join(tmpdir(), 'tessera-coalescer-')), 'redis'),
+  });
   conn = new Redis(redis.url, { maxRetriesPerRequest: null });
 });
 
@@ -37,7 +40,19 @@ function setup(prefix: string) {
 }
 
 const model = (name: string, maxBatchSize: number): ModelSpec =>
-  ({ name, version: '1', maxBatchSize, maxQueueDelayMs: 0, maxItemsPerRequest: 64, inputs: [], outputs: [], executionProviders: ['cpu'], labels: {}, platform: 'onnxruntime_onnx', file: '' }) as unknown as ModelSpec;
+  ({
+    name,
+    version: '1',
+    maxBatchSize,
+    maxQueueDelayMs: 0,
+    maxItemsPerRequest: 64,
+    inputs: [],
+    outputs: [],
+    executionProviders: ['cpu'],
+    labels: {},
+    platform: 'onnxruntime_onnx',
+    file: '',
+  }) as unknown as ModelSpec;
 
 let n = 0;
 const part = (items = 1): InferRequestPart => ({
@@ -65,7 +80,10 @@ test('a lone request goes alone, at once', async () => {
   const where = await coalescer.enqueue(m, p, { queueCap: 100, timeoutMs: 5000 });
   assert.deepEqual(where, { jobId: p.id, requests: 1 });
   const [job] = await jobsOf(queueFor('m'));
-  assert.deepEqual(job!.requests.map((r) => r.id), [p.id]);
+  assert.deepEqual(
+    job!.requests.map((r) => r.id),
+    [p.id],
+  );
   assert.equal(job!.deadline, p.deadline);
 });
 
@@ -76,7 +94,11 @@ test('requests arriving together share one job, each keeping its own id, deadlin
   const where = await Promise.all(parts.map((p) => coalescer.enqueue(m, p, { queueCap: 100, timeoutMs: 5000 })));
   const jobs = await jobsOf(queueFor('m'));
   assert.ok(jobs.length < parts.length, `${jobs.length} jobs for ${parts.length} requests`);
-  assert.deepEqual(jobs.flatMap((j) => j.requests.map((r) => r.id)).sort(), parts.map((p) => p.id).sort(), 'every request is in exactly one job');
+  assert.deepEqual(
+    jobs.flatMap((j) => j.requests.map((r) => r.id)).sort(),
+    parts.map((p) => p.id).sort(),
+    'every request is in exactly one job',
+  );
   for (const [i, w] of where.entries()) {
     const job = jobs.find((j) => j.requests.some((r) => r.id === parts[i]!.id))!;
     assert.equal(queued(w).jobId, job.requests[0]!.id);
@@ -89,23 +111,35 @@ test('requests arriving together share one job, each keeping its own id, deadlin
 test("a job never holds more items than the model's batch, nor more than the request limit", async () => {
   const { coalescer, queueFor } = setup('c3');
   const small = model('small', 4);
-  await Promise.all(Array.from({ length: 10 }, () => coalescer.enqueue(small, part(), { queueCap: 100, timeoutMs: 5000 })));
+  await Promise.all(
+    Array.from({ length: 10 }, () => coalescer.enqueue(small, part(), { queueCap: 100, timeoutMs: 5000 })),
+  );
   const jobs = await jobsOf(queueFor('small'));
-  assert.equal(jobs.reduce((s, j) => s + j.requests.length, 0), 10);
+  assert.equal(
+    jobs.reduce((s, j) => s + j.requests.length, 0),
+    10,
+  );
   for (const j of jobs) assert.ok(j.requests.reduce((s, r) => s + r.items, 0) <= 4, 'at most one batch of items');
 
   const none = model('unbatched', 0);
   const count = MAX_REQUESTS_PER_JOB + 6;
-  await Promise.all(Array.from({ length: count }, () => coalescer.enqueue(none, part(), { queueCap: 1000, timeoutMs: 5000 })));
+  await Promise.all(
+    Array.from({ length: count }, () => coalescer.enqueue(none, part(), { queueCap: 1000, timeoutMs: 5000 })),
+  );
   const more = await jobsOf(queueFor('unbatched'));
-  assert.equal(more.reduce((s, j) => s + j.requests.length, 0), count);
+  assert.equal(
+    more.reduce((s, j) => s + j.requests.length, 0),
+    count,
+  );
   for (const j of more) assert.ok(j.requests.length <= MAX_REQUESTS_PER_JOB);
 });
 
 test('different priorities never share a job', async () => {
   const { coalescer, queueFor } = setup('c4');
   const m = model('m', 64);
-  await Promise.all([1, 9, 1, 9].map((priority) => coalescer.enqueue(m, part(), { priority, queueCap: 100, timeoutMs: 5000 })));
+  await Promise.all(
+    [1, 9, 1, 9].map((priority) => coalescer.enqueue(m, part(), { priority, queueCap: 100, timeoutMs: 5000 })),
+  );
   const jobs = await jobsOf(queueFor('m'));
   for (const j of jobs) assert.equal(new Set(j.requests.map(() => j.priority)).size, 1);
   assert.deepEqual(jobs.map((j) => j.priority).sort(), [1, 9]);
@@ -116,8 +150,15 @@ test('requests over the queue cap are refused with 429 one by one; the others ar
   const m = model('m', 64);
   const parts = [part(2), part(2), part(2)];
   const settled = await Promise.allSettled(parts.map((p) => coalescer.enqueue(m, p, { queueCap: 5, timeoutMs: 5000 })));
-  assert.deepEqual(settled.map((s) => s.status), ['fulfilled', 'fulfilled', 'rejected']);
-  const err = (settled[2] as PromiseRejectedResult).reason as { code: string; message: string; headers?: Record<string, string> };
+  assert.deepEqual(
+    settled.map((s) => s.status),
+    ['fulfilled', 'fulfilled', 'rejected'],
+  );
+  const err = (settled[2] as PromiseRejectedResult).reason as {
+    code: string;
+    message: string;
+    headers?: Record<string, string>;
+  };
   assert.equal(err.code, 'overloaded');
   assert.match(err.message, /^model 'm' is overloaded: 4 items are queued or running \(limit 5\)/);
   assert.equal(await admission.inFlight('m'), 4);
@@ -158,7 +199,10 @@ test('large inputs are stored raw under their own keys before the job is added; 
     coalescer.enqueue(m, a, { queueCap: 2, timeoutMs: 5000 }, [{ key: 'c7:blob:a:0', bytes }]),
     coalescer.enqueue(m, b, { queueCap: 2, timeoutMs: 5000 }, [{ key: 'c7:blob:b:0', bytes }]),
   ]);
-  assert.deepEqual(settled.map((s) => s.status), ['fulfilled', 'rejected']);
+  assert.deepEqual(
+    settled.map((s) => s.status),
+    ['fulfilled', 'rejected'],
+  );
   const stored = await conn.getBuffer('c7:blob:a:0');
   assert.ok(stored && Buffer.compare(stored, Buffer.from(bytes)) === 0, 'the bytes, raw');
   const ttl = await conn.pttl('c7:blob:a:0');
@@ -173,18 +217,27 @@ test('the admission answers requests whose response-cache key holds a result: no
   const stored = '{"outputs":[],"timing":{"queueMs":1,"computeMs":2,"batchSize":3},"provider":"cpu","worker":"w"}';
   await conn.set('c8:cache:m:hit', stored);
   const [hit, miss, full, hitWhenFull] = [part(2), part(2), part(2), part(2)];
-  const where = await Promise.all([
-    coalescer.enqueue(m, hit, { queueCap: 2, timeoutMs: 5000, lookup: 'c8:cache:m:hit' }),
-    coalescer.enqueue(m, miss, { queueCap: 2, timeoutMs: 5000, lookup: 'c8:cache:m:miss' }),
-    // The cap (2 items) is full after `miss`: this one is refused, a hit needs no room.
-    coalescer.enqueue(m, full, { queueCap: 2, timeoutMs: 5000 }),
-    coalescer.enqueue(m, hitWhenFull, { queueCap: 2, timeoutMs: 5000, lookup: 'c8:cache:m:hit' }),
-  ].map((p) => p.catch((err: { code: string }) => err.code)));
+  const where = await Promise.all(
+    [
+      coalescer.enqueue(m, hit, { queueCap: 2, timeoutMs: 5000, lookup: 'c8:cache:m:hit' }),
+      coalescer.enqueue(m, miss, { queueCap: 2, timeoutMs: 5000, lookup: 'c8:cache:m:miss' }),
+      // The cap (2 items) is full after `miss`: this one is refused, a hit needs no room.
+      coalescer.enqueue(m, full, { queueCap: 2, timeoutMs: 5000 }),
+      coalescer.enqueue(m, hitWhenFull, { queueCap: 2, timeoutMs: 5000, lookup: 'c8:cache:m:hit' }),
+    ].map((p) => p.catch((err: { code: string }) => err.code)),
+  );
   assert.deepEqual(where, [{ cached: stored }, { jobId: miss.id, requests: 1 }, 'overloaded', { cached: stored }]);
   assert.equal(await admission.inFlight('m'), 2, 'only the miss was admitted');
   const jobs = await jobsOf(queueFor('m'));
-  assert.deepEqual(jobs.flatMap((j) => j.requests.map((r) => r.id)), [miss.id]);
-  assert.equal(await conn.exists(queueFor('m').toKey(hit.id)), 0, 'the job planned with all four (id of the first) left nothing');
+  assert.deepEqual(
+    jobs.flatMap((j) => j.requests.map((r) => r.id)),
+    [miss.id],
+  );
+  assert.equal(
+    await conn.exists(queueFor('m').toKey(hit.id)),
+    0,
+    'the job planned with all four (id of the first) left nothing',
+  );
 });
 
 test('the job add travels with the admission: it is sent before the admission answers, and runs after it', async () => {
@@ -205,8 +258,15 @@ test('the job add travels with the admission: it is sent before the admission an
   }) as typeof admitMany;
   try {
     const r = part();
-    assert.deepEqual(queued(await coalescer.enqueue(m, r, { queueCap: 100, timeoutMs: 5000 })), { jobId: r.id, requests: 1 });
-    assert.deepEqual(log.slice(0, 3), ['admission', 'script', 'admission answered'], `one round trip: ${log.join(', ')}`);
+    assert.deepEqual(queued(await coalescer.enqueue(m, r, { queueCap: 100, timeoutMs: 5000 })), {
+      jobId: r.id,
+      requests: 1,
+    });
+    assert.deepEqual(
+      log.slice(0, 3),
+      ['admission', 'script', 'admission answered'],
+      `one round trip: ${log.join(', ')}`,
+    );
     assert.deepEqual((await jobsOf(queueFor('m'))).map((j) => j.requests[0]!.id).sort(), [r.id, `r${n - 1}`].sort());
   } finally {
     conn.sendCommand = send;
@@ -218,8 +278,13 @@ test('a group the admission refuses entirely leaves no job and no key behind', a
   const { coalescer, queueFor } = setup('c10');
   const m = model('m', 64);
   const [a, b] = [part(3), part(3)];
-  const settled = await Promise.allSettled([a, b].map((p) => coalescer.enqueue(m, p, { queueCap: 2, timeoutMs: 5000 })));
-  assert.deepEqual(settled.map((s) => s.status), ['rejected', 'rejected']);
+  const settled = await Promise.allSettled(
+    [a, b].map((p) => coalescer.enqueue(m, p, { queueCap: 2, timeoutMs: 5000 })),
+  );
+  assert.deepEqual(
+    settled.map((s) => s.status),
+    ['rejected', 'rejected'],
+  );
   assert.deepEqual(await jobsOf(queueFor('m')), []);
   assert.deepEqual(await conn.keys('c10:*:m:r*'), [], 'no placeholder left at the planned job key');
 });

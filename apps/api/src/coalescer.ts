@@ -1,7 +1,21 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { JOB_SCHEMA_VERSION, ServiceError, type InferJobData, type InferRequestPart, type ModelSpec } from '@tessera/contract';
-import { INFER_JOB_OPTIONS, modelKey, type Admission, type AdmissionOutcome, type QueueShare, type RateCount, type RateState } from '@tessera/queue';
+import {
+  JOB_SCHEMA_VERSION,
+  ServiceError,
+  type InferJobData,
+  type InferRequestPart,
+  type ModelSpec,
+} from '@tessera/contract';
+import {
+  INFER_JOB_OPTIONS,
+  modelKey,
+  type Admission,
+  type AdmissionOutcome,
+  type QueueShare,
+  type RateCount,
+  type RateState,
+} from '@tessera/queue';
 import { withTimeout } from './with-timeout.js';
 
 const ENQUEUE_TIMEOUT_MS = 5000;
@@ -30,7 +44,11 @@ export interface RateTicket {
 
 /** The 429 of a request whose key already holds its whole share of the model's queue cap. */
 function overShareError(model: string, share: QueueShare): ServiceError {
-  return new ServiceError('overloaded', `model '${model}': this API key already has ${share.maxItems} items queued or running, its share of the model's queue; retry when some are answered`, { headers: { 'Retry-After': '1' } });
+  return new ServiceError(
+    'overloaded',
+    `model '${model}': this API key already has ${share.maxItems} items queued or running, its share of the model's queue; retry when some are answered`,
+    { headers: { 'Retry-After': '1' } },
+  );
 }
 
 /** A large input's raw bytes, stored under its own key before the job that names it is added. */
@@ -113,7 +131,19 @@ export class JobCoalescer {
     else this.waiting.delete(key);
   }
 
-  enqueue(model: ModelSpec, part: InferRequestPart, opts: { priority?: number | undefined; queueCap: number; timeoutMs: number; lookup?: string | undefined; rate?: RateTicket | undefined; share?: QueueShare | undefined }, blobs: Blob[] = []): Promise<Enqueued | Cached> {
+  enqueue(
+    model: ModelSpec,
+    part: InferRequestPart,
+    opts: {
+      priority?: number | undefined;
+      queueCap: number;
+      timeoutMs: number;
+      lookup?: string | undefined;
+      rate?: RateTicket | undefined;
+      share?: QueueShare | undefined;
+    },
+    blobs: Blob[] = [],
+  ): Promise<Enqueued | Cached> {
     const served = modelKey(model.name, model.version);
     const key = `${served}#${opts.priority ?? ''}`;
     let group = this.open.get(key);
@@ -122,7 +152,9 @@ export class JobCoalescer {
       this.open.set(key, group);
     }
     const g = group;
-    const promise = new Promise<Enqueued | Cached>((resolve, reject) => g.entries.push({ part, blobs, lookup: opts.lookup, rate: opts.rate, share: opts.share, resolve, reject }));
+    const promise = new Promise<Enqueued | Cached>((resolve, reject) =>
+      g.entries.push({ part, blobs, lookup: opts.lookup, rate: opts.rate, share: opts.share, resolve, reject }),
+    );
     g.items += part.items;
     const batch = model.maxBatchSize > 0 ? model.maxBatchSize : MAX_REQUESTS_PER_JOB;
     if (g.entries.length >= MAX_REQUESTS_PER_JOB || g.items >= batch) {
@@ -156,30 +188,58 @@ export class JobCoalescer {
 
   private async send(g: Group): Promise<void> {
     const { model, entries } = g;
-    const requests = entries.map((e) => ({ id: e.part.id, items: e.part.items, deadline: e.part.deadline, lookup: e.lookup, rate: e.rate?.rate, share: e.share }));
+    const requests = entries.map((e) => ({
+      id: e.part.id,
+      items: e.part.items,
+      deadline: e.part.deadline,
+      lookup: e.lookup,
+      rate: e.rate?.rate,
+      share: e.share,
+    }));
     const store = this.store;
     const queue = this.queueFor(model.name);
     if (queue.opts.connection !== store) {
-      const failure = new ServiceError('internal', `the queue of model '${model.name}' does not use the connection requests are admitted on: this is a bug`);
+      const failure = new ServiceError(
+        'internal',
+        `the queue of model '${model.name}' does not use the connection requests are admitted on: this is a bug`,
+      );
       for (const e of entries) e.reject(failure);
       return;
     }
     // One round trip, in this order on one connection: the large inputs, the admission, and the
     // job with every request of the group. When the admission does not admit them all, it blocks
     // the job's key and that add does nothing (see PlannedJob); the admitted ones go afterwards.
-    const blobs = entries.flatMap((e) => e.blobs.map((b) => ({ ...b, ttl: Math.max(1, Math.ceil(e.part.deadline - Date.now())) + BLOB_GRACE_MS })));
-    const writes = blobs.map((b) => store.set(b.key, Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength), 'PX', b.ttl));
+    const blobs = entries.flatMap((e) =>
+      e.blobs.map((b) => ({ ...b, ttl: Math.max(1, Math.ceil(e.part.deadline - Date.now())) + BLOB_GRACE_MS })),
+    );
+    const writes = blobs.map((b) =>
+      store.set(b.key, Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength), 'PX', b.ttl),
+    );
     const planned = this.job(g, entries);
     const jobKey = queue.toKey(planned.jobId);
-    const budget = Math.max(1, Math.min(ENQUEUE_TIMEOUT_MS, Math.min(...entries.map((e) => e.part.deadline)) - Date.now()));
-    const admitting = this.admission.admitMany(model.name, requests, g.queueCap, { key: jobKey, placeholderTtlMs: PLACEHOLDER_TTL_MS });
+    const budget = Math.max(
+      1,
+      Math.min(ENQUEUE_TIMEOUT_MS, Math.min(...entries.map((e) => e.part.deadline)) - Date.now()),
+    );
+    const admitting = this.admission.admitMany(model.name, requests, g.queueCap, {
+      key: jobKey,
+      placeholderTtlMs: PLACEHOLDER_TTL_MS,
+    });
     // BullMQ's connection queues commands while Redis is away; bound the wait so the client
     // hears 503 instead of hanging until Redis comes back.
-    const adding = withTimeout(queue.add('infer', planned.data, planned.options), budget, 'Redis did not accept the job in time');
+    const adding = withTimeout(
+      queue.add('infer', planned.data, planned.options),
+      budget,
+      'Redis did not accept the job in time',
+    );
     adding.catch(() => {}); // observed below
     let outcome: AdmissionOutcome;
     try {
-      [outcome] = await withTimeout(Promise.all([admitting, ...writes]), budget, 'Redis did not answer the admission in time');
+      [outcome] = await withTimeout(
+        Promise.all([admitting, ...writes]),
+        budget,
+        'Redis did not answer the admission in time',
+      );
     } catch (err) {
       const failure = new ServiceError('not_ready', `Redis is unreachable: ${(err as Error).message}`, { cause: err });
       for (const e of entries) e.reject(failure);
@@ -200,7 +260,13 @@ export class JobCoalescer {
       const hit = cached[i];
       if (hit !== undefined) return e.resolve({ cached: hit });
       if (overShare[i]) return e.reject(overShareError(model.name, e.share!));
-      e.reject(new ServiceError('overloaded', `model '${model.name}' is overloaded: ${used} items are queued or running (limit ${g.queueCap}); retry later`, { headers: { 'Retry-After': '1' } }));
+      e.reject(
+        new ServiceError(
+          'overloaded',
+          `model '${model.name}' is overloaded: ${used} items are queued or running (limit ${g.queueCap}); retry later`,
+          { headers: { 'Retry-After': '1' } },
+        ),
+      );
     });
     let job = planned;
     try {
@@ -217,10 +283,15 @@ export class JobCoalescer {
           return;
         }
         job = this.job(g, accepted);
-        await Promise.all([cleared, withTimeout(queue.add('infer', job.data, job.options), budget, 'Redis did not accept the job in time')]);
+        await Promise.all([
+          cleared,
+          withTimeout(queue.add('infer', job.data, job.options), budget, 'Redis did not accept the job in time'),
+        ]);
       }
     } catch (err) {
-      const failure = new ServiceError('not_ready', `could not enqueue the request: ${(err as Error).message}`, { cause: err });
+      const failure = new ServiceError('not_ready', `could not enqueue the request: ${(err as Error).message}`, {
+        cause: err,
+      });
       for (const e of accepted) e.reject(failure);
       for (const e of accepted) void this.admission.release(model.name, e.part.id, e.part.items).catch(() => {});
       this.dropBlobs(accepted);
@@ -243,7 +314,11 @@ export class JobCoalescer {
       requests: parts,
     };
     const jobId = parts[0]!.id;
-    return { jobId, data, options: { ...INFER_JOB_OPTIONS, jobId, ...(g.priority !== undefined ? { priority: g.priority } : {}) } };
+    return {
+      jobId,
+      data,
+      options: { ...INFER_JOB_OPTIONS, jobId, ...(g.priority !== undefined ? { priority: g.priority } : {}) },
+    };
   }
 
   /** Blobs of requests that will not be enqueued (they would otherwise wait for their TTL). */

@@ -3,7 +3,16 @@ import type { Redis } from 'ioredis';
 import type { ApiConfig } from '@tessera/config';
 import type { Pipeline } from '@tessera/contract';
 import type { ModelRepository } from '@tessera/model-repository';
-import { Admission, connectRedis, IdempotencyStore, InferenceStatistics, queueName, replyKey, ReplyListener, WorkerRegistry } from '@tessera/queue';
+import {
+  Admission,
+  connectRedis,
+  IdempotencyStore,
+  InferenceStatistics,
+  queueName,
+  replyKey,
+  ReplyListener,
+  WorkerRegistry,
+} from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import { FailureLimit } from './auth/failure-limit.js';
 import { KeyStore } from './auth/key-store.js';
@@ -35,11 +44,21 @@ export interface ApiContext {
   close(): Promise<void>;
 }
 
-export function createContext(config: ApiConfig, logger: Logger, repository: ModelRepository, pipelines: Map<string, Pipeline> = new Map()): ApiContext {
+export function createContext(
+  config: ApiConfig,
+  logger: Logger,
+  repository: ModelRepository,
+  pipelines: Map<string, Pipeline> = new Map(),
+): ApiContext {
   // Every call on a request's path (auth, admission, enqueue, readiness) is bounded: a frozen or
   // unreachable Redis fails the call (503) after REDIS_COMMAND_TIMEOUT_MS instead of holding the
   // request. Commands issued while reconnecting wait in the offline queue under the same bound.
-  const redisOptions = { maxRetriesPerRequest: 3, enableAutoPipelining: true, lazyConnect: false, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS };
+  const redisOptions = {
+    maxRetriesPerRequest: 3,
+    enableAutoPipelining: true,
+    lazyConnect: false,
+    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+  };
   const redis = connectRedis(config, redisOptions);
   // Admission, large inputs and job adds: one connection without auto-pipelining, so that a job
   // add is sent right behind its admission and runs after it (see JobCoalescer).
@@ -47,7 +66,11 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
   // Blocking reads of the replies: no bound (a reply may take the whole deadline); commands are
   // retried across reconnects.
   const replyConnection = connectRedis(config, { maxRetriesPerRequest: null });
-  for (const [name, conn] of [['redis', redis], ['enqueue', enqueueConnection], ['reply', replyConnection]] as const) {
+  for (const [name, conn] of [
+    ['redis', redis],
+    ['enqueue', enqueueConnection],
+    ['reply', replyConnection],
+  ] as const) {
     conn.on('error', (err) => logger.warn({ err: err.message, connection: name }, 'redis connection error'));
   }
 
@@ -82,15 +105,20 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     },
     async (set) => {
       const live = await workers.live();
-      for (const name of repository.names()) set(name, live.filter((w) => w.models.some((m) => m.startsWith(`${name}@`))).length);
+      for (const name of repository.names())
+        set(name, live.filter((w) => w.models.some((m) => m.startsWith(`${name}@`))).length);
     },
   );
 
   // Cache hit ratios are read per model from the start, before the first lookup.
-  for (const name of repository.names()) for (const result of ['hit', 'miss']) metrics.cacheRequests.inc({ model: name, result }, 0);
+  for (const name of repository.names())
+    for (const result of ['hit', 'miss']) metrics.cacheRequests.inc({ model: name, result }, 0);
   for (const model of repository.all()) {
     metrics.maxBatchSize.set({ model: model.name }, Math.max(1, model.maxBatchSize));
-    metrics.latencyObjective.set({ model: model.name }, (model.latencyObjectiveMs ?? model.timeoutMs ?? config.REQUEST_TIMEOUT_MS) / 1000);
+    metrics.latencyObjective.set(
+      { model: model.name },
+      (model.latencyObjectiveMs ?? model.timeoutMs ?? config.REQUEST_TIMEOUT_MS) / 1000,
+    );
   }
   registerRedisUp(metrics.registry, redis);
 
@@ -101,7 +129,15 @@ export function createContext(config: ApiConfig, logger: Logger, repository: Mod
     repository,
     redis,
     workers,
-    inferClient: new InferClient({ queueFor, replies, admission, logger, enqueueConnection, prefix: config.QUEUE_PREFIX, coalesceWindowMs: config.COALESCE_WINDOW_MS }),
+    inferClient: new InferClient({
+      queueFor,
+      replies,
+      admission,
+      logger,
+      enqueueConnection,
+      prefix: config.QUEUE_PREFIX,
+      coalesceWindowMs: config.COALESCE_WINDOW_MS,
+    }),
     metrics,
     pipelines,
     queueFor,

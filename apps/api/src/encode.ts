@@ -6,7 +6,9 @@ export function toJsonData(t: Tensor): number[] | boolean[] | string[] {
   if (t.datatype === 'BOOL') return Array.from(d as Uint8Array, (v) => v !== 0);
   if (t.datatype === 'FP16') return Array.from(d as Uint16Array, fromHalfBits);
   if (d instanceof BigInt64Array || d instanceof BigUint64Array) {
-    return Array.from(d, (v) => (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString())) as number[];
+    return Array.from(d, (v) =>
+      v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString(),
+    ) as number[];
   }
   return Array.from(d as ArrayLike<number>);
 }
@@ -23,7 +25,10 @@ export function toResponseOutputs(wire: WireTensor[]): ResponseOutput[] {
  * `parameters.binary_data_size` and travel as raw little-endian bytes (in `chunks`, in output
  * order); the others keep their JSON data.
  */
-export function toBinaryOutputs(wire: WireTensor[], binary: ReadonlySet<string>): { outputs: ResponseOutput[]; chunks: Buffer[] } {
+export function toBinaryOutputs(
+  wire: WireTensor[],
+  binary: ReadonlySet<string>,
+): { outputs: ResponseOutput[]; chunks: Buffer[] } {
   const chunks: Buffer[] = [];
   const outputs = wire.map((w): ResponseOutput => {
     if (!binary.has(w.name)) {

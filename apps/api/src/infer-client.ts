@@ -1,7 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BLOB_MIN_BYTES, bytesOf, parseFailureReason, ServiceError, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type ModelSpec, type Reply, type ValidatedRequest, type WireTensor } from '@tessera/contract';
+import {
+  BLOB_MIN_BYTES,
+  bytesOf,
+  parseFailureReason,
+  ServiceError,
+  toWire,
+  type InferJobData,
+  type InferJobResult,
+  type InferJobSummary,
+  type InferRequestPart,
+  type ModelSpec,
+  type Reply,
+  type ValidatedRequest,
+  type WireTensor,
+} from '@tessera/contract';
 import { blobKeyPrefix, ReplyTimeoutError, type Admission, type QueueShare, type ReplyListener } from '@tessera/queue';
 import { tracing, type Logger } from '@tessera/telemetry';
 import { JobCoalescer, type Blob, type Cached, type Enqueued, type RateTicket } from './coalescer.js';
@@ -45,7 +59,8 @@ export interface InferAnswer {
   cached: boolean;
 }
 
-const clientGone = () => new ServiceError('client_closed_request', 'the client closed the connection before the answer');
+const clientGone = () =>
+  new ServiceError('client_closed_request', 'the client closed the connection before the answer');
 
 /**
  * The API's only way to get inference done: admit and enqueue the request (with others that
@@ -90,7 +105,13 @@ export class InferClient {
     this.admission = opts.admission;
     this.logger = opts.logger;
     this.blobPrefix = blobKeyPrefix(opts.prefix);
-    this.coalescer = new JobCoalescer(opts.queueFor, opts.admission, opts.enqueueConnection, opts.replies.key, opts.coalesceWindowMs ?? 0);
+    this.coalescer = new JobCoalescer(
+      opts.queueFor,
+      opts.admission,
+      opts.enqueueConnection,
+      opts.replies.key,
+      opts.coalesceWindowMs ?? 0,
+    );
   }
 
   /** The reply list this replica reads; attached retries register it with the job. */
@@ -109,7 +130,9 @@ export class InferClient {
       blobs.push({ key, bytes });
       return { name: t.name, datatype: t.datatype, shape: [...t.shape], b64: '', blob: key };
     });
-    const span = tracing().enabled ? tracing().start('admission/enqueue', { parent: opts.traceparent, attributes: { 'tessera.model': model.name } }) : undefined;
+    const span = tracing().enabled
+      ? tracing().start('admission/enqueue', { parent: opts.traceparent, attributes: { 'tessera.model': model.name } })
+      : undefined;
     const part: InferRequestPart = {
       id,
       requestId: opts.requestId,
@@ -125,7 +148,19 @@ export class InferClient {
     reply.catch(() => {}); // observed below; avoid an unhandled rejection if enqueueing throws first
     let enqueued: Enqueued | Cached;
     try {
-      enqueued = await this.coalescer.enqueue(model, part, { priority: opts.priority, queueCap: opts.queueCap, timeoutMs: opts.timeoutMs, lookup: opts.lookup, rate: opts.rate, share: opts.share }, blobs);
+      enqueued = await this.coalescer.enqueue(
+        model,
+        part,
+        {
+          priority: opts.priority,
+          queueCap: opts.queueCap,
+          timeoutMs: opts.timeoutMs,
+          lookup: opts.lookup,
+          rate: opts.rate,
+          share: opts.share,
+        },
+        blobs,
+      );
     } catch (err) {
       this.replies.cancel(id, reply);
       span?.end({ error: (err as Error).message });
@@ -144,7 +179,15 @@ export class InferClient {
     }
     this.jobs.set(id, enqueued);
     try {
-      const result = await this.settle(this.queueFor(model.name), id, reply, opts.budgetMs ?? opts.timeoutMs, opts.signal, opts.withdrawOnAbort ?? true, true);
+      const result = await this.settle(
+        this.queueFor(model.name),
+        id,
+        reply,
+        opts.budgetMs ?? opts.timeoutMs,
+        opts.signal,
+        opts.withdrawOnAbort ?? true,
+        true,
+      );
       return { result, cached: false };
     } catch (err) {
       // No reply came (the worker's reply releases the entry itself).
@@ -165,7 +208,15 @@ export class InferClient {
     return this.settle(this.queueFor(model.name), jobId, reply, timeoutMs, signal, false, false);
   }
 
-  private async settle(queue: Queue, jobId: string, reply: Promise<Reply>, timeoutMs: number, signal: AbortSignal | undefined, withdrawOnAbort: boolean, withdrawLate: boolean): Promise<InferJobResult> {
+  private async settle(
+    queue: Queue,
+    jobId: string,
+    reply: Promise<Reply>,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    withdrawOnAbort: boolean,
+    withdrawLate: boolean,
+  ): Promise<InferJobResult> {
     const onAbort = () => this.replies.cancel(jobId, reply, clientGone());
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
@@ -194,7 +245,10 @@ export class InferClient {
   private async withdraw(queue: Queue, id: string): Promise<void> {
     const { jobId, requests } = this.jobOf(id);
     if (requests > 1) {
-      this.logger.info({ requestId: id, jobId }, 'client went away; its job is shared with other requests and stays queued');
+      this.logger.info(
+        { requestId: id, jobId },
+        'client went away; its job is shared with other requests and stays queued',
+      );
       return;
     }
     const remove = async () => {
@@ -214,19 +268,30 @@ export class InferClient {
       const job = await Job.fromId<InferJobData, InferJobSummary>(queue, jobId);
       return { job, state: job ? await job.getState() : 'missing' };
     };
-    const { job, state } = await withTimeout(lookup(), LOOKUP_TIMEOUT_MS, 'lookup timed out').catch(() => ({ job: undefined, state: 'unknown' }));
+    const { job, state } = await withTimeout(lookup(), LOOKUP_TIMEOUT_MS, 'lookup timed out').catch(() => ({
+      job: undefined,
+      state: 'unknown',
+    }));
     this.logger.warn({ requestId: id, jobId, state }, 'no reply before the deadline');
     if (job && state === 'completed') {
       const outcome = job.returnvalue?.requests?.[id];
       if (outcome?.ok && outcome.result) return outcome.result;
       if (outcome && !outcome.ok) throw new ServiceError(outcome.error.code, outcome.error.message);
-      if (outcome) throw new ServiceError('timeout', `request timeout expired: the result came after the deadline of ${formatDeadline(timeoutMs)} and was too large to be kept; the service is overloaded`);
+      if (outcome)
+        throw new ServiceError(
+          'timeout',
+          `request timeout expired: the result came after the deadline of ${formatDeadline(timeoutMs)} and was too large to be kept; the service is overloaded`,
+        );
     }
     if (job && state === 'failed') {
       // Usually the worker dropped this request at its deadline just as the reply timer fired:
       // the reason carries the worker's code (timeout), as the reply would have.
       const failure = parseFailureReason(job.failedReason);
-      if (failure?.code === 'timeout') throw new ServiceError('timeout', `request timeout expired: no result within ${formatDeadline(timeoutMs)} (dropped at its deadline, not computed)`);
+      if (failure?.code === 'timeout')
+        throw new ServiceError(
+          'timeout',
+          `request timeout expired: no result within ${formatDeadline(timeoutMs)} (dropped at its deadline, not computed)`,
+        );
       if (failure) throw new ServiceError(failure.code, failure.message);
       throw new ServiceError('inference_failed', job.failedReason || 'inference failed');
     }
@@ -235,6 +300,9 @@ export class InferClient {
     }
     // A prioritized job is simply waiting, as far as the client is concerned.
     const shown = state === 'prioritized' ? 'waiting' : state;
-    throw new ServiceError('timeout', `request timeout expired: no result within ${formatDeadline(timeoutMs)} (job ${shown}); the service is overloaded or no worker is running`);
+    throw new ServiceError(
+      'timeout',
+      `request timeout expired: no result within ${formatDeadline(timeoutMs)} (job ${shown}); the service is overloaded or no worker is running`,
+    );
   }
 }

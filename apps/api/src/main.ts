@@ -13,11 +13,15 @@ const config = loadApiConfig();
 const logger = createLogger({ service: 'api', level: config.LOG_LEVEL, base: { replica: config.REPLICA_ID } });
 
 async function main(): Promise<void> {
-  const tracing = initTracing('tessera-api', config.OTEL_EXPORTER_OTLP_ENDPOINT, { 'service.instance.id': config.REPLICA_ID });
+  const tracing = initTracing('tessera-api', config.OTEL_EXPORTER_OTLP_ENDPOINT, {
+    'service.instance.id': config.REPLICA_ID,
+  });
   const repository = await loadRepository(config.MODEL_REPOSITORY);
   const pipelines = await loadPipelines(config, repository);
   if (!pipelines.has(config.DEFAULT_MODEL) && !repository.get(config.DEFAULT_MODEL)) {
-    throw new Error(`DEFAULT_MODEL '${config.DEFAULT_MODEL}' is neither a repository model nor a text/image model; known: ${[...pipelines.keys(), ...repository.names()].join(', ')}`);
+    throw new Error(
+      `DEFAULT_MODEL '${config.DEFAULT_MODEL}' is neither a repository model nor a text/image model; known: ${[...pipelines.keys(), ...repository.names()].join(', ')}`,
+    );
   }
   const ctx = createContext(config, logger, repository, pipelines);
   let stopping = false;
@@ -29,9 +33,17 @@ async function main(): Promise<void> {
   });
   server.keepAliveTimeout = 65_000; // longer than nginx's upstream keepalive_timeout
   // Metrics never share the public port: only Prometheus (and probes) reach this one.
-  const metricsServer = await startMetricsServer(ctx.metrics.registry, config.METRICS_HOST, config.METRICS_PORT, () => !stopping);
+  const metricsServer = await startMetricsServer(
+    ctx.metrics.registry,
+    config.METRICS_HOST,
+    config.METRICS_PORT,
+    () => !stopping,
+  );
   const metricsPort = (metricsServer.address() as AddressInfo).port;
-  logger.info({ config: redact(config), models: repository.names(), pipelines: [...pipelines.keys()], metricsPort }, `api listening on http://${config.HOST}:${config.PORT}; metrics on http://${config.METRICS_HOST}:${metricsPort}/metrics`);
+  logger.info(
+    { config: redact(config), models: repository.names(), pipelines: [...pipelines.keys()], metricsPort },
+    `api listening on http://${config.HOST}:${config.PORT}; metrics on http://${config.METRICS_HOST}:${metricsPort}/metrics`,
+  );
   const grpc = config.GRPC_PORT ? await startGrpcServer(ctx) : undefined;
   if (grpc) logger.info(`gRPC (inference.GRPCInferenceService) listening on ${config.HOST}:${grpc.port}`);
 
@@ -45,7 +57,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_GRACE_MS);
     force.unref();
-    await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), grpc?.close(config.SHUTDOWN_GRACE_MS)]);
+    await Promise.all([
+      new Promise<void>((resolve) => server.close(() => resolve())),
+      grpc?.close(config.SHUTDOWN_GRACE_MS),
+    ]);
     server.closeIdleConnections();
     metricsServer.close();
     metricsServer.closeAllConnections();

@@ -8,9 +8,15 @@ export function resolveModel(ctx: ApiContext, name: string, version?: string, pr
   if (model) return model;
   const versions = ctx.repository.versions(name);
   if (versions.length === 0) {
-    throw new ServiceError('model_not_found', `unknown model '${name}'; served models: ${ctx.repository.names().join(', ') || 'none'}`);
+    throw new ServiceError(
+      'model_not_found',
+      `unknown model '${name}'; served models: ${ctx.repository.names().join(', ') || 'none'}`,
+    );
   }
-  throw new ServiceError('model_not_found', `unknown version '${version}' of model '${name}'; versions: ${versions.join(', ')}`);
+  throw new ServiceError(
+    'model_not_found',
+    `unknown version '${version}' of model '${name}'; versions: ${versions.join(', ')}`,
+  );
 }
 
 /** Fails fast with 503 when no live worker serves the model, instead of queueing into a void. */
@@ -22,7 +28,8 @@ export async function requireServed(ctx: ApiContext, model: ModelSpec): Promise<
     throw new ServiceError('not_ready', `Redis is unreachable: ${(err as Error).message}`, { cause: err });
   }
   const first = serving[0];
-  if (!first) throw new ServiceError('not_ready', `no live worker serves model '${model.name}' version ${model.version}`);
+  if (!first)
+    throw new ServiceError('not_ready', `no live worker serves model '${model.name}' version ${model.version}`);
   return first.providers[`${model.name}@${model.version}`] ?? 'unknown';
 }
 
@@ -32,7 +39,9 @@ export async function requireServed(ctx: ApiContext, model: ModelSpec): Promise<
  */
 async function providerOf(ctx: ApiContext, name: string): Promise<Provider> {
   const workers = await ctx.workers.live().catch(() => []);
-  const onCuda = workers.some((w) => Object.entries(w.providers).some(([key, p]) => key.startsWith(`${name}@`) && p.toLowerCase().includes('cuda')));
+  const onCuda = workers.some((w) =>
+    Object.entries(w.providers).some(([key, p]) => key.startsWith(`${name}@`) && p.toLowerCase().includes('cuda')),
+  );
   return onCuda ? 'cuda' : 'cpu';
 }
 

@@ -1,11 +1,24 @@
-import { metadataShape, type ModelMetadataResponse, type ModelSpec, type ServerMetadataResponse } from '@tessera/contract';
+import {
+  metadataShape,
+  type ModelMetadataResponse,
+  type ModelSpec,
+  type ServerMetadataResponse,
+} from '@tessera/contract';
 import type { ApiContext } from './context.js';
 
 export const SERVER_NAME = 'tessera';
 export const SERVER_VERSION = '0.1.0';
 
 /** Exactly the Triton extensions implemented (see docs/compatibility.md). */
-export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_configuration', 'model_repository', 'parameters', 'schedule_policy', 'statistics'] as const;
+export const EXTENSIONS = [
+  'binary_tensor_data',
+  'classification',
+  'model_configuration',
+  'model_repository',
+  'parameters',
+  'schedule_policy',
+  'statistics',
+] as const;
 
 /** The answers of the OIP metadata calls, the same over REST and gRPC. */
 export function serverMetadata(): ServerMetadataResponse {
@@ -39,5 +52,7 @@ export async function modelMetadata(ctx: ApiContext, model: ModelSpec): Promise<
 /** Whether a live worker serves the model version; why not when none does. */
 export async function modelReadiness(ctx: ApiContext, model: ModelSpec): Promise<{ ready: boolean; reason?: string }> {
   const serving = await ctx.workers.serving(model.name, model.version).catch(() => []);
-  return serving.length > 0 ? { ready: true } : { ready: false, reason: `no live worker serves model '${model.name}' version ${model.version}` };
+  return serving.length > 0
+    ? { ready: true }
+    : { ready: false, reason: `no live worker serves model '${model.name}' version ${model.version}` };
 }

@@ -9,16 +9,42 @@ import { runInference, type InferenceOutcome } from './run-inference.js';
  * to the key's rate limit like one, and the timings of all calls are summed for the response
  * (batch size: the largest batch seen). A `version` applies to every model the pipeline calls.
  */
-export function pipelineInfer(ctx: ApiContext, req: InferenceCall, version?: string): { infer: Infer; totals: Timing & { calls: number; provider: string; cache: InferenceOutcome['cache']; versions: Record<string, string> } } {
+export function pipelineInfer(
+  ctx: ApiContext,
+  req: InferenceCall,
+  version?: string,
+): {
+  infer: Infer;
+  totals: Timing & {
+    calls: number;
+    provider: string;
+    cache: InferenceOutcome['cache'];
+    versions: Record<string, string>;
+  };
+} {
   // X-Cache of the whole request: hit when every call was answered by the cache, miss when any
   // call was looked up and missed, off otherwise.
-  const totals = { queueMs: 0, computeMs: 0, batchSize: 0, calls: 0, provider: '', cache: 'off' as InferenceOutcome['cache'], versions: {} as Record<string, string> };
+  const totals = {
+    queueMs: 0,
+    computeMs: 0,
+    batchSize: 0,
+    calls: 0,
+    provider: '',
+    cache: 'off' as InferenceOutcome['cache'],
+    versions: {} as Record<string, string>,
+  };
   const states = new Set<InferenceOutcome['cache']>();
   const infer: Infer = async (call) => {
     const model = await resolveRequested(ctx, call.model, version);
     totals.versions[model.name] = model.version;
     const items = checkTensors(model, call.inputs);
-    const { result, cache } = await runInference(ctx, req, model, { tensors: call.inputs, items, outputs: call.outputs }, { chargeEachCall: true });
+    const { result, cache } = await runInference(
+      ctx,
+      req,
+      model,
+      { tensors: call.inputs, items, outputs: call.outputs },
+      { chargeEachCall: true },
+    );
     states.add(cache);
     totals.cache = states.has('miss') ? 'miss' : states.size === 1 && states.has('hit') ? 'hit' : 'off';
     totals.queueMs += result.timing.queueMs;

@@ -32,7 +32,10 @@ export async function loadPipelines(config: ApiConfig, repository: ModelReposito
   };
   // One gate for the whole replica: its decodes at once, over every request and both pipelines.
   const gate = new DecodeGate(config.MAX_CONCURRENT_DECODES);
-  for (const pipeline of [createOcrLinePipeline(repository.dir, limits, gate), createOcrPipeline(repository.dir, limits, gate)]) {
+  for (const pipeline of [
+    createOcrLinePipeline(repository.dir, limits, gate),
+    createOcrPipeline(repository.dir, limits, gate),
+  ]) {
     if (pipeline.models.every((m) => repository.get(m))) pipelines.push(pipeline);
   }
   return new Map(pipelines.map((p) => [p.name, p]));

@@ -7,13 +7,17 @@ import { ServiceError, type ModelSpec } from '@tessera/contract';
  */
 export function inferShape(value: unknown, maxDepth: number, path = 'inputs'): number[] {
   if (!Array.isArray(value)) return [];
-  if (maxDepth <= 0) throw new ServiceError('invalid_input', `${path} nests arrays deeper than the input's rank allows`);
+  if (maxDepth <= 0)
+    throw new ServiceError('invalid_input', `${path} nests arrays deeper than the input's rank allows`);
   if (value.length === 0) throw new ServiceError('invalid_input', `${path} is an empty array`);
   const inner = inferShape(value[0], maxDepth - 1, `${path}[0]`);
   for (let i = 1; i < value.length; i++) {
     const other = inferShape(value[i], maxDepth - 1, `${path}[${i}]`);
     if (other.length !== inner.length || other.some((d, j) => d !== inner[j])) {
-      throw new ServiceError('invalid_input', `${path} is ragged: ${path}[0] has shape ${JSON.stringify(inner)} but ${path}[${i}] has ${JSON.stringify(other)}`);
+      throw new ServiceError(
+        'invalid_input',
+        `${path} is ragged: ${path}[0] has shape ${JSON.stringify(inner)} but ${path}[${i}] has ${JSON.stringify(other)}`,
+      );
     }
   }
   return [value.length, ...inner];
@@ -26,13 +30,20 @@ export function inferShape(value: unknown, maxDepth: number, path = 'inputs'): n
  */
 export function predictToOip(model: ModelSpec, inputs: unknown, outputs: unknown): Record<string, unknown> {
   let named: Record<string, unknown>;
-  if (Array.isArray(inputs) && inputs.length > 0 && inputs.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x))) {
+  if (
+    Array.isArray(inputs) &&
+    inputs.length > 0 &&
+    inputs.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x))
+  ) {
     return { inputs, ...(outputs !== undefined ? { outputs: toOutputs(outputs) } : {}) };
   }
   if (Array.isArray(inputs)) {
     const only = model.inputs.length === 1 ? model.inputs[0] : undefined;
     if (!only) {
-      throw new ServiceError('invalid_input', `model '${model.name}' takes ${model.inputs.length} inputs; send 'inputs' as an object keyed by ${model.inputs.map((s) => `'${s.name}'`).join(', ')}`);
+      throw new ServiceError(
+        'invalid_input',
+        `model '${model.name}' takes ${model.inputs.length} inputs; send 'inputs' as an object keyed by ${model.inputs.map((s) => `'${s.name}'`).join(', ')}`,
+      );
     }
     named = { [only.name]: inputs };
   } else if (typeof inputs === 'object' && inputs !== null) {

@@ -29,20 +29,22 @@ function parameters(req: InferenceCall): Record<string, unknown> {
   const body = req.body as { parameters?: unknown } | undefined;
   const p = body && typeof body === 'object' && !Array.isArray(body) ? body.parameters : undefined;
   if (p === undefined) return {};
-  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new ServiceError('bad_request', "'parameters' must be an object");
+  if (typeof p !== 'object' || p === null || Array.isArray(p))
+    throw new ServiceError('bad_request', "'parameters' must be an object");
   return p as Record<string, unknown>;
 }
 
 function positiveInt(value: unknown, what: string): number {
   const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new ServiceError('bad_request', `${what} must be a positive integer, got ${JSON.stringify(value)}`);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0)
+    throw new ServiceError('bad_request', `${what} must be a positive integer, got ${JSON.stringify(value)}`);
   return n;
 }
 
 /** The client's own timeout in ms, if it set one. */
 function clientTimeoutMs(req: InferenceCall, params: Record<string, unknown>): number | undefined {
   const asked: number[] = [];
-  if (params.timeout !== undefined) asked.push(positiveInt(params.timeout, "parameters.timeout (microseconds)") / 1000);
+  if (params.timeout !== undefined) asked.push(positiveInt(params.timeout, 'parameters.timeout (microseconds)') / 1000);
   for (const name of ['x-request-timeout-ms', 'request-timeout']) {
     const header = req.get(name);
     if (header !== undefined) asked.push(positiveInt(header, `header ${name} (milliseconds)`));
@@ -58,14 +60,20 @@ function clientTimeoutMs(req: InferenceCall, params: Record<string, unknown>): n
 function requestedPriority(req: InferenceCall, params: Record<string, unknown>, config: ApiConfig): number {
   const raw = params.priority;
   if (raw !== undefined && (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < 0)) {
-    throw new ServiceError('bad_request', `parameters.priority must be a non-negative integer (1 is the highest of ${config.PRIORITY_LEVELS} levels; 0 is the default, ${config.DEFAULT_PRIORITY}); got ${JSON.stringify(raw)}`);
+    throw new ServiceError(
+      'bad_request',
+      `parameters.priority must be a non-negative integer (1 is the highest of ${config.PRIORITY_LEVELS} levels; 0 is the default, ${config.DEFAULT_PRIORITY}); got ${JSON.stringify(raw)}`,
+    );
   }
   const asked = raw !== undefined && raw !== 0 && raw <= config.PRIORITY_LEVELS ? raw : undefined;
   const priority = asked ?? config.DEFAULT_PRIORITY;
   const range = req.principal?.priority;
   if (!range) return priority;
   if (asked !== undefined && (priority < range.min || priority > range.max)) {
-    throw new ServiceError('forbidden', `API key '${req.principal!.name}' may use priorities ${range.min} to ${range.max}, not ${priority}`);
+    throw new ServiceError(
+      'forbidden',
+      `API key '${req.principal!.name}' may use priorities ${range.min} to ${range.max}, not ${priority}`,
+    );
   }
   // The default level, when outside the key's range, is moved to its nearest end.
   return Math.min(range.max, Math.max(range.min, priority));
@@ -94,7 +102,10 @@ export function formatDeadline(ms: number): string {
  * "request timeout expired" (Triton's words) and, where it is known, the step.
  */
 export function deadlineExpired(totalMs: number, step?: string): ServiceError {
-  return new ServiceError('timeout', `request timeout expired: no result within ${formatDeadline(totalMs)}${step ? ` (${step})` : ''}`);
+  return new ServiceError(
+    'timeout',
+    `request timeout expired: no result within ${formatDeadline(totalMs)}${step ? ` (${step})` : ''}`,
+  );
 }
 
 /**
@@ -107,7 +118,8 @@ export function deadlineExpired(totalMs: number, step?: string): ServiceError {
 export function afterDeadline(err: unknown, policy: RequestPolicy): unknown {
   // A Redis wait bounded by the deadline may be cut a little before it by the clock (timers count
   // whole milliseconds): such a cut is the deadline's doing too.
-  const cutAtDeadline = err instanceof ServiceError && err.cause instanceof TimeoutError && now() >= policy.deadline - TIMER_SLACK_MS;
+  const cutAtDeadline =
+    err instanceof ServiceError && err.cause instanceof TimeoutError && now() >= policy.deadline - TIMER_SLACK_MS;
   if (now() < policy.deadline && !cutAtDeadline) return err;
   if (!(err instanceof ServiceError)) return deadlineExpired(policy.totalMs);
   if (err.status < 500 || err.code === 'timeout') return err;

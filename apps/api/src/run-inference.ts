@@ -61,11 +61,19 @@ function clientSignal(req: InferenceCall & Partial<Pick<Request, 'res'>>): Abort
  * while Redis was away, and the release of the claim was lost with the connection) would
  * otherwise send every retry to wait for a job that does not exist, until the claim expires.
  */
-async function attachOrRelease(ctx: ApiContext, key: string, jobId: string, model: ModelSpec, timeoutMs: number, signal: AbortSignal): Promise<InferJobResult> {
+async function attachOrRelease(
+  ctx: ApiContext,
+  key: string,
+  jobId: string,
+  model: ModelSpec,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<InferJobResult> {
   try {
     return await ctx.inferClient.attach(model, jobId, timeoutMs, signal);
   } catch (err) {
-    if (err instanceof ServiceError && err.code === 'timeout') releaseClaim(ctx.idempotency, key, jobId, timeoutMs + ADMISSION_GRACE_MS);
+    if (err instanceof ServiceError && err.code === 'timeout')
+      releaseClaim(ctx.idempotency, key, jobId, timeoutMs + ADMISSION_GRACE_MS);
     throw err;
   }
 }
@@ -77,7 +85,13 @@ async function attachOrRelease(ctx: ApiContext, key: string, jobId: string, mode
  * key with another body is refused), a cache hit never reaches the queue, and a request over the
  * cap is refused before anything is enqueued.
  */
-export async function runInference(ctx: ApiContext, req: InferenceCall, model: ModelSpec, request: ValidatedRequest, opts: RunOptions = {}): Promise<InferenceOutcome> {
+export async function runInference(
+  ctx: ApiContext,
+  req: InferenceCall,
+  model: ModelSpec,
+  request: ValidatedRequest,
+  opts: RunOptions = {},
+): Promise<InferenceOutcome> {
   const policy = requestPolicy(req, model, ctx.config);
   let outcome: InferenceOutcome;
   try {
@@ -88,40 +102,71 @@ export async function runInference(ctx: ApiContext, req: InferenceCall, model: M
     throw answer;
   }
   const { timing } = outcome;
-  record(ctx, model, { ok: true, items: request.items, totalMs: timing.total_ms, queueMs: timing.queue_ms, computeMs: timing.compute_ms, cache: outcome.cache });
+  record(ctx, model, {
+    ok: true,
+    items: request.items,
+    totalMs: timing.total_ms,
+    queueMs: timing.queue_ms,
+    computeMs: timing.compute_ms,
+    cache: outcome.cache,
+  });
   return outcome;
 }
 
 /** Counted in Redis before the answer is sent, without waiting for it: statistics never hold a request up. */
 function record(ctx: ApiContext, model: ModelSpec, r: RequestRecord): void {
-  ctx.statistics.recordRequest(model.name, model.version, r).catch((err: Error) => ctx.logger.debug({ err: err.message }, 'statistics not recorded'));
+  ctx.statistics
+    .recordRequest(model.name, model.version, r)
+    .catch((err: Error) => ctx.logger.debug({ err: err.message }, 'statistics not recorded'));
 }
 
-async function runSteps(ctx: ApiContext, req: InferenceCall, model: ModelSpec, request: ValidatedRequest, policy: RequestPolicy, opts: RunOptions): Promise<InferenceOutcome> {
+async function runSteps(
+  ctx: ApiContext,
+  req: InferenceCall,
+  model: ModelSpec,
+  request: ValidatedRequest,
+  policy: RequestPolicy,
+  opts: RunOptions,
+): Promise<InferenceOutcome> {
   const cachePolicy = ctx.config.RESPONSE_CACHE && model.cache?.enabled ? model.cache : undefined;
   const bypass = /no-cache|no-store/i.test(req.get('cache-control') ?? '');
   const fingerprint = cachePolicy || opts.idempotencyKey ? requestHash(model, request) : '';
   // Where the worker stores this request's result, and whether the admission looks it up first.
-  const cacheEntry = cachePolicy ? ctx.cache.entry(model, fingerprint, cachePolicy, cacheTenant(req.principal)) : undefined;
+  const cacheEntry = cachePolicy
+    ? ctx.cache.entry(model, fingerprint, cachePolicy, cacheTenant(req.principal))
+    : undefined;
   const lookup = cacheEntry !== undefined && !bypass;
   const signal = clientSignal(req);
   const jobId = randomUUID();
-  const finish = (result: InferJobResult, cache: InferenceOutcome['cache'], replayed = false): InferenceOutcome => ({ result, timing: timingOf(result, elapsedMs(req)), cache, replayed });
+  const finish = (result: InferJobResult, cache: InferenceOutcome['cache'], replayed = false): InferenceOutcome => ({
+    result,
+    timing: timingOf(result, elapsedMs(req)),
+    cache,
+    replayed,
+  });
 
   let idempotency: { key: string; ttlMs: number } | undefined;
   if (opts.idempotencyKey) {
-    idempotency = { key: scopedIdempotencyKey(req.principal?.id ?? 'anonymous', opts.idempotencyKey, model), ttlMs: ctx.config.IDEMPOTENCY_TTL_S * 1000 };
+    idempotency = {
+      key: scopedIdempotencyKey(req.principal?.id ?? 'anonymous', opts.idempotencyKey, model),
+      ttlMs: ctx.config.IDEMPOTENCY_TTL_S * 1000,
+    };
     const key = idempotency.key;
-    const claim = await ctx.idempotency.claim(key, fingerprint, jobId, policy.timeoutMs + ADMISSION_GRACE_MS, ctx.inferClient.replyKey).catch((err: Error) => {
-      // A claim that timed out may still run when a frozen Redis resumes; it would hold the key
-      // for a job never enqueued, and every retry would wait for that job. Its release, sent
-      // behind it on the same connection, runs after it.
-      releaseClaim(ctx.idempotency, key, jobId, policy.timeoutMs + ADMISSION_GRACE_MS);
-      throw new ServiceError('not_ready', `Redis is unreachable: ${err.message}`, { cause: err });
-    });
+    const claim = await ctx.idempotency
+      .claim(key, fingerprint, jobId, policy.timeoutMs + ADMISSION_GRACE_MS, ctx.inferClient.replyKey)
+      .catch((err: Error) => {
+        // A claim that timed out may still run when a frozen Redis resumes; it would hold the key
+        // for a job never enqueued, and every retry would wait for that job. Its release, sent
+        // behind it on the same connection, runs after it.
+        releaseClaim(ctx.idempotency, key, jobId, policy.timeoutMs + ADMISSION_GRACE_MS);
+        throw new ServiceError('not_ready', `Redis is unreachable: ${err.message}`, { cause: err });
+      });
     const cacheState = lookup ? 'miss' : 'off';
     if (claim.kind === 'conflict') {
-      throw new ServiceError('conflict', `idempotency key '${opts.idempotencyKey}' was already used for a different request to model '${model.name}' version ${model.version}`);
+      throw new ServiceError(
+        'conflict',
+        `idempotency key '${opts.idempotencyKey}' was already used for a different request to model '${model.name}' version ${model.version}`,
+      );
     }
     if (claim.kind === 'result') {
       if (claim.reply.ok) return finish(claim.reply.result, cacheState, true);
@@ -165,7 +210,18 @@ async function runSteps(ctx: ApiContext, req: InferenceCall, model: ModelSpec, r
       const result = { ...answer.result, timing: NOTHING_RAN };
       // Retries that attached meanwhile are waiting for this job id: answer them too.
       if (idempotency) {
-        await deliverReply(ctx.redis, { prefix: ctx.config.QUEUE_PREFIX, model: model.name, replyTo: ctx.inferClient.replyKey, items: request.items, idempotency }, { jobId, ok: true, result }, REPLY_TTL_MS).catch(() => {});
+        await deliverReply(
+          ctx.redis,
+          {
+            prefix: ctx.config.QUEUE_PREFIX,
+            model: model.name,
+            replyTo: ctx.inferClient.replyKey,
+            items: request.items,
+            idempotency,
+          },
+          { jobId, ok: true, result },
+          REPLY_TTL_MS,
+        ).catch(() => {});
       }
       return finish(result, 'hit');
     }
@@ -177,7 +233,8 @@ async function runSteps(ctx: ApiContext, req: InferenceCall, model: ModelSpec, r
   } catch (err) {
     // Frees the key for a retry, unless the job is still queued for a client that went away.
     const stillQueued = err instanceof ServiceError && err.code === 'client_closed_request';
-    if (idempotency && !stillQueued) releaseClaim(ctx.idempotency, idempotency.key, jobId, policy.timeoutMs + ADMISSION_GRACE_MS);
+    if (idempotency && !stillQueued)
+      releaseClaim(ctx.idempotency, idempotency.key, jobId, policy.timeoutMs + ADMISSION_GRACE_MS);
     throw err;
   }
 }

@@ -29,7 +29,12 @@ export function createServer(ctx: ApiContext): Express {
   app.set('strict routing', ROUTING.strict);
   app.use(requestId());
   app.use(traceRequests());
-  app.use(accessLog(ctx.logger, ctx.metrics, { known: (n) => ctx.repository.get(n) !== undefined || ctx.pipelines.has(n), defaultModel: ctx.config.DEFAULT_MODEL }));
+  app.use(
+    accessLog(ctx.logger, ctx.metrics, {
+      known: (n) => ctx.repository.get(n) !== undefined || ctx.pipelines.has(n),
+      defaultModel: ctx.config.DEFAULT_MODEL,
+    }),
+  );
   app.use(helmet());
   app.use(cors(ctx.config.CORS_ORIGINS)); // preflights carry no key: answered before authentication
   app.use(serviceRouter(ctx)); // the public probes

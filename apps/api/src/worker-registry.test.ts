@@ -12,7 +12,10 @@ let redis: RedisHandle;
 let conn: Redis;
 
 before(async () => {
-  redis = await startRedis({ port: await freePort(), dir: path.join(mkdtempSync(path.join(tmpdir(), 'tessera-registry-')), 'redis') });
+  redis = await startRedis({
+    port: await freePort(),
+    dir: path.join(mkdtempSync(path.join(tmpdir(), 'tessera-registry-')), 'redis'),
+  });
   conn = new Redis(redis.url);
 });
 
@@ -23,7 +26,16 @@ after(async () => {
 
 const worker = (prefix: string, models: string[]) => {
   const info: Omit<WorkerInfo, 'at'> = { id: 'w1', models, providers: {}, caps: {}, startedAt: Date.now() };
-  return { info, beat: new Heartbeat(conn, prefix, 1000, () => info, () => {}) };
+  return {
+    info,
+    beat: new Heartbeat(
+      conn,
+      prefix,
+      1000,
+      () => info,
+      () => {},
+    ),
+  };
 };
 
 test('a version a worker has just started serving is not refused on a cached answer', async () => {
@@ -31,10 +43,16 @@ test('a version a worker has just started serving is not refused on a cached ans
   await w.beat.beat();
   // A cache far longer than the test: only a read of Redis can see the new version.
   const registry = new WorkerRegistry(conn, 'reg1', 1000, 60_000);
-  assert.deepEqual((await registry.serving('m', '1')).map((x) => x.id), ['w1']);
+  assert.deepEqual(
+    (await registry.serving('m', '1')).map((x) => x.id),
+    ['w1'],
+  );
   w.info.models = ['m@1', 'm@2'];
   await w.beat.beat();
-  assert.deepEqual((await registry.serving('m', '2')).map((x) => x.id), ['w1']);
+  assert.deepEqual(
+    (await registry.serving('m', '2')).map((x) => x.id),
+    ['w1'],
+  );
   assert.deepEqual(await registry.serving('m', '3'), []);
 });
 
@@ -42,12 +60,22 @@ test('answers come from the cache until it is invalidated', async () => {
   const w = worker('reg2', ['m@1']);
   await w.beat.beat();
   const registry = new WorkerRegistry(conn, 'reg2', 1000, 60_000);
-  assert.deepEqual((await registry.live()).map((x) => x.models), [['m@1']]);
+  assert.deepEqual(
+    (await registry.live()).map((x) => x.models),
+    [['m@1']],
+  );
   w.info.models = ['m@2'];
   await w.beat.beat();
-  assert.deepEqual((await registry.live()).map((x) => x.models), [['m@1']], 'cached');
+  assert.deepEqual(
+    (await registry.live()).map((x) => x.models),
+    [['m@1']],
+    'cached',
+  );
   registry.invalidate();
-  assert.deepEqual((await registry.live()).map((x) => x.models), [['m@2']]);
+  assert.deepEqual(
+    (await registry.live()).map((x) => x.models),
+    [['m@2']],
+  );
 });
 
 test('a read that started before an invalidation does not put its older answer back', async () => {
@@ -59,5 +87,8 @@ test('a read that started before an invalidation does not put its older answer b
   w.info.models = ['m@2'];
   await w.beat.beat();
   await early;
-  assert.deepEqual((await registry.live()).map((x) => x.models), [['m@2']]);
+  assert.deepEqual(
+    (await registry.live()).map((x) => x.models),
+    [['m@2']],
+  );
 });

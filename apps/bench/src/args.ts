@@ -35,7 +35,10 @@ SKIP_BOOTSTRAP=1 skips install and build.
 export class UsageError extends Error {}
 
 function list(value: string, what: string): string[] {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new UsageError(`${what} needs at least one value`);
   return items;
 }
@@ -65,7 +68,12 @@ function timestamp(date: Date): string {
 }
 
 /** Parses the command line; `env` supplies INTRA_OP_THREADS and MODEL_REPOSITORY defaults. */
-export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string, now = new Date()): BenchOptions {
+export function parseArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  now = new Date(),
+): BenchOptions {
   const values = new Map<string, string>();
   let verbose = false;
   let mixed: string[] | undefined;
@@ -87,23 +95,44 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: 
     if (value === undefined) throw new UsageError(`${key} needs a value`);
     values.set(key.slice(2), value);
   }
-  const known = ['models', 'versions', 'concurrency', 'contenders', 'duration', 'warmup', 'ceiling-seconds', 'ceiling-sizes', 'threads', 'replicas', 'repository', 'out'];
+  const known = [
+    'models',
+    'versions',
+    'concurrency',
+    'contenders',
+    'duration',
+    'warmup',
+    'ceiling-seconds',
+    'ceiling-sizes',
+    'threads',
+    'replicas',
+    'repository',
+    'out',
+  ];
   for (const key of values.keys()) if (!known.includes(key)) throw new UsageError(`unknown option --${key}`);
 
   const contenders = values.has('contenders') ? list(values.get('contenders')!, '--contenders') : [...CONTENDERS];
-  for (const c of contenders) if (!(CONTENDERS as readonly string[]).includes(c)) throw new UsageError(`--contenders: unknown "${c}" (${CONTENDERS.join(', ')})`);
+  for (const c of contenders)
+    if (!(CONTENDERS as readonly string[]).includes(c))
+      throw new UsageError(`--contenders: unknown "${c}" (${CONTENDERS.join(', ')})`);
   const durationS = values.has('duration') ? positive(values.get('duration')!, '--duration') : 10;
   const threads = values.get('threads') ?? env.INTRA_OP_THREADS ?? '1';
   const intraOpThreads = positiveInts(threads, '--threads')[0]!;
   return {
     models: values.has('models') ? list(values.get('models')!, '--models') : [...DEFAULT_MODELS],
     versions: values.has('versions') ? positiveInts(values.get('versions')!, '--versions').map(String) : [],
-    concurrency: values.has('concurrency') ? positiveInts(values.get('concurrency')!, '--concurrency') : [...DEFAULT_CONCURRENCY],
+    concurrency: values.has('concurrency')
+      ? positiveInts(values.get('concurrency')!, '--concurrency')
+      : [...DEFAULT_CONCURRENCY],
     contenders: CONTENDERS.filter((c) => contenders.includes(c)) as ContenderName[],
     durationS,
     warmupS: values.has('warmup') ? nonNegative(values.get('warmup')!, '--warmup') : 2,
-    ceilingSecondsPerSize: values.has('ceiling-seconds') ? positive(values.get('ceiling-seconds')!, '--ceiling-seconds') : Math.min(3, durationS / 3),
-    ceilingBatchSizes: values.has('ceiling-sizes') ? positiveInts(values.get('ceiling-sizes')!, '--ceiling-sizes') : [1, 2, 4, 8, 16, 32, 64],
+    ceilingSecondsPerSize: values.has('ceiling-seconds')
+      ? positive(values.get('ceiling-seconds')!, '--ceiling-seconds')
+      : Math.min(3, durationS / 3),
+    ceilingBatchSizes: values.has('ceiling-sizes')
+      ? positiveInts(values.get('ceiling-sizes')!, '--ceiling-sizes')
+      : [1, 2, 4, 8, 16, 32, 64],
     intraOpThreads,
     replicas: values.has('replicas') ? positiveInts(values.get('replicas')!, '--replicas')[0]! : 3,
     modelRepository: resolve(cwd, values.get('repository') ?? env.MODEL_REPOSITORY ?? join('.run', 'models')),

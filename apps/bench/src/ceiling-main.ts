@@ -44,8 +44,16 @@ export async function runCeiling(job: CeilingJob): Promise<CeilingResult> {
       if (times.length >= 100_000) break;
     }
     const sorted = [...times].sort((a, b) => a - b);
-    points.push({ batchSize, runs: times.length, itemsPerS: (batchSize * times.length) / (spent / 1000), meanMs: spent / times.length, p50Ms: median(sorted) });
-    process.stderr.write(`  ceiling ${job.model} batch ${String(batchSize).padStart(2)}: ${points.at(-1)!.itemsPerS.toFixed(1)} items/s, ${points.at(-1)!.p50Ms.toFixed(2)} ms per run (p50)\n`);
+    points.push({
+      batchSize,
+      runs: times.length,
+      itemsPerS: (batchSize * times.length) / (spent / 1000),
+      meanMs: spent / times.length,
+      p50Ms: median(sorted),
+    });
+    process.stderr.write(
+      `  ceiling ${job.model} batch ${String(batchSize).padStart(2)}: ${points.at(-1)!.itemsPerS.toFixed(1)} items/s, ${points.at(-1)!.p50Ms.toFixed(2)} ms per run (p50)\n`,
+    );
   }
   const cpu = process.cpuUsage(cpuStart);
   await session.release();

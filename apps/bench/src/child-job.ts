@@ -5,7 +5,11 @@ import { fileURLToPath } from 'node:url';
  * Runs `module` (a file next to this one) in a child Node process, sends it `job` and resolves
  * with the result it sends back. The child's stderr goes to ours (progress lines).
  */
-export function childJob<J, R>(module: string, job: J, opts: { timeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<R> {
+export function childJob<J, R>(
+  module: string,
+  job: J,
+  opts: { timeoutMs: number; env?: NodeJS.ProcessEnv },
+): Promise<R> {
   const file = fileURLToPath(new URL(module, import.meta.url));
   const child = fork(file, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: opts.env ?? process.env });
   return new Promise<R>((resolve, reject) => {
@@ -42,7 +46,13 @@ export function serveChildJob<J, R>(run: (job: J) => Promise<R>): void {
   process.once('message', (job: J) => {
     run(job).then(
       (result) => process.send!({ ok: true, result }, undefined, undefined, () => process.exit(0)),
-      (err: unknown) => process.send!({ ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) }, undefined, undefined, () => process.exit(1)),
+      (err: unknown) =>
+        process.send!(
+          { ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) },
+          undefined,
+          undefined,
+          () => process.exit(1),
+        ),
     );
   });
 }

@@ -32,12 +32,15 @@ async function main(): Promise<number> {
     process.stdout.write(markdown);
     return 0;
   }
-  log(`models ${opts.models.join(', ')}; contenders ${opts.contenders.join(', ')}; clients ${opts.concurrency.join(', ')}; ${opts.durationS} s per step (+${opts.warmupS} s warm-up); intra-op threads ${opts.intraOpThreads}`);
+  log(
+    `models ${opts.models.join(', ')}; contenders ${opts.contenders.join(', ')}; clients ${opts.concurrency.join(', ')}; ${opts.durationS} s per step (+${opts.warmupS} s warm-up); intra-op threads ${opts.intraOpThreads}`,
+  );
   log(`results → ${opts.outDir}`);
   const report = await runBench(opts, log);
   const paths = writeReport(report, opts.outDir);
   log('targets:');
-  for (const t of report.targets) log(`  ${t.pass === null ? 'NOT MEASURED' : t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.detail}`);
+  for (const t of report.targets)
+    log(`  ${t.pass === null ? 'NOT MEASURED' : t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.detail}`);
   for (const note of report.notes) log(`note: ${note}`);
   log(`wrote ${paths.json}, ${paths.markdown}, ${paths.svg}`);
   return 0;
@@ -46,7 +49,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`[bench] ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`[bench] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

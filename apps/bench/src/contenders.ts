@@ -33,14 +33,23 @@ export interface TargetOptions {
 
 const READY_TIMEOUT_MS = 180_000;
 
-async function waitModelsReady(baseUrl: string, models: readonly string[], abort?: Promise<never>, headers: Record<string, string> = {}): Promise<void> {
+async function waitModelsReady(
+  baseUrl: string,
+  models: readonly string[],
+  abort?: Promise<never>,
+  headers: Record<string, string> = {},
+): Promise<void> {
   for (const model of models) {
     const url = `${baseUrl}${modelPath(model)}/ready`;
     if (Object.keys(headers).length === 0) {
       await waitForHttp(url, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200, ...(abort ? { abort } : {}) });
       continue;
     }
-    await waitFor(`GET ${url} → 200`, async () => (await fetch(url, { headers, signal: AbortSignal.timeout(5000) })).ok, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200 });
+    await waitFor(
+      `GET ${url} → 200`,
+      async () => (await fetch(url, { headers, signal: AbortSignal.timeout(5000) })).ok,
+      { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200 },
+    );
   }
 }
 
@@ -90,7 +99,10 @@ export async function startFullStack(opts: TargetOptions): Promise<Target> {
     logDir: opts.logDir,
     echo: opts.verbose,
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DEFAULT_MODEL: modelNames(opts.models)[0]!, ...opts.env },
-    workerEnv: { MODELS: (opts.pools?.[0] ?? modelNames(opts.models)).join(','), INTRA_OP_THREADS: String(opts.intraOpThreads) },
+    workerEnv: {
+      MODELS: (opts.pools?.[0] ?? modelNames(opts.models)).join(','),
+      INTRA_OP_THREADS: String(opts.intraOpThreads),
+    },
     // Readiness per model is checked below; liveness of the gateway is enough here.
     readyPath: '/v2/health/live',
     readyTimeoutMs: READY_TIMEOUT_MS,
@@ -99,7 +111,10 @@ export async function startFullStack(opts: TargetOptions): Promise<Target> {
   try {
     // Measured as users run it: every request authenticates with a bearer key.
     for (const pool of opts.pools?.slice(1) ?? []) await stack.addWorker({ env: { MODELS: pool.join(',') } });
-    if (opts.env.AUTH !== 'off') headers = { authorization: `Bearer ${(await createApiKey({ redisUrl: stack.redisUrl, name: 'bench', scopes: ['infer'] })).key}` };
+    if (opts.env.AUTH !== 'off')
+      headers = {
+        authorization: `Bearer ${(await createApiKey({ redisUrl: stack.redisUrl, name: 'bench', scopes: ['infer'] })).key}`,
+      };
     await waitModelsReady(stack.gatewayUrl, opts.models, undefined, headers);
   } catch (err) {
     await stack.stop().catch(() => undefined);

@@ -29,7 +29,6 @@ export interface ModelInput {
   description: string;
 }
 
-
 /** A realistic PP-OCR recognition crop is 48 px high and a few hundred wide. */
 const VARIABLE_DIMS: Record<string, number> = { 'ocr-rec': 320 };
 const DEFAULT_VARIABLE_DIM = 16;
@@ -48,9 +47,14 @@ function floats(count: number, random: () => number): number[] {
  * lid176 takes fastText token ids. The repository's tokenizer.json turns a fixed sentence into
  * real ids when the fastText package is built; otherwise ids are drawn from the dictionary rows.
  */
-async function lidIds(spec: ModelSpec, random: () => number): Promise<{ ids: number[]; how: string; offset: number; rows: number }> {
+async function lidIds(
+  spec: ModelSpec,
+  random: () => number,
+): Promise<{ ids: number[]; how: string; offset: number; rows: number }> {
   const tokenizerPath = join(dirname(dirname(spec.file)), spec.labels.tokenizer ?? 'tokenizer.json');
-  const raw = existsSync(tokenizerPath) ? (JSON.parse(readFileSync(tokenizerPath, 'utf8')) as { words?: unknown[]; idOffset?: number }) : undefined;
+  const raw = existsSync(tokenizerPath)
+    ? (JSON.parse(readFileSync(tokenizerPath, 'utf8')) as { words?: unknown[]; idOffset?: number })
+    : undefined;
   const rows = Array.isArray(raw?.words) ? raw.words.length : 1000;
   const offset = raw?.idOffset ?? 1;
   const fasttextEntry = join(findRoot(spec.file), 'packages', 'fasttext', 'dist', 'index.js');
@@ -60,12 +64,22 @@ async function lidIds(spec: ModelSpec, random: () => number): Promise<{ ids: num
         tokenizerFromFile(raw: unknown): { tokenizer: { encode(text: string): number[] }; idOffset: number };
       };
       const { tokenizer, idOffset } = mod.tokenizerFromFile(raw);
-      return { ids: tokenizer.encode(LID_TEXT).map((id) => id + idOffset), how: `fastText tokens of a ${LID_TEXT.split(' ').length}-word sentence`, offset: idOffset, rows };
+      return {
+        ids: tokenizer.encode(LID_TEXT).map((id) => id + idOffset),
+        how: `fastText tokens of a ${LID_TEXT.split(' ').length}-word sentence`,
+        offset: idOffset,
+        rows,
+      };
     } catch {
       // fall through to dictionary ids
     }
   }
-  return { ids: Array.from({ length: 120 }, () => offset + Math.floor(random() * rows)), how: '120 dictionary ids', offset, rows };
+  return {
+    ids: Array.from({ length: 120 }, () => offset + Math.floor(random() * rows)),
+    how: '120 dictionary ids',
+    offset,
+    rows,
+  };
 }
 
 function findRoot(from: string): string {
@@ -103,23 +117,53 @@ export async function modelInput(spec: ModelSpec, seed = 7): Promise<ModelInput>
     }
     const shape = input.shape.map((d) => (d === -1 ? (VARIABLE_DIMS[spec.name] ?? DEFAULT_VARIABLE_DIM) : d));
     const isFloat = input.datatype.startsWith('FP');
-    const values = isFloat ? floats(size(shape), random) : Array.from({ length: size(shape) }, () => Math.floor(random() * 10));
+    const values = isFloat
+      ? floats(size(shape), random)
+      : Array.from({ length: size(shape) }, () => Math.floor(random() * 10));
     if (tensors.length === 0 && !isFloat) vary = { kind: 'ids', offset: 0, rows: 10 };
     tensors.push({ name: input.name, datatype: input.datatype, shape, values });
-    parts.push(`${input.name} ${input.datatype} [1,${shape.join(',')}] ${isFloat ? 'uniform in [-1,1]' : 'integers in [0,9]'}`);
+    parts.push(
+      `${input.name} ${input.datatype} [1,${shape.join(',')}] ${isFloat ? 'uniform in [-1,1]' : 'integers in [0,9]'}`,
+    );
   }
   const batched = spec.maxBatchSize > 0;
-  const bodyOf = (ts: ItemTensor[]) => JSON.stringify({
-    inputs: ts.map((t) => ({ name: t.name, datatype: t.datatype, shape: batched ? [1, ...t.shape] : t.shape, data: t.values })),
-  });
+  const bodyOf = (ts: ItemTensor[]) =>
+    JSON.stringify({
+      inputs: ts.map((t) => ({
+        name: t.name,
+        datatype: t.datatype,
+        shape: batched ? [1, ...t.shape] : t.shape,
+        data: t.values,
+      })),
+    });
   // Markers in the first two values of the first tensor (numbers the data cannot contain).
   const marked = tensors.map((t, i) => (i === 0 ? { ...t, values: [777777777, 888888888, ...t.values.slice(2)] } : t));
   const template = bodyOf(marked).replace('777777777', MARKERS[0]).replace('888888888', MARKERS[1]);
   const header = JSON.stringify({
-    inputs: tensors.map((t) => ({ name: t.name, datatype: t.datatype, shape: batched ? [1, ...t.shape] : t.shape, parameters: { binary_data_size: size(t.shape) * datatypeInfo(t.datatype).size } })),
+    inputs: tensors.map((t) => ({
+      name: t.name,
+      datatype: t.datatype,
+      shape: batched ? [1, ...t.shape] : t.shape,
+      parameters: { binary_data_size: size(t.shape) * datatypeInfo(t.datatype).size },
+    })),
   });
   const data = Buffer.concat(tensors.map((t) => rawBytes(t)));
   const first = tensors[0]?.datatype;
-  const binary = { header, data: data.toString('base64'), element: first === 'FP32' ? 'FP32' as const : first === 'INT64' ? 'INT64' as const : 'other' as const, headerLength: Buffer.byteLength(header), bytes: data.byteLength };
-  return { model: spec.name, tensors, body: bodyOf(tensors), template, vary, binary, items: 1, description: parts.join('; ') };
+  const binary = {
+    header,
+    data: data.toString('base64'),
+    element: first === 'FP32' ? ('FP32' as const) : first === 'INT64' ? ('INT64' as const) : ('other' as const),
+    headerLength: Buffer.byteLength(header),
+    bytes: data.byteLength,
+  };
+  return {
+    model: spec.name,
+    tensors,
+    body: bodyOf(tensors),
+    template,
+    vary,
+    binary,
+    items: 1,
+    description: parts.join('; '),
+  };
 }

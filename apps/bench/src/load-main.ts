@@ -34,7 +34,10 @@ export function runLoad(job: LoadJob): Promise<LoadResult> {
       ? bodyMaker(job.template.text, job.template.vary, job.template.start)
       : undefined;
   const binaryHeaders = job.binaryTemplate
-    ? { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(Buffer.byteLength(job.binaryTemplate.template.header)) }
+    ? {
+        'content-type': 'application/octet-stream',
+        'inference-header-content-length': String(Buffer.byteLength(job.binaryTemplate.template.header)),
+      }
     : {};
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -43,7 +46,9 @@ export function runLoad(job: LoadJob): Promise<LoadResult> {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...job.headers, ...binaryHeaders },
         body: job.body,
-        ...(next ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: next() as string }) }] } : {}),
+        ...(next
+          ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: next() as string }) }] }
+          : {}),
         connections: job.connections,
         duration: job.durationS,
         timeout: job.timeoutS,

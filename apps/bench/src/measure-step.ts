@@ -13,7 +13,9 @@ import { modelPath } from './model-version.js';
 const REQUEST_TIMEOUT_S = 60;
 
 export function load(job: LoadJob): Promise<LoadResult> {
-  return childJob<LoadJob, LoadResult>('./load-main.js', job, { timeoutMs: (job.durationS + REQUEST_TIMEOUT_S + 60) * 1000 });
+  return childJob<LoadJob, LoadResult>('./load-main.js', job, {
+    timeoutMs: (job.durationS + REQUEST_TIMEOUT_S + 60) * 1000,
+  });
 }
 
 async function scrape(url: string | undefined): Promise<Sample[]> {
@@ -68,7 +70,11 @@ export async function measureStep(spec: StepSpec): Promise<StepResult> {
   const job = (durationS: number): LoadJob => ({
     url,
     body: spec.body,
-    ...(spec.template && spec.binary ? { binaryTemplate: { template: spec.binary, vary: spec.template.vary, start: (nextStart += RUN_SPAN) } } : spec.template ? { template: { ...spec.template, start: (nextStart += RUN_SPAN) } } : {}),
+    ...(spec.template && spec.binary
+      ? { binaryTemplate: { template: spec.binary, vary: spec.template.vary, start: (nextStart += RUN_SPAN) } }
+      : spec.template
+        ? { template: { ...spec.template, start: (nextStart += RUN_SPAN) } }
+        : {}),
     headers: target.headers,
     connections: concurrency,
     durationS,

@@ -27,7 +27,11 @@ interface Layout {
 
 const LAYOUTS: Layout[] = [
   { name: 'default', what: 'one worker, default config' },
-  { name: 'two-instances', what: `one worker, ${HEAVY} with instance_group count 2`, configs: { [HEAVY]: { instance_group: [{ count: 2, kind: 'KIND_AUTO' }] } } },
+  {
+    name: 'two-instances',
+    what: `one worker, ${HEAVY} with instance_group count 2`,
+    configs: { [HEAVY]: { instance_group: [{ count: 2, kind: 'KIND_AUTO' }] } },
+  },
   { name: 'pools', what: `a worker for ${SMALL} and a worker for ${HEAVY}`, pools: [[SMALL], [HEAVY]] },
 ];
 
@@ -44,7 +48,11 @@ export interface MixedRow {
 }
 
 /** A copy of the repository (21 MB for the shipped models) with some config.json fields changed. */
-async function repositoryWith(source: string, dir: string, configs: Record<string, Record<string, unknown>>): Promise<string> {
+async function repositoryWith(
+  source: string,
+  dir: string,
+  configs: Record<string, Record<string, unknown>>,
+): Promise<string> {
   await cp(source, dir, { recursive: true });
   for (const [model, fields] of Object.entries(configs)) {
     const file = join(dir, model, 'config.json');
@@ -54,12 +62,35 @@ async function repositoryWith(source: string, dir: string, configs: Record<strin
   return dir;
 }
 
-function step(target: Target, model: string, input: ModelInput, concurrency: number, durationS: number): Promise<StepResult> {
-  return measureStep({ target, model, body: input.body, template: { text: input.template, vary: input.vary }, binary: input.binary, itemsPerRequest: input.items, concurrency, durationS, warmupS: 0 });
+function step(
+  target: Target,
+  model: string,
+  input: ModelInput,
+  concurrency: number,
+  durationS: number,
+): Promise<StepResult> {
+  return measureStep({
+    target,
+    model,
+    body: input.body,
+    template: { text: input.template, vary: input.vary },
+    binary: input.binary,
+    itemsPerRequest: input.items,
+    concurrency,
+    durationS,
+    warmupS: 0,
+  });
 }
 
-async function measureLayout(layout: Layout, opts: BenchOptions, inputs: Map<string, ModelInput>, log: (line: string) => void): Promise<MixedRow[]> {
-  const repository = layout.configs ? await repositoryWith(opts.modelRepository, join(opts.outDir, 'repository', layout.name), layout.configs) : opts.modelRepository;
+async function measureLayout(
+  layout: Layout,
+  opts: BenchOptions,
+  inputs: Map<string, ModelInput>,
+  log: (line: string) => void,
+): Promise<MixedRow[]> {
+  const repository = layout.configs
+    ? await repositoryWith(opts.modelRepository, join(opts.outDir, 'repository', layout.name), layout.configs)
+    : opts.modelRepository;
   const target = await startFullStack({
     models: [SMALL, HEAVY],
     modelRepository: repository,
@@ -75,7 +106,10 @@ async function measureLayout(layout: Layout, opts: BenchOptions, inputs: Map<str
   const rows: MixedRow[] = [];
   try {
     if (opts.warmupS > 0) {
-      await Promise.all([step(target, HEAVY, heavy, 8, opts.warmupS * 2), step(target, SMALL, small, 1, opts.warmupS * 2)]).catch(() => undefined);
+      await Promise.all([
+        step(target, HEAVY, heavy, 8, opts.warmupS * 2),
+        step(target, SMALL, small, 1, opts.warmupS * 2),
+      ]).catch(() => undefined);
       await settle(target);
     }
     for (let round = 1; round <= ROUNDS; round++) {
@@ -83,12 +117,28 @@ async function measureLayout(layout: Layout, opts: BenchOptions, inputs: Map<str
       const smallAlone = await step(target, SMALL, small, 1, opts.durationS);
       // Both load generators run for the same seconds; the flood starts first so that the
       // interactive requests meet a full queue.
-      const [heavyFlood, smallFlood] = await Promise.all([step(target, HEAVY, heavy, FLOOD_CLIENTS, opts.durationS + 1), new Promise((r) => setTimeout(r, 1000)).then(() => step(target, SMALL, small, 1, opts.durationS - 1))]);
-      for (const [phase, s, h] of [['alone', smallAlone, heavyAlone], ['flood', smallFlood, heavyFlood]] as const) {
+      const [heavyFlood, smallFlood] = await Promise.all([
+        step(target, HEAVY, heavy, FLOOD_CLIENTS, opts.durationS + 1),
+        new Promise((r) => setTimeout(r, 1000)).then(() => step(target, SMALL, small, 1, opts.durationS - 1)),
+      ]);
+      for (const [phase, s, h] of [
+        ['alone', smallAlone, heavyAlone],
+        ['flood', smallFlood, heavyFlood],
+      ] as const) {
         // No answer at all within the step leaves the percentiles empty (null): NaN in the table.
-        const row: MixedRow = { layout: layout.name, round, phase, smallP50Ms: s.load.latencyMs.p50 ?? NaN, smallP99Ms: s.load.latencyMs.p99 ?? NaN, smallErrors: s.load.non2xx + s.load.errors, heavyItemsPerS: h.itemsPerS };
+        const row: MixedRow = {
+          layout: layout.name,
+          round,
+          phase,
+          smallP50Ms: s.load.latencyMs.p50 ?? NaN,
+          smallP99Ms: s.load.latencyMs.p99 ?? NaN,
+          smallErrors: s.load.non2xx + s.load.errors,
+          heavyItemsPerS: h.itemsPerS,
+        };
         rows.push(row);
-        log(`mixed ${layout.name.padEnd(13)} round ${round} ${phase.padEnd(5)} ${SMALL} p50 ${row.smallP50Ms.toFixed(1)} p99 ${row.smallP99Ms.toFixed(1)} ms (${s.load.ok} answered, err ${row.smallErrors}); ${HEAVY} ${row.heavyItemsPerS.toFixed(1)} items/s`);
+        log(
+          `mixed ${layout.name.padEnd(13)} round ${round} ${phase.padEnd(5)} ${SMALL} p50 ${row.smallP50Ms.toFixed(1)} p99 ${row.smallP99Ms.toFixed(1)} ms (${s.load.ok} answered, err ${row.smallErrors}); ${HEAVY} ${row.heavyItemsPerS.toFixed(1)} items/s`,
+        );
       }
     }
   } finally {
@@ -105,7 +155,10 @@ export function mixedMarkdown(rows: readonly MixedRow[], command: string): strin
     '',
     `| layout | round | ${SMALL} at 1 client | p50 ms | p99 ms | ${HEAVY} items/s at ${FLOOD_CLIENTS} clients |`,
     '| --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.layout} | ${r.round} | ${r.phase === 'alone' ? 'alone' : `during the ${HEAVY} flood`} | ${r.smallP50Ms.toFixed(1)} | ${r.smallP99Ms.toFixed(1)} | ${r.heavyItemsPerS.toFixed(1)}${r.phase === 'alone' ? ' (alone)' : ''} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.layout} | ${r.round} | ${r.phase === 'alone' ? 'alone' : `during the ${HEAVY} flood`} | ${r.smallP50Ms.toFixed(1)} | ${r.smallP99Ms.toFixed(1)} | ${r.heavyItemsPerS.toFixed(1)}${r.phase === 'alone' ? ' (alone)' : ''} |`,
+    ),
     '',
   ];
   for (const layout of new Set(rows.map((r) => r.layout))) {
@@ -115,7 +168,9 @@ export function mixedMarkdown(rows: readonly MixedRow[], command: string): strin
     const ratio = flood.map((f) => f.heavyItemsPerS / (alone.find((a) => a.round === f.round)?.heavyItemsPerS ?? NaN));
     const p50 = Math.max(...flood.map((f) => f.smallP50Ms));
     const p99 = Math.max(...flood.map((f) => f.smallP99Ms));
-    lines.push(`- ${layout}: during the flood ${SMALL} p50 ≤ ${p50.toFixed(1)} ms (target 30), p99 ≤ ${p99.toFixed(1)} ms (target 100); ${HEAVY} kept ${ratio.map((x) => `${x.toFixed(2)}×`).join(', ')} of its throughput alone (target 0.9×)`);
+    lines.push(
+      `- ${layout}: during the flood ${SMALL} p50 ≤ ${p50.toFixed(1)} ms (target 30), p99 ≤ ${p99.toFixed(1)} ms (target 100); ${HEAVY} kept ${ratio.map((x) => `${x.toFixed(2)}×`).join(', ')} of its throughput alone (target 0.9×)`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -131,7 +186,8 @@ export async function runMixed(opts: BenchOptions, log: (line: string) => void):
   }
   const wanted = opts.mixed && opts.mixed.length > 0 ? opts.mixed : LAYOUTS.map((l) => l.name);
   const unknown = wanted.filter((w) => !LAYOUTS.some((l) => l.name === w));
-  if (unknown.length > 0) throw new Error(`--mixed: unknown layout ${unknown.join(', ')} (${LAYOUTS.map((l) => l.name).join(', ')})`);
+  if (unknown.length > 0)
+    throw new Error(`--mixed: unknown layout ${unknown.join(', ')} (${LAYOUTS.map((l) => l.name).join(', ')})`);
   const rows: MixedRow[] = [];
   for (const layout of LAYOUTS.filter((l) => wanted.includes(l.name))) {
     log(`mixed ${layout.name}: ${layout.what}`);

@@ -94,7 +94,10 @@ export class RssSampler {
   private readonly peaks = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly watched: readonly Watched[], intervalMs = 200) {
+  constructor(
+    private readonly watched: readonly Watched[],
+    intervalMs = 200,
+  ) {
     this.sample();
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
@@ -118,7 +121,10 @@ export class RssSampler {
  * work must not land in the next step, which may measure another contender. Resolves to the
  * seconds waited.
  */
-export async function waitQuiet(watched: readonly Watched[], opts: { maxCores?: number; intervalMs?: number; timeoutMs?: number } = {}): Promise<number> {
+export async function waitQuiet(
+  watched: readonly Watched[],
+  opts: { maxCores?: number; intervalMs?: number; timeoutMs?: number } = {},
+): Promise<number> {
   const { maxCores = 0.05, intervalMs = 250, timeoutMs = 60_000 } = opts;
   const total = () => cpuSnapshot(watched).reduce((n, s) => n + s.cpuS, 0);
   const started = Date.now();

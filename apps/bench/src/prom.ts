@@ -37,9 +37,14 @@ function one(samples: readonly Sample[], name: string, model: string): number | 
  * The batches a model ran between two scrapes of the worker's /metrics: the deltas of the
  * `tessera_worker_batch_size` histogram, turned from cumulative buckets into counts per bucket.
  */
-export function batchDistribution(before: readonly Sample[], after: readonly Sample[], model: string): BatchDistribution {
+export function batchDistribution(
+  before: readonly Sample[],
+  after: readonly Sample[],
+  model: string,
+): BatchDistribution {
   const name = 'tessera_worker_batch_size';
-  const cumulative = (samples: readonly Sample[]) => new Map(pick(samples, `${name}_bucket`, model).map((s) => [s.labels.le!, s.value]));
+  const cumulative = (samples: readonly Sample[]) =>
+    new Map(pick(samples, `${name}_bucket`, model).map((s) => [s.labels.le!, s.value]));
   const b0 = cumulative(before);
   const b1 = cumulative(after);
   const bounds = [...b1.keys()].sort((a, b) => (a === '+Inf' ? 1 : b === '+Inf' ? -1 : Number(a) - Number(b)));

@@ -18,7 +18,11 @@ test('arguments: defaults, lists, and unknown options', () => {
   assert.equal(parseArgs(['--replicas', '1'], {}, '/').replicas, 1);
   assert.throws(() => parseArgs(['--replicas', '0'], {}, '/'), UsageError);
   assert.equal(o.outDir, '/repo/bench-results/2026-01-02T03-04-05-678');
-  const p = parseArgs(['--models', 'cost,ocr-rec', '--concurrency=1,8', '--contenders', 'full,ceiling', '--duration', '5'], {}, '/repo');
+  const p = parseArgs(
+    ['--models', 'cost,ocr-rec', '--concurrency=1,8', '--contenders', 'full,ceiling', '--duration', '5'],
+    {},
+    '/repo',
+  );
   assert.deepEqual(p.models, ['cost', 'ocr-rec']);
   assert.deepEqual(p.concurrency, [1, 8]);
   assert.deepEqual(p.contenders, ['ceiling', 'full']);
@@ -38,15 +42,19 @@ test('latency percentiles are nearest-rank over every response', () => {
 
 test('the batch-size distribution is the difference of two scrapes, per bucket', () => {
   const scrape = (counts: number[], sum: number, cap: number) =>
-    parseMetrics([
-      '# HELP tessera_worker_batch_size Items per executed batch.',
-      ...['1', '2', '4', '+Inf'].map((le, i) => `tessera_worker_batch_size_bucket{le="${le}",model="cost",worker="w"} ${counts[i]}`),
-      `tessera_worker_batch_size_sum{model="cost",worker="w"} ${sum}`,
-      `tessera_worker_batch_size_count{model="cost",worker="w"} ${counts[3]}`,
-      `tessera_worker_batch_size_count{model="other",worker="w"} 99`,
-      `tessera_worker_batch_cap{model="cost",worker="w"} ${cap}`,
-      `tessera_worker_batch_delay_seconds{model="cost",worker="w"} 0.002`,
-    ].join('\n'));
+    parseMetrics(
+      [
+        '# HELP tessera_worker_batch_size Items per executed batch.',
+        ...['1', '2', '4', '+Inf'].map(
+          (le, i) => `tessera_worker_batch_size_bucket{le="${le}",model="cost",worker="w"} ${counts[i]}`,
+        ),
+        `tessera_worker_batch_size_sum{model="cost",worker="w"} ${sum}`,
+        `tessera_worker_batch_size_count{model="cost",worker="w"} ${counts[3]}`,
+        `tessera_worker_batch_size_count{model="other",worker="w"} 99`,
+        `tessera_worker_batch_cap{model="cost",worker="w"} ${cap}`,
+        `tessera_worker_batch_delay_seconds{model="cost",worker="w"} 0.002`,
+      ].join('\n'),
+    );
   const d = batchDistribution(scrape([1, 1, 2, 2], 4, 64), scrape([4, 6, 9, 10], 30, 16), 'cost');
   assert.deepEqual(d.buckets, { 1: 3, 2: 2, 4: 2, '+Inf': 1 });
   assert.equal(d.batches, 8);
@@ -58,14 +66,44 @@ test('the batch-size distribution is the difference of two scrapes, per bucket',
 
 test('targets are ratios of the same run, and NOT MEASURED without the data', () => {
   const ceiling: CeilingResult = {
-    model: 'ocr-rec', intraOpThreads: 1, batch1P50Ms: 20, cpuS: 1, peakRssMb: 100,
+    model: 'ocr-rec',
+    intraOpThreads: 1,
+    batch1P50Ms: 20,
+    cpuS: 1,
+    peakRssMb: 100,
     points: [{ batchSize: 4, runs: 10, itemsPerS: 50, meanMs: 80, p50Ms: 80 }],
     best: { batchSize: 4, runs: 10, itemsPerS: 50, meanMs: 80, p50Ms: 80 },
   };
-  const step = (contender: 'seed' | 'full', concurrency: number, itemsPerS: number, p50: number, apiRss = 100): StepResult => ({
-    contender, model: 'ocr-rec', inputs: 'unique', concurrency, itemsPerRequest: 1, reqPerS: itemsPerS, itemsPerS,
-    load: { connections: concurrency, durationS: 10, completed: 100, ok: 100, non2xx: 0, errors: 0, timeouts: 0, statusCodes: { 200: 100 }, latencyMs: { p50, p90: p50, p99: p50, mean: p50, max: p50 }, loadgenCpuS: 0 },
-    processes: contender === 'full' ? [{ name: 'api-1', pids: [1], cpuS: 1, cpuSPer1kRequests: 10, peakRssMb: apiRss, hwmRssMb: apiRss }] : [],
+  const step = (
+    contender: 'seed' | 'full',
+    concurrency: number,
+    itemsPerS: number,
+    p50: number,
+    apiRss = 100,
+  ): StepResult => ({
+    contender,
+    model: 'ocr-rec',
+    inputs: 'unique',
+    concurrency,
+    itemsPerRequest: 1,
+    reqPerS: itemsPerS,
+    itemsPerS,
+    load: {
+      connections: concurrency,
+      durationS: 10,
+      completed: 100,
+      ok: 100,
+      non2xx: 0,
+      errors: 0,
+      timeouts: 0,
+      statusCodes: { 200: 100 },
+      latencyMs: { p50, p90: p50, p99: p50, mean: p50, max: p50 },
+      loadgenCpuS: 0,
+    },
+    processes:
+      contender === 'full'
+        ? [{ name: 'api-1', pids: [1], cpuS: 1, cpuSPer1kRequests: 10, peakRssMb: apiRss, hwmRssMb: apiRss }]
+        : [],
     batches: null,
   });
   const targets = evaluateTargets([ceiling], [step('full', 1, 30, 22.5), step('full', 64, 41, 900, 160)]);
@@ -77,7 +115,9 @@ test('targets are ratios of the same run, and NOT MEASURED without the data', ()
 });
 
 test('every benchmark request differs from every other, and stays valid JSON of the same shape', () => {
-  const template = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [0, 0, 0.5, 0.25] }] }).replace('[0,0,', '[__V1__,__V2__,');
+  const template = JSON.stringify({
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [0, 0, 0.5, 0.25] }],
+  }).replace('[0,0,', '[__V1__,__V2__,');
   const next = bodyMaker(template, { kind: 'float' });
   const bodies = Array.from({ length: 3000 }, () => next());
   assert.equal(new Set(bodies).size, bodies.length);
@@ -92,7 +132,9 @@ test('every benchmark request differs from every other, and stays valid JSON of 
 });
 
 test('binary-extension bodies differ per request in the first two values, after an intact JSON header', () => {
-  const header = JSON.stringify({ inputs: [{ name: 'ids', datatype: 'INT64', shape: [1, 3], parameters: { binary_data_size: 24 } }] });
+  const header = JSON.stringify({
+    inputs: [{ name: 'ids', datatype: 'INT64', shape: [1, 3], parameters: { binary_data_size: 24 } }],
+  });
   const data = Buffer.from(new BigInt64Array([1n, 2n, 3n]).buffer).toString('base64');
   const next = binaryBodyMaker({ header, data, element: 'INT64' }, { kind: 'ids', offset: 1, rows: 40 });
   const bodies = Array.from({ length: 1600 }, () => next());

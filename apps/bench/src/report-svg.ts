@@ -34,10 +34,20 @@ interface Series {
   points: { x: number; y: number }[];
 }
 
-function panel(x0: number, y0: number, title: string, xs: number[], series: Series[], opts: { log: boolean; hline?: { y: number; label: string } }): string {
+function panel(
+  x0: number,
+  y0: number,
+  title: string,
+  xs: number[],
+  series: Series[],
+  opts: { log: boolean; hline?: { y: number; label: string } },
+): string {
   const w = PANEL_W - PAD.left - PAD.right;
   const h = PANEL_H - PAD.top - PAD.bottom;
-  const values = series.flatMap((s) => s.points.map((p) => p.y)).concat(opts.hline ? [opts.hline.y] : []).filter((v) => Number.isFinite(v) && v > 0);
+  const values = series
+    .flatMap((s) => s.points.map((p) => p.y))
+    .concat(opts.hline ? [opts.hline.y] : [])
+    .filter((v) => Number.isFinite(v) && v > 0);
   const out: string[] = [`<g transform="translate(${x0},${y0})">`];
   out.push(`<text x="${PAD.left}" y="18" font-size="13" font-weight="bold">${esc(title)}</text>`);
   const xAt = (i: number) => PAD.left + (xs.length === 1 ? w / 2 : (i * w) / (xs.length - 1));
@@ -58,20 +68,31 @@ function panel(x0: number, y0: number, title: string, xs: number[], series: Seri
   for (const t of ticks) {
     const y = yAt(t).toFixed(1);
     out.push(`<line x1="${PAD.left}" x2="${PAD.left + w}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`);
-    out.push(`<text x="${PAD.left - 6}" y="${y}" font-size="10" text-anchor="end" dominant-baseline="middle">${fmtTick(t)}</text>`);
+    out.push(
+      `<text x="${PAD.left - 6}" y="${y}" font-size="10" text-anchor="end" dominant-baseline="middle">${fmtTick(t)}</text>`,
+    );
   }
   out.push(`<line x1="${PAD.left}" x2="${PAD.left}" y1="${PAD.top}" y2="${PAD.top + h}" stroke="#333"/>`);
   out.push(`<line x1="${PAD.left}" x2="${PAD.left + w}" y1="${PAD.top + h}" y2="${PAD.top + h}" stroke="#333"/>`);
-  xs.forEach((x, i) => out.push(`<text x="${xAt(i).toFixed(1)}" y="${PAD.top + h + 16}" font-size="10" text-anchor="middle">${x}</text>`));
+  xs.forEach((x, i) =>
+    out.push(`<text x="${xAt(i).toFixed(1)}" y="${PAD.top + h + 16}" font-size="10" text-anchor="middle">${x}</text>`),
+  );
   out.push(`<text x="${PAD.left + w / 2}" y="${PAD.top + h + 34}" font-size="11" text-anchor="middle">clients</text>`);
   if (opts.hline && Number.isFinite(opts.hline.y)) {
     const y = yAt(opts.hline.y).toFixed(1);
-    out.push(`<line x1="${PAD.left}" x2="${PAD.left + w}" y1="${y}" y2="${y}" stroke="${COLORS.ceiling}" stroke-dasharray="6 4" stroke-width="2"/>`);
-    out.push(`<text x="${PAD.left + w - 4}" y="${Number(y) - 5}" font-size="10" text-anchor="end" fill="${COLORS.ceiling}">${esc(opts.hline.label)}</text>`);
+    out.push(
+      `<line x1="${PAD.left}" x2="${PAD.left + w}" y1="${y}" y2="${y}" stroke="${COLORS.ceiling}" stroke-dasharray="6 4" stroke-width="2"/>`,
+    );
+    out.push(
+      `<text x="${PAD.left + w - 4}" y="${Number(y) - 5}" font-size="10" text-anchor="end" fill="${COLORS.ceiling}">${esc(opts.hline.label)}</text>`,
+    );
   }
   for (const s of series) {
-    const pts = s.points.filter((p) => Number.isFinite(p.y) && (!opts.log || p.y > 0)).map((p) => `${xAt(xs.indexOf(p.x)).toFixed(1)},${yAt(p.y).toFixed(1)}`);
-    if (pts.length > 1) out.push(`<polyline fill="none" stroke="${COLORS[s.key]}" stroke-width="2" points="${pts.join(' ')}"/>`);
+    const pts = s.points
+      .filter((p) => Number.isFinite(p.y) && (!opts.log || p.y > 0))
+      .map((p) => `${xAt(xs.indexOf(p.x)).toFixed(1)},${yAt(p.y).toFixed(1)}`);
+    if (pts.length > 1)
+      out.push(`<polyline fill="none" stroke="${COLORS[s.key]}" stroke-width="2" points="${pts.join(' ')}"/>`);
     for (const p of pts) {
       const [cx, cy] = p.split(',');
       out.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="${COLORS[s.key]}"/>`);
@@ -89,25 +110,57 @@ export function svgChart(report: BenchReport): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
   ];
-  const legend: [keyof typeof COLORS, string][] = [['seed', 'seed (Express, no queue)'], ['full', 'full stack'], ['ceiling', 'ceiling (in-process, best batch)']];
+  const legend: [keyof typeof COLORS, string][] = [
+    ['seed', 'seed (Express, no queue)'],
+    ['full', 'full stack'],
+    ['ceiling', 'ceiling (in-process, best batch)'],
+  ];
   legend.forEach(([key, label], i) => {
     const x = 20 + i * 250;
-    parts.push(`<line x1="${x}" x2="${x + 24}" y1="20" y2="20" stroke="${COLORS[key]}" stroke-width="3"${key === 'ceiling' ? ' stroke-dasharray="6 4"' : ''}/>`);
+    parts.push(
+      `<line x1="${x}" x2="${x + 24}" y1="20" y2="20" stroke="${COLORS[key]}" stroke-width="3"${key === 'ceiling' ? ' stroke-dasharray="6 4"' : ''}/>`,
+    );
     parts.push(`<text x="${x + 30}" y="24" font-size="12">${esc(label)}</text>`);
   });
   models.forEach((model, row) => {
     const steps = report.steps.filter((s) => s.model === model && s.inputs === 'unique');
     const xs = [...new Set(steps.map((s) => s.concurrency))].sort((a, b) => a - b);
     const series = (pick: (s: (typeof steps)[number]) => number): Series[] =>
-      (['seed', 'full'] as const).map((key) => ({ key, points: steps.filter((s) => s.contender === key).map((s) => ({ x: s.concurrency, y: pick(s) })) }));
+      (['seed', 'full'] as const).map((key) => ({
+        key,
+        points: steps.filter((s) => s.contender === key).map((s) => ({ x: s.concurrency, y: pick(s) })),
+      }));
     const ceiling = report.ceilings.find((c) => c.model === model);
     const y0 = 40 + row * ROW_H;
-    const hline = ceiling ? { y: ceiling.best.itemsPerS, label: `ceiling ${ceiling.best.itemsPerS.toFixed(0)} items/s (batch ${ceiling.best.batchSize})` } : undefined;
+    const hline = ceiling
+      ? {
+          y: ceiling.best.itemsPerS,
+          label: `ceiling ${ceiling.best.itemsPerS.toFixed(0)} items/s (batch ${ceiling.best.batchSize})`,
+        }
+      : undefined;
     // A ceiling far above the HTTP contenders would flatten them on a linear axis.
     const ys = [...steps.map((s) => s.itemsPerS), ...(hline ? [hline.y] : [])].filter((v) => v > 0);
     const log = ys.length > 1 && Math.max(...ys) / Math.min(...ys) > 20;
-    parts.push(panel(0, y0, `${model}: throughput (items/s${log ? ', log' : ''})`, xs.length ? xs : [1], series((s) => s.itemsPerS), { log, ...(hline ? { hline } : {}) }));
-    parts.push(panel(PANEL_W + 20, y0, `${model}: p99 latency (ms, log)`, xs.length ? xs : [1], series((s) => s.load.latencyMs.p99), { log: true }));
+    parts.push(
+      panel(
+        0,
+        y0,
+        `${model}: throughput (items/s${log ? ', log' : ''})`,
+        xs.length ? xs : [1],
+        series((s) => s.itemsPerS),
+        { log, ...(hline ? { hline } : {}) },
+      ),
+    );
+    parts.push(
+      panel(
+        PANEL_W + 20,
+        y0,
+        `${model}: p99 latency (ms, log)`,
+        xs.length ? xs : [1],
+        series((s) => s.load.latencyMs.p99),
+        { log: true },
+      ),
+    );
   });
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;

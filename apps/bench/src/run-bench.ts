@@ -24,10 +24,17 @@ export type Log = (line: string) => void;
  * and the response cache on. Every measured request carries a different input, so the cache is
  * consulted and misses; one extra step with identical requests shows cache hits, apart.
  */
-export const SERVICE_DEFAULTS: Readonly<Record<string, string>> = { AUTH: 'on', RATE_LIMIT: '100000000', RESPONSE_CACHE: 'on' };
+export const SERVICE_DEFAULTS: Readonly<Record<string, string>> = {
+  AUTH: 'on',
+  RATE_LIMIT: '100000000',
+  RESPONSE_CACHE: 'on',
+};
 
 /** The model and the clients of the step where every request is the same (response cache hits). */
-export function cacheHitStep(models: readonly string[], concurrency: readonly number[]): { model: string; concurrency: number } | undefined {
+export function cacheHitStep(
+  models: readonly string[],
+  concurrency: readonly number[],
+): { model: string; concurrency: number } | undefined {
   const model = models.includes('lid176') ? 'lid176' : models[0];
   if (!model || concurrency.length === 0) return undefined;
   return { model, concurrency: Math.min(64, Math.max(...concurrency)) };
@@ -44,7 +51,8 @@ function stepLine(s: StepResult): string {
   const err = s.load.non2xx + s.load.errors;
   const cpu = s.processes.map((p) => `${p.name} ${f(p.cpuSPer1kRequests ?? Number.NaN, 2)}`).join(', ');
   const rss = s.processes.map((p) => `${p.name} ${f(p.peakRssMb, 0)}`).join(', ');
-  const batch = s.batches?.meanSize != null ? ` batch mean ${f(s.batches.meanSize)} cap ${s.batches.capAtEnd ?? '?'}` : '';
+  const batch =
+    s.batches?.meanSize != null ? ` batch mean ${f(s.batches.meanSize)} cap ${s.batches.capAtEnd ?? '?'}` : '';
   return `${s.contender.padEnd(4)} ${s.model.padEnd(8)} c=${String(s.concurrency).padEnd(3)} ${f(s.itemsPerS).padStart(8)} items/s  p50 ${f(l.p50, 2)} p90 ${f(l.p90, 2)} p99 ${f(l.p99, 2)} ms  err ${err}${batch} | CPU s/1k req: ${cpu} | peak RSS MB: ${rss}`;
 }
 
@@ -62,8 +70,24 @@ async function ceiling(spec: ModelSpec, input: ModelInput, opts: BenchOptions): 
   return childJob<CeilingJob, CeilingResult>('./ceiling-main.js', job, { timeoutMs });
 }
 
-async function warmUp(target: Target, model: string, input: ModelInput, binary: boolean, seconds: number): Promise<void> {
-  await measureStep({ target, model, body: input.body, template: { text: input.template, vary: input.vary }, ...(binary ? { binary: input.binary } : {}), itemsPerRequest: input.items, concurrency: 8, durationS: seconds, warmupS: 0 }).catch(() => undefined);
+async function warmUp(
+  target: Target,
+  model: string,
+  input: ModelInput,
+  binary: boolean,
+  seconds: number,
+): Promise<void> {
+  await measureStep({
+    target,
+    model,
+    body: input.body,
+    template: { text: input.template, vary: input.vary },
+    ...(binary ? { binary: input.binary } : {}),
+    itemsPerRequest: input.items,
+    concurrency: 8,
+    durationS: seconds,
+    warmupS: 0,
+  }).catch(() => undefined);
 }
 
 export async function runBench(opts: BenchOptions, log: Log): Promise<BenchReport> {
@@ -73,8 +97,10 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
   const specs: ModelSpec[] = [];
   const inputs = new Map<string, ModelInput>();
   // With --versions each model is measured at each version, named 'model@version' throughout.
-  const measured = opts.versions.length === 0 ? opts.models : opts.models.flatMap((m) => opts.versions.map((v) => `${m}@${v}`));
-  if (opts.versions.length > 0 && opts.contenders.includes('seed')) notes.push('--versions: the seed serves one version per model and was not run');
+  const measured =
+    opts.versions.length === 0 ? opts.models : opts.models.flatMap((m) => opts.versions.map((v) => `${m}@${v}`));
+  if (opts.versions.length > 0 && opts.contenders.includes('seed'))
+    notes.push('--versions: the seed serves one version per model and was not run');
   for (const name of measured) {
     const { name: model, version } = splitModel(name);
     const found = repository.get(model, version);
@@ -89,22 +115,37 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
     const input = await modelInput(found!); // inputs are chosen by the model's name, whatever the version
     inputs.set(name, input);
     const kib = (n: number) => (n < 10_240 ? `${n} bytes` : `${(n / 1024).toFixed(0)} KiB`);
-    notes.push(`${name}: each request carries 1 item: ${input.description}; two of its values differ in every request. The seed is sent ${kib(input.body.length)} of JSON; the full stack the binary tensor extension (${kib(input.binary.headerLength)} JSON header + ${kib(input.binary.bytes)} of tensor bytes)`);
+    notes.push(
+      `${name}: each request carries 1 item: ${input.description}; two of its values differ in every request. The seed is sent ${kib(input.body.length)} of JSON; the full stack the binary tensor extension (${kib(input.binary.headerLength)} JSON header + ${kib(input.binary.bytes)} of tensor bytes)`,
+    );
   }
   const models = specs.map((s) => s.name);
   const svc = serviceEnv();
-  if (opts.replicas !== 3) notes.push(`the full stack ran ${opts.replicas} API replica${opts.replicas === 1 ? '' : 's'}; the targets are set for three`);
-  notes.push(`services ran with ${Object.entries(svc).map(([k, v]) => `${k}=${v}`).join(' ')} (RATE_LIMIT per minute) and LOG_LEVEL=${process.env.LOG_LEVEL ?? 'warn'}; ${svc.AUTH === 'off' ? 'no API key' : 'full-stack requests carry a bearer API key'}; unique inputs, so the response cache misses`);
+  if (opts.replicas !== 3)
+    notes.push(
+      `the full stack ran ${opts.replicas} API replica${opts.replicas === 1 ? '' : 's'}; the targets are set for three`,
+    );
+  notes.push(
+    `services ran with ${Object.entries(svc)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(
+        ' ',
+      )} (RATE_LIMIT per minute) and LOG_LEVEL=${process.env.LOG_LEVEL ?? 'warn'}; ${svc.AUTH === 'off' ? 'no API key' : 'full-stack requests carry a bearer API key'}; unique inputs, so the response cache misses`,
+  );
   const ceilings: CeilingResult[] = [];
   const steps: StepResult[] = [];
 
   if (opts.contenders.includes('ceiling')) {
     for (const spec of specs) {
-      log(`ceiling ${spec.name}: session.run in a loop at batch ${opts.ceilingBatchSizes.join(', ')} (${+opts.ceilingSecondsPerSize.toFixed(2)} s each)`);
+      log(
+        `ceiling ${spec.name}: session.run in a loop at batch ${opts.ceilingBatchSizes.join(', ')} (${+opts.ceilingSecondsPerSize.toFixed(2)} s each)`,
+      );
       try {
         const c = await ceiling(spec, inputs.get(spec.name)!, opts);
         ceilings.push(c);
-        log(`ceil ${spec.name.padEnd(8)} best ${f(c.best.itemsPerS)} items/s at batch ${c.best.batchSize}; batch 1: ${f(c.batch1P50Ms, 3)} ms per run (p50)`);
+        log(
+          `ceil ${spec.name.padEnd(8)} best ${f(c.best.itemsPerS)} items/s at batch ${c.best.batchSize}; batch 1: ${f(c.batch1P50Ms, 3)} ms per run (p50)`,
+        );
       } catch (err) {
         const note = `ceiling ${spec.name} failed: ${(err as Error).message}`;
         notes.push(note);
@@ -118,19 +159,26 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
   const starters = { seed: startSeed, full: startFullStack } as const;
   const targets: [name: 'seed' | 'full', target: Target][] = [];
   try {
-    for (const name of (['seed', 'full'] as const).filter((c) => opts.contenders.includes(c) && !(c === 'seed' && opts.versions.length > 0))) {
+    for (const name of (['seed', 'full'] as const).filter(
+      (c) => opts.contenders.includes(c) && !(c === 'seed' && opts.versions.length > 0),
+    )) {
       if (models.length === 0) break;
-      log(`${name}: starting (${name === 'full' ? `redis, worker, ${opts.replicas} API replica${opts.replicas === 1 ? '' : 's'}, nginx` : 'one Express process'})`);
+      log(
+        `${name}: starting (${name === 'full' ? `redis, worker, ${opts.replicas} API replica${opts.replicas === 1 ? '' : 's'}, nginx` : 'one Express process'})`,
+      );
       try {
-        targets.push([name, await starters[name]({
-          models,
-          modelRepository: opts.modelRepository,
-          intraOpThreads: opts.intraOpThreads,
-          replicas: opts.replicas,
-          logDir: join(opts.outDir, 'logs', name),
-          verbose: opts.verbose,
-          env: serviceEnv(),
-        })]);
+        targets.push([
+          name,
+          await starters[name]({
+            models,
+            modelRepository: opts.modelRepository,
+            intraOpThreads: opts.intraOpThreads,
+            replicas: opts.replicas,
+            logDir: join(opts.outDir, 'logs', name),
+            verbose: opts.verbose,
+            env: serviceEnv(),
+          }),
+        ]);
       } catch (err) {
         const note = `${name} did not start: ${(err as Error).message}`;
         notes.push(note);
@@ -153,7 +201,17 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
             // The full stack is sent tensors as a Triton client sends them (binary extension); the
             // seed, built as the article builds it, reads JSON only.
             const binary = name === 'full' ? input.binary : undefined;
-            const s = await measureStep({ target, model, body: input.body, template: { text: input.template, vary: input.vary }, ...(binary ? { binary } : {}), itemsPerRequest: input.items, concurrency, durationS: opts.durationS, warmupS: opts.warmupS });
+            const s = await measureStep({
+              target,
+              model,
+              body: input.body,
+              template: { text: input.template, vary: input.vary },
+              ...(binary ? { binary } : {}),
+              itemsPerRequest: input.items,
+              concurrency,
+              durationS: opts.durationS,
+              warmupS: opts.warmupS,
+            });
             steps.push(s);
             log(stepLine(s));
           } catch (err) {
@@ -172,7 +230,15 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
     if (full && hits) {
       const input = inputs.get(hits.model)!;
       try {
-        const s = await measureStep({ target: full, model: hits.model, body: input.body, itemsPerRequest: input.items, concurrency: hits.concurrency, durationS: opts.durationS, warmupS: opts.warmupS });
+        const s = await measureStep({
+          target: full,
+          model: hits.model,
+          body: input.body,
+          itemsPerRequest: input.items,
+          concurrency: hits.concurrency,
+          durationS: opts.durationS,
+          warmupS: opts.warmupS,
+        });
         steps.push(s);
         log(`${stepLine(s)} (identical requests: response cache hits)`);
       } catch (err) {
@@ -182,7 +248,8 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
       }
     }
   } finally {
-    for (const [name, target] of targets) await target.stop().catch((err: unknown) => log(`${name}: stop: ${(err as Error).message}`));
+    for (const [name, target] of targets)
+      await target.stop().catch((err: unknown) => log(`${name}: stop: ${(err as Error).message}`));
   }
 
   if (steps.some((s) => s.load.statusCodes['429'] || s.load.statusCodes['401'])) {
@@ -192,7 +259,13 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
   return {
     startedAt,
     finishedAt: new Date().toISOString(),
-    host: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryGb: totalmem() / 2 ** 30, node: process.versions.node, platform: `${process.platform}-${process.arch}` },
+    host: {
+      cpus: cpu.length,
+      cpuModel: cpu[0]?.model ?? 'unknown',
+      memoryGb: totalmem() / 2 ** 30,
+      node: process.versions.node,
+      platform: `${process.platform}-${process.arch}`,
+    },
     options: {
       models: opts.models,
       versions: opts.versions,
@@ -217,7 +290,11 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
 /** Writes report.json, report.md and chart.svg; returns their paths. */
 export function writeReport(report: BenchReport, outDir: string): { json: string; markdown: string; svg: string } {
   mkdirSync(outDir, { recursive: true });
-  const paths = { json: join(outDir, 'report.json'), markdown: join(outDir, 'report.md'), svg: join(outDir, 'chart.svg') };
+  const paths = {
+    json: join(outDir, 'report.json'),
+    markdown: join(outDir, 'report.md'),
+    svg: join(outDir, 'chart.svg'),
+  };
   writeFileSync(paths.json, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(paths.markdown, markdownReport(report));
   writeFileSync(paths.svg, svgChart(report));

@@ -29,13 +29,21 @@ function jsonData(t: ort.Tensor): unknown[] {
   return Array.from(d as ArrayLike<number>);
 }
 
-export async function startSeedServer(opts: { port: number; host?: string; repository: string; models?: string[]; intraOpThreads: number; bodyLimit?: string }): Promise<Server> {
+export async function startSeedServer(opts: {
+  port: number;
+  host?: string;
+  repository: string;
+  models?: string[];
+  intraOpThreads: number;
+  bodyLimit?: string;
+}): Promise<Server> {
   const repository = await loadRepository(opts.repository);
   const names = opts.models && opts.models.length > 0 ? opts.models : repository.names();
   const loaded = new Map<string, Loaded>();
   for (const name of names) {
     const spec = repository.get(name);
-    if (!spec) throw new Error(`model '${name}' is not in ${opts.repository} (it has ${repository.names().join(', ')})`);
+    if (!spec)
+      throw new Error(`model '${name}' is not in ${opts.repository} (it has ${repository.names().join(', ')})`);
     loaded.set(name, { spec, session: await createSession(spec.file, opts.intraOpThreads) });
   }
 
@@ -85,7 +93,9 @@ export async function startSeedServer(opts: { port: number; host?: string; repos
   });
 
   return new Promise((resolve, reject) => {
-    const server = app.listen(opts.port, opts.host ?? '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(server)));
+    const server = app.listen(opts.port, opts.host ?? '127.0.0.1', (err?: Error) =>
+      err ? reject(err) : resolve(server),
+    );
     server.keepAliveTimeout = 65_000;
   });
 }
@@ -93,7 +103,10 @@ export async function startSeedServer(opts: { port: number; host?: string; repos
 function main(): void {
   const port = Number(process.env.PORT);
   if (!Number.isInteger(port) || port <= 0) throw new Error('PORT must be set to a port number');
-  const models = (process.env.MODELS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const models = (process.env.MODELS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   startSeedServer({
     port,
     host: process.env.HOST ?? '127.0.0.1',
@@ -103,7 +116,9 @@ function main(): void {
     bodyLimit: process.env.BODY_LIMIT ?? '64mb',
   }).then(
     (server) => {
-      process.stdout.write(`seed server on http://${process.env.HOST ?? '127.0.0.1'}:${port} serving ${models.join(', ') || 'every model'}\n`);
+      process.stdout.write(
+        `seed server on http://${process.env.HOST ?? '127.0.0.1'}:${port} serving ${models.join(', ') || 'every model'}\n`,
+      );
       const stop = () => server.close(() => process.exit(0));
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);

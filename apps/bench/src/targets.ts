@@ -2,8 +2,15 @@ import type { CeilingResult, StepResult, TargetResult } from './types.js';
 
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
-function step(steps: readonly StepResult[], contender: 'seed' | 'full', model: string, concurrency: number): StepResult | undefined {
-  return steps.find((s) => s.contender === contender && s.model === model && s.concurrency === concurrency && s.inputs === 'unique');
+function step(
+  steps: readonly StepResult[],
+  contender: 'seed' | 'full',
+  model: string,
+  concurrency: number,
+): StepResult | undefined {
+  return steps.find(
+    (s) => s.contender === contender && s.model === model && s.concurrency === concurrency && s.inputs === 'unique',
+  );
 }
 
 /**
@@ -58,17 +65,27 @@ export function evaluateTargets(ceilings: readonly CeilingResult[], allSteps: re
     }
     const p50 = full.load.latencyMs.p50;
     const limit = ceiling.batch1P50Ms + 3;
-    out.push({ name, pass: p50 <= limit, detail: `p50 ${fmt(p50, 2)} ms vs ${fmt(ceiling.batch1P50Ms, 2)} + 3 = ${fmt(limit, 2)} ms (overhead ${fmt(p50 - ceiling.batch1P50Ms, 2)} ms)` });
+    out.push({
+      name,
+      pass: p50 <= limit,
+      detail: `p50 ${fmt(p50, 2)} ms vs ${fmt(ceiling.batch1P50Ms, 2)} + 3 = ${fmt(limit, 2)} ms (overhead ${fmt(p50 - ceiling.batch1P50Ms, 2)} ms)`,
+    });
   }
 
   {
     const name = 'API replica RSS <= 150 MB under load';
-    const apis = steps.filter((s) => s.contender === 'full').flatMap((s) => s.processes.filter((p) => p.name.startsWith('api')).map((p) => ({ p, s })));
+    const apis = steps
+      .filter((s) => s.contender === 'full')
+      .flatMap((s) => s.processes.filter((p) => p.name.startsWith('api')).map((p) => ({ p, s })));
     if (apis.length === 0) {
       out.push({ name, pass: null, detail: 'needs the full stack' });
     } else {
       const worst = apis.reduce((a, b) => (b.p.peakRssMb > a.p.peakRssMb ? b : a));
-      out.push({ name, pass: worst.p.peakRssMb <= 150, detail: `peak ${fmt(worst.p.peakRssMb)} MB (${worst.p.name}, ${worst.s.model} at ${worst.s.concurrency} clients)` });
+      out.push({
+        name,
+        pass: worst.p.peakRssMb <= 150,
+        detail: `peak ${fmt(worst.p.peakRssMb)} MB (${worst.p.name}, ${worst.s.model} at ${worst.s.concurrency} clients)`,
+      });
     }
   }
   return out;

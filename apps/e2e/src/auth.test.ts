@@ -15,7 +15,12 @@ let inferKey: string;
 let adminKey: string;
 
 before(async () => {
-  stack = await startStack({ replicas: 3, modelRepository: await modelRepository(), logDir: mkdtempSync(path.join(tmpdir(), 'tessera-auth-')), env: { LOG_LEVEL: 'warn' } });
+  stack = await startStack({
+    replicas: 3,
+    modelRepository: await modelRepository(),
+    logDir: mkdtempSync(path.join(tmpdir(), 'tessera-auth-')),
+    env: { LOG_LEVEL: 'warn' },
+  });
   gw = stack.gatewayUrl;
   inferKey = (await createApiKey({ redisUrl: stack.redisUrl, name: 'client', scopes: ['infer'] })).key;
   adminKey = (await createApiKey({ redisUrl: stack.redisUrl, name: 'operator', scopes: ['admin'] })).key;
@@ -27,11 +32,17 @@ after(async () => {
 
 const affine = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] };
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-const infer = (headers: Record<string, string>, body: object = affine, model = 'affine') => request(`${gw}/v2/models/${model}/infer`, { body, headers });
+const infer = (headers: Record<string, string>, body: object = affine, model = 'affine') =>
+  request(`${gw}/v2/models/${model}/infer`, { body, headers });
 
 describe('authentication failures', () => {
   test('no key: 401 with a bare Bearer challenge, on inference, metadata and /predict', async () => {
-    for (const res of [await infer({}), await request(`${gw}/v2/models/affine`), await request(`${gw}/v2`), await request(`${gw}/predict`, { body: { inputs: [[1, 2, 3, 4]] } })]) {
+    for (const res of [
+      await infer({}),
+      await request(`${gw}/v2/models/affine`),
+      await request(`${gw}/v2`),
+      await request(`${gw}/predict`, { body: { inputs: [[1, 2, 3, 4]] } }),
+    ]) {
       assert.equal(res.status, 401, res.text);
       assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="tessera"');
       assert.match(res.body.error, /missing API key/);
@@ -56,7 +67,10 @@ describe('authentication failures', () => {
   });
 
   test('the key is checked before the body is read', async () => {
-    const res = await request(`${gw}/v2/models/affine/infer`, { raw: '{"not json', headers: { 'content-type': 'application/json' } });
+    const res = await request(`${gw}/v2/models/affine/infer`, {
+      raw: '{"not json',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(res.status, 401, 'not 400: an unauthenticated body is never parsed');
   });
 
@@ -70,7 +84,8 @@ describe('authentication failures', () => {
   test('a revoked key stops working on every replica within a second', async () => {
     const { key } = await createApiKey({ redisUrl: stack.redisUrl, name: 'short-lived' });
     // Warm every replica's lookup cache with the key, so the test sees the cache expire.
-    for (const url of stack.apiUrls) assert.equal((await request(`${url}/v2/models/affine`, { headers: bearer(key) })).status, 200);
+    for (const url of stack.apiUrls)
+      assert.equal((await request(`${url}/v2/models/affine`, { headers: bearer(key) })).status, 200);
     const { stdout } = await cli('keys', ['revoke', 'short-lived'], stack.redisUrl);
     assert.match(stdout, /revoked .* \(short-lived\)/);
     const revokedAt = Date.now();
@@ -93,7 +108,10 @@ describe('authorisation', () => {
   test('a key without the needed scope gets 403 insufficient_scope', async () => {
     const res = await infer(bearer(adminKey));
     assert.equal(res.status, 403);
-    assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="tessera", error="insufficient_scope", scope="infer"');
+    assert.equal(
+      res.headers.get('www-authenticate'),
+      'Bearer realm="tessera", error="insufficient_scope", scope="infer"',
+    );
     assert.match(res.body.error, /lacks the 'infer' scope/);
     const admin = await request(`${gw}/admin/models/affine`, { headers: bearer(inferKey) });
     assert.equal(admin.status, 403);
@@ -105,13 +123,24 @@ describe('authorisation', () => {
   test('a key limited to some models gets 403 for the others, and sees only its own in the index', async () => {
     const { key } = await createApiKey({ redisUrl: stack.redisUrl, name: 'affine-only', models: ['affine'] });
     assert.equal((await infer(bearer(key))).status, 200);
-    const other = await infer(bearer(key), { inputs: [{ name: 'ids', datatype: 'INT64', shape: [1, 2], data: [1, 2] }] }, 'token-sum');
+    const other = await infer(
+      bearer(key),
+      { inputs: [{ name: 'ids', datatype: 'INT64', shape: [1, 2], data: [1, 2] }] },
+      'token-sum',
+    );
     assert.equal(other.status, 403);
     assert.match(other.body.error, /may not use model 'token-sum'/);
     assert.equal((await request(`${gw}/v2/models/gather`, { headers: bearer(key) })).status, 403);
-    assert.equal((await request(`${gw}/predict`, { body: { model: 'token-sum', inputs: { ids: [[1]] } }, headers: bearer(key) })).status, 403);
+    assert.equal(
+      (await request(`${gw}/predict`, { body: { model: 'token-sum', inputs: { ids: [[1]] } }, headers: bearer(key) }))
+        .status,
+      403,
+    );
     const index = await request(`${gw}/v2/repository/index`, { body: {}, headers: bearer(key) });
-    assert.deepEqual(index.body.map((m: { name: string }) => m.name), ['affine']);
+    assert.deepEqual(
+      index.body.map((m: { name: string }) => m.name),
+      ['affine'],
+    );
   });
 
   test('a key limited to some priorities gets 403 outside them', async () => {
@@ -128,8 +157,9 @@ describe('authorisation', () => {
     assert.match(bad.body.error, /priority must be a non-negative integer/);
   });
 
-  test('probes stay open; /metrics is only on each replica\'s metrics port, never through nginx', async () => {
-    for (const p of ['/live', '/ready', '/v2/health/live', '/v2/health/ready']) assert.equal((await request(`${gw}${p}`)).status, 200, p);
+  test("probes stay open; /metrics is only on each replica's metrics port, never through nginx", async () => {
+    for (const p of ['/live', '/ready', '/v2/health/live', '/v2/health/ready'])
+      assert.equal((await request(`${gw}${p}`)).status, 200, p);
     assert.equal((await request(`${gw}/metrics`)).status, 404);
     assert.equal((await request(`${gw}/metrics`, { headers: bearer(adminKey) })).status, 404);
     // A replica's public port has no /metrics either; its own metrics listener does.

@@ -24,10 +24,16 @@ before(async () => {
     'slow-quad': { from: 'memory-hog', config: { max_batch_size: 4, cache: { enabled: false } } },
   });
   // One key fills whole queues here, on purpose (the per-key share is tested in fairness.test.ts).
-  stack = await startStack({ replicas: 3, modelRepository: repo, logDir: mkdtempSync(path.join(tmpdir(), 'tessera-backpressure-')), env: { LOG_LEVEL: 'warn', DEFAULT_MODEL: 'affine' }, apiEnv: { KEY_QUEUE_SHARE_PERCENT: '100' },
+  stack = await startStack({
+    replicas: 3,
+    modelRepository: repo,
+    logDir: mkdtempSync(path.join(tmpdir(), 'tessera-backpressure-')),
+    env: { LOG_LEVEL: 'warn', DEFAULT_MODEL: 'affine' },
+    apiEnv: { KEY_QUEUE_SHARE_PERCENT: '100' },
     // One inference thread for every model: the deadline test needs one model's batch to keep
     // another model waiting (by default each model has its own instance and they run at once).
-    workerEnv: { INFERENCE_THREADS: '1' } });
+    workerEnv: { INFERENCE_THREADS: '1' },
+  });
   gw = stack.gatewayUrl;
   authorize((await createApiKey({ redisUrl: stack.redisUrl, name: 'ops', scopes: ['infer', 'admin'] })).key);
 });
@@ -36,8 +42,12 @@ after(async () => {
   await stack?.stop();
 });
 
-const x = (row: number[], parameters?: object) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [row.length / 4, 4], data: row }], ...(parameters ? { parameters } : {}) });
-const jobs = async (model: string, outcome: string) => metricSum((await request(stack.workerMetricsUrl)).text, 'tessera_worker_jobs_total', { model, outcome });
+const x = (row: number[], parameters?: object) => ({
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [row.length / 4, 4], data: row }],
+  ...(parameters ? { parameters } : {}),
+});
+const jobs = async (model: string, outcome: string) =>
+  metricSum((await request(stack.workerMetricsUrl)).text, 'tessera_worker_jobs_total', { model, outcome });
 const admin = (action: string, model: string) => request(`${gw}/admin/models/${model}/${action}`, { method: 'POST' });
 const status = async (model: string) => (await request(`${gw}/admin/models/${model}`)).body;
 /** Jobs in BullMQ not yet taken by a worker (admission is counted before the job is added). */
@@ -59,10 +69,15 @@ describe('queue cap', () => {
   test('past max_queue_items (counted in items, across replicas) requests get 429 at once', async () => {
     await admin('pause', 'capped');
     // Eight one-item requests spread over the replicas fill the cap of 8 items.
-    const pending = Array.from({ length: 8 }, (_, i) => request(`${stack.apiUrls[i % 3]}/v2/models/capped/infer`, { body: x([i, 0, 0, 0]) }));
+    const pending = Array.from({ length: 8 }, (_, i) =>
+      request(`${stack.apiUrls[i % 3]}/v2/models/capped/infer`, { body: x([i, 0, 0, 0]) }),
+    );
     await admittedAndQueued('capped', 8);
     // The autoscaling signal counts items, whatever number of jobs carries them.
-    assert.equal(metricSum((await request(stack.apiMetricsUrls[1]!)).text, 'tessera_queue_items', { model: 'capped' }), 8);
+    assert.equal(
+      metricSum((await request(stack.apiMetricsUrls[1]!)).text, 'tessera_queue_items', { model: 'capped' }),
+      8,
+    );
     const jobsBefore = await queued('capped');
     const started = Date.now();
     const over = await request(`${gw}/v2/models/capped/infer`, { body: x([9, 0, 0, 0]) });
@@ -86,7 +101,10 @@ describe('deadlines', () => {
     await admin('pause', 'quad');
     const started = Date.now();
     const viaParameter = request(`${gw}/v2/models/quad/infer`, { body: x([1, 1, 1, 1], { timeout: 300_000 }) }); // microseconds, as Triton
-    const viaHeader = request(`${gw}/v2/models/quad/infer`, { body: x([2, 2, 2, 2]), headers: { 'x-request-timeout-ms': '300' } });
+    const viaHeader = request(`${gw}/v2/models/quad/infer`, {
+      body: x([2, 2, 2, 2]),
+      headers: { 'x-request-timeout-ms': '300' },
+    });
     for (const res of await Promise.all([viaParameter, viaHeader])) {
       assert.equal(res.status, 504, res.text);
       assert.match(res.body.error, /no result within 300 ms \(job waiting\)/);
@@ -102,13 +120,21 @@ describe('deadlines', () => {
     const [ok, expired] = [await jobs('quad', 'ok'), await jobs('quad', 'expired')];
     // A batch of memory-hog items keeps the single device busy for a while: 16 items, about
     // 0.5 s on a 2-core machine (8 took 0.27 s there, too close to the 0.1 + 0.25 s below).
-    const hog = request(`${gw}/v2/models/memory-hog/infer`, { body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [16, 4], data: new Array(64).fill(1) }] } });
+    const hog = request(`${gw}/v2/models/memory-hog/infer`, {
+      body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [16, 4], data: new Array(64).fill(1) }] },
+    });
     await new Promise((r) => setTimeout(r, 100));
-    const late = await request(`${gw}/v2/models/quad/infer`, { body: x([3, 3, 3, 3]), headers: { 'x-request-timeout-ms': '250' } });
+    const late = await request(`${gw}/v2/models/quad/infer`, {
+      body: x([3, 3, 3, 3]),
+      headers: { 'x-request-timeout-ms': '250' },
+    });
     assert.equal(late.status, 504, late.text);
     const hogged = await hog;
     assert.equal(hogged.status, 200, hogged.text);
-    assert.ok(hogged.body.parameters.compute_ms > 350, `the device was busy for ${hogged.body.parameters.compute_ms} ms`);
+    assert.ok(
+      hogged.body.parameters.compute_ms > 350,
+      `the device was busy for ${hogged.body.parameters.compute_ms} ms`,
+    );
     await waitFor('the worker to drop the expired job', async () => (await jobs('quad', 'expired')) === expired + 1);
     assert.equal(await jobs('quad', 'ok'), ok, 'it was not computed');
   });
@@ -117,11 +143,19 @@ describe('deadlines', () => {
     const ok = await jobs('quad', 'ok');
     await admin('pause', 'quad');
     const ac = new AbortController();
-    const gone = fetch(`${gw}/v2/models/quad/infer`, { method: 'POST', body: JSON.stringify(x([4, 4, 4, 4])), headers: { 'content-type': 'application/json', authorization: currentAuthorization() }, signal: ac.signal }).catch((e: Error) => e);
+    const gone = fetch(`${gw}/v2/models/quad/infer`, {
+      method: 'POST',
+      body: JSON.stringify(x([4, 4, 4, 4])),
+      headers: { 'content-type': 'application/json', authorization: currentAuthorization() },
+      signal: ac.signal,
+    }).catch((e: Error) => e);
     await waitFor('the job to be queued', async () => (await queued('quad')) === 1);
     ac.abort();
     assert.ok((await gone) instanceof Error);
-    await waitFor('the job to be withdrawn', async () => (await status('quad')).in_flight_items === 0 && (await queued('quad')) === 0);
+    await waitFor(
+      'the job to be withdrawn',
+      async () => (await status('quad')).in_flight_items === 0 && (await queued('quad')) === 0,
+    );
     await admin('resume', 'quad');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(await jobs('quad', 'ok'), ok, 'the abandoned request was never computed');
@@ -149,7 +183,10 @@ describe('priorities', () => {
     // first), and the other high ones go into the next batch ahead of any low one. So every
     // high one is among the first two batches (ranks 0-7) and a high one finishes first, where
     // first-come order would put them all in the last two batches (8-11).
-    assert.ok(Math.max(...rank('high')) < 8, `high-priority requests finished in the first two batches: ${order.join(' ')}`);
+    assert.ok(
+      Math.max(...rank('high')) < 8,
+      `high-priority requests finished in the first two batches: ${order.join(' ')}`,
+    );
     assert.ok(order[0]!.startsWith('high'), `a high-priority request finished first: ${order.join(' ')}`);
   });
 });

@@ -17,7 +17,16 @@ import { modelRepository } from './repository.js';
  * on texts and on an uploaded image with a pasted key.
  */
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 let stack: Stack;
 let key: string;
 let site: Server;
@@ -49,7 +58,12 @@ function servePage(port: number): Promise<Server> {
 
 before(async () => {
   sitePort = await freePort();
-  stack = await startStack({ replicas: 1, modelRepository: await modelRepository(), logDir: mkdtempSync(path.join(tmpdir(), 'tessera-browser-')), env: { LOG_LEVEL: 'warn', CORS_ORIGINS: `http://127.0.0.1:${sitePort}` } });
+  stack = await startStack({
+    replicas: 1,
+    modelRepository: await modelRepository(),
+    logDir: mkdtempSync(path.join(tmpdir(), 'tessera-browser-')),
+    env: { LOG_LEVEL: 'warn', CORS_ORIGINS: `http://127.0.0.1:${sitePort}` },
+  });
   key = (await createApiKey({ redisUrl: stack.redisUrl, name: 'browser', scopes: ['infer'] })).key;
   site = await servePage(sitePort);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
@@ -66,7 +80,13 @@ async function callFrom(origin: string, binary: boolean): Promise<unknown> {
   try {
     await page.goto(`${origin}/`);
     await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
-    return await page.evaluate(([url, k, b]) => (globalThis as unknown as { call: (u: string, k: string, b: boolean) => Promise<unknown> }).call(url, k, b).catch((e: Error) => `${e.name}: ${e.message}`), [stack.gatewayUrl, key, binary] as const);
+    return await page.evaluate(
+      ([url, k, b]) =>
+        (globalThis as unknown as { call: (u: string, k: string, b: boolean) => Promise<unknown> })
+          .call(url, k, b)
+          .catch((e: Error) => `${e.name}: ${e.message}`),
+      [stack.gatewayUrl, key, binary] as const,
+    );
   } finally {
     await page.close();
   }
@@ -74,7 +94,11 @@ async function callFrom(origin: string, binary: boolean): Promise<unknown> {
 
 test('an allowed origin infers through the SDK with binary and JSON tensors, and runs /predict', async () => {
   for (const binary of [true, false]) {
-    assert.deepEqual(await callFrom(`http://127.0.0.1:${sitePort}`, binary), { y: [3, 5, 7, 9], cache: 'off', label: 'fr' });
+    assert.deepEqual(await callFrom(`http://127.0.0.1:${sitePort}`, binary), {
+      y: [3, 5, 7, 9],
+      cache: 'off',
+      label: 'fr',
+    });
   }
 });
 
@@ -90,13 +114,29 @@ test('/docs: paste a key, run /predict on texts and on an uploaded image', async
     await page.fill('#key', key);
     await page.fill('#texts', 'Das ist ein deutscher Satz.');
     await page.click('#run');
-    await page.waitForFunction(() => /^200\n/.test((globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById('out').textContent));
-    assert.match(await page.textContent('#out') ?? '', /"label": "de"/);
+    await page.waitForFunction(() =>
+      /^200\n/.test(
+        (
+          globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }
+        ).document.getElementById('out').textContent,
+      ),
+    );
+    assert.match((await page.textContent('#out')) ?? '', /"label": "de"/);
     await page.selectOption('#model', 'ocr-line');
-    await page.setInputFiles('#image', { name: 'line.png', mimeType: 'image/png', buffer: renderText(['Invoice 2026']) });
+    await page.setInputFiles('#image', {
+      name: 'line.png',
+      mimeType: 'image/png',
+      buffer: renderText(['Invoice 2026']),
+    });
     await page.click('#run');
-    await page.waitForFunction(() => /Invoice/.test((globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById('out').textContent));
-    assert.match(await page.textContent('#out') ?? '', /"text": "Invoice 2026"/);
+    await page.waitForFunction(() =>
+      /Invoice/.test(
+        (
+          globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }
+        ).document.getElementById('out').textContent,
+      ),
+    );
+    assert.match((await page.textContent('#out')) ?? '', /"text": "Invoice 2026"/);
   } finally {
     await page.close();
   }

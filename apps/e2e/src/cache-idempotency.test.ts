@@ -20,7 +20,12 @@ before(async () => {
     affine: { from: 'affine', versions: ['1', '2'] },
     uncached: { from: 'affine', config: { cache: { enabled: false } } },
   });
-  stack = await startStack({ replicas: 3, modelRepository: repo, logDir: mkdtempSync(path.join(tmpdir(), 'tessera-cache-')), env: { LOG_LEVEL: 'warn', DEFAULT_MODEL: 'affine' } });
+  stack = await startStack({
+    replicas: 3,
+    modelRepository: repo,
+    logDir: mkdtempSync(path.join(tmpdir(), 'tessera-cache-')),
+    env: { LOG_LEVEL: 'warn', DEFAULT_MODEL: 'affine' },
+  });
   gw = stack.gatewayUrl;
   authorize((await createApiKey({ redisUrl: stack.redisUrl, name: 'ops', scopes: ['infer', 'admin'] })).key);
 });
@@ -30,10 +35,12 @@ after(async () => {
 });
 
 const x = (row: number[]) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: row }] });
-const computed = async (model: string) => metricSum((await request(stack.workerMetricsUrl)).text, 'tessera_worker_jobs_total', { model, outcome: 'ok' });
+const computed = async (model: string) =>
+  metricSum((await request(stack.workerMetricsUrl)).text, 'tessera_worker_jobs_total', { model, outcome: 'ok' });
 const cacheCount = async (model: string, result: string) => {
   let n = 0;
-  for (const u of stack.apiMetricsUrls) n += metricSum((await request(u)).text, 'tessera_cache_requests_total', { model, result });
+  for (const u of stack.apiMetricsUrls)
+    n += metricSum((await request(u)).text, 'tessera_cache_requests_total', { model, result });
   return n;
 };
 
@@ -66,20 +73,38 @@ describe('response cache', () => {
     const v2 = await request(`${gw}/v2/models/affine/versions/2/infer`, { body: x([5, 6, 7, 8]) });
     assert.equal(v2.headers.get('x-cache'), 'miss', 'version 2 never gets version 1 results');
     assert.equal(v2.body.model_version, '2');
-    assert.equal((await request(`${gw}/v2/models/affine/versions/2/infer`, { body: x([5, 6, 7, 8]) })).headers.get('x-cache'), 'hit');
-    assert.equal((await request(`${gw}/v2/models/affine/versions/1/infer`, { body: x([5, 6, 7, 8.5]) })).headers.get('x-cache'), 'miss');
-    const onlySum = await request(`${gw}/v2/models/affine/versions/1/infer`, { body: { ...x([5, 6, 7, 8]), outputs: [{ name: 'sum' }] } });
+    assert.equal(
+      (await request(`${gw}/v2/models/affine/versions/2/infer`, { body: x([5, 6, 7, 8]) })).headers.get('x-cache'),
+      'hit',
+    );
+    assert.equal(
+      (await request(`${gw}/v2/models/affine/versions/1/infer`, { body: x([5, 6, 7, 8.5]) })).headers.get('x-cache'),
+      'miss',
+    );
+    const onlySum = await request(`${gw}/v2/models/affine/versions/1/infer`, {
+      body: { ...x([5, 6, 7, 8]), outputs: [{ name: 'sum' }] },
+    });
     assert.equal(onlySum.headers.get('x-cache'), 'miss');
-    assert.deepEqual(onlySum.body.outputs.map((o: { name: string }) => o.name), ['sum']);
+    assert.deepEqual(
+      onlySum.body.outputs.map((o: { name: string }) => o.name),
+      ['sum'],
+    );
     assert.equal(await computed('affine'), jobs + 4);
   });
 
   test('a model with the cache disabled, and Cache-Control: no-cache, always compute', async () => {
     const jobs = await computed('uncached');
-    for (let i = 0; i < 2; i++) assert.equal((await request(`${gw}/v2/models/uncached/infer`, { body: x([1, 1, 1, 1]) })).headers.get('x-cache'), 'off');
+    for (let i = 0; i < 2; i++)
+      assert.equal(
+        (await request(`${gw}/v2/models/uncached/infer`, { body: x([1, 1, 1, 1]) })).headers.get('x-cache'),
+        'off',
+      );
     assert.equal(await computed('uncached'), jobs + 2);
     const before = await computed('affine');
-    const fresh = await request(`${gw}/v2/models/affine/infer`, { body: x([1, 2, 3, 4]), headers: { 'cache-control': 'no-cache' } });
+    const fresh = await request(`${gw}/v2/models/affine/infer`, {
+      body: x([1, 2, 3, 4]),
+      headers: { 'cache-control': 'no-cache' },
+    });
     assert.equal(fresh.headers.get('x-cache'), 'off');
     assert.equal(await computed('affine'), before + 1);
   });

@@ -22,7 +22,8 @@ const composeFile = join(root, 'docker-compose.gpu.yml');
 function composeCommand(): { command: string; args: string[]; json: boolean } | string {
   const docker = findExecutable('docker');
   if (docker) {
-    if (spawnSync(docker, ['compose', 'version'], { stdio: 'ignore' }).status === 0) return { command: docker, args: ['compose'], json: true };
+    if (spawnSync(docker, ['compose', 'version'], { stdio: 'ignore' }).status === 0)
+      return { command: docker, args: ['compose'], json: true };
   }
   const standalone = findExecutable('docker-compose');
   if (standalone) {
@@ -36,7 +37,12 @@ function composeCommand(): { command: string; args: string[]; json: boolean } | 
 function longVolume(v: ComposeVolume | string): ComposeVolume {
   if (typeof v !== 'string') return v;
   const [source, target, mode] = v.split(':') as [string, string, string?];
-  return { type: source.startsWith('/') || source.startsWith('.') ? 'bind' : 'volume', source, target, read_only: mode === 'ro' };
+  return {
+    type: source.startsWith('/') || source.startsWith('.') ? 'bind' : 'volume',
+    source,
+    target,
+    read_only: mode === 'ro',
+  };
 }
 
 /** A published port in either syntax: "127.0.0.1:9090:9090/tcp" or { host_ip, published, target }. */
@@ -65,7 +71,14 @@ interface ComposeService {
   image?: string;
   build?: { context: string; dockerfile: string; target?: string };
   environment?: Record<string, string | null>;
-  deploy?: { replicas?: number; resources?: { reservations?: { devices?: { driver?: string; count?: number | string; device_ids?: string[]; capabilities?: string[] }[] } } };
+  deploy?: {
+    replicas?: number;
+    resources?: {
+      reservations?: {
+        devices?: { driver?: string; count?: number | string; device_ids?: string[]; capabilities?: string[] }[];
+      };
+    };
+  };
   networks?: Record<string, { aliases?: string[] } | null>;
   command?: string[];
   volumes?: (ComposeVolume | string)[];
@@ -91,18 +104,34 @@ writeFileSync(noEnvFile, '');
 function runConfig(env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
   if (typeof compose === 'string') throw new Error(compose);
   // Only the variables given: the shell's must not change the outcome either.
-  return spawnSync(compose.command, [...compose.args, '-f', composeFile, '--env-file', noEnvFile, '--profile', 'observability', 'config', ...(compose.json ? ['--format', 'json'] : [])], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', COMPOSE_PROFILES: '', ...env },
-  });
+  return spawnSync(
+    compose.command,
+    [
+      ...compose.args,
+      '-f',
+      composeFile,
+      '--env-file',
+      noEnvFile,
+      '--profile',
+      'observability',
+      'config',
+      ...(compose.json ? ['--format', 'json'] : []),
+    ],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', COMPOSE_PROFILES: '', ...env },
+    },
+  );
 }
 
 /** Services that run under the given profiles (those without profiles always do). */
 function active(model: ComposeModel, profiles: string[]): string[] {
-  return Object.entries(model.services).filter(([, s]) => !s.profiles || s.profiles.some((p) => profiles.includes(p))).map(([name]) => name).sort();
+  return Object.entries(model.services)
+    .filter(([, s]) => !s.profiles || s.profiles.some((p) => profiles.includes(p)))
+    .map(([name]) => name)
+    .sort();
 }
-
 
 describe('docker-compose.gpu.yml through `docker compose config`', () => {
   // `config` takes seconds with the standalone client: run it once.
@@ -111,13 +140,16 @@ describe('docker-compose.gpu.yml through `docker compose config`', () => {
     if (loaded) return loaded;
     const result = runConfig(SECRETS);
     assert.equal(result.status, 0, `docker compose config failed:\n${result.stderr}`);
-    loaded = (typeof compose !== 'string' && compose.json ? JSON.parse(result.stdout) : parseYaml(result.stdout)) as ComposeModel;
+    loaded = (
+      typeof compose !== 'string' && compose.json ? JSON.parse(result.stdout) : parseYaml(result.stdout)
+    ) as ComposeModel;
     return loaded;
   };
 
   test('is valid and has redis, models, api, worker, nginx and the observability profile', () => {
     const model = load();
-    for (const name of ['redis', 'models', 'api', 'worker-0', 'nginx', 'prometheus', 'grafana']) assert.ok(model.services[name], `service ${name}`);
+    for (const name of ['redis', 'models', 'api', 'worker-0', 'nginx', 'prometheus', 'grafana'])
+      assert.ok(model.services[name], `service ${name}`);
     assert.deepEqual(model.services.prometheus!.profiles, ['observability']);
     assert.deepEqual(model.services.grafana!.profiles, ['observability']);
   });
@@ -126,7 +158,10 @@ describe('docker-compose.gpu.yml through `docker compose config`', () => {
     const { api, nginx } = load().services;
     assert.equal(api!.deploy?.replicas, 3);
     assert.ok(api!.build?.dockerfile.endsWith('deploy/docker/api.Dockerfile'), api!.build?.dockerfile);
-    assert.ok(nginx!.ports?.map(longPort).some((p) => p.target === 8080 && String(p.published) === '8080'), 'nginx publishes 8080:8080');
+    assert.ok(
+      nginx!.ports?.map(longPort).some((p) => p.target === 8080 && String(p.published) === '8080'),
+      'nginx publishes 8080:8080',
+    );
     assert.equal(api!.depends_on?.models?.condition, 'service_completed_successfully');
   });
 
@@ -147,7 +182,10 @@ describe('docker-compose.gpu.yml through `docker compose config`', () => {
       assert.deepEqual(devices[0]!.capabilities, ['gpu']);
       assert.equal(worker.environment?.DEVICE, 'cuda');
       assert.equal(worker.environment?.WORKER_ID, name);
-      assert.ok(worker.networks?.default?.aliases?.includes('worker'), `${name} is a target of Prometheus's worker job`);
+      assert.ok(
+        worker.networks?.default?.aliases?.includes('worker'),
+        `${name} is a target of Prometheus's worker job`,
+      );
       assert.ok(worker.build?.dockerfile.endsWith('deploy/docker/worker.Dockerfile'), worker.build?.dockerfile);
     }
   });
@@ -158,7 +196,10 @@ describe('docker-compose.gpu.yml through `docker compose config`', () => {
     assert.match(redis!.command!.join(' '), /--requirepass "\$\$?REDIS_PASSWORD"/);
     assert.equal(api!.environment?.REDIS_URL, `redis://:${SECRETS.REDIS_PASSWORD}@redis:6379`);
     assert.equal(grafana!.environment?.GF_SECURITY_ADMIN_PASSWORD, SECRETS.GRAFANA_ADMIN_PASSWORD);
-    assert.ok(redis!.volumes?.map(longVolume).some((v) => v.target === '/data' && v.type === 'volume'), 'a volume for the append-only file');
+    assert.ok(
+      redis!.volumes?.map(longVolume).some((v) => v.target === '/data' && v.type === 'volume'),
+      'a volume for the append-only file',
+    );
     for (const missing of ['REDIS_PASSWORD', 'GRAFANA_ADMIN_PASSWORD']) {
       const result = runConfig({ ...SECRETS, [missing]: '' });
       assert.notEqual(result.status, 0, `config without ${missing} must fail`);
@@ -168,7 +209,8 @@ describe('docker-compose.gpu.yml through `docker compose config`', () => {
 
   test('the API and worker environments pass their config validation', () => {
     const model = load();
-    const asEnv = (s: ComposeService) => Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v ?? '']));
+    const asEnv = (s: ComposeService) =>
+      Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v ?? '']));
     assert.doesNotThrow(() => loadApiConfig(asEnv(model.services.api!)), 'api');
     assert.doesNotThrow(() => loadWorkerConfig(asEnv(model.services['worker-0']!)), 'worker');
   });
@@ -177,7 +219,8 @@ describe('docker-compose.gpu.yml through `docker compose config`', () => {
     const model = load();
     for (const [name, service] of Object.entries(model.services)) {
       for (const port of (service.ports ?? []).map(longPort)) {
-        if (name !== 'nginx') assert.equal(port.host_ip, '127.0.0.1', `${name} publishes ${port.target} on loopback only`);
+        if (name !== 'nginx')
+          assert.equal(port.host_ip, '127.0.0.1', `${name} publishes ${port.target} on loopback only`);
       }
       if (service.build) continue;
       assert.match(service.image ?? '', /:[\w.-]*\d[\w.-]*$/, `${name}: ${service.image} has a version tag`);
@@ -228,7 +271,8 @@ describe('deployment files agree with each other', () => {
     }
     const dashboard = JSON.parse(text('deploy/grafana/dashboards/tessera.json')) as { panels: { title: string }[] };
     const titles = dashboard.panels.map((p) => p.title.toLowerCase()).join(' | ');
-    for (const word of ['queue depth', 'items in flight', 'batch size', 'p50', 'p99', 'out-of-memory', 'provider']) assert.ok(titles.includes(word), `dashboard shows ${word}`);
+    for (const word of ['queue depth', 'items in flight', 'batch size', 'p50', 'p99', 'out-of-memory', 'provider'])
+      assert.ok(titles.includes(word), `dashboard shows ${word}`);
   });
 
   test('the API image runs its replicas with the V8 flags of the local topology', () => {
@@ -240,10 +284,17 @@ describe('deployment files agree with each other', () => {
 
   test('the worker image is a CUDA 12 + cuDNN 9 runtime, as onnxruntime-node 1.29 requires', () => {
     const dockerfile = text('deploy/docker/worker.Dockerfile');
-    assert.match(dockerfile, /^ARG CUDA_IMAGE=nvidia\/cuda:12\.[\d.]+-cudnn-runtime-ubuntu\d+\.\d+@sha256:[0-9a-f]{64}$/m);
+    assert.match(
+      dockerfile,
+      /^ARG CUDA_IMAGE=nvidia\/cuda:12\.[\d.]+-cudnn-runtime-ubuntu\d+\.\d+@sha256:[0-9a-f]{64}$/m,
+    );
     assert.match(dockerfile, /ONNXRUNTIME_NODE_INSTALL=cuda12/);
     assert.match(text('deploy/k8s/overlays/gpu/worker-gpu.yaml'), /nvidia\.com\/gpu: 1/);
-    assert.match(dockerfile, /^RUN set -e;.*\n(.*\n)*.*ldd "\$lib" \| grep "not found"/m, 'the build fails on a missing CUDA library');
+    assert.match(
+      dockerfile,
+      /^RUN set -e;.*\n(.*\n)*.*ldd "\$lib" \| grep "not found"/m,
+      'the build fails on a missing CUDA library',
+    );
   });
 
   test('base images are Node 22 LTS and the CUDA runtime, pinned by digest', () => {
@@ -253,7 +304,10 @@ describe('deployment files agree with each other', () => {
       // Every FROM names a pinned ARG or an earlier stage, never a floating tag.
       const stages = new Set<string>();
       for (const [, image, stage] of dockerfile.matchAll(/^FROM (\S+)(?: AS (\S+))?$/gm)) {
-        assert.ok(image === '${NODE_IMAGE}' || image === '${CUDA_IMAGE}' || stages.has(image!), `${file}: FROM ${image}`);
+        assert.ok(
+          image === '${NODE_IMAGE}' || image === '${CUDA_IMAGE}' || stages.has(image!),
+          `${file}: FROM ${image}`,
+        );
         if (stage) stages.add(stage);
       }
     }

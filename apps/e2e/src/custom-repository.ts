@@ -16,7 +16,10 @@ export async function customRepository(models: Record<string, ModelCopy>): Promi
   const source = await modelRepository();
   const dir = await mkdtemp(path.join(tmpdir(), 'tessera-models-'));
   for (const [name, copy] of Object.entries(models)) {
-    const config = JSON.parse(await readFile(path.join(source, copy.from, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const config = JSON.parse(await readFile(path.join(source, copy.from, 'config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     await mkdir(path.join(dir, name), { recursive: true });
     await writeFile(path.join(dir, name, 'config.json'), JSON.stringify({ ...config, ...copy.config, name }, null, 2));
     for (const version of copy.versions ?? ['1']) {

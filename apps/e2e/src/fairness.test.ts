@@ -18,7 +18,13 @@ let gw: string;
 
 before(async () => {
   // A key may hold 1 % of a model's queue cap: 40 of affine's 4096 items.
-  stack = await startStack({ replicas: 1, workers: 1, modelRepository: await modelRepository(), logDir: mkdtempSync(path.join(tmpdir(), 'tessera-fairness-')), env: { LOG_LEVEL: 'warn', KEY_QUEUE_SHARE_PERCENT: '1' } });
+  stack = await startStack({
+    replicas: 1,
+    workers: 1,
+    modelRepository: await modelRepository(),
+    logDir: mkdtempSync(path.join(tmpdir(), 'tessera-fairness-')),
+    env: { LOG_LEVEL: 'warn', KEY_QUEUE_SHARE_PERCENT: '1' },
+  });
   gw = stack.gatewayUrl;
 });
 
@@ -27,14 +33,24 @@ after(async () => {
 });
 
 const key = async (name: string, extra: { rateLimit?: number; scopes?: string[] } = {}) => {
-  const created = await createApiKey({ redisUrl: stack.redisUrl, name, scopes: extra.scopes ?? ['infer'], ...(extra.rateLimit ? { rateLimit: extra.rateLimit } : {}) });
+  const created = await createApiKey({
+    redisUrl: stack.redisUrl,
+    name,
+    scopes: extra.scopes ?? ['infer'],
+    ...(extra.rateLimit ? { rateLimit: extra.rateLimit } : {}),
+  });
   return { authorization: `Bearer ${created.key}` };
 };
-const rows = (n: number, seed: number) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [n, 4], data: Array.from({ length: 4 * n }, (_, i) => seed + i) }] });
-const infer = (headers: Record<string, string>, body: object) => request(`${gw}/v2/models/affine/infer`, { body, headers });
+const rows = (n: number, seed: number) => ({
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [n, 4], data: Array.from({ length: 4 * n }, (_, i) => seed + i) }],
+});
+const infer = (headers: Record<string, string>, body: object) =>
+  request(`${gw}/v2/models/affine/infer`, { body, headers });
 
 test('a pipeline request is charged for every inference call it makes', async () => {
-  const lines = ['Invoice 2026', 'Total 4711.50', 'Queue depth 64', 'Batch size 32'].map((l) => renderText([l]).toString('base64'));
+  const lines = ['Invoice 2026', 'Total 4711.50', 'Queue depth 64', 'Batch size 32'].map((l) =>
+    renderText([l]).toString('base64'),
+  );
   const four = await key('four-calls', { rateLimit: 10 });
   const ok = await request(`${gw}/predict`, { body: { model: 'ocr-line', images: lines }, headers: four });
   assert.equal(ok.status, 200, ok.text);
@@ -60,13 +76,22 @@ test('one key cannot fill a model queue: past its share it gets 429, and other k
   assert.equal((await request(`${gw}/admin/models/affine/pause`, { method: 'POST', headers: ops })).status, 200);
   try {
     const held = infer({ ...greedy, 'cache-control': 'no-cache' }, rows(40, 1));
-    await waitFor('the 40 items to be queued', async () => (await request(`${gw}/admin/models/affine`, { headers: ops })).body.in_flight_items === 40);
+    await waitFor(
+      'the 40 items to be queued',
+      async () => (await request(`${gw}/admin/models/affine`, { headers: ops })).body.in_flight_items === 40,
+    );
     const refused = await infer({ ...greedy, 'cache-control': 'no-cache' }, rows(1, 2));
     assert.equal(refused.status, 429, refused.text);
-    assert.match(refused.body.error, /this API key already has 40 items queued or running, its share of the model's queue/);
+    assert.match(
+      refused.body.error,
+      /this API key already has 40 items queued or running, its share of the model's queue/,
+    );
     assert.ok(Number(refused.headers.get('retry-after')) >= 1);
     const admitted = infer({ ...other, 'cache-control': 'no-cache' }, rows(1, 3));
-    await waitFor('the other key to be queued', async () => (await request(`${gw}/admin/models/affine`, { headers: ops })).body.in_flight_items === 41);
+    await waitFor(
+      'the other key to be queued',
+      async () => (await request(`${gw}/admin/models/affine`, { headers: ops })).body.in_flight_items === 41,
+    );
     assert.equal((await request(`${gw}/admin/models/affine/resume`, { method: 'POST', headers: ops })).status, 200);
     assert.deepEqual([(await held).status, (await admitted).status], [200, 200]);
   } finally {
@@ -77,10 +102,19 @@ test('one key cannot fill a model queue: past its share it gets 429, and other k
 test('a 300-dpi A4 scan (2480 x 3508 JPEG) is read, shrunk on load, with its boxes in the page pixels', async () => {
   const text = ['Invoice number 2026', 'Total amount 4711.50', 'Queue depth 64', 'Batch size 32', 'Thank you'];
   const page = renderText(text, { width: 2480, height: 3508, size: 50, lineHeight: 150, format: 'jpeg' });
-  const res = await request(`${gw}/predict`, { body: { model: 'ocr', images: [page.toString('base64')] }, headers: await key('scanner') });
+  const res = await request(`${gw}/predict`, {
+    body: { model: 'ocr', images: [page.toString('base64')] },
+    headers: await key('scanner'),
+  });
   assert.equal(res.status, 200, res.text);
   const found = res.body.results[0] as { text: string; box: number[][] }[];
-  assert.deepEqual(found.map((l) => l.text.replace(/\s+/g, '')), text.map((l) => l.replace(/\s+/g, '')));
+  assert.deepEqual(
+    found.map((l) => l.text.replace(/\s+/g, '')),
+    text.map((l) => l.replace(/\s+/g, '')),
+  );
   const last = found.at(-1)!.box;
-  assert.ok(last[2]![1]! > 600 && last[2]![1]! < 900, `the last line's box is in the page's own pixels: ${JSON.stringify(last)}`);
+  assert.ok(
+    last[2]![1]! > 600 && last[2]![1]! < 900,
+    `the last line's box is in the page's own pixels: ${JSON.stringify(last)}`,
+  );
 });

@@ -53,22 +53,29 @@ const queued = async (model: string) => {
 };
 const computed = async (model: string) => {
   let n = 0;
-  for (const url of stack.workerMetricsUrls) n += metricSum((await request(url)).text, 'tessera_worker_jobs_total', { model, outcome: 'ok' });
+  for (const url of stack.workerMetricsUrls)
+    n += metricSum((await request(url)).text, 'tessera_worker_jobs_total', { model, outcome: 'ok' });
   return n;
 };
 /** The process that replaces `old` under the supervisor, once it runs. */
 const replacement = (name: string, old: ManagedProcess) =>
-  waitFor(`${name} to be restarted`, async () => {
-    const now = stack.process(name);
-    return now && now !== old && now.running ? now : undefined;
-  }, 60_000);
+  waitFor(
+    `${name} to be restarted`,
+    async () => {
+      const now = stack.process(name);
+      return now && now !== old && now.running ? now : undefined;
+    },
+    60_000,
+  );
 
 test('a replica killed after enqueueing: the job still runs, and a retry with its Idempotency-Key gets the answer', async () => {
   const jobs = await computed('affine');
   assert.equal((await admin('pause', 'affine')).status, 200);
   const headers = { 'idempotency-key': 'fault-replica-1' };
   const row = [1, 2, 3, 4];
-  const original = request(`${stack.apiUrls[0]}/v2/models/affine/infer`, { body: affine(row), headers }).catch((err: Error) => err);
+  const original = request(`${stack.apiUrls[0]}/v2/models/affine/infer`, { body: affine(row), headers }).catch(
+    (err: Error) => err,
+  );
   await waitFor('the job to be queued', async () => (await queued('affine')) === 1);
   const api1 = stack.process('api-1')!;
   api1.signal('SIGKILL');
@@ -113,7 +120,11 @@ test('Redis killed (kill -9): restarted by the supervisor with its data; a queue
   const old = stack.process('redis')!;
   old.signal('SIGKILL');
   await replacement('redis', old);
-  await waitFor('the API to reach Redis again', async () => (await request(`${stack.apiUrls[1]}/ready`)).body.redis === true, 30_000);
+  await waitFor(
+    'the API to reach Redis again',
+    async () => (await request(`${stack.apiUrls[1]}/ready`)).body.redis === true,
+    30_000,
+  );
   // Still paused after the restart: nothing ran the job meanwhile.
   const status = (await request(`${gw}/admin/models/affine`)).body;
   assert.equal(status.paused, true, JSON.stringify(status));
@@ -141,7 +152,11 @@ test('a worker killed (kill -9) while it holds jobs under load: its jobs run on 
       w1.signal('SIGKILL');
       w2.signal('SIGCONT');
     }
-    await waitFor('worker 2 to recover the dead worker\'s jobs', async () => readFileSync(w2.logFile, 'utf8').includes('job stalled'), 60_000);
+    await waitFor(
+      "worker 2 to recover the dead worker's jobs",
+      async () => readFileSync(w2.logFile, 'utf8').includes('job stalled'),
+      60_000,
+    );
   } finally {
     results = await load.stop();
   }

@@ -37,7 +37,13 @@ before(async () => {
     // A small body limit makes the over-the-limit cases cheap; no rate limit, and a Redis command
     // timeout far above any wait on a loaded machine (its 503 has tests of its own), so that only
     // the input decides each answer.
-    apiEnv: { DEFAULT_MODEL: 'affine', BODY_LIMIT: '256kb', RATE_LIMIT: '0', REDIS_COMMAND_TIMEOUT_MS: '30000', LOG_LEVEL: 'warn' },
+    apiEnv: {
+      DEFAULT_MODEL: 'affine',
+      BODY_LIMIT: '256kb',
+      RATE_LIMIT: '0',
+      REDIS_COMMAND_TIMEOUT_MS: '30000',
+      LOG_LEVEL: 'warn',
+    },
     workerEnv: { MODELS: 'affine', LOG_LEVEL: 'warn' },
     onProcessExit: (e) => exits.push(`${e.name} exited: ${JSON.stringify(e.info)}`),
   });
@@ -57,15 +63,27 @@ interface Answer {
 
 function send(base: string, req: HostileRequest): Promise<Answer> {
   const url = new URL(base);
-  const headers: Record<string, string> = { ...req.headers, ...(req.anonymous ? {} : { authorization: `Bearer ${key}` }) };
+  const headers: Record<string, string> = {
+    ...req.headers,
+    ...(req.anonymous ? {} : { authorization: `Bearer ${key}` }),
+  };
   if (req.body) headers['content-length'] = String(req.body.length);
   return new Promise((resolve, reject) => {
-    const r = httpRequest({ agent, host: url.hostname, port: url.port, method: req.method, path: req.path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
+    const r = httpRequest(
+      { agent, host: url.hostname, port: url.port, method: req.method, path: req.path, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            type: String(res.headers['content-type'] ?? ''),
+            text: Buffer.concat(chunks).toString(),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     r.on('error', reject);
     r.end(req.body);
   });
@@ -89,7 +107,9 @@ const nginxUnparsable = (answer: Answer) => answer.status === 400 && answer.text
 function problem(req: HostileRequest, answer: Answer, viaGateway: boolean): string | undefined {
   const what = `${req.kind} ${req.method} ${req.path.slice(0, 80)} ${JSON.stringify(req.headers).slice(0, 160)} ${req.body?.subarray(0, 120).toString() ?? ''}`;
   if (req.kind === 'good') {
-    return answer.status === 200 && answer.text.includes('[3,5,7,9]') ? undefined : `good request got ${answer.status}: ${answer.text.slice(0, 200)}`;
+    return answer.status === 200 && answer.text.includes('[3,5,7,9]')
+      ? undefined
+      : `good request got ${answer.status}: ${answer.text.slice(0, 200)}`;
   }
   if (viaGateway && nginxUnparsable(answer)) return undefined;
   if (answer.status < 400 || answer.status > 499) return `${answer.status} for ${what}: ${answer.text.slice(0, 200)}`;
@@ -99,7 +119,8 @@ function problem(req: HostileRequest, answer: Answer, viaGateway: boolean): stri
   } catch {
     return `${answer.status} without a JSON body (${answer.type}) for ${what}: ${answer.text.slice(0, 200)}`;
   }
-  if (typeof body.error !== 'string' || !isErrorCode(body.code)) return `${answer.status} body is not {"error","code"} for ${what}: ${answer.text.slice(0, 200)}`;
+  if (typeof body.error !== 'string' || !isErrorCode(body.code))
+    return `${answer.status} body is not {"error","code"} for ${what}: ${answer.text.slice(0, 200)}`;
   return undefined;
 }
 
@@ -121,7 +142,11 @@ test(`${COUNT} generated hostile requests (seed ${SEED}): 4xx JSON errors, no re
       const viaGateway = i % 5 === 4;
       const base = viaGateway ? stack.gatewayUrl : stack.apiUrls[0]!;
       const t0 = Date.now();
-      const answer = await send(base, req).catch((err: Error) => ({ status: 0, type: '', text: `connection failed: ${err.message}` }));
+      const answer = await send(base, req).catch((err: Error) => ({
+        status: 0,
+        type: '',
+        text: `connection failed: ${err.message}`,
+      }));
       if (req.kind === 'good') good++;
       spent.set(req.kind, (spent.get(req.kind) ?? 0) + Date.now() - t0);
       kinds.set(req.kind, (kinds.get(req.kind) ?? 0) + 1);
@@ -130,15 +155,31 @@ test(`${COUNT} generated hostile requests (seed ${SEED}): 4xx JSON errors, no re
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  t.diagnostic(`sent and answered in ${Date.now() - sending} ms: ${JSON.stringify(Object.fromEntries(kinds))} ${JSON.stringify(Object.fromEntries(spent))}`);
-  assert.deepEqual(problems.slice(0, 15), [], `${problems.length} of ${requests.length} answers were wrong (seed ${SEED})`);
+  t.diagnostic(
+    `sent and answered in ${Date.now() - sending} ms: ${JSON.stringify(Object.fromEntries(kinds))} ${JSON.stringify(Object.fromEntries(spent))}`,
+  );
+  assert.deepEqual(
+    problems.slice(0, 15),
+    [],
+    `${problems.length} of ${requests.length} answers were wrong (seed ${SEED})`,
+  );
   assert.ok(good >= COUNT / GOOD_EVERY - 1, `${good} good requests were sent`);
   assert.ok(kinds.size >= 10, `every kind of hostile request was generated: ${JSON.stringify([...kinds])}`);
   assert.deepEqual(exits, [], 'no process exited');
-  assert.deepEqual(stack.processes.map((p) => p.pid), pids, 'no process was restarted');
+  assert.deepEqual(
+    stack.processes.map((p) => p.pid),
+    pids,
+    'no process was restarted',
+  );
   // No request got as far as an unhandled error (a stack trace in a log).
   for (const file of readdirSync(stack.logDir)) {
     const log = readFileSync(path.join(stack.logDir, file), 'utf8');
-    assert.ok(!log.includes('unhandled error'), `${file} logs an unhandled error:\n${log.split('\n').find((l) => l.includes('unhandled error'))?.slice(0, 600)}`);
+    assert.ok(
+      !log.includes('unhandled error'),
+      `${file} logs an unhandled error:\n${log
+        .split('\n')
+        .find((l) => l.includes('unhandled error'))
+        ?.slice(0, 600)}`,
+    );
   }
 });

@@ -18,16 +18,26 @@ export function currentAuthorization(): string {
   return defaultHeaders.authorization ?? '';
 }
 
-export async function request<T = any>(url: string, init: { method?: string; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> } = {}): Promise<JsonResponse<T>> {
+export async function request<T = any>(
+  url: string,
+  init: { method?: string; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> } = {},
+): Promise<JsonResponse<T>> {
   const given = Object.keys(init.headers ?? {}).map((k) => k.toLowerCase());
-  const headers: Record<string, string> = { ...Object.fromEntries(Object.entries(defaultHeaders).filter(([k]) => !given.includes(k))), ...init.headers };
+  const headers: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(defaultHeaders).filter(([k]) => !given.includes(k))),
+    ...init.headers,
+  };
   let body: string | Buffer | undefined;
   if (init.raw !== undefined) body = init.raw;
   else if (init.body !== undefined) {
     body = JSON.stringify(init.body);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await fetch(url, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, ...(body !== undefined ? { body } : {}) });
+  const res = await fetch(url, {
+    method: init.method ?? (body !== undefined ? 'POST' : 'GET'),
+    headers,
+    ...(body !== undefined ? { body } : {}),
+  });
   const text = await res.text();
   let parsed: unknown = undefined;
   try {
@@ -51,7 +61,11 @@ export function metricSum(text: string, name: string, match: Record<string, stri
   return sum;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < until) {

@@ -5,7 +5,10 @@ const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 let registered = false;
 
 /** A PNG of black text lines on white, drawn with DejaVu Sans (npm test installs it). */
-export function renderText(lines: string[], options: { width?: number; height?: number; lineHeight?: number; size?: number; format?: 'png' | 'jpeg' } = {}): Buffer {
+export function renderText(
+  lines: string[],
+  options: { width?: number; height?: number; lineHeight?: number; size?: number; format?: 'png' | 'jpeg' } = {},
+): Buffer {
   if (!registered) {
     if (!existsSync(FONT)) throw new Error(`${FONT} is missing: install the Debian package fonts-dejavu-core`);
     GlobalFonts.registerFromPath(FONT, 'E2E Sans');

@@ -20,7 +20,10 @@ const BATCH = 4;
 before(async () => {
   const repo = await customRepository({
     // Batches of 4 that take tens of milliseconds each; two instances sharing one thread.
-    heavy: { from: 'memory-hog', config: { max_batch_size: BATCH, cache: { enabled: false }, instance_group: [{ count: 2, kind: 'KIND_CPU' }] } },
+    heavy: {
+      from: 'memory-hog',
+      config: { max_batch_size: BATCH, cache: { enabled: false }, instance_group: [{ count: 2, kind: 'KIND_CPU' }] },
+    },
     quick: { from: 'affine', config: { latency_objective_ms: 50, cache: { enabled: false } } },
   });
   stack = await startStack({
@@ -61,7 +64,10 @@ test('a request of a model with a latency objective overtakes a held flood of an
       answered++;
     }),
   );
-  await waitFor('the flood admitted', async () => (await request(`${gw}/admin/models/heavy`)).body.in_flight_items === HEAVY);
+  await waitFor(
+    'the flood admitted',
+    async () => (await request(`${gw}/admin/models/heavy`)).body.in_flight_items === HEAVY,
+  );
   await request(`${gw}/admin/models/heavy/resume`, { method: 'POST' });
   // The worker holds the whole flood once no heavy job is left waiting in the queue.
   await waitFor('the flood held by the worker', async () => {
@@ -69,7 +75,10 @@ test('a request of a model with a latency objective overtakes a held flood of an
     return counts.waiting + counts.prioritized + counts.paused === 0;
   });
   const before = answered;
-  assert.ok(HEAVY - before > 3 * BATCH, `the flood is still mostly waiting (${before} of ${HEAVY} answered); the machine is too slow for this check`);
+  assert.ok(
+    HEAVY - before > 3 * BATCH,
+    `the flood is still mostly waiting (${before} of ${HEAVY} answered); the machine is too slow for this check`,
+  );
   const res = await request(`${gw}/v2/models/quick/infer`, { body: x(1) });
   const during = answered - before;
   assert.equal(res.status, 200);

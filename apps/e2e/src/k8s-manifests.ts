@@ -19,9 +19,14 @@ export const root = findRepoRoot();
 export function kustomize(dir: string): K8sObject[] {
   const kubectl = findExecutable('kubectl');
   if (!kubectl) throw new Error('kubectl is not installed (npm test installs it through apt: kubernetes-client)');
-  const result = spawnSync(kubectl, ['kustomize', isAbsolute(dir) ? dir : join(root, dir)], { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
+  const result = spawnSync(kubectl, ['kustomize', isAbsolute(dir) ? dir : join(root, dir)], {
+    encoding: 'utf8',
+    maxBuffer: 16 * 2 ** 20,
+  });
   if (result.status !== 0) throw new Error(`kubectl kustomize ${dir} failed:\n${result.stderr}`);
-  return parseAllDocuments(result.stdout).map((d) => d.toJS() as K8sObject).filter(Boolean);
+  return parseAllDocuments(result.stdout)
+    .map((d) => d.toJS() as K8sObject)
+    .filter(Boolean);
 }
 
 /** Module of the kubernetes-models package that holds the schema of an apiVersion. */
@@ -51,13 +56,16 @@ export async function schemaErrors(object: K8sObject): Promise<string[]> {
 
 export function find(objects: K8sObject[], kind: string, name: string): K8sObject {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
-  if (!found) throw new Error(`no ${kind}/${name} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  if (!found)
+    throw new Error(`no ${kind}/${name} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
   return found;
 }
 
 /** Pod templates of the workloads (Deployments and StatefulSets). */
 export function podSpecs(objects: K8sObject[]): { owner: string; spec: PodSpec }[] {
-  return objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet').map((o) => ({ owner: `${o.kind}/${o.metadata.name}`, spec: o.spec.template.spec as PodSpec }));
+  return objects
+    .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+    .map((o) => ({ owner: `${o.kind}/${o.metadata.name}`, spec: o.spec.template.spec as PodSpec }));
 }
 
 export interface Container {
@@ -81,6 +89,17 @@ export function bytes(quantity: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ki|mi|gi|kb|mb|gb|k|m|g)?$/i.exec(quantity.trim());
   if (!m) throw new Error(`not a size: ${quantity}`);
   const unit = (m[2] ?? '').toLowerCase();
-  const factor = { '': 1, k: 1e3, kb: 1024, ki: 1024, m: 1e6, mb: 2 ** 20, mi: 2 ** 20, g: 1e9, gb: 2 ** 30, gi: 2 ** 30 }[unit]!;
+  const factor = {
+    '': 1,
+    k: 1e3,
+    kb: 1024,
+    ki: 1024,
+    m: 1e6,
+    mb: 2 ** 20,
+    mi: 2 ** 20,
+    g: 1e9,
+    gb: 2 ** 30,
+    gi: 2 ** 30,
+  }[unit]!;
   return Number(m[1]) * factor;
 }

@@ -6,18 +6,35 @@ import path from 'node:path';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadApiConfig, loadWorkerConfig } from '@tessera/config';
-import { bytes, find, kustomize, podSpecs, root, schemaErrors, type Container, type K8sObject } from './k8s-manifests.js';
+import {
+  bytes,
+  find,
+  kustomize,
+  podSpecs,
+  root,
+  schemaErrors,
+  type Container,
+  type K8sObject,
+} from './k8s-manifests.js';
 
 /**
  * deploy/k8s as `kubectl apply -k` would send it, without a cluster: rendered by kubectl's own
  * kustomize, every object validated against the Kubernetes, KEDA and Prometheus Operator
  * schemas (kubernetes-models), then checked for what production needs.
  */
-const rendered = { default: kustomize('deploy/k8s'), cpu: kustomize('deploy/k8s/overlays/cpu'), gpu: kustomize('deploy/k8s/overlays/gpu') };
+const rendered = {
+  default: kustomize('deploy/k8s'),
+  cpu: kustomize('deploy/k8s/overlays/cpu'),
+  gpu: kustomize('deploy/k8s/overlays/gpu'),
+};
 const objects = rendered.default;
-const containers = (spec: { containers: Container[]; initContainers?: Container[] }): Container[] => [...(spec.initContainers ?? []), ...spec.containers];
+const containers = (spec: { containers: Container[]; initContainers?: Container[] }): Container[] => [
+  ...(spec.initContainers ?? []),
+  ...spec.containers,
+];
 const env = (c: Container, name: string) => c.env?.find((e) => e.name === name);
-const workerContainer = (objs: K8sObject[]) => find(objs, 'Deployment', 'worker').spec.template.spec.containers[0] as Container;
+const workerContainer = (objs: K8sObject[]) =>
+  find(objs, 'Deployment', 'worker').spec.template.spec.containers[0] as Container;
 
 describe('deploy/k8s renders and validates', () => {
   test('every overlay renders, and every object matches its schema', async () => {
@@ -37,19 +54,27 @@ describe('deploy/k8s renders and validates', () => {
     const scaled = structuredClone(find(objects, 'ScaledObject', 'worker'));
     delete scaled.spec.fallback.replicas;
     assert.match((await schemaErrors(scaled)).join(), /fallback must have required property '?replicas'?/);
-    assert.match((await schemaErrors({ apiVersion: 'example.com/v1', kind: 'Thing', metadata: { name: 'x' } })).join(), /no schema/);
+    assert.match(
+      (await schemaErrors({ apiVersion: 'example.com/v1', kind: 'Thing', metadata: { name: 'x' } })).join(),
+      /no schema/,
+    );
   });
 
   test('with the redis-sentinel component, every object still validates and every pod is restricted', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'tessera-kustomize-'));
-    writeFileSync(path.join(dir, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${path.relative(dir, path.join(root, 'deploy/k8s'))}\ncomponents:\n  - ${path.relative(dir, path.join(root, 'deploy/k8s/components/redis-sentinel'))}\n`);
+    writeFileSync(
+      path.join(dir, 'kustomization.yaml'),
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${path.relative(dir, path.join(root, 'deploy/k8s'))}\ncomponents:\n  - ${path.relative(dir, path.join(root, 'deploy/k8s/components/redis-sentinel'))}\n`,
+    );
     const objs = kustomize(dir);
     assert.deepEqual((await Promise.all(objs.map(schemaErrors))).flat(), []);
     for (const { owner, spec } of podSpecs(objs)) {
       assert.equal(spec.securityContext?.runAsNonRoot, true, owner);
-      for (const c of containers(spec)) assert.equal(c.securityContext?.readOnlyRootFilesystem, true, `${owner} ${c.name}`);
+      for (const c of containers(spec))
+        assert.equal(c.securityContext?.readOnlyRootFilesystem, true, `${owner} ${c.name}`);
     }
-    for (const name of ['redis-ha', 'redis-sentinel']) assert.ok(find(objs, 'NetworkPolicy', name), `${name} is reachable past the default deny`);
+    for (const name of ['redis-ha', 'redis-sentinel'])
+      assert.ok(find(objs, 'NetworkPolicy', name), `${name} is reachable past the default deny`);
   });
 
   test('the generated copies (nginx.conf, PrometheusRule) are current', () => {
@@ -108,8 +133,12 @@ describe('deploy/k8s is production-shaped', () => {
     assert.equal(api.readinessProbe.httpGet.path, '/ready');
     assert.ok(api.ports.some((p: { name: string }) => p.name === 'metrics'));
     assert.ok(workerContainer(objects).ports?.some((p) => p.name === 'metrics'));
-    assert.deepEqual(find(objects, 'PodMonitor', 'tessera').spec.podMetricsEndpoints.map((e: { port: string }) => e.port), ['metrics']);
-    for (const name of ['api', 'gateway']) assert.ok(find(objects, 'PodDisruptionBudget', name).spec.minAvailable >= 1, name);
+    assert.deepEqual(
+      find(objects, 'PodMonitor', 'tessera').spec.podMetricsEndpoints.map((e: { port: string }) => e.port),
+      ['metrics'],
+    );
+    for (const name of ['api', 'gateway'])
+      assert.ok(find(objects, 'PodDisruptionBudget', name).spec.minAvailable >= 1, name);
   });
 
   test('KEDA: namespace-scoped query weighted by batch cap, with a fallback', () => {
@@ -125,14 +154,21 @@ describe('deploy/k8s is production-shaped', () => {
   test('Redis: a StatefulSet on a PVC, password from a Secret, append-only, maxmemory below its limit, noeviction', () => {
     const redis = find(objects, 'StatefulSet', 'redis');
     assert.equal(redis.spec.volumeClaimTemplates[0].metadata.name, 'data');
-    const c = redis.spec.template.spec.containers[0] as Container & { volumeMounts: { name: string; mountPath: string }[] };
+    const c = redis.spec.template.spec.containers[0] as Container & {
+      volumeMounts: { name: string; mountPath: string }[];
+    };
     assert.deepEqual(c.args?.slice(1), ['--requirepass', '$(REDIS_PASSWORD)']);
     assert.deepEqual(env(c, 'REDIS_PASSWORD')?.valueFrom, { secretKeyRef: { name: 'tessera-redis', key: 'password' } });
-    const conf = Object.values(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('redis-config'))!.data!)[0]!;
+    const conf = Object.values(
+      objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('redis-config'))!.data!,
+    )[0]!;
     assert.match(conf, /^appendonly yes$/m);
     assert.match(conf, /^appendfsync everysec$/m);
     assert.match(conf, /^maxmemory-policy noeviction$/m);
-    assert.ok(bytes(/^maxmemory (\S+)$/m.exec(conf)![1]!) < bytes(String(c.resources!.limits!.memory)), 'maxmemory below the container limit');
+    assert.ok(
+      bytes(/^maxmemory (\S+)$/m.exec(conf)![1]!) < bytes(String(c.resources!.limits!.memory)),
+      'maxmemory below the container limit',
+    );
     for (const name of ['api', 'worker']) {
       const app = find(objects, 'Deployment', name).spec.template.spec.containers[0] as Container;
       assert.match(env(app, 'REDIS_URL')!.value!, /^redis:\/\/:\$\(REDIS_PASSWORD\)@redis:6379$/, name);
@@ -141,7 +177,10 @@ describe('deploy/k8s is production-shaped', () => {
 
   test('NetworkPolicy: deny by default, Redis only from API and workers, the API port only from the gateway', () => {
     const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
-    assert.ok(policies.some((p) => Object.keys(p.spec.podSelector).length === 0 && p.spec.ingress === undefined), 'a default deny');
+    assert.ok(
+      policies.some((p) => Object.keys(p.spec.podSelector).length === 0 && p.spec.ingress === undefined),
+      'a default deny',
+    );
     const redis = find(objects, 'NetworkPolicy', 'redis').spec;
     assert.deepEqual(redis.ingress[0].from[0].podSelector.matchExpressions[0].values, ['api', 'worker']);
     assert.equal(redis.ingress.length, 1);
@@ -155,11 +194,20 @@ describe('deploy/k8s is production-shaped', () => {
   test('the API and worker environments pass their config validation', () => {
     const shared = find(objects, 'ConfigMap', 'tessera-env').data!;
     for (const [overlay, objs] of Object.entries(rendered)) {
-      for (const [name, load] of [['api', loadApiConfig], ['worker', loadWorkerConfig]] as const) {
+      for (const [name, load] of [
+        ['api', loadApiConfig],
+        ['worker', loadWorkerConfig],
+      ] as const) {
         const c = find(objs, 'Deployment', name).spec.template.spec.containers[0] as Container;
         // What the kubelet would pass: the ConfigMap, then the literal values with $(VAR) expanded.
-        const env: Record<string, string> = { ...shared, REDIS_PASSWORD: 'secret', REPLICA_ID: 'api-0', WORKER_ID: 'worker-0' };
-        for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value.replace(/\$\((\w+)\)/g, (_, v: string) => env[v] ?? '');
+        const env: Record<string, string> = {
+          ...shared,
+          REDIS_PASSWORD: 'secret',
+          REPLICA_ID: 'api-0',
+          WORKER_ID: 'worker-0',
+        };
+        for (const e of c.env ?? [])
+          if (e.value !== undefined) env[e.name] = e.value.replace(/\$\((\w+)\)/g, (_, v: string) => env[v] ?? '');
         assert.doesNotThrow(() => load(env), `${overlay} ${name}`);
       }
     }
@@ -171,8 +219,12 @@ describe('deploy/k8s is production-shaped', () => {
         if (c.image.includes('/models:')) assert.deepEqual(c.args, ['/models', '--only', 'demo'], owner);
       }
       const text = JSON.stringify(spec);
-      for (const name of ['memory-hog', 'affine', 'token-sum', '"cost"', '"gather"']) assert.ok(!text.includes(name), `${owner} mentions ${name}`);
+      for (const name of ['memory-hog', 'affine', 'token-sum', '"cost"', '"gather"'])
+        assert.ok(!text.includes(name), `${owner} mentions ${name}`);
     }
-    assert.match(readFileSync(join(root, 'deploy/docker/api.Dockerfile'), 'utf8'), /^CMD \["\/models", "--only", "demo"\]$/m);
+    assert.match(
+      readFileSync(join(root, 'deploy/docker/api.Dockerfile'), 'utf8'),
+      /^CMD \["\/models", "--only", "demo"\]$/m,
+    );
   });
 });

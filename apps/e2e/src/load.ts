@@ -42,7 +42,9 @@ export interface CostReference {
 
 /** The width of the `cost` model of a repository (its config.json's input shape). */
 export function costDim(repository: string): number {
-  const config = JSON.parse(readFileSync(path.join(repository, 'cost', 'config.json'), 'utf8')) as { inputs: { shape: number[] }[] };
+  const config = JSON.parse(readFileSync(path.join(repository, 'cost', 'config.json'), 'utf8')) as {
+    inputs: { shape: number[] }[];
+  };
   return config.inputs[0]!.shape.at(-1)!;
 }
 
@@ -65,7 +67,11 @@ interface InferBody {
   code?: string;
 }
 
-async function post(url: string, body: unknown, key: string): Promise<{ status: number; body: InferBody | undefined; code?: string }> {
+async function post(
+  url: string,
+  body: unknown,
+  key: string,
+): Promise<{ status: number; body: InferBody | undefined; code?: string }> {
   try {
     const res = await fetch(url, {
       method: 'POST',
@@ -128,7 +134,15 @@ export function startLoad(gw: string, options: LoadOptions): Load {
       res = await post(`${gw}/v2/models/${options.model}/infer`, body, key);
     }
     const correct = res.status === 200 && res.body !== undefined && check(res.body);
-    outcomes.push({ at, ms: performance.now() - started - at, model: options.model, status: res.status, ...(res.code ? { code: res.code } : {}), correct, earlier });
+    outcomes.push({
+      at,
+      ms: performance.now() - started - at,
+      model: options.model,
+      status: res.status,
+      ...(res.code ? { code: res.code } : {}),
+      correct,
+      earlier,
+    });
   };
   const clients = Array.from({ length: options.clients }, async () => {
     while (running) await one();

@@ -7,7 +7,16 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { createApiKey, findExecutable, findRepoRoot, freePort, ManagedProcess, startStack, waitForHttp, type Stack } from '@tessera/topology';
+import {
+  createApiKey,
+  findExecutable,
+  findRepoRoot,
+  freePort,
+  ManagedProcess,
+  startStack,
+  waitForHttp,
+  type Stack,
+} from '@tessera/topology';
 import { authorize, request } from './http.js';
 import { dashboardQueries, ruleQueries, scaledObjectQueries, type NamedQuery } from './promql.js';
 import { spans, startReceiver } from './otlp-receiver.js';
@@ -76,13 +85,23 @@ before(async () => {
   authorize((await createApiKey({ redisUrl: stack.redisUrl, name: 'prometheus-e2e', scopes: ['infer'] })).key);
   const hostPort = (url: string) => new URL(url).host;
   const configFile = path.join(dir, 'prometheus.yml');
-  writeFileSync(configFile, scrapeConfig({ 'tessera-api': stack.apiMetricsUrls.map(hostPort), 'tessera-worker': stack.workerUrls.map(hostPort) }));
+  writeFileSync(
+    configFile,
+    scrapeConfig({
+      'tessera-api': stack.apiMetricsUrls.map(hostPort),
+      'tessera-worker': stack.workerUrls.map(hostPort),
+    }),
+  );
   const port = await freePort();
   promUrl = `http://127.0.0.1:${port}`;
   prometheus = await ManagedProcess.start({
     name: 'prometheus',
     command: prometheusBin,
-    args: [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`],
+    args: [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
     env: { PATH: process.env.PATH ?? '' },
     logFile: path.join(dir, 'logs', 'prometheus.log'),
   });
@@ -128,9 +147,14 @@ test('every expression of the dashboard, the alert rules and the ScaledObject re
     }
     await sleep(250);
   }
-  assert.deepEqual(empty.map((q) => `${q.source}: ${q.expr}`), []);
+  assert.deepEqual(
+    empty.map((q) => `${q.source}: ${q.expr}`),
+    [],
+  );
   // The alerts that should be quiet are: a healthy stack fires nothing but the ones its setup implies.
-  const firing = ((await query('ALERTS{alertstate="firing"}')) as { metric: { alertname: string } }[]).map((a) => a.metric.alertname);
+  const firing = ((await query('ALERTS{alertstate="firing"}')) as { metric: { alertname: string } }[]).map(
+    (a) => a.metric.alertname,
+  );
   assert.ok(!firing.includes('TesseraTargetDown') && !firing.includes('TesseraRedisUnreachable'), firing.join());
 });
 
@@ -139,33 +163,55 @@ const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 test("one request's spans from nginx's traceparent through API and worker share its trace; a batch links all its requests", async () => {
   // Requests sent together, each with its client's own trace, so that batches hold several.
   const traces = Array.from({ length: 6 }, () => hex(16));
-  const answers = await Promise.all(traces.map((traceId, i) => request(`${stack.gatewayUrl}/v2/models/affine/infer`, {
-    headers: { traceparent: `00-${traceId}-${hex(8)}-01`, 'cache-control': 'no-store' },
-    body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [i, 1, 2, 3] }] },
-  })));
+  const answers = await Promise.all(
+    traces.map((traceId, i) =>
+      request(`${stack.gatewayUrl}/v2/models/affine/infer`, {
+        headers: { traceparent: `00-${traceId}-${hex(8)}-01`, 'cache-control': 'no-store' },
+        body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [i, 1, 2, 3] }] },
+      }),
+    ),
+  );
   for (const a of answers) assert.equal(a.status, 200, a.text);
 
   const expected = ['POST request', 'validate', 'admission/enqueue', 'queue wait', 'reply'];
   const namesOf = (traceId: string) => new Set(spans.filter((s) => s.traceId === traceId).map((s) => s.name));
-  const complete = () => traces.every((t) => expected.every((n) => namesOf(t).has(n))) && linkedTraces().size === traces.length;
+  const complete = () =>
+    traces.every((t) => expected.every((n) => namesOf(t).has(n))) && linkedTraces().size === traces.length;
   const batches = () => spans.filter((s) => s.name === 'batch');
-  const linkedTraces = () => new Set(batches().flatMap((b) => (b.links ?? []).map((l) => l.traceId)).filter((t) => traces.includes(t)));
+  const linkedTraces = () =>
+    new Set(
+      batches()
+        .flatMap((b) => (b.links ?? []).map((l) => l.traceId))
+        .filter((t) => traces.includes(t)),
+    );
   for (let i = 0; i < 100 && !complete(); i++) await sleep(100);
 
   for (const traceId of traces) {
     const mine = spans.filter((s) => s.traceId === traceId);
-    assert.deepEqual(expected.filter((n) => !namesOf(traceId).has(n)), [], `trace ${traceId} has every span`);
-    assert.deepEqual([...new Set(mine.map((s) => s.service))].sort(), ['tessera-api', 'tessera-worker'], 'API and worker spans share the trace');
+    assert.deepEqual(
+      expected.filter((n) => !namesOf(traceId).has(n)),
+      [],
+      `trace ${traceId} has every span`,
+    );
+    assert.deepEqual(
+      [...new Set(mine.map((s) => s.service))].sort(),
+      ['tessera-api', 'tessera-worker'],
+      'API and worker spans share the trace',
+    );
     // The worker's spans hang under the API's enqueue span, which hangs under the request.
     const enqueue = mine.find((s) => s.name === 'admission/enqueue')!;
     const server = mine.find((s) => s.name === 'POST request')!;
     assert.equal(enqueue.parentSpanId, server.spanId);
-    for (const name of ['queue wait', 'reply']) assert.equal(mine.find((s) => s.name === name)!.parentSpanId, enqueue.spanId, name);
+    for (const name of ['queue wait', 'reply'])
+      assert.equal(mine.find((s) => s.name === name)!.parentSpanId, enqueue.spanId, name);
   }
   assert.equal(linkedTraces().size, traces.length, 'every request is linked from a batch');
   for (const batch of batches().filter((b) => (b.links ?? []).some((l) => traces.includes(l.traceId)))) {
     const requests = Number(batch.attributes?.find((a) => a.key === 'tessera.requests')?.value.intValue);
     assert.equal(batch.links!.length, requests, 'a batch links every request it ran');
-    assert.ok(spans.some((s) => s.name === 'session.run' && s.parentSpanId === batch.spanId && s.traceId === batch.traceId), 'session.run under its batch');
+    assert.ok(
+      spans.some((s) => s.name === 'session.run' && s.parentSpanId === batch.spanId && s.traceId === batch.traceId),
+      'session.run under its batch',
+    );
   }
 });

@@ -17,8 +17,15 @@ function composeConfig(files: string[]): { services: Record<string, Service> } {
   const docker = findExecutable('docker');
   const plugin = docker !== undefined && spawnSync(docker, ['compose', 'version'], { stdio: 'ignore' }).status === 0;
   const command = plugin ? docker! : findExecutable('docker-compose');
-  if (command === undefined) throw new Error('neither `docker compose` nor docker-compose is installed (npm test installs docker-compose through apt)');
-  const result = spawnSync(command, [...(plugin ? ['compose'] : []), ...args, 'config'], { cwd: root, encoding: 'utf8', env: { ...process.env, COMPOSE_PROJECT_NAME: 'tessera-pools', REDIS_PASSWORD: 'pw', GRAFANA_ADMIN_PASSWORD: 'pw' } });
+  if (command === undefined)
+    throw new Error(
+      'neither `docker compose` nor docker-compose is installed (npm test installs docker-compose through apt)',
+    );
+  const result = spawnSync(command, [...(plugin ? ['compose'] : []), ...args, 'config'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, COMPOSE_PROJECT_NAME: 'tessera-pools', REDIS_PASSWORD: 'pw', GRAFANA_ADMIN_PASSWORD: 'pw' },
+  });
   assert.equal(result.status, 0, `compose config failed:\n${result.stderr}`);
   return parseYaml(result.stdout) as { services: Record<string, Service> };
 }

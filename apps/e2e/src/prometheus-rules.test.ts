@@ -30,7 +30,9 @@ test('every alert has a unit test and a runbook section in docs/operations.md', 
   const text = (file: string) => readFileSync(join(root, file), 'utf8');
   const alerts = [...text('deploy/prometheus/rules.yml').matchAll(/^\s+- alert: (\w+)$/gm)].map((m) => m[1]!);
   assert.ok(alerts.length >= 9);
-  const tested = new Set([...text('deploy/prometheus/rules.test.yml').matchAll(/alertname: (\w+)$/gm)].map((m) => m[1]!));
+  const tested = new Set(
+    [...text('deploy/prometheus/rules.test.yml').matchAll(/alertname: (\w+)$/gm)].map((m) => m[1]!),
+  );
   const runbook = text('docs/operations.md');
   for (const alert of alerts) {
     assert.ok(tested.has(alert), `${alert} has a promtool unit test`);

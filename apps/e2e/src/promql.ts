@@ -46,16 +46,28 @@ function grafanaVariables(expr: string, window: string): string {
 }
 
 export function dashboardQueries(root: string, window = '1m'): NamedQuery[] {
-  const dashboard = JSON.parse(readFileSync(join(root, 'deploy/grafana/dashboards/tessera.json'), 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
-  return dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ source: `dashboard: ${p.title}`, expr: grafanaVariables(t.expr, window) })));
+  const dashboard = JSON.parse(readFileSync(join(root, 'deploy/grafana/dashboards/tessera.json'), 'utf8')) as {
+    panels: { title: string; targets?: { expr: string }[] }[];
+  };
+  return dashboard.panels.flatMap((p) =>
+    (p.targets ?? []).map((t) => ({ source: `dashboard: ${p.title}`, expr: grafanaVariables(t.expr, window) })),
+  );
 }
 
 export function ruleQueries(root: string): NamedQuery[] {
-  const rules = parseYaml(readFileSync(join(root, 'deploy/prometheus/rules.yml'), 'utf8')) as { groups: { rules: { alert?: string; record?: string; expr: string }[] }[] };
-  return rules.groups.flatMap((g) => g.rules.map((r) => ({ source: `rule: ${r.alert ?? r.record}`, expr: withBoolComparisons(r.expr) })));
+  const rules = parseYaml(readFileSync(join(root, 'deploy/prometheus/rules.yml'), 'utf8')) as {
+    groups: { rules: { alert?: string; record?: string; expr: string }[] }[];
+  };
+  return rules.groups.flatMap((g) =>
+    g.rules.map((r) => ({ source: `rule: ${r.alert ?? r.record}`, expr: withBoolComparisons(r.expr) })),
+  );
 }
 
 export function scaledObjectQueries(root: string): NamedQuery[] {
-  const scaled = parseYaml(readFileSync(join(root, 'deploy/k8s/base/keda-scaledobject.yaml'), 'utf8')) as { spec: { triggers: { type: string; metadata: { query?: string } }[] } };
-  return scaled.spec.triggers.filter((t) => t.type === 'prometheus').map((t) => ({ source: 'ScaledObject worker', expr: t.metadata.query! }));
+  const scaled = parseYaml(readFileSync(join(root, 'deploy/k8s/base/keda-scaledobject.yaml'), 'utf8')) as {
+    spec: { triggers: { type: string; metadata: { query?: string } }[] };
+  };
+  return scaled.spec.triggers
+    .filter((t) => t.type === 'prometheus')
+    .map((t) => ({ source: 'ScaledObject worker', expr: t.metadata.query! }));
 }

@@ -33,7 +33,8 @@ after(async () => {
 });
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-const requestsPerReplica = async () => Promise.all(stack.apiMetricsUrls.map(async (u) => metricSum((await request(u)).text, 'tessera_http_requests_total')));
+const requestsPerReplica = async () =>
+  Promise.all(stack.apiMetricsUrls.map(async (u) => metricSum((await request(u)).text, 'tessera_http_requests_total')));
 
 describe('per-key rate limit', () => {
   test('one limit across all three replicas (within 10%), with draft-8 headers and Retry-After', async () => {
@@ -44,7 +45,9 @@ describe('per-key rate limit', () => {
     let limited: JsonResponse | undefined;
     let admitted: JsonResponse | undefined;
     for (let wave = 0; wave < 15; wave++) {
-      const answers = await Promise.all(Array.from({ length: 10 }, () => request(`${gw}/v2/models/affine`, { headers: bearer(key) })));
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () => request(`${gw}/v2/models/affine`, { headers: bearer(key) })),
+      );
       for (const a of answers) {
         statuses.push(a.status);
         if (a.status === 429) limited ??= a;
@@ -77,7 +80,11 @@ describe('per-key rate limit', () => {
 
 /** An affine inference whose input differs per call (the response cache never answers it). */
 let n = 0;
-const infer = (key: string) => request(`${gw}/v2/models/affine/infer`, { body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [n, n, n, ++n] }] }, headers: bearer(key) });
+const infer = (key: string) =>
+  request(`${gw}/v2/models/affine/infer`, {
+    body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [n, n, n, ++n] }] },
+    headers: bearer(key),
+  });
 
 describe('inference counted with its admission', () => {
   test('one exact limit across the replicas, shared with the other routes, with the same headers', async () => {
@@ -85,7 +92,8 @@ describe('inference counted with its admission', () => {
     const { key } = await createApiKey({ redisUrl: stack.redisUrl, name: 'infer-limited', rateLimit: limit });
     const before = await requestsPerReplica();
     const answers: JsonResponse[] = [];
-    for (let wave = 0; wave < 6; wave++) answers.push(...(await Promise.all(Array.from({ length: 10 }, () => infer(key)))));
+    for (let wave = 0; wave < 6; wave++)
+      answers.push(...(await Promise.all(Array.from({ length: 10 }, () => infer(key)))));
     const statuses = answers.map((a) => a.status);
     assert.equal(statuses.filter((s) => s === 200).length, limit, `exactly the limit is served: ${statuses}`);
     assert.equal(statuses.filter((s) => s === 429).length, 60 - limit, `the rest is refused: ${statuses}`);
@@ -114,7 +122,10 @@ describe('inference counted with its admission', () => {
     const redis = new Redis(stack.redisUrl);
     try {
       for (let i = 0; i < 3; i++) {
-        const bad = await request(`${gw}/v2/models/affine/infer`, { body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1] }] }, headers: bearer(key) });
+        const bad = await request(`${gw}/v2/models/affine/infer`, {
+          body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1] }] },
+          headers: bearer(key),
+        });
         assert.equal(bad.status, 400, 'a bad body is answered as such while under the limit');
       }
       // Counted once the answer was sent, without holding it.
@@ -136,14 +147,17 @@ describe('the client address behind nginx', () => {
   test('failed authentications are limited per client address, not per nginx', async () => {
     const bad = { authorization: `Bearer tsk_000000000000_${'C'.repeat(43)}` };
     const statuses: number[] = [];
-    for (let i = 0; i < 21; i++) statuses.push((await requestFrom('127.0.0.7', `${gw}/v2/models/affine`, { headers: bad })).status);
+    for (let i = 0; i < 21; i++)
+      statuses.push((await requestFrom('127.0.0.7', `${gw}/v2/models/affine`, { headers: bad })).status);
     assert.deepEqual(statuses, [...new Array(20).fill(401), 429]);
     const blocked = await requestFrom('127.0.0.7', `${gw}/v2/models/affine`, { headers: bad });
     assert.equal(blocked.status, 429);
     assert.ok(Number(blocked.headers['retry-after']) > 0);
     assert.match(blocked.body.error, /too many failed authentications from 127\.0\.0\.7/);
     // A spoofed X-Forwarded-For does not help: nginx replaces it with the address it saw.
-    const spoofed = await requestFrom('127.0.0.7', `${gw}/v2/models/affine`, { headers: { ...bad, 'x-forwarded-for': '10.1.2.3' } });
+    const spoofed = await requestFrom('127.0.0.7', `${gw}/v2/models/affine`, {
+      headers: { ...bad, 'x-forwarded-for': '10.1.2.3' },
+    });
     assert.equal(spoofed.status, 429);
     // Another client, through the same nginx, is not affected.
     assert.equal((await requestFrom('127.0.0.8', `${gw}/v2/models/affine`, { headers: bad })).status, 401);
@@ -154,7 +168,9 @@ describe('the client address behind nginx', () => {
     const res = await requestFrom('127.0.0.9', `${gw}/whoami`, { headers: bearer(key) });
     assert.equal(res.status, 200);
     assert.equal(res.body.ip, '127.0.0.9');
-    const spoofed = await requestFrom('127.0.0.9', `${gw}/whoami`, { headers: { ...bearer(key), 'x-forwarded-for': '10.9.9.9' } });
+    const spoofed = await requestFrom('127.0.0.9', `${gw}/whoami`, {
+      headers: { ...bearer(key), 'x-forwarded-for': '10.9.9.9' },
+    });
     assert.equal(spoofed.body.ip, '127.0.0.9', 'the address nginx saw, not the one the client claims');
   });
 });

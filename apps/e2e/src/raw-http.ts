@@ -12,16 +12,25 @@ export interface RawResponse {
  * One request with exactly the given headers and bytes, as a real client sends it: fetch would
  * add a Content-Type of its own to a string body and undo response compression.
  */
-export function rawRequest(url: string, init: { method?: string; headers?: Record<string, string | number>; body?: Buffer | string } = {}): Promise<RawResponse> {
+export function rawRequest(
+  url: string,
+  init: { method?: string; headers?: Record<string, string | number>; body?: Buffer | string } = {},
+): Promise<RawResponse> {
   const headers: Record<string, string | number> = { authorization: currentAuthorization(), ...init.headers };
   if (init.body !== undefined) headers['content-length'] = Buffer.byteLength(init.body);
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'), headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      { method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'), headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(init.body);
   });

@@ -26,18 +26,28 @@ async function start(): Promise<void> {
     args: [conf, '--port', String(port), '--dir', dir, '--bind', '127.0.0.1', '--requirepass', password],
     logFile: path.join(dir, 'redis.log'),
   });
-  await waitFor('redis with the deployment config', async () => {
-    const client = new Redis({ port, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      return (await client.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      client.disconnect();
-    }
-  }, { timeoutMs: 15_000, intervalMs: 100, abort: server.exitAsError() });
+  await waitFor(
+    'redis with the deployment config',
+    async () => {
+      const client = new Redis({
+        port,
+        password,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        return (await client.ping()) === 'PONG';
+      } catch {
+        return false;
+      } finally {
+        client.disconnect();
+      }
+    },
+    { timeoutMs: 15_000, intervalMs: 100, abort: server.exitAsError() },
+  );
 }
 
 before(async () => {

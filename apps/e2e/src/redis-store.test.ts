@@ -26,7 +26,13 @@ const connect = (url: string): Redis => {
 };
 
 before(async () => {
-  stack = await startStack({ replicas: 1, workers: 1, modelRepository: await modelRepository(), logDir: mkdtempSync(path.join(tmpdir(), 'tessera-redis-')), env: { LOG_LEVEL: 'warn' } });
+  stack = await startStack({
+    replicas: 1,
+    workers: 1,
+    modelRepository: await modelRepository(),
+    logDir: mkdtempSync(path.join(tmpdir(), 'tessera-redis-')),
+    env: { LOG_LEVEL: 'warn' },
+  });
 });
 
 after(async () => {
@@ -40,7 +46,14 @@ test('Redis refuses clients without a password, and each service user only what 
   const anonymous = connect(stack.redisUrl.replace(/\/\/[^@]*@/, '//'));
   await assert.rejects(anonymous.ping(), /NOAUTH/);
   const api = connect(stack.redisUrls.api);
-  for (const command of [['config', 'set', 'appendonly', 'no'], ['flushall'], ['acl', 'setuser', 'default', 'on', 'nopass'], ['keys', '*'], ['client', 'list'], ['script', 'flush']]) {
+  for (const command of [
+    ['config', 'set', 'appendonly', 'no'],
+    ['flushall'],
+    ['acl', 'setuser', 'default', 'on', 'nopass'],
+    ['keys', '*'],
+    ['client', 'list'],
+    ['script', 'flush'],
+  ]) {
     await assert.rejects(api.call(command[0]!, ...command.slice(1)), /NOPERM/, `api: ${command.join(' ')}`);
   }
   const { stdout } = await cli('keys', ['create', '--name', 'probe', '--scopes', 'admin', '--json'], stack.redisUrl);
@@ -55,7 +68,11 @@ test('Redis refuses clients without a password, and each service user only what 
 test('persistence is append-only, fsynced every second, and memory is bounded without eviction', async () => {
   const admin = connect(stack.redisUrl);
   const get = async (name: string) => ((await admin.config('GET', name)) as string[])[1];
-  const config = Object.fromEntries(await Promise.all(['appendonly', 'appendfsync', 'maxmemory-policy', 'maxmemory'].map(async (n) => [n, await get(n)])));
+  const config = Object.fromEntries(
+    await Promise.all(
+      ['appendonly', 'appendfsync', 'maxmemory-policy', 'maxmemory'].map(async (n) => [n, await get(n)]),
+    ),
+  );
   assert.equal(config.appendonly, 'yes');
   assert.equal(config.appendfsync, 'everysec');
   assert.equal(config['maxmemory-policy'], 'noeviction');
@@ -63,27 +80,55 @@ test('persistence is append-only, fsynced every second, and memory is bounded wi
 });
 
 test('a real run (inference, pipeline, cache, idempotency, queue admin) needs no command the ACL denies; keys survive a Redis restart', async () => {
-  const key = JSON.parse((await cli('keys', ['create', '--name', 'survivor', '--scopes', 'infer,admin', '--json'], stack.redisUrl)).stdout).key as string;
+  const key = JSON.parse(
+    (await cli('keys', ['create', '--name', 'survivor', '--scopes', 'infer,admin', '--json'], stack.redisUrl)).stdout,
+  ).key as string;
   const headers = { authorization: `Bearer ${key}` };
   const admin = connect(stack.redisUrl);
   await admin.call('acl', 'log', 'reset');
   const infer = () => request(`${stack.gatewayUrl}/v2/models/affine/infer`, { body: affine, headers });
   assert.equal((await infer()).status, 200);
   assert.equal((await infer()).headers.get('x-cache'), 'hit');
-  assert.equal((await request(`${stack.gatewayUrl}/v2/models/affine/infer`, { body: affine, headers: { ...headers, 'idempotency-key': 'once', 'cache-control': 'no-cache' } })).status, 200);
-  assert.equal((await request(`${stack.gatewayUrl}/predict`, { body: { texts: ['Ceci est une phrase.'] }, headers })).status, 200);
-  for (const op of ['pause', 'resume']) assert.equal((await request(`${stack.gatewayUrl}/admin/models/affine/${op}`, { method: 'POST', headers })).status, 200, op);
+  assert.equal(
+    (
+      await request(`${stack.gatewayUrl}/v2/models/affine/infer`, {
+        body: affine,
+        headers: { ...headers, 'idempotency-key': 'once', 'cache-control': 'no-cache' },
+      })
+    ).status,
+    200,
+  );
+  assert.equal(
+    (await request(`${stack.gatewayUrl}/predict`, { body: { texts: ['Ceci est une phrase.'] }, headers })).status,
+    200,
+  );
+  for (const op of ['pause', 'resume'])
+    assert.equal(
+      (await request(`${stack.gatewayUrl}/admin/models/affine/${op}`, { method: 'POST', headers })).status,
+      200,
+      op,
+    );
   assert.equal((await request(`${stack.gatewayUrl}/admin/models/affine`, { headers })).status, 200);
   assert.equal((await cli('queues', ['status', 'affine'], stack.redisUrl)).stdout.includes('affine'), true);
   assert.deepEqual(await admin.call('acl', 'log'), [], 'no command of the run was denied');
 
   // Written as the services write (MULTI/EXEC, as BullMQ and the key CLI do): replayed on restart.
-  assert.deepEqual(await connect(stack.redisUrls.api).multi().set('tessera:probe:tx', 'kept').sadd('tessera:probe:set', 'a').exec(), [[null, 'OK'], [null, 1]]);
+  assert.deepEqual(
+    await connect(stack.redisUrls.api).multi().set('tessera:probe:tx', 'kept').sadd('tessera:probe:set', 'a').exec(),
+    [
+      [null, 'OK'],
+      [null, 1],
+    ],
+  );
   await stack.restart('redis');
   const answered = await waitFor('inference after the Redis restart', async () => {
     const res = await infer();
     return res.status === 200 ? res : undefined;
   });
   assert.deepEqual(answered.body.outputs[0].data, [3, 5, 7, 9], 'the key written before the restart still works');
-  assert.equal(await connect(stack.redisUrl).get('tessera:probe:tx'), 'kept', 'a transaction is replayed from the append-only file');
+  assert.equal(
+    await connect(stack.redisUrl).get('tessera:probe:tx'),
+    'kept',
+    'a transaction is replayed from the append-only file',
+  );
 });

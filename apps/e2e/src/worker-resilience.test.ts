@@ -36,14 +36,23 @@ after(async () => {
 // Item i carries a power of two, so that ONNX Runtime's FP32 sum of 4M copies is exact.
 const pow = (i: number) => 2 ** (i % 16);
 const hog = (items: number, first: number) => ({
-  inputs: [{ name: 'x', datatype: 'FP32', shape: [items, 4], data: Array.from({ length: items }, (_, i) => [pow(first + i), 0, 0, 0]) }],
+  inputs: [
+    {
+      name: 'x',
+      datatype: 'FP32',
+      shape: [items, 4],
+      data: Array.from({ length: items }, (_, i) => [pow(first + i), 0, 0, 0]),
+    },
+  ],
 });
 const REPEATS = 4194304; // memory-hog's default tiling: 64 MiB of FP32 per item
 
 test('a batch that runs out of memory is halved and retried: no request fails', async () => {
   const gw = stack.gatewayUrl;
   const big = request(`${gw}/v2/models/memory-hog/infer`, { body: hog(64, 1) });
-  const small = Array.from({ length: 6 }, (_, k) => request(`${gw}/v2/models/memory-hog/infer`, { body: hog(1, 100 + k) }));
+  const small = Array.from({ length: 6 }, (_, k) =>
+    request(`${gw}/v2/models/memory-hog/infer`, { body: hog(1, 100 + k) }),
+  );
   const [bigRes, ...smallRes] = await Promise.all([big, ...small]);
   assert.equal(bigRes.status, 200, bigRes.text);
   const y = bigRes.body.outputs[0];
@@ -66,19 +75,30 @@ test('a batch that runs out of memory is halved and retried: no request fails', 
   // Successes let the cap climb back (OOM_GROW_AFTER=2 batches per doubling), as the log shows
   // while the 64 items run. A size that ran out of memory twice is retried only after a longer
   // wait, so the cap need not be back at 64 afterwards; without a failure it never shrinks.
-  const changes = log.split('\n').filter((l) => l.includes('"msg":"batch cap changed"')).map((l) => JSON.parse(l) as { cap: number; reason?: string });
+  const changes = log
+    .split('\n')
+    .filter((l) => l.includes('"msg":"batch cap changed"'))
+    .map((l) => JSON.parse(l) as { cap: number; reason?: string });
   const halved = changes.findIndex((c) => c.reason === 'oom');
   const history = changes.map((c) => `${c.reason}:${c.cap}`).join(' ');
-  assert.ok(halved >= 0 && changes.slice(halved).some((c) => c.reason === 'grow'), `cap grew back after halving (${history})`);
-  for (let i = 0; i < 4; i++) assert.equal((await request(`${gw}/v2/models/memory-hog/infer`, { body: hog(1, 1) })).status, 200);
-  const after = metricSum((await request(stack.workerMetricsUrl)).text, 'tessera_worker_batch_cap', { model: 'memory-hog' });
+  assert.ok(
+    halved >= 0 && changes.slice(halved).some((c) => c.reason === 'grow'),
+    `cap grew back after halving (${history})`,
+  );
+  for (let i = 0; i < 4; i++)
+    assert.equal((await request(`${gw}/v2/models/memory-hog/infer`, { body: hog(1, 1) })).status, 200);
+  const after = metricSum((await request(stack.workerMetricsUrl)).text, 'tessera_worker_batch_cap', {
+    model: 'memory-hog',
+  });
   assert.ok(after >= cap, `successes never shrink the cap (${cap} → ${after})`);
 });
 
 test('SIGTERM: the worker finishes the jobs it holds, exits 0, and nothing is lost', async () => {
   const gw = stack.gatewayUrl;
   await stack.addWorker({ env: { MODELS: 'affine,memory-hog' } });
-  const pending = Array.from({ length: 12 }, (_, k) => request(`${gw}/v2/models/memory-hog/infer`, { body: hog(2, k) }));
+  const pending = Array.from({ length: 12 }, (_, k) =>
+    request(`${gw}/v2/models/memory-hog/infer`, { body: hog(2, k) }),
+  );
   await new Promise((r) => setTimeout(r, 150));
   const first = stack.process('worker-1')!;
   first.signal('SIGTERM');

@@ -1,6 +1,18 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { failureReason, fromWire, JOB_SCHEMA_VERSION, toWire, type InferJobData, type InferJobResult, type InferJobSummary, type InferRequestPart, type JobFailure, type ModelSpec, type Reply } from '@tessera/contract';
+import {
+  failureReason,
+  fromWire,
+  JOB_SCHEMA_VERSION,
+  toWire,
+  type InferJobData,
+  type InferJobResult,
+  type InferJobSummary,
+  type InferRequestPart,
+  type JobFailure,
+  type ModelSpec,
+  type Reply,
+} from '@tessera/contract';
 import type { Scheduler } from '@tessera/batcher';
 import { queueName, REPLY_TTL_MS, ReplySender } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
@@ -45,11 +57,23 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
   // The replies of one batch go to Redis together.
   const sender = new ReplySender(deps.replyConnection, REPLY_TTL_MS);
   const reply = async (data: InferJobData, part: InferRequestPart, r: Reply) => {
-    const delivery = { prefix: deps.prefix, model: data.model, replyTo: data.replyTo, items: part.items, idempotency: part.idempotency, cache: part.cache };
+    const delivery = {
+      prefix: deps.prefix,
+      model: data.model,
+      replyTo: data.replyTo,
+      items: part.items,
+      idempotency: part.idempotency,
+      cache: part.cache,
+    };
     await deps.tracing.reply(part.id, () => sender.send({ delivery, reply: r }));
   };
 
-  const runOne = async (data: InferJobData, model: ModelSpec, part: InferRequestPart, blobs: Map<string, Buffer | null>): Promise<InferJobSummary['requests'][string]> => {
+  const runOne = async (
+    data: InferJobData,
+    model: ModelSpec,
+    part: InferRequestPart,
+    blobs: Map<string, Buffer | null>,
+  ): Promise<InferJobSummary['requests'][string]> => {
     const fail = async (code: JobFailure['code'], message: string) => {
       await reply(data, part, { jobId: part.id, ok: false, error: { code, message } });
       return { ok: false as const, error: { code, message } };
@@ -82,7 +106,12 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
       return fail(outcome.error.code, outcome.error.message);
     }
     deps.tracing.queueWait(part.id, model.name, data.enqueuedAt, data.enqueuedAt + outcome.timing.queueMs);
-    const result: InferJobResult = { outputs: outcome.outputs.map(toWire), timing: outcome.timing, provider: outcome.provider, worker: deps.workerId };
+    const result: InferJobResult = {
+      outputs: outcome.outputs.map(toWire),
+      timing: outcome.timing,
+      provider: outcome.provider,
+      worker: deps.workerId,
+    };
     metrics.jobs.inc({ model: model.name, outcome: 'ok' });
     await reply(data, part, { jobId: part.id, ok: true, result });
     const size = result.outputs.reduce((n, o) => n + o.b64.length, 0);
@@ -116,7 +145,13 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
     if (failures.length === outcomes.length) {
       // The reason starts with the error code, so that a late reader answers with the same one.
       const first = (failures[0]! as { error: JobFailure }).error;
-      throw new UnrecoverableError(failureReason(outcomes.length === 1 ? first : { code: first.code, message: `all ${outcomes.length} requests failed; the first: ${first.message}` }));
+      throw new UnrecoverableError(
+        failureReason(
+          outcomes.length === 1
+            ? first
+            : { code: first.code, message: `all ${outcomes.length} requests failed; the first: ${first.message}` },
+        ),
+      );
     }
     return summary;
   };
@@ -135,6 +170,8 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
     autorun: true,
   });
   worker.on('error', (err) => logger.error({ err: err.message, model: name }, 'queue consumer error'));
-  worker.on('stalled', (id) => logger.warn({ jobId: id, model: name }, 'job stalled (a worker died holding it); BullMQ re-queued it'));
+  worker.on('stalled', (id) =>
+    logger.warn({ jobId: id, model: name }, 'job stalled (a worker died holding it); BullMQ re-queued it'),
+  );
   return worker;
 }

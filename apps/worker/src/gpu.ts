@@ -6,7 +6,10 @@ export interface GpuSample {
   memoryTotalBytes: number;
 }
 
-export const NVIDIA_SMI_ARGS = ['--query-gpu=utilization.gpu,memory.used,memory.total', '--format=csv,noheader,nounits'];
+export const NVIDIA_SMI_ARGS = [
+  '--query-gpu=utilization.gpu,memory.used,memory.total',
+  '--format=csv,noheader,nounits',
+];
 
 /** One line of `nvidia-smi --query-gpu=utilization.gpu,memory.used,memory.total --format=csv,noheader,nounits` (%, MiB, MiB). */
 export function parseGpuSample(line: string): GpuSample | undefined {

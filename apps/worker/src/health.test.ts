@@ -15,14 +15,29 @@ function harness(overrides: Partial<HealthOptions> = {}) {
     pingTimeoutMs: 60_000,
     loopBlockMs: 5_000,
     now: () => now,
-    loopDelay: { get max() { return loopMaxNs; }, reset: () => { loopMaxNs = 0; }, enable: () => true, disable: () => true },
+    loopDelay: {
+      get max() {
+        return loopMaxNs;
+      },
+      reset: () => {
+        loopMaxNs = 0;
+      },
+      enable: () => true,
+      disable: () => true,
+    },
     ...overrides,
   });
   return {
     health,
-    advance: (ms: number) => { now += ms; },
-    stallLoop: (ms: number) => { loopMaxNs = ms * 1e6; },
-    stopAnswering: () => { answers = false; },
+    advance: (ms: number) => {
+      now += ms;
+    },
+    stallLoop: (ms: number) => {
+      loopMaxNs = ms * 1e6;
+    },
+    stopAnswering: () => {
+      answers = false;
+    },
   };
 }
 
@@ -56,6 +71,12 @@ test('ready needs a loaded model, Redis and the registration', async () => {
   assert.deepEqual(await harness().health.ready(), { ok: true });
   assert.match((await harness({ models: () => 0 }).health.ready()).reason!, /no model is loaded/);
   assert.match((await harness({ registered: async () => false }).health.ready()).reason!, /not registered/);
-  assert.match((await harness({ registered: () => Promise.reject(new Error('ECONNREFUSED')) }).health.ready()).reason!, /Redis is unreachable: ECONNREFUSED/);
-  assert.match((await harness({ registered: () => new Promise(() => {}) }).health.ready(50)).reason!, /Redis is unreachable: no answer in 50 ms/);
+  assert.match(
+    (await harness({ registered: () => Promise.reject(new Error('ECONNREFUSED')) }).health.ready()).reason!,
+    /Redis is unreachable: ECONNREFUSED/,
+  );
+  assert.match(
+    (await harness({ registered: () => new Promise(() => {}) }).health.ready(50)).reason!,
+    /Redis is unreachable: no answer in 50 ms/,
+  );
 });

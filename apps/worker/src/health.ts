@@ -72,9 +72,11 @@ export class WorkerHealth {
 
   live(): Check {
     const silentMs = this.now() - this.lastPong;
-    if (silentMs > this.opts.pingTimeoutMs) return { ok: false, reason: `the inference thread has not answered a ping for ${silentMs} ms` };
+    if (silentMs > this.opts.pingTimeoutMs)
+      return { ok: false, reason: `the inference thread has not answered a ping for ${silentMs} ms` };
     const stallMs = Math.max(this.recentLoopMax, this.loop.max) / 1e6;
-    if (stallMs > this.opts.loopBlockMs) return { ok: false, reason: `the event loop stalled for ${Math.round(stallMs)} ms` };
+    if (stallMs > this.opts.loopBlockMs)
+      return { ok: false, reason: `the event loop stalled for ${Math.round(stallMs)} ms` };
     return { ok: true };
   }
 
@@ -86,7 +88,9 @@ export class WorkerHealth {
     });
     try {
       const registered = await Promise.race([this.opts.registered(), timeout]);
-      return registered ? { ok: true } : { ok: false, reason: 'not registered in Redis (no heartbeat went through yet)' };
+      return registered
+        ? { ok: true }
+        : { ok: false, reason: 'not registered in Redis (no heartbeat went through yet)' };
     } catch (err) {
       return { ok: false, reason: `Redis is unreachable: ${(err as Error).message}` };
     } finally {

@@ -43,7 +43,10 @@ export function startMetricsServer(registry: Registry, host: string, port: numbe
       void probes.ready().then((ready) => {
         const ok = live.ok && ready.ok;
         const error = live.reason ?? ready.reason;
-        const body = req.url === '/ready' ? { ready: ok } : { status: ok ? 'ok' : 'unavailable', live: live.ok, ready: ready.ok, ...probes.describe() };
+        const body =
+          req.url === '/ready'
+            ? { ready: ok }
+            : { status: ok ? 'ok' : 'unavailable', live: live.ok, ready: ready.ok, ...probes.describe() };
         json(res, ok ? 200 : 503, ok ? body : { ...body, error, code: 'not_ready' });
       });
       return;

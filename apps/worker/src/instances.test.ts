@@ -8,7 +8,10 @@ const spec = (name: string, maxBatchSize: number) => ({ name, version: '1', maxB
 test('the thread budget is INFERENCE_THREADS, one per core when 0, and never below one run', () => {
   assert.equal(threadBudget({ INFERENCE_THREADS: 3, INTRA_OP_THREADS: 1 }, 16), 3);
   assert.equal(threadBudget({ INFERENCE_THREADS: 0, INTRA_OP_THREADS: 1 }, 2), 2);
-  assert.throws(() => threadBudget({ INFERENCE_THREADS: 2, INTRA_OP_THREADS: 4 }, 16), /INFERENCE_THREADS \(2\) must be at least INTRA_OP_THREADS \(4\)/);
+  assert.throws(
+    () => threadBudget({ INFERENCE_THREADS: 2, INTRA_OP_THREADS: 4 }, 16),
+    /INFERENCE_THREADS \(2\) must be at least INTRA_OP_THREADS \(4\)/,
+  );
 });
 
 test('CPU instances take their intra-op threads from the budget; GPU instances take none', () => {
@@ -20,7 +23,16 @@ test('CPU instances take their intra-op threads from the budget; GPU instances t
 });
 
 test('held jobs per model: twice the largest batch per instance, unless WORKER_CONCURRENCY says', () => {
-  assert.equal(heldJobs([spec('a', 32)], () => 1, 0), 64);
-  assert.equal(heldJobs([spec('a', 32), spec('a', 8)], () => 2, 0), 128);
-  assert.equal(heldJobs([spec('a', 32)], () => 2, 10), 10);
+  assert.equal(
+    heldJobs([spec('a', 32)], () => 1, 0),
+    64,
+  );
+  assert.equal(
+    heldJobs([spec('a', 32), spec('a', 8)], () => 2, 0),
+    128,
+  );
+  assert.equal(
+    heldJobs([spec('a', 32)], () => 2, 10),
+    10,
+  );
 });

@@ -5,11 +5,16 @@ import type { ModelSpec } from '@tessera/contract';
 import type { InstancePool } from '@tessera/runtime';
 
 /** CPU threads that runs may take at once: INFERENCE_THREADS, or one per core when 0. */
-export function threadBudget(config: Pick<WorkerConfig, 'INFERENCE_THREADS' | 'INTRA_OP_THREADS'>, cores = availableParallelism()): number {
+export function threadBudget(
+  config: Pick<WorkerConfig, 'INFERENCE_THREADS' | 'INTRA_OP_THREADS'>,
+  cores = availableParallelism(),
+): number {
   const budget = config.INFERENCE_THREADS > 0 ? config.INFERENCE_THREADS : cores;
   if (budget < config.INTRA_OP_THREADS) {
     // One run alone would already overrun it: no instance could ever be bounded by it.
-    throw new Error(`INFERENCE_THREADS (${budget}${config.INFERENCE_THREADS === 0 ? ', one per core' : ''}) must be at least INTRA_OP_THREADS (${config.INTRA_OP_THREADS})`);
+    throw new Error(
+      `INFERENCE_THREADS (${budget}${config.INFERENCE_THREADS === 0 ? ', one per core' : ''}) must be at least INTRA_OP_THREADS (${config.INTRA_OP_THREADS})`,
+    );
   }
   return budget;
 }
@@ -19,10 +24,16 @@ export function threadBudget(config: Pick<WorkerConfig, 'INFERENCE_THREADS' | 'I
  * run takes. A session on the CPU takes its intra-op threads; one on the GPU runs on its own CUDA
  * stream and takes none from the budget (its inference thread only waits).
  */
-export function instancePlan(pool: Pick<InstancePool, 'providers'>, intraOpThreads: number): (model: ModelSpec) => InstancePlan {
+export function instancePlan(
+  pool: Pick<InstancePool, 'providers'>,
+  intraOpThreads: number,
+): (model: ModelSpec) => InstancePlan {
   return (model) => {
     const providers = pool.providers(model);
-    return { count: Math.max(1, providers.length), threads: providers.some((p) => p === 'cpu') || providers.length === 0 ? intraOpThreads : 0 };
+    return {
+      count: Math.max(1, providers.length),
+      threads: providers.some((p) => p === 'cpu') || providers.length === 0 ? intraOpThreads : 0,
+    };
   };
 }
 
@@ -32,7 +43,11 @@ export function instancePlan(pool: Pick<InstancePool, 'providers'>, intraOpThrea
  * instance (while one batch runs on an instance, the next one fills), unless WORKER_CONCURRENCY
  * sets it for every model.
  */
-export function heldJobs(versions: Iterable<ModelSpec>, instances: (model: ModelSpec) => number, workerConcurrency: number): number {
+export function heldJobs(
+  versions: Iterable<ModelSpec>,
+  instances: (model: ModelSpec) => number,
+  workerConcurrency: number,
+): number {
   if (workerConcurrency > 0) return workerConcurrency;
   let most = 1;
   for (const spec of versions) most = Math.max(most, 2 * Math.max(1, spec.maxBatchSize) * Math.max(1, instances(spec)));

@@ -20,15 +20,26 @@ const config = loadWorkerConfig();
 const logger = createLogger({ service: 'worker', level: config.LOG_LEVEL, base: { worker: config.WORKER_ID } });
 
 async function main(): Promise<void> {
-  const tracing = initTracing('tessera-worker', config.OTEL_EXPORTER_OTLP_ENDPOINT, { 'service.instance.id': config.WORKER_ID });
+  const tracing = initTracing('tessera-worker', config.OTEL_EXPORTER_OTLP_ENDPOINT, {
+    'service.instance.id': config.WORKER_ID,
+  });
   const traces = new WorkerTracing(tracing, config.WORKER_ID);
   const repository = await loadRepository(config.MODEL_REPOSITORY);
   const names = config.MODELS.length > 0 ? config.MODELS : repository.names();
   const unknown = names.filter((n) => repository.versions(n).length === 0);
-  if (unknown.length > 0) throw new Error(`MODELS names unknown model(s) ${unknown.join(', ')}; the repository has ${repository.names().join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `MODELS names unknown model(s) ${unknown.join(', ')}; the repository has ${repository.names().join(', ')}`,
+    );
 
   const budget = threadBudget(config);
-  const runner = new InstancePool({ device: config.DEVICE, cudaDeviceId: config.CUDA_DEVICE_ID, intraOpNumThreads: config.INTRA_OP_THREADS, logger, ...(config.MEMORY_HEADROOM_MB > 0 ? { addressSpaceHeadroomMb: config.MEMORY_HEADROOM_MB } : {}) });
+  const runner = new InstancePool({
+    device: config.DEVICE,
+    cudaDeviceId: config.CUDA_DEVICE_ID,
+    intraOpNumThreads: config.INTRA_OP_THREADS,
+    logger,
+    ...(config.MEMORY_HEADROOM_MB > 0 ? { addressSpaceHeadroomMb: config.MEMORY_HEADROOM_MB } : {}),
+  });
   const providers: Record<string, string> = {};
   const served = new Map<string, Map<string, ModelSpec>>();
   for (const name of names) {
@@ -51,7 +62,10 @@ async function main(): Promise<void> {
 
   let scheduler!: Scheduler;
   let statistics: InferenceStatistics | undefined; // once Redis is connected, before any batch runs
-  const metrics = createWorkerMetrics({ worker: config.WORKER_ID, device: config.DEVICE, cudaDevice: config.CUDA_DEVICE_ID }, () => scheduler.pending());
+  const metrics = createWorkerMetrics(
+    { worker: config.WORKER_ID, device: config.DEVICE, cudaDevice: config.CUDA_DEVICE_ID },
+    () => scheduler.pending(),
+  );
   // Series appear only where nvidia-smi answers, i.e. on a host with a GPU.
   if (config.DEVICE !== 'cpu') registerGpuMetrics(metrics.registry, config.CUDA_DEVICE_ID);
   scheduler = new Scheduler({
@@ -73,17 +87,24 @@ async function main(): Promise<void> {
       },
       onOom: (e) => {
         metrics.oomEvents.inc({ model: e.model.name });
-        logger.warn({ model: e.model.name, from: e.from, to: e.to }, 'out of memory: session recreated, batch cap halved, retrying the same items');
+        logger.warn(
+          { model: e.model.name, from: e.from, to: e.to },
+          'out of memory: session recreated, batch cap halved, retrying the same items',
+        );
       },
       onCapChange: (e) => {
         metrics.batchCap.set({ model: e.model.name }, e.cap);
         // Tries of neighbouring caps are routine (a few batches each); decisions are worth a line.
         const level = e.reason === 'probe' ? 'debug' : 'info';
-        logger[level]({ model: e.model.name, cap: e.cap, from: e.from, reason: e.reason, tuner: scheduler.describeCap(e.model) }, 'batch cap changed');
+        logger[level](
+          { model: e.model.name, cap: e.cap, from: e.from, reason: e.reason, tuner: scheduler.describeCap(e.model) },
+          'batch cap changed',
+        );
       },
     },
   });
-  for (const [key, provider] of Object.entries(providers)) initModelSeries(metrics, key.slice(0, key.lastIndexOf('@')), provider);
+  for (const [key, provider] of Object.entries(providers))
+    initModelSeries(metrics, key.slice(0, key.lastIndexOf('@')), provider);
   for (const versions of served.values()) {
     for (const spec of versions.values()) {
       metrics.batchCap.set({ model: spec.name }, scheduler.cap(spec));
@@ -96,7 +117,8 @@ async function main(): Promise<void> {
   // models loaded and picks up where it was.
   const bullConnection = connectRedis(config, { maxRetriesPerRequest: null });
   const replyConnection = connectRedis(config, { maxRetriesPerRequest: null, enableAutoPipelining: true });
-  for (const conn of [bullConnection, replyConnection]) conn.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  for (const conn of [bullConnection, replyConnection])
+    conn.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   statistics = new InferenceStatistics(replyConnection, config.QUEUE_PREFIX);
 
   const consumers: Worker[] = [];
@@ -124,17 +146,34 @@ async function main(): Promise<void> {
 
   const stopTrimmer = startJobTrimmer(bullConnection, config.QUEUE_PREFIX, [...served.keys()], logger);
 
-  const heartbeat = new Heartbeat(replyConnection, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS, () => {
-    const caps: Record<string, number> = {};
-    for (const versions of served.values()) for (const spec of versions.values()) caps[modelKey(spec.name, spec.version)] = scheduler.cap(spec);
-    const counts: Record<string, number> = {};
-    for (const versions of served.values()) for (const spec of versions.values()) counts[modelKey(spec.name, spec.version)] = instances(spec).count;
-    return { id: config.WORKER_ID, models: Object.keys(providers), providers, caps, instances: counts, startedAt };
-  }, (err) => logger.warn({ err: (err as Error).message }, 'heartbeat failed'));
+  const heartbeat = new Heartbeat(
+    replyConnection,
+    config.QUEUE_PREFIX,
+    config.HEARTBEAT_INTERVAL_MS,
+    () => {
+      const caps: Record<string, number> = {};
+      for (const versions of served.values())
+        for (const spec of versions.values()) caps[modelKey(spec.name, spec.version)] = scheduler.cap(spec);
+      const counts: Record<string, number> = {};
+      for (const versions of served.values())
+        for (const spec of versions.values()) counts[modelKey(spec.name, spec.version)] = instances(spec).count;
+      return { id: config.WORKER_ID, models: Object.keys(providers), providers, caps, instances: counts, startedAt };
+    },
+    (err) => logger.warn({ err: (err as Error).message }, 'heartbeat failed'),
+  );
   const startedAt = Date.now();
   heartbeat.start();
   // Model load and unload through the repository API (Triton's explicit model control).
-  const stopModelControl = await startModelControl({ config, logger, served, providers, load: (spec) => runner.load(spec), release: (spec) => runner.unload(spec), startModel, beat: () => heartbeat.beat() });
+  const stopModelControl = await startModelControl({
+    config,
+    logger,
+    served,
+    providers,
+    load: (spec) => runner.load(spec),
+    release: (spec) => runner.unload(spec),
+    startModel,
+    beat: () => heartbeat.beat(),
+  });
 
   let stopping = false;
   const health = new WorkerHealth({
@@ -148,11 +187,26 @@ async function main(): Promise<void> {
   const server: Server = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT, {
     live: () => health.live(),
     ready: () => health.ready(),
-    describe: () => ({ worker: config.WORKER_ID, device: config.DEVICE, cuda_device_id: config.CUDA_DEVICE_ID, providers, models: [...served.keys()] }),
+    describe: () => ({
+      worker: config.WORKER_ID,
+      device: config.DEVICE,
+      cuda_device_id: config.CUDA_DEVICE_ID,
+      providers,
+      models: [...served.keys()],
+    }),
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.METRICS_PORT;
-  logger.info({ config: redact(config), providers, metricsPort: port, threadBudget: budget, recoveryBoundMs: workerRecoveryBoundMs(config) }, `worker ready: serving ${[...served.keys()].join(', ')}; metrics on http://${config.METRICS_HOST}:${port}/metrics`);
+  logger.info(
+    {
+      config: redact(config),
+      providers,
+      metricsPort: port,
+      threadBudget: budget,
+      recoveryBoundMs: workerRecoveryBoundMs(config),
+    },
+    `worker ready: serving ${[...served.keys()].join(', ')}; metrics on http://${config.METRICS_HOST}:${port}/metrics`,
+  );
 
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -188,7 +242,10 @@ function warnShortDeadlines(served: Map<string, Map<string, ModelSpec>>): void {
   for (const versions of served.values()) {
     for (const spec of versions.values()) {
       if (spec.timeoutMs !== undefined && spec.timeoutMs <= boundMs) {
-        logger.warn({ model: spec.name, version: spec.version, timeoutMs: spec.timeoutMs, recoveryBoundMs: boundMs }, 'the model\'s timeout_ms is shorter than the time a dead worker\'s jobs take to be recovered; its requests held by a worker that dies will time out');
+        logger.warn(
+          { model: spec.name, version: spec.version, timeoutMs: spec.timeoutMs, recoveryBoundMs: boundMs },
+          "the model's timeout_ms is shorter than the time a dead worker's jobs take to be recovered; its requests held by a worker that dies will time out",
+        );
       }
     }
   }

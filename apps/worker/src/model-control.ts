@@ -41,7 +41,11 @@ export async function startModelControl(deps: ModelControlDeps): Promise<() => v
   let running = Promise.resolve();
   // One change at a time, in the order they came.
   const reconcileSoon = () => {
-    running = running.then(() => reconcile(deps, control)).catch((err: Error) => logger.error({ err }, 'model control: the repository could not be applied; serving as before'));
+    running = running
+      .then(() => reconcile(deps, control))
+      .catch((err: Error) =>
+        logger.error({ err }, 'model control: the repository could not be applied; serving as before'),
+      );
     return running;
   };
   await control.subscribe(subscriber, 'workers', reconcileSoon);
@@ -52,8 +56,12 @@ export async function startModelControl(deps: ModelControlDeps): Promise<() => v
 async function reconcile(deps: ModelControlDeps, control: RepositoryControl): Promise<void> {
   const { config, logger, served, providers } = deps;
   const state = await control.read();
-  const repository = await loadRepository(config.MODEL_REPOSITORY, { unloaded: state.unloaded, configs: state.configs });
-  const names = config.MODELS.length > 0 ? repository.names().filter((n) => config.MODELS.includes(n)) : repository.names();
+  const repository = await loadRepository(config.MODEL_REPOSITORY, {
+    unloaded: state.unloaded,
+    configs: state.configs,
+  });
+  const names =
+    config.MODELS.length > 0 ? repository.names().filter((n) => config.MODELS.includes(n)) : repository.names();
   const wanted = new Set<string>();
   for (const name of names) {
     for (const version of repository.versions(name)) {
@@ -84,12 +92,17 @@ async function reconcile(deps: ModelControlDeps, control: RepositoryControl): Pr
     delete providers[key];
     const at = key.lastIndexOf('@');
     const [name, version] = [key.slice(0, at), key.slice(at + 1)];
-    logger.info({ model: name, version, graceMs: RELEASE_GRACE_MS }, 'model version released: no longer advertised, dropped after the grace period');
+    logger.info(
+      { model: name, version, graceMs: RELEASE_GRACE_MS },
+      'model version released: no longer advertised, dropped after the grace period',
+    );
     setTimeout(() => {
       const spec = served.get(name)?.get(version);
       if (providers[key] !== undefined || !spec) return; // loaded again meanwhile
       served.get(name)!.delete(version);
-      deps.release(spec).catch((err: Error) => logger.warn({ err: err.message, model: name, version }, 'model session not released'));
+      deps
+        .release(spec)
+        .catch((err: Error) => logger.warn({ err: err.message, model: name, version }, 'model session not released'));
     }, RELEASE_GRACE_MS).unref();
   }
   await deps.beat();

@@ -10,7 +10,10 @@ export class WorkerTracing {
   /** traceparent of each request handed to the scheduler and not yet answered. */
   private readonly parents = new Map<string, string>();
 
-  constructor(private readonly tracing: Tracing, private readonly workerId: string) {}
+  constructor(
+    private readonly tracing: Tracing,
+    private readonly workerId: string,
+  ) {}
 
   received(requestId: string, traceparent: string | undefined): void {
     if (this.tracing.enabled && traceparent) this.parents.set(requestId, traceparent);
@@ -20,7 +23,13 @@ export class WorkerTracing {
   queueWait(requestId: string, model: string, enqueuedAt: number, batchStartedAt: number): void {
     const parent = this.parents.get(requestId);
     if (!parent) return;
-    this.tracing.start('queue wait', { parent, startMs: enqueuedAt, attributes: { 'tessera.model': model, 'tessera.worker': this.workerId } }).end({ endMs: batchStartedAt });
+    this.tracing
+      .start('queue wait', {
+        parent,
+        startMs: enqueuedAt,
+        attributes: { 'tessera.model': model, 'tessera.worker': this.workerId },
+      })
+      .end({ endMs: batchStartedAt });
   }
 
   /** Runs the reply to a request inside its `reply` span, then forgets the request. */
@@ -39,7 +48,13 @@ export class WorkerTracing {
   batch(e: BatchEvent): void {
     if (!this.tracing.enabled) return;
     const links = e.requestIds.map((id) => this.parents.get(id));
-    const attributes = { 'tessera.model': e.model.name, 'tessera.batch_size': e.size, 'tessera.requests': e.requests, 'tessera.provider': e.provider, 'tessera.worker': this.workerId };
+    const attributes = {
+      'tessera.model': e.model.name,
+      'tessera.batch_size': e.size,
+      'tessera.requests': e.requests,
+      'tessera.provider': e.provider,
+      'tessera.worker': this.workerId,
+    };
     const batch = this.tracing.start('batch', { startMs: e.startedAt - e.delayMs, links, attributes });
     this.tracing.start('session.run', { parent: batch.traceparent, startMs: e.startedAt }).end({ endMs: e.endedAt });
     batch.end({ endMs: e.endedAt });

@@ -7,7 +7,8 @@ import type { Logger } from '@tessera/telemetry';
 const TRIM_INTERVAL_MS = 30_000;
 const TRIM_BATCH = 5000;
 
-const ageMs = (keep: unknown): number => (typeof keep === 'object' && keep !== null && 'age' in keep ? Number((keep as { age: number }).age) * 1000 : 0);
+const ageMs = (keep: unknown): number =>
+  typeof keep === 'object' && keep !== null && 'age' in keep ? Number((keep as { age: number }).age) * 1000 : 0;
 
 /**
  * BullMQ applies `removeOnComplete` / `removeOnFail` ages only when another job finishes, so the
@@ -15,9 +16,15 @@ const ageMs = (keep: unknown): number => (typeof keep === 'object' && keep !== n
  * removes finished jobs past those ages on a timer, so that Redis returns to its idle size after
  * a load. Stops with the returned function.
  */
-export function startJobTrimmer(connection: Redis, prefix: string, models: readonly string[], logger: Logger): () => Promise<void> {
+export function startJobTrimmer(
+  connection: Redis,
+  prefix: string,
+  models: readonly string[],
+  logger: Logger,
+): () => Promise<void> {
   const queues = models.map((m) => new Queue(queueName(m), { connection, prefix }));
-  for (const q of queues) q.on('error', (err) => logger.warn({ err: err.message, queue: q.name }, 'job trimmer queue error'));
+  for (const q of queues)
+    q.on('error', (err) => logger.warn({ err: err.message, queue: q.name }, 'job trimmer queue error'));
   const completedMs = ageMs(INFER_JOB_OPTIONS.removeOnComplete);
   const failedMs = ageMs(INFER_JOB_OPTIONS.removeOnFail);
   const trim = async () => {
@@ -26,7 +33,10 @@ export function startJobTrimmer(connection: Redis, prefix: string, models: reado
       await q.clean(failedMs, TRIM_BATCH, 'failed');
     }
   };
-  const timer = setInterval(() => void trim().catch((err: Error) => logger.warn({ err: err.message }, 'trimming finished jobs failed')), TRIM_INTERVAL_MS);
+  const timer = setInterval(
+    () => void trim().catch((err: Error) => logger.warn({ err: err.message }, 'trimming finished jobs failed')),
+    TRIM_INTERVAL_MS,
+  );
   timer.unref();
   return async () => {
     clearInterval(timer);

@@ -12,7 +12,10 @@ export class ArrivalRate {
    *   window means the same thing ("nothing is coming"), and clipping lets a new burst be
    *   recognised after a few arrivals instead of dozens.
    */
-  constructor(private readonly alpha = 0.3, private readonly maxGapMs = Infinity) {}
+  constructor(
+    private readonly alpha = 0.3,
+    private readonly maxGapMs = Infinity,
+  ) {}
 
   observe(now: number): void {
     if (this.last !== undefined) {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { BatchSizeController } from './batch-size-controller.js';
 import { cpuLike, gpuLike, saturate, share, sweetSpot } from './testing/device-sim.js';
 
-const tuned = (max = 64, extra: { objectiveMs?: number; growAfter?: number } = {}) => new BatchSizeController({ max, tuning: {}, ...extra });
+const tuned = (max = 64, extra: { objectiveMs?: number; growAfter?: number } = {}) =>
+  new BatchSizeController({ max, tuning: {}, ...extra });
 
 test('a CPU-like device whose per-item cost rises with the batch settles at a small cap', () => {
   const ctl = tuned(64);
@@ -66,7 +67,10 @@ test('a latency objective caps the batch where twice its time fits', () => {
   const trace = saturate(ctl, device, 500);
   assert.equal(ctl.tuner!.settled, 16);
   const late = trace.sizes.slice(50);
-  assert.ok(late.every((n) => n <= 16), `after settling no batch exceeds 16 (max ${Math.max(...late)})`);
+  assert.ok(
+    late.every((n) => n <= 16),
+    `after settling no batch exceeds 16 (max ${Math.max(...late)})`,
+  );
 });
 
 test('a flat device (same cost per item at every size) does not wander', () => {
@@ -110,9 +114,11 @@ test('another cap must win two tries in a row before the cap moves there', () =>
     moves.push(ctl.tuner!.settled);
   }
   assert.equal(ctl.tuner!.settled, 8, 'it does move down in the end');
-  assert.ok(wins >= 1, `the cap stayed at 64 after 8 won its first try (tries of 8 that ended without settling: ${wins})`);
+  assert.ok(
+    wins >= 1,
+    `the cap stayed at 64 after 8 won its first try (tries of 8 that ended without settling: ${wins})`,
+  );
 });
-
 
 test('upwards too: a larger cap that wins one try does not take over until it wins again', () => {
   // Per-item cost grows with the distance from the best size (10 % per step: small wins), 8 at

@@ -33,10 +33,18 @@ export class BatchSizeController {
 
   constructor(opts: BatchSizeControllerOptions) {
     this.max = Math.max(1, Math.floor(opts.max));
-    this.memory = new MemoryLimit({ max: this.max, ...(opts.growAfter !== undefined ? { growAfter: opts.growAfter } : {}) });
-    this.tuner = opts.tuning === false || opts.tuning === undefined
-      ? undefined
-      : new ThroughputTuner({ ...opts.tuning, max: this.max, ...(opts.objectiveMs !== undefined ? { objectiveMs: opts.objectiveMs } : {}) });
+    this.memory = new MemoryLimit({
+      max: this.max,
+      ...(opts.growAfter !== undefined ? { growAfter: opts.growAfter } : {}),
+    });
+    this.tuner =
+      opts.tuning === false || opts.tuning === undefined
+        ? undefined
+        : new ThroughputTuner({
+            ...opts.tuning,
+            max: this.max,
+            ...(opts.objectiveMs !== undefined ? { objectiveMs: opts.objectiveMs } : {}),
+          });
   }
 
   get value(): number {

@@ -7,7 +7,14 @@ import type { SchedulerEvents } from './types.js';
 /** Runs a metrics hook; hooks must not break batching. */
 type Emit = (fn: () => void) => void;
 
-function reportChange(ctl: BatchSizeController, model: ModelSpec, from: number, reason: CapChangeReason | undefined, emit: Emit, events: SchedulerEvents): void {
+function reportChange(
+  ctl: BatchSizeController,
+  model: ModelSpec,
+  from: number,
+  reason: CapChangeReason | undefined,
+  emit: Emit,
+  events: SchedulerEvents,
+): void {
   if (reason === undefined || (ctl.value === from && reason !== 'settle')) return;
   emit(() => events.onCapChange?.({ model, cap: ctl.value, from, reason }));
 }
@@ -32,7 +39,13 @@ export function capHooks(ctl: BatchSizeController, model: ModelSpec, emit: Emit,
 }
 
 /** Feeds a successful batch's cost to the model's cap controller, reporting a change. */
-export function tuneCap(ctl: BatchSizeController, model: ModelSpec, batch: { size: number; costMs: number; load: BatchLoad }, emit: Emit, events: SchedulerEvents): void {
+export function tuneCap(
+  ctl: BatchSizeController,
+  model: ModelSpec,
+  batch: { size: number; costMs: number; load: BatchLoad },
+  emit: Emit,
+  events: SchedulerEvents,
+): void {
   const from = ctl.value;
   reportChange(ctl, model, from, ctl.observe(batch.size, batch.costMs, batch.load), emit, events);
 }

@@ -68,11 +68,18 @@ export interface Contender<T> extends Urgency {
  * 3. then earliest effective deadline first;
  * 4. then arrival order (with no deadlines and no objectives this is the plain oldest-first).
  */
-export function crossModelOrder<T>(contenders: readonly Contender<T>[], share: DeviceShare, now: number, slack = 0.1): Contender<T>[] {
+export function crossModelOrder<T>(
+  contenders: readonly Contender<T>[],
+  share: DeviceShare,
+  now: number,
+  slack = 0.1,
+): Contender<T>[] {
   const usage = new Map(contenders.map((c) => [c.key, share.usage(c.key, now)]));
   let total = 0;
   for (const u of usage.values()) total += u;
   const fair = 1 / contenders.length;
   const owed = (c: Contender<T>) => (total > 0 && usage.get(c.key)! / total < fair - slack ? 0 : 1);
-  return [...contenders].sort((a, b) => a.priority - b.priority || owed(a) - owed(b) || a.deadline - b.deadline || a.seq - b.seq);
+  return [...contenders].sort(
+    (a, b) => a.priority - b.priority || owed(a) - owed(b) || a.deadline - b.deadline || a.seq - b.seq,
+  );
 }

@@ -1,8 +1,21 @@
 export { systemClock, type Clock } from './clock.js';
 export { ManualClock } from './manual-clock.js';
-export type { BatchRequest, RunResult, Runner, Outcome, SchedulerEvents, SchedulerOptions, BatchEvent } from './types.js';
+export type {
+  BatchRequest,
+  RunResult,
+  Runner,
+  Outcome,
+  SchedulerEvents,
+  SchedulerOptions,
+  BatchEvent,
+} from './types.js';
 export { Scheduler } from './scheduler.js';
-export { BatchSizeController, type BatchSizeControllerOptions, type CapChangeReason, type TuningOptions } from './batch-size-controller.js';
+export {
+  BatchSizeController,
+  type BatchSizeControllerOptions,
+  type CapChangeReason,
+  type TuningOptions,
+} from './batch-size-controller.js';
 export { MemoryLimit } from './memory-limit.js';
 export { ThroughputTuner, type BatchLoad, type TunerOptions, type TunerMove } from './throughput-tuner.js';
 export { BatchCostModel } from './batch-cost-model.js';
@@ -13,4 +26,11 @@ export { stackInputs, compatKey, type StackPart } from './stack.js';
 export { splitOutputs, assembleOutputs, type SplitPart } from './split.js';
 export { DEFAULT_PADDING, paddingAllowed, type PaddingPolicy, type RowShape } from './padding.js';
 export { Lanes, SINGLE_LANE, type InstancePlan } from './lanes.js';
-export { crossModelOrder, DeviceShare, effectiveDeadline, urgencyOf, type Contender, type Urgency } from './cross-model.js';
+export {
+  crossModelOrder,
+  DeviceShare,
+  effectiveDeadline,
+  urgencyOf,
+  type Contender,
+  type Urgency,
+} from './cross-model.js';

@@ -4,7 +4,11 @@ import { CapController } from './testing/cap-controller.js';
 import { MemoryLimit } from './memory-limit.js';
 
 /** Full batches against a device whose real limit is `fits` items, for `batches` runs. */
-function run(cap: { value: number; onSuccess(items?: number): unknown; onOutOfMemory(items: number): unknown }, fits: number, batches: number) {
+function run(
+  cap: { value: number; onSuccess(items?: number): unknown; onOutOfMemory(items: number): unknown },
+  fits: number,
+  batches: number,
+) {
   let ooms = 0;
   const sizes: number[] = [];
   for (let i = 0; i < batches; i++) {

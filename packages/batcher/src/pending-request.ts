@@ -65,7 +65,11 @@ export class PendingRequest implements Plannable {
     let outputs: Tensor[];
     try {
       this.pieces.sort((a, b) => a.offset - b.offset);
-      outputs = assembleOutputs(this.req.model, this.pieces.map((p) => p.outputs), this.req.outputs);
+      outputs = assembleOutputs(
+        this.req.model,
+        this.pieces.map((p) => p.outputs),
+        this.req.outputs,
+      );
     } catch (err) {
       const error = err instanceof ServiceError ? err : new ServiceError('internal', String(err), { cause: err });
       this.fail(error);

@@ -27,13 +27,17 @@ function setup(run: (parts: readonly Part[]) => void, cap = new CapController({ 
     classifyError: classify,
     cap,
     items: (p) => p.items,
-    split: (p, n) => [{ ...p, items: n }, { id: p.id, offset: p.offset + n, items: p.items - n }],
+    split: (p, n) => [
+      { ...p, items: n },
+      { id: p.id, offset: p.offset + n, items: p.items - n },
+    ],
     label: "model 'm' version 1",
   };
   return { opts, runs, cap, resets: () => resets };
 }
 
-const parts = (n: number, items = 1): Part[] => Array.from({ length: n }, (_, i) => ({ id: `p${i}`, offset: 0, items }));
+const parts = (n: number, items = 1): Part[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `p${i}`, offset: 0, items }));
 
 test('without failures a batch is exactly one run', async () => {
   const { opts, runs } = setup(() => {});
@@ -56,12 +60,18 @@ test('OOM halves 64 -> 32 -> 16, resets each time, and loses no part', async () 
 });
 
 test('OOM cuts a part larger than the new cap into slices', async () => {
-  const { opts, runs } = setup((ps) => {
-    if (ps.reduce((n, p) => n + p.items, 0) > 4) throw new OomError();
-  }, new CapController({ max: 8 }));
+  const { opts, runs } = setup(
+    (ps) => {
+      if (ps.reduce((n, p) => n + p.items, 0) > 4) throw new OomError();
+    },
+    new CapController({ max: 8 }),
+  );
   const out = await runWithRecovery([{ id: 'big', offset: 0, items: 8 }], opts);
   assert.deepEqual(runs, [8, 4, 4]);
-  assert.deepEqual(out.map((o) => (o.ok ? o.result : 'fail')), ['big@0+4', 'big@4+4']);
+  assert.deepEqual(
+    out.map((o) => (o.ok ? o.result : 'fail')),
+    ['big@0+4', 'big@4+4'],
+  );
 });
 
 test('a single item that runs out of memory fails clearly, once', async () => {
@@ -92,7 +102,10 @@ test('a non-OOM error is bisected down to the offending part; batch-mates succee
   });
   const out = await runWithRecovery(parts(8), opts);
   const failed = out.filter((o) => !o.ok);
-  assert.deepEqual(failed.map((o) => o.part.id), ['p5']);
+  assert.deepEqual(
+    failed.map((o) => o.part.id),
+    ['p5'],
+  );
   const [bad] = failed;
   assert.ok(bad && !bad.ok);
   assert.equal(bad.error.code, 'model_rejected_input');
@@ -106,7 +119,13 @@ test('two bad parts both fail and only they fail', async () => {
     if (ps.some((p) => p.id === 'p0' || p.id === 'p6')) throw new Error('bad');
   });
   const out = await runWithRecovery(parts(7), opts);
-  assert.deepEqual(out.filter((o) => !o.ok).map((o) => o.part.id).sort(), ['p0', 'p6']);
+  assert.deepEqual(
+    out
+      .filter((o) => !o.ok)
+      .map((o) => o.part.id)
+      .sort(),
+    ['p0', 'p6'],
+  );
   assert.equal(out.length, 7);
 });
 
@@ -140,7 +159,10 @@ test('abandoned parts are not run again', async () => {
     if (!o.ok) failed.add(o.part.id);
   };
   opts.abandoned = (p) => failed.has(p.id);
-  const big: Part[] = [{ id: 'p0', offset: 0, items: 1 }, { id: 'p1', offset: 0, items: 1 }];
+  const big: Part[] = [
+    { id: 'p0', offset: 0, items: 1 },
+    { id: 'p1', offset: 0, items: 1 },
+  ];
   await runWithRecovery(big, opts);
   assert.deepEqual(runs, [2, 1, 1]);
 });

@@ -29,8 +29,7 @@ export interface RecoveryOptions<P, R> {
 }
 
 export type PartOutcome<P, R> =
-  | { part: P; ok: true; result: R }
-  | { part: P; ok: false; error: ServiceError; cause: unknown };
+  { part: P; ok: true; result: R } | { part: P; ok: false; error: ServiceError; cause: unknown };
 
 /**
  * Runs one planned batch and recovers from failures without losing requests:
@@ -43,7 +42,10 @@ export type PartOutcome<P, R> =
  *
  * Without failures this is exactly one `run`. Every part settles exactly once.
  */
-export async function runWithRecovery<P, R>(parts: readonly P[], opts: RecoveryOptions<P, R>): Promise<PartOutcome<P, R>[]> {
+export async function runWithRecovery<P, R>(
+  parts: readonly P[],
+  opts: RecoveryOptions<P, R>,
+): Promise<PartOutcome<P, R>[]> {
   const outcomes: PartOutcome<P, R>[] = [];
   const settle = (outcome: PartOutcome<P, R>): void => {
     outcomes.push(outcome);
@@ -60,7 +62,10 @@ export async function runWithRecovery<P, R>(parts: readonly P[], opts: RecoveryO
       rest = rest.filter((p) => !opts.abandoned?.(p));
       if (rest.length === 0) return;
       // Re-plan under the current cap each time: it may have shrunk (or grown) meanwhile.
-      const takes = planBatch(rest.map((p) => ({ remaining: opts.items(p), key: '' })), opts.cap.value);
+      const takes = planBatch(
+        rest.map((p) => ({ remaining: opts.items(p), key: '' })),
+        opts.cap.value,
+      );
       const chunk: P[] = [];
       const taken = new Set<number>();
       for (const take of takes) {
@@ -105,8 +110,13 @@ export async function runWithRecovery<P, R>(parts: readonly P[], opts: RecoveryO
         return;
       }
       if (items <= 1) {
-        fail(chunk, new ServiceError('out_of_memory',
-          `${opts.label}: a single item does not fit in the device memory`, { cause: err }), err);
+        fail(
+          chunk,
+          new ServiceError('out_of_memory', `${opts.label}: a single item does not fit in the device memory`, {
+            cause: err,
+          }),
+          err,
+        );
         return;
       }
       opts.cap.onOutOfMemory(items);

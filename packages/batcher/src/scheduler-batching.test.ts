@@ -17,7 +17,10 @@ test('a request larger than the cap runs in cap-sized slices and is reassembled 
   const out = await big;
   assert.ok(out.ok);
   assert.deepEqual(out.outputs[0]?.shape, [10, 2]);
-  assert.deepEqual(values(out.outputs[0]), rows(0, 10).map((v) => v * 2));
+  assert.deepEqual(
+    values(out.outputs[0]),
+    rows(0, 10).map((v) => v * 2),
+  );
   // Three slices of 5 ms each back to back from t = 0: no time spent waiting.
   assert.deepEqual(out.timing, { queueMs: 0, computeMs: 15, batchSize: 3 });
   const s = await small;
@@ -28,7 +31,11 @@ test('a request larger than the cap runs in cap-sized slices and is reassembled 
 
 test('incompatible shapes wait for a later batch; each request gets its own rows', async () => {
   const h = harness();
-  const model = makeModel({ maxBatchSize: 8, maxQueueDelayMs: 0, inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }] });
+  const model = makeModel({
+    maxBatchSize: 8,
+    maxQueueDelayMs: 0,
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
+  });
   const a = h.scheduler.submit({ ...request(model, 1, 0), inputs: [tensor('x', 'FP32', [1, 2], [1, 2])] });
   const b = h.scheduler.submit({ ...request(model, 1, 0), inputs: [tensor('x', 'FP32', [1, 3], [3, 4, 5])] });
   const c = h.scheduler.submit({ ...request(model, 2, 0), inputs: [tensor('x', 'FP32', [2, 2], [6, 7, 8, 9])] });
@@ -78,15 +85,24 @@ test('only the requested outputs come back, in the requested order', async () =>
   const h = harness();
   const model = makeModel({
     maxQueueDelayMs: 0,
-    outputs: [{ name: 'y', datatype: 'FP32', shape: [2] }, { name: 'z', datatype: 'FP32', shape: [2] }],
+    outputs: [
+      { name: 'y', datatype: 'FP32', shape: [2] },
+      { name: 'z', datatype: 'FP32', shape: [2] },
+    ],
   });
   const only = h.scheduler.submit(request(model, 1, 1, { outputs: ['z'] }));
   const both = h.scheduler.submit(request(model, 1, 1));
   await h.advance(10);
   const [o, b] = await Promise.all([only, both]);
   assert.ok(o.ok && b.ok);
-  assert.deepEqual(o.outputs.map((t) => t.name), ['z']);
-  assert.deepEqual(b.outputs.map((t) => t.name), ['y', 'z']);
+  assert.deepEqual(
+    o.outputs.map((t) => t.name),
+    ['z'],
+  );
+  assert.deepEqual(
+    b.outputs.map((t) => t.name),
+    ['y', 'z'],
+  );
 });
 
 test('across models the one whose oldest waiting item is oldest goes first', async () => {
@@ -114,7 +130,10 @@ test('a model without a batch dimension runs one request per batch, tensors unto
   const first = h.scheduler.submit(mk(1));
   const second = h.scheduler.submit(mk(2));
   await h.advance(20);
-  assert.deepEqual(h.runner.calls.map((c) => c.inputs[0]?.shape), [[2], [2]]);
+  assert.deepEqual(
+    h.runner.calls.map((c) => c.inputs[0]?.shape),
+    [[2], [2]],
+  );
   const [x, y] = await Promise.all([first, second]);
   assert.ok(x.ok && y.ok);
   assert.deepEqual(values(x.outputs[0]), [2, 2]);
@@ -138,7 +157,10 @@ test('hooks that throw do not disturb batching', async () => {
     throw new Error('metrics down');
   };
   const scheduler = new Scheduler({
-    runner, clock, isOutOfMemory: isOom, classifyError: classify,
+    runner,
+    clock,
+    isOutOfMemory: isOom,
+    classifyError: classify,
     events: { onBatch: boom, onCapChange: boom, onOom: boom, onFailure: boom },
   });
   const out = await scheduler.submit(request(makeModel({ maxQueueDelayMs: 0 }), 2, 4, { enqueuedAt: 100 }));

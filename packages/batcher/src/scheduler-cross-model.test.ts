@@ -31,13 +31,16 @@ test('without objectives or deadlines, a model that had no device time lately is
   for (const o of flood) assert.ok((await o).ok);
 });
 
-test('a request\'s own deadline counts too: the earlier one goes first', async () => {
+test("a request's own deadline counts too: the earlier one goes first", async () => {
   const a = makeModel({ name: 'a', maxBatchSize: 1, maxQueueDelayMs: 0 });
   const b = makeModel({ name: 'b', maxBatchSize: 1, maxQueueDelayMs: 0 });
   const h = harness();
   const first = h.scheduler.submit(request(a, 1, 0));
   await h.flush();
-  const outcomes = [h.scheduler.submit(request(a, 1, 10, { deadline: 900 })), h.scheduler.submit(request(b, 1, 20, { deadline: 100 }))];
+  const outcomes = [
+    h.scheduler.submit(request(a, 1, 10, { deadline: 900 })),
+    h.scheduler.submit(request(b, 1, 20, { deadline: 100 })),
+  ];
   await h.advance(20);
   for (const o of [first, ...outcomes]) assert.ok((await o).ok);
   assert.deepEqual(h.modelsRun(), ['a', 'b', 'a']);
@@ -69,6 +72,12 @@ test('a flooded model without an objective keeps its fair share against a floode
   }
   const runs = h.modelsRun();
   const share = runs.filter((m) => m === 'loose').length / runs.length;
-  assert.ok(share >= 0.4, `loose got ${(share * 100).toFixed(0)} % of the runs; its fair share is 50 %, less the 10 % slack`);
-  assert.ok(runs.filter((m) => m === 'tight').length > runs.length / 2 - runs.length * 0.15, 'and the tight model still gets its own share');
+  assert.ok(
+    share >= 0.4,
+    `loose got ${(share * 100).toFixed(0)} % of the runs; its fair share is 50 %, less the 10 % slack`,
+  );
+  assert.ok(
+    runs.filter((m) => m === 'tight').length > runs.length / 2 - runs.length * 0.15,
+    'and the tight model still gets its own share',
+  );
 });

@@ -10,13 +10,19 @@ test('OOM halves the cap 64 -> 32 -> 16, resets each time, and every request suc
   await h.advance(100);
   assert.deepEqual(h.runner.sizes, [64, 32, 16, 16, 16, 16]);
   assert.equal(h.runner.resets.length, 2);
-  assert.deepEqual(h.seen.ooms, [{ from: 64, to: 32 }, { from: 32, to: 16 }]);
+  assert.deepEqual(h.seen.ooms, [
+    { from: 64, to: 32 },
+    { from: 32, to: 16 },
+  ]);
   assert.deepEqual(h.seen.caps, [32, 16]);
   assert.equal(h.scheduler.cap(model), 16);
   const outs = await Promise.all(all);
   outs.forEach((out, i) => {
     assert.ok(out.ok);
-    assert.deepEqual(values(out.outputs[0]), rows(i * 2, 1).map((v) => v * 2));
+    assert.deepEqual(
+      values(out.outputs[0]),
+      rows(i * 2, 1).map((v) => v * 2),
+    );
   });
   assert.equal(h.runner.maxActive, 1);
 });
@@ -59,7 +65,10 @@ test('a non-OOM error fails only the offending request; batch-mates succeed', as
       assert.match(out.error.message, /666/);
     } else {
       assert.ok(out.ok);
-      assert.deepEqual(values(out.outputs[0]), rows(bases[i]!, 1).map((v) => v * 2));
+      assert.deepEqual(
+        values(out.outputs[0]),
+        rows(bases[i]!, 1).map((v) => v * 2),
+      );
     }
   });
   assert.deepEqual(h.seen.failures, ['q665']);

@@ -47,7 +47,13 @@ for (const seed of [1, 2, 3, 4, 5]) {
         const data = Array.from({ length: items * len }, () => next++ % 500);
         const poisoned = rand() < 0.05;
         if (poisoned) data[Math.floor(rand() * data.length)] = POISON;
-        const req = { id: `s${sent.length}`, model, items, inputs: [tensor('x', 'FP32', [items, len], data)], enqueuedAt: h.clock.now() };
+        const req = {
+          id: `s${sent.length}`,
+          model,
+          items,
+          inputs: [tensor('x', 'FP32', [items, len], data)],
+          enqueuedAt: h.clock.now(),
+        };
         sent.push({ data, poisoned, done: h.scheduler.submit(req) });
       }
       await h.advance(1);
@@ -60,7 +66,11 @@ for (const seed of [1, 2, 3, 4, 5]) {
       const s = sent[i]!;
       if (out.ok) {
         assert.equal(s.poisoned, false, `request ${i} carried poison but succeeded`);
-        assert.deepEqual(values(out.outputs[0]), s.data.map((v) => v * 2), `request ${i} got someone else's rows`);
+        assert.deepEqual(
+          values(out.outputs[0]),
+          s.data.map((v) => v * 2),
+          `request ${i} got someone else's rows`,
+        );
       } else {
         assert.equal(s.poisoned, true, `request ${i} failed with ${out.error.code}: ${out.error.message}`);
       }

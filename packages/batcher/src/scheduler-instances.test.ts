@@ -48,7 +48,11 @@ test('a GPU instance (no CPU threads) runs beside a CPU run that fills the budge
 
 test('out of memory on one instance recreates that instance and halves only its cap', async () => {
   const model = makeModel({ name: 'big', maxBatchSize: 8, maxQueueDelayMs: 0 });
-  const h = harness({ instances: () => ({ count: 2, threads: 1 }), threadBudget: 2, fail: (call) => (call.instance === 1 && call.items > 4 ? new OomError() : undefined) });
+  const h = harness({
+    instances: () => ({ count: 2, threads: 1 }),
+    threadBudget: 2,
+    fail: (call) => (call.instance === 1 && call.items > 4 ? new OomError() : undefined),
+  });
   const outcomes = [h.scheduler.submit(request(model, 8, 0)), h.scheduler.submit(request(model, 8, 100))];
   await h.advance(40);
   for (const o of outcomes) assert.ok((await o).ok, 'the items are retried, not failed');
@@ -60,7 +64,11 @@ test('out of memory on one instance recreates that instance and halves only its 
 test('a second instance leaves a thread for another active model, so its request never waits for a heavy batch', async () => {
   const heavy = makeModel({ name: 'heavy', maxBatchSize: 1, maxQueueDelayMs: 0 });
   const small = makeModel({ name: 'small', maxBatchSize: 1, maxQueueDelayMs: 0 });
-  const h = harness({ instances: (m) => ({ count: m.name === 'heavy' ? 2 : 1, threads: 1 }), threadBudget: 2, computeMsFor: (m) => (m.name === 'heavy' ? 100 : 1) });
+  const h = harness({
+    instances: (m) => ({ count: m.name === 'heavy' ? 2 : 1, threads: 1 }),
+    threadBudget: 2,
+    computeMsFor: (m) => (m.name === 'heavy' ? 100 : 1),
+  });
   // Alone, the heavy model runs on both threads.
   const alone = [h.scheduler.submit(request(heavy, 1, 0)), h.scheduler.submit(request(heavy, 1, 10))];
   await h.flush();
@@ -69,7 +77,15 @@ test('a second instance leaves a thread for another active model, so its request
   for (const o of alone) assert.ok((await o).ok);
   // Once the small model is active, the heavy one keeps to one thread and the small one's next
   // request starts at once.
-  assert.ok((await (async () => { const o = h.scheduler.submit(request(small, 1, 20)); await h.advance(2); return o; })()).ok);
+  assert.ok(
+    (
+      await (async () => {
+        const o = h.scheduler.submit(request(small, 1, 20));
+        await h.advance(2);
+        return o;
+      })()
+    ).ok,
+  );
   const flood = Array.from({ length: 4 }, (_, i) => h.scheduler.submit(request(heavy, 1, 100 + i)));
   await h.flush();
   assert.equal(h.runner.active, 1, 'one heavy run; a thread is kept for the small model');

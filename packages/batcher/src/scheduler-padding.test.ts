@@ -11,7 +11,17 @@ const model = makeModel({
   inputs: [{ name: 'x', datatype: 'FP32', shape: [-1], pad: [{ axis: 0, value: 0 }] }],
   outputs: [{ name: 'y', datatype: 'FP32', shape: [-1], crop: [{ axis: 0, input: 'x', inputAxis: 0, scale: 1 }] }],
 });
-const ofLength = (n: number, base = 1) => ({ ...request(model, 1, 0), inputs: [tensor('x', 'FP32', [1, n], Array.from({ length: n }, (_, i) => base + i))] });
+const ofLength = (n: number, base = 1) => ({
+  ...request(model, 1, 0),
+  inputs: [
+    tensor(
+      'x',
+      'FP32',
+      [1, n],
+      Array.from({ length: n }, (_, i) => base + i),
+    ),
+  ],
+});
 const shaped = (length: number, count = 1) => ({ shape: { dims: [[length]], elementBytes: [4] }, count });
 
 test('padding rule: lengths within the ratio, padding bytes within the budget', () => {
@@ -26,8 +36,15 @@ test('padding rule: lengths within the ratio, padding bytes within the budget', 
 
 test('the planner leaves a request out of a batch it would pad too much, and it keeps its place', () => {
   const entry = (length: number) => ({ remaining: 1, key: 'k', rows: { dims: [[length]], elementBytes: [4] } });
-  assert.deepEqual(planBatch([entry(5), entry(5000), entry(7), entry(12)], 8, { maxBytes: 1 << 20, maxRatio: 4 }), [{ index: 0, count: 1 }, { index: 2, count: 1 }, { index: 3, count: 1 }]);
-  assert.deepEqual(planBatch([entry(5000), entry(5), entry(4000)], 8, { maxBytes: 1 << 20, maxRatio: 4 }), [{ index: 0, count: 1 }, { index: 2, count: 1 }]);
+  assert.deepEqual(planBatch([entry(5), entry(5000), entry(7), entry(12)], 8, { maxBytes: 1 << 20, maxRatio: 4 }), [
+    { index: 0, count: 1 },
+    { index: 2, count: 1 },
+    { index: 3, count: 1 },
+  ]);
+  assert.deepEqual(planBatch([entry(5000), entry(5), entry(4000)], 8, { maxBytes: 1 << 20, maxRatio: 4 }), [
+    { index: 0, count: 1 },
+    { index: 2, count: 1 },
+  ]);
 });
 
 test('a tiny request is not padded to a huge one: they run in different batches, each answered right', async () => {
@@ -36,7 +53,14 @@ test('a tiny request is not padded to a huge one: they run in different batches,
   const huge = h.scheduler.submit(ofLength(5000));
   const small = h.scheduler.submit(ofLength(6, 10));
   await h.advance(20);
-  assert.deepEqual(h.runner.calls.map((c) => c.inputs[0]!.shape), [[2, 6], [1, 5000]], 'the short ones together, the long one alone');
+  assert.deepEqual(
+    h.runner.calls.map((c) => c.inputs[0]!.shape),
+    [
+      [2, 6],
+      [1, 5000],
+    ],
+    'the short ones together, the long one alone',
+  );
   const [t, g, s] = await Promise.all([tiny, huge, small]);
   assert.ok(t.ok && g.ok && s.ok);
   assert.deepEqual(values(t.outputs[0]), [2, 4, 6]);

@@ -10,7 +10,10 @@ import type { BatchEvent, RunResult, Runner, SchedulerOptions } from './types.js
 
 /** A runner whose batches take `device.ms(n)` of the manual clock. */
 class TimedRunner implements Runner {
-  constructor(private readonly clock: ManualClock, private readonly device: FakeDevice) {}
+  constructor(
+    private readonly clock: ManualClock,
+    private readonly device: FakeDevice,
+  ) {}
   async run(model: ModelSpec, inputs: Tensor[]): Promise<RunResult> {
     const ms = this.device.ms(inputs[0]!.shape[0]!);
     await new Promise<void>((resolve) => this.clock.setTimeout(resolve, ms));
@@ -24,7 +27,10 @@ function setup(device: FakeDevice, opts: Partial<SchedulerOptions> = {}) {
   const batches: BatchEvent[] = [];
   const caps: { cap: number; reason: string | undefined }[] = [];
   const scheduler = new Scheduler({
-    runner: new TimedRunner(clock, device), clock, isOutOfMemory: isOom, classifyError: classify,
+    runner: new TimedRunner(clock, device),
+    clock,
+    isOutOfMemory: isOom,
+    classifyError: classify,
     events: { onBatch: (e) => batches.push(e), onCapChange: (e) => caps.push({ cap: e.cap, reason: e.reason }) },
     ...opts,
   });
@@ -55,9 +61,15 @@ test('with tuning on, a device whose per-item cost rises with the batch gets sma
   stop();
   const late = t.batches.slice(-20).map((b) => b.size);
   assert.ok(late.filter((n) => n <= 4).length >= 16, `last batches: ${late.join(',')}`);
-  assert.ok(t.caps.some((c) => c.reason === 'settle'), 'the tuner settled on a smaller cap');
+  assert.ok(
+    t.caps.some((c) => c.reason === 'settle'),
+    'the tuner settled on a smaller cap',
+  );
   const state = t.scheduler.describeCap(model);
-  assert.ok(Number(state.tunedCap) <= 4, `settled cap ${state.tunedCap} (now ${state.cap}${state.probing ? ', trying another' : ''})`);
+  assert.ok(
+    Number(state.tunedCap) <= 4,
+    `settled cap ${state.tunedCap} (now ${state.cap}${state.probing ? ', trying another' : ''})`,
+  );
 });
 
 test('with tuning on, a device that gains from batching keeps full batches', async () => {
@@ -80,7 +92,14 @@ test('a device busy for less than half of each cycle is left at its cap: the res
   const clock = new ManualClock(0);
   const device = { ms: (n: number) => n * (1 + 0.25 * Math.max(0, Math.log2(n) - 2)) };
   const events = { onBatch: (e: BatchEvent) => clock.advance(e.size * 2) };
-  const s = new Scheduler({ runner: new TimedRunner(clock, device), clock, isOutOfMemory: isOom, classifyError: classify, tuning: true, events });
+  const s = new Scheduler({
+    runner: new TimedRunner(clock, device),
+    clock,
+    isOutOfMemory: isOom,
+    classifyError: classify,
+    tuning: true,
+    events,
+  });
   const model = makeModel({ maxBatchSize: 32, maxQueueDelayMs: 0 });
   const stop = closedLoop(s, model, 64);
   for (let i = 0; i < 20_000; i++) {
@@ -117,5 +136,8 @@ test('each batch reports the delay the batching rule held it open: 0 when it wen
   assert.equal(t.batches[0]!.delayMs, 0);
   const held = t.batches.filter((b) => b.delayMs > 0);
   assert.ok(held.length >= 1, `delays: ${t.batches.map((b) => b.delayMs).join(',')}`);
-  assert.ok(held.every((b) => b.delayMs <= 10), 'never longer than max_queue_delay_ms');
+  assert.ok(
+    held.every((b) => b.delayMs <= 10),
+    'never longer than max_queue_delay_ms',
+  );
 });

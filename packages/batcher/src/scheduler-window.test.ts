@@ -99,7 +99,10 @@ test('requests arriving during a run form the next batch, which goes when the de
   const outs = await Promise.all(later);
   outs.forEach((out, i) => {
     assert.ok(out.ok);
-    assert.deepEqual(values(out.outputs[0]), rows((i + 1) * 10, 1).map((v) => v * 2));
+    assert.deepEqual(
+      values(out.outputs[0]),
+      rows((i + 1) * 10, 1).map((v) => v * 2),
+    );
     assert.equal(out.timing.queueMs, 5 - (i + 1));
     assert.equal(out.timing.batchSize, 3);
   });
@@ -147,6 +150,9 @@ test('one run per batch and never two runs at once', async () => {
   assert.ok(outs.every((o) => o.ok));
   assert.equal(h.runner.maxActive, 1);
   assert.equal(h.runner.calls.length, h.seen.batches.length);
-  assert.equal(h.runner.sizes.reduce((a, b) => a + b, 0), 79);
+  assert.equal(
+    h.runner.sizes.reduce((a, b) => a + b, 0),
+    79,
+  );
   assert.ok(h.runner.sizes.every((s) => s <= 4));
 });

@@ -81,7 +81,14 @@ export class Scheduler {
     const queue = this.queueFor(req.model);
     queue.arrivals.observe(now);
     this.lanes.arrived(req.model, now);
-    const entry = new PendingRequest(req, compatKey(req.model, req.inputs), this.seq++, now, this.lanes.free(req.model, now) === undefined, rowShape(req.model, req.inputs));
+    const entry = new PendingRequest(
+      req,
+      compatKey(req.model, req.inputs),
+      this.seq++,
+      now,
+      this.lanes.free(req.model, now) === undefined,
+      rowShape(req.model, req.inputs),
+    );
     insertByPriority(queue.entries, entry);
     this.schedulePump();
     return entry.promise;
@@ -158,7 +165,7 @@ export class Scheduler {
     this.expire(now);
     let wake = Infinity;
     // Each pass starts at most one batch, then looks again: the batch took an instance and threads.
-    for (let started = true; started; ) {
+    for (let started = true; started;) {
       started = false;
       for (const { queue } of this.contenders(now)) {
         const model = queue.entries[0]!.req.model;
@@ -185,7 +192,8 @@ export class Scheduler {
   private contenders(now: number): Contender<ModelQueue>[] {
     const ready: Contender<ModelQueue>[] = [];
     for (const [key, queue] of this.queues) {
-      if (queue.entries.length > 0 && this.lanes.free(queue.entries[0]!.req.model, now) !== undefined) ready.push({ key, queue, ...urgencyOf(queue.entries) });
+      if (queue.entries.length > 0 && this.lanes.free(queue.entries[0]!.req.model, now) !== undefined)
+        ready.push({ key, queue, ...urgencyOf(queue.entries) });
     }
     return ready.length > 1 ? crossModelOrder(ready, this.share, now) : ready;
   }
@@ -221,7 +229,8 @@ export class Scheduler {
     // Whatever waits now with no instance left to take it has waited behind this batch.
     const now = this.clock.now();
     for (const q of this.queues.values()) {
-      if (q.entries.length > 0 && this.lanes.free(q.entries[0]!.req.model, now) === undefined) for (const e of q.entries) e.waited = true;
+      if (q.entries.length > 0 && this.lanes.free(q.entries[0]!.req.model, now) === undefined)
+        for (const e of q.entries) e.waited = true;
     }
     void this.execute(model, slices, instance)
       .catch((err: unknown) => {
@@ -242,16 +251,23 @@ export class Scheduler {
       classifyError: this.classifyError,
       cap: this.capHooks(model, instance),
       items: (s) => s.count,
-      split: (s, n) => [{ ...s, count: n }, { request: s.request, offset: s.offset + n, count: s.count - n }],
+      split: (s, n) => [
+        { ...s, count: n },
+        { request: s.request, offset: s.offset + n, count: s.count - n },
+      ],
       abandoned: (s) => s.request.settled,
-      onSettled: (o) => (o.ok ? o.part.request.addResult(o.part, o.result) : this.failRequest(o.part.request, o.error, o.cause)),
+      onSettled: (o) =>
+        o.ok ? o.part.request.addResult(o.part, o.result) : this.failRequest(o.part.request, o.error, o.cause),
       label: `model '${model.name}' version ${model.version} instance ${instance}`,
     });
   }
 
   /** Exactly one `runner.run`: stack, run, split. */
   private async runOnce(model: ModelSpec, parts: readonly Slice[], instance: number): Promise<SliceResult[]> {
-    const inputs = stackInputs(model, parts.map((p) => ({ inputs: p.request.req.inputs, offset: p.offset, count: p.count })));
+    const inputs = stackInputs(
+      model,
+      parts.map((p) => ({ inputs: p.request.req.inputs, offset: p.offset, count: p.count })),
+    );
     const batchSize = parts.reduce((n, p) => n + p.count, 0);
     // Full: the cap limited the batch. Backlog: its items waited behind the previous batch, so
     // the device is saturated even though the cap did not bind.
@@ -278,15 +294,34 @@ export class Scheduler {
     // A device that ran for less than half the cycle was waiting on the rest of the worker
     // (per-job work, the queue): the cap is not what limits throughput, so it is left alone.
     if (endedAt - startedAt < 0.5 * costMs) load = 'light';
-    const outputs = splitOutputs(model, result.outputs, parts.map((p) => ({ inputs: p.request.req.inputs, count: p.count })));
+    const outputs = splitOutputs(
+      model,
+      result.outputs,
+      parts.map((p) => ({ inputs: p.request.req.inputs, count: p.count })),
+    );
     const delayMs = this.queues.get(modelKey(model))?.delayMs ?? 0;
-    this.emit(() => this.events.onBatch?.({
-      model, size: batchSize, requests: parts.length, computeMs: result.computeMs, provider: result.provider,
-      queueMs: parts.map((p) => startedAt - p.request.req.enqueuedAt), delayMs,
-      requestIds: parts.map((p) => p.request.req.id), startedAt, endedAt,
-    }));
+    this.emit(() =>
+      this.events.onBatch?.({
+        model,
+        size: batchSize,
+        requests: parts.length,
+        computeMs: result.computeMs,
+        provider: result.provider,
+        queueMs: parts.map((p) => startedAt - p.request.req.enqueuedAt),
+        delayMs,
+        requestIds: parts.map((p) => p.request.req.id),
+        startedAt,
+        endedAt,
+      }),
+    );
     tuneCap(cap, model, { size: batchSize, costMs, load }, (fn) => this.emit(fn), this.events);
-    return outputs.map((o) => ({ outputs: o, computeMs: result.computeMs, provider: result.provider, startedAt, batchSize }));
+    return outputs.map((o) => ({
+      outputs: o,
+      computeMs: result.computeMs,
+      provider: result.provider,
+      startedAt,
+      batchSize,
+    }));
   }
 
   private capHooks(model: ModelSpec, instance: number): RecoveryCap {
@@ -304,7 +339,11 @@ export class Scheduler {
   private expire(now: number): void {
     for (const queue of this.queues.values()) {
       for (const entry of expiredEntries(queue.entries, now)) {
-        this.failRequest(entry, new ServiceError('timeout', `request ${entry.req.id} passed its deadline while waiting for a batch`), undefined);
+        this.failRequest(
+          entry,
+          new ServiceError('timeout', `request ${entry.req.id} passed its deadline while waiting for a batch`),
+          undefined,
+        );
       }
     }
   }

@@ -9,7 +9,14 @@ test('outputs are sliced back per part along the batch axis', () => {
   const y = tensor('y', 'FP32', [3, 2], [1, 2, 3, 4, 5, 6]);
   const x1 = tensor('x', 'FP32', [1, 2], [0, 0]);
   const x2 = tensor('x', 'FP32', [2, 2], [0, 0, 0, 0]);
-  const [a, b] = splitOutputs(model, [y], [{ inputs: [x1], count: 1 }, { inputs: [x2], count: 2 }]);
+  const [a, b] = splitOutputs(
+    model,
+    [y],
+    [
+      { inputs: [x1], count: 1 },
+      { inputs: [x2], count: 2 },
+    ],
+  );
   assert.deepEqual(a?.[0]?.shape, [1, 2]);
   assert.deepEqual(values(a?.[0]), [1, 2]);
   assert.deepEqual(b?.[0]?.shape, [2, 2]);
@@ -46,7 +53,12 @@ test('crop rounding is not fooled by floating point error', () => {
     outputs: [{ name: 'y', datatype: 'FP32', shape: [-1], crop: [{ axis: 0, input: 'x', inputAxis: 0, scale: 0.1 }] }],
   });
   const y = tensor('y', 'FP32', [1, 5], [1, 2, 3, 4, 5]);
-  const x = tensor('x', 'FP32', [1, 10], Array.from({ length: 10 }, (_, i) => i));
+  const x = tensor(
+    'x',
+    'FP32',
+    [1, 10],
+    Array.from({ length: 10 }, (_, i) => i),
+  );
   const [part] = splitOutputs(model, [y], [{ inputs: [x], count: 1 }]);
   // 10 * 0.1 is 1.0000000000000002 in floating point; the answer is 1 column, not 2.
   assert.deepEqual(part?.[0]?.shape, [1, 1]);
@@ -56,8 +68,10 @@ test('an output with the wrong batch dimension is an inference failure', () => {
   const model = makeModel();
   const y = tensor('y', 'FP32', [1, 2], [1, 2]);
   const x = tensor('x', 'FP32', [2, 2], [0, 0, 0, 0]);
-  assert.throws(() => splitOutputs(model, [y], [{ inputs: [x], count: 2 }]),
-    (e: unknown) => e instanceof ServiceError && e.code === 'inference_failed');
+  assert.throws(
+    () => splitOutputs(model, [y], [{ inputs: [x], count: 2 }]),
+    (e: unknown) => e instanceof ServiceError && e.code === 'inference_failed',
+  );
 });
 
 test('assembleOutputs joins slices in order and keeps requested outputs in requested order', () => {
@@ -65,7 +79,10 @@ test('assembleOutputs joins slices in order and keeps requested outputs in reque
   const s1 = [tensor('y', 'FP32', [1, 2], [1, 2]), tensor('z', 'INT64', [1], [5n])];
   const s2 = [tensor('y', 'FP32', [2, 2], [3, 4, 5, 6]), tensor('z', 'INT64', [2], [6n, 7n])];
   const out = assembleOutputs(model, [s1, s2], ['z', 'y']);
-  assert.deepEqual(out.map((t) => t.name), ['z', 'y']);
+  assert.deepEqual(
+    out.map((t) => t.name),
+    ['z', 'y'],
+  );
   assert.deepEqual(out[0]?.shape, [3]);
   assert.deepEqual(Array.from(out[0]!.data as BigInt64Array), [5n, 6n, 7n]);
   assert.deepEqual(out[1]?.shape, [3, 2]);

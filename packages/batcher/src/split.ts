@@ -18,14 +18,17 @@ const EPSILON = 1e-9;
  */
 export function splitOutputs(model: ModelSpec, outputs: readonly Tensor[], parts: readonly SplitPart[]): Tensor[][] {
   if (model.maxBatchSize <= 0) {
-    if (parts.length !== 1) throw new RangeError(`model '${model.name}' has no batch dimension; cannot split into ${parts.length}`);
+    if (parts.length !== 1)
+      throw new RangeError(`model '${model.name}' has no batch dimension; cannot split into ${parts.length}`);
     return [[...outputs]];
   }
   const total = parts.reduce((n, p) => n + p.count, 0);
   for (const out of outputs) {
     if (out.shape[0] !== total) {
-      throw new ServiceError('inference_failed',
-        `model '${model.name}' returned output '${out.name}' with batch dimension ${out.shape[0] ?? 'missing'} for a batch of ${total}`);
+      throw new ServiceError(
+        'inference_failed',
+        `model '${model.name}' returned output '${out.name}' with batch dimension ${out.shape[0] ?? 'missing'} for a batch of ${total}`,
+      );
     }
   }
   const result: Tensor[][] = parts.map(() => []);
@@ -41,7 +44,10 @@ export function splitOutputs(model: ModelSpec, outputs: readonly Tensor[], parts
         const source = part.inputs[index]?.shape[1 + rule.inputAxis];
         const current = own[rule.axis];
         if (source === undefined || current === undefined) continue;
-        own[rule.axis] = Math.min(current, Math.max(1, Math.ceil((source + (rule.offset ?? 0)) * rule.scale - EPSILON)));
+        own[rule.axis] = Math.min(
+          current,
+          Math.max(1, Math.ceil((source + (rule.offset ?? 0)) * rule.scale - EPSILON)),
+        );
       }
       const start = row * size;
       let data;
@@ -62,7 +68,11 @@ export function splitOutputs(model: ModelSpec, outputs: readonly Tensor[], parts
  * Joins the pieces of one request (each a list of outputs, in row order) along the batch axis
  * and keeps the requested outputs, in the requested order.
  */
-export function assembleOutputs(model: ModelSpec, pieces: readonly (readonly Tensor[])[], names?: readonly string[]): Tensor[] {
+export function assembleOutputs(
+  model: ModelSpec,
+  pieces: readonly (readonly Tensor[])[],
+  names?: readonly string[],
+): Tensor[] {
   const first = pieces[0];
   if (!first) throw new RangeError('no outputs to assemble');
   const wanted = names ?? first.map((t) => t.name);
@@ -85,8 +95,10 @@ function concatRows(model: ModelSpec, parts: readonly Tensor[]): Tensor {
   for (const t of parts) {
     if (JSON.stringify(rowDims(t)) !== key) {
       // Happens only when an output follows a padded input without a crop rule for it.
-      throw new ServiceError('internal',
-        `output '${head.name}' of model '${model.name}' changed shape between slices of one request (${key} vs ${JSON.stringify(rowDims(t))}); it needs a crop rule`);
+      throw new ServiceError(
+        'internal',
+        `output '${head.name}' of model '${model.name}' changed shape between slices of one request (${key} vs ${JSON.stringify(rowDims(t))}); it needs a crop rule`,
+      );
     }
     rows += t.shape[0]!;
   }

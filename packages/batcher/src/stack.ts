@@ -49,7 +49,8 @@ export function stackInputs(model: ModelSpec, parts: readonly StackPart[]): Tens
   const first = parts[0];
   if (!first) throw new RangeError('cannot stack an empty batch');
   if (model.maxBatchSize <= 0) {
-    if (parts.length !== 1) throw new RangeError(`model '${model.name}' has no batch dimension; cannot stack ${parts.length} requests`);
+    if (parts.length !== 1)
+      throw new RangeError(`model '${model.name}' has no batch dimension; cannot stack ${parts.length} requests`);
     return [...first.inputs];
   }
   if (parts.length === 1 && first.offset === 0 && first.inputs.every((t) => t.shape[0] === first.count)) {
@@ -70,7 +71,15 @@ export function stackInputs(model: ModelSpec, parts: readonly StackPart[]): Tens
     for (const part of parts) {
       const src = tensorAt(part, i);
       const own = rowDims(src);
-      copyRegion(src.data, part.offset * rowSize(own), [part.count, ...own], data, row * size, [part.count, ...dims], fill);
+      copyRegion(
+        src.data,
+        part.offset * rowSize(own),
+        [part.count, ...own],
+        data,
+        row * size,
+        [part.count, ...dims],
+        fill,
+      );
       row += part.count;
     }
     return { name: head.name, datatype: head.datatype, shape: [total, ...dims], data };

@@ -43,8 +43,12 @@ export function rowSize(dims: readonly number[]): number {
  * Innermost axes that agree are copied as one contiguous run.
  */
 export function copyRegion(
-  src: TensorData, srcOffset: number, srcDims: readonly number[],
-  dst: TensorData, dstOffset: number, dstDims: readonly number[],
+  src: TensorData,
+  srcOffset: number,
+  srcDims: readonly number[],
+  dst: TensorData,
+  dstOffset: number,
+  dstDims: readonly number[],
   fill: readonly (Scalar | undefined)[] = [],
 ): void {
   const rank = srcDims.length;

@@ -245,9 +245,10 @@ export class ThroughputTuner {
       this.pending = undefined;
       // It paid: keep moving that way, soon. Going back the way the last move came means the
       // two are within noise of each other, so the next try waits longer instead.
-      this.exploreEvery = this.lastMove !== 0 && move !== this.lastMove
-        ? Math.min(this.opts.maxExploreEvery, this.exploreEvery * 2)
-        : this.opts.exploreEvery;
+      this.exploreEvery =
+        this.lastMove !== 0 && move !== this.lastMove
+          ? Math.min(this.opts.maxExploreEvery, this.exploreEvery * 2)
+          : this.opts.exploreEvery;
       this.direction = move;
       this.lastMove = move;
       this.target = tried;

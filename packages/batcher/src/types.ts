@@ -29,8 +29,7 @@ export interface BatchRequest {
 export type { RunResult, Runner } from '@tessera/contract';
 
 export type Outcome =
-  | { ok: true; outputs: Tensor[]; timing: Timing; provider: string }
-  | { ok: false; error: ServiceError };
+  { ok: true; outputs: Tensor[]; timing: Timing; provider: string } | { ok: false; error: ServiceError };
 
 export interface BatchEvent {
   model: ModelSpec;

@@ -2,7 +2,17 @@ import { DeadlineExceededError, TransportError } from './errors.js';
 import { decodeInferResponse, encodeInferRequest, errorOf, BINARY_HEADER } from './rest-encoding.js';
 import { withRetries } from './retry.js';
 import { toTensor, type TensorInput } from './tensors.js';
-import { newIdempotencyKey, type CallOptions, type ClientOptions, type InferenceApi, type InferOptions, type InferResult, type ModelMetadata, type RepositoryModel, type ServerMetadata } from './types.js';
+import {
+  newIdempotencyKey,
+  type CallOptions,
+  type ClientOptions,
+  type InferenceApi,
+  type InferOptions,
+  type InferResult,
+  type ModelMetadata,
+  type RepositoryModel,
+  type ServerMetadata,
+} from './types.js';
 
 export interface RestClientOptions extends ClientOptions {
   /** Tensors as raw bytes (the binary tensor data extension, true) or JSON numbers. */
@@ -52,7 +62,12 @@ export class InferenceClient implements InferenceApi {
   }
 
   /** One HTTP call: deadline, key, typed errors. Answers the raw Response when it is 2xx. */
-  private async send(method: Method, path: string, call: CallOptions, init: { body?: BodyInit; headers?: Record<string, string>; okStatuses?: number[] } = {}): Promise<Response> {
+  private async send(
+    method: Method,
+    path: string,
+    call: CallOptions,
+    init: { body?: BodyInit; headers?: Record<string, string>; okStatuses?: number[] } = {},
+  ): Promise<Response> {
     const timeoutMs = call.timeoutMs ?? this.opts.timeoutMs;
     const headers: Record<string, string> = { ...init.headers };
     if (this.opts.apiKey) headers.authorization = `Bearer ${this.opts.apiKey}`;
@@ -61,25 +76,49 @@ export class InferenceClient implements InferenceApi {
     const signals = [call.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
     let res: Response;
     try {
-      res = await this.fetch(`${this.base}${path}`, { method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(signals.length ? { signal: AbortSignal.any(signals) } : {}) });
+      res = await this.fetch(`${this.base}${path}`, {
+        method,
+        headers,
+        ...(init.body !== undefined ? { body: init.body } : {}),
+        ...(signals.length ? { signal: AbortSignal.any(signals) } : {}),
+      });
     } catch (err) {
-      if (timeout?.aborted && !call.signal?.aborted) throw new DeadlineExceededError(`no answer within ${timeoutMs} ms`, { code: 'timeout', status: 504, cause: err });
+      if (timeout?.aborted && !call.signal?.aborted)
+        throw new DeadlineExceededError(`no answer within ${timeoutMs} ms`, {
+          code: 'timeout',
+          status: 504,
+          cause: err,
+        });
       if (call.signal?.aborted) throw err;
-      throw new TransportError(`cannot reach ${this.base}: ${(err as Error).message}`, { code: 'unreachable', status: 0, cause: err });
+      throw new TransportError(`cannot reach ${this.base}: ${(err as Error).message}`, {
+        code: 'unreachable',
+        status: 0,
+        cause: err,
+      });
     }
     if (!res.ok && !(init.okStatuses ?? []).includes(res.status)) throw await errorOf(res);
     return res;
   }
 
   private async json<T>(method: Method, path: string, call: CallOptions = {}, body?: unknown): Promise<T> {
-    const res = await this.send(method, path, call, body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const res = await this.send(
+      method,
+      path,
+      call,
+      body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } },
+    );
     return (await res.json()) as T;
   }
 
   /** Retried calls: the idempotency key is fixed before the first try and sent with every one. */
   private retried<T>(call: CallOptions, attempt: () => Promise<T>): Promise<T> {
     const timeoutMs = call.timeoutMs ?? this.opts.timeoutMs;
-    return withRetries(attempt, this.opts.retry ?? {}, call.signal, timeoutMs !== undefined ? Date.now() + timeoutMs : undefined);
+    return withRetries(
+      attempt,
+      this.opts.retry ?? {},
+      call.signal,
+      timeoutMs !== undefined ? Date.now() + timeoutMs : undefined,
+    );
   }
 
   async serverLive(opts: CallOptions = {}): Promise<boolean> {
@@ -130,33 +169,57 @@ export class InferenceClient implements InferenceApi {
     const tensors = inputs.map(toTensor);
     const binary = this.opts.binary ?? true;
     const { body, headerLength } = encodeInferRequest(tensors, opts, binary);
-    const headers: Record<string, string> = { 'content-type': binary ? 'application/octet-stream' : 'application/json' };
+    const headers: Record<string, string> = {
+      'content-type': binary ? 'application/octet-stream' : 'application/json',
+    };
     if (headerLength !== undefined) headers[BINARY_HEADER] = String(headerLength);
     if (opts.noCache) headers['cache-control'] = 'no-cache';
     const key = opts.idempotencyKey ?? ((this.opts.retry?.retries ?? 3) > 0 ? newIdempotencyKey() : undefined);
     if (key !== undefined) headers['idempotency-key'] = key;
     return this.retried(opts, async () => {
-      const res = await this.send('POST', `${modelPath(model, opts.version)}/infer`, opts, { body: body as BodyInit, headers });
+      const res = await this.send('POST', `${modelPath(model, opts.version)}/infer`, opts, {
+        body: body as BodyInit,
+        headers,
+      });
       return decodeInferResponse(new Uint8Array(await res.arrayBuffer()), res.headers.get(BINARY_HEADER));
     });
   }
 
   /** POST /predict with any body (`{"model", "inputs"}`, `{"texts"}`, `{"images"}`). */
   predict<R = unknown>(body: Record<string, unknown>, opts: InferOptions = {}): Promise<PredictResponse<R>> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': opts.idempotencyKey ?? newIdempotencyKey() };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'idempotency-key': opts.idempotencyKey ?? newIdempotencyKey(),
+    };
     if (opts.noCache) headers['cache-control'] = 'no-cache';
     const text = JSON.stringify(body);
-    return this.retried(opts, async () => (await (await this.send('POST', '/predict', opts, { body: text, headers })).json()) as PredictResponse<R>);
+    return this.retried(
+      opts,
+      async () =>
+        (await (await this.send('POST', '/predict', opts, { body: text, headers })).json()) as PredictResponse<R>,
+    );
   }
 
   /** Text models (language identification by default): one result per text. */
-  predictTexts(texts: string[], opts: InferOptions & { model?: string; k?: number } = {}): Promise<PredictResponse<TextPrediction>> {
-    return this.predict({ ...(opts.model ? { model: opts.model } : {}), texts, ...(opts.k !== undefined ? { k: opts.k } : {}) }, opts);
+  predictTexts(
+    texts: string[],
+    opts: InferOptions & { model?: string; k?: number } = {},
+  ): Promise<PredictResponse<TextPrediction>> {
+    return this.predict(
+      { ...(opts.model ? { model: opts.model } : {}), texts, ...(opts.k !== undefined ? { k: opts.k } : {}) },
+      opts,
+    );
   }
 
   /** Image models (`ocr` for pages, `ocr-line` for text lines): PNG or JPEG bytes, or base64 / data: URLs. */
-  predictImages<R = unknown>(images: (Uint8Array | string)[], opts: InferOptions & { model?: string } = {}): Promise<PredictResponse<R>> {
-    return this.predict({ model: opts.model ?? 'ocr', images: images.map((i) => (typeof i === 'string' ? i : base64(i))) }, opts);
+  predictImages<R = unknown>(
+    images: (Uint8Array | string)[],
+    opts: InferOptions & { model?: string } = {},
+  ): Promise<PredictResponse<R>> {
+    return this.predict(
+      { model: opts.model ?? 'ocr', images: images.map((i) => (typeof i === 'string' ? i : base64(i))) },
+      opts,
+    );
   }
 
   close(): void {

@@ -6,7 +6,11 @@ import { resultOf } from './types.js';
 export const BINARY_HEADER = 'Inference-Header-Content-Length';
 
 /** The OIP request: a JSON body, or a JSON header followed by every tensor's raw bytes. */
-export function encodeInferRequest(tensors: Tensor[], opts: InferOptions, binary: boolean): { body: Uint8Array | string; headerLength?: number } {
+export function encodeInferRequest(
+  tensors: Tensor[],
+  opts: InferOptions,
+  binary: boolean,
+): { body: Uint8Array | string; headerLength?: number } {
   const parameters: Parameters = { ...opts.parameters };
   if (opts.priority !== undefined) parameters.priority = opts.priority;
   if (binary) parameters.binary_data_output = true;
@@ -52,11 +56,19 @@ interface WireResponse {
 /** The OIP response, JSON or binary (a JSON header of `Inference-Header-Content-Length` bytes, then the outputs' bytes). */
 export function decodeInferResponse(bytes: Uint8Array, headerLength: string | null): InferResult {
   const n = headerLength === null ? bytes.byteLength : Number(headerLength);
-  if (!Number.isSafeInteger(n) || n > bytes.byteLength) throw new TransportError(`bad ${BINARY_HEADER} in the response: ${headerLength}`, { code: 'bad_response', status: 0 });
+  if (!Number.isSafeInteger(n) || n > bytes.byteLength)
+    throw new TransportError(`bad ${BINARY_HEADER} in the response: ${headerLength}`, {
+      code: 'bad_response',
+      status: 0,
+    });
   const wire = JSON.parse(new TextDecoder().decode(bytes.subarray(0, n))) as WireResponse;
   let offset = n;
   const outputs = wire.outputs.map((o): Tensor => {
-    if (!isDatatype(o.datatype)) throw new TransportError(`output '${o.name}' has an unknown datatype ${o.datatype}`, { code: 'bad_response', status: 0 });
+    if (!isDatatype(o.datatype))
+      throw new TransportError(`output '${o.name}' has an unknown datatype ${o.datatype}`, {
+        code: 'bad_response',
+        status: 0,
+      });
     const size = o.parameters?.binary_data_size;
     if (typeof size === 'number') {
       const data = fromBytes(o.datatype, bytes.subarray(offset, offset + size));
@@ -65,7 +77,13 @@ export function decodeInferResponse(bytes: Uint8Array, headerLength: string | nu
     }
     return { name: o.name, datatype: o.datatype, shape: o.shape, data: fromJson(o.datatype, o.data ?? []) };
   });
-  return resultOf({ modelName: wire.model_name, modelVersion: wire.model_version ?? '', ...(wire.id !== undefined ? { id: wire.id } : {}), parameters: wire.parameters ?? {}, outputs });
+  return resultOf({
+    modelName: wire.model_name,
+    modelVersion: wire.model_version ?? '',
+    ...(wire.id !== undefined ? { id: wire.id } : {}),
+    parameters: wire.parameters ?? {},
+    outputs,
+  });
 }
 
 /** The typed error of a non-2xx answer, from its `{"error","code"}` body. */
@@ -77,7 +95,8 @@ export async function errorOf(res: Response): Promise<TesseraError> {
   } catch {
     // not JSON: a proxy's page
   }
-  const message = typeof body.error === 'string' ? body.error : `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+  const message =
+    typeof body.error === 'string' ? body.error : `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
   return errorFor(message, {
     code: typeof body.code === 'string' ? body.code : `http_${res.status}`,
     status: res.status,

@@ -30,7 +30,12 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * is answered with its result, never run twice); the wait is the server's Retry-After when it
  * sent one, else an exponential backoff. A deadline (`deadlineAt`, epoch ms) is never overrun.
  */
-export async function withRetries<T>(attempt: () => Promise<T>, opts: RetryOptions, signal?: AbortSignal, deadlineAt?: number): Promise<T> {
+export async function withRetries<T>(
+  attempt: () => Promise<T>,
+  opts: RetryOptions,
+  signal?: AbortSignal,
+  deadlineAt?: number,
+): Promise<T> {
   const retries = opts.retries ?? 3;
   const maxDelayMs = opts.maxDelayMs ?? 10_000;
   let backoff = opts.backoffMs ?? 200;
@@ -43,7 +48,11 @@ export async function withRetries<T>(attempt: () => Promise<T>, opts: RetryOptio
       backoff *= 2;
       if (waitMs > maxDelayMs) throw err;
       if (deadlineAt !== undefined && Date.now() + waitMs >= deadlineAt) {
-        throw new DeadlineExceededError(`the deadline leaves no time to retry after: ${err.message}`, { code: 'timeout', status: 504, cause: err });
+        throw new DeadlineExceededError(`the deadline leaves no time to retry after: ${err.message}`, {
+          code: 'timeout',
+          status: 504,
+          cause: err,
+        });
       }
       await sleep(waitMs, signal);
     }

@@ -3,13 +3,33 @@
  * little-endian bytes (the binary tensor data extension, and gRPC's raw contents). Nothing here
  * uses a Node-only API, so it runs in browsers too.
  */
-export const DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64'] as const;
+export const DATATYPES = [
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+] as const;
 export type Datatype = (typeof DATATYPES)[number];
 
 export type TypedArray =
-  | Uint8Array | Uint16Array | Uint32Array | BigUint64Array
-  | Int8Array | Int16Array | Int32Array | BigInt64Array
-  | Float32Array | Float64Array;
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Float32Array
+  | Float64Array;
 
 export interface Tensor {
   name: string;
@@ -22,18 +42,39 @@ export interface Tensor {
 /** An input: the datatype may be left out when the array's type says it (Float32Array → FP32, …). */
 export type TensorInput = Omit<Tensor, 'datatype'> & { datatype?: Datatype };
 
-type ArrayType = { new (length: number): TypedArray; new (buffer: ArrayBuffer, byteOffset: number, length: number): TypedArray; BYTES_PER_ELEMENT: number };
+type ArrayType = {
+  new (length: number): TypedArray;
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): TypedArray;
+  BYTES_PER_ELEMENT: number;
+};
 
 const ARRAY: Record<Datatype, ArrayType> = {
-  BOOL: Uint8Array, UINT8: Uint8Array, UINT16: Uint16Array, UINT32: Uint32Array, UINT64: BigUint64Array,
-  INT8: Int8Array, INT16: Int16Array, INT32: Int32Array, INT64: BigInt64Array,
-  FP16: Uint16Array, FP32: Float32Array, FP64: Float64Array,
+  BOOL: Uint8Array,
+  UINT8: Uint8Array,
+  UINT16: Uint16Array,
+  UINT32: Uint32Array,
+  UINT64: BigUint64Array,
+  INT8: Int8Array,
+  INT16: Int16Array,
+  INT32: Int32Array,
+  INT64: BigInt64Array,
+  FP16: Uint16Array,
+  FP32: Float32Array,
+  FP64: Float64Array,
 };
 
 /** The datatype a typed array stands for when none is given (Uint8Array is UINT8, not BOOL; Uint16Array is UINT16, not FP16). */
 const DEFAULT_FOR: [ArrayType, Datatype][] = [
-  [Float32Array, 'FP32'], [Float64Array, 'FP64'], [BigInt64Array, 'INT64'], [BigUint64Array, 'UINT64'],
-  [Int32Array, 'INT32'], [Uint32Array, 'UINT32'], [Int16Array, 'INT16'], [Uint16Array, 'UINT16'], [Int8Array, 'INT8'], [Uint8Array, 'UINT8'],
+  [Float32Array, 'FP32'],
+  [Float64Array, 'FP64'],
+  [BigInt64Array, 'INT64'],
+  [BigUint64Array, 'UINT64'],
+  [Int32Array, 'INT32'],
+  [Uint32Array, 'UINT32'],
+  [Int16Array, 'INT16'],
+  [Uint16Array, 'UINT16'],
+  [Int8Array, 'INT8'],
+  [Uint8Array, 'UINT8'],
 ];
 
 export function isDatatype(value: unknown): value is Datatype {
@@ -52,9 +93,14 @@ export function elementCount(shape: readonly number[]): number {
 export function toTensor(input: TensorInput): Tensor {
   const datatype = input.datatype ?? DEFAULT_FOR.find(([type]) => input.data instanceof type)?.[1];
   if (!datatype) throw new TypeError(`input '${input.name}': data must be a typed array`);
-  if (!(input.data instanceof ARRAY[datatype])) throw new TypeError(`input '${input.name}': ${datatype} data must be a ${ARRAY[datatype].name}, got ${input.data.constructor.name}`);
+  if (!(input.data instanceof ARRAY[datatype]))
+    throw new TypeError(
+      `input '${input.name}': ${datatype} data must be a ${ARRAY[datatype].name}, got ${input.data.constructor.name}`,
+    );
   if (elementCount(input.shape) !== input.data.length) {
-    throw new TypeError(`input '${input.name}': shape ${JSON.stringify(input.shape)} needs ${elementCount(input.shape)} elements, data has ${input.data.length}`);
+    throw new TypeError(
+      `input '${input.name}': shape ${JSON.stringify(input.shape)} needs ${elementCount(input.shape)} elements, data has ${input.data.length}`,
+    );
   }
   return { name: input.name, datatype, shape: input.shape, data: input.data };
 }
@@ -62,7 +108,8 @@ export function toTensor(input: TensorInput): Tensor {
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function assertLittleEndian(): void {
-  if (!LITTLE_ENDIAN) throw new Error('raw tensor bytes are little-endian; this host is big-endian: use JSON (binary: false)');
+  if (!LITTLE_ENDIAN)
+    throw new Error('raw tensor bytes are little-endian; this host is big-endian: use JSON (binary: false)');
 }
 
 /** The tensor's raw little-endian bytes (a view, no copy). */
@@ -75,7 +122,8 @@ export function tensorBytes(data: TypedArray): Uint8Array {
 export function fromBytes(datatype: Datatype, bytes: Uint8Array): TypedArray {
   assertLittleEndian();
   const type = ARRAY[datatype];
-  if (bytes.byteLength % type.BYTES_PER_ELEMENT !== 0) throw new RangeError(`${bytes.byteLength} bytes are not a whole number of ${datatype} elements`);
+  if (bytes.byteLength % type.BYTES_PER_ELEMENT !== 0)
+    throw new RangeError(`${bytes.byteLength} bytes are not a whole number of ${datatype} elements`);
   // new Uint8Array(view) copies (a Buffer's slice() would not).
   const aligned = bytes.byteOffset % type.BYTES_PER_ELEMENT === 0 ? bytes : new Uint8Array(bytes);
   return new type(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / type.BYTES_PER_ELEMENT);
@@ -98,7 +146,10 @@ export function toJson(t: Tensor): (number | boolean | string)[] {
   const d = t.data;
   if (t.datatype === 'BOOL') return Array.from(d as Uint8Array, (v) => v !== 0);
   if (t.datatype === 'FP16') return Array.from(d as Uint16Array, fromHalfBits);
-  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Array.from(d, (v) => (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString()));
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array)
+    return Array.from(d, (v) =>
+      v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString(),
+    );
   return Array.from(d as ArrayLike<number>);
 }
 

@@ -96,7 +96,10 @@ export function resultOf(fields: Omit<InferResult, 'output'>): InferResult {
     ...fields,
     output(name) {
       const t = fields.outputs.find((o) => o.name === name);
-      if (!t) throw new Error(`the response has no output '${name}'; it has ${fields.outputs.map((o) => `'${o.name}'`).join(', ')}`);
+      if (!t)
+        throw new Error(
+          `the response has no output '${name}'; it has ${fields.outputs.map((o) => `'${o.name}'`).join(', ')}`,
+        );
       return t;
     },
   };

@@ -11,10 +11,21 @@ test('api defaults are complete', () => {
 });
 
 test('TRUST_PROXY takes addresses and CIDRs, and refuses a hop count with a way out', () => {
-  assert.deepEqual(loadApiConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8,192.168.1.7' }).TRUST_PROXY, ['loopback', '10.0.0.0/8', 'fd00::/8', '192.168.1.7']);
+  assert.deepEqual(loadApiConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8,192.168.1.7' }).TRUST_PROXY, [
+    'loopback',
+    '10.0.0.0/8',
+    'fd00::/8',
+    '192.168.1.7',
+  ]);
   assert.deepEqual(loadApiConfig({ TRUST_PROXY: 'none' }).TRUST_PROXY, []);
-  assert.throws(() => loadApiConfig({ TRUST_PROXY: '1' }), /TRUST_PROXY: takes the trusted proxies' addresses or CIDRs .*no longer a hop count/);
-  assert.throws(() => loadApiConfig({ TRUST_PROXY: '10.0.0.0/33' }), /TRUST_PROXY: not an address, CIDR .*10\.0\.0\.0\/33/);
+  assert.throws(
+    () => loadApiConfig({ TRUST_PROXY: '1' }),
+    /TRUST_PROXY: takes the trusted proxies' addresses or CIDRs .*no longer a hop count/,
+  );
+  assert.throws(
+    () => loadApiConfig({ TRUST_PROXY: '10.0.0.0/33' }),
+    /TRUST_PROXY: not an address, CIDR .*10\.0\.0\.0\/33/,
+  );
   assert.throws(() => loadApiConfig({ TRUST_PROXY: 'true' }), /TRUST_PROXY/);
 });
 
@@ -25,7 +36,10 @@ test('sizes and numbers are parsed with units', () => {
 });
 
 test('invalid values name the variable', () => {
-  assert.throws(() => loadApiConfig({ PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && /PORT/.test(e.message));
+  assert.throws(
+    () => loadApiConfig({ PORT: 'eighty' }),
+    (e: unknown) => e instanceof ConfigError && /PORT/.test(e.message),
+  );
   assert.throws(() => loadWorkerConfig({ DEVICE: 'tpu' }), /DEVICE/);
   assert.throws(() => loadApiConfig({ BODY_LIMIT: 'lots' }), /BODY_LIMIT/);
 });
@@ -40,7 +54,11 @@ test('auth, limits and cache have safe defaults; switches take on/off', () => {
   assert.equal(c.ADMIN_READ_ONLY, true);
   assert.equal(loadApiConfig({ AUTH: 'off' }).AUTH, false);
   assert.throws(() => loadApiConfig({ AUTH: 'maybe' }), /AUTH/);
-  assert.throws(() => loadApiConfig({ AUTH_CACHE_MS: '5000' }), /AUTH_CACHE_MS/, 'a revocation must take effect within a second');
+  assert.throws(
+    () => loadApiConfig({ AUTH_CACHE_MS: '5000' }),
+    /AUTH_CACHE_MS/,
+    'a revocation must take effect within a second',
+  );
   assert.throws(() => loadApiConfig({ DEFAULT_PRIORITY: '11' }), /DEFAULT_PRIORITY/);
 });
 

@@ -26,9 +26,16 @@ test('the worker recovery bound: the lock lapses, then the stalled check needs i
 });
 
 test('a worker whose recovery bound is not below the request deadline refuses to start', () => {
-  assert.throws(() => loadWorkerConfig({ LOCK_DURATION_MS: '30000', STALLED_INTERVAL_MS: '30000' }), /LOCK_DURATION_MS: a dead worker's jobs would be recovered only after the request deadline/);
+  assert.throws(
+    () => loadWorkerConfig({ LOCK_DURATION_MS: '30000', STALLED_INTERVAL_MS: '30000' }),
+    /LOCK_DURATION_MS: a dead worker's jobs would be recovered only after the request deadline/,
+  );
   assert.throws(() => loadWorkerConfig({ REQUEST_TIMEOUT_MS: '5000' }), /REQUEST_TIMEOUT_MS|LOCK_DURATION_MS/);
-  assert.equal(loadWorkerConfig({ REQUEST_TIMEOUT_MS: '60000', LOCK_DURATION_MS: '30000', STALLED_INTERVAL_MS: '10000' }).LOCK_DURATION_MS, 30000);
+  assert.equal(
+    loadWorkerConfig({ REQUEST_TIMEOUT_MS: '60000', LOCK_DURATION_MS: '30000', STALLED_INTERVAL_MS: '10000' })
+      .LOCK_DURATION_MS,
+    30000,
+  );
 });
 
 test('every Redis call on a request path has a bound (1 s by default)', () => {

@@ -29,17 +29,26 @@ export interface BinarySection {
 /** Splits a binary-extension body; 400 when the header length or the JSON header is wrong. */
 export function parseBinaryBody(body: Uint8Array, headerLength: string | undefined): BinaryBody {
   if (headerLength === undefined || !/^\d+$/.test(headerLength.trim())) {
-    throw new ServiceError('bad_request', `Inference-Header-Content-Length must be a non-negative integer, got ${JSON.stringify(headerLength)}`);
+    throw new ServiceError(
+      'bad_request',
+      `Inference-Header-Content-Length must be a non-negative integer, got ${JSON.stringify(headerLength)}`,
+    );
   }
   const n = Number(headerLength.trim());
   if (n === 0 || n > body.byteLength) {
-    throw new ServiceError('bad_request', `Inference-Header-Content-Length is ${n} but the body has ${body.byteLength} bytes`);
+    throw new ServiceError(
+      'bad_request',
+      `Inference-Header-Content-Length is ${n} but the body has ${body.byteLength} bytes`,
+    );
   }
   let header: unknown;
   try {
     header = JSON.parse(Buffer.from(body.buffer, body.byteOffset, n).toString('utf8'));
   } catch (err) {
-    throw new ServiceError('bad_request', `the JSON header (the first ${n} bytes) is malformed: ${(err as Error).message}`);
+    throw new ServiceError(
+      'bad_request',
+      `the JSON header (the first ${n} bytes) is malformed: ${(err as Error).message}`,
+    );
   }
   return { header, data: { bytes: body.subarray(n), reusable: n } };
 }
@@ -68,11 +77,17 @@ export class BinaryCursor {
    */
   take(name: string, size: unknown, alignment = 1): Uint8Array {
     if (!Number.isSafeInteger(size) || (size as number) < 0) {
-      throw new ServiceError('invalid_input', `input '${name}' parameters.binary_data_size must be a non-negative integer`);
+      throw new ServiceError(
+        'invalid_input',
+        `input '${name}' parameters.binary_data_size must be a non-negative integer`,
+      );
     }
     const n = size as number;
     if (this.offset + n > this.data.byteLength) {
-      throw new ServiceError('invalid_input', `input '${name}' needs ${n} bytes of binary data but only ${this.data.byteLength - this.offset} are left in the body`);
+      throw new ServiceError(
+        'invalid_input',
+        `input '${name}' needs ${n} bytes of binary data but only ${this.data.byteLength - this.offset} are left in the body`,
+      );
     }
     const out = this.data.subarray(this.offset, this.offset + n);
     this.offset += n;
@@ -93,6 +108,7 @@ export class BinaryCursor {
 
   finish(): void {
     const left = this.data.byteLength - this.offset;
-    if (left > 0) throw new ServiceError('invalid_input', `the body carries ${left} bytes of binary data that no input claims`);
+    if (left > 0)
+      throw new ServiceError('invalid_input', `the body carries ${left} bytes of binary data that no input claims`);
   }
 }

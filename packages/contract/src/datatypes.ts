@@ -3,16 +3,33 @@
  * BYTES (strings) is not served yet: no served model takes string tensors.
  */
 export const DATATYPES = [
-  'BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64',
-  'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64',
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
 ] as const;
 
 export type Datatype = (typeof DATATYPES)[number];
 
 export type TensorData =
-  | Uint8Array | Uint16Array | Uint32Array | BigUint64Array
-  | Int8Array | Int16Array | Int32Array | BigInt64Array
-  | Float32Array | Float64Array;
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Float32Array
+  | Float64Array;
 
 interface DatatypeInfo {
   /** Bytes per element. */
@@ -21,7 +38,10 @@ interface DatatypeInfo {
   readonly ort: string;
   /** ONNX TensorProto.DataType enum value. */
   readonly onnx: number;
-  readonly array: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): TensorData; new (length: number): TensorData };
+  readonly array: {
+    new (buffer: ArrayBufferLike, byteOffset: number, length: number): TensorData;
+    new (length: number): TensorData;
+  };
 }
 
 const INFO: Record<Datatype, DatatypeInfo> = {

@@ -52,7 +52,8 @@ export interface InferJobData {
 }
 
 /** Items a job carries, over all its requests. */
-export const jobItems = (data: Pick<InferJobData, 'requests'>): number => data.requests.reduce((n, r) => n + r.items, 0);
+export const jobItems = (data: Pick<InferJobData, 'requests'>): number =>
+  data.requests.reduce((n, r) => n + r.items, 0);
 
 /**
  * What a finished job keeps in Redis (its BullMQ return value) for the API's fallback when a
@@ -60,7 +61,10 @@ export const jobItems = (data: Pick<InferJobData, 'requests'>): number => data.r
  * (large outputs travel once, on the reply list, and are not stored twice).
  */
 export interface InferJobSummary {
-  requests: Record<string, { ok: true; result?: InferJobResult; outputs?: string[] } | { ok: false; error: JobFailure }>;
+  requests: Record<
+    string,
+    { ok: true; result?: InferJobResult; outputs?: string[] } | { ok: false; error: JobFailure }
+  >;
 }
 
 export interface Timing {
@@ -87,8 +91,7 @@ export interface JobFailure {
 
 /** What a worker pushes onto the reply list of the replica that asked, one per request (`jobId` is the request's id). */
 export type Reply =
-  | { jobId: string; ok: true; result: InferJobResult }
-  | { jobId: string; ok: false; error: JobFailure };
+  { jobId: string; ok: true; result: InferJobResult } | { jobId: string; ok: false; error: JobFailure };
 
 /**
  * A failed job's reason, as the worker writes it: `<code>: <message>`, so that a reader who

@@ -59,7 +59,8 @@ export interface InstanceGroup {
   gpus?: number[];
 }
 /** Which of a model's version directories are served (Triton's `version_policy`). */
-export type VersionPolicy = { latest: { num_versions: number } } | { all: Record<string, never> } | { specific: { versions: number[] } };
+export type VersionPolicy =
+  { latest: { num_versions: number } } | { all: Record<string, never> } | { specific: { versions: number[] } };
 
 /** One servable model version, as both tiers see it. */
 export interface ModelSpec {

@@ -46,12 +46,15 @@ export function toWire(tensor: Tensor): WireTensor {
 
 /** The tensor a wire tensor describes; `raw` holds the bytes of a `blob` tensor. */
 export function fromWire(wire: WireTensor, raw?: Uint8Array): Tensor {
-  if (wire.blob !== undefined && raw === undefined) throw new RangeError(`tensor '${wire.name}' is stored apart (${wire.blob}); its bytes were not given`);
+  if (wire.blob !== undefined && raw === undefined)
+    throw new RangeError(`tensor '${wire.name}' is stored apart (${wire.blob}); its bytes were not given`);
   const bytes = raw ?? Buffer.from(wire.b64, 'base64');
   const data = viewBytes(wire.datatype, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const expected = elementCount(wire.shape);
   if (data.length !== expected) {
-    throw new RangeError(`tensor '${wire.name}' carries ${data.length} elements but its shape ${JSON.stringify(wire.shape)} needs ${expected}`);
+    throw new RangeError(
+      `tensor '${wire.name}' carries ${data.length} elements but its shape ${JSON.stringify(wire.shape)} needs ${expected}`,
+    );
   }
   return { name: wire.name, datatype: wire.datatype, shape: [...wire.shape], data };
 }

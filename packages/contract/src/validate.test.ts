@@ -5,8 +5,15 @@ import { ServiceError } from './errors.js';
 import type { ModelSpec } from './model-spec.js';
 
 const model: ModelSpec = {
-  name: 'm', version: '1', platform: 'onnxruntime_onnx', file: '/dev/null',
-  maxBatchSize: 8, maxQueueDelayMs: 0, maxItemsPerRequest: 4, executionProviders: ['cpu'], labels: {},
+  name: 'm',
+  version: '1',
+  platform: 'onnxruntime_onnx',
+  file: '/dev/null',
+  maxBatchSize: 8,
+  maxQueueDelayMs: 0,
+  maxItemsPerRequest: 4,
+  executionProviders: ['cpu'],
+  labels: {},
   inputs: [
     { name: 'x', datatype: 'FP32', shape: [2] },
     { name: 'ids', datatype: 'INT64', shape: [-1] },
@@ -17,18 +24,29 @@ const model: ModelSpec = {
 const good = () => ({
   id: 'r1',
   inputs: [
-    { name: 'x', datatype: 'FP32', shape: [2, 2], data: [[1, 2], [3, 4]] },
+    {
+      name: 'x',
+      datatype: 'FP32',
+      shape: [2, 2],
+      data: [
+        [1, 2],
+        [3, 4],
+      ],
+    },
     { name: 'ids', datatype: 'INT64', shape: [2, 3], data: [1, 2, 3, 4, 5, '9007199254740993'] },
   ],
 });
 
 function rejects(body: unknown, code: string, pattern: RegExp): void {
-  assert.throws(() => validateInferenceRequest(model, body), (e: unknown) => {
-    assert.ok(e instanceof ServiceError, 'a ServiceError');
-    assert.equal(e.code, code);
-    assert.match(e.message, pattern);
-    return true;
-  });
+  assert.throws(
+    () => validateInferenceRequest(model, body),
+    (e: unknown) => {
+      assert.ok(e instanceof ServiceError, 'a ServiceError');
+      assert.equal(e.code, code);
+      assert.match(e.message, pattern);
+      return true;
+    },
+  );
 }
 
 test('a valid request is converted in model input order, nested or flat', () => {
@@ -36,7 +54,10 @@ test('a valid request is converted in model input order, nested or flat', () => 
   body.inputs.reverse();
   const v = validateInferenceRequest(model, body);
   assert.equal(v.items, 2);
-  assert.deepEqual(v.tensors.map((t) => t.name), ['x', 'ids']);
+  assert.deepEqual(
+    v.tensors.map((t) => t.name),
+    ['x', 'ids'],
+  );
   assert.deepEqual(Array.from(v.tensors[0]!.data as Float32Array), [1, 2, 3, 4]);
   assert.equal((v.tensors[1]!.data as BigInt64Array)[5], 9007199254740993n);
   assert.equal(v.outputs, undefined);
@@ -86,17 +107,25 @@ test('bad bodies are rejected with a message naming the problem', () => {
 });
 
 test('more items than a request may carry are rejected', () => {
-  const body = { inputs: [
-    { name: 'x', datatype: 'FP32', shape: [5, 2], data: new Array(10).fill(0) },
-    { name: 'ids', datatype: 'INT64', shape: [5, 1], data: [1, 2, 3, 4, 5] },
-  ] };
+  const body = {
+    inputs: [
+      { name: 'x', datatype: 'FP32', shape: [5, 2], data: new Array(10).fill(0) },
+      { name: 'ids', datatype: 'INT64', shape: [5, 1], data: [1, 2, 3, 4, 5] },
+    ],
+  };
   rejects(body, 'invalid_input', /5 items.*at most 4/);
 });
 
 test('integer ranges are enforced', () => {
   const m: ModelSpec = { ...model, inputs: [{ name: 'b', datatype: 'UINT8', shape: [1] }] };
-  assert.throws(() => validateInferenceRequest(m, { inputs: [{ name: 'b', datatype: 'UINT8', shape: [1, 1], data: [256] }] }), /out of range/);
-  assert.throws(() => validateInferenceRequest(m, { inputs: [{ name: 'b', datatype: 'UINT8', shape: [1, 1], data: [1.5] }] }), /must be an integer/);
+  assert.throws(
+    () => validateInferenceRequest(m, { inputs: [{ name: 'b', datatype: 'UINT8', shape: [1, 1], data: [256] }] }),
+    /out of range/,
+  );
+  assert.throws(
+    () => validateInferenceRequest(m, { inputs: [{ name: 'b', datatype: 'UINT8', shape: [1, 1], data: [1.5] }] }),
+    /must be an integer/,
+  );
   const v = validateInferenceRequest(m, { inputs: [{ name: 'b', datatype: 'UINT8', shape: [1, 1], data: [255] }] });
   assert.equal(v.tensors[0]!.data[0], 255);
 });
@@ -117,7 +146,10 @@ test('binary tensor data: inputs read from the bytes in header order, outputs fl
   assert.deepEqual([...v.tensors[0]!.data], [1, 2, 3, 4]);
   assert.deepEqual([...v.tensors[1]!.data], [5n, 6n, 7n, 8n, 9n, 10n]);
   assert.deepEqual([...(v.binaryOutputs ?? [])], ['y']);
-  assert.throws(() => validateInferenceRequest(model, body, Buffer.concat([x, ids, Buffer.from([1])])), /1 bytes of binary data that no input claims/);
+  assert.throws(
+    () => validateInferenceRequest(model, body, Buffer.concat([x, ids, Buffer.from([1])])),
+    /1 bytes of binary data that no input claims/,
+  );
   assert.throws(() => validateInferenceRequest(model, body), /has no binary data/);
 });
 
@@ -134,7 +166,10 @@ test('a handed-over binary body: tensors are aligned in place over the parsed he
   for (const pad of [0, 1, 2, 3, 5, 7]) {
     // A header of a length that leaves the tensors at every misalignment.
     const json = Buffer.from(JSON.stringify(header) + ' '.repeat(pad));
-    const body = Buffer.alloc(json.length + x.length + ids.length + 3, 0xee).subarray(0, json.length + x.length + ids.length);
+    const body = Buffer.alloc(json.length + x.length + ids.length + 3, 0xee).subarray(
+      0,
+      json.length + x.length + ids.length,
+    );
     json.copy(body, 0);
     x.copy(body, json.length);
     ids.copy(body, json.length + x.length);
@@ -147,10 +182,18 @@ test('a handed-over binary body: tensors are aligned in place over the parsed he
     const xStayed = (body.byteOffset + json.length) % 4 === 0;
     const idsCopied = xStayed && (body.byteOffset + json.length + 16) % 8 !== 0;
     assert.equal(v.tensors[0]!.data.buffer, body.buffer, `pad ${pad}: 'x' is a view of the body`);
-    assert.equal(v.tensors[1]!.data.buffer === body.buffer, !idsCopied, `pad ${pad}: 'ids' is a view of the body unless it had no room`);
+    assert.equal(
+      v.tensors[1]!.data.buffer === body.buffer,
+      !idsCopied,
+      `pad ${pad}: 'ids' is a view of the body unless it had no room`,
+    );
     for (const t of v.tensors.filter((t) => t.data.buffer === body.buffer)) {
       assert.equal(t.data.byteOffset % t.data.BYTES_PER_ELEMENT, 0);
-      assert.ok(t.data.byteOffset >= body.byteOffset && t.data.byteOffset + t.data.byteLength <= body.byteOffset + body.byteLength, 'within the body');
+      assert.ok(
+        t.data.byteOffset >= body.byteOffset &&
+          t.data.byteOffset + t.data.byteLength <= body.byteOffset + body.byteLength,
+        'within the body',
+      );
     }
     // Nothing past the body was written.
     assert.deepEqual([...new Uint8Array(body.buffer, body.byteOffset + body.length, 3)], [0xee, 0xee, 0xee]);
@@ -160,10 +203,16 @@ test('a handed-over binary body: tensors are aligned in place over the parsed he
 test('a handed-over binary body: bad values are still caught after the move; no room to move means a copy', async () => {
   const { parseBinaryBody } = await import('./binary.js');
   const oneInput: ModelSpec = { ...model, inputs: [{ name: 'x', datatype: 'FP32', shape: [2] }] };
-  const json = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], parameters: { binary_data_size: 8 } }] }) + ' ');
+  const json = Buffer.from(
+    JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], parameters: { binary_data_size: 8 } }] }) +
+      ' ',
+  );
   const withNaN = Buffer.concat([json, Buffer.from(new Float32Array([1, Number.NaN]).buffer)]);
   const parsed = parseBinaryBody(withNaN, String(json.length));
-  assert.throws(() => validateInferenceRequest(oneInput, parsed.header, parsed.data), /element 1 must be a finite number/);
+  assert.throws(
+    () => validateInferenceRequest(oneInput, parsed.header, parsed.data),
+    /element 1 must be a finite number/,
+  );
   // Three bytes off alignment and no reusable bytes before them: copied, the body untouched.
   const raw = Buffer.concat([Buffer.from([9, 9, 9]), Buffer.from(new Float32Array([7, 8]).buffer)]);
   const before = Buffer.from(raw);
@@ -179,7 +228,10 @@ test('a handed-over binary body: bad values are still caught after the move; no 
 test('a failed job reason carries the error code: written and read back; other text is not', async () => {
   const { failureReason, parseFailureReason } = await import('./jobs.js');
   const reason = failureReason({ code: 'timeout', message: 'request deadline passed while queued: a: b' });
-  assert.deepEqual(parseFailureReason(reason), { code: 'timeout', message: 'request deadline passed while queued: a: b' });
+  assert.deepEqual(parseFailureReason(reason), {
+    code: 'timeout',
+    message: 'request deadline passed while queued: a: b',
+  });
   assert.equal(parseFailureReason('job stalled more than allowable limit'), undefined);
   assert.equal(parseFailureReason('nonsense_code: x'), undefined);
   assert.equal(parseFailureReason(undefined), undefined);
@@ -192,6 +244,11 @@ test('data nested deeper than its rank + 1 is a 400, iteratively, even 20,000 le
   (body.inputs[0] as { data: unknown }).data = deep;
   rejects(body, 'invalid_input', /input 'x' nests arrays more than 3 deep/);
   const oneExtra = good();
-  (oneExtra.inputs[0] as { data: unknown }).data = [[[1, 2], [3, 4]]];
+  (oneExtra.inputs[0] as { data: unknown }).data = [
+    [
+      [1, 2],
+      [3, 4],
+    ],
+  ];
   assert.equal(validateInferenceRequest(model, oneExtra).items, 2, 'rank + 1 levels are accepted');
 });

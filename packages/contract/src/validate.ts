@@ -19,8 +19,12 @@ function invalid(message: string): ServiceError {
 }
 
 const INT_RANGES: Partial<Record<Datatype, [number, number]>> = {
-  UINT8: [0, 255], UINT16: [0, 65535], UINT32: [0, 4294967295],
-  INT8: [-128, 127], INT16: [-32768, 32767], INT32: [-2147483648, 2147483647],
+  UINT8: [0, 255],
+  UINT16: [0, 65535],
+  UINT32: [0, 4294967295],
+  INT8: [-128, 127],
+  INT16: [-32768, 32767],
+  INT32: [-2147483648, 2147483647],
 };
 
 /**
@@ -65,7 +69,8 @@ function fill(name: string, datatype: Datatype, values: unknown[]): TensorData {
       case 'FP16':
       case 'FP32':
       case 'FP64':
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(`${where(i)} must be a finite number, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'number' || !Number.isFinite(v))
+          throw invalid(`${where(i)} must be a finite number, got ${JSON.stringify(v)}`);
         out[i] = datatype === 'FP16' ? toHalfBits(v) : v;
         break;
       case 'INT64':
@@ -81,7 +86,8 @@ function fill(name: string, datatype: Datatype, values: unknown[]): TensorData {
       }
       default: {
         const [lo, hi] = INT_RANGES[datatype]!;
-        if (typeof v !== 'number' || !Number.isInteger(v)) throw invalid(`${where(i)} must be an integer, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'number' || !Number.isInteger(v))
+          throw invalid(`${where(i)} must be an integer, got ${JSON.stringify(v)}`);
         if (v < lo || v > hi) throw invalid(`${where(i)} = ${v} is out of range for ${datatype} [${lo}, ${hi}]`);
         out[i] = v;
       }
@@ -99,18 +105,23 @@ function fill(name: string, datatype: Datatype, values: unknown[]): TensorData {
 function fromBytes(name: string, datatype: Datatype, count: number, bytes: Uint8Array, owned: boolean): TensorData {
   const want = count * datatypeInfo(datatype).size;
   if (bytes.byteLength !== want) {
-    throw invalid(`input '${name}' has ${bytes.byteLength} bytes of binary data; ${count} ${datatype} elements need ${want}`);
+    throw invalid(
+      `input '${name}' has ${bytes.byteLength} bytes of binary data; ${count} ${datatype} elements need ${want}`,
+    );
   }
   const data = viewBytes(datatype, owned ? bytes : new Uint8Array(bytes)); // viewBytes copies misaligned bytes
   if (datatype === 'FP32' || datatype === 'FP64') {
     const f = data as Float32Array | Float64Array;
-    for (let i = 0; i < f.length; i++) if (!Number.isFinite(f[i]!)) throw invalid(`input '${name}' element ${i} must be a finite number, got ${f[i]}`);
+    for (let i = 0; i < f.length; i++)
+      if (!Number.isFinite(f[i]!)) throw invalid(`input '${name}' element ${i} must be a finite number, got ${f[i]}`);
   } else if (datatype === 'FP16') {
     const h = data as Uint16Array;
-    for (let i = 0; i < h.length; i++) if ((h[i]! & 0x7c00) === 0x7c00) throw invalid(`input '${name}' element ${i} must be a finite number`);
+    for (let i = 0; i < h.length; i++)
+      if ((h[i]! & 0x7c00) === 0x7c00) throw invalid(`input '${name}' element ${i} must be a finite number`);
   } else if (datatype === 'BOOL') {
     const b = data as Uint8Array;
-    for (let i = 0; i < b.length; i++) if (b[i]! > 1) throw invalid(`input '${name}' element ${i} must be a boolean (0 or 1), got ${b[i]}`);
+    for (let i = 0; i < b.length; i++)
+      if (b[i]! > 1) throw invalid(`input '${name}' element ${i} must be a boolean (0 or 1), got ${b[i]}`);
   }
   return data;
 }
@@ -131,7 +142,8 @@ function checkShape(model: ModelSpec, spec: TensorSpec, shape: unknown): number[
     if (w >= 0 && d !== w) {
       throw invalid(`input '${spec.name}' dimension ${i} is ${d}, model expects ${w} (shape ${shown})`);
     }
-    if (d === 0) throw invalid(`input '${spec.name}' dimension ${i} is 0: ${i === 0 && batched ? 'empty batch' : 'empty tensor'}`);
+    if (d === 0)
+      throw invalid(`input '${spec.name}' dimension ${i} is 0: ${i === 0 && batched ? 'empty batch' : 'empty tensor'}`);
   }
   return shape as number[];
 }
@@ -144,14 +156,22 @@ function checkShape(model: ModelSpec, spec: TensorSpec, shape: unknown): number[
  * Binary tensor data given as a BinarySection (a body the caller hands over) is aligned in
  * place and the tensors are views of it; given as a Uint8Array, it is copied and left as it is.
  */
-export function validateInferenceRequest(model: ModelSpec, body: unknown, binary?: Uint8Array | BinarySection): ValidatedRequest {
+export function validateInferenceRequest(
+  model: ModelSpec,
+  body: unknown,
+  binary?: Uint8Array | BinarySection,
+): ValidatedRequest {
   const cursor = binary ? new BinaryCursor(binary) : undefined;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ServiceError('bad_request', 'request body must be a JSON object');
   }
   const req = body as Record<string, unknown>;
-  if (req.id !== undefined && typeof req.id !== 'string') throw new ServiceError('bad_request', "'id' must be a string");
-  if (req.parameters !== undefined && (typeof req.parameters !== 'object' || req.parameters === null || Array.isArray(req.parameters))) {
+  if (req.id !== undefined && typeof req.id !== 'string')
+    throw new ServiceError('bad_request', "'id' must be a string");
+  if (
+    req.parameters !== undefined &&
+    (typeof req.parameters !== 'object' || req.parameters === null || Array.isArray(req.parameters))
+  ) {
     throw new ServiceError('bad_request', "'parameters' must be an object");
   }
   if (!Array.isArray(req.inputs) || req.inputs.length === 0) {
@@ -166,11 +186,15 @@ export function validateInferenceRequest(model: ModelSpec, body: unknown, binary
     if (typeof input.name !== 'string') throw invalid("each input needs a string 'name'");
     const spec = specs.get(input.name);
     if (!spec) {
-      throw invalid(`unknown input '${input.name}'; model '${model.name}' takes ${model.inputs.map((s) => `'${s.name}'`).join(', ')}`);
+      throw invalid(
+        `unknown input '${input.name}'; model '${model.name}' takes ${model.inputs.map((s) => `'${s.name}'`).join(', ')}`,
+      );
     }
     if (seen.has(spec.name)) throw invalid(`input '${spec.name}' is given twice`);
     if (input.datatype !== spec.datatype) {
-      throw invalid(`input '${spec.name}' has datatype ${JSON.stringify(input.datatype)}, model expects ${spec.datatype}`);
+      throw invalid(
+        `input '${spec.name}' has datatype ${JSON.stringify(input.datatype)}, model expects ${spec.datatype}`,
+      );
     }
     const shape = checkShape(model, spec, input.shape);
     const count = elementCount(shape);
@@ -178,15 +202,26 @@ export function validateInferenceRequest(model: ModelSpec, body: unknown, binary
     const binarySize = typeof params === 'object' && params !== null ? params.binary_data_size : undefined;
     let data: TensorData;
     if (binarySize !== undefined) {
-      if (!cursor) throw invalid(`input '${spec.name}' sets parameters.binary_data_size but the request has no binary data (send the Inference-Header-Content-Length header)`);
+      if (!cursor)
+        throw invalid(
+          `input '${spec.name}' sets parameters.binary_data_size but the request has no binary data (send the Inference-Header-Content-Length header)`,
+        );
       if (input.data !== undefined) throw invalid(`input '${spec.name}' has both 'data' and binary data`);
-      data = fromBytes(spec.name, spec.datatype, count, cursor.take(spec.name, binarySize, datatypeInfo(spec.datatype).size), !(binary instanceof Uint8Array));
+      data = fromBytes(
+        spec.name,
+        spec.datatype,
+        count,
+        cursor.take(spec.name, binarySize, datatypeInfo(spec.datatype).size),
+        !(binary instanceof Uint8Array),
+      );
     } else {
       if (input.data === undefined) throw invalid(`input '${spec.name}' has no 'data'`);
       const flat: unknown[] = [];
       flatten(spec.name, input.data, count, shape.length + 1, flat);
       if (flat.length !== count) {
-        throw invalid(`input '${spec.name}' has ${flat.length > count ? 'more than ' + count : flat.length} elements, shape ${JSON.stringify(shape)} needs ${count}`);
+        throw invalid(
+          `input '${spec.name}' has ${flat.length > count ? 'more than ' + count : flat.length} elements, shape ${JSON.stringify(shape)} needs ${count}`,
+        );
       }
       data = fill(spec.name, spec.datatype, flat);
     }
@@ -201,7 +236,9 @@ export function validateInferenceRequest(model: ModelSpec, body: unknown, binary
   const missing = model.inputs.filter((s) => !seen.has(s.name)).map((s) => `'${s.name}'`);
   if (missing.length > 0) throw invalid(`missing input ${missing.join(', ')} for model '${model.name}'`);
   if (items! > model.maxItemsPerRequest) {
-    throw invalid(`request carries ${items} items; model '${model.name}' accepts at most ${model.maxItemsPerRequest} per request`);
+    throw invalid(
+      `request carries ${items} items; model '${model.name}' accepts at most ${model.maxItemsPerRequest} per request`,
+    );
   }
 
   let outputs: string[] | undefined;
@@ -213,7 +250,9 @@ export function validateInferenceRequest(model: ModelSpec, body: unknown, binary
       const name = typeof o === 'object' && o !== null ? (o as Record<string, unknown>).name : undefined;
       if (typeof name !== 'string') throw invalid("each requested output needs a string 'name'");
       if (!known.has(name)) {
-        throw invalid(`unknown output '${name}'; model '${model.name}' returns ${[...known].map((n) => `'${n}'`).join(', ')}`);
+        throw invalid(
+          `unknown output '${name}'; model '${model.name}' returns ${[...known].map((n) => `'${n}'`).join(', ')}`,
+        );
       }
       const p = (o as Record<string, unknown>).parameters as Record<string, unknown> | undefined;
       if (typeof p === 'object' && p !== null && p.binary_data === true) binaryOutputs.add(name);
@@ -221,7 +260,8 @@ export function validateInferenceRequest(model: ModelSpec, body: unknown, binary
     });
   }
   const reqParams = req.parameters as Record<string, unknown> | undefined;
-  if (reqParams?.binary_data_output === true) for (const o of outputs ?? model.outputs.map((x) => x.name)) binaryOutputs.add(o);
+  if (reqParams?.binary_data_output === true)
+    for (const o of outputs ?? model.outputs.map((x) => x.name)) binaryOutputs.add(o);
   // Keep the model's input order so the worker can stack without looking names up.
   const tensors = model.inputs.map((s) => seen.get(s.name)!);
   return { tensors, items: items!, outputs, ...(binaryOutputs.size > 0 ? { binaryOutputs } : {}) };
@@ -234,22 +274,33 @@ export function validateInferenceRequest(model: ModelSpec, body: unknown, binary
  */
 export function checkTensors(model: ModelSpec, tensors: readonly Tensor[]): number {
   if (tensors.length !== model.inputs.length) {
-    throw new ServiceError('internal', `model '${model.name}' takes ${model.inputs.length} inputs, pre-processing built ${tensors.length}: this is a bug`);
+    throw new ServiceError(
+      'internal',
+      `model '${model.name}' takes ${model.inputs.length} inputs, pre-processing built ${tensors.length}: this is a bug`,
+    );
   }
   let items: number | undefined;
   model.inputs.forEach((spec, i) => {
     const t = tensors[i]!;
     if (t.name !== spec.name || t.datatype !== spec.datatype) {
-      throw new ServiceError('internal', `pre-processing built ${t.name}:${t.datatype} where model '${model.name}' takes ${spec.name}:${spec.datatype}: this is a bug`);
+      throw new ServiceError(
+        'internal',
+        `pre-processing built ${t.name}:${t.datatype} where model '${model.name}' takes ${spec.name}:${spec.datatype}: this is a bug`,
+      );
     }
     const shape = checkShape(model, spec, t.shape);
-    if (t.data.length !== elementCount(shape)) throw new ServiceError('internal', `tensor '${t.name}' data does not match its shape: this is a bug`);
+    if (t.data.length !== elementCount(shape))
+      throw new ServiceError('internal', `tensor '${t.name}' data does not match its shape: this is a bug`);
     const batch = model.maxBatchSize > 0 ? shape[0]! : 1;
-    if (items !== undefined && items !== batch) throw new ServiceError('internal', `tensors disagree on the batch dimension: this is a bug`);
+    if (items !== undefined && items !== batch)
+      throw new ServiceError('internal', `tensors disagree on the batch dimension: this is a bug`);
     items = batch;
   });
   if (items! > model.maxItemsPerRequest) {
-    throw new ServiceError('invalid_input', `the request needs ${items} items in one call; model '${model.name}' accepts at most ${model.maxItemsPerRequest}`);
+    throw new ServiceError(
+      'invalid_input',
+      `the request needs ${items} items in one call; model '${model.name}' accepts at most ${model.maxItemsPerRequest}`,
+    );
   }
   return items!;
 }

@@ -43,7 +43,9 @@ test('the ONNX pipeline agrees with fastText on every UDHR paragraph', async (t)
           maxDelta = Math.max(maxDelta, Math.abs(got.score - Math.min(1, ref!.prob)));
           maxRawDelta = Math.max(maxRawDelta, Math.abs(got.score - ref!.prob));
         } else {
-          disagreements.push(`${code}: ${JSON.stringify(text.slice(0, 60))} fastText ${ref!.label} ${ref!.prob} vs ${got.label} ${got.score}`);
+          disagreements.push(
+            `${code}: ${JSON.stringify(text.slice(0, 60))} fastText ${ref!.label} ${ref!.prob} vs ${got.label} ${got.score}`,
+          );
         }
       });
     }
@@ -53,7 +55,9 @@ test('the ONNX pipeline agrees with fastText on every UDHR paragraph', async (t)
   const agreement = same / corpus.length;
   const seconds = (performance.now() - started) / 1000;
   t.diagnostic(`${corpus.length} texts, ${codes.size} declarations, ${calls.length} session runs`);
-  t.diagnostic(`top-1 agreement ${same}/${corpus.length} = ${(agreement * 100).toFixed(3)}%, max |Δp| ${maxDelta.toExponential(2)} (${maxRawDelta.toExponential(2)} before clamping fastText's), ${seconds.toFixed(1)} s`);
+  t.diagnostic(
+    `top-1 agreement ${same}/${corpus.length} = ${(agreement * 100).toFixed(3)}%, max |Δp| ${maxDelta.toExponential(2)} (${maxRawDelta.toExponential(2)} before clamping fastText's), ${seconds.toFixed(1)} s`,
+  );
   for (const d of disagreements.slice(0, 10)) t.diagnostic(d);
   assert.equal(calls.length, Math.ceil(corpus.length / BATCH), 'one session run per batch of texts');
   assert.ok(agreement >= 0.995, `top-1 agreement ${agreement}`);

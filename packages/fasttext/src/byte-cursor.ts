@@ -29,7 +29,9 @@ export class ByteCursor {
 
   private need(n: number, what: string): number {
     if (n < 0 || this.pos + n > this.bytes.byteLength) {
-      throw new FastTextFormatError(`truncated file: ${what} needs ${n} bytes at offset ${this.pos}, ${this.remaining} left`);
+      throw new FastTextFormatError(
+        `truncated file: ${what} needs ${n} bytes at offset ${this.pos}, ${this.remaining} left`,
+      );
     }
     const at = this.pos;
     this.pos += n;

@@ -18,5 +18,8 @@ export function idsTensor(rows: readonly (readonly number[])[], { idOffset, padI
 
 /** Tokenises texts and pads them into one `ids` tensor. */
 export function encodeTexts(tokenizer: FastTextTokenizer, texts: readonly string[], encoding: IdEncoding): Tensor {
-  return idsTensor(texts.map((t) => tokenizer.encode(t)), encoding);
+  return idsTensor(
+    texts.map((t) => tokenizer.encode(t)),
+    encoding,
+  );
 }

@@ -42,7 +42,8 @@ function pathTables(counts: number[]): { depth: number; nodes: number[]; base: n
 export function fastTextToOnnx(model: FastTextModel, name = 'fasttext'): Uint8Array {
   const { args, dictionary, input, output } = model;
   if (args.model !== 'sup') throw new RangeError(`only supervised models convert (this one is '${args.model}')`);
-  if (args.loss !== 'hs') throw new RangeError(`only hierarchical-softmax models convert (this one uses '${args.loss}')`);
+  if (args.loss !== 'hs')
+    throw new RangeError(`only hierarchical-softmax models convert (this one uses '${args.loss}')`);
   const dim = args.dim;
   const labels = dictionary.nlabels;
   const inner = labels - 1;

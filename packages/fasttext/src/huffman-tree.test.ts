@@ -24,7 +24,10 @@ test("lid.176's tree is a full binary tree: every path ends at the root, Kraft s
   const t = buildHuffmanTree(counts);
   assert.equal(t.paths.length, 176);
   assert.ok(t.paths.every((p) => p.at(-1) === 174 && p.every((n) => n >= 0 && n < 175)));
-  assert.equal(t.paths.reduce((s, p) => s + 2 ** -p.length, 0), 1);
+  assert.equal(
+    t.paths.reduce((s, p) => s + 2 ** -p.length, 0),
+    1,
+  );
   // Frequent labels sit higher: en (the most frequent) is no deeper than the rarest label.
   assert.ok(t.paths[0]!.length <= t.paths[175]!.length);
 });
@@ -44,11 +47,14 @@ test('probabilities walked down the rebuilt tree equal fastText predict for ever
       return 1 / (1 + Math.exp(-w.reduce((s, x, k) => s + x * hidden[k]!, 0)));
     });
     const ours = t.paths.map((path, label) =>
-      Math.exp(path.reduce((s, node, d) => s + Math.log((t.codes[label]![d] ? right[node]! : 1 - right[node]!) + 1e-5), 0)),
+      Math.exp(
+        path.reduce((s, node, d) => s + Math.log((t.codes[label]![d] ? right[node]! : 1 - right[node]!) + 1e-5), 0),
+      ),
     );
     // fastText leaves out labels whose probability falls under its 1e-5 floor.
     const reference = ref.predict(text, -1);
     assert.ok(reference.length > 0);
-    for (const { label, prob } of reference) assert.ok(Math.abs(ours[labels.indexOf(label)]! - prob) < 1e-5, `${text}: ${label}`);
+    for (const { label, prob } of reference)
+      assert.ok(Math.abs(ours[labels.indexOf(label)]! - prob) < 1e-5, `${text}: ${label}`);
   }
 });

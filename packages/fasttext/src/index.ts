@@ -8,5 +8,11 @@ export { fastTextToOnnx, ID_OFFSET, PAD_ID } from './fasttext-onnx.js';
 export { tokenizerFile, tokenizerFromFile, type TokenizerFile } from './tokenizer-file.js';
 export { convertFastText, CONVERTED_FILES, type ConvertedModel } from './convert.js';
 export { encodeTexts, idsTensor, type IdEncoding } from './encode-batch.js';
-export { createLidPipeline, LID_MODEL, type LidPipelineOptions, type LidResult, type LanguageScore } from './lid-pipeline.js';
+export {
+  createLidPipeline,
+  LID_MODEL,
+  type LidPipelineOptions,
+  type LidResult,
+  type LanguageScore,
+} from './lid-pipeline.js';
 export type * from './model-types.js';

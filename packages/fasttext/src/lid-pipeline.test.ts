@@ -18,7 +18,11 @@ after(() => cleanup());
 const neverCalled: Infer = () => Promise.reject(new Error('infer must not run for an invalid request'));
 
 async function rejects(body: Record<string, unknown>, message: RegExp): Promise<void> {
-  await assert.rejects(pipeline.predict(body, neverCalled), (e: unknown) => e instanceof ServiceError && e.code === 'invalid_input' && e.status === 400 && message.test(e.message));
+  await assert.rejects(
+    pipeline.predict(body, neverCalled),
+    (e: unknown) =>
+      e instanceof ServiceError && e.code === 'invalid_input' && e.status === 400 && message.test(e.message),
+  );
 }
 
 test('identity: lid176 reads texts and calls model lid176', () => {
@@ -41,7 +45,8 @@ test('invalid texts are refused with 400 naming the problem', async () => {
 });
 
 test('invalid k is refused with 400', async () => {
-  for (const k of [0, 177, 1.5, '3', null]) await rejects({ texts: ['hello'], k }, /'k' must be an integer from 1 to 176/);
+  for (const k of [0, 177, 1.5, '3', null])
+    await rejects({ texts: ['hello'], k }, /'k' must be an integer from 1 to 176/);
 });
 
 test('all texts go in one call, padded with 0 to the longest row', async () => {
@@ -51,7 +56,11 @@ test('all texts go in one call, padded with 0 to the longest row', async () => {
     const n = call.inputs[0]!.shape[0]!;
     const probs = new Float32Array(n * 176);
     for (let i = 0; i < n; i++) probs.set([0.5, 0.2, 0.3], i * 176);
-    return { outputs: [{ name: 'probs', datatype: 'FP32', shape: [n, 176], data: probs }], timing: { queueMs: 0, computeMs: 0, batchSize: n }, provider: 'cpu' };
+    return {
+      outputs: [{ name: 'probs', datatype: 'FP32', shape: [n, 176], data: probs }],
+      timing: { queueMs: 0, computeMs: 0, batchSize: n },
+      provider: 'cpu',
+    };
   };
   const results = (await pipeline.predict({ texts: ['de', 'Bonjour le monde'], k: 2 }, infer)) as LidResult[];
   assert.equal(calls.length, 1);
@@ -65,14 +74,34 @@ test('all texts go in one call, padded with 0 to the longest row', async () => {
   assert.equal(n, 2);
   const first = Array.from(ids.data.subarray(0, width!), Number);
   const second = Array.from(ids.data.subarray(width!, 2 * width!), Number);
-  assert.ok(second.every((v) => v > 0), 'the longest row has no padding');
-  assert.ok(first.includes(0) && first.slice(first.indexOf(0)).every((v) => v === 0), 'the shorter row ends in padding');
-  assert.deepEqual(results[0], { label: 'en', score: 0.5, top: [{ label: 'en', score: 0.5 }, { label: 'de', score: 0.30000001192092896 }] });
+  assert.ok(
+    second.every((v) => v > 0),
+    'the longest row has no padding',
+  );
+  assert.ok(
+    first.includes(0) && first.slice(first.indexOf(0)).every((v) => v === 0),
+    'the shorter row ends in padding',
+  );
+  assert.deepEqual(results[0], {
+    label: 'en',
+    score: 0.5,
+    top: [
+      { label: 'en', score: 0.5 },
+      { label: 'de', score: 0.30000001192092896 },
+    ],
+  });
 });
 
 test('a model answer without probs [texts, 176] is an internal error', async () => {
-  const infer: Infer = async () => ({ outputs: [], timing: { queueMs: 0, computeMs: 0, batchSize: 1 }, provider: 'cpu' });
-  await assert.rejects(pipeline.predict({ texts: ['hello'] }, infer), (e: unknown) => e instanceof ServiceError && e.code === 'internal');
+  const infer: Infer = async () => ({
+    outputs: [],
+    timing: { queueMs: 0, computeMs: 0, batchSize: 1 },
+    provider: 'cpu',
+  });
+  await assert.rejects(
+    pipeline.predict({ texts: ['hello'] }, infer),
+    (e: unknown) => e instanceof ServiceError && e.code === 'internal',
+  );
 });
 
 test('real model: top-k labels and scores match fastText, scores never above 1', async () => {
@@ -81,10 +110,16 @@ test('real model: top-k labels and scores match fastText, scores never above 1',
   try {
     const texts = ['Bonjour à tous', 'Добрый день', 'Guten Tag, Welt', '我们都是人'];
     const results = (await pipeline.predict({ texts, k: 3 }, infer)) as LidResult[];
-    assert.deepEqual(results.map((r) => r.label), ['fr', 'ru', 'de', 'zh']);
+    assert.deepEqual(
+      results.map((r) => r.label),
+      ['fr', 'ru', 'de', 'zh'],
+    );
     results.forEach((r, i) => {
       const expected = ref.predict(texts[i]!, 3);
-      assert.deepEqual(r.top.map((x) => x.label), expected.map((x) => x.label));
+      assert.deepEqual(
+        r.top.map((x) => x.label),
+        expected.map((x) => x.label),
+      );
       r.top.forEach((x, j) => assert.ok(Math.abs(x.score - Math.min(1, expected[j]!.prob)) < 1e-5 && x.score <= 1));
       assert.deepEqual({ label: r.label, score: r.score }, r.top[0]);
     });
@@ -94,5 +129,8 @@ test('real model: top-k labels and scores match fastText, scores never above 1',
 });
 
 test('a model directory without its files is reported with the path', async () => {
-  await assert.rejects(createLidPipeline(join(dir, 'nope'), { maxTexts: 1, maxTextLength: 1 }), /cannot read .*nope.*labels\.json/);
+  await assert.rejects(
+    createLidPipeline(join(dir, 'nope'), { maxTexts: 1, maxTextLength: 1 }),
+    /cannot read .*nope.*labels\.json/,
+  );
 });

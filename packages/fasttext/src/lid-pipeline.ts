@@ -46,14 +46,21 @@ function codePointsOver(text: string, limit: number): number | undefined {
 function checkTexts(value: unknown, opts: LidPipelineOptions): string[] {
   if (!Array.isArray(value)) throw new ServiceError('invalid_input', "'texts' must be an array of strings");
   if (value.length === 0) throw new ServiceError('invalid_input', "'texts' is empty; send at least one text");
-  if (value.length > opts.maxTexts) throw new ServiceError('invalid_input', `'texts' has ${value.length} texts; at most ${opts.maxTexts} per request`);
+  if (value.length > opts.maxTexts)
+    throw new ServiceError('invalid_input', `'texts' has ${value.length} texts; at most ${opts.maxTexts} per request`);
   value.forEach((t: unknown, i) => {
-    if (typeof t !== 'string') throw new ServiceError('invalid_input', `texts[${i}] must be a string, got ${t === null ? 'null' : Array.isArray(t) ? 'an array' : typeof t}`);
+    if (typeof t !== 'string')
+      throw new ServiceError(
+        'invalid_input',
+        `texts[${i}] must be a string, got ${t === null ? 'null' : Array.isArray(t) ? 'an array' : typeof t}`,
+      );
     if (t.length === 0) throw new ServiceError('invalid_input', `texts[${i}] is empty`);
     // A lone surrogate has no UTF-8 form, and fastText's WebAssembly build encodes it differently.
-    if (LONE_SURROGATE.test(t)) throw new ServiceError('invalid_input', `texts[${i}] is not well-formed Unicode (it has a lone surrogate)`);
+    if (LONE_SURROGATE.test(t))
+      throw new ServiceError('invalid_input', `texts[${i}] is not well-formed Unicode (it has a lone surrogate)`);
     const n = codePointsOver(t, opts.maxTextLength);
-    if (n !== undefined) throw new ServiceError('invalid_input', `texts[${i}] has ${n} characters; at most ${opts.maxTextLength}`);
+    if (n !== undefined)
+      throw new ServiceError('invalid_input', `texts[${i}] has ${n} characters; at most ${opts.maxTextLength}`);
   });
   return value as string[];
 }
@@ -68,7 +75,13 @@ function checkK(value: unknown, labels: number): number {
 
 function probsOf(outputs: Tensor[], texts: number, labels: number): Float32Array {
   const probs = outputs.find((t) => t.name === 'probs');
-  if (!probs || probs.datatype !== 'FP32' || probs.shape.length !== 2 || probs.shape[0] !== texts || probs.shape[1] !== labels) {
+  if (
+    !probs ||
+    probs.datatype !== 'FP32' ||
+    probs.shape.length !== 2 ||
+    probs.shape[0] !== texts ||
+    probs.shape[1] !== labels
+  ) {
     throw new ServiceError('internal', `model '${LID_MODEL}' answered without probs FP32 [${texts}, ${labels}]`);
   }
   return probs.data as Float32Array;
@@ -103,7 +116,11 @@ export async function createLidPipeline(modelDir: string, opts: LidPipelineOptio
         return ids;
       });
       // All texts of a request travel as one call: one queue round trip, batched together.
-      const answer = await infer({ model: LID_MODEL, inputs: [idsTensor(rows, { idOffset, padId })], outputs: ['probs'] });
+      const answer = await infer({
+        model: LID_MODEL,
+        inputs: [idsTensor(rows, { idOffset, padId })],
+        outputs: ['probs'],
+      });
       const probs = probsOf(answer.outputs, texts.length, names.length);
       return texts.map((_, i) => {
         const row = probs.subarray(i * names.length, (i + 1) * names.length);

@@ -18,7 +18,16 @@ test('lid.176.ftz header and args', () => {
   assert.equal(model.version, 12);
   const { args } = model;
   assert.deepEqual(
-    { dim: args.dim, minn: args.minn, maxn: args.maxn, bucket: args.bucket, wordNgrams: args.wordNgrams, loss: args.loss, model: args.model, qout: args.qout },
+    {
+      dim: args.dim,
+      minn: args.minn,
+      maxn: args.maxn,
+      bucket: args.bucket,
+      wordNgrams: args.wordNgrams,
+      loss: args.loss,
+      model: args.model,
+      qout: args.qout,
+    },
     { dim: 16, minn: 2, maxn: 4, bucket: 2_000_000, wordNgrams: 1, loss: 'hs', model: 'sup', qout: false },
   );
 });
@@ -36,7 +45,10 @@ test('lid.176.ftz dictionary: words, 176 labels by falling count, a pruned n-gra
   assert.ok(d.pruneIdxSize > 0 && d.pruneIndex.size === d.pruneIdxSize);
   // Kept buckets are < bucket and their rows are exactly 0..size-1.
   assert.ok([...d.pruneIndex.keys()].every((k) => k >= 0 && k < model.args.bucket));
-  assert.deepEqual([...d.pruneIndex.values()].sort((a, b) => a - b), Array.from({ length: d.pruneIdxSize }, (_, i) => i));
+  assert.deepEqual(
+    [...d.pruneIndex.values()].sort((a, b) => a - b),
+    Array.from({ length: d.pruneIdxSize }, (_, i) => i),
+  );
 });
 
 test('lid.176.ftz matrices: product-quantized input with quantized norms, dense output', () => {
@@ -45,7 +57,10 @@ test('lid.176.ftz matrices: product-quantized input with quantized norms, dense 
   assert.ok(input.kind === 'quant' && input.qnorm && input.normCodes && input.npq);
   assert.equal(input.rows, dictionary.nwords + dictionary.pruneIdxSize);
   assert.equal(input.cols, 16);
-  assert.deepEqual({ ...input.pq, centroids: input.pq.centroids.length }, { dim: 16, nsubq: 8, dsub: 2, lastdsub: 2, centroids: 16 * 256 });
+  assert.deepEqual(
+    { ...input.pq, centroids: input.pq.centroids.length },
+    { dim: 16, nsubq: 8, dsub: 2, lastdsub: 2, centroids: 16 * 256 },
+  );
   assert.deepEqual({ dim: input.npq.dim, nsubq: input.npq.nsubq }, { dim: 1, nsubq: 1 });
   assert.equal(output.kind, 'dense');
   assert.deepEqual([output.rows, output.cols], [176, 16]);
@@ -63,7 +78,10 @@ test('dequantized input rows equal fastText getInputVector bit for bit', async (
 test('damaged files are refused with what is wrong', () => {
   const wrongMagic = bytes.slice();
   wrongMagic[0] = wrongMagic[0]! ^ 1;
-  assert.throws(() => readModel(wrongMagic), (e: unknown) => e instanceof FastTextFormatError && /not a fastText model/.test(e.message));
+  assert.throws(
+    () => readModel(wrongMagic),
+    (e: unknown) => e instanceof FastTextFormatError && /not a fastText model/.test(e.message),
+  );
   const newer = bytes.slice();
   new DataView(newer.buffer).setInt32(4, 13, true);
   assert.throws(() => readModel(newer), /file version 13 is newer than 12/);

@@ -72,7 +72,9 @@ function readQuantizer(c: ByteCursor, what: string): ProductQuantizer {
   const dsub = c.int32(`${what} dsub`);
   const lastdsub = c.int32(`${what} lastdsub`);
   if (dim <= 0 || nsubq <= 0 || dsub <= 0 || lastdsub <= 0 || (nsubq - 1) * dsub + lastdsub !== dim) {
-    throw new FastTextFormatError(`${what}: inconsistent product quantizer (dim ${dim}, nsubq ${nsubq}, dsub ${dsub}, lastdsub ${lastdsub})`);
+    throw new FastTextFormatError(
+      `${what}: inconsistent product quantizer (dim ${dim}, nsubq ${nsubq}, dsub ${dsub}, lastdsub ${lastdsub})`,
+    );
   }
   return { dim, nsubq, dsub, lastdsub, centroids: c.float32s(dim * KSUB, `${what} centroids`) };
 }
@@ -90,7 +92,9 @@ function readMatrix(c: ByteCursor, quantized: boolean, what: string): FastTextMa
   const codes = c.bytesOf(codesize, `${what} codes`);
   const pq = readQuantizer(c, `${what} quantizer`);
   if (pq.dim !== cols || codesize !== rows * pq.nsubq) {
-    throw new FastTextFormatError(`${what}: ${codesize} codes do not fit ${rows} rows of ${pq.nsubq} sub-quantizers over ${cols} columns`);
+    throw new FastTextFormatError(
+      `${what}: ${codesize} codes do not fit ${rows} rows of ${pq.nsubq} sub-quantizers over ${cols} columns`,
+    );
   }
   if (!qnorm) return { kind: 'quant', rows, cols, qnorm, codes, pq };
   const normCodes = c.bytesOf(rows, `${what} norm codes`);
@@ -102,16 +106,19 @@ function readMatrix(c: ByteCursor, quantized: boolean, what: string): FastTextMa
 export function readModel(bytes: Uint8Array): FastTextModel {
   const c = new ByteCursor(bytes);
   const magic = c.int32('magic');
-  if (magic !== FASTTEXT_MAGIC) throw new FastTextFormatError(`not a fastText model (magic ${magic}, expected ${FASTTEXT_MAGIC})`);
+  if (magic !== FASTTEXT_MAGIC)
+    throw new FastTextFormatError(`not a fastText model (magic ${magic}, expected ${FASTTEXT_MAGIC})`);
   const version = c.int32('version');
-  if (version > FASTTEXT_VERSION) throw new FastTextFormatError(`file version ${version} is newer than ${FASTTEXT_VERSION}`);
+  if (version > FASTTEXT_VERSION)
+    throw new FastTextFormatError(`file version ${version} is newer than ${FASTTEXT_VERSION}`);
   const args = readArgs(c);
   // Version 11 supervised models were trained without char n-grams whatever maxn says.
   if (version === 11 && args.model === 'sup') args.maxn = 0;
   const dictionary = readDictionary(c);
   const quantInput = c.bool('quant_input');
   const input = readMatrix(c, quantInput, 'input matrix');
-  if (!quantInput && dictionary.pruneIdxSize >= 0) throw new FastTextFormatError('a pruned dictionary needs a quantized input matrix');
+  if (!quantInput && dictionary.pruneIdxSize >= 0)
+    throw new FastTextFormatError('a pruned dictionary needs a quantized input matrix');
   const qout = c.bool('qout');
   const output = readMatrix(c, quantInput && qout, 'output matrix');
   if (c.remaining !== 0) throw new FastTextFormatError(`${c.remaining} unexpected bytes after the output matrix`);

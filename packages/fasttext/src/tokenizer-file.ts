@@ -39,7 +39,8 @@ export function tokenizerFile(model: FastTextModel): TokenizerFile {
   if (dictionary.pruneIdxSize >= 0) {
     ngramBuckets = new Array<number>(dictionary.pruneIndex.size).fill(-1);
     for (const [bucket, row] of dictionary.pruneIndex) {
-      if (row < 0 || row >= ngramBuckets.length || ngramBuckets[row] !== -1) throw new RangeError(`prune index maps two buckets (or none) to n-gram row ${row}`);
+      if (row < 0 || row >= ngramBuckets.length || ngramBuckets[row] !== -1)
+        throw new RangeError(`prune index maps two buckets (or none) to n-gram row ${row}`);
       ngramBuckets[row] = bucket;
     }
   }
@@ -68,10 +69,12 @@ export function tokenizerFromFile(raw: unknown): { tokenizer: FastTextTokenizer;
   for (const key of ['minn', 'maxn', 'bucket', 'wordNgrams', 'idOffset', 'padId'] as const) {
     if (!isInt(f[key])) throw new TypeError(`tokenizer file: '${key}' must be an integer`);
   }
-  if (!Array.isArray(f.words) || !f.words.every((w) => typeof w === 'string')) throw new TypeError("tokenizer file: 'words' must be an array of strings");
+  if (!Array.isArray(f.words) || !f.words.every((w) => typeof w === 'string'))
+    throw new TypeError("tokenizer file: 'words' must be an array of strings");
   let pruneIndex: Map<number, number> | undefined;
   if (f.ngramBuckets !== undefined) {
-    if (!Array.isArray(f.ngramBuckets) || !f.ngramBuckets.every(isInt)) throw new TypeError("tokenizer file: 'ngramBuckets' must be an array of integers");
+    if (!Array.isArray(f.ngramBuckets) || !f.ngramBuckets.every(isInt))
+      throw new TypeError("tokenizer file: 'ngramBuckets' must be an array of integers");
     pruneIndex = new Map(f.ngramBuckets.map((bucket, row) => [bucket, row]));
   }
   const tokenizer = new FastTextTokenizer({

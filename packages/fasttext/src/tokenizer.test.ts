@@ -19,7 +19,9 @@ before(async () => {
   tokenizer = FastTextTokenizer.fromModel(model);
   ref = await referenceModel();
   // Every 15th text: a few thousand, across all scripts.
-  sample = udhrTexts().filter((_, i) => i % 15 === 0).map((c) => c.text);
+  sample = udhrTexts()
+    .filter((_, i) => i % 15 === 0)
+    .map((c) => c.text);
 });
 
 /** The sentence vector fastText would compute from our rows: float32 sum, times float32(1/n). */
@@ -88,7 +90,8 @@ test('tokenizer.json round-trips to the same tokenisation', () => {
   const { tokenizer: loaded, idOffset, padId } = tokenizerFromFile(file);
   assert.deepEqual([idOffset, padId], [1, 0]);
   assert.equal(loaded.rows, model.input.rows);
-  for (const text of [...EDGE_CASES, ...sample.slice(0, 500)]) assert.deepEqual(loaded.encode(text), tokenizer.encode(text));
+  for (const text of [...EDGE_CASES, ...sample.slice(0, 500)])
+    assert.deepEqual(loaded.encode(text), tokenizer.encode(text));
   assert.throws(() => tokenizerFromFile({ format: 'fasttext-tokenizer', version: 1 }), /'minn' must be an integer/);
   assert.throws(() => tokenizerFromFile([]), /not a fasttext-tokenizer/);
 });

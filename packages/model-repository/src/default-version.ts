@@ -2,7 +2,10 @@
 export type Provider = 'cpu' | 'cuda';
 
 /** Config labels naming the version a request without one gets, per provider (e.g. "2" on the CPU, "1" on CUDA). */
-export const DEFAULT_VERSION_LABEL: Record<Provider, string> = { cpu: 'default_version_cpu', cuda: 'default_version_cuda' };
+export const DEFAULT_VERSION_LABEL: Record<Provider, string> = {
+  cpu: 'default_version_cpu',
+  cuda: 'default_version_cuda',
+};
 
 /**
  * The version a request that names none is served by: the one the model's config names for the
@@ -10,7 +13,11 @@ export const DEFAULT_VERSION_LABEL: Record<Provider, string> = { cpu: 'default_v
  * the fastest within its accuracy bound on one provider and not on another (integer MatMul and
  * Conv run on the CPU; on CUDA they fall back to it), hence the choice per provider.
  */
-export function defaultVersion(versions: readonly string[], labels: Readonly<Record<string, string>>, provider: Provider): string | undefined {
+export function defaultVersion(
+  versions: readonly string[],
+  labels: Readonly<Record<string, string>>,
+  provider: Provider,
+): string | undefined {
   const named = labels[DEFAULT_VERSION_LABEL[provider]];
   if (named !== undefined && versions.includes(named)) return named;
   return versions.at(-1);

@@ -5,7 +5,14 @@ import { parseModelConfig } from './model-config.js';
 import { RepositoryError } from './repository-error.js';
 import { resolveModelSpec } from './resolve-spec.js';
 
-const tensor = (name: string): SigTensor => ({ name, datatype: 'FP32', elemType: 1, shape: [-1, 2], dimParams: [undefined, undefined], rankKnown: true });
+const tensor = (name: string): SigTensor => ({
+  name,
+  datatype: 'FP32',
+  elemType: 1,
+  shape: [-1, 2],
+  dimParams: [undefined, undefined],
+  rankKnown: true,
+});
 const sig: Signature = { inputs: [tensor('x')], outputs: [tensor('y')], opset: 17, producer: '', irVersion: 8 };
 const where = { version: '1', file: '/r/m/1/model.onnx' };
 
@@ -20,10 +27,13 @@ test('latency_objective_ms reaches the spec as latencyObjectiveMs; absent means 
 
 test('latency_objective_ms must be a positive number of milliseconds', () => {
   for (const bad of [0, -5, 'fast']) {
-    assert.throws(() => parseModelConfig({ name: 'm', latency_objective_ms: bad }, '/r/m/config.json'), (err: unknown) => {
-      assert.ok(err instanceof RepositoryError);
-      assert.match(err.problems.map((p) => p.message).join('\n'), /latency_objective_ms/);
-      return true;
-    });
+    assert.throws(
+      () => parseModelConfig({ name: 'm', latency_objective_ms: bad }, '/r/m/config.json'),
+      (err: unknown) => {
+        assert.ok(err instanceof RepositoryError);
+        assert.match(err.problems.map((p) => p.message).join('\n'), /latency_objective_ms/);
+        return true;
+      },
+    );
   }
 });

@@ -62,19 +62,27 @@ test('version_policy selects the versions served; a load may replace config.json
   await cp(join(dir, 'affine', '1'), join(dir, 'affine', '2'), { recursive: true });
   await writeModel(dir, 'other', { name: 'other' }, affineGraph());
   assert.deepEqual((await loadRepository(dir)).versions('affine'), ['2']);
-  const loaded = await loadRepository(dir, { configs: { affine: { name: 'affine', version_policy: { all: {} } } }, unloaded: new Set(['other']) });
+  const loaded = await loadRepository(dir, {
+    configs: { affine: { name: 'affine', version_policy: { all: {} } } },
+    unloaded: new Set(['other']),
+  });
   assert.deepEqual(loaded.versions('affine'), ['1', '2']);
   assert.deepEqual(loaded.names(), ['affine']);
 });
 
 test('config entries add pad and crop rules and narrow variable dims', async () => {
   const dir = await repo();
-  await writeModel(dir, 'tokens', {
-    name: 'tokens',
-    max_batch_size: 8,
-    inputs: [{ name: 'ids', pad: [{ axis: 0, value: 0 }] }],
-    outputs: [{ name: 'echo', datatype: 'INT64', shape: [-1], crop: [{ axis: 0, input: 'ids', input_axis: 0 }] }],
-  }, tokensGraph());
+  await writeModel(
+    dir,
+    'tokens',
+    {
+      name: 'tokens',
+      max_batch_size: 8,
+      inputs: [{ name: 'ids', pad: [{ axis: 0, value: 0 }] }],
+      outputs: [{ name: 'echo', datatype: 'INT64', shape: [-1], crop: [{ axis: 0, input: 'ids', input_axis: 0 }] }],
+    },
+    tokensGraph(),
+  );
   const spec = (await loadRepository(dir)).get('tokens')!;
   assert.deepEqual(spec.inputs, [{ name: 'ids', datatype: 'INT64', shape: [-1], pad: [{ axis: 0, value: 0 }] }]);
   assert.deepEqual(spec.outputs, [
@@ -98,7 +106,8 @@ test('max_batch_size 0 keeps the whole graph shape', async () => {
 test('versions sort numerically, the default is the highest, and the file name is configurable', async () => {
   const dir = await repo();
   const config = { name: 'affine', default_model_filename: 'net.onnx' };
-  for (const version of ['2', '10', '1']) await writeModel(dir, 'affine', config, affineGraph(), { version, file: 'net.onnx' });
+  for (const version of ['2', '10', '1'])
+    await writeModel(dir, 'affine', config, affineGraph(), { version, file: 'net.onnx' });
   await mkdir(join(dir, 'affine', 'notes'));
   await writeFile(join(dir, 'affine', 'labels.txt'), 'a\nb\n');
   await writeFile(join(dir, '.fingerprint'), 'x');
@@ -110,7 +119,10 @@ test('versions sort numerically, the default is the highest, and the file name i
   assert.equal(r.get('affine', '3'), undefined);
   assert.equal(r.get('nope'), undefined);
   assert.deepEqual(r.versions('nope'), []);
-  assert.deepEqual(r.all().map((s) => s.version), ['1', '2', '10']);
+  assert.deepEqual(
+    r.all().map((s) => s.version),
+    ['1', '2', '10'],
+  );
 });
 
 test('a missing or empty repository is an error', async () => {
@@ -122,7 +134,10 @@ test('config name must equal the directory name', async () => {
   const dir = await repo();
   await writeModel(dir, 'affine', { name: 'other' }, affineGraph());
   const [p] = await problemsOf(dir);
-  assert.deepEqual(p, { file: join(dir, 'affine', 'config.json'), message: "name 'other' does not match its directory 'affine'" });
+  assert.deepEqual(p, {
+    file: join(dir, 'affine', 'config.json'),
+    message: "name 'other' does not match its directory 'affine'",
+  });
 });
 
 test('missing config, invalid JSON, missing versions and missing model files', async () => {
@@ -138,7 +153,10 @@ test('missing config, invalid JSON, missing versions and missing model files', a
   await writeFile(join(dir, 'g', '1', 'model.onnx'), Uint8Array.from([0x0a, 0xff]));
   const problems = await problemsOf(dir);
   const has = (file: string, re: RegExp) =>
-    assert.ok(problems.some((p) => p.file === join(dir, file) && re.test(p.message)), `${file} ${re} not in ${JSON.stringify(problems, null, 1)}`);
+    assert.ok(
+      problems.some((p) => p.file === join(dir, file) && re.test(p.message)),
+      `${file} ${re} not in ${JSON.stringify(problems, null, 1)}`,
+    );
   has('a/config.json', /missing config\.json/);
   has('b/config.json', /not valid JSON/);
   has('c', /no version directories/);
@@ -153,7 +171,10 @@ test('problems across models are collected into one error message', async () => 
   const dir = await repo();
   await writeModel(dir, 'a', { name: 'a', bogus: true }, affineGraph());
   await writeModel(dir, 'b', { name: 'b', inputs: [{ name: 'x', datatype: 'INT32' }] }, affineGraph());
-  const err = await loadRepository(dir).then(() => undefined, (e: unknown) => e);
+  const err = await loadRepository(dir).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof RepositoryError);
   assert.match(err.message, /2 problems/);
   assert.match(err.message, /a[/\\]config\.json: Unrecognized key: "bogus"/);
@@ -180,15 +201,32 @@ test('a fixed batch dimension in the graph needs max_batch_size 0', async () => 
   const dir = await repo();
   await writeModel(dir, 'a', { name: 'a' }, affineGraph(1));
   const [m] = await messages(dir);
-  assert.match(m!, /graph input 'x' has a fixed batch dimension 1 \(shape \[1,4\]\); it must be variable when max_batch_size > 0/);
+  assert.match(
+    m!,
+    /graph input 'x' has a fixed batch dimension 1 \(shape \[1,4\]\); it must be variable when max_batch_size > 0/,
+  );
 });
 
 test('pad rules: range, fixed dims, duplicates, values and batching', async () => {
   const dir = await repo();
   const pads = (pad: unknown, extra: object = {}) => ({ name: 'p', ...extra, inputs: [{ name: 'ids', pad }] });
-  await writeModel(dir, 'p', pads([{ axis: 1, value: 0 }, { axis: 0, value: 1.5 }, { axis: 0, value: 0 }]), tokensGraph());
+  await writeModel(
+    dir,
+    'p',
+    pads([
+      { axis: 1, value: 0 },
+      { axis: 0, value: 1.5 },
+      { axis: 0, value: 0 },
+    ]),
+    tokensGraph(),
+  );
   await writeModel(dir, 'q', { name: 'q', inputs: [{ name: 'x', pad: [{ axis: 0, value: 0 }] }] }, affineGraph());
-  await writeModel(dir, 'r', { name: 'r', max_batch_size: 0, inputs: [{ name: 'x', shape: [-1, 4], pad: [{ axis: 0, value: 0 }] }] }, affineGraph());
+  await writeModel(
+    dir,
+    'r',
+    { name: 'r', max_batch_size: 0, inputs: [{ name: 'x', shape: [-1, 4], pad: [{ axis: 0, value: 0 }] }] },
+    affineGraph(),
+  );
   await writeModel(dir, 's', { name: 's', outputs: [{ name: 'y', pad: [{ axis: 0, value: 0 }] }] }, affineGraph());
   const got = await messages(dir);
   assert.deepEqual(got, [
@@ -211,7 +249,12 @@ test('crop rules: unknown input, unpadded input axis, fixed output dim, range', 
   await writeModel(dir, 'a', crop('a', [{ axis: 0, input: 'nope', input_axis: 0 }]), tokensGraph());
   await writeModel(dir, 'b', crop('b', [{ axis: 0, input: 'ids', input_axis: 0 }], []), tokensGraph());
   await writeModel(dir, 'c', crop('c', [{ axis: 1, input: 'ids', input_axis: 3 }]), tokensGraph());
-  await writeModel(dir, 'd', { name: 'd', outputs: [{ name: 'y', crop: [{ axis: 0, input: 'x', input_axis: 0 }] }] }, affineGraph());
+  await writeModel(
+    dir,
+    'd',
+    { name: 'd', outputs: [{ name: 'y', crop: [{ axis: 0, input: 'x', input_axis: 0 }] }] },
+    affineGraph(),
+  );
   const got = await messages(dir);
   assert.deepEqual(got, [
     "output 'echo' crop axis 0 follows unknown input 'nope' (inputs: 'ids')",
@@ -226,5 +269,7 @@ test('crop rules: unknown input, unpadded input axis, fixed output dim, range', 
 test('max_items_per_request larger than max_batch_size is reported with the file', async () => {
   const dir = await repo();
   await writeModel(dir, 'a', { name: 'a', max_batch_size: 4, max_items_per_request: 8 }, affineGraph());
-  assert.deepEqual(await problemsOf(dir), [{ file: join(dir, 'a', 'config.json'), message: 'max_items_per_request (8) exceeds max_batch_size (4)' }]);
+  assert.deepEqual(await problemsOf(dir), [
+    { file: join(dir, 'a', 'config.json'), message: 'max_items_per_request (8) exceeds max_batch_size (4)' },
+  ]);
 });

@@ -22,7 +22,12 @@ export function selectVersions(versions: readonly string[], policy: VersionPolic
   return sorted;
 }
 
-async function loadModel(dir: string, name: string, problems: RepositoryProblem[], override?: unknown): Promise<ModelSpec[]> {
+async function loadModel(
+  dir: string,
+  name: string,
+  problems: RepositoryProblem[],
+  override?: unknown,
+): Promise<ModelSpec[]> {
   const modelDir = join(dir, name);
   const configFile = join(modelDir, 'config.json');
   const complain = (file: string, message: string) => problems.push({ file, message });
@@ -52,7 +57,8 @@ async function loadModel(dir: string, name: string, problems: RepositoryProblem[
   for (const entry of await readdir(modelDir, { withFileTypes: true })) {
     if (!entry.isDirectory()) continue;
     if (VERSION.test(entry.name)) versions.push(entry.name);
-    else if (/^\d+$/.test(entry.name)) complain(join(modelDir, entry.name), 'version directories are positive integers without leading zeros');
+    else if (/^\d+$/.test(entry.name))
+      complain(join(modelDir, entry.name), 'version directories are positive integers without leading zeros');
   }
   if (versions.length === 0) complain(modelDir, 'no version directories (expected e.g. 1/model.onnx)');
   if ('problems' in checked) {
@@ -80,7 +86,12 @@ async function loadModel(dir: string, name: string, problems: RepositoryProblem[
     }
     const resolved = resolveModelSpec(config, signature, { version, file });
     if ('problems' in resolved) for (const message of resolved.problems) complain(file, message);
-    else specs.push({ ...resolved.spec, digest: createHash('sha256').update(bytes).digest('hex'), versionPolicy: config.version_policy as VersionPolicy });
+    else
+      specs.push({
+        ...resolved.spec,
+        digest: createHash('sha256').update(bytes).digest('hex'),
+        versionPolicy: config.version_policy as VersionPolicy,
+      });
   }
   return specs;
 }
@@ -98,10 +109,13 @@ export interface RepositoryOptions {
  */
 export async function loadRepository(dir: string, options: RepositoryOptions = {}): Promise<ModelRepository> {
   const root = resolve(dir);
-  if (!(await isDirectory(root))) throw new RepositoryError([{ file: root, message: 'model repository directory does not exist' }]);
+  if (!(await isDirectory(root)))
+    throw new RepositoryError([{ file: root, message: 'model repository directory does not exist' }]);
   const problems: RepositoryProblem[] = [];
   const specs: ModelSpec[] = [];
-  const entries = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.'));
+  const entries = (await readdir(root, { withFileTypes: true })).filter(
+    (e) => e.isDirectory() && !e.name.startsWith('.'),
+  );
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (options.unloaded?.has(entry.name)) continue;
     specs.push(...(await loadModel(root, entry.name, problems, options.configs?.[entry.name])));

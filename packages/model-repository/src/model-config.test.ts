@@ -83,18 +83,28 @@ test('all problems in a file are reported together', () => {
     /^outputs\[0\]\.crop\[0\]\.scale: Too small/,
     /^labels\.n:/,
   ];
-  for (const re of expect) assert.ok(problems.some((p) => re.test(p)), `${re} not in:\n${problems.join('\n')}`);
+  for (const re of expect)
+    assert.ok(
+      problems.some((p) => re.test(p)),
+      `${re} not in:\n${problems.join('\n')}`,
+    );
 });
 
 test('repeated providers and tensor names are errors', () => {
   assert.ok(problemsOf({ name: 'm', execution_providers: ['cpu', 'cpu'] }).some((p) => /must not repeat/.test(p)));
   assert.ok(problemsOf({ name: 'm', execution_providers: [] }).some((p) => /^execution_providers:/.test(p)));
-  assert.ok(problemsOf({ name: 'm', inputs: [{ name: 'x' }, { name: 'x' }] }).includes('inputs: input names must be unique'));
-  assert.ok(problemsOf({ name: 'm', outputs: [{ name: 'y' }, { name: 'y' }] }).includes('outputs: output names must be unique'));
+  assert.ok(
+    problemsOf({ name: 'm', inputs: [{ name: 'x' }, { name: 'x' }] }).includes('inputs: input names must be unique'),
+  );
+  assert.ok(
+    problemsOf({ name: 'm', outputs: [{ name: 'y' }, { name: 'y' }] }).includes('outputs: output names must be unique'),
+  );
 });
 
 test('max_items_per_request may not exceed max_batch_size', () => {
-  assert.deepEqual(problemsOf({ name: 'm', max_batch_size: 4, max_items_per_request: 5 }), ['max_items_per_request (5) exceeds max_batch_size (4)']);
+  assert.deepEqual(problemsOf({ name: 'm', max_batch_size: 4, max_items_per_request: 5 }), [
+    'max_items_per_request (5) exceeds max_batch_size (4)',
+  ]);
   assert.deepEqual(problemsOf({ name: 'm', max_batch_size: 0, max_items_per_request: 2 }), [
     'max_items_per_request must be 1 when max_batch_size is 0 (the model has no batch dimension)',
   ]);

@@ -36,16 +36,26 @@ const tensor = z.strictObject({
 /** Every model we serve is deterministic, so caching is on unless a config says otherwise. */
 const cacheConfig = z.strictObject({
   enabled: z.boolean().default(true),
-  ttl_s: integer.min(1).max(7 * 24 * 3600).default(300),
+  ttl_s: integer
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(300),
   max_entry_bytes: integer.min(0).default(1024 * 1024),
 });
 
 /** Triton's `instance_group` entry: how many sessions of the model, and where they run. */
-const instanceGroup = z.strictObject({
-  count: integer.min(1).max(64).default(1),
-  kind: z.enum(['KIND_AUTO', 'KIND_GPU', 'KIND_CPU'], { error: (issue) => `unknown instance kind ${JSON.stringify(issue.input)}; expected KIND_AUTO, KIND_GPU or KIND_CPU` }).default('KIND_AUTO'),
-  gpus: z.array(integer.min(0)).min(1).optional(),
-}).refine((g) => g.gpus === undefined || g.kind === 'KIND_GPU', { error: 'gpus is only meaningful for kind KIND_GPU' });
+const instanceGroup = z
+  .strictObject({
+    count: integer.min(1).max(64).default(1),
+    kind: z
+      .enum(['KIND_AUTO', 'KIND_GPU', 'KIND_CPU'], {
+        error: (issue) =>
+          `unknown instance kind ${JSON.stringify(issue.input)}; expected KIND_AUTO, KIND_GPU or KIND_CPU`,
+      })
+      .default('KIND_AUTO'),
+    gpus: z.array(integer.min(0)).min(1).optional(),
+  })
+  .refine((g) => g.gpus === undefined || g.kind === 'KIND_GPU', { error: 'gpus is only meaningful for kind KIND_GPU' });
 /** Which version directories are served, as Triton's `version_policy`. */
 const versionPolicy = z.union([
   z.strictObject({ latest: z.strictObject({ num_versions: integer.min(1) }) }),
@@ -53,25 +63,34 @@ const versionPolicy = z.union([
   z.strictObject({ specific: z.strictObject({ versions: z.array(integer.min(1)).min(1) }) }),
 ]);
 
-const uniqueNames = (list: { name: string }[] | undefined) => !list || new Set(list.map((t) => t.name)).size === list.length;
+const uniqueNames = (list: { name: string }[] | undefined) =>
+  !list || new Set(list.map((t) => t.name)).size === list.length;
 
 export const modelConfigSchema = z.strictObject({
   name: z.string().min(1),
-  platform: z.literal('onnxruntime_onnx', { error: 'platform must be "onnxruntime_onnx", the only one served' }).default('onnxruntime_onnx'),
+  platform: z
+    .literal('onnxruntime_onnx', { error: 'platform must be "onnxruntime_onnx", the only one served' })
+    .default('onnxruntime_onnx'),
   max_batch_size: integer.min(0).max(1024).default(64),
   max_queue_delay_ms: z.number().min(0).default(2),
   /** p99 latency objective the batch-size tuner keeps to; absent: most throughput. */
   latency_objective_ms: z.number().positive().max(3_600_000).optional(),
   max_items_per_request: integer.min(1).optional(),
   execution_providers: z
-    .array(z.enum(PROVIDERS, { error: (issue) => `unknown execution provider ${JSON.stringify(issue.input)}; expected cuda or cpu` }))
+    .array(
+      z.enum(PROVIDERS, {
+        error: (issue) => `unknown execution provider ${JSON.stringify(issue.input)}; expected cuda or cpu`,
+      }),
+    )
     .min(1)
     .refine((list) => new Set(list).size === list.length, { error: 'execution providers must not repeat' })
     .default(['cuda', 'cpu']),
   default_model_filename: z
     .string()
     .min(1)
-    .refine((f) => !/[\\/]/.test(f) && f !== '.' && f !== '..', { error: 'default_model_filename must be a plain file name' })
+    .refine((f) => !/[\\/]/.test(f) && f !== '.' && f !== '..', {
+      error: 'default_model_filename must be a plain file name',
+    })
     .default('model.onnx'),
   inputs: z.array(tensor).refine(uniqueNames, { error: 'input names must be unique' }).optional(),
   outputs: z.array(tensor).refine(uniqueNames, { error: 'output names must be unique' }).optional(),
@@ -82,7 +101,9 @@ export const modelConfigSchema = z.strictObject({
   timeout_ms: integer.min(1).max(3_600_000).optional(),
   cache: cacheConfig.default({ enabled: true, ttl_s: 300, max_entry_bytes: 1024 * 1024 }),
   /** Sessions per worker (Triton's form: a list of groups; a single group is accepted too). */
-  instance_group: z.preprocess((v) => (v === undefined || Array.isArray(v) ? v : [v]), z.array(instanceGroup).min(1)).optional(),
+  instance_group: z
+    .preprocess((v) => (v === undefined || Array.isArray(v) ? v : [v]), z.array(instanceGroup).min(1))
+    .optional(),
   /** Every version directory unless set (Triton's default is the latest one only). */
   version_policy: versionPolicy.default({ all: {} }),
 });
@@ -96,7 +117,8 @@ function itemsProblem(raw: unknown): string | undefined {
   const { max_batch_size: mbs = 64, max_items_per_request: items } = raw as Record<string, unknown>;
   if (typeof mbs !== 'number' || typeof items !== 'number') return undefined;
   if (mbs > 0 && items > mbs) return `max_items_per_request (${items}) exceeds max_batch_size (${mbs})`;
-  if (mbs === 0 && items !== 1) return 'max_items_per_request must be 1 when max_batch_size is 0 (the model has no batch dimension)';
+  if (mbs === 0 && items !== 1)
+    return 'max_items_per_request must be 1 when max_batch_size is 0 (the model has no batch dimension)';
   return undefined;
 }
 
@@ -113,7 +135,10 @@ function where(path: PropertyKey[]): string {
 }
 
 /** Parses a config.json value, returning either the config (defaults applied) or all problems. */
-export function checkModelConfig(raw: unknown, file: string): { config: ModelConfig } | { problems: RepositoryProblem[] } {
+export function checkModelConfig(
+  raw: unknown,
+  file: string,
+): { config: ModelConfig } | { problems: RepositoryProblem[] } {
   const result = modelConfigSchema.safeParse(raw);
   const problems: RepositoryProblem[] = result.success
     ? []
@@ -125,7 +150,9 @@ export function checkModelConfig(raw: unknown, file: string): { config: ModelCon
   if (items) problems.push({ file, message: items });
   if (!result.success || problems.length > 0) return { problems };
   const c = result.data;
-  return { config: { ...c, max_items_per_request: c.max_items_per_request ?? (c.max_batch_size > 0 ? c.max_batch_size : 1) } };
+  return {
+    config: { ...c, max_items_per_request: c.max_items_per_request ?? (c.max_batch_size > 0 ? c.max_batch_size : 1) },
+  };
 }
 
 /** Parses config.json text or an already parsed value; throws RepositoryError listing every problem. */

@@ -28,7 +28,9 @@ function mergeSide(side: Side, batched: boolean, problems: string[]): TensorSpec
   const configured = new Map((side.config ?? []).map((t) => [t.name, t]));
   for (const name of configured.keys()) {
     if (!side.graph.some((g) => g.name === name)) {
-      problems.push(`config ${side.kind} '${name}' is not an ${side.kind} of the graph (graph ${side.kind}s: ${side.graph.map((g) => `'${g.name}'`).join(', ') || 'none'})`);
+      problems.push(
+        `config ${side.kind} '${name}' is not an ${side.kind} of the graph (graph ${side.kind}s: ${side.graph.map((g) => `'${g.name}'`).join(', ') || 'none'})`,
+      );
     }
   }
   const specs: TensorSpec[] = [];
@@ -52,7 +54,9 @@ function mergeSide(side: Side, batched: boolean, problems: string[]): TensorSpec
           continue;
         }
         if (graphShape[0] !== -1) {
-          problems.push(`graph ${what} has a fixed batch dimension ${graphShape[0]} (shape ${fmt(g.shape)}); it must be variable when max_batch_size > 0, or set max_batch_size to 0`);
+          problems.push(
+            `graph ${what} has a fixed batch dimension ${graphShape[0]} (shape ${fmt(g.shape)}); it must be variable when max_batch_size > 0, or set max_batch_size to 0`,
+          );
           continue;
         }
         graphShape = graphShape.slice(1);
@@ -61,12 +65,16 @@ function mergeSide(side: Side, batched: boolean, problems: string[]): TensorSpec
     let shape = graphShape;
     if (c?.shape) {
       if (graphShape && c.shape.length !== graphShape.length) {
-        problems.push(`config ${what} has shape ${fmt(c.shape)} (rank ${c.shape.length}) but the graph has ${fmt(graphShape)} (rank ${graphShape.length}) without the batch dimension`);
+        problems.push(
+          `config ${what} has shape ${fmt(c.shape)} (rank ${c.shape.length}) but the graph has ${fmt(graphShape)} (rank ${graphShape.length}) without the batch dimension`,
+        );
         continue;
       }
       const clash = graphShape?.findIndex((d, i) => d !== -1 && d !== c.shape![i]) ?? -1;
       if (clash >= 0) {
-        problems.push(`config ${what} has shape ${fmt(c.shape)} but the graph fixes axis ${clash} to ${graphShape![clash]} (graph shape ${fmt(graphShape!)} without the batch dimension)`);
+        problems.push(
+          `config ${what} has shape ${fmt(c.shape)} but the graph fixes axis ${clash} to ${graphShape![clash]} (graph shape ${fmt(graphShape!)} without the batch dimension)`,
+        );
         continue;
       }
       shape = c.shape;
@@ -77,15 +85,29 @@ function mergeSide(side: Side, batched: boolean, problems: string[]): TensorSpec
     }
     const spec: TensorSpec = { name: g.name, datatype: g.datatype, shape: [...shape] };
     if (c?.pad) spec.pad = c.pad.map((p): PadRule => ({ axis: p.axis, value: p.value }));
-    if (c?.crop) spec.crop = c.crop.map((r): CropRule => ({ axis: r.axis, input: r.input, inputAxis: r.input_axis, scale: r.scale, ...(r.offset ? { offset: r.offset } : {}) }));
+    if (c?.crop)
+      spec.crop = c.crop.map((r): CropRule => ({
+        axis: r.axis,
+        input: r.input,
+        inputAxis: r.input_axis,
+        scale: r.scale,
+        ...(r.offset ? { offset: r.offset } : {}),
+      }));
     specs.push(spec);
   }
   return specs;
 }
 
-function checkRules(inputs: TensorSpec[], outputs: TensorSpec[], graphInputs: Set<string>, batched: boolean, problems: string[]): void {
+function checkRules(
+  inputs: TensorSpec[],
+  outputs: TensorSpec[],
+  graphInputs: Set<string>,
+  batched: boolean,
+  problems: string[],
+): void {
   for (const o of outputs) if (o.pad) problems.push(`output '${o.name}' has pad rules; padding applies to inputs only`);
-  for (const i of inputs) if (i.crop) problems.push(`input '${i.name}' has crop rules; cropping applies to outputs only`);
+  for (const i of inputs)
+    if (i.crop) problems.push(`input '${i.name}' has crop rules; cropping applies to outputs only`);
   for (const t of inputs) {
     const seen = new Set<number>();
     for (const p of t.pad ?? []) {
@@ -93,8 +115,14 @@ function checkRules(inputs: TensorSpec[], outputs: TensorSpec[], graphInputs: Se
       if (!batched) problems.push(`${where}: padding makes batch items uniform, but max_batch_size is 0`);
       if (seen.has(p.axis)) problems.push(`${where} is given twice`);
       seen.add(p.axis);
-      if (p.axis >= t.shape.length) problems.push(`${where} is out of range: shape ${fmt(t.shape)} has ${t.shape.length} axes (the batch dimension is not counted)`);
-      else if (t.shape[p.axis] !== -1) problems.push(`${where} is a fixed dimension of size ${t.shape[p.axis]} (shape ${fmt(t.shape)}); only variable (-1) dimensions can be padded`);
+      if (p.axis >= t.shape.length)
+        problems.push(
+          `${where} is out of range: shape ${fmt(t.shape)} has ${t.shape.length} axes (the batch dimension is not counted)`,
+        );
+      else if (t.shape[p.axis] !== -1)
+        problems.push(
+          `${where} is a fixed dimension of size ${t.shape[p.axis]} (shape ${fmt(t.shape)}); only variable (-1) dimensions can be padded`,
+        );
       const bad = padValueProblem(t.datatype, p.value);
       if (bad) problems.push(`${where}: value ${p.value} ${bad}`);
     }
@@ -107,20 +135,32 @@ function checkRules(inputs: TensorSpec[], outputs: TensorSpec[], graphInputs: Se
       if (!batched) problems.push(`${where}: cropping undoes batch padding, but max_batch_size is 0`);
       if (seen.has(r.axis)) problems.push(`${where} is given twice`);
       seen.add(r.axis);
-      if (r.axis >= t.shape.length) problems.push(`${where} is out of range: shape ${fmt(t.shape)} has ${t.shape.length} axes (the batch dimension is not counted)`);
-      else if (t.shape[r.axis] !== -1) problems.push(`${where} is a fixed dimension of size ${t.shape[r.axis]} (shape ${fmt(t.shape)}); only variable (-1) dimensions can be cropped`);
+      if (r.axis >= t.shape.length)
+        problems.push(
+          `${where} is out of range: shape ${fmt(t.shape)} has ${t.shape.length} axes (the batch dimension is not counted)`,
+        );
+      else if (t.shape[r.axis] !== -1)
+        problems.push(
+          `${where} is a fixed dimension of size ${t.shape[r.axis]} (shape ${fmt(t.shape)}); only variable (-1) dimensions can be cropped`,
+        );
       const input = byName.get(r.input);
       if (!input) {
         // A graph input missing here was already reported as broken; don't blame the crop rule.
         if (!graphInputs.has(r.input)) {
-          problems.push(`${where} follows unknown input '${r.input}' (inputs: ${[...graphInputs].map((n) => `'${n}'`).join(', ')})`);
+          problems.push(
+            `${where} follows unknown input '${r.input}' (inputs: ${[...graphInputs].map((n) => `'${n}'`).join(', ')})`,
+          );
         }
         continue;
       }
       if (r.inputAxis >= input.shape.length) {
-        problems.push(`${where} follows input '${r.input}' axis ${r.inputAxis}, which is out of range for shape ${fmt(input.shape)}`);
+        problems.push(
+          `${where} follows input '${r.input}' axis ${r.inputAxis}, which is out of range for shape ${fmt(input.shape)}`,
+        );
       } else if (!input.pad?.some((p) => p.axis === r.inputAxis)) {
-        problems.push(`${where} follows input '${r.input}' axis ${r.inputAxis}, which has no pad rule, so there is nothing to crop`);
+        problems.push(
+          `${where} follows input '${r.input}' axis ${r.inputAxis}, which has no pad rule, so there is nothing to crop`,
+        );
       }
     }
   }

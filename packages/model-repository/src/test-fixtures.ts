@@ -44,7 +44,10 @@ export async function writeModel(
 ): Promise<void> {
   await mkdir(join(repo, name, version), { recursive: true });
   if (config !== undefined) {
-    await writeFile(join(repo, name, 'config.json'), typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+    await writeFile(
+      join(repo, name, 'config.json'),
+      typeof config === 'string' ? config : JSON.stringify(config, null, 2),
+    );
   }
   if (graph) await writeFile(join(repo, name, version, file), buildModel(graph));
 }

@@ -30,7 +30,8 @@ export interface CatalogueOptions {
 export function catalogue(options: CatalogueOptions = {}): ZooModel[] {
   const only = options.only ?? 'all';
   const models: ZooModel[] = [];
-  if (only === 'test' || only === 'all') models.push(affine(), tokenSum(), gather(), memoryHog(options.memoryHogRepeats), cost(options.cost));
+  if (only === 'test' || only === 'all')
+    models.push(affine(), tokenSum(), gather(), memoryHog(options.memoryHogRepeats), cost(options.cost));
   if (only !== 'test') models.push(ocrDet(), ocrCls(), ocrRec(), lid176());
   return models;
 }

@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import type { ModelSet } from './catalogue.js';
 import { prepareRepository } from './prepare-repository.js';
 
-const USAGE = 'usage: tessera-models <dir> [--only test|demo|all|production] [--memory-hog-repeats N] [--cost-dim D] [--cost-layers K]';
+const USAGE =
+  'usage: tessera-models <dir> [--only test|demo|all|production] [--memory-hog-repeats N] [--cost-dim D] [--cost-layers K]';
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -29,11 +30,15 @@ async function main(): Promise<void> {
   }
   const [dir, ...extra] = positionals;
   if (!dir || extra.length > 0) throw new Error(USAGE);
-  if (!['test', 'demo', 'all', 'production'].includes(values.only)) throw new Error(`--only must be test, demo, all or production\n${USAGE}`);
+  if (!['test', 'demo', 'all', 'production'].includes(values.only))
+    throw new Error(`--only must be test, demo, all or production\n${USAGE}`);
   const result = await prepareRepository(dir, {
     only: values.only as ModelSet,
     memoryHogRepeats: positiveInt('memory-hog-repeats', values['memory-hog-repeats']),
-    cost: { dim: positiveInt('cost-dim', values['cost-dim']), layers: positiveInt('cost-layers', values['cost-layers']) },
+    cost: {
+      dim: positiveInt('cost-dim', values['cost-dim']),
+      layers: positiveInt('cost-layers', values['cost-layers']),
+    },
   });
   for (const m of result.models) console.log(`${m.status.padEnd(9)} ${m.name}`);
   console.log(`model repository ready at ${result.dir}`);

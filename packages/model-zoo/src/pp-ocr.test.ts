@@ -19,7 +19,7 @@ after(() => rm(repo, { recursive: true, force: true }));
 
 const zeros = (dims: number[]) => new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
 
-test('ocr-det: the probability map has the input\'s size', async () => {
+test("ocr-det: the probability map has the input's size", async () => {
   const out = await runModel(repo, 'ocr-det', { x: zeros([2, 3, 64, 96]) });
   assert.deepEqual(out['sigmoid_0.tmp_0']!.dims, [2, 1, 64, 96]);
 });
@@ -35,9 +35,15 @@ test('ocr-rec: one step per 8 pixels of width, max(1, ceil((W - 4) / 8)), for ev
 
 // 5x7 bitmaps of the digits, drawn 4x as dark strokes on light paper, so the recogniser reads real characters.
 const DIGITS = [
-  '01110100011001110101110011000101110', '00100011000010000100001000010001110', '01110100010000100010001000100011111',
-  '11111000100010000010000011000101110', '00010001100101010010111110001000010', '11111100001111000001000011000101110',
-  '00110010001000011110100011000101110', '11111000010001000100010000100001000', '01110100011000101110100011000101110',
+  '01110100011001110101110011000101110',
+  '00100011000010000100001000010001110',
+  '01110100010000100010001000100011111',
+  '11111000100010000010000011000101110',
+  '00010001100101010010111110001000010',
+  '11111100001111000001000011000101110',
+  '00110010001000011110100011000101110',
+  '11111000010001000100010000100001000',
+  '01110100011000101110100011000101110',
   '01110100011000101111000010001001100',
 ];
 
@@ -54,20 +60,29 @@ function lines(width: number, seed: number): ort.Tensor {
       if (bits[i] !== '1') continue;
       const x = x0 + (i % 5) * 4;
       const y = 10 + Math.floor(i / 5) * 4;
-      for (let c = 0; c < 3; c++) for (let dy = 0; dy < 4; dy++) paper.fill(0.08, c * plane + (y + dy) * width + x, c * plane + (y + dy) * width + x + 4);
+      for (let c = 0; c < 3; c++)
+        for (let dy = 0; dy < 4; dy++)
+          paper.fill(0.08, c * plane + (y + dy) * width + x, c * plane + (y + dy) * width + x + 4);
     }
   }
   return new ort.Tensor('float32', data, [2, 3, 48, width]);
 }
 
-test('ocr-rec: the served ids and scores are the argmax and max of the original model\'s probabilities', async () => {
+test("ocr-rec: the served ids and scores are the argmax and max of the original model's probabilities", async () => {
   const src = ppOcrSource();
-  const original = await ort.InferenceSession.create(readFileSync(join(src.assets, 'ch_PP-OCRv4_rec_infer.onnx')), { executionProviders: ['cpu'], logSeverityLevel: 4 });
+  const original = await ort.InferenceSession.create(readFileSync(join(src.assets, 'ch_PP-OCRv4_rec_infer.onnx')), {
+    executionProviders: ['cpu'],
+    logSeverityLevel: 4,
+  });
   try {
     assert.deepEqual(original.outputNames, ['softmax_11.tmp_0']);
     let steps = 0;
     const seen = new Set<number>();
-    for (const [width, seed] of [[320, 1], [203, 2], [16, 3]] as const) {
+    for (const [width, seed] of [
+      [320, 1],
+      [203, 2],
+      [16, 3],
+    ] as const) {
       const x = lines(width, seed);
       const probs = (await original.run({ x }))['softmax_11.tmp_0']!;
       const served = await runModel(repo, 'ocr-rec', { x });

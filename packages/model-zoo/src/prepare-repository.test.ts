@@ -13,12 +13,19 @@ before(async () => {
 });
 after(() => rm(repo, { recursive: true, force: true }));
 
-const statuses = (r: { models: { name: string; status: string }[] }) => Object.fromEntries(r.models.map((m) => [m.name, m.status]));
+const statuses = (r: { models: { name: string; status: string }[] }) =>
+  Object.fromEntries(r.models.map((m) => [m.name, m.status]));
 const small = { memoryHogRepeats: 8 } as const;
 
 test('test models are written once, then left alone', async () => {
   const first = await prepareRepository(repo, { only: 'test', ...small });
-  assert.deepEqual(statuses(first), { affine: 'written', 'token-sum': 'written', gather: 'written', 'memory-hog': 'written', cost: 'written' });
+  assert.deepEqual(statuses(first), {
+    affine: 'written',
+    'token-sum': 'written',
+    gather: 'written',
+    'memory-hog': 'written',
+    cost: 'written',
+  });
   const before = (await stat(join(repo, 'affine', '1', 'model.onnx'))).mtimeMs;
   const second = await prepareRepository(repo, { only: 'test', ...small });
   assert.ok(Object.values(statuses(second)).every((s) => s === 'unchanged'));
@@ -28,7 +35,13 @@ test('test models are written once, then left alone', async () => {
 
 test('changed options rewrite only the affected model', async () => {
   const r = await prepareRepository(repo, { only: 'test', memoryHogRepeats: 16 });
-  assert.deepEqual(statuses(r), { affine: 'unchanged', 'token-sum': 'unchanged', gather: 'unchanged', 'memory-hog': 'written', cost: 'unchanged' });
+  assert.deepEqual(statuses(r), {
+    affine: 'unchanged',
+    'token-sum': 'unchanged',
+    gather: 'unchanged',
+    'memory-hog': 'written',
+    cost: 'unchanged',
+  });
   const config = JSON.parse(await readFile(join(repo, 'memory-hog', 'config.json'), 'utf8'));
   assert.equal(config.labels.repeats, '16');
 });
@@ -47,7 +60,13 @@ test('generated test models load as a valid repository', async () => {
   assert.deepEqual(models.names(), ['affine', 'cost', 'gather', 'memory-hog', 'token-sum']);
   const tokens = models.get('token-sum')!;
   assert.deepEqual(tokens.inputs, [{ name: 'ids', datatype: 'INT64', shape: [-1], pad: [{ axis: 0, value: 0 }] }]);
-  assert.deepEqual(models.get('affine')!.outputs.map((o) => [o.name, o.shape]), [['y', [4]], ['sum', []]]);
+  assert.deepEqual(
+    models.get('affine')!.outputs.map((o) => [o.name, o.shape]),
+    [
+      ['y', [4]],
+      ['sum', []],
+    ],
+  );
   assert.equal(models.get('memory-hog')!.labels.repeats, '16');
   assert.equal(models.get('cost')!.inputs[0]!.shape[0], 256);
 });
@@ -64,7 +83,12 @@ test('cost weights depend only on the seed', () => {
 
 test('demo models are copied (not linked) and load with their real signatures', async () => {
   const r = await prepareRepository(repo, { only: 'demo' });
-  assert.deepEqual(statuses(r), { 'ocr-det': 'written', 'ocr-cls': 'written', 'ocr-rec': 'written', lid176: 'written' });
+  assert.deepEqual(statuses(r), {
+    'ocr-det': 'written',
+    'ocr-cls': 'written',
+    'ocr-rec': 'written',
+    lid176: 'written',
+  });
   for (const name of ['ocr-det', 'ocr-cls', 'ocr-rec']) {
     const s = await stat(join(repo, name, '1', 'model.onnx'));
     assert.ok(s.isFile() && s.size > 100_000);
@@ -73,17 +97,26 @@ test('demo models are copied (not linked) and load with their real signatures', 
   const models = await loadRepository(repo);
   const det = models.get('ocr-det')!;
   assert.deepEqual(det.inputs, [{ name: 'x', datatype: 'FP32', shape: [3, -1, -1] }]); // no padding: see ocrDet
-  assert.deepEqual(det.outputs.map((o) => [o.name, o.shape]), [['sigmoid_0.tmp_0', [1, -1, -1]]]);
+  assert.deepEqual(
+    det.outputs.map((o) => [o.name, o.shape]),
+    [['sigmoid_0.tmp_0', [1, -1, -1]]],
+  );
   assert.deepEqual(models.get('ocr-cls')!.inputs[0]!.shape, [3, 48, 192]);
   const rec = models.get('ocr-rec')!;
   // greedy CTC outputs; no padding across widths (see ocrRec), so nothing to crop
   assert.deepEqual(rec.inputs, [{ name: 'x', datatype: 'FP32', shape: [3, 48, -1] }]);
-  assert.deepEqual(rec.outputs, [{ name: 'ids', datatype: 'INT64', shape: [-1] }, { name: 'scores', datatype: 'FP32', shape: [-1] }]);
+  assert.deepEqual(rec.outputs, [
+    { name: 'ids', datatype: 'INT64', shape: [-1] },
+    { name: 'scores', datatype: 'FP32', shape: [-1] },
+  ]);
   assert.equal(rec.labels.license, 'Apache-2.0');
   assert.match(rec.labels.source!, /^@gutenye\/ocr-models@1\.4\.2/);
   const lid = models.get('lid176')!;
   assert.deepEqual(lid.inputs, [{ name: 'ids', datatype: 'INT64', shape: [-1], pad: [{ axis: 0, value: 0 }] }]);
-  assert.deepEqual(lid.outputs.map((o) => [o.name, o.shape]), [['probs', [176]]]);
+  assert.deepEqual(
+    lid.outputs.map((o) => [o.name, o.shape]),
+    [['probs', [176]]],
+  );
   assert.match(lid.labels.source!, /^fasttext\.wasm\.js@1\.0\.0 \(lid\.176\.ftz\)$/);
   const names = JSON.parse(await readFile(join(repo, 'lid176', 'labels.json'), 'utf8')) as string[];
   assert.equal(names.length, 176);

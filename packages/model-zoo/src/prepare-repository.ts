@@ -38,7 +38,10 @@ function formatConfig(config: unknown): string {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Writes through a temporary name and a rename, so a reader never sees half a file. */
@@ -54,7 +57,9 @@ async function prepareModel(root: string, model: ZooModel): Promise<PreparedMode
   const files = model.files();
   const fingerprint = fingerprintOf(model, files);
   const current = await readFile(join(dir, FINGERPRINT_FILE), 'utf8').catch(() => '');
-  const complete = (await Promise.all(['config.json', ...Object.keys(files)].map((f) => exists(join(dir, f))))).every(Boolean);
+  const complete = (await Promise.all(['config.json', ...Object.keys(files)].map((f) => exists(join(dir, f))))).every(
+    Boolean,
+  );
   if (current.trim() === fingerprint && complete) return { name: model.name, status: 'unchanged', dir };
 
   for (const [rel, file] of Object.entries(files)) {
@@ -82,7 +87,8 @@ export async function prepareRepository(dir: string, options: CatalogueOptions =
   if (options.only === 'production') {
     // Only what the zoo wrote (it left a fingerprint): an operator's own model of that name stays.
     for (const name of TEST_MODELS) {
-      if (await exists(join(root, name, FINGERPRINT_FILE))) await rm(join(root, name), { recursive: true, force: true });
+      if (await exists(join(root, name, FINGERPRINT_FILE)))
+        await rm(join(root, name), { recursive: true, force: true });
     }
   }
   return { dir: root, models };

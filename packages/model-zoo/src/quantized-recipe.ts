@@ -22,6 +22,9 @@ export interface QuantizedRecipe {
 export const SERVE_ALL_VERSIONS = { all: {} } as const;
 
 /** The config labels naming each provider's default version (see defaultVersion in model-repository). */
-export function defaultVersionLabels(recipe: QuantizedRecipe, cpuDefault: 'quantized' | 'original'): Record<string, string> {
+export function defaultVersionLabels(
+  recipe: QuantizedRecipe,
+  cpuDefault: 'quantized' | 'original',
+): Record<string, string> {
   return { default_version_cpu: cpuDefault === 'quantized' ? recipe.version : '1', default_version_cuda: '1' };
 }

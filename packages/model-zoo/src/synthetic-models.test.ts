@@ -34,7 +34,10 @@ test('token-sum: zero padding keeps totals and token counts exact', async () => 
   // The same answers come back item by item, unpadded.
   for (const [i, ids] of items.entries()) {
     const one = await runModel(repo, 'token-sum', { ids: i64(ids, [1, ids.length]) });
-    assert.deepEqual([numbers(one.total)[0], numbers(one.mask_count)[0]], [numbers(out.total)[i], numbers(out.mask_count)[i]]);
+    assert.deepEqual(
+      [numbers(one.total)[0], numbers(one.mask_count)[0]],
+      [numbers(out.total)[i], numbers(out.mask_count)[i]],
+    );
   }
 });
 
@@ -80,5 +83,8 @@ test('cost: [N, D] in and out, bounded by tanh, deterministic for a seed', async
 });
 
 test('the run fails with a shape error when the item width is wrong', async () => {
-  await assert.rejects(runModel(repo, 'affine', { x: new ort.Tensor('float32', new Float32Array(3), [1, 3]) }), /Got invalid dimensions/);
+  await assert.rejects(
+    runModel(repo, 'affine', { x: new ort.Tensor('float32', new Float32Array(3), [1, 3]) }),
+    /Got invalid dimensions/,
+  );
 });

@@ -7,7 +7,10 @@ export async function runModel(
   model: string,
   feeds: Record<string, ort.Tensor>,
 ): Promise<Record<string, ort.Tensor>> {
-  const session = await ort.InferenceSession.create(join(repo, model, '1', 'model.onnx'), { executionProviders: ['cpu'], logSeverityLevel: 4 });
+  const session = await ort.InferenceSession.create(join(repo, model, '1', 'model.onnx'), {
+    executionProviders: ['cpu'],
+    logSeverityLevel: 4,
+  });
   try {
     return await session.run(feeds);
   } finally {
@@ -16,5 +19,6 @@ export async function runModel(
 }
 
 export const f32 = (values: number[], dims: number[]) => new ort.Tensor('float32', Float32Array.from(values), dims);
-export const i64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
+export const i64 = (values: number[], dims: number[]) =>
+  new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
 export const numbers = (t: ort.Tensor | undefined) => Array.from(t!.data as ArrayLike<number | bigint>, Number);

@@ -25,7 +25,9 @@ const LINES = 240;
 const PAGES = 24;
 const LINE_SEED = 20240601;
 const PAGE_SEED = 20240602;
-const REPORT = process.env.OCR_REPORT_FILE ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../bench-results/ocr-accuracy.json');
+const REPORT =
+  process.env.OCR_REPORT_FILE ??
+  resolve(dirname(fileURLToPath(import.meta.url)), '../../../bench-results/ocr-accuracy.json');
 
 let repo: string;
 let local: LocalInfer;
@@ -49,11 +51,16 @@ after(async () => {
 });
 
 /** Requests of at most the default image limit, all in flight at once as separate clients would send them. */
-async function inRequests<T>(images: Buffer[], predict: (body: Record<string, unknown>) => Promise<unknown[]>): Promise<T[]> {
+async function inRequests<T>(
+  images: Buffer[],
+  predict: (body: Record<string, unknown>) => Promise<unknown[]>,
+): Promise<T[]> {
   const size = DEFAULT_OCR_LIMITS.maxImages;
   const chunks: Buffer[][] = [];
   for (let i = 0; i < images.length; i += size) chunks.push(images.slice(i, i + size));
-  const answers = await Promise.all(chunks.map((chunk) => predict({ images: chunk.map((png) => png.toString('base64')) })));
+  const answers = await Promise.all(
+    chunks.map((chunk) => predict({ images: chunk.map((png) => png.toString('base64')) })),
+  );
   return answers.flat() as T[];
 }
 
@@ -66,21 +73,36 @@ async function sequentially<T>(items: Buffer[], run: (png: Buffer) => Promise<T>
 const share = (k: number, n: number) => Math.round((k / n) * 10000) / 10000;
 
 function byKind(samples: ReadonlyArray<{ kind: string; text: string }>, read: ReadonlyArray<{ text: string }>) {
-  return Object.fromEntries(SAMPLE_KINDS.map((kind) => [kind, scoreTexts(samples.flatMap((s, i) => (s.kind === kind ? [{ predicted: read[i]!.text, truth: s.text }] : [])))]));
+  return Object.fromEntries(
+    SAMPLE_KINDS.map((kind) => [
+      kind,
+      scoreTexts(samples.flatMap((s, i) => (s.kind === kind ? [{ predicted: read[i]!.text, truth: s.text }] : []))),
+    ]),
+  );
 }
 
 test('line recognition reads exactly what the reference reads on at least 99% of lines', async () => {
   const samples = renderLines(LINES, LINE_SEED);
   const pipeline = createOcrLinePipeline(repo);
   const started = performance.now();
-  const ours = await inRequests<Recognized>(samples.map((s) => s.png), (body) => pipeline.predict(body, local.infer));
+  const ours = await inRequests<Recognized>(
+    samples.map((s) => s.png),
+    (body) => pipeline.predict(body, local.infer),
+  );
   const oursMs = performance.now() - started;
-  const theirs = await sequentially<ReferenceLine>(samples.map((s) => s.png), (png) => reference.line(png));
+  const theirs = await sequentially<ReferenceLine>(
+    samples.map((s) => s.png),
+    (png) => reference.line(png),
+  );
 
   const same = samples.filter((_, i) => withoutSpaces(ours[i]!.text) === withoutSpaces(theirs[i]!.text)).length;
   const identical = samples.filter((_, i) => ours[i]!.text === theirs[i]!.text).length;
-  const differing = samples.flatMap((s, i) => (ours[i]!.text === theirs[i]!.text ? [] : [{ truth: s.text, ours: ours[i]!.text, reference: theirs[i]!.text }]));
-  const scoreGap = Math.max(...samples.map((_, i) => (ours[i]!.text === theirs[i]!.text ? Math.abs(ours[i]!.score - theirs[i]!.score) : 0)));
+  const differing = samples.flatMap((s, i) =>
+    ours[i]!.text === theirs[i]!.text ? [] : [{ truth: s.text, ours: ours[i]!.text, reference: theirs[i]!.text }],
+  );
+  const scoreGap = Math.max(
+    ...samples.map((_, i) => (ours[i]!.text === theirs[i]!.text ? Math.abs(ours[i]!.score - theirs[i]!.score) : 0)),
+  );
   report.lineRecognition = {
     agreementIgnoringSpaces: share(same, LINES),
     agreementExact: share(identical, LINES),
@@ -90,27 +112,41 @@ test('line recognition reads exactly what the reference reads on at least 99% of
       oursByKind: byKind(samples, ours),
       referenceByKind: byKind(samples, theirs),
     },
-    oursWrongIgnoringSpaces: samples.flatMap((s, i) => (withoutSpaces(ours[i]!.text) === withoutSpaces(s.text) ? [] : [{ truth: s.text, ours: ours[i]!.text }])),
+    oursWrongIgnoringSpaces: samples.flatMap((s, i) =>
+      withoutSpaces(ours[i]!.text) === withoutSpaces(s.text) ? [] : [{ truth: s.text, ours: ours[i]!.text }],
+    ),
     largestScoreDifferenceOnIdenticalText: scoreGap,
     oursMs: Math.round(oursMs),
     differing,
   };
-  assert.ok(identical / LINES >= 0.99, `only ${identical} of ${LINES} lines read identically (${same} with spaces ignored): ${JSON.stringify(differing.slice(0, 5))}`);
+  assert.ok(
+    identical / LINES >= 0.99,
+    `only ${identical} of ${LINES} lines read identically (${same} with spaces ignored): ${JSON.stringify(differing.slice(0, 5))}`,
+  );
 });
 
-test('full-page OCR finds the reference\'s lines with identical text on at least 95% of them', async () => {
+test("full-page OCR finds the reference's lines with identical text on at least 95% of them", async () => {
   const pages = renderPages(PAGES, PAGE_SEED);
   const pipeline = createOcrPipeline(repo);
   const started = performance.now();
-  const ours = await inRequests<OcrLine[]>(pages.map((p) => p.png), (body) => pipeline.predict(body, local.infer));
+  const ours = await inRequests<OcrLine[]>(
+    pages.map((p) => p.png),
+    (body) => pipeline.predict(body, local.infer),
+  );
   const oursMs = performance.now() - started;
-  const theirs = await sequentially<ReferenceLine[]>(pages.map((p) => p.png), (png) => reference.page(png));
+  const theirs = await sequentially<ReferenceLine[]>(
+    pages.map((p) => p.png),
+    (png) => reference.page(png),
+  );
 
   let refLines = 0;
   let found = 0;
   let foundExact = 0;
   const missed: unknown[] = [];
-  const truthPairs: { ours: { predicted: string; truth: string }[]; reference: { predicted: string; truth: string }[] } = { ours: [], reference: [] };
+  const truthPairs: {
+    ours: { predicted: string; truth: string }[];
+    reference: { predicted: string; truth: string }[];
+  } = { ours: [], reference: [] };
   pages.forEach((page, p) => {
     const mine = ours[p]!.map((l) => ({ text: l.text, rect: boundsOf(l.box) }));
     const refs = theirs[p]!.map((l) => ({ text: l.text, rect: boundsOf(l.box ?? []) }));
@@ -135,17 +171,28 @@ test('full-page OCR finds the reference\'s lines with identical text on at least
     accuracy: { ours: scoreTexts(truthPairs.ours), reference: scoreTexts(truthPairs.reference) },
     oursMs: Math.round(oursMs),
     missed,
-    batches: Object.fromEntries([...local.batches].map(([model, sizes]) => [model, { batches: sizes.length, items: sizes.reduce((a, b) => a + b, 0) }])),
+    batches: Object.fromEntries(
+      [...local.batches].map(([model, sizes]) => [
+        model,
+        { batches: sizes.length, items: sizes.reduce((a, b) => a + b, 0) },
+      ]),
+    ),
   };
   assert.ok(refLines > PAGES * 5, `the reference found only ${refLines} lines on ${PAGES} pages`);
-  assert.ok(foundExact / refLines >= 0.95, `only ${foundExact} of ${refLines} reference lines found with identical text (${found} with spaces ignored): ${JSON.stringify(missed.slice(0, 5))}`);
+  assert.ok(
+    foundExact / refLines >= 0.95,
+    `only ${foundExact} of ${refLines} reference lines found with identical text (${found} with spaces ignored): ${JSON.stringify(missed.slice(0, 5))}`,
+  );
 });
 
 test('upside-down pages read like upright ones: the direction classifier turns their lines', async () => {
   const pages = renderPages(4, PAGE_SEED + 1);
   const pipeline = createOcrPipeline(repo);
   const turned = await Promise.all(pages.map((p) => sharp(p.png).rotate(180).png().toBuffer()));
-  const upright = await inRequests<OcrLine[]>(pages.map((p) => p.png), (body) => pipeline.predict(body, local.infer));
+  const upright = await inRequests<OcrLine[]>(
+    pages.map((p) => p.png),
+    (body) => pipeline.predict(body, local.infer),
+  );
   const flipped = await inRequests<OcrLine[]>(turned, (body) => pipeline.predict(body, local.infer));
   let lines = 0;
   let same = 0;

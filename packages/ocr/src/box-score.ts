@@ -17,7 +17,11 @@ export function boxScore(prob: Float32Array, width: number, height: number, box:
   const w = xmax - xmin + 1;
   const h = ymax - ymin + 1;
   // float32 corners minus integer offsets, truncated as numpy's astype(int32)
-  const mask = fillPolygon(box.map(([x, y]): Point => [Math.trunc(Math.fround(x - xmin)), Math.trunc(Math.fround(y - ymin))]), w, h);
+  const mask = fillPolygon(
+    box.map(([x, y]): Point => [Math.trunc(Math.fround(x - xmin)), Math.trunc(Math.fround(y - ymin))]),
+    w,
+    h,
+  );
   let sum = 0;
   let count = 0;
   for (let y = 0; y < h; y++) {

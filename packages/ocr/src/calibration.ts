@@ -12,7 +12,10 @@ const LINE_SEED = 7301;
 const PAGE_SEED = 7302;
 
 async function decode(pngs: Buffer[]) {
-  return readImages({ images: pngs.map((p) => p.toString('base64')) }, { ...DEFAULT_OCR_LIMITS, maxImages: pngs.length });
+  return readImages(
+    { images: pngs.map((p) => p.toString('base64')) },
+    { ...DEFAULT_OCR_LIMITS, maxImages: pngs.length },
+  );
 }
 
 /**
@@ -21,7 +24,8 @@ async function decode(pngs: Buffer[]) {
  * recogniser. Deterministic for a given count.
  */
 export async function ocrCalibrationInputs(model: OcrModelName, count: number): Promise<Tensor[]> {
-  if (model === 'ocr-det') return (await decode(renderPages(count, PAGE_SEED).map((p) => p.png))).map((img) => detTensor(img));
+  if (model === 'ocr-det')
+    return (await decode(renderPages(count, PAGE_SEED).map((p) => p.png))).map((img) => detTensor(img));
   const lines = await decode(renderLines(count, LINE_SEED).map((l) => l.png));
   return model === 'ocr-cls' ? lines.map((img) => clsTensor(img)) : Promise.all(lines.map((img) => recTensor(img)));
 }

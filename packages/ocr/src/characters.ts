@@ -14,7 +14,11 @@ export function characterSource(repoDir: string): () => Promise<string[]> {
   return () => {
     loading ??= readFile(file, 'utf8').then(ctcCharacters, (err: unknown) => {
       loading = undefined;
-      throw new ServiceError('internal', `cannot read the OCR character dictionary ${file}: ${(err as Error).message}`, { cause: err });
+      throw new ServiceError(
+        'internal',
+        `cannot read the OCR character dictionary ${file}: ${(err as Error).message}`,
+        { cause: err },
+      );
     });
     return loading;
   };

@@ -13,12 +13,14 @@ export const CLS_THRESHOLD = 0.9;
  * are read here and not there.
  */
 export function upsideDown(crops: readonly RgbImage[], infer: Infer): Promise<boolean[]> {
-  return Promise.all(crops.map(async (crop) => {
-    const answer = await infer({ model: CLS.model, inputs: [clsTensor(crop, CLS.input)], outputs: [CLS.output] });
-    const { data } = modelOutput(answer, CLS.model, CLS.output, 2);
-    const p0 = data[0]!;
-    const p180 = data[1]!;
-    // argmax picks the first of equal scores, so a tie is '0'
-    return p180 > p0 && p180 > CLS_THRESHOLD;
-  }));
+  return Promise.all(
+    crops.map(async (crop) => {
+      const answer = await infer({ model: CLS.model, inputs: [clsTensor(crop, CLS.input)], outputs: [CLS.output] });
+      const { data } = modelOutput(answer, CLS.model, CLS.output, 2);
+      const p0 = data[0]!;
+      const p180 = data[1]!;
+      // argmax picks the first of equal scores, so a tie is '0'
+      return p180 > p0 && p180 > CLS_THRESHOLD;
+    }),
+  );
 }

@@ -56,7 +56,9 @@ function sklansky(p: readonly Point[], start: number, end: number, nsign: number
 function cyclicShift(hull: number[]): number[] {
   const n = hull.length;
   if (n < 3) return hull;
-  let min = 0, max = 0, lt = 0;
+  let min = 0,
+    max = 0,
+    lt = 0;
   for (let i = 1; i < n; i++) {
     const idx = hull[i]!;
     if (hull[i - 1]! < idx) lt++;
@@ -89,9 +91,12 @@ function cyclicShift(hull: number[]): number[] {
 export function convexHull(points: readonly Point[], clockwise: boolean): Point[] {
   const total = points.length;
   if (total === 0) return [];
-  const order = points.map((_, i) => i).sort((a, b) => points[a]![0] - points[b]![0] || points[a]![1] - points[b]![1] || a - b);
+  const order = points
+    .map((_, i) => i)
+    .sort((a, b) => points[a]![0] - points[b]![0] || points[a]![1] - points[b]![1] || a - b);
   const p = order.map((i) => points[i]!);
-  let minY = 0, maxY = 0;
+  let minY = 0,
+    maxY = 0;
   for (let i = 1; i < total; i++) {
     if (p[minY]![1] > p[i]![1]) minY = i;
     if (p[maxY]![1] < p[i]![1]) maxY = i;

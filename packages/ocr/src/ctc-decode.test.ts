@@ -27,5 +27,8 @@ test('nothing read gives empty text and score 0', () => {
 test('only the given steps are read; class ids outside the dictionary are an error', () => {
   assert.equal(ctcDecode(ids(1, 2, 3), Float32Array.from([1, 1, 1]), 2, chars).text, 'ab');
   assert.throws(() => ctcDecode(ids(1), Float32Array.from([1]), 2, chars), RangeError);
-  assert.throws(() => ctcDecode(ids(5), Float32Array.from([1]), 1, chars), /class 5 at step 0 is outside the 5 classes/);
+  assert.throws(
+    () => ctcDecode(ids(5), Float32Array.from([1]), 1, chars),
+    /class 5 at step 0 is outside the 5 classes/,
+  );
 });

@@ -22,15 +22,22 @@ export function ctcCharacters(dictionary: string): string[] {
  * the probabilities of the steps kept, summed in order in double precision, exactly as
  * PaddleOCR's CTCLabelDecode and @gutenye/ocr's decode compute it.
  */
-export function ctcDecode(ids: ArrayLike<number | bigint>, scores: ArrayLike<number>, steps: number, characters: readonly string[]): Recognized {
-  if (ids.length < steps || scores.length < steps) throw new RangeError(`${ids.length} ids and ${scores.length} scores cannot hold ${steps} steps`);
+export function ctcDecode(
+  ids: ArrayLike<number | bigint>,
+  scores: ArrayLike<number>,
+  steps: number,
+  characters: readonly string[],
+): Recognized {
+  if (ids.length < steps || scores.length < steps)
+    throw new RangeError(`${ids.length} ids and ${scores.length} scores cannot hold ${steps} steps`);
   let text = '';
   let sum = 0;
   let kept = 0;
   let previous = -1;
   for (let t = 0; t < steps; t++) {
     const id = Number(ids[t]!);
-    if (!Number.isInteger(id) || id < 0 || id >= characters.length) throw new RangeError(`class ${id} at step ${t} is outside the ${characters.length} classes of the dictionary`);
+    if (!Number.isInteger(id) || id < 0 || id >= characters.length)
+      throw new RangeError(`class ${id} at step ${t} is outside the ${characters.length} classes of the dictionary`);
     if (id !== 0 && id !== previous) {
       text += characters[id]!;
       sum += scores[t]!;

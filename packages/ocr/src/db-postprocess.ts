@@ -27,7 +27,13 @@ export interface DbOptions {
  * minimum size 3 are the same in both; the reference reads every contour, PaddleOCR at most
  * 1000, which is kept here as a bound on the work one page can cause.
  */
-export const DB_DEFAULTS: Readonly<DbOptions> = { threshold: 0.03, boxThreshold: 0, unclipRatio: 1.5, maxCandidates: 1000, minSize: 3 };
+export const DB_DEFAULTS: Readonly<DbOptions> = {
+  threshold: 0.03,
+  boxThreshold: 0,
+  unclipRatio: 1.5,
+  maxCandidates: 1000,
+  minSize: 3,
+};
 
 const norm = (p: Point, q: Point) => Math.sqrt((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2);
 
@@ -63,7 +69,14 @@ function roundCorners(box: Quad, width: number, height: number): { w: number; h:
  * clipped; boxes no more than 3 pixels wide or high are dropped. Corners run top-left,
  * top-right, bottom-right, bottom-left (get_mini_boxes' order).
  */
-export function boxesFromMap(prob: Float32Array, mapWidth: number, mapHeight: number, width: number, height: number, options: DbOptions = DB_DEFAULTS): Quad[] {
+export function boxesFromMap(
+  prob: Float32Array,
+  mapWidth: number,
+  mapHeight: number,
+  width: number,
+  height: number,
+  options: DbOptions = DB_DEFAULTS,
+): Quad[] {
   const mask = new Uint8Array(mapWidth * mapHeight);
   for (let i = 0; i < mask.length; i++) mask[i] = prob[i]! > options.threshold ? 1 : 0;
   const contours = findContours(mask, mapWidth, mapHeight);

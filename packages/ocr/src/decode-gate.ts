@@ -8,7 +8,8 @@ export class DecodeGate {
   private readonly waiting: (() => void)[] = [];
 
   constructor(readonly maxConcurrent: number) {
-    if (!Number.isSafeInteger(maxConcurrent) || maxConcurrent < 1) throw new RangeError(`concurrent decodes must be a positive integer, got ${maxConcurrent}`);
+    if (!Number.isSafeInteger(maxConcurrent) || maxConcurrent < 1)
+      throw new RangeError(`concurrent decodes must be a positive integer, got ${maxConcurrent}`);
   }
 
   async run<T>(decode: () => Promise<T>): Promise<T> {

@@ -17,7 +17,10 @@ export async function detectText(page: RgbImage, infer: Infer): Promise<Quad[]> 
   const { data, shape } = modelOutput(answer, DET.model, DET.output, 4);
   const [height, width] = input.shape.slice(2) as [number, number];
   if (shape[2] !== height || shape[3] !== width) {
-    throw new ServiceError('internal', `model '${DET.model}' returned a ${shape[2]}x${shape[3]} map for a ${height}x${width} input`);
+    throw new ServiceError(
+      'internal',
+      `model '${DET.model}' returned a ${shape[2]}x${shape[3]} map for a ${height}x${width} input`,
+    );
   }
   return sortBoxes(boxesFromMap(data, width, height, page.width, page.height));
 }

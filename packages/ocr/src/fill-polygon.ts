@@ -102,7 +102,10 @@ export function fillPolygon(points: readonly Point[], width: number, height: num
   const yMin = Math.min(...edges.map((e) => e.y0));
   const yMax = Math.min(Math.max(...edges.map((e) => e.y1)), height);
   for (let y = Math.max(yMin, 0); y < yMax; y++) {
-    const xs = edges.filter((e) => e.y0 <= y && y < e.y1).map((e) => e.x + (y - e.y0) * e.dx).sort((p, q) => p - q);
+    const xs = edges
+      .filter((e) => e.y0 <= y && y < e.y1)
+      .map((e) => e.x + (y - e.y0) * e.dx)
+      .sort((p, q) => p - q);
     for (let i = 0; i + 1 < xs.length; i += 2) {
       const x1 = Math.max(Math.floor((xs[i]! + ONE - 1) / ONE), 0);
       const x2 = Math.min(Math.floor(xs[i + 1]! / ONE), width - 1);

@@ -1,7 +1,13 @@
 export type ImageFormat = 'png' | 'jpeg';
 
 export type HeaderResult =
-  | { ok: true; format: ImageFormat; width: number; height: number; /** Bytes per pixel as decoded: channels x bytes per sample. */ pixelBytes: number }
+  | {
+      ok: true;
+      format: ImageFormat;
+      width: number;
+      height: number;
+      /** Bytes per pixel as decoded: channels x bytes per sample. */ pixelBytes: number;
+    }
   | { ok: false; problem: string };
 
 /** Channels per PNG colour type (a palette expands to RGBA at most). */
@@ -14,11 +20,18 @@ const u32 = (b: Uint8Array, i: number) => ((b[i]! << 24) >>> 0) + (b[i + 1]! << 
 
 function pngHeader(b: Uint8Array): HeaderResult {
   if (b.length < 24) return { ok: false, problem: 'truncated PNG: the file ends inside its header' };
-  if (String.fromCharCode(b[12]!, b[13]!, b[14]!, b[15]!) !== 'IHDR') return { ok: false, problem: 'corrupt PNG: no IHDR header chunk' };
+  if (String.fromCharCode(b[12]!, b[13]!, b[14]!, b[15]!) !== 'IHDR')
+    return { ok: false, problem: 'corrupt PNG: no IHDR header chunk' };
   if (b.length < 26) return { ok: false, problem: 'truncated PNG: the file ends inside its header' };
   const channels = PNG_CHANNELS[b[25]!];
   if (channels === undefined) return { ok: false, problem: `corrupt PNG: unknown colour type ${b[25]}` };
-  return { ok: true, format: 'png', width: u32(b, 16), height: u32(b, 20), pixelBytes: channels * (b[24]! > 8 ? 2 : 1) };
+  return {
+    ok: true,
+    format: 'png',
+    width: u32(b, 16),
+    height: u32(b, 20),
+    pixelBytes: channels * (b[24]! > 8 ? 2 : 1),
+  };
 }
 
 /** Start-of-frame markers (baseline, progressive, lossless, arithmetic); C4, C8 and CC are not frames. */
@@ -39,7 +52,8 @@ function jpegHeader(b: Uint8Array): HeaderResult {
       i += 2; // markers without a length
       continue;
     }
-    if (marker === 0xd9 || marker === 0xda) return { ok: false, problem: 'corrupt JPEG: image data before any frame header' };
+    if (marker === 0xd9 || marker === 0xda)
+      return { ok: false, problem: 'corrupt JPEG: image data before any frame header' };
     if (i + 4 > b.length) break;
     const length = u16(b, i + 2);
     if (length < 2) return { ok: false, problem: 'corrupt JPEG: bad marker length' };

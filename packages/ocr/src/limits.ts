@@ -35,7 +35,8 @@ export const DEFAULT_OCR_LIMITS: Readonly<OcrLimits> = {
 export function resolveLimits(limits: Partial<OcrLimits> = {}): OcrLimits {
   const resolved = { ...DEFAULT_OCR_LIMITS, ...limits };
   for (const [key, value] of Object.entries(resolved)) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`OCR limit ${key} must be a positive integer, got ${String(value)}`);
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new RangeError(`OCR limit ${key} must be a positive integer, got ${String(value)}`);
   }
   return resolved;
 }

@@ -23,9 +23,13 @@ function calipers(pts: readonly Point[]): { corner: Point; v1: Point; v2: Point 
   const vx: number[] = [];
   const vy: number[] = [];
   const inv: number[] = [];
-  let left = 0, right = 0, top = 0, bottom = 0;
+  let left = 0,
+    right = 0,
+    top = 0,
+    bottom = 0;
   let [leftX, topY] = pts[0]!;
-  let rightX = leftX, bottomY = topY;
+  let rightX = leftX,
+    bottomY = topY;
   for (let i = 0; i < n; i++) {
     const [x, y] = pts[i]!;
     if (x < leftX) [leftX, left] = [x, i];
@@ -104,7 +108,12 @@ export function minAreaRect(points: readonly Point[]): RotatedRect {
     const [p, q] = hull as [Point, Point];
     const dx = q[0] - p[0];
     const dy = q[1] - p[1];
-    rect = { center: [f(f(p[0] + q[0]) * 0.5), f(f(p[1] + q[1]) * 0.5)], width: f(Math.sqrt(dx * dx + dy * dy)), height: 0, angle: f(Math.atan2(dy, dx)) };
+    rect = {
+      center: [f(f(p[0] + q[0]) * 0.5), f(f(p[1] + q[1]) * 0.5)],
+      width: f(Math.sqrt(dx * dx + dy * dy)),
+      height: 0,
+      angle: f(Math.atan2(dy, dx)),
+    };
   } else if (hull.length === 1) {
     rect.center = [...hull[0]!];
   }

@@ -21,21 +21,44 @@ export interface OcrLine {
   box: [[number, number], [number, number], [number, number], [number, number]];
 }
 
-async function readPage(page: RgbImage, index: number, infer: Infer, characters: readonly string[], maxBoxes: number): Promise<OcrLine[]> {
+async function readPage(
+  page: RgbImage,
+  index: number,
+  infer: Infer,
+  characters: readonly string[],
+  maxBoxes: number,
+): Promise<OcrLine[]> {
   const boxes: Quad[] = await detectText(page, infer);
   if (boxes.length === 0) return [];
   // Each box costs two inference calls: a page of confetti must not cost thousands.
-  if (boxes.length > maxBoxes) throw new ServiceError('invalid_input', `images[${index}]: ${boxes.length} text boxes found, over the limit of ${maxBoxes} per page`);
+  if (boxes.length > maxBoxes)
+    throw new ServiceError(
+      'invalid_input',
+      `images[${index}]: ${boxes.length} text boxes found, over the limit of ${maxBoxes} per page`,
+    );
   const crops = boxes.map((box) => cropQuad(page, box));
   const flipped = await upsideDown(crops, infer);
-  const lines = await recognizeLines(crops.map((crop, i) => (flipped[i] ? rotate180(crop) : crop)), infer, characters);
+  const lines = await recognizeLines(
+    crops.map((crop, i) => (flipped[i] ? rotate180(crop) : crop)),
+    infer,
+    characters,
+  );
   const out: OcrLine[] = [];
   lines.forEach(({ text, score }, i) => {
     if (score < DROP_SCORE) return;
     // In the pixels of the image as sent, also when it was read shrunk.
     const k = 1 / (page.scale ?? 1);
     const [a, b, c, d] = boxes[i]!;
-    out.push({ text, score, box: [[a[0] * k, a[1] * k], [b[0] * k, b[1] * k], [c[0] * k, c[1] * k], [d[0] * k, d[1] * k]] });
+    out.push({
+      text,
+      score,
+      box: [
+        [a[0] * k, a[1] * k],
+        [b[0] * k, b[1] * k],
+        [c[0] * k, c[1] * k],
+        [d[0] * k, d[1] * k],
+      ],
+    });
   });
   return out;
 }
@@ -59,7 +82,8 @@ export function createOcrPipeline(repoDir: string, limits: Partial<OcrLimits> = 
       // One page at a time: its pixels, crops and tensors are all a request holds (the worker
       // still batches its calls with other requests').
       const out: OcrLine[][] = [];
-      for (const [i, decode] of pages.entries()) out.push(await readPage(await decode(), i, infer, chars, bounds.maxBoxesPerPage));
+      for (const [i, decode] of pages.entries())
+        out.push(await readPage(await decode(), i, infer, chars, bounds.maxBoxesPerPage));
       return out;
     },
   };

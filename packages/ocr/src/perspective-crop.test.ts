@@ -11,8 +11,18 @@ function numbered(width: number, height: number): RgbImage {
 const values = (img: RgbImage) => Array.from({ length: img.width * img.height }, (_, i) => img.data[i * 3]!);
 
 test('the homography takes each corner to its target', () => {
-  const from: [number, number][] = [[3, 2], [40, 7], [38, 30], [1, 25]];
-  const to: [number, number][] = [[0, 0], [37, 0], [37, 23], [0, 23]];
+  const from: [number, number][] = [
+    [3, 2],
+    [40, 7],
+    [38, 30],
+    [1, 25],
+  ];
+  const to: [number, number][] = [
+    [0, 0],
+    [37, 0],
+    [37, 23],
+    [0, 23],
+  ];
   const m = getPerspectiveTransform(from, to);
   from.forEach(([x, y], i) => {
     const w = m[6]! * x + m[7]! * y + m[8]!;
@@ -23,13 +33,23 @@ test('the homography takes each corner to its target', () => {
 
 test('an upright box crops exactly its pixels', () => {
   const img = numbered(10, 6);
-  const crop = cropQuad(img, [[2, 1], [7, 1], [7, 4], [2, 4]]);
+  const crop = cropQuad(img, [
+    [2, 1],
+    [7, 1],
+    [7, 4],
+    [2, 4],
+  ]);
   assert.deepEqual([crop.width, crop.height], [5, 3]);
   assert.deepEqual(values(crop), [12, 13, 14, 15, 16, 22, 23, 24, 25, 26, 32, 33, 34, 35, 36]);
 });
 
 test('a box at least 1.5 times taller than wide is turned to lie flat', () => {
-  const crop = cropQuad(numbered(10, 12), [[1, 1], [4, 1], [4, 10], [1, 10]]);
+  const crop = cropQuad(numbered(10, 12), [
+    [1, 1],
+    [4, 1],
+    [4, 10],
+    [1, 10],
+  ]);
   assert.deepEqual([crop.width, crop.height], [9, 3]);
 });
 

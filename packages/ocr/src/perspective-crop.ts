@@ -59,7 +59,10 @@ export function getPerspectiveTransform(src: readonly Point[], dst: readonly Poi
 /** cv::invert of a 3x3 double matrix (DECOMP_LU): cofactors over the determinant. */
 export function invert3x3(s: readonly number[]): number[] {
   const S = (y: number, x: number) => s[y * 3 + x]!;
-  let d = S(0, 0) * (S(1, 1) * S(2, 2) - S(1, 2) * S(2, 1)) - S(0, 1) * (S(1, 0) * S(2, 2) - S(1, 2) * S(2, 0)) + S(0, 2) * (S(1, 0) * S(2, 1) - S(1, 1) * S(2, 0));
+  let d =
+    S(0, 0) * (S(1, 1) * S(2, 2) - S(1, 2) * S(2, 1)) -
+    S(0, 1) * (S(1, 0) * S(2, 2) - S(1, 2) * S(2, 0)) +
+    S(0, 2) * (S(1, 0) * S(2, 1) - S(1, 1) * S(2, 0));
   if (d === 0) return new Array<number>(9).fill(0);
   d = 1 / d;
   return [
@@ -209,7 +212,12 @@ export function cropQuad(img: RgbImage, box: Quad): RgbImage {
   const width = Math.trunc(Math.max(norm(box[0], box[1]), norm(box[2], box[3])));
   const height = Math.trunc(Math.max(norm(box[0], box[3]), norm(box[1], box[2])));
   if (width < 1 || height < 1) throw new RangeError(`box too small to crop (${width}x${height})`);
-  const target: Point[] = [[0, 0], [width, 0], [width, height], [0, height]];
+  const target: Point[] = [
+    [0, 0],
+    [width, 0],
+    [width, height],
+    [0, height],
+  ];
   const crop = warpPerspective(img, getPerspectiveTransform(box, target), width, height);
   return height / width >= 1.5 ? rotateTall(crop) : crop;
 }

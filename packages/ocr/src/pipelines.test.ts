@@ -18,7 +18,11 @@ before(async () => {
 });
 after(() => rm(repo, { recursive: true, force: true }));
 
-const answer = (...outputs: Tensor[]): InferAnswer => ({ outputs, timing: { queueMs: 0, computeMs: 0, batchSize: 1 }, provider: 'cpu' });
+const answer = (...outputs: Tensor[]): InferAnswer => ({
+  outputs,
+  timing: { queueMs: 0, computeMs: 0, batchSize: 1 },
+  provider: 'cpu',
+});
 const f32 = (name: string, shape: number[], data: Float32Array): Tensor => ({ name, datatype: 'FP32', shape, data });
 
 /** Recogniser output (greedy CTC ids and scores) for `width`: the given classes with probability p, then blanks. */
@@ -35,7 +39,10 @@ function ctc(width: number, classes: number[], p: number): Tensor[] {
 }
 
 const png = (width: number, height: number, grey = 255) =>
-  sharp({ create: { width, height, channels: 3, background: { r: grey, g: grey, b: grey } } }).png().toBuffer().then((b) => b.toString('base64'));
+  sharp({ create: { width, height, channels: 3, background: { r: grey, g: grey, b: grey } } })
+    .png()
+    .toBuffer()
+    .then((b) => b.toString('base64'));
 
 test('ocr-line: one recogniser call per image at its own width, greedy CTC outputs decoded with the dictionary', async () => {
   const pipeline = createOcrLinePipeline(repo);
@@ -49,10 +56,13 @@ test('ocr-line: one recogniser call per image at its own width, greedy CTC outpu
   const results = await pipeline.predict({ images: [await png(40, 20), await png(60, 40)] }, infer);
   // resizing runs off the event loop, so the calls may come in either order
   const seen = calls.map((c) => [c.model, c.inputs[0]!.name, c.inputs[0]!.shape, c.outputs]);
-  assert.deepEqual(seen.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))), [
-    ['ocr-rec', 'x', [1, 3, 48, 72], ['ids', 'scores']],
-    ['ocr-rec', 'x', [1, 3, 48, 96], ['ids', 'scores']],
-  ]);
+  assert.deepEqual(
+    seen.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    [
+      ['ocr-rec', 'x', [1, 3, 48, 72], ['ids', 'scores']],
+      ['ocr-rec', 'x', [1, 3, 48, 96], ['ids', 'scores']],
+    ],
+  );
   assert.equal((results[0] as { text: string }).text, 'ab c');
   assert.equal((results[0] as { score: number }).score, Math.fround(0.8));
   assert.deepEqual(results[1], { text: 'c', score: 0.5 });
@@ -66,26 +76,38 @@ test('invalid input is refused before any inference', async () => {
     called++;
     throw new Error('not reached');
   };
-  await assert.rejects(createOcrLinePipeline(repo).predict({ images: ['nope!'] }, infer), /images\[0\]: not valid base64/);
+  await assert.rejects(
+    createOcrLinePipeline(repo).predict({ images: ['nope!'] }, infer),
+    /images\[0\]: not valid base64/,
+  );
   await assert.rejects(createOcrPipeline(repo).predict({ images: [] }, infer), /'images' is empty/);
   assert.equal(called, 0);
 });
 
 test('a missing dictionary, a model with other classes or the old probability output is a server-side error', async () => {
   const missing = createOcrLinePipeline(join(repo, 'nowhere'));
-  await assert.rejects(missing.predict({ images: [await png(8, 8)] }, async () => answer(...ctc(8, [], 0))), (e: unknown) => {
-    assert.ok(e instanceof ServiceError && e.code === 'internal');
-    assert.match(e.message, /ppocr_keys_v1\.txt/);
-    return true;
-  });
+  await assert.rejects(
+    missing.predict({ images: [await png(8, 8)] }, async () => answer(...ctc(8, [], 0))),
+    (e: unknown) => {
+      assert.ok(e instanceof ServiceError && e.code === 'internal');
+      assert.match(e.message, /ppocr_keys_v1\.txt/);
+      return true;
+    },
+  );
   const wrong = createOcrLinePipeline(repo);
-  await assert.rejects(wrong.predict({ images: [await png(8, 8)] }, async () => answer(...ctc(48, [6], 0.9))), (e: unknown) => {
-    assert.ok(e instanceof ServiceError && e.code === 'internal');
-    assert.match(e.message, /does not match its dictionary: class 6 at step 0 is outside the 5 classes/);
-    return true;
-  });
+  await assert.rejects(
+    wrong.predict({ images: [await png(8, 8)] }, async () => answer(...ctc(48, [6], 0.9))),
+    (e: unknown) => {
+      assert.ok(e instanceof ServiceError && e.code === 'internal');
+      assert.match(e.message, /does not match its dictionary: class 6 at step 0 is outside the 5 classes/);
+      return true;
+    },
+  );
   const old = f32('softmax_11.tmp_0', [1, 5, 5], new Float32Array(25));
-  await assert.rejects(wrong.predict({ images: [await png(8, 8)] }, async () => answer(old)), /did not return output 'ids' as INT64 of rank 2/);
+  await assert.rejects(
+    wrong.predict({ images: [await png(8, 8)] }, async () => answer(old)),
+    /did not return output 'ids' as INT64 of rank 2/,
+  );
 });
 
 test('ocr: detection, direction and recognition calls, upside-down crops turned, weak lines dropped', async () => {
@@ -93,7 +115,11 @@ test('ocr: detection, direction and recognition calls, upside-down crops turned,
   const page = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 255, g: 255, b: 255 } } })
     .composite([
       { input: { create: { width: 16, height: 10, channels: 3, background: { r: 0, g: 0, b: 0 } } }, left: 8, top: 10 },
-      { input: { create: { width: 32, height: 10, channels: 3, background: { r: 128, g: 128, b: 128 } } }, left: 8, top: 40 },
+      {
+        input: { create: { width: 32, height: 10, channels: 3, background: { r: 128, g: 128, b: 128 } } },
+        left: 8,
+        top: 40,
+      },
     ])
     .png()
     .toBuffer();
@@ -118,7 +144,8 @@ test('ocr: detection, direction and recognition calls, upside-down crops turned,
     const data = x.data as Float32Array;
     let left = 0;
     let right = 0;
-    for (let y = 0; y < h; y++) for (let i = 0; i < w; i++) (i < w / 2 ? (left += data[y * w + i]!) : (right += data[y * w + i]!));
+    for (let y = 0; y < h; y++)
+      for (let i = 0; i < w; i++) i < w / 2 ? (left += data[y * w + i]!) : (right += data[y * w + i]!);
     if (Math.abs(left - right) / (h * w) < 0.05) return answer(...ctc(w, [3], 0.3)); // the grey row: weak
     return answer(...ctc(w, right < left ? [1, 0, 2] : [2, 0, 1], 0.9));
   };
@@ -131,7 +158,10 @@ test('ocr: detection, direction and recognition calls, upside-down crops turned,
   assert.equal(line!.text, 'ab');
   assert.equal(line!.score, Math.fround(0.9));
   const [[x0, y0], [x1, y1], [x2, y2], [x3, y3]] = line!.box;
-  assert.ok(x0 <= 8 && y0 <= 10 && x2 >= 39 && y2 >= 19 && x1 === x2 && x0 === x3 && y0 === y1 && y2 === y3, JSON.stringify(line!.box));
+  assert.ok(
+    x0 <= 8 && y0 <= 10 && x2 >= 39 && y2 >= 19 && x1 === x2 && x0 === x3 && y0 === y1 && y2 === y3,
+    JSON.stringify(line!.box),
+  );
 });
 
 test('a page without text gives an empty list and calls only the detector', async () => {
@@ -149,7 +179,8 @@ function striped(size: number, rows: number) {
   return async (call: InferCall): Promise<InferAnswer> => {
     if (call.model === 'ocr-det') {
       const map = new Float32Array(size * size);
-      for (let r = 0; r < rows; r++) for (let y = 10 * r + 2; y < 10 * r + 8; y++) map.fill(0.9, y * size + 4, y * size + size - 4);
+      for (let r = 0; r < rows; r++)
+        for (let y = 10 * r + 2; y < 10 * r + 8; y++) map.fill(0.9, y * size + 4, y * size + size - 4);
       return answer(f32('sigmoid_0.tmp_0', [1, 1, size, size], map));
     }
     if (call.model === 'ocr-cls') return answer(f32('softmax_0.tmp_0', [1, 2], new Float32Array([0.95, 0.05])));
@@ -162,9 +193,23 @@ test('a page with more text boxes than the limit is refused before any line is r
   const detector = striped(128, 12);
   const infer = (call: InferCall) => (calls.push(call.model), detector(call));
   const pipeline = createOcrPipeline(repo, { maxBoxesPerPage: 5 });
-  await assert.rejects(pipeline.predict({ images: [await png(128, 128)] }, infer), (e: unknown) => e instanceof ServiceError && e.status === 400 && /images\[0\]: 12 text boxes found, over the limit of 5 per page/.test(e.message));
+  await assert.rejects(
+    pipeline.predict({ images: [await png(128, 128)] }, infer),
+    (e: unknown) =>
+      e instanceof ServiceError &&
+      e.status === 400 &&
+      /images\[0\]: 12 text boxes found, over the limit of 5 per page/.test(e.message),
+  );
   assert.deepEqual(calls, ['ocr-det']);
-  assert.equal(((await createOcrPipeline(repo, { maxBoxesPerPage: 12 }).predict({ images: [await png(128, 128)] }, striped(128, 12))) as OcrLine[][])[0]!.length, 12);
+  assert.equal(
+    (
+      (await createOcrPipeline(repo, { maxBoxesPerPage: 12 }).predict(
+        { images: [await png(128, 128)] },
+        striped(128, 12),
+      )) as OcrLine[][]
+    )[0]!.length,
+    12,
+  );
 });
 
 test('a page read shrunk reports its boxes in the pixels it was sent at', async () => {
@@ -173,5 +218,8 @@ test('a page read shrunk reports its boxes in the pixels it was sent at', async 
     ((await pipeline.predict({ images: [await png(side, side)] }, striped(64, 1))) as OcrLine[][])[0]![0]!;
   const full = await first(createOcrPipeline(repo), 64);
   const shrunk = await first(createOcrPipeline(repo, { workingPixels: 64 * 64 }), 128);
-  assert.deepEqual(shrunk.box, full.box.map(([x, y]) => [2 * x, 2 * y]));
+  assert.deepEqual(
+    shrunk.box,
+    full.box.map(([x, y]) => [2 * x, 2 * y]),
+  );
 });

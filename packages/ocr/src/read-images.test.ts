@@ -44,9 +44,19 @@ test('PNG, JPEG and data URLs decode to RGB', async () => {
 });
 
 test('transparency is flattened onto white, grey images get three channels, EXIF orientation is applied', async () => {
-  const clear = await sharp({ create: { width: 4, height: 4, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
-  const grey = await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 90, g: 90, b: 90 } } }).greyscale().png().toBuffer();
-  const turned = await sharp({ create: { width: 20, height: 10, channels: 3, background: { r: 0, g: 0, b: 255 } } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+  const clear = await sharp({
+    create: { width: 4, height: 4, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
+  })
+    .png()
+    .toBuffer();
+  const grey = await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 90, g: 90, b: 90 } } })
+    .greyscale()
+    .png()
+    .toBuffer();
+  const turned = await sharp({ create: { width: 20, height: 10, channels: 3, background: { r: 0, g: 0, b: 255 } } })
+    .jpeg()
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
   const [a, b, c] = await readImages({ images: [b64(clear), b64(grey), b64(turned)] }, limits());
   assert.deepEqual(Array.from(a!.data.subarray(0, 3)), [255, 255, 255]);
   assert.equal(b!.data.length, 4 * 4 * 3);
@@ -73,13 +83,18 @@ test('each image is checked, and the message names its index and the problem', a
 
 test('truncated, empty and oversized images are refused', async () => {
   await rejects([b64(png.subarray(0, 20))], /images\[0\]: truncated PNG/);
-  await rejects([b64(png), b64(png.subarray(0, Math.floor(png.length * 0.6)))], /images\[1\]: truncated or corrupt image data/);
+  await rejects(
+    [b64(png), b64(png.subarray(0, Math.floor(png.length * 0.6)))],
+    /images\[1\]: truncated or corrupt image data/,
+  );
   await rejects([b64(jpeg.subarray(0, 10))], /images\[0\]: truncated JPEG/);
   await rejects([b64(jpeg.subarray(0, Math.floor(jpeg.length * 0.6)))], /images\[0\]: truncated or corrupt image data/);
   const empty = Buffer.from(png);
   empty.writeUInt32BE(0, 16); // IHDR width
   await rejects([b64(empty)], /images\[0\]: the image is empty \(0x10 pixels\)/);
-  await rejects([b64(png)], new RegExp(`images\\[0\\]: ${png.length} bytes, over the limit of 50 bytes`), { maxImageBytes: 50 });
+  await rejects([b64(png)], new RegExp(`images\\[0\\]: ${png.length} bytes, over the limit of 50 bytes`), {
+    maxImageBytes: 50,
+  });
   await rejects([b64(png)], /images\[0\]: 20x10 = 200 pixels, over the limit of 199 pixels/, { maxImagePixels: 199 });
 });
 
@@ -89,8 +104,17 @@ test('limits must be positive integers', () => {
 });
 
 test('larger images are shrunk on load to the working size, whatever their orientation; boxes scale back', async () => {
-  const photo = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: { r: 200, g: 200, b: 200 } } }).jpeg().toBuffer();
-  const turned = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: { r: 200, g: 200, b: 200 } } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+  const photo = await sharp({
+    create: { width: 3000, height: 2000, channels: 3, background: { r: 200, g: 200, b: 200 } },
+  })
+    .jpeg()
+    .toBuffer();
+  const turned = await sharp({
+    create: { width: 3000, height: 2000, channels: 3, background: { r: 200, g: 200, b: 200 } },
+  })
+    .jpeg()
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
   const [a, b] = await readImages({ images: [b64(photo), b64(turned)] }, limits({ workingPixels: 1_000_000 }));
   for (const img of [a!, b!]) {
     assert.ok(img.width * img.height <= 1_000_000, `${img.width}x${img.height} is within the working size`);
@@ -105,13 +129,22 @@ test('larger images are shrunk on load to the working size, whatever their orien
 
 test('decoded bytes are bounded per request, bit depth and channels included', async () => {
   // 16-bit RGBA: 8 bytes per pixel as decoded, though the file is tiny.
-  const deep = await sharp({ create: { width: 256, height: 256, channels: 4, background: { r: 1, g: 2, b: 3, alpha: 1 } } }).toColourspace('rgb16').png().toBuffer();
+  const deep = await sharp({
+    create: { width: 256, height: 256, channels: 4, background: { r: 1, g: 2, b: 3, alpha: 1 } },
+  })
+    .toColourspace('rgb16')
+    .png()
+    .toBuffer();
   const header = readImageHeader(deep);
   assert.ok(header.ok && header.pixelBytes === 8, `16-bit RGBA is 8 bytes a pixel: ${JSON.stringify(header)}`);
   assert.equal(readImageHeader(jpeg).ok && (readImageHeader(jpeg) as { pixelBytes: number }).pixelBytes, 3);
   const limit = 256 * 256 * 8 * 2;
   assert.equal((await readImages({ images: [b64(deep), b64(deep)] }, limits({ maxDecodedBytes: limit }))).length, 2);
-  await rejects([b64(deep), b64(deep), b64(deep)], new RegExp(`decode to ${256 * 256 * 8 * 3} bytes together .*over the limit of ${limit} bytes per request`), { maxDecodedBytes: limit });
+  await rejects(
+    [b64(deep), b64(deep), b64(deep)],
+    new RegExp(`decode to ${256 * 256 * 8 * 3} bytes together .*over the limit of ${limit} bytes per request`),
+    { maxDecodedBytes: limit },
+  );
 });
 
 test('a request decodes its images one at a time, and the gate bounds decodes across requests', async () => {
@@ -124,10 +157,14 @@ test('a request decodes its images one at a time, and the gate bounds decodes ac
   assert.ok(peak <= 2, `at most two decodes at once, saw ${peak}`);
   const one = new DecodeGate(1);
   const order: string[] = [];
-  await Promise.all(['a', 'b', 'c'].map((name) => one.run(async () => {
-    order.push(`${name}+`);
-    await new Promise((r) => setImmediate(r));
-    order.push(`${name}-`);
-  })));
+  await Promise.all(
+    ['a', 'b', 'c'].map((name) =>
+      one.run(async () => {
+        order.push(`${name}+`);
+        await new Promise((r) => setImmediate(r));
+        order.push(`${name}-`);
+      }),
+    ),
+  );
   assert.deepEqual(order, ['a+', 'a-', 'b+', 'b-', 'c+', 'c-'], 'never two at once');
 });

@@ -80,8 +80,14 @@ test('DB post-processing and crops: the same boxes, in the same order, with the 
     }
     const theirs = await ref.splitIntoLineImages({ width, height, data: mask }, rgba(page));
     const ours = boxesFromMap(map, width, height, width, height);
-    assert.deepEqual(ours, theirs.map((t) => t.box), `trial ${trial}`);
-    ours.forEach((box, i) => assert.ok(sameRgb(cropQuad(page, box), theirs[i]!.image), `trial ${trial}, crop ${i} of ${JSON.stringify(box)}`));
+    assert.deepEqual(
+      ours,
+      theirs.map((t) => t.box),
+      `trial ${trial}`,
+    );
+    ours.forEach((box, i) =>
+      assert.ok(sameRgb(cropQuad(page, box), theirs[i]!.image), `trial ${trial}, crop ${i} of ${JSON.stringify(box)}`),
+    );
     boxes += ours.length;
   }
   assert.ok(boxes > 100, `only ${boxes} boxes compared`);
@@ -94,13 +100,26 @@ test('perspective crops of skewed quadrilaterals, and quarter turns, pixel for p
   const src = cv.matFromImageData(rgba(page));
   try {
     for (let trial = 0; trial < 60; trial++) {
-      const corners: Point[] = [[rand() * 30 - 5, rand() * 20 - 5], [40 + rand() * 50, rand() * 20], [40 + rand() * 50, 40 + rand() * 35], [rand() * 30, 40 + rand() * 30]];
+      const corners: Point[] = [
+        [rand() * 30 - 5, rand() * 20 - 5],
+        [40 + rand() * 50, rand() * 20],
+        [40 + rand() * 50, 40 + rand() * 35],
+        [rand() * 30, 40 + rand() * 30],
+      ];
       const box = (trial % 2 ? corners.map(([x, y]) => [Math.round(x), Math.round(y)]) : corners) as Quad;
       const norm = (p: Point, q: Point) => Math.sqrt((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2);
       const w = Math.trunc(Math.max(norm(box[0], box[1]), norm(box[2], box[3])));
       const h = Math.trunc(Math.max(norm(box[0], box[3]), norm(box[1], box[2])));
-      const target: Point[] = [[0, 0], [w, 0], [w, h], [0, h]];
-      const m = cv.getPerspectiveTransform(cv.matFromArray(4, 1, cv.CV_32FC2, box.flat()), cv.matFromArray(4, 1, cv.CV_32FC2, target.flat()));
+      const target: Point[] = [
+        [0, 0],
+        [w, 0],
+        [w, h],
+        [0, h],
+      ];
+      const m = cv.getPerspectiveTransform(
+        cv.matFromArray(4, 1, cv.CV_32FC2, box.flat()),
+        cv.matFromArray(4, 1, cv.CV_32FC2, target.flat()),
+      );
       const ours = getPerspectiveTransform(box, target);
       assert.deepEqual(ours, Array.from(m.data64F), `matrix of ${JSON.stringify(box)}`);
       const dst = new cv.Mat();
@@ -109,8 +128,19 @@ test('perspective crops of skewed quadrilaterals, and quarter turns, pixel for p
       assert.ok(sameRgb(crop, { width: dst.cols, height: dst.rows, data: dst.data }), `crop of ${JSON.stringify(box)}`);
       const turned = new cv.Mat();
       const rotation = cv.getRotationMatrix2D(new cv.Point(dst.cols / 2, dst.cols / 2), 90, 1);
-      cv.warpAffine(dst, turned, rotation, new cv.Size(dst.rows, dst.cols), cv.INTER_CUBIC, cv.BORDER_REPLICATE, new cv.Scalar());
-      assert.ok(sameRgb(rotateTall(crop), { width: turned.cols, height: turned.rows, data: turned.data }), `turn of ${w}x${h}`);
+      cv.warpAffine(
+        dst,
+        turned,
+        rotation,
+        new cv.Size(dst.rows, dst.cols),
+        cv.INTER_CUBIC,
+        cv.BORDER_REPLICATE,
+        new cv.Scalar(),
+      );
+      assert.ok(
+        sameRgb(rotateTall(crop), { width: turned.cols, height: turned.rows, data: turned.data }),
+        `turn of ${w}x${h}`,
+      );
       for (const mat of [m, dst, turned, rotation]) mat.delete();
     }
   } finally {
@@ -120,7 +150,14 @@ test('perspective crops of skewed quadrilaterals, and quarter turns, pixel for p
 
 test('line images scaled to height 48 as the reference scales them', async () => {
   const rand = seededRandom(13);
-  for (const [w, h] of [[300, 40], [47, 20], [120, 61], [9, 100], [640, 48], [33, 17]] as const) {
+  for (const [w, h] of [
+    [300, 40],
+    [47, 20],
+    [120, 61],
+    [9, 100],
+    [640, 48],
+    [33, 17],
+  ] as const) {
     const line = noise(rand, w, h);
     const ours = await resizeToHeight(line, 48, 3200);
     assert.ok(sameRgb(ours, await ref.resizeToHeight(rgba(line), 48)), `${w}x${h}`);

@@ -13,9 +13,15 @@ export async function resizeToHeight(img: RgbImage, height: number, maxWidth: nu
   if (img.height === height && img.width <= maxWidth) return img;
   const input = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
   const squeeze = (img.width * height) / img.height > maxWidth + 0.5;
-  const { data, info } = await (await loadSharp())(input, { raw: { width: img.width, height: img.height, channels: 3 } })
+  const { data, info } = await (
+    await loadSharp()
+  )(input, { raw: { width: img.width, height: img.height, channels: 3 } })
     .resize(squeeze ? { width: maxWidth, height, fit: 'fill' } : { height, fit: 'contain' })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  return {
+    width: info.width,
+    height: info.height,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  };
 }

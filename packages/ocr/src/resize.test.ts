@@ -28,7 +28,10 @@ test('normalisation writes B, G, R planes with their own statistics and zero pad
   const img = createImage(1, 1);
   img.data.set([255, 0, 51]); // R G B
   const half = normalizeBgr(img, HALF, HALF, 3);
-  assert.deepEqual(Array.from(half).map((v) => Math.round(v * 1000) / 1000), [-0.6, 0, 0, -1, 0, 0, 1, 0, 0]);
+  assert.deepEqual(
+    Array.from(half).map((v) => Math.round(v * 1000) / 1000),
+    [-0.6, 0, 0, -1, 0, 0, 1, 0, 0],
+  );
   // the reference's scaling: exactly the float32 of x / 255
   assert.deepEqual(Array.from(normalizeBgr(img, ZERO, ONE)), [Math.fround(51 / 255), 0, 1]);
 });
@@ -45,7 +48,7 @@ test('detector sizes: long side at most 960, sides rounded half-even to multiple
   assert.ok(Array.from(t.data as Float32Array).every((v) => v === Math.fround(128 / 255)));
 });
 
-test('line inputs: height 48 with sharp\'s width, scaled to [0, 1]; very long lines squeezed', async () => {
+test("line inputs: height 48 with sharp's width, scaled to [0, 1]; very long lines squeezed", async () => {
   const line = grey(40, 20, new Array(800).fill(255));
   const rec = await recTensor(line);
   assert.deepEqual(rec.shape, [1, 3, 48, 96]);

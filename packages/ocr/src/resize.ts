@@ -19,7 +19,12 @@ interface Taps {
  */
 function taps(src: number, dst: number, clampWeights: boolean): Taps {
   const scale = 1 / (dst / src); // as OpenCV derives it, to the last bit
-  const t: Taps = { lo: new Int32Array(dst), hi: new Int32Array(dst), wlo: new Int32Array(dst), whi: new Int32Array(dst) };
+  const t: Taps = {
+    lo: new Int32Array(dst),
+    hi: new Int32Array(dst),
+    wlo: new Int32Array(dst),
+    whi: new Int32Array(dst),
+  };
   for (let d = 0; d < dst; d++) {
     let f = Math.fround((d + 0.5) * scale - 0.5);
     let s = Math.floor(f);

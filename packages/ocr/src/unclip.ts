@@ -26,7 +26,8 @@ function unitNormal(a: Point, b: Point): Point {
 function clipperArea(poly: readonly Point[]): number {
   if (poly.length < 3) return 0;
   let a = 0;
-  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) a += (poly[j]![0] + poly[i]![0]) * (poly[j]![1] - poly[i]![1]);
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++)
+    a += (poly[j]![0] + poly[i]![0]) * (poly[j]![1] - poly[i]![1]);
   return -a * 0.5;
 }
 

@@ -54,22 +54,42 @@ test('readSignature reports variable dims as -1 and keeps their names', () => {
   assert.equal(sig.opset, 17);
   assert.equal(sig.irVersion, 8);
   assert.deepEqual(sig.inputs[0], {
-    name: 'x', datatype: 'FP32', elemType: 1, shape: [-1, 4], dimParams: ['batch', undefined], rankKnown: true,
+    name: 'x',
+    datatype: 'FP32',
+    elemType: 1,
+    shape: [-1, 4],
+    dimParams: ['batch', undefined],
+    rankKnown: true,
   });
   assert.deepEqual(sig.inputs[1]!.shape, [-1, -1]);
   assert.deepEqual(sig.inputs[1]!.dimParams, [undefined, undefined]);
-  assert.deepEqual(sig.outputs.map((o) => o.name), ['y']);
+  assert.deepEqual(
+    sig.outputs.map((o) => o.name),
+    ['y'],
+  );
 });
 
 test('graph inputs that are initializers are not part of the signature', () => {
-  const withWeightInput: Graph = { ...graph, inputs: [...graph.inputs, { name: 'w', datatype: 'FP32', shape: [2, 2] }] };
-  assert.deepEqual(readSignature(buildModel(withWeightInput)).inputs.map((i) => i.name), ['x', 'ids']);
+  const withWeightInput: Graph = {
+    ...graph,
+    inputs: [...graph.inputs, { name: 'w', datatype: 'FP32', shape: [2, 2] }],
+  };
+  assert.deepEqual(
+    readSignature(buildModel(withWeightInput)).inputs.map((i) => i.name),
+    ['x', 'ids'],
+  );
 });
 
 test('an initializer whose data does not fit its dims is refused', () => {
-  const bad = { ...graph, initializers: [{ name: 'w', datatype: 'FP32' as const, dims: [3], data: new Float32Array(2) }] };
+  const bad = {
+    ...graph,
+    initializers: [{ name: 'w', datatype: 'FP32' as const, dims: [3], data: new Float32Array(2) }],
+  };
   assert.throws(() => buildModel(bad), /initializer 'w'.*needs 3 elements/);
-  const wrongType = { ...graph, initializers: [{ name: 'w', datatype: 'INT64' as const, dims: [2], data: new Float32Array(2) }] };
+  const wrongType = {
+    ...graph,
+    initializers: [{ name: 'w', datatype: 'INT64' as const, dims: [2], data: new Float32Array(2) }],
+  };
   assert.throws(() => buildModel(wrongType), /initializer 'w'/);
   assert.throws(() => initializer('v', 'FP32', [2], [1]), /needs 2 values/);
 });

@@ -21,7 +21,8 @@ export function irVersionFor(opset: number): number {
 
 export function valueInfo(info: ValueInfo): Onnx.ValueInfoProto {
   // Any number that is not a size (e.g. -1) means "unknown": a Dimension with neither field set.
-  const dim = (d: number | string) => (typeof d === 'string' ? { dimParam: d } : Number.isSafeInteger(d) && d >= 0 ? { dimValue: d } : {});
+  const dim = (d: number | string) =>
+    typeof d === 'string' ? { dimParam: d } : Number.isSafeInteger(d) && d >= 0 ? { dimValue: d } : {};
   return onnx.ValueInfoProto.create({
     name: info.name,
     type: { tensorType: { elemType: datatypeInfo(info.datatype).onnx, shape: { dim: info.shape.map(dim) } } },
@@ -38,7 +39,8 @@ function attribute(name: string, value: AttributeValue): Onnx.AttributeProto {
   else if ('t' in value) Object.assign(a, { t: toTensorProto(value.t), type: ATTR.TENSOR });
   else if ('ints' in value) Object.assign(a, { ints: value.ints.map(int64), type: ATTR.INTS });
   else if ('floats' in value) Object.assign(a, { floats: value.floats, type: ATTR.FLOATS });
-  else if ('strings' in value) Object.assign(a, { strings: value.strings.map((s) => new TextEncoder().encode(s)), type: ATTR.STRINGS });
+  else if ('strings' in value)
+    Object.assign(a, { strings: value.strings.map((s) => new TextEncoder().encode(s)), type: ATTR.STRINGS });
   else throw new TypeError(`attribute '${name}' has no recognised tag (i, f, s, t, ints, floats, strings)`);
   return a;
 }

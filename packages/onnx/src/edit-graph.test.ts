@@ -29,8 +29,20 @@ test('editGraph drops outputs, appends nodes and outputs, and keeps every node a
   const edited = editGraph(original, {
     keepOutputs: (name) => name === 'doubled',
     nodes: [
-      { op: 'ArgMax', name: 'best', inputs: ['probs'], outputs: ['ids'], attributes: { axis: { i: 2 }, keepdims: { i: 0 } } },
-      { op: 'ReduceMax', name: 'top', inputs: ['probs'], outputs: ['scores'], attributes: { axes: { ints: [2] }, keepdims: { i: 0 } } },
+      {
+        op: 'ArgMax',
+        name: 'best',
+        inputs: ['probs'],
+        outputs: ['ids'],
+        attributes: { axis: { i: 2 }, keepdims: { i: 0 } },
+      },
+      {
+        op: 'ReduceMax',
+        name: 'top',
+        inputs: ['probs'],
+        outputs: ['scores'],
+        attributes: { axes: { ints: [2] }, keepdims: { i: 0 } },
+      },
     ],
     outputs: [
       { name: 'ids', datatype: 'INT64', shape: ['N', 'T'] },
@@ -38,7 +50,14 @@ test('editGraph drops outputs, appends nodes and outputs, and keeps every node a
     ],
   });
   const sig = readSignature(edited);
-  assert.deepEqual(sig.outputs.map((o) => [o.name, o.datatype, o.shape]), [['doubled', 'FP32', [-1, -1, 4]], ['ids', 'INT64', [-1, -1]], ['scores', 'FP32', [-1, -1]]]);
+  assert.deepEqual(
+    sig.outputs.map((o) => [o.name, o.datatype, o.shape]),
+    [
+      ['doubled', 'FP32', [-1, -1, 4]],
+      ['ids', 'INT64', [-1, -1]],
+      ['scores', 'FP32', [-1, -1]],
+    ],
+  );
   assert.equal(sig.opset, 11);
   const before = readModel(original).graph;
   const after = readModel(edited).graph;
@@ -60,7 +79,10 @@ test('editGraph drops outputs, appends nodes and outputs, and keeps every node a
 });
 
 test('editGraph refuses a new output that clashes with a kept one', () => {
-  assert.throws(() => editGraph(original, { keepOutputs: () => true, outputs: [{ name: 'probs', datatype: 'FP32', shape: [1] }] }), /already has an output 'probs'/);
+  assert.throws(
+    () => editGraph(original, { keepOutputs: () => true, outputs: [{ name: 'probs', datatype: 'FP32', shape: [1] }] }),
+    /already has an output 'probs'/,
+  );
 });
 
 test('editGraph keeps the fields this package does not model: metadata, value_info, doc strings', () => {
@@ -70,6 +92,9 @@ test('editGraph keeps the fields this package does not model: metadata, value_in
   model.graph!.valueInfo!.push({ name: 'probs', docString: 'softmax over the last axis' });
   const edited = decodeModel(editGraph(encodeModel(model), { keepOutputs: () => true }));
   assert.equal(edited.docString, 'kept');
-  assert.deepEqual(edited.metadataProps.map((p) => [p.key, p.value]), [['author', 'tessera']]);
+  assert.deepEqual(
+    edited.metadataProps.map((p) => [p.key, p.value]),
+    [['author', 'tessera']],
+  );
   assert.equal(edited.graph!.valueInfo![0]!.docString, 'softmax over the last axis');
 });

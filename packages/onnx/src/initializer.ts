@@ -2,10 +2,17 @@ import { allocate, elementCount, toHalfBits, type Datatype } from '@tessera/cont
 import type { Initializer } from './types.js';
 
 /** Builds an initializer from plain values (numbers, or bigints for 64-bit integer types). */
-export function initializer(name: string, datatype: Datatype, dims: number[], values: ArrayLike<number | bigint>): Initializer {
+export function initializer(
+  name: string,
+  datatype: Datatype,
+  dims: number[],
+  values: ArrayLike<number | bigint>,
+): Initializer {
   const count = elementCount(dims);
   if (values.length !== count) {
-    throw new RangeError(`initializer '${name}': shape ${JSON.stringify(dims)} needs ${count} values, got ${values.length}`);
+    throw new RangeError(
+      `initializer '${name}': shape ${JSON.stringify(dims)} needs ${count} values, got ${values.length}`,
+    );
   }
   const data = allocate(datatype, count);
   const wide = datatype === 'INT64' || datatype === 'UINT64';

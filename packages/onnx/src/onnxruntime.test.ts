@@ -19,7 +19,12 @@ test('onnxruntime runs a built model with tagged attributes and constants', asyn
     ],
     nodes: [
       { op: 'LeakyRelu', inputs: ['x'], outputs: ['act'], attributes: { alpha: { f: 0.5 } } },
-      { op: 'Constant', inputs: [], outputs: ['cols'], attributes: { value: { t: initializer('cols_value', 'INT64', [2], [2, 0]) } } },
+      {
+        op: 'Constant',
+        inputs: [],
+        outputs: ['cols'],
+        attributes: { value: { t: initializer('cols_value', 'INT64', [2], [2, 0]) } },
+      },
       { op: 'Gather', inputs: ['x', 'cols'], outputs: ['picked'], attributes: { axis: { i: 1 } } },
       { op: 'ReduceSum', inputs: ['act', 'axes'], outputs: ['rowsum'], attributes: { keepdims: { i: 0 } } },
       { op: 'Mul', inputs: ['idx', 'ten'], outputs: ['counted'] },
@@ -33,11 +38,11 @@ test('onnxruntime runs a built model with tagged attributes and constants', asyn
       x: new ort.Tensor('float32', Float32Array.from([1, -2, 3, -4, 5, -6]), [2, 3]),
       idx: new ort.Tensor('int64', BigInt64Array.from([3n, -7n]), [2]),
     });
-    assert.deepEqual([...out.act!.data as Float32Array], [1, -1, 3, -2, 5, -3]);
-    assert.deepEqual([...out.picked!.data as Float32Array], [3, 1, -6, -4]);
+    assert.deepEqual([...(out.act!.data as Float32Array)], [1, -1, 3, -2, 5, -3]);
+    assert.deepEqual([...(out.picked!.data as Float32Array)], [3, 1, -6, -4]);
     assert.deepEqual(out.picked!.dims, [2, 2]);
-    assert.deepEqual([...out.rowsum!.data as Float32Array], [3, 0]);
-    assert.deepEqual([...out.counted!.data as BigInt64Array], [30n, -70n]);
+    assert.deepEqual([...(out.rowsum!.data as Float32Array)], [3, 0]);
+    assert.deepEqual([...(out.counted!.data as BigInt64Array)], [30n, -70n]);
   } finally {
     await session.release();
   }

@@ -12,19 +12,28 @@ export interface ModelContents {
 }
 
 const textDecoder = new TextDecoder();
-const small = (v: bigint) => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+const small = (v: bigint) =>
+  v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 
 /** Graphs, sparse tensors and type protos are not represented: undefined. */
 function readAttribute(a: Onnx.IAttributeProto): AttributeValue | undefined {
   switch (a.type) {
-    case 1: return { f: a.f ?? 0 };
-    case 2: return { i: small(toBigInt(a.i)) };
-    case 3: return { s: textDecoder.decode(a.s ?? new Uint8Array()) };
-    case 4: return a.t ? { t: fromTensorProto(a.t) } : undefined;
-    case 6: return { floats: [...(a.floats ?? [])] };
-    case 7: return { ints: (a.ints ?? []).map((v) => small(toBigInt(v))) };
-    case 8: return { strings: (a.strings ?? []).map((s) => textDecoder.decode(s)) };
-    default: return undefined;
+    case 1:
+      return { f: a.f ?? 0 };
+    case 2:
+      return { i: small(toBigInt(a.i)) };
+    case 3:
+      return { s: textDecoder.decode(a.s ?? new Uint8Array()) };
+    case 4:
+      return a.t ? { t: fromTensorProto(a.t) } : undefined;
+    case 6:
+      return { floats: [...(a.floats ?? [])] };
+    case 7:
+      return { ints: (a.ints ?? []).map((v) => small(toBigInt(v))) };
+    case 8:
+      return { strings: (a.strings ?? []).map((s) => textDecoder.decode(s)) };
+    default:
+      return undefined;
   }
 }
 
@@ -50,7 +59,8 @@ export function readModel(bytes: Uint8Array): ModelContents {
   const sig = signatureOf(model);
   const g = model.graph ?? {};
   const toInfo = (s: (typeof sig.inputs)[number]): ValueInfo => {
-    if (!s.datatype || !s.rankKnown) throw new ProtoError(`graph tensor '${s.name}' has no tensor type with known rank`);
+    if (!s.datatype || !s.rankKnown)
+      throw new ProtoError(`graph tensor '${s.name}' has no tensor type with known rank`);
     return { name: s.name, datatype: s.datatype, shape: s.shape.map((d, i) => s.dimParams[i] ?? d) };
   };
   const graph: Graph = {

@@ -17,7 +17,14 @@ const { Reader: ReaderClass } = require('protobufjs/minimal') as { Reader: { cre
 import type { Signature, SigTensor } from './types.js';
 
 function sigTensor(info: Onnx.IValueInfoProto): SigTensor {
-  const out: SigTensor = { name: info.name ?? '', datatype: undefined, elemType: 0, shape: [], dimParams: [], rankKnown: false };
+  const out: SigTensor = {
+    name: info.name ?? '',
+    datatype: undefined,
+    elemType: 0,
+    shape: [],
+    dimParams: [],
+    rankKnown: false,
+  };
   // Only tensor_type maps to a served tensor; sequences, maps etc. keep no datatype.
   const tensor = info.type?.tensorType;
   if (!tensor) return out;
@@ -28,7 +35,7 @@ function sigTensor(info: Onnx.IValueInfoProto): SigTensor {
   for (const d of tensor.shape.dim ?? []) {
     // dim_value and dim_param share a oneof; a named dimension is variable.
     const param = d.dimParam ? d.dimParam : undefined;
-    const value = Object.hasOwn(d, 'dimValue') ? toNumber(d.dimValue) : -1 // decoded defaults sit on the prototype;
+    const value = Object.hasOwn(d, 'dimValue') ? toNumber(d.dimValue) : -1; // decoded defaults sit on the prototype;
     out.shape.push(param !== undefined || value < 0 ? -1 : value);
     out.dimParams.push(param);
   }
@@ -62,7 +69,11 @@ function tensorName(r: Reader, end: number): string {
 
 /** The graph's inputs, outputs and initializer names; nodes and weights are skipped unread. */
 function graphHeader(r: Reader, end: number): Onnx.IGraphProto {
-  const graph = { input: [] as Onnx.IValueInfoProto[], output: [] as Onnx.IValueInfoProto[], initializer: [] as Onnx.ITensorProto[] };
+  const graph = {
+    input: [] as Onnx.IValueInfoProto[],
+    output: [] as Onnx.IValueInfoProto[],
+    initializer: [] as Onnx.ITensorProto[],
+  };
   while (r.pos < end) {
     const tag = r.uint32();
     const field = tag >>> 3;
@@ -87,11 +98,22 @@ export function readSignature(bytes: Uint8Array): Signature {
     while (r.pos < r.len) {
       const tag = r.uint32();
       switch (tag >>> 3) {
-        case 1: model.irVersion = r.int64(); break;
-        case 2: model.producerName = r.string(); break;
-        case 7: { const length = r.uint32(); model.graph = graphHeader(r, r.pos + length); break; }
-        case 8: model.opsetImport!.push(onnx.OperatorSetIdProto.decode(r as never, r.uint32())); break;
-        default: r.skipType(tag & 7);
+        case 1:
+          model.irVersion = r.int64();
+          break;
+        case 2:
+          model.producerName = r.string();
+          break;
+        case 7: {
+          const length = r.uint32();
+          model.graph = graphHeader(r, r.pos + length);
+          break;
+        }
+        case 8:
+          model.opsetImport!.push(onnx.OperatorSetIdProto.decode(r as never, r.uint32()));
+          break;
+        default:
+          r.skipType(tag & 7);
       }
     }
   } catch (err) {

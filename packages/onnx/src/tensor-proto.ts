@@ -1,4 +1,12 @@
-import { allocate, datatypeFromOnnx, datatypeInfo, elementCount, viewBytes, type Datatype, type TensorData } from '@tessera/contract';
+import {
+  allocate,
+  datatypeFromOnnx,
+  datatypeInfo,
+  elementCount,
+  viewBytes,
+  type Datatype,
+  type TensorData,
+} from '@tessera/contract';
 import { onnx, toBigInt, toNumber, type Onnx } from './proto.js';
 import { ProtoError } from './proto-error.js';
 import type { Initializer } from './types.js';
@@ -12,19 +20,23 @@ export function fromTensorProto(t: Onnx.ITensorProto): Initializer {
   const dataType = t.dataType ?? 0;
   const datatype: Datatype | undefined = datatypeFromOnnx(dataType);
   if (!datatype) throw new ProtoError(`tensor '${name}' has unsupported data type ${dataType}`);
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw new ProtoError(`tensor '${name}' keeps its data in an external file`);
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)
+    throw new ProtoError(`tensor '${name}' keeps its data in an external file`);
   const dims = (t.dims ?? []).map(toNumber);
   let data: TensorData;
   if (t.rawData && t.rawData.byteLength > 0) {
     data = viewBytes(datatype, t.rawData);
   } else {
     const wide = datatype === 'INT64' || datatype === 'UINT64';
-    const values: ArrayLike<unknown> =
-      t.floatData?.length ? t.floatData
-      : t.doubleData?.length ? t.doubleData
-      : t.int64Data?.length ? t.int64Data
-      : t.uint64Data?.length ? t.uint64Data
-      : (t.int32Data ?? []); // also FP16 bits, bool and 8/16-bit integers
+    const values: ArrayLike<unknown> = t.floatData?.length
+      ? t.floatData
+      : t.doubleData?.length
+        ? t.doubleData
+        : t.int64Data?.length
+          ? t.int64Data
+          : t.uint64Data?.length
+            ? t.uint64Data
+            : (t.int32Data ?? []); // also FP16 bits, bool and 8/16-bit integers
     data = allocate(datatype, values.length);
     for (let i = 0; i < values.length; i++) {
       const v = values[i] as number | Parameters<typeof toBigInt>[0];
@@ -32,7 +44,9 @@ export function fromTensorProto(t: Onnx.ITensorProto): Initializer {
     }
   }
   if (data.length !== elementCount(dims)) {
-    throw new ProtoError(`tensor '${name}' holds ${data.length} elements, dims ${JSON.stringify(dims)} need ${elementCount(dims)}`);
+    throw new ProtoError(
+      `tensor '${name}' holds ${data.length} elements, dims ${JSON.stringify(dims)} need ${elementCount(dims)}`,
+    );
   }
   return { name, datatype, dims, data };
 }

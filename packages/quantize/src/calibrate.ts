@@ -19,14 +19,25 @@ const SAMPLE_PER_RUN = 16384;
  * the `percentile` and 1 - `percentile` quantiles of each tensor's values, which ignores the
  * rare outliers that would otherwise stretch the scale for every other value.
  */
-export async function calibrate(model: Onnx.IModelProto, tensors: readonly string[], feeds: readonly Feeds[], method: CalibrationMethod, percentile = 0.9999): Promise<Map<string, Range>> {
+export async function calibrate(
+  model: Onnx.IModelProto,
+  tensors: readonly string[],
+  feeds: readonly Feeds[],
+  method: CalibrationMethod,
+  percentile = 0.9999,
+): Promise<Map<string, Range>> {
   const probe = decodeModel(encodeModel(model)); // a copy: the model itself is not changed
   const graph = probe.graph as Onnx.GraphProto;
   const existing = new Set(graph.output.map((o) => o.name));
   for (const name of tensors) {
-    if (!existing.has(name)) graph.output.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: 1 } } }));
+    if (!existing.has(name))
+      graph.output.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: 1 } } }));
   }
-  const session = await ort.InferenceSession.create(encodeModel(probe), { executionProviders: ['cpu'], intraOpNumThreads: 2, graphOptimizationLevel: 'basic' });
+  const session = await ort.InferenceSession.create(encodeModel(probe), {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 2,
+    graphOptimizationLevel: 'basic',
+  });
   const extremes = new Map<string, Range>();
   const samples = new Map<string, number[]>();
   try {

@@ -8,7 +8,13 @@ import type { Feeds } from './calibrate.js';
 export type CalibrationSet = 'udhr' | 'ocr-det' | 'ocr-cls' | 'ocr-rec';
 
 const toFeeds = (tensors: Tensor[]): Feeds[] =>
-  tensors.map((t) => ({ [t.name]: new ort.Tensor(t.datatype === 'INT64' ? 'int64' : 'float32', t.data as Float32Array | BigInt64Array, t.shape) }));
+  tensors.map((t) => ({
+    [t.name]: new ort.Tensor(
+      t.datatype === 'INT64' ? 'int64' : 'float32',
+      t.data as Float32Array | BigInt64Array,
+      t.shape,
+    ),
+  }));
 
 /**
  * Calibration inputs from the project's own generators: UDHR sentences through the model's
@@ -30,8 +36,13 @@ function syntheticTensor(t: SigTensor, seed: number): ort.Tensor {
   const dims = t.shape.map((d, i) => (d >= 0 ? d : i === 0 ? 1 : 16));
   const n = dims.reduce((a, b) => a * b, 1);
   let x = seed;
-  const next = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
-  if (t.datatype === 'INT64') return new ort.Tensor('int64', BigInt64Array.from({ length: n }, () => BigInt(Math.floor(next() * 8))), dims);
+  const next = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+  if (t.datatype === 'INT64')
+    return new ort.Tensor(
+      'int64',
+      BigInt64Array.from({ length: n }, () => BigInt(Math.floor(next() * 8))),
+      dims,
+    );
   if (t.datatype === 'FP32') return new ort.Tensor('float32', Float32Array.from({ length: n }, next), dims);
   throw new Error(`input '${t.name}' is ${t.datatype ?? 'untyped'}: give calibration inputs for this model`);
 }
@@ -39,5 +50,7 @@ function syntheticTensor(t: SigTensor, seed: number): ort.Tensor {
 /** Inputs for a model no generator knows: uniform [0, 1) floats and small integer ids, only good for checking that it runs. */
 export function syntheticInputs(model: Uint8Array, samples: number): Feeds[] {
   const sig = readSignature(model);
-  return Array.from({ length: samples }, (_, s) => Object.fromEntries(sig.inputs.map((t) => [t.name, syntheticTensor(t, s + 1)])));
+  return Array.from({ length: samples }, (_, s) =>
+    Object.fromEntries(sig.inputs.map((t) => [t.name, syntheticTensor(t, s + 1)])),
+  );
 }

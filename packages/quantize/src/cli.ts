@@ -50,24 +50,41 @@ async function main(): Promise<void> {
   }
   const [model, ...extra] = positionals;
   if (!model || extra.length > 0) throw new Error(USAGE);
-  if (!['dynamic', 'static', 'fp16'].includes(values.mode)) throw new Error(`--mode must be dynamic, static or fp16\n${USAGE}`);
+  if (!['dynamic', 'static', 'fp16'].includes(values.mode))
+    throw new Error(`--mode must be dynamic, static or fp16\n${USAGE}`);
   const samples = values.samples === undefined ? undefined : Number(values.samples);
-  if (samples !== undefined && !(Number.isSafeInteger(samples) && samples > 0)) throw new Error(`--samples must be a positive integer, got '${values.samples}'`);
+  if (samples !== undefined && !(Number.isSafeInteger(samples) && samples > 0))
+    throw new Error(`--samples must be a positive integer, got '${values.samples}'`);
   const recipe = catalogue({ only: 'demo' }).find((m) => m.name === model)?.quantized;
   const set: CalibrationSet | undefined = recipe?.calibration;
-  if (values.mode === 'static' && !set) throw new Error(`static mode needs calibration inputs, and no generator makes them for '${model}'`);
+  if (values.mode === 'static' && !set)
+    throw new Error(`static mode needs calibration inputs, and no generator makes them for '${model}'`);
   const count = samples ?? recipe?.samples ?? 8;
   const modelDir = join(values.repository, model);
   const started = performance.now();
   const outcome = await quantizeInRepository(
-    { repository: values.repository, model, from: values.from, ...(values.version ? { version: values.version } : {}), inputs: `${set ?? 'synthetic'} × ${count}` },
+    {
+      repository: values.repository,
+      model,
+      from: values.from,
+      ...(values.version ? { version: values.version } : {}),
+      inputs: `${set ?? 'synthetic'} × ${count}`,
+    },
     { mode: values.mode as QuantizeMode, perChannel: values['per-channel'], ...parseMethod(values.calibration) },
-    async () => (set ? calibrationInputs(set, modelDir, count) : syntheticInputs(await readFile(join(modelDir, values.from, 'model.onnx')), count)),
+    async () =>
+      set
+        ? calibrationInputs(set, modelDir, count)
+        : syntheticInputs(await readFile(join(modelDir, values.from, 'model.onnx')), count),
   );
   if (outcome.result) console.log(formatReport(outcome.result.report));
   const r = outcome.record;
-  console.log(`\n${outcome.status} ${outcome.dir}: ${r.bytes.quantized} bytes, ${(r.bytes.quantized / r.bytes.original).toFixed(3)} of version ${values.from}'s ${r.bytes.original}`);
-  for (const d of r.differences) console.log(`  output ${d.output}: max |Δ| ${d.maxAbs.toPrecision(3)}, ${(100 * d.equal).toFixed(1)} % of elements equal (on ${count} samples)`);
+  console.log(
+    `\n${outcome.status} ${outcome.dir}: ${r.bytes.quantized} bytes, ${(r.bytes.quantized / r.bytes.original).toFixed(3)} of version ${values.from}'s ${r.bytes.original}`,
+  );
+  for (const d of r.differences)
+    console.log(
+      `  output ${d.output}: max |Δ| ${d.maxAbs.toPrecision(3)}, ${(100 * d.equal).toFixed(1)} % of elements equal (on ${count} samples)`,
+    );
   console.log(`  ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 

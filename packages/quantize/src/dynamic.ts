@@ -13,14 +13,32 @@ const FLOAT = 1;
 type Rewrite = { nodes: Onnx.NodeProto[]; as: string; reason: string } | { skip: string };
 
 /** DynamicQuantizeLinear of an activation: its UINT8 values, scale and zero point, computed per run. */
-function quantizeActivation(g: WorkingGraph, input: string, base: string, out: Onnx.NodeProto[]): [string, string, string] {
-  const q = [g.unique(`${base}_quantized`), g.unique(`${base}_scale`), g.unique(`${base}_zero_point`)] as [string, string, string];
+function quantizeActivation(
+  g: WorkingGraph,
+  input: string,
+  base: string,
+  out: Onnx.NodeProto[],
+): [string, string, string] {
+  const q = [g.unique(`${base}_quantized`), g.unique(`${base}_scale`), g.unique(`${base}_zero_point`)] as [
+    string,
+    string,
+    string,
+  ];
   out.push(g.node('DynamicQuantizeLinear', [input], q, `${base}_DynamicQuantizeLinear`));
   return q;
 }
 
 /** int32 accumulator → float, times activation scale and weight scale(s), plus an optional bias. */
-function rescale(g: WorkingGraph, acc: string, actScale: string, weightScale: string, output: string, base: string, out: Onnx.NodeProto[], bias?: string): void {
+function rescale(
+  g: WorkingGraph,
+  acc: string,
+  actScale: string,
+  weightScale: string,
+  output: string,
+  base: string,
+  out: Onnx.NodeProto[],
+  bias?: string,
+): void {
   const f = g.unique(`${base}_float`);
   const scale = g.unique(`${base}_scale`);
   const scaled = bias ? g.unique(`${base}_scaled`) : output;
@@ -35,7 +53,8 @@ function matMul(g: WorkingGraph, node: Onnx.NodeProto, opts: DynamicOptions): Re
   const w = g.floatConstant(node.input[1] ?? '');
   if (!w) return { skip: 'weight is not an FP32 constant' };
   if (w.dims.length !== 2) return { skip: `weight has rank ${w.dims.length}, not 2` };
-  if (w.data.length < opts.minWeights) return { skip: `weight of ${w.data.length} elements is below ${opts.minWeights}` };
+  if (w.data.length < opts.minWeights)
+    return { skip: `weight of ${w.data.length} elements is below ${opts.minWeights}` };
   let [k, n] = w.dims as [number, number];
   let data = w.data;
   let bias: string | undefined;
@@ -57,14 +76,23 @@ function matMul(g: WorkingGraph, node: Onnx.NodeProto, opts: DynamicOptions): Re
   const scales = alpha === 1 ? q.scales : q.scales.map((s) => s * alpha);
   const perChannel = scales.length > 1;
   const wq = g.addInitializer(`${base}_weight_quantized`, 'INT8', [k, n], q.data);
-  const wzp = g.addInitializer(`${base}_weight_zero_point`, 'INT8', perChannel ? [n] : [], new Int8Array(perChannel ? n : 1));
+  const wzp = g.addInitializer(
+    `${base}_weight_zero_point`,
+    'INT8',
+    perChannel ? [n] : [],
+    new Int8Array(perChannel ? n : 1),
+  );
   const ws = g.addInitializer(`${base}_weight_scale`, 'FP32', perChannel ? [n] : [], scales);
   const out: Onnx.NodeProto[] = [];
   const [aq, as, azp] = quantizeActivation(g, node.input[0]!, base, out);
   const acc = g.unique(`${base}_int32`);
   out.push(g.node('MatMulInteger', [aq, wq, azp, wzp], [acc], `${base}_MatMulInteger`));
   rescale(g, acc, as, ws, node.output[0]!, base, out, bias);
-  return { nodes: out, as: 'MatMulInteger', reason: `INT8 weight [${k}, ${n}] (7-bit range), ${perChannel ? 'per column' : 'per tensor'}` };
+  return {
+    nodes: out,
+    as: 'MatMulInteger',
+    reason: `INT8 weight [${k}, ${n}] (7-bit range), ${perChannel ? 'per column' : 'per tensor'}`,
+  };
 }
 
 /**
@@ -75,7 +103,8 @@ function matMul(g: WorkingGraph, node: Onnx.NodeProto, opts: DynamicOptions): Re
 function conv(g: WorkingGraph, node: Onnx.NodeProto, opts: DynamicOptions): Rewrite {
   const w = g.floatConstant(node.input[1] ?? '');
   if (!w) return { skip: 'weight is not an FP32 constant' };
-  if (w.data.length < opts.minWeights) return { skip: `weight of ${w.data.length} elements is below ${opts.minWeights}` };
+  if (w.data.length < opts.minWeights)
+    return { skip: `weight of ${w.data.length} elements is below ${opts.minWeights}` };
   const base = node.name || `Conv_${node.output[0]}`;
   const channels = w.dims[0]!;
   const q = quantizeSymmetric(w.data, w.dims, opts.perChannel ? 0 : undefined);
@@ -99,7 +128,11 @@ function conv(g: WorkingGraph, node: Onnx.NodeProto, opts: DynamicOptions): Rewr
   convInteger.attribute = node.attribute;
   out.push(convInteger);
   rescale(g, acc, xs, ws, node.output[0]!, base, out, bias);
-  return { nodes: out, as: 'ConvInteger', reason: `UINT8 weight ${JSON.stringify(w.dims)}, ${perChannel ? 'per output channel' : 'per tensor'}` };
+  return {
+    nodes: out,
+    as: 'ConvInteger',
+    reason: `UINT8 weight ${JSON.stringify(w.dims)}, ${perChannel ? 'per output channel' : 'per tensor'}`,
+  };
 }
 
 /** Gather from a constant FP32 table on axis 0: an INT8 table, rows dequantized after the gather. */
@@ -107,7 +140,8 @@ function gather(g: WorkingGraph, node: Onnx.NodeProto, opts: DynamicOptions): Re
   const table = g.floatConstant(node.input[0] ?? '');
   if (!table) return { skip: 'table is not an FP32 constant' };
   if (intAttr(node, 'axis', 0) !== 0) return { skip: 'gathers on an axis other than 0' };
-  if (table.data.length < opts.minWeights) return { skip: `table of ${table.data.length} elements is below ${opts.minWeights}` };
+  if (table.data.length < opts.minWeights)
+    return { skip: `table of ${table.data.length} elements is below ${opts.minWeights}` };
   const base = node.name || `Gather_${node.output[0]}`;
   const q = quantizeSymmetric(table.data, table.dims, opts.perChannel ? 0 : undefined);
   const rows = table.dims[0]!;
@@ -129,10 +163,19 @@ function gather(g: WorkingGraph, node: Onnx.NodeProto, opts: DynamicOptions): Re
     scale = g.addInitializer(`${base}_scale`, 'FP32', [], q.scales);
   }
   out.push(g.node('Mul', [f, scale], [node.output[0]!], `${base}_Mul`));
-  return { nodes: out, as: 'Gather (INT8 table)', reason: `INT8 table ${JSON.stringify(table.dims)}, ${perRow ? 'per row' : 'per tensor'}` };
+  return {
+    nodes: out,
+    as: 'Gather (INT8 table)',
+    reason: `INT8 table ${JSON.stringify(table.dims)}, ${perRow ? 'per row' : 'per tensor'}`,
+  };
 }
 
-const REWRITES: Record<string, (g: WorkingGraph, n: Onnx.NodeProto, o: DynamicOptions) => Rewrite> = { MatMul: matMul, Gemm: matMul, Conv: conv, Gather: gather };
+const REWRITES: Record<string, (g: WorkingGraph, n: Onnx.NodeProto, o: DynamicOptions) => Rewrite> = {
+  MatMul: matMul,
+  Gemm: matMul,
+  Conv: conv,
+  Gather: gather,
+};
 
 /** Dynamic quantization (as onnxruntime's quantize_dynamic): weights INT8 ahead of time, activations per run. */
 export function quantizeDynamic(g: WorkingGraph, opts: DynamicOptions): NodeReport[] {

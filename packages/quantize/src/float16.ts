@@ -21,7 +21,8 @@ function halfTensor(t: Onnx.ITensorProto): Onnx.TensorProto {
  */
 export function toFloat16(g: WorkingGraph): NodeReport[] {
   const keepFloat = new Set<string>();
-  for (const n of g.graph.node) for (const i of FLOAT_ONLY_INPUTS[n.opType] ?? []) if (n.input[i]) keepFloat.add(n.input[i]!);
+  for (const n of g.graph.node)
+    for (const i of FLOAT_ONLY_INPUTS[n.opType] ?? []) if (n.input[i]) keepFloat.add(n.input[i]!);
   let converted = 0;
   let weights = 0;
   g.graph.initializer = g.graph.initializer.map((t) => {
@@ -58,6 +59,13 @@ export function toFloat16(g: WorkingGraph): NodeReport[] {
   }
   g.graph.node = [...front, ...g.graph.node, ...back];
   g.graph.valueInfo = []; // their element types changed; runtimes infer them again
-  return [{ node: '(all)', op: 'FP32 tensors', as: 'FP16', reason: `${converted} initializers (${weights} values) and every activation in float16; FP32 inputs and outputs cast at the edges`, weights }];
+  return [
+    {
+      node: '(all)',
+      op: 'FP32 tensors',
+      as: 'FP16',
+      reason: `${converted} initializers (${weights} values) and every activation in float16; FP32 inputs and outputs cast at the edges`,
+      weights,
+    },
+  ];
 }
-

@@ -7,14 +7,23 @@ import { join } from 'node:path';
  * Prepares the quantized version of every zoo model that has a recipe, beside the FP32
  * version 1 that the zoo wrote into `repository`. Models absent from the repository are passed over.
  */
-export async function prepareQuantizedVersions(repository: string, log: (line: string) => void = () => {}): Promise<{ model: string; outcome: RepositoryOutcome }[]> {
+export async function prepareQuantizedVersions(
+  repository: string,
+  log: (line: string) => void = () => {},
+): Promise<{ model: string; outcome: RepositoryOutcome }[]> {
   const done: { model: string; outcome: RepositoryOutcome }[] = [];
   for (const model of catalogue({ only: 'demo' })) {
     const recipe = model.quantized;
     if (!recipe) continue;
     const started = performance.now();
     const outcome = await quantizeInRepository(
-      { repository, model: model.name, from: '1', version: recipe.version, inputs: `${recipe.calibration} × ${recipe.samples}` },
+      {
+        repository,
+        model: model.name,
+        from: '1',
+        version: recipe.version,
+        inputs: `${recipe.calibration} × ${recipe.samples}`,
+      },
       { mode: recipe.mode, perChannel: recipe.perChannel, ...(recipe.method ? { method: recipe.method } : {}) },
       () => calibrationInputs(recipe.calibration, join(repository, model.name), recipe.samples),
     ).catch((err: unknown) => {
@@ -23,7 +32,9 @@ export async function prepareQuantizedVersions(repository: string, log: (line: s
     });
     if (!outcome) continue;
     const r = outcome.record;
-    log(`${outcome.status.padEnd(9)} ${model.name}/${recipe.version} (${recipe.mode}${recipe.perChannel ? ', per channel' : ''}): ${r.bytes.quantized} of ${r.bytes.original} bytes (${((100 * r.bytes.quantized) / r.bytes.original).toFixed(0)} %)${outcome.status === 'written' ? ` in ${((performance.now() - started) / 1000).toFixed(1)} s` : ''}`);
+    log(
+      `${outcome.status.padEnd(9)} ${model.name}/${recipe.version} (${recipe.mode}${recipe.perChannel ? ', per channel' : ''}): ${r.bytes.quantized} of ${r.bytes.original} bytes (${((100 * r.bytes.quantized) / r.bytes.original).toFixed(0)} %)${outcome.status === 'written' ? ` in ${((performance.now() - started) / 1000).toFixed(1)} s` : ''}`,
+    );
     done.push({ model: model.name, outcome });
   }
   return done;

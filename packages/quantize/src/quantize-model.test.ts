@@ -7,7 +7,10 @@ import { quantizeModel } from './quantize-model.js';
 /** A fixed pseudo-random sequence, so every run sees the same weights and inputs. */
 function values(n: number, seed: number, scale = 1): Float32Array {
   let x = seed;
-  return Float32Array.from({ length: n }, () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 2 * scale);
+  return Float32Array.from(
+    { length: n },
+    () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 2 * scale,
+  );
 }
 
 /** ids → Gather(table) → mean → MatMul(w) → Relu → Conv(k) (as [N, 1, 8, 8]) → y, at opset 11 so the upgrade runs too. */
@@ -32,7 +35,13 @@ const graph: Graph = {
   ],
 };
 const original = buildModel(graph, 11);
-const feeds = Array.from({ length: 8 }, (_, s) => ({ ids: new ort.Tensor('int64', BigInt64Array.from({ length: 12 }, (_, i) => BigInt((s * 37 + i * 11) % 512)), [2, 6]) }));
+const feeds = Array.from({ length: 8 }, (_, s) => ({
+  ids: new ort.Tensor(
+    'int64',
+    BigInt64Array.from({ length: 12 }, (_, i) => BigInt((s * 37 + i * 11) % 512)),
+    [2, 6],
+  ),
+}));
 
 for (const [mode, perChannel, expected] of [
   ['dynamic', false, ['Gather (INT8 table)', 'MatMulInteger']],
@@ -41,7 +50,13 @@ for (const [mode, perChannel, expected] of [
 ] as const) {
   test(`${mode}${perChannel ? ' per channel' : ''}: the output runs, keeps the signature and stays within 5 % of the original's range`, async () => {
     const result = await quantizeModel(original, { mode, perChannel, minWeights: 64, calibration: feeds });
-    assert.deepEqual(result.report.filter((r) => r.as).map((r) => r.as).sort(), [...expected].sort());
+    assert.deepEqual(
+      result.report
+        .filter((r) => r.as)
+        .map((r) => r.as)
+        .sort(),
+      [...expected].sort(),
+    );
     assert.equal(result.fromOpset, 11);
     assert.deepEqual(readSignature(result.bytes).inputs, readSignature(original).inputs);
     assert.deepEqual(readSignature(result.bytes).outputs, readSignature(original).outputs);
@@ -63,7 +78,9 @@ for (const [mode, perChannel, expected] of [
 test('fp16: weights and activations in float16, FP32 inputs and outputs kept', async () => {
   const result = await quantizeModel(original, { mode: 'fp16', calibration: feeds });
   const model = decodeModel(result.bytes);
-  assert.ok(model.graph!.initializer!.filter((t) => t.name === 'table' || t.name === 'w').every((t) => t.dataType === 10));
+  assert.ok(
+    model.graph!.initializer!.filter((t) => t.name === 'table' || t.name === 'w').every((t) => t.dataType === 10),
+  );
   assert.deepEqual(readSignature(result.bytes).outputs, readSignature(original).outputs);
   assert.ok(result.differences[0]!.maxAbs < 0.01, `max |Δ| ${result.differences[0]!.maxAbs}`);
 });

@@ -48,7 +48,13 @@ export async function quantizeModel(original: Uint8Array, options: QuantizeOptio
     const feeds = options.calibration ?? [];
     if (feeds.length === 0) throw new Error('static quantization needs calibration feeds');
     const targets = staticTargets(g, { perChannel, minWeights }, report);
-    const ranges = await calibrate(g.model, activationsOf(targets), feeds, options.method ?? 'minmax', options.percentile);
+    const ranges = await calibrate(
+      g.model,
+      activationsOf(targets),
+      feeds,
+      options.method ?? 'minmax',
+      options.percentile,
+    );
     quantizeStatic(g, targets, ranges, { perChannel, minWeights }, report);
   } else {
     report.push(...toFloat16(g));

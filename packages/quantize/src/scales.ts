@@ -45,7 +45,12 @@ export interface QuantizedWeights {
  * Symmetric INT8 quantization of a row-major tensor onto -qmax..qmax. With `channelAxis` each slice along that
  * axis gets its own scale (per-channel); without it one scale covers the tensor.
  */
-export function quantizeSymmetric(values: Float32Array, dims: readonly number[], channelAxis?: number, qmax = FULL_RANGE): QuantizedWeights {
+export function quantizeSymmetric(
+  values: Float32Array,
+  dims: readonly number[],
+  channelAxis?: number,
+  qmax = FULL_RANGE,
+): QuantizedWeights {
   const channels = channelAxis === undefined ? 1 : dims[channelAxis]!;
   const inner = channelAxis === undefined ? values.length : dims.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
   const channelOf = (i: number) => (channelAxis === undefined ? 0 : Math.floor(i / inner) % channels);
@@ -57,7 +62,8 @@ export function quantizeSymmetric(values: Float32Array, dims: readonly number[],
   }
   const scales = Float32Array.from(maxAbs, (m) => symmetricInt8(m, qmax).scale);
   const data = new Int8Array(values.length);
-  for (let i = 0; i < values.length; i++) data[i] = Math.max(-qmax, Math.min(qmax, Math.round(values[i]! / scales[channelOf(i)]!)));
+  for (let i = 0; i < values.length; i++)
+    data[i] = Math.max(-qmax, Math.min(qmax, Math.round(values[i]! / scales[channelOf(i)]!)));
   return { data, scales };
 }
 

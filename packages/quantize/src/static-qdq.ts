@@ -25,13 +25,25 @@ export function staticTargets(g: WorkingGraph, opts: StaticOptions, report: Node
     if (node.opType !== 'Conv' && node.opType !== 'MatMul') continue;
     const skip = (reason: string, weights = 0) => report.push({ node: node.name, op: node.opType, reason, weights });
     const weight = g.floatConstant(node.input[1] ?? '');
-    if (!weight) { skip('weight is not an FP32 constant (activation × activation)'); continue; }
-    if (weight.data.length < opts.minWeights) { skip(`weight of ${weight.data.length} elements is below ${opts.minWeights}`, weight.data.length); continue; }
-    if (node.opType === 'MatMul' && weight.dims.length !== 2) { skip(`weight has rank ${weight.dims.length}, not 2`, weight.data.length); continue; }
+    if (!weight) {
+      skip('weight is not an FP32 constant (activation × activation)');
+      continue;
+    }
+    if (weight.data.length < opts.minWeights) {
+      skip(`weight of ${weight.data.length} elements is below ${opts.minWeights}`, weight.data.length);
+      continue;
+    }
+    if (node.opType === 'MatMul' && weight.dims.length !== 2) {
+      skip(`weight has rank ${weight.dims.length}, not 2`, weight.data.length);
+      continue;
+    }
     let bias: Float32Array | undefined;
     if (node.opType === 'Conv' && node.input[2]) {
       bias = g.floatConstant(node.input[2])?.data;
-      if (!bias) { skip('bias is not an FP32 constant', weight.data.length); continue; }
+      if (!bias) {
+        skip('bias is not an FP32 constant', weight.data.length);
+        continue;
+      }
     }
     targets.push({ node, weight, ...(bias ? { bias } : {}), axis: node.opType === 'Conv' ? 0 : 1 });
   }
@@ -50,7 +62,13 @@ export function activationsOf(targets: readonly Target[]): string[] {
  * INT32 at scale input × weight. ONNX Runtime recognises the pattern and runs the integer
  * kernels; any other runtime still computes the same values in float.
  */
-export function quantizeStatic(g: WorkingGraph, targets: readonly Target[], ranges: ReadonlyMap<string, Range>, opts: StaticOptions, report: NodeReport[]): void {
+export function quantizeStatic(
+  g: WorkingGraph,
+  targets: readonly Target[],
+  ranges: ReadonlyMap<string, Range>,
+  opts: StaticOptions,
+  report: NodeReport[],
+): void {
   const dq = new Map<string, string>();
   const params = new Map<string, { scale: number; zeroPoint: number; scaleName: string; zpName: string }>();
   const qdqAfter = new Map<string, Onnx.NodeProto[]>(); // producer output → its Q and DQ nodes
@@ -63,12 +81,20 @@ export function quantizeStatic(g: WorkingGraph, targets: readonly Target[], rang
     const q = g.unique(`${name}_quantized`);
     const d = g.unique(`${name}_dequantized`);
     dq.set(name, d);
-    qdqAfter.set(name, [g.node('QuantizeLinear', [name, scaleName, zpName], [q], `${name}_QuantizeLinear`), g.node('DequantizeLinear', [q, scaleName, zpName], [d], `${name}_DequantizeLinear`)]);
+    qdqAfter.set(name, [
+      g.node('QuantizeLinear', [name, scaleName, zpName], [q], `${name}_QuantizeLinear`),
+      g.node('DequantizeLinear', [q, scaleName, zpName], [d], `${name}_DequantizeLinear`),
+    ]);
   }
   for (const t of targets) {
     const input = params.get(t.node.input[0]!);
     if (!input) {
-      report.push({ node: t.node.name, op: t.node.opType, reason: 'input was not calibrated', weights: t.weight.data.length });
+      report.push({
+        node: t.node.name,
+        op: t.node.opType,
+        reason: 'input was not calibrated',
+        weights: t.weight.data.length,
+      });
       continue;
     }
     const base = t.node.name || `${t.node.opType}_${t.node.output[0]}`;
@@ -77,7 +103,12 @@ export function quantizeStatic(g: WorkingGraph, targets: readonly Target[], rang
     const channels = q.scales.length;
     const wq = g.addInitializer(`${base}_weight_quantized`, 'INT8', t.weight.dims, q.data);
     const ws = g.addInitializer(`${base}_weight_scale`, 'FP32', perChannel ? [channels] : [], q.scales);
-    const wzp = g.addInitializer(`${base}_weight_zero_point`, 'INT8', perChannel ? [channels] : [], new Int8Array(channels));
+    const wzp = g.addInitializer(
+      `${base}_weight_zero_point`,
+      'INT8',
+      perChannel ? [channels] : [],
+      new Int8Array(channels),
+    );
     const wdq = g.unique(`${base}_weight_dequantized`);
     const axis: Record<string, { i: number }> = perChannel ? { axis: { i: t.axis } } : {};
     front.push(g.node('DequantizeLinear', [wq, ws, wzp], [wdq], `${base}_weight_DequantizeLinear`, axis));
@@ -89,12 +120,17 @@ export function quantizeStatic(g: WorkingGraph, targets: readonly Target[], rang
       const bzp = g.addInitializer(`${base}_bias_zero_point`, 'INT32', [t.bias.length], new Int32Array(t.bias.length));
       const bqName = g.addInitializer(`${base}_bias_quantized`, 'INT32', [t.bias.length], bq);
       const bdq = g.unique(`${base}_bias_dequantized`);
-      front.push(g.node('DequantizeLinear', [bqName, bs, bzp], [bdq], `${base}_bias_DequantizeLinear`, { axis: { i: 0 } }));
+      front.push(
+        g.node('DequantizeLinear', [bqName, bs, bzp], [bdq], `${base}_bias_DequantizeLinear`, { axis: { i: 0 } }),
+      );
       inputs.push(bdq);
     }
     t.node.input = inputs;
     report.push({
-      node: t.node.name, op: t.node.opType, as: `QDQ ${t.node.opType}`, weights: t.weight.data.length,
+      node: t.node.name,
+      op: t.node.opType,
+      as: `QDQ ${t.node.opType}`,
+      weights: t.weight.data.length,
       reason: `INT8 weight ${JSON.stringify(t.weight.dims)} (7-bit range) ${perChannel ? 'per channel' : 'per tensor'}, UINT8 activations`,
     });
   }

@@ -10,8 +10,21 @@ export const QUANT_OPSET = 13;
  * meaning (added attributes default to the old behaviour) or is checked below.
  */
 const ATTRIBUTES_TO_INPUTS: Record<string, { since: number; inputs: [string, 'INT64' | 'FP32'][] }> = {
-  Slice: { since: 10, inputs: [['starts', 'INT64'], ['ends', 'INT64'], ['axes', 'INT64']] },
-  Clip: { since: 11, inputs: [['min', 'FP32'], ['max', 'FP32']] },
+  Slice: {
+    since: 10,
+    inputs: [
+      ['starts', 'INT64'],
+      ['ends', 'INT64'],
+      ['axes', 'INT64'],
+    ],
+  },
+  Clip: {
+    since: 11,
+    inputs: [
+      ['min', 'FP32'],
+      ['max', 'FP32'],
+    ],
+  },
   Squeeze: { since: 13, inputs: [['axes', 'INT64']] },
   Unsqueeze: { since: 13, inputs: [['axes', 'INT64']] },
   ReduceSum: { since: 13, inputs: [['axes', 'INT64']] },
@@ -78,4 +91,3 @@ export function upgradeOpset(g: WorkingGraph): number {
   g.requireOpset('', QUANT_OPSET);
   return from;
 }
-

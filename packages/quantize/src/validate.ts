@@ -2,7 +2,8 @@ import { readSignature, type SigTensor } from '@tessera/onnx';
 import * as ort from 'onnxruntime-node';
 import type { Feeds } from './calibrate.js';
 
-const describe = (t: SigTensor) => `${t.name} ${t.datatype ?? t.elemType} [${t.shape.map((d, i) => t.dimParams[i] ?? d).join(', ')}]`;
+const describe = (t: SigTensor) =>
+  `${t.name} ${t.datatype ?? t.elemType} [${t.shape.map((d, i) => t.dimParams[i] ?? d).join(', ')}]`;
 
 /** Throws unless both models declare the same inputs and outputs (names, types, shapes, in order). */
 export function assertSameSignature(original: Uint8Array, quantized: Uint8Array): void {
@@ -24,9 +25,16 @@ export interface OutputDifference {
 }
 
 /** Runs both models on the samples (a session is created for each: the quantized one must load and run) and compares every output. */
-export async function compareOutputs(original: Uint8Array, quantized: Uint8Array, samples: readonly Feeds[]): Promise<OutputDifference[]> {
+export async function compareOutputs(
+  original: Uint8Array,
+  quantized: Uint8Array,
+  samples: readonly Feeds[],
+): Promise<OutputDifference[]> {
   const options: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: 2 };
-  const [a, b] = await Promise.all([ort.InferenceSession.create(original, options), ort.InferenceSession.create(quantized, options)]);
+  const [a, b] = await Promise.all([
+    ort.InferenceSession.create(original, options),
+    ort.InferenceSession.create(quantized, options),
+  ]);
   const diff = new Map<string, { maxAbs: number; equal: number; total: number }>();
   try {
     for (const feed of samples) {

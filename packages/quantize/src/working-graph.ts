@@ -68,14 +68,28 @@ export class WorkingGraph {
   }
 
   /** A node in the default domain (or `domain`), named uniquely after `base`. */
-  node(op: string, inputs: string[], outputs: string[], base: string, attributes: Record<string, AttrValue> = {}, domain?: string): Onnx.NodeProto {
+  node(
+    op: string,
+    inputs: string[],
+    outputs: string[],
+    base: string,
+    attributes: Record<string, AttrValue> = {},
+    domain?: string,
+  ): Onnx.NodeProto {
     const attribute = Object.entries(attributes).map(([name, v]) => {
       if ('i' in v) return { name, i: v.i, type: onnx.AttributeProto.AttributeType.INT };
       if ('f' in v) return { name, f: v.f, type: onnx.AttributeProto.AttributeType.FLOAT };
       if ('ints' in v) return { name, ints: v.ints, type: onnx.AttributeProto.AttributeType.INTS };
       return { name, t: toTensorProto(v.t), type: onnx.AttributeProto.AttributeType.TENSOR };
     });
-    return onnx.NodeProto.create({ opType: op, input: inputs, output: outputs, name: this.unique(base), attribute, ...(domain ? { domain } : {}) });
+    return onnx.NodeProto.create({
+      opType: op,
+      input: inputs,
+      output: outputs,
+      name: this.unique(base),
+      attribute,
+      ...(domain ? { domain } : {}),
+    });
   }
 
   /** Number of node inputs and graph outputs reading `name`. */
@@ -95,7 +109,9 @@ export class WorkingGraph {
 
   /** Imports an operator set (raising the version when an older one is imported). */
   requireOpset(domain: string, version: number): void {
-    const found = this.model.opsetImport.find((o) => (o.domain ?? '') === domain || (domain === '' && o.domain === 'ai.onnx'));
+    const found = this.model.opsetImport.find(
+      (o) => (o.domain ?? '') === domain || (domain === '' && o.domain === 'ai.onnx'),
+    );
     if (!found) this.model.opsetImport.push(onnx.OperatorSetIdProto.create({ domain, version }));
     else if (toNumber(found.version) < version) found.version = version;
   }

@@ -20,14 +20,24 @@ export interface VersionRecord {
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 export async function readRecord(versionDir: string): Promise<VersionRecord | undefined> {
-  return readFile(join(versionDir, QUANTIZATION_FILE), 'utf8').then((t) => JSON.parse(t) as VersionRecord, () => undefined);
+  return readFile(join(versionDir, QUANTIZATION_FILE), 'utf8').then(
+    (t) => JSON.parse(t) as VersionRecord,
+    () => undefined,
+  );
 }
 
 /**
  * Writes model.onnx and its record into `versionDir` through temporary names; the record goes
  * last, so an interrupted write is redone next time rather than taken for finished.
  */
-export async function writeVersion(versionDir: string, fileName: string, result: QuantizeResult, record: Omit<VersionRecord, 'quantized' | 'skipped' | 'differences' | 'fromOpset' | 'bytes'> & { originalBytes: number }): Promise<VersionRecord> {
+export async function writeVersion(
+  versionDir: string,
+  fileName: string,
+  result: QuantizeResult,
+  record: Omit<VersionRecord, 'quantized' | 'skipped' | 'differences' | 'fromOpset' | 'bytes'> & {
+    originalBytes: number;
+  },
+): Promise<VersionRecord> {
   await mkdir(versionDir, { recursive: true });
   const full: VersionRecord = {
     fingerprint: record.fingerprint,

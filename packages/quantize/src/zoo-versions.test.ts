@@ -19,7 +19,7 @@ before(async () => {
   await prepareQuantizedVersions(repo);
 });
 
-test('each demo model has an INT8 version 2 with version 1\'s signature, at most a third of its size', async () => {
+test("each demo model has an INT8 version 2 with version 1's signature, at most a third of its size", async () => {
   for (const model of MODELS) {
     const [v1, v2] = await Promise.all(['1', '2'].map((v) => readFile(join(repo, model, v, 'model.onnx'))));
     const [a, b] = [readSignature(v1!), readSignature(v2!)];

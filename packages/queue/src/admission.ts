@@ -16,7 +16,10 @@ import { RedisScript } from './script.js';
  * The sorted set, the counter, and the per-key share: which key admitted each member (hash
  * member → owner) and how many items each key holds (hash owner → items).
  */
-export function admissionKeys(prefix: string, model: string): [zset: string, counter: string, owners: string, usage: string] {
+export function admissionKeys(
+  prefix: string,
+  model: string,
+): [zset: string, counter: string, owners: string, usage: string] {
   const base = `${prefix}:admission:${model}`;
   return [base, `${base}:items`, `${base}:owner`, `${base}:usage`];
 }
@@ -216,7 +219,13 @@ export class Admission {
     private readonly prefix: string,
   ) {}
 
-  async admit(model: string, requestId: string, items: number, cap: number, deadline: number): Promise<AdmissionResult> {
+  async admit(
+    model: string,
+    requestId: string,
+    items: number,
+    cap: number,
+    deadline: number,
+  ): Promise<AdmissionResult> {
     const { admitted, inFlight } = await this.admitMany(model, [{ id: requestId, items, deadline }], cap);
     return { admitted: admitted[0]!, inFlight };
   }
@@ -229,7 +238,12 @@ export class Admission {
    * With `planned`, the script runs before any command issued on this connection after the
    * call, and blocks the planned job's key when it does not admit every request.
    */
-  async admitMany(model: string, requests: readonly AdmissionRequest[], cap: number, planned?: PlannedJob): Promise<AdmissionOutcome> {
+  async admitMany(
+    model: string,
+    requests: readonly AdmissionRequest[],
+    cap: number,
+    planned?: PlannedJob,
+  ): Promise<AdmissionOutcome> {
     const keys: string[] = admissionKeys(this.prefix, model);
     const index = new Map<string, number>();
     const keyIndex = (key: string | undefined): number => {
@@ -241,14 +255,40 @@ export class Admission {
       }
       return i;
     };
-    const args: (string | number)[] = [Date.now(), cap, keyIndex(planned?.key), Math.max(1, Math.ceil(planned?.placeholderTtlMs ?? 1))];
+    const args: (string | number)[] = [
+      Date.now(),
+      cap,
+      keyIndex(planned?.key),
+      Math.max(1, Math.ceil(planned?.placeholderTtlMs ?? 1)),
+    ];
     for (const r of requests) {
-      args.push(r.items, Math.ceil(r.deadline + ADMISSION_GRACE_MS), admissionMember(r.id, r.items), keyIndex(r.lookup), keyIndex(r.rate?.key), r.rate?.limit ?? 0, r.rate?.windowMs ?? 0, r.share?.owner ?? '', r.share?.maxItems ?? 0);
+      args.push(
+        r.items,
+        Math.ceil(r.deadline + ADMISSION_GRACE_MS),
+        admissionMember(r.id, r.items),
+        keyIndex(r.lookup),
+        keyIndex(r.rate?.key),
+        r.rate?.limit ?? 0,
+        r.rate?.windowMs ?? 0,
+        r.share?.owner ?? '',
+        r.share?.maxItems ?? 0,
+      );
     }
     const reply = planned ? ADMIT.runInOrder(this.conn, keys, args) : ADMIT.run(this.conn, keys, args);
     const out = (await reply) as (number | string)[];
-    if (out.length !== 3 * requests.length + 2) throw new Error(`unexpected reply from the admission script: ${out.length} values for ${requests.length} requests`);
-    const outcome: AdmissionOutcome = { admitted: [], cached: [], limited: [], overShare: [], rate: [], inFlight: Number(out[3 * requests.length]), jobBlocked: out[3 * requests.length + 1] === 1 };
+    if (out.length !== 3 * requests.length + 2)
+      throw new Error(
+        `unexpected reply from the admission script: ${out.length} values for ${requests.length} requests`,
+      );
+    const outcome: AdmissionOutcome = {
+      admitted: [],
+      cached: [],
+      limited: [],
+      overShare: [],
+      rate: [],
+      inFlight: Number(out[3 * requests.length]),
+      jobBlocked: out[3 * requests.length + 1] === 1,
+    };
     for (let i = 0; i < requests.length; i++) {
       const [decision, count, left] = [out[3 * i], Number(out[3 * i + 1]), Number(out[3 * i + 2])];
       outcome.admitted.push(decision === 1);

@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { redisOptions } from './connection.js';
 
-const endpoint = (url: string, sentinels: { host: string; port: number }[] = [], sentinelPassword = '') => ({ REDIS_URL: url, REDIS_SENTINELS: sentinels, REDIS_SENTINEL_NAME: 'tessera', REDIS_SENTINEL_PASSWORD: sentinelPassword });
+const endpoint = (url: string, sentinels: { host: string; port: number }[] = [], sentinelPassword = '') => ({
+  REDIS_URL: url,
+  REDIS_SENTINELS: sentinels,
+  REDIS_SENTINEL_NAME: 'tessera',
+  REDIS_SENTINEL_PASSWORD: sentinelPassword,
+});
 
 test('a plain URL gives host, port, credentials and db, with the extra options on top', () => {
   assert.deepEqual(redisOptions(endpoint('redis://user:p%40ss@10.0.0.1:6390/2'), { commandTimeout: 1000 }), {
@@ -18,13 +23,19 @@ test('a plain URL gives host, port, credentials and db, with the extra options o
 });
 
 test('with sentinels, the URL gives only credentials and db; the sentinels name the primary', () => {
-  const sentinels = [{ host: 'a', port: 26379 }, { host: 'b', port: 26379 }];
-  assert.deepEqual(redisOptions(endpoint('redis://:pw@ignored:1/1', sentinels, 'spw'), { maxRetriesPerRequest: null }), {
-    sentinels,
-    name: 'tessera',
-    sentinelPassword: 'spw',
-    password: 'pw',
-    db: 1,
-    maxRetriesPerRequest: null,
-  });
+  const sentinels = [
+    { host: 'a', port: 26379 },
+    { host: 'b', port: 26379 },
+  ];
+  assert.deepEqual(
+    redisOptions(endpoint('redis://:pw@ignored:1/1', sentinels, 'spw'), { maxRetriesPerRequest: null }),
+    {
+      sentinels,
+      name: 'tessera',
+      sentinelPassword: 'spw',
+      password: 'pw',
+      db: 1,
+      maxRetriesPerRequest: null,
+    },
+  );
 });

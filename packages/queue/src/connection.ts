@@ -23,7 +23,13 @@ export function redisOptions(endpoint: RedisEndpoint, extra: RedisOptions = {}):
     ...(url.pathname.length > 1 ? { db: Number(url.pathname.slice(1)) } : {}),
   };
   if (endpoint.REDIS_SENTINELS.length === 0) {
-    return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379), ...(url.protocol === 'rediss:' ? { tls: {} } : {}), ...credentials, ...extra };
+    return {
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(url.port || 6379),
+      ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+      ...credentials,
+      ...extra,
+    };
   }
   return {
     sentinels: endpoint.REDIS_SENTINELS.map((s) => ({ host: s.host, port: s.port })),

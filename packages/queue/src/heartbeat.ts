@@ -43,9 +43,11 @@ export class Heartbeat {
 
   start(): void {
     const tick = () => {
-      this.beat().catch(this.onError).finally(() => {
-        if (this.timer) this.timer = setTimeout(tick, this.intervalMs);
-      });
+      this.beat()
+        .catch(this.onError)
+        .finally(() => {
+          if (this.timer) this.timer = setTimeout(tick, this.intervalMs);
+        });
     };
     this.timer = setTimeout(tick, 0);
   }

@@ -22,10 +22,7 @@ export function idempotencyKeys(prefix: string, key: string): [record: string, r
 }
 
 export type Claim =
-  | { kind: 'owner' }
-  | { kind: 'conflict' }
-  | { kind: 'result'; reply: Reply }
-  | { kind: 'attach'; jobId: string };
+  { kind: 'owner' } | { kind: 'conflict' } | { kind: 'result'; reply: Reply } | { kind: 'attach'; jobId: string };
 
 const CLAIM = new RedisScript(`
 local fp = redis.call('HGET', KEYS[1], 'fp')
@@ -117,7 +114,12 @@ export class IdempotencyStore {
    */
   async claim(key: string, fingerprint: string, jobId: string, holdMs: number, replyList: string): Promise<Claim> {
     const keys = idempotencyKeys(this.prefix, key);
-    const out = (await CLAIM.run(this.conn, keys, [fingerprint, jobId, Math.max(1, Math.ceil(holdMs)), replyList])) as string[];
+    const out = (await CLAIM.run(this.conn, keys, [
+      fingerprint,
+      jobId,
+      Math.max(1, Math.ceil(holdMs)),
+      replyList,
+    ])) as string[];
     if (out[0] === 'owner') return { kind: 'owner' };
     if (out[0] === 'conflict') return { kind: 'conflict' };
     if (out[0] === 'result') return { kind: 'result', reply: JSON.parse(out[1]!) as Reply };
@@ -148,7 +150,11 @@ export interface Delivered {
 }
 
 /** A reply's keys and arguments for DELIVER, and whether its result goes to the response cache. */
-function deliveryCall(d: Delivery, reply: Reply, replyTtlMs: number): { keys: string[]; args: (string | number)[]; cached: boolean } {
+function deliveryCall(
+  d: Delivery,
+  reply: Reply,
+  replyTtlMs: number,
+): { keys: string[]; args: (string | number)[]; cached: boolean } {
   const keys = [d.replyTo, ...admissionKeys(d.prefix, d.model)];
   let text: string;
   let cached: string | undefined;
@@ -160,7 +166,17 @@ function deliveryCall(d: Delivery, reply: Reply, replyTtlMs: number): { keys: st
   } else {
     text = JSON.stringify(reply);
   }
-  const args: (string | number)[] = [text, replyTtlMs, admissionMember(reply.jobId, d.items), '', 0, reply.jobId, 0, '', 0];
+  const args: (string | number)[] = [
+    text,
+    replyTtlMs,
+    admissionMember(reply.jobId, d.items),
+    '',
+    0,
+    reply.jobId,
+    0,
+    '',
+    0,
+  ];
   if (d.idempotency) {
     keys.push(...idempotencyKeys(d.prefix, d.idempotency.key));
     args[3] = reply.ok ? '1' : '0';
@@ -179,7 +195,11 @@ function deliveryCall(d: Delivery, reply: Reply, replyTtlMs: number): { keys: st
  * Delivers several replies in one script (see DELIVER). Resolves, per reply, to whether its
  * result was stored in the response cache.
  */
-export async function deliverReplies(conn: Redis, replies: readonly Delivered[], replyTtlMs: number): Promise<boolean[]> {
+export async function deliverReplies(
+  conn: Redis,
+  replies: readonly Delivered[],
+  replyTtlMs: number,
+): Promise<boolean[]> {
   const keys: string[] = [];
   const args: (string | number)[] = [replies.length, Date.now()];
   const cached: boolean[] = [];

@@ -40,7 +40,11 @@ export class ReplySender {
     this.pending = [];
     for (let i = 0; i < all.length; i += MAX_PER_SCRIPT) {
       const batch = all.slice(i, i + MAX_PER_SCRIPT);
-      deliverReplies(this.conn, batch.map((w) => w.delivered), this.replyTtlMs).then(
+      deliverReplies(
+        this.conn,
+        batch.map((w) => w.delivered),
+        this.replyTtlMs,
+      ).then(
         () => batch.forEach((w) => w.resolve()),
         (err: unknown) => batch.forEach((w) => w.reject(err)),
       );

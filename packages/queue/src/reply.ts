@@ -107,7 +107,8 @@ export class ReplyListener {
       try {
         // Blocks until a reply is there, then takes it and whatever else is there (Redis 7's
         // BLMPOP): one round trip per wake-up, however many replies arrived together.
-        const popped = (await this.conn.blmpop(1, 1, this.key, 'RIGHT', 'COUNT', DRAIN_MAX)) as [string, string[]] | null;
+        const popped = (await this.conn.blmpop(1, 1, this.key, 'RIGHT', 'COUNT', DRAIN_MAX)) as
+          [string, string[]] | null;
         if (!popped) continue;
         for (const raw of popped[1]) this.dispatch(raw);
       } catch (err) {

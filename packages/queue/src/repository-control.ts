@@ -40,7 +40,11 @@ export class RepositoryControl {
 
   /** Records a model's new state; returns the change's generation (one counter for all changes). */
   async set(model: string, entry: ControlEntry): Promise<number> {
-    const results = await this.conn.multi().hset(this.channel, model, JSON.stringify(entry)).incr(`${this.channel}:generation`).exec();
+    const results = await this.conn
+      .multi()
+      .hset(this.channel, model, JSON.stringify(entry))
+      .incr(`${this.channel}:generation`)
+      .exec();
     const generation = results?.[1]?.[1];
     if (typeof generation !== 'number') throw new Error('the repository control generation could not be read');
     return generation;
@@ -57,7 +61,9 @@ export class RepositoryControl {
       }
     }
     const unloaded = new Set([...entries].filter(([, e]) => e.state === 'unloaded').map(([n]) => n));
-    const configs = Object.fromEntries([...entries].filter(([, e]) => e.state === 'loaded' && e.config !== undefined).map(([n, e]) => [n, e.config]));
+    const configs = Object.fromEntries(
+      [...entries].filter(([, e]) => e.state === 'loaded' && e.config !== undefined).map(([n, e]) => [n, e.config]),
+    );
     return { entries, unloaded, configs };
   }
 
@@ -86,7 +92,12 @@ export class RepositoryControl {
       if (from !== channel) return;
       void onChange().finally(() => {
         const key = this.ackKey(audience, Number(generation));
-        this.conn.multi().incr(key).pexpire(key, ACK_TTL_MS).exec().catch(() => {});
+        this.conn
+          .multi()
+          .incr(key)
+          .pexpire(key, ACK_TTL_MS)
+          .exec()
+          .catch(() => {});
       });
     });
     await subscriber.subscribe(channel);

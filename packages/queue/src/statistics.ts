@@ -13,8 +13,16 @@ export interface ModelVersionStats {
   execution_count: number;
   /** Epoch milliseconds of the last request answered (0: none). */
   last_inference: number;
-  inference_stats: Record<'success' | 'fail' | 'queue' | 'compute_input' | 'compute_infer' | 'compute_output' | 'cache_hit' | 'cache_miss', Duration>;
-  batch_stats: Array<{ batch_size: number; compute_input: Duration; compute_infer: Duration; compute_output: Duration }>;
+  inference_stats: Record<
+    'success' | 'fail' | 'queue' | 'compute_input' | 'compute_infer' | 'compute_output' | 'cache_hit' | 'cache_miss',
+    Duration
+  >;
+  batch_stats: Array<{
+    batch_size: number;
+    compute_input: Duration;
+    compute_infer: Duration;
+    compute_output: Duration;
+  }>;
 }
 
 /** How one request ended, as the API replica that answered it saw it. */
@@ -62,7 +70,12 @@ export class InferenceStatistics {
   /** One execution of the model (a batch of `size` items), by the worker that ran it. */
   async recordExecution(model: string, version: string, size: number, computeMs: number): Promise<void> {
     const key = statsKey(this.prefix, model, version);
-    await this.conn.pipeline().hincrby(key, 'execution_count', 1).hincrby(key, `batch.${size}.count`, 1).hincrby(key, `batch.${size}.ns`, ns(computeMs)).exec();
+    await this.conn
+      .pipeline()
+      .hincrby(key, 'execution_count', 1)
+      .hincrby(key, `batch.${size}.count`, 1)
+      .hincrby(key, `batch.${size}.ns`, ns(computeMs))
+      .exec();
   }
 
   async read(model: string, version: string): Promise<ModelVersionStats> {
@@ -70,7 +83,16 @@ export class InferenceStatistics {
   }
 }
 
-const COUNTERS = ['success', 'fail', 'queue', 'compute_input', 'compute_infer', 'compute_output', 'cache_hit', 'cache_miss'] as const;
+const COUNTERS = [
+  'success',
+  'fail',
+  'queue',
+  'compute_input',
+  'compute_infer',
+  'compute_output',
+  'cache_hit',
+  'cache_miss',
+] as const;
 
 /** The hash's fields as Triton's JSON; absent fields are zeros. */
 export function parseStats(h: Record<string, string>): ModelVersionStats {
@@ -87,6 +109,13 @@ export function parseStats(h: Record<string, string>): ModelVersionStats {
     execution_count: n('execution_count'),
     last_inference: n('last_inference'),
     inference_stats: Object.fromEntries(COUNTERS.map((c) => [c, duration(c)])) as ModelVersionStats['inference_stats'],
-    batch_stats: [...sizes].sort((a, b) => a - b).map((size) => ({ batch_size: size, compute_input: { ...none, count: n(`batch.${size}.count`) }, compute_infer: duration(`batch.${size}`), compute_output: { ...none, count: n(`batch.${size}.count`) } })),
+    batch_stats: [...sizes]
+      .sort((a, b) => a - b)
+      .map((size) => ({
+        batch_size: size,
+        compute_input: { ...none, count: n(`batch.${size}.count`) },
+        compute_infer: duration(`batch.${size}`),
+        compute_output: { ...none, count: n(`batch.${size}.count`) },
+      })),
   };
 }

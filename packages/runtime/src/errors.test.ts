@@ -31,7 +31,7 @@ test('inputs the model refuses are model_rejected_input with the ORT message', (
     'Got invalid dimensions for input: x for the following indices\n index: 1 Got: 3 Expected: 4\n Please fix either the inputs/outputs or the model.',
     'Unexpected input data type. Actual: (tensor(double)) , expected: (tensor(float))',
     "Non-zero status code returned while running Add node. Name:'a' Status Message: Attempting to broadcast an axis by a dimension other than 1. 3 by 4",
-    "Non-zero status code returned while running Reshape node. Status Message: The input tensor cannot be reshaped to the requested shape. Input shape:{6}, requested shape:{4}",
+    'Non-zero status code returned while running Reshape node. Status Message: The input tensor cannot be reshaped to the requested shape. Input shape:{6}, requested shape:{4}',
     "input 'x' is missing in 'feeds'.",
   ];
   for (const message of rejected) {
@@ -42,7 +42,9 @@ test('inputs the model refuses are model_rejected_input with the ORT message', (
 });
 
 test('anything else is inference_failed, and service errors pass through', () => {
-  const err = classifyRunError(new Error("Non-zero status code returned while running Foo node. Status Message: kernel exploded"));
+  const err = classifyRunError(
+    new Error('Non-zero status code returned while running Foo node. Status Message: kernel exploded'),
+  );
   assert.equal(err.code, 'inference_failed');
   assert.match(err.message, /kernel exploded/);
   assert.equal(classifyRunError('plain string').message, 'plain string');

@@ -10,7 +10,12 @@ after(() => dir.remove());
 const x: Tensor = { name: 'x', datatype: 'FP32', shape: [1, 4], data: Float32Array.from([-1, 2, 0.5, 3]) };
 
 test('each instance is a session on its own thread; two runs of one model proceed at the same time', async () => {
-  const pool = new InstancePool({ device: 'cpu', cudaDeviceId: 0, intraOpNumThreads: 1, logger: recordingLogger().logger });
+  const pool = new InstancePool({
+    device: 'cpu',
+    cudaDeviceId: 0,
+    intraOpNumThreads: 1,
+    logger: recordingLogger().logger,
+  });
   try {
     const model = { ...dir.write(reluArgmax()), instanceGroups: [{ count: 2, kind: 'KIND_CPU' as const }] };
     const loaded = await pool.load(model);
@@ -29,7 +34,13 @@ test('each instance is a session on its own thread; two runs of one model procee
 });
 
 test('instance groups map to devices: KIND_CPU always CPU, KIND_GPU only on the GPUs it names', () => {
-  const model = { ...dir.write(reluArgmax()), instanceGroups: [{ count: 2, kind: 'KIND_GPU' as const, gpus: [1] }, { count: 1, kind: 'KIND_CPU' as const }] };
+  const model = {
+    ...dir.write(reluArgmax()),
+    instanceGroups: [
+      { count: 2, kind: 'KIND_GPU' as const, gpus: [1] },
+      { count: 1, kind: 'KIND_CPU' as const },
+    ],
+  };
   assert.deepEqual(instanceDevices(model, 'auto', 1), ['auto', 'auto', 'cpu']);
   assert.deepEqual(instanceDevices(model, 'auto', 0), ['cpu']);
   const { instanceGroups: _, ...plain } = model;

@@ -23,7 +23,11 @@ const DEFAULT_GROUPS: InstanceGroup[] = [{ count: 1, kind: 'KIND_AUTO' }];
  * DEVICE and the model's execution providers say. A KIND_GPU group placed on other GPUs has no
  * instance here.
  */
-export function instanceDevices(model: ModelSpec, device: OrtRunnerOptions['device'], cudaDeviceId: number): OrtRunnerOptions['device'][] {
+export function instanceDevices(
+  model: ModelSpec,
+  device: OrtRunnerOptions['device'],
+  cudaDeviceId: number,
+): OrtRunnerOptions['device'][] {
   const out: OrtRunnerOptions['device'][] = [];
   for (const g of model.instanceGroups ?? DEFAULT_GROUPS) {
     if (g.kind === 'KIND_GPU' && g.gpus !== undefined && !g.gpus.includes(cudaDeviceId)) continue;
@@ -52,7 +56,9 @@ export class InstancePool {
     if (this.#closing) throw new ServiceError('not_ready', 'the instance pool is closed');
     const devices = instanceDevices(model, this.#opts.device, this.#opts.cudaDeviceId);
     if (devices.length === 0) {
-      throw new Error(`model '${model.name}' version ${model.version} has no instance for GPU ${this.#opts.cudaDeviceId} (its KIND_GPU groups name other GPUs)`);
+      throw new Error(
+        `model '${model.name}' version ${model.version} has no instance for GPU ${this.#opts.cudaDeviceId} (its KIND_GPU groups name other GPUs)`,
+      );
     }
     const runners: OrtRunner[] = [];
     const loaded: LoadResult[] = [];
@@ -86,7 +92,11 @@ export class InstancePool {
 
   #runner(model: ModelSpec, instance: number): OrtRunner {
     const runner = this.#models.get(modelKey(model))?.runners[instance];
-    if (runner === undefined) throw new ServiceError('internal', `model '${model.name}' version ${model.version} has no instance ${instance} on this worker: this is a bug`);
+    if (runner === undefined)
+      throw new ServiceError(
+        'internal',
+        `model '${model.name}' version ${model.version} has no instance ${instance} on this worker: this is a bug`,
+      );
     return runner;
   }
 
@@ -105,7 +115,9 @@ export class InstancePool {
 
   /** Closes every instance, each waiting for its running batch; safe to call more than once. */
   close(): Promise<void> {
-    this.#closing ??= Promise.allSettled([...this.#models.values()].flatMap((m) => m.runners.map((r) => r.close()))).then(() => this.#models.clear());
+    this.#closing ??= Promise.allSettled(
+      [...this.#models.values()].flatMap((m) => m.runners.map((r) => r.close())),
+    ).then(() => this.#models.clear());
     return this.#closing;
   }
 }

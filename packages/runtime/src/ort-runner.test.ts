@@ -16,17 +16,33 @@ after(async () => {
   dir.remove();
 });
 
-const fp32 = (name: string, shape: number[], values: number[]): Tensor => ({ name, datatype: 'FP32', shape, data: Float32Array.from(values) });
+const fp32 = (name: string, shape: number[], values: number[]): Tensor => ({
+  name,
+  datatype: 'FP32',
+  shape,
+  data: Float32Array.from(values),
+});
 
 test('load reports names, metadata and provider; run returns every output in configuration order', async () => {
   // The configuration lists the outputs in the opposite order to the graph.
   const graph = reluArgmax();
-  const model = dir.write(graph, { outputs: [{ name: 'idx', datatype: 'INT64', shape: [] }, { name: 'y', datatype: 'FP32', shape: [4] }] });
+  const model = dir.write(graph, {
+    outputs: [
+      { name: 'idx', datatype: 'INT64', shape: [] },
+      { name: 'y', datatype: 'FP32', shape: [4] },
+    ],
+  });
   const loaded = await runner.load(model);
   assert.equal(loaded.provider, 'cpu');
   assert.equal(runner.provider(model), 'cpu');
   assert.deepEqual(loaded.inputs, [{ name: 'x', datatype: 'FP32', ortType: 'float32', shape: ['N', 4] }]);
-  assert.deepEqual(loaded.outputs.map((o) => [o.name, o.datatype]), [['y', 'FP32'], ['idx', 'INT64']]);
+  assert.deepEqual(
+    loaded.outputs.map((o) => [o.name, o.datatype]),
+    [
+      ['y', 'FP32'],
+      ['idx', 'INT64'],
+    ],
+  );
 
   const x = fp32('x', [2, 4], [-1, 2, 0.5, 3, 4, -2, 1, 0]);
   const result = await runner.run(model, [x]);
@@ -45,26 +61,40 @@ test('load reports names, metadata and provider; run returns every output in con
 });
 
 test('a model whose configuration does not match its graph fails to load clearly', async () => {
-  const model = dir.write({ ...reluArgmax(), name: 'mismatch' }, { inputs: [{ name: 'x', datatype: 'INT32', shape: [4] }] });
+  const model = dir.write(
+    { ...reluArgmax(), name: 'mismatch' },
+    { inputs: [{ name: 'x', datatype: 'INT32', shape: [4] }] },
+  );
   await assert.rejects(runner.load(model), /input 'x' is INT32 in the configuration but float32 in the graph/);
 });
 
 test('an out-of-range index fails at run time as model_rejected_input with the ORT message', async () => {
   const model = dir.write(gatherTable());
-  const ids = (values: bigint[]): Tensor[] => [{ name: 'ids', datatype: 'INT64', shape: [values.length], data: BigInt64Array.from(values) }];
+  const ids = (values: bigint[]): Tensor[] => [
+    { name: 'ids', datatype: 'INT64', shape: [values.length], data: BigInt64Array.from(values) },
+  ];
   const ok = await runner.run(model, ids([3n, 0n]));
   assert.deepEqual([...ok.outputs[0]!.data], [30, 31, 0, 1]);
-  const err = await runner.run(model, ids([1n, 10n])).then(() => undefined, (e: unknown) => e);
+  const err = await runner.run(model, ids([1n, 10n])).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ServiceError);
   assert.equal(err.code, 'model_rejected_input');
-  assert.match(err.message, /Gather.*indices element out of data bounds, idx=10 must be within the inclusive range \[-4,3\]/);
+  assert.match(
+    err.message,
+    /Gather.*indices element out of data bounds, idx=10 must be within the inclusive range \[-4,3\]/,
+  );
   // The session is still usable afterwards.
   assert.equal((await runner.run(model, ids([2n]))).outputs[0]!.data[0], 20);
 });
 
 test('a feed with the wrong fixed dimension is model_rejected_input', async () => {
   const model = dir.write({ ...reluArgmax(), name: 'dims' });
-  const err = await runner.run(model, [fp32('x', [1, 3], [1, 2, 3])]).then(() => undefined, (e: unknown) => e);
+  const err = await runner.run(model, [fp32('x', [1, 3], [1, 2, 3])]).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ServiceError);
   assert.equal(err.code, 'model_rejected_input');
   assert.match(err.message, /invalid dimensions for input: x/i);
@@ -96,7 +126,12 @@ async function longestTimerGap(work: () => Promise<unknown>): Promise<number> {
   return Math.max(maxGap, performance.now() - last);
 }
 
-const rowsOf = (rows: number): Tensor => ({ name: 'x', datatype: 'FP32', shape: [rows, 512], data: new Float32Array(rows * 512).fill(0.5) });
+const rowsOf = (rows: number): Tensor => ({
+  name: 'x',
+  datatype: 'FP32',
+  shape: [rows, 512],
+  data: new Float32Array(rows * 512).fill(0.5),
+});
 
 test('onnxruntime-node run blocks the JavaScript thread that calls it (why sessions live on their own thread)', async (t) => {
   const ort = (await import('onnxruntime-node')).default;
@@ -125,7 +160,9 @@ test('the main thread keeps ticking while a long batch runs on the inference thr
       assert.deepEqual(result.outputs[0]!.shape, [rows, 512]);
       computeMs = result.computeMs;
     });
-    t.diagnostic(`${rows} rows: ${computeMs.toFixed(0)} ms on the inference thread; longest main-thread timer gap ${gap.toFixed(1)} ms`);
+    t.diagnostic(
+      `${rows} rows: ${computeMs.toFixed(0)} ms on the inference thread; longest main-thread timer gap ${gap.toFixed(1)} ms`,
+    );
     assert.ok(gap < 50, `timer gap ${gap} ms`);
     if (computeMs >= 300 || rows >= 32_000) {
       assert.ok(computeMs >= 300, `the batch never took long (${computeMs} ms)`);
@@ -140,7 +177,10 @@ test('close is idempotent and later calls are refused', async () => {
   await own.load(model);
   await Promise.all([own.close(), own.close()]);
   await own.close();
-  await assert.rejects(own.run(model, [fp32('x', [1, 4], [0, 0, 0, 0])]), (e: unknown) => e instanceof ServiceError && e.code === 'not_ready');
+  await assert.rejects(
+    own.run(model, [fp32('x', [1, 4], [0, 0, 0, 0])]),
+    (e: unknown) => e instanceof ServiceError && e.code === 'not_ready',
+  );
   assert.equal(own.provider(model), undefined);
 });
 

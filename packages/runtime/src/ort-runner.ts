@@ -2,7 +2,15 @@ import { Worker } from 'node:worker_threads';
 import { ServiceError, type ModelSpec, type Tensor } from '@tessera/contract';
 import { limitAddressSpaceGrowth, liftAddressSpaceLimit } from './address-space.js';
 import { classifyRunError } from './errors.js';
-import { modelKey, type LoadInfo, type Ready, type Reply, type Request, type ThreadConfig, type WireError } from './protocol.js';
+import {
+  modelKey,
+  type LoadInfo,
+  type Ready,
+  type Reply,
+  type Request,
+  type ThreadConfig,
+  type WireError,
+} from './protocol.js';
 import { providerPlan } from './providers.js';
 import type { LoadResult, Logger, OrtRunner, OrtRunnerOptions, Provider, RunResult } from './types.js';
 
@@ -98,9 +106,13 @@ class ThreadedOrtRunner implements OrtRunner {
     this.#ready = undefined;
     this.#providers.clear();
     if (this.#closing === undefined) {
-      this.#log.error({ err: err.message, pending: this.#pending.size }, 'inference thread failed; the next request starts a new one');
+      this.#log.error(
+        { err: err.message, pending: this.#pending.size },
+        'inference thread failed; the next request starts a new one',
+      );
     }
-    for (const p of this.#pending.values()) p.reject(new ServiceError('inference_failed', `inference thread failed: ${err.message}`));
+    for (const p of this.#pending.values())
+      p.reject(new ServiceError('inference_failed', `inference thread failed: ${err.message}`));
     this.#pending.clear();
   }
 
@@ -112,7 +124,10 @@ class ThreadedOrtRunner implements OrtRunner {
     return this.#thread;
   }
 
-  async #call<K extends Request['kind']>(req: Outgoing & { kind: K }, transfer: ArrayBuffer[] = []): Promise<Success<K>> {
+  async #call<K extends Request['kind']>(
+    req: Outgoing & { kind: K },
+    transfer: ArrayBuffer[] = [],
+  ): Promise<Success<K>> {
     const worker = await this.#ensureThread();
     const id = this.#nextId++;
     return new Promise<Success<K>>((resolve, reject) => {
@@ -158,11 +173,23 @@ class ThreadedOrtRunner implements OrtRunner {
     const ids = { model: model.name, version: model.version };
     if (info.cudaFallback !== undefined) {
       // One warning per runner: the cause is the same for every model that follows.
-      if (!this.#cudaWarned) this.#log.warn({ ...ids, reason: info.cudaFallback }, `CUDA unavailable, falling back to CPU: ${info.cudaFallback}`);
+      if (!this.#cudaWarned)
+        this.#log.warn(
+          { ...ids, reason: info.cudaFallback },
+          `CUDA unavailable, falling back to CPU: ${info.cudaFallback}`,
+        );
       else this.#log.info(ids, 'CUDA unavailable (see the earlier warning); model runs on CPU');
       this.#cudaWarned = true;
     }
-    this.#log.info({ ...ids, provider: info.provider, inputs: info.inputs.map((i) => i.name), outputs: info.outputs.map((o) => o.name) }, what);
+    this.#log.info(
+      {
+        ...ids,
+        provider: info.provider,
+        inputs: info.inputs.map((i) => i.name),
+        outputs: info.outputs.map((o) => o.name),
+      },
+      what,
+    );
   }
 
   async load(model: ModelSpec): Promise<LoadResult> {
@@ -196,7 +223,12 @@ class ThreadedOrtRunner implements OrtRunner {
   async run(model: ModelSpec, inputs: Tensor[]): Promise<RunResult> {
     try {
       const plan = providerPlan(model, this.#opts.device);
-      const copies = inputs.map((t): Tensor => ({ name: t.name, datatype: t.datatype, shape: [...t.shape], data: t.data.slice() }));
+      const copies = inputs.map((t): Tensor => ({
+        name: t.name,
+        datatype: t.datatype,
+        shape: [...t.shape],
+        data: t.data.slice(),
+      }));
       const transfer = copies.map((t) => t.data.buffer as ArrayBuffer);
       const reply = await this.#call({ kind: 'run', model, plan, inputs: copies }, transfer);
       if (reply.loaded !== undefined) this.#noteLoaded(model, reply.loaded, 'model session created on first run');
@@ -237,25 +269,31 @@ class ThreadedOrtRunner implements OrtRunner {
     this.#thread = undefined;
     this.#ready = undefined;
     if (worker !== undefined) await worker.terminate();
-    for (const p of this.#pending.values()) p.reject(new ServiceError('not_ready', 'the ONNX Runtime runner was closed'));
+    for (const p of this.#pending.values())
+      p.reject(new ServiceError('not_ready', 'the ONNX Runtime runner was closed'));
     this.#pending.clear();
     this.#providers.clear();
   }
 }
 
 function checkOptions(opts: OrtRunnerOptions): void {
-  if (!['auto', 'cuda', 'cpu'].includes(opts.device)) throw new RangeError(`device must be auto, cuda or cpu, got ${String(opts.device)}`);
+  if (!['auto', 'cuda', 'cpu'].includes(opts.device))
+    throw new RangeError(`device must be auto, cuda or cpu, got ${String(opts.device)}`);
   if (!Number.isInteger(opts.intraOpNumThreads) || opts.intraOpNumThreads < 1) {
     throw new RangeError(`intraOpNumThreads must be a positive integer, got ${opts.intraOpNumThreads}`);
   }
-  if (opts.interOpNumThreads !== undefined && (!Number.isInteger(opts.interOpNumThreads) || opts.interOpNumThreads < 1)) {
+  if (
+    opts.interOpNumThreads !== undefined &&
+    (!Number.isInteger(opts.interOpNumThreads) || opts.interOpNumThreads < 1)
+  ) {
     throw new RangeError(`interOpNumThreads must be a positive integer, got ${opts.interOpNumThreads}`);
   }
   if (!Number.isInteger(opts.cudaDeviceId) || opts.cudaDeviceId < 0) {
     throw new RangeError(`cudaDeviceId must be a non-negative integer, got ${opts.cudaDeviceId}`);
   }
   if (opts.addressSpaceHeadroomMb !== undefined) {
-    if (!(opts.addressSpaceHeadroomMb > 0)) throw new RangeError(`addressSpaceHeadroomMb must be positive, got ${opts.addressSpaceHeadroomMb}`);
+    if (!(opts.addressSpaceHeadroomMb > 0))
+      throw new RangeError(`addressSpaceHeadroomMb must be positive, got ${opts.addressSpaceHeadroomMb}`);
     if (process.platform !== 'linux') throw new Error('addressSpaceHeadroomMb needs Linux (RLIMIT_AS via prlimit)');
   }
 }

@@ -3,7 +3,8 @@ import type { DeviceSetting, Provider } from './types.js';
 
 /** Execution providers to try for a model, most preferred first. */
 export function providerPlan(model: ModelSpec, device: DeviceSetting): Provider[] {
-  const wanted: Provider[] = model.executionProviders.length > 0 ? [...new Set(model.executionProviders)] : ['cuda', 'cpu'];
+  const wanted: Provider[] =
+    model.executionProviders.length > 0 ? [...new Set(model.executionProviders)] : ['cuda', 'cpu'];
   if (device === 'cpu') return ['cpu'];
   if (device === 'cuda') {
     if (!wanted.includes('cuda')) {

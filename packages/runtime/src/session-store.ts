@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { datatypeFromOrt, datatypeInfo, ServiceError, type ModelSpec, type Tensor, type TensorData } from '@tessera/contract';
+import {
+  datatypeFromOrt,
+  datatypeInfo,
+  ServiceError,
+  type ModelSpec,
+  type Tensor,
+  type TensorData,
+} from '@tessera/contract';
 import { modelKey, type LoadInfo, type ThreadConfig } from './protocol.js';
 import type { IoInfo, Provider } from './types.js';
 
@@ -23,9 +30,19 @@ export interface RunOutcome {
 function cudaLibraryHint(): string {
   if (process.platform !== 'linux') return '';
   try {
-    const binDir = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
-    const missing = ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'].filter((f) => !existsSync(join(binDir, f)));
-    if (missing.length === 0) return ' (the provider libraries are installed, so a CUDA/cuDNN library or the GPU itself is likely missing)';
+    const binDir = join(
+      dirname(createRequire(import.meta.url).resolve('onnxruntime-node')),
+      '..',
+      'bin',
+      'napi-v6',
+      process.platform,
+      process.arch,
+    );
+    const missing = ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'].filter(
+      (f) => !existsSync(join(binDir, f)),
+    );
+    if (missing.length === 0)
+      return ' (the provider libraries are installed, so a CUDA/cuDNN library or the GPU itself is likely missing)';
     return ` (${missing.join(' and ')} not installed in ${binDir}; onnxruntime-node's install script downloads them unless ONNXRUNTIME_NODE_INSTALL=skip)`;
   } catch {
     return '';
@@ -37,7 +54,10 @@ function isProviderLoadFailure(message: string): boolean {
   return /AppendExecutionProvider_Cuda|failed to load (shared )?library/i.test(message);
 }
 
-function ioInfo(names: readonly string[], metadata: readonly ort.InferenceSession.ValueMetadata[] | undefined): IoInfo[] {
+function ioInfo(
+  names: readonly string[],
+  metadata: readonly ort.InferenceSession.ValueMetadata[] | undefined,
+): IoInfo[] {
   return names.map((name) => {
     const m = metadata?.find((v) => v.name === name);
     if (m === undefined || !m.isTensor) return { name, datatype: undefined, ortType: undefined, shape: undefined };
@@ -50,13 +70,16 @@ function specProblems(model: ModelSpec, inputs: IoInfo[], outputs: IoInfo[]): st
   const problems: string[] = [];
   const graphInputs = new Set(inputs.map((i) => i.name));
   for (const name of graphInputs) {
-    if (!model.inputs.some((s) => s.name === name)) problems.push(`graph input '${name}' is not in the model configuration`);
+    if (!model.inputs.some((s) => s.name === name))
+      problems.push(`graph input '${name}' is not in the model configuration`);
   }
   const check = (kind: string, specs: ModelSpec['inputs'], graph: IoInfo[]): void => {
     for (const spec of specs) {
       const g = graph.find((i) => i.name === spec.name);
       if (g === undefined) {
-        problems.push(`configured ${kind} '${spec.name}' is not in the graph (graph has ${graph.map((i) => i.name).join(', ')})`);
+        problems.push(
+          `configured ${kind} '${spec.name}' is not in the graph (graph has ${graph.map((i) => i.name).join(', ')})`,
+        );
         continue;
       }
       if (g.ortType !== undefined && g.datatype !== spec.datatype) {
@@ -64,7 +87,9 @@ function specProblems(model: ModelSpec, inputs: IoInfo[], outputs: IoInfo[]): st
       }
       const expected = spec.shape.length + (model.maxBatchSize > 0 ? 1 : 0);
       if (g.shape !== undefined && g.shape.length !== expected) {
-        problems.push(`${kind} '${spec.name}' has rank ${g.shape.length} in the graph but the configuration implies ${expected}`);
+        problems.push(
+          `${kind} '${spec.name}' has rank ${g.shape.length} in the graph but the configuration implies ${expected}`,
+        );
       }
     }
   };
@@ -94,7 +119,10 @@ export class SessionStore {
     };
   }
 
-  async #create(model: ModelSpec, plan: Provider[]): Promise<{ session: ort.InferenceSession; provider: Provider; cudaFallback?: string }> {
+  async #create(
+    model: ModelSpec,
+    plan: Provider[],
+  ): Promise<{ session: ort.InferenceSession; provider: Provider; cudaFallback?: string }> {
     const label = `model '${model.name}' version ${model.version}`;
     let cudaFallback: string | undefined;
     for (const [i, provider] of plan.entries()) {
@@ -110,7 +138,9 @@ export class SessionStore {
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         if (provider !== 'cuda') {
-          throw new Error(`could not create an ONNX Runtime session for ${label} from ${model.file}: ${message}`, { cause: err });
+          throw new Error(`could not create an ONNX Runtime session for ${label} from ${model.file}: ${message}`, {
+            cause: err,
+          });
         }
         const reason = isProviderLoadFailure(message) ? `${message}${cudaLibraryHint()}` : message;
         if (isProviderLoadFailure(message)) this.#cudaUnavailable = reason;
@@ -131,7 +161,9 @@ export class SessionStore {
     const problems = specProblems(model, inputs, outputs);
     if (problems.length > 0) {
       await session.release();
-      throw new Error(`model '${model.name}' version ${model.version} does not match its configuration: ${problems.join('; ')}`);
+      throw new Error(
+        `model '${model.name}' version ${model.version} does not match its configuration: ${problems.join('; ')}`,
+      );
     }
     const info: LoadInfo = { provider, inputs, outputs, ...(cudaFallback !== undefined ? { cudaFallback } : {}) };
     const outputNames = model.outputs.length > 0 ? model.outputs.map((o) => o.name) : [...session.outputNames];
@@ -169,10 +201,14 @@ export class SessionStore {
     const computeMs = performance.now() - started;
     const outputs = entry.outputNames.map((name): Tensor => {
       const value = results[name];
-      if (!(value instanceof ort.Tensor)) throw new ServiceError('inference_failed', `model output '${name}' is not a tensor`);
+      if (!(value instanceof ort.Tensor))
+        throw new ServiceError('inference_failed', `model output '${name}' is not a tensor`);
       const datatype = datatypeFromOrt(value.type);
       if (datatype === undefined) {
-        throw new ServiceError('inference_failed', `model output '${name}' has type ${value.type}, which the service cannot return`);
+        throw new ServiceError(
+          'inference_failed',
+          `model output '${name}' has type ${value.type}, which the service cannot return`,
+        );
       }
       return { name, datatype, shape: [...value.dims], data: value.data as TensorData };
     });

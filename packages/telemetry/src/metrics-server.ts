@@ -6,7 +6,12 @@ import type { Registry } from 'prom-client';
  * /live for probes. The worker's stays responsive during long batches because inference runs on
  * another thread; the API's keeps metrics off the port that nginx forwards to.
  */
-export function startMetricsServer(registry: Registry, host: string, port: number, live: () => boolean): Promise<Server> {
+export function startMetricsServer(
+  registry: Registry,
+  host: string,
+  port: number,
+  live: () => boolean,
+): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/metrics') {
       registry.metrics().then(

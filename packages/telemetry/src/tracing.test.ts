@@ -11,5 +11,8 @@ test('off without an endpoint: nothing is recorded and a parent traceparent pass
 });
 
 test('traceparents are formatted as W3C trace context', () => {
-  assert.equal(formatTraceparent({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 }), '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+  assert.equal(
+    formatTraceparent({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 }),
+    '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+  );
 });

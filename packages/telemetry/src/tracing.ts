@@ -1,4 +1,12 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Link, type SpanContext, type Tracer } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Link,
+  type SpanContext,
+  type Tracer,
+} from '@opentelemetry/api';
 import { parseTraceParent } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -64,7 +72,12 @@ function otelTracing(tracer: Tracer, provider: TracerProvider): Tracing {
       });
       const span = tracer.startSpan(
         name,
-        { kind: options.kind === 'server' ? SpanKind.SERVER : SpanKind.INTERNAL, links, ...(options.startMs !== undefined ? { startTime: options.startMs } : {}), ...(options.attributes ? { attributes: options.attributes } : {}) },
+        {
+          kind: options.kind === 'server' ? SpanKind.SERVER : SpanKind.INTERNAL,
+          links,
+          ...(options.startMs !== undefined ? { startTime: options.startMs } : {}),
+          ...(options.attributes ? { attributes: options.attributes } : {}),
+        },
         parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT,
       );
       return {
@@ -89,7 +102,11 @@ let current: Tracing = noopTracing();
  * Starts tracing for this process when `endpoint` (OTEL_EXPORTER_OTLP_ENDPOINT) is set: spans
  * go to `<endpoint>/v1/traces` over OTLP/HTTP, batched. Returns the process's Tracing.
  */
-export function initTracing(service: string, endpoint: string | undefined, attributes: Record<string, string> = {}): Tracing {
+export function initTracing(
+  service: string,
+  endpoint: string | undefined,
+  attributes: Record<string, string> = {},
+): Tracing {
   if (!endpoint) return current;
   const exporter = new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` });
   const provider = new TracerProvider({

@@ -15,7 +15,12 @@ const DROPPED = ['NODE_TEST_CONTEXT', 'NODE_UNIQUE_ID'];
  * parent's environment, then `overrides`, then `fixed` (what the topology decides: ports,
  * ids, addresses). An `undefined` value removes the variable.
  */
-export function serviceEnv(defaults: EnvOverrides, overrides: EnvOverrides | undefined, fixed: EnvOverrides, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function serviceEnv(
+  defaults: EnvOverrides,
+  overrides: EnvOverrides | undefined,
+  fixed: EnvOverrides,
+  base: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   const apply = (source: EnvOverrides | NodeJS.ProcessEnv): void => {
     for (const [key, value] of Object.entries(source)) {
@@ -81,7 +86,8 @@ export interface ServiceHandle {
 
 function entry(repoRoot: string, app: 'api' | 'worker'): string {
   const file = join(repoRoot, 'apps', app, 'dist', 'main.js');
-  if (!existsSync(file)) throw new Error(`${file} does not exist; build the workspace first (node scripts/bootstrap.mjs)`);
+  if (!existsSync(file))
+    throw new Error(`${file} does not exist; build the workspace first (node scripts/bootstrap.mjs)`);
   return file;
 }
 
@@ -113,7 +119,11 @@ async function startService(
   });
   if (healthUrl && options.waitUntilLive !== false) {
     try {
-      await waitForHttp(healthUrl, { timeoutMs: options.startTimeoutMs ?? 30_000, intervalMs: 100, abort: proc.exitAsError() });
+      await waitForHttp(healthUrl, {
+        timeoutMs: options.startTimeoutMs ?? 30_000,
+        intervalMs: 100,
+        abort: proc.exitAsError(),
+      });
     } catch (error) {
       await proc.stop({ timeoutMs: 2000 });
       throw error;
@@ -163,7 +173,14 @@ export async function startApi(options: ApiOptions): Promise<ServiceHandle> {
   await assertPortFree(options.port, name, host);
   if (options.metricsPort) await assertPortFree(options.metricsPort, `${name} metrics`);
   const repoRoot = options.repoRoot ?? findRepoRoot();
-  const proc = await startService(options, name, () => [process.execPath, ...apiNodeFlags(options.baseEnv ?? process.env), entry(repoRoot, 'api')], env, 15_000, `${url}/live`);
+  const proc = await startService(
+    options,
+    name,
+    () => [process.execPath, ...apiNodeFlags(options.baseEnv ?? process.env), entry(repoRoot, 'api')],
+    env,
+    15_000,
+    `${url}/live`,
+  );
   return { name, url, port: options.port, process: proc, stop: async () => void (await proc.stop()) };
 }
 
@@ -193,6 +210,13 @@ export async function startWorker(options: WorkerOptions): Promise<ServiceHandle
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const flags = (options.baseEnv ?? process.env).WORKER_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
   // /ready: Redis answers, the models are loaded and the worker is registered, so it takes jobs.
-  const proc = await startService(options, name, () => [process.execPath, ...flags, entry(repoRoot, 'worker')], env, 35_000, url && `${url}/ready`);
+  const proc = await startService(
+    options,
+    name,
+    () => [process.execPath, ...flags, entry(repoRoot, 'worker')],
+    env,
+    35_000,
+    url && `${url}/ready`,
+  );
   return { name, url, port: metricsPort || undefined, process: proc, stop: async () => void (await proc.stop()) };
 }

@@ -8,7 +8,8 @@ import { findExecutable } from './paths.js';
 export function parseCudaDevices(spec: string | undefined): number[] | undefined {
   if (spec === undefined || spec.trim() === '') return undefined;
   const devices = spec.split(',').map((s) => s.trim());
-  if (devices.some((d) => !/^\d+$/.test(d))) throw new Error(`CUDA_DEVICES must be GPU indices separated by commas (e.g. 0,1), got '${spec}'`);
+  if (devices.some((d) => !/^\d+$/.test(d)))
+    throw new Error(`CUDA_DEVICES must be GPU indices separated by commas (e.g. 0,1), got '${spec}'`);
   return devices.map(Number);
 }
 
@@ -18,7 +19,11 @@ export function detectGpus(env: NodeJS.ProcessEnv = process.env): number[] {
   if (!smi) return [];
   const result = spawnSync(smi, ['--query-gpu=index', '--format=csv,noheader'], { encoding: 'utf8', timeout: 10_000 });
   if (result.status !== 0) return [];
-  return result.stdout.split('\n').map((l) => l.trim()).filter((l) => /^\d+$/.test(l)).map(Number);
+  return result.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^\d+$/.test(l))
+    .map(Number);
 }
 
 /**

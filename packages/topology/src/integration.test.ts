@@ -32,12 +32,17 @@ interface Answer {
   body: string;
 }
 
-function http(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Answer> {
+function http(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+      );
     });
     req.on('error', reject);
     req.end(options.body);
@@ -57,7 +62,11 @@ test('redis-server starts on a free port, answers PING and stops without a trace
   assert.match(redis.url, /^redis:\/\/admin:[\w-]{43}@127\.0\.0\.1:\d+$/);
   assert.equal(await redisPing(redis.port), false, 'no password: refused');
   assert.equal(await redisPing(redis.port, '127.0.0.1', 1000, { user: 'api', password: redis.credentials!.api }), true);
-  assert.equal(await redisPing(redis.port, '127.0.0.1', 1000, { user: 'api', password: redis.credentials!.worker }), false, "another user's password: refused");
+  assert.equal(
+    await redisPing(redis.port, '127.0.0.1', 1000, { user: 'api', password: redis.credentials!.worker }),
+    false,
+    "another user's password: refused",
+  );
   await redis.stop();
   assert.equal(redis.process.running, false);
   assert.equal(await isListening(redis.port), false);
@@ -67,7 +76,10 @@ test('redis-server starts on a free port, answers PING and stops without a trace
 test('startRedis fails clearly when the port is taken', { skip: skipRedis }, async () => {
   const first = await startRedis({ dir: join(dir, 'redis-a') });
   try {
-    await assert.rejects(startRedis({ dir: join(dir, 'redis-b'), port: first.port, startTimeoutMs: 5000 }), /port \d+ on 127\.0\.0\.1 is already in use/);
+    await assert.rejects(
+      startRedis({ dir: join(dir, 'redis-b'), port: first.port, startTimeoutMs: 5000 }),
+      /port \d+ on 127\.0\.0\.1 is already in use/,
+    );
   } finally {
     await first.stop();
   }
@@ -97,7 +109,12 @@ describe('nginx in front of stand-in API servers', { skip: skipNginx }, () => {
       servers.push(server);
       ports.push(address.port);
     }
-    nginx = await startNginx({ listenPort: await freePort(), apiPorts: ports, prefix: join(dir, 'nginx'), logDir: join(dir, 'logs') });
+    nginx = await startNginx({
+      listenPort: await freePort(),
+      apiPorts: ports,
+      prefix: join(dir, 'nginx'),
+      logDir: join(dir, 'logs'),
+    });
   });
 
   after(async () => {
@@ -136,9 +153,17 @@ describe('nginx in front of stand-in API servers', { skip: skipNginx }, () => {
   });
 
   test('bodies above 65 MiB get a JSON 413 from the gateway, smaller ones pass', async () => {
-    const ok = await http(`${nginx.url}/v2/models/m/infer`, { method: 'POST', body: Buffer.alloc(64 * 1024 * 1024, 32), headers: { 'content-type': 'application/json' } });
+    const ok = await http(`${nginx.url}/v2/models/m/infer`, {
+      method: 'POST',
+      body: Buffer.alloc(64 * 1024 * 1024, 32),
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(ok.status, 200);
-    const res = await http(`${nginx.url}/v2/models/m/infer`, { method: 'POST', body: Buffer.alloc(66 * 1024 * 1024, 32), headers: { 'content-type': 'application/json' } });
+    const res = await http(`${nginx.url}/v2/models/m/infer`, {
+      method: 'POST',
+      body: Buffer.alloc(66 * 1024 * 1024, 32),
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(res.status, 413);
     assert.equal((JSON.parse(res.body) as { code: string }).code, 'payload_too_large');
   });
@@ -155,7 +180,11 @@ describe('nginx in front of stand-in API servers', { skip: skipNginx }, () => {
   test("the gateway's own errors are JSON: a NUL in the path, an 8 KiB header, a 9 KiB URI", async () => {
     const cases = [
       { res: await http(`${nginx.url}/v2/models/%00/infer`), status: 400, code: 'bad_request' },
-      { res: await http(`${nginx.url}/v2/health/ready`, { headers: { 'x-big': 'a'.repeat(8 * 1024) } }), status: 431, code: 'header_too_large' },
+      {
+        res: await http(`${nginx.url}/v2/health/ready`, { headers: { 'x-big': 'a'.repeat(8 * 1024) } }),
+        status: 431,
+        code: 'header_too_large',
+      },
       { res: await http(`${nginx.url}/v2/${'a'.repeat(9 * 1024)}`), status: 414, code: 'uri_too_long' },
     ];
     for (const { res, status, code } of cases) {
@@ -168,7 +197,11 @@ describe('nginx in front of stand-in API servers', { skip: skipNginx }, () => {
   });
 
   test('a replica that dies while handling a request: 503 saying the request may have been accepted', async () => {
-    const res = await http(`${nginx.url}/die`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const res = await http(`${nginx.url}/die`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(res.status, 503);
     assert.equal(res.headers['retry-after'], '1');
     const body = JSON.parse(res.body) as { code: string; error: string };
@@ -217,7 +250,9 @@ describe('startStack with stand-in services', { skip: skipRedis || skipNginx }, 
       workerCommand: [process.execPath, '-e', STAND_IN],
       readyTimeoutMs: 20_000,
     });
-    const ports = [stack.gatewayUrl, stack.redisUrl, ...stack.apiUrls, ...stack.workerUrls].map((u) => Number(new URL(u).port));
+    const ports = [stack.gatewayUrl, stack.redisUrl, ...stack.apiUrls, ...stack.workerUrls].map((u) =>
+      Number(new URL(u).port),
+    );
     const procs = stack.processes;
     try {
       assert.deepEqual(procs.map((p) => p.name).sort(), ['api-1', 'api-2', 'nginx', 'redis', 'worker-1', 'worker-2']);
@@ -232,11 +267,21 @@ describe('startStack with stand-in services', { skip: skipRedis || skipNginx }, 
       assert.equal(worker.worker, 'worker-1');
       assert.equal(worker.redis, stack.redisUrls.worker, 'workers log in as the worker user');
       assert.equal(worker.cuda, '0');
-      assert.equal((JSON.parse((await http(`${stack.workerUrls[1]}/live`)).body) as Record<string, string>).cuda, '1', 'the second worker is on the second GPU');
+      assert.equal(
+        (JSON.parse((await http(`${stack.workerUrls[1]}/live`)).body) as Record<string, string>).cuda,
+        '1',
+        'the second worker is on the second GPU',
+      );
       assert.equal(stack.workerMetricsUrl, `${stack.workerUrls[0]}/metrics`);
       const redisPort = Number(new URL(stack.redisUrl).port);
       assert.equal(await redisPing(redisPort), false, 'Redis refuses a client without a password');
-      assert.equal(await redisPing(redisPort, '127.0.0.1', 1000, { user: 'admin', password: decodeURIComponent(new URL(stack.redisUrl).password) }), true);
+      assert.equal(
+        await redisPing(redisPort, '127.0.0.1', 1000, {
+          user: 'admin',
+          password: decodeURIComponent(new URL(stack.redisUrl).password),
+        }),
+        true,
+      );
       const credentials = join(dir, 'stack', 'redis', 'credentials.json');
       assert.equal(statSync(credentials).mode & 0o777, 0o600, 'the passwords are readable by their owner only');
       for (const port of ports) assert.equal(await isListening(port), true, `port ${port} is open`);
@@ -302,6 +347,9 @@ describe('startStack with stand-in services', { skip: skipRedis || skipNginx }, 
     assert.match(error.message, /stand-in failing on purpose/);
     assert.match(error.message, /worker-1\.log/);
     const { liveProcesses } = await import('./process.js');
-    assert.deepEqual(liveProcesses().map((p) => p.name), []);
+    assert.deepEqual(
+      liveProcesses().map((p) => p.name),
+      [],
+    );
   });
 });

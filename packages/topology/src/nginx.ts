@@ -37,7 +37,8 @@ export function renderTemplate(template: string, vars: Readonly<Record<string, s
     }
     return value;
   });
-  if (missing.size > 0) throw new Error(`no value for placeholder(s) ${[...missing].map((n) => '${' + n + '}').join(', ')}`);
+  if (missing.size > 0)
+    throw new Error(`no value for placeholder(s) ${[...missing].map((n) => '${' + n + '}').join(', ')}`);
   return out;
 }
 
@@ -79,11 +80,15 @@ export interface NginxConfOptions {
 /** The placeholder values for a local stack. */
 export function nginxTemplateVars(options: NginxConfOptions): Record<NginxPlaceholder, string> {
   const prefix = resolve(options.prefix);
-  const upstreams = options.apiUpstreams ?? (options.apiPorts ?? []).map((port) => `${options.apiHost ?? LOOPBACK}:${port}`);
+  const upstreams =
+    options.apiUpstreams ?? (options.apiPorts ?? []).map((port) => `${options.apiHost ?? LOOPBACK}:${port}`);
   if (upstreams.length === 0) throw new Error('nginx needs at least one API upstream');
-  const grpcUpstreams = options.apiGrpcUpstreams ?? (options.apiGrpcPorts ?? []).map((port) => `${options.apiHost ?? LOOPBACK}:${port}`);
+  const grpcUpstreams =
+    options.apiGrpcUpstreams ?? (options.apiGrpcPorts ?? []).map((port) => `${options.apiHost ?? LOOPBACK}:${port}`);
   // Without gRPC replicas the listener still needs an upstream: one that refuses every call (UNAVAILABLE).
-  const grpcServers = grpcUpstreams.length ? grpcUpstreams.map((u) => `server ${u} max_fails=1 fail_timeout=2s;`) : [`server ${LOOPBACK}:9 down;`];
+  const grpcServers = grpcUpstreams.length
+    ? grpcUpstreams.map((u) => `server ${u} max_fails=1 fail_timeout=2s;`)
+    : [`server ${LOOPBACK}:9 down;`];
   return {
     NGINX_WORKER_PROCESSES: String(options.workerProcesses ?? 1),
     NGINX_LISTEN_ADDRESS: options.listenAddress ?? LOOPBACK,
@@ -177,7 +182,10 @@ export async function startNginx(options: NginxOptions): Promise<NginxHandle> {
     stopSignal: 'SIGQUIT',
     stopTimeoutMs: 10_000,
   });
-  const host = options.listenAddress && options.listenAddress !== '*' && options.listenAddress !== '0.0.0.0' ? options.listenAddress : LOOPBACK;
+  const host =
+    options.listenAddress && options.listenAddress !== '*' && options.listenAddress !== '0.0.0.0'
+      ? options.listenAddress
+      : LOOPBACK;
   const url = `http://${host}:${options.listenPort}`;
   try {
     // Any HTTP answer means the listener is up (the upstreams may not be).

@@ -31,7 +31,11 @@ export function isExecutableFile(file: string): boolean {
  * Absolute path of executable `name` on PATH or in the sbin directories (`extraDirs`: pass []
  * to look only where a spawned child would), or undefined.
  */
-export function findExecutable(name: string, pathValue: string = process.env.PATH ?? '', extraDirs: readonly string[] = SBIN_DIRS): string | undefined {
+export function findExecutable(
+  name: string,
+  pathValue: string = process.env.PATH ?? '',
+  extraDirs: readonly string[] = SBIN_DIRS,
+): string | undefined {
   for (const dir of [...pathValue.split(delimiter).filter(Boolean), ...extraDirs]) {
     const candidate = join(dir, name);
     if (isExecutableFile(candidate)) return candidate;
@@ -45,7 +49,9 @@ export function requireExecutable(name: string, overrideVar: string): string {
   if (override) return override;
   const found = findExecutable(name);
   if (!found) {
-    throw new Error(`${name} is not installed (not on PATH, nor in /usr/sbin). Run \`node scripts/bootstrap.mjs\`, install it with \`sudo apt-get install -y ${name === 'redis-server' ? 'redis-server' : name}\`, or set ${overrideVar}.`);
+    throw new Error(
+      `${name} is not installed (not on PATH, nor in /usr/sbin). Run \`node scripts/bootstrap.mjs\`, install it with \`sudo apt-get install -y ${name === 'redis-server' ? 'redis-server' : name}\`, or set ${overrideVar}.`,
+    );
   }
   return found;
 }

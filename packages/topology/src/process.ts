@@ -51,13 +51,19 @@ export function cpuScheduling(env: NodeJS.ProcessEnv = process.env): CpuScheduli
 let chrtPath: string | null | undefined;
 
 /** Whether spawning `command` with `path` finds it (a path with a slash is taken as it is). */
-const spawnable = (command: string, path: string | undefined): boolean => (command.includes('/') ? isExecutableFile(command) : findExecutable(command, path ?? '', []) !== undefined);
+const spawnable = (command: string, path: string | undefined): boolean =>
+  command.includes('/') ? isExecutableFile(command) : findExecutable(command, path ?? '', []) !== undefined;
 
 /**
  * The command line that starts `command` under `scheduling` (chrt execs it: same pid). A
  * command that cannot be found is left unwrapped, so that spawning it fails as such (ENOENT).
  */
-export function scheduledCommand(command: string, args: readonly string[], scheduling: CpuScheduling, path = process.env.PATH): [string, string[]] {
+export function scheduledCommand(
+  command: string,
+  args: readonly string[],
+  scheduling: CpuScheduling,
+  path = process.env.PATH,
+): [string, string[]] {
   if (scheduling === 'batch' && process.platform === 'linux') {
     chrtPath ??= findExecutable('chrt') ?? null;
     if (chrtPath && spawnable(command, path)) return [chrtPath, ['--batch', '0', command, ...args]];
@@ -144,7 +150,12 @@ export class ManagedProcess {
     const log = createWriteStream(options.logFile, { flags: 'a' });
     log.write(`--- ${new Date().toISOString()} ${options.command} ${(options.args ?? []).join(' ')}\n`);
     const env = options.env ?? process.env;
-    const [command, args] = scheduledCommand(options.command, options.args ?? [], options.scheduling ?? cpuScheduling(), env.PATH);
+    const [command, args] = scheduledCommand(
+      options.command,
+      options.args ?? [],
+      options.scheduling ?? cpuScheduling(),
+      env.PATH,
+    );
     const child = spawn(command, args, {
       cwd: options.cwd,
       env,
@@ -272,7 +283,9 @@ export class ManagedProcess {
       const ac = new AbortController();
       await Promise.race([this.closed, sleep(1000, undefined, { signal: ac.signal }).catch(() => undefined)]);
       ac.abort();
-      throw new Error(`${this.name} exited (${describeExit(info)}) before it was ready; log ${this.logFile}:\n${indent(this.tail())}`);
+      throw new Error(
+        `${this.name} exited (${describeExit(info)}) before it was ready; log ${this.logFile}:\n${indent(this.tail())}`,
+      );
     });
   }
 }
@@ -282,7 +295,10 @@ export function describeExit(info: ExitInfo): string {
 }
 
 export function indent(text: string, prefix = '    '): string {
-  return text.split('\n').map((line) => prefix + line).join('\n');
+  return text
+    .split('\n')
+    .map((line) => prefix + line)
+    .join('\n');
 }
 
 /** Live children started through this module (for diagnostics). */

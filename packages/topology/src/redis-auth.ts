@@ -22,10 +22,30 @@ export type RedisUser = 'admin' | 'api' | 'worker';
 export type RedisCredentials = Record<RedisUser, string>;
 
 /** Commands of the api and worker users (verified against the whole test suite: ACL LOG stays empty). */
-export const SERVICE_COMMANDS = ['+@all', '-@dangerous', '-@admin', '-function', '-script|flush', '-script|kill', '-script|debug', '+info'] as const;
+export const SERVICE_COMMANDS = [
+  '+@all',
+  '-@dangerous',
+  '-@admin',
+  '-function',
+  '-script|flush',
+  '-script|kill',
+  '-script|debug',
+  '+info',
+] as const;
 
 /** Key families the worker touches (BullMQ's queues, replies, large inputs, heartbeats, idempotency, admission, cache, inference statistics, repository control). */
-export const WORKER_KEY_FAMILIES = ['infer.*', 'reply:*', 'blob:*', 'workers', 'worker:*', 'idem:*', 'admission:*', 'cache:*', 'stats:*', 'repository:*'] as const;
+export const WORKER_KEY_FAMILIES = [
+  'infer.*',
+  'reply:*',
+  'blob:*',
+  'workers',
+  'worker:*',
+  'idem:*',
+  'admission:*',
+  'cache:*',
+  'stats:*',
+  'repository:*',
+] as const;
 
 /** The users file (`aclfile`), with SHA-256 hashes of the passwords, never the passwords. */
 export function redisAcl(credentials: RedisCredentials, prefix = 'tessera'): string {

@@ -46,7 +46,12 @@ export interface RedisHandle {
 }
 
 /** Sends PING over a raw connection (after AUTH, given a user); resolves true on +PONG. */
-export function redisPing(port: number, host: string = LOOPBACK, timeoutMs = 1000, auth?: { user: string; password: string }): Promise<boolean> {
+export function redisPing(
+  port: number,
+  host: string = LOOPBACK,
+  timeoutMs = 1000,
+  auth?: { user: string; password: string },
+): Promise<boolean> {
   return new Promise((resolvePing) => {
     const socket = createConnection({ port, host });
     let buffer = '';
@@ -62,7 +67,8 @@ export function redisPing(port: number, host: string = LOOPBACK, timeoutMs = 100
     socket.on('data', (chunk: Buffer) => {
       buffer += chunk.toString('latin1');
       const lines = buffer.split('\r\n');
-      if (lines.length > (auth ? 2 : 1)) done((auth ? lines[0] === '+OK' : true) && lines[auth ? 1 : 0]!.startsWith('+PONG'));
+      if (lines.length > (auth ? 2 : 1))
+        done((auth ? lines[0] === '+OK' : true) && lines[auth ? 1 : 0]!.startsWith('+PONG'));
     });
   });
 }
@@ -82,19 +88,32 @@ export async function startRedis(options: RedisOptions): Promise<RedisHandle> {
   mkdirSync(dir, { recursive: true });
   const bin = options.bin ?? requireExecutable('redis-server', 'REDIS_SERVER_BIN');
   const credentials = options.auth === false ? undefined : (options.credentials ?? redisCredentials(dir));
-  const aclArgs = credentials ? ['--aclfile', writeRedisAcl(dir, credentials, options.prefix ?? process.env.QUEUE_PREFIX ?? 'tessera')] : [];
+  const aclArgs = credentials
+    ? ['--aclfile', writeRedisAcl(dir, credentials, options.prefix ?? process.env.QUEUE_PREFIX ?? 'tessera')]
+    : [];
   const args = [
-    '--port', String(port),
-    '--bind', host,
-    '--dir', dir,
-    '--save', '',
-    '--appendonly', 'yes',
-    '--appendfsync', 'everysec',
-    '--daemonize', 'no',
-    '--protected-mode', 'yes',
-    '--maxmemory', options.maxmemory ?? process.env.REDIS_MAXMEMORY ?? '1gb',
-    '--maxmemory-policy', 'noeviction',
-    '--logfile', '',
+    '--port',
+    String(port),
+    '--bind',
+    host,
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'everysec',
+    '--daemonize',
+    'no',
+    '--protected-mode',
+    'yes',
+    '--maxmemory',
+    options.maxmemory ?? process.env.REDIS_MAXMEMORY ?? '1gb',
+    '--maxmemory-policy',
+    'noeviction',
+    '--logfile',
+    '',
     ...aclArgs,
     ...(options.extraArgs ?? []),
   ];

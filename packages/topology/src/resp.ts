@@ -43,14 +43,20 @@ function parse(text: string, pos: number): { value: RespValue; end: number } | u
   }
 }
 
-const encode = (args: readonly string[]) => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+const encode = (args: readonly string[]) =>
+  `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
 
 /**
  * Sends one command (after AUTH when `password` is given, as `user` when given) over a fresh connection and resolves
  * with its reply: for the few checks the topology makes of redis-server and redis-sentinel
  * without a client library.
  */
-export function redisCommand(port: number, host: string, args: readonly string[], options: { user?: string; password?: string; timeoutMs?: number } = {}): Promise<RespValue> {
+export function redisCommand(
+  port: number,
+  host: string,
+  args: readonly string[],
+  options: { user?: string; password?: string; timeoutMs?: number } = {},
+): Promise<RespValue> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ port, host });
     const replies = options.password ? 2 : 1;
@@ -60,9 +66,13 @@ export function redisCommand(port: number, host: string, args: readonly string[]
       if (error) reject(error);
       else resolve(value ?? null);
     };
-    socket.setTimeout(options.timeoutMs ?? 1000, () => finish(new Error(`no reply from ${host}:${port} to ${args[0]}`)));
+    socket.setTimeout(options.timeoutMs ?? 1000, () =>
+      finish(new Error(`no reply from ${host}:${port} to ${args[0]}`)),
+    );
     socket.once('error', (error) => finish(error));
-    const login = options.password ? encode(options.user ? ['AUTH', options.user, options.password] : ['AUTH', options.password]) : '';
+    const login = options.password
+      ? encode(options.user ? ['AUTH', options.user, options.password] : ['AUTH', options.password])
+      : '';
     socket.once('connect', () => socket.write(login + encode(args)));
     socket.on('data', (chunk: Buffer) => {
       buffer += chunk.toString('latin1');

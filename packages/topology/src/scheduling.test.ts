@@ -6,7 +6,8 @@ import path from 'node:path';
 import { cpuScheduling, ManagedProcess, scheduledCommand } from './process.js';
 
 const SCHED_BATCH = 3;
-const policyOf = (pid: number): number => Number(/^policy\s*:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/sched`, 'utf8'))?.[1]);
+const policyOf = (pid: number): number =>
+  Number(/^policy\s*:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/sched`, 'utf8'))?.[1]);
 const logFile = () => path.join(mkdtempSync(path.join(tmpdir(), 'tessera-sched-')), 'child.log');
 
 test('CPU_SCHED: batch unless it says normal; anything else is refused', () => {
@@ -21,15 +22,28 @@ test('children run under SCHED_BATCH by default, under the default policy with n
   const batch = await ManagedProcess.start({ name: 'sleeper', command: 'sleep', args: ['30'], logFile: logFile() });
   t.after(() => batch.stop({ timeoutMs: 1000 }));
   await new Promise((r) => setTimeout(r, 100)); // chrt has exec'd sleep by now
-  assert.match(readFileSync(`/proc/${batch.pid}/cmdline`, 'utf8'), /^sleep\0/, 'the pid is the command itself, not a wrapper');
+  assert.match(
+    readFileSync(`/proc/${batch.pid}/cmdline`, 'utf8'),
+    /^sleep\0/,
+    'the pid is the command itself, not a wrapper',
+  );
   assert.equal(policyOf(batch.pid), SCHED_BATCH);
 
-  const normal = await ManagedProcess.start({ name: 'sleeper', command: 'sleep', args: ['30'], logFile: logFile(), scheduling: 'normal' });
+  const normal = await ManagedProcess.start({
+    name: 'sleeper',
+    command: 'sleep',
+    args: ['30'],
+    logFile: logFile(),
+    scheduling: 'normal',
+  });
   t.after(() => normal.stop({ timeoutMs: 1000 }));
   assert.equal(policyOf(normal.pid), 0);
 });
 
 test('a command that does not exist still fails to start as such', async () => {
   assert.deepEqual(scheduledCommand('no-such-command-here', ['x'], 'batch'), ['no-such-command-here', ['x']]);
-  await assert.rejects(ManagedProcess.start({ name: 'missing', command: 'no-such-command-here', logFile: logFile() }), /cannot start missing/);
+  await assert.rejects(
+    ManagedProcess.start({ name: 'missing', command: 'no-such-command-here', logFile: logFile() }),
+    /cannot start missing/,
+  );
 });

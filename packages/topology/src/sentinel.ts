@@ -65,12 +65,33 @@ export async function startSentinelGroup(options: SentinelGroupOptions): Promise
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
   };
   try {
-    const primary = await startRedis({ dir: join(dir, 'primary'), logDir, name: 'redis-primary', credentials, extraArgs: redisArgs, ...(options.echo ? { echo: options.echo } : {}) });
+    const primary = await startRedis({
+      dir: join(dir, 'primary'),
+      logDir,
+      name: 'redis-primary',
+      credentials,
+      extraArgs: redisArgs,
+      ...(options.echo ? { echo: options.echo } : {}),
+    });
     started.push(primary);
-    const replica = await startRedis({ dir: join(dir, 'replica'), logDir, name: 'redis-replica', credentials, extraArgs: [...redisArgs, '--replicaof', primary.host, String(primary.port)], ...(options.echo ? { echo: options.echo } : {}) });
+    const replica = await startRedis({
+      dir: join(dir, 'replica'),
+      logDir,
+      name: 'redis-replica',
+      credentials,
+      extraArgs: [...redisArgs, '--replicaof', primary.host, String(primary.port)],
+      ...(options.echo ? { echo: options.echo } : {}),
+    });
     started.push(replica);
     const password = { user: 'admin', password: credentials.admin };
-    await waitFor('the replica to sync with the primary', async () => String(await redisCommand(replica.port, replica.host, ['INFO', 'replication'], password)).includes('master_link_status:up'), { timeoutMs: 15_000, intervalMs: 100 });
+    await waitFor(
+      'the replica to sync with the primary',
+      async () =>
+        String(await redisCommand(replica.port, replica.host, ['INFO', 'replication'], password)).includes(
+          'master_link_status:up',
+        ),
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
 
     const bin = requireExecutable('redis-sentinel', 'REDIS_SENTINEL_BIN');
     const ports = await freePorts(3);
@@ -80,20 +101,46 @@ export async function startSentinelGroup(options: SentinelGroupOptions): Promise
       mkdirSync(own, { recursive: true });
       // Sentinel rewrites its config file with what it learns, so each has its own, writable.
       const conf = join(own, 'sentinel.conf');
-      writeFileSync(conf, sentinelConf({ port, dir: own, name, primary, quorum: options.quorum ?? 2, downAfterMs: options.downAfterMs ?? 1000, failoverTimeoutMs: options.failoverTimeoutMs ?? 10_000, admin: credentials.admin, sentinelPassword }), { mode: 0o600 });
-      const proc = await ManagedProcess.start({ name: `sentinel-${i + 1}`, command: bin, args: [conf], cwd: own, logFile: join(logDir, `sentinel-${i + 1}.log`), echo: options.echo ?? false, stopTimeoutMs: 5000 });
+      writeFileSync(
+        conf,
+        sentinelConf({
+          port,
+          dir: own,
+          name,
+          primary,
+          quorum: options.quorum ?? 2,
+          downAfterMs: options.downAfterMs ?? 1000,
+          failoverTimeoutMs: options.failoverTimeoutMs ?? 10_000,
+          admin: credentials.admin,
+          sentinelPassword,
+        }),
+        { mode: 0o600 },
+      );
+      const proc = await ManagedProcess.start({
+        name: `sentinel-${i + 1}`,
+        command: bin,
+        args: [conf],
+        cwd: own,
+        logFile: join(logDir, `sentinel-${i + 1}.log`),
+        echo: options.echo ?? false,
+        stopTimeoutMs: 5000,
+      });
       started.push(proc);
       sentinels.push(proc);
     }
     const ask = (port: number, args: string[]) => redisCommand(port, LOOPBACK, args, { password: sentinelPassword });
-    await waitFor('every sentinel to know the replica and the other sentinels', async () => {
-      for (const port of ports) {
-        const replicas = asList(await ask(port, ['SENTINEL', 'REPLICAS', name]));
-        const peers = asList(await ask(port, ['SENTINEL', 'SENTINELS', name]));
-        if (replicas.length < 1 || peers.length < ports.length - 1) return false;
-      }
-      return true;
-    }, { timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor(
+      'every sentinel to know the replica and the other sentinels',
+      async () => {
+        for (const port of ports) {
+          const replicas = asList(await ask(port, ['SENTINEL', 'REPLICAS', name]));
+          const peers = asList(await ask(port, ['SENTINEL', 'SENTINELS', name]));
+          if (replicas.length < 1 || peers.length < ports.length - 1) return false;
+        }
+        return true;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
 
     return {
       name,
@@ -101,7 +148,11 @@ export async function startSentinelGroup(options: SentinelGroupOptions): Promise
       replica,
       sentinels,
       sentinelPorts: ports,
-      env: { REDIS_SENTINELS: ports.map((p) => `${LOOPBACK}:${p}`).join(','), REDIS_SENTINEL_NAME: name, REDIS_SENTINEL_PASSWORD: sentinelPassword },
+      env: {
+        REDIS_SENTINELS: ports.map((p) => `${LOOPBACK}:${p}`).join(','),
+        REDIS_SENTINEL_NAME: name,
+        REDIS_SENTINEL_PASSWORD: sentinelPassword,
+      },
       credentials,
       currentPrimary: async () => {
         let last: unknown;
@@ -124,7 +175,17 @@ export async function startSentinelGroup(options: SentinelGroupOptions): Promise
 }
 
 /** A sentinel that requires its own password of clients and peers, and logs in to the servers as admin. */
-function sentinelConf(c: { port: number; dir: string; name: string; primary: RedisHandle; quorum: number; downAfterMs: number; failoverTimeoutMs: number; admin: string; sentinelPassword: string }): string {
+function sentinelConf(c: {
+  port: number;
+  dir: string;
+  name: string;
+  primary: RedisHandle;
+  quorum: number;
+  downAfterMs: number;
+  failoverTimeoutMs: number;
+  admin: string;
+  sentinelPassword: string;
+}): string {
   return [
     `port ${c.port}`,
     `bind ${LOOPBACK}`,

@@ -132,7 +132,10 @@ const RESTART_STABLE_MS = 30_000;
 
 const STOP_ORDER: ServiceKind[] = ['nginx', 'api', 'worker', 'redis'];
 
-function substitutePort(command: readonly [string, ...string[]] | undefined, port: number): [string, ...string[]] | undefined {
+function substitutePort(
+  command: readonly [string, ...string[]] | undefined,
+  port: number,
+): [string, ...string[]] | undefined {
   if (!command) return undefined;
   return command.map((part) => part.replaceAll('{port}', String(port))) as [string, ...string[]];
 }
@@ -146,14 +149,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const replicas = options.replicas ?? 3;
   const workers = options.workers ?? 1;
-  if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`replicas must be a positive integer, got ${replicas}`);
-  if (!Number.isInteger(workers) || workers < 0) throw new Error(`workers must be a non-negative integer, got ${workers}`);
-  const runDir = resolve(options.runDir ?? join(repoRoot, '.run', 'stacks', `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`));
+  if (!Number.isInteger(replicas) || replicas < 1)
+    throw new Error(`replicas must be a positive integer, got ${replicas}`);
+  if (!Number.isInteger(workers) || workers < 0)
+    throw new Error(`workers must be a non-negative integer, got ${workers}`);
+  const runDir = resolve(
+    options.runDir ?? join(repoRoot, '.run', 'stacks', `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`),
+  );
   const logDir = resolve(options.logDir ?? join(runDir, 'logs'));
   mkdirSync(logDir, { recursive: true });
   const modelRepository = options.modelRepository ?? options.env?.MODEL_REPOSITORY ?? process.env.MODEL_REPOSITORY;
   if (!modelRepository && !(options.apiCommand && options.workerCommand)) {
-    throw new Error('no model repository: pass modelRepository or set MODEL_REPOSITORY (node scripts/bootstrap.mjs prepares .run/models)');
+    throw new Error(
+      'no model repository: pass modelRepository or set MODEL_REPOSITORY (node scripts/bootstrap.mjs prepares .run/models)',
+    );
   }
   const gatewayHost = options.gatewayHost ?? LOOPBACK;
 
@@ -162,19 +171,34 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (count === 0) return [];
     if (base) {
       const ports = Array.from({ length: count }, (_, i) => base + i);
-      for (const port of ports) await assertPortFree(port, what, what.startsWith('the gateway') ? gatewayHost : LOOPBACK);
+      for (const port of ports)
+        await assertPortFree(port, what, what.startsWith('the gateway') ? gatewayHost : LOOPBACK);
       return ports;
     }
     return freePorts(count);
   };
   const [gatewayPort] = await wanted(options.gatewayPort, 1, 'the gateway (gatewayPort / GATEWAY_PORT)');
-  const [gatewayGrpcPort] = await wanted(options.gatewayGrpcPort, 1, 'the gateway gRPC port (gatewayGrpcPort / GATEWAY_GRPC_PORT)');
-  const redisPort = options.redisUrl ? undefined : (await wanted(options.redisPort, 1, 'Redis (redisPort / REDIS_PORT)'))[0];
+  const [gatewayGrpcPort] = await wanted(
+    options.gatewayGrpcPort,
+    1,
+    'the gateway gRPC port (gatewayGrpcPort / GATEWAY_GRPC_PORT)',
+  );
+  const redisPort = options.redisUrl
+    ? undefined
+    : (await wanted(options.redisPort, 1, 'Redis (redisPort / REDIS_PORT)'))[0];
   const apiPorts = await wanted(options.apiBasePort, replicas, 'the API replicas (apiBasePort / API_BASE_PORT)');
   // Each replica's gRPC port: picked freely (a fixed HTTP base leaves the ports after it to the replicas).
   const apiGrpcPorts = await freePorts(replicas);
-  const apiMetricsPorts = await wanted(options.apiMetricsPort, replicas, 'API metrics (apiMetricsPort / API_METRICS_PORT)');
-  const metricsPorts = await wanted(options.workerMetricsPort, workers, 'worker metrics (workerMetricsPort / WORKER_METRICS_PORT)');
+  const apiMetricsPorts = await wanted(
+    options.apiMetricsPort,
+    replicas,
+    'API metrics (apiMetricsPort / API_METRICS_PORT)',
+  );
+  const metricsPorts = await wanted(
+    options.workerMetricsPort,
+    workers,
+    'worker metrics (workerMetricsPort / WORKER_METRICS_PORT)',
+  );
   const redisDir = options.redisDir ?? join(runDir, 'redis');
   // The stack's own Redis requires a password per user (kept in its directory, see redis-auth.ts).
   const redisAccess = options.redisUrl ? undefined : redisUrls(LOOPBACK, redisPort!, redisCredentials(redisDir));
@@ -209,7 +233,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       proc.killGroupSync('SIGKILL');
       const stable = Date.now() - proc.startedAt >= RESTART_STABLE_MS;
       let delay = stable || !service.restartDelayMs ? RESTART_FIRST_MS : service.restartDelayMs;
-      for (let attempt = 0; !stopping && service.current === proc; attempt++, delay = Math.min(delay * 2, RESTART_MAX_MS)) {
+      for (
+        let attempt = 0;
+        !stopping && service.current === proc;
+        attempt++, delay = Math.min(delay * 2, RESTART_MAX_MS)
+      ) {
         service.restartDelayMs = Math.min(delay * 2, RESTART_MAX_MS);
         await sleep(delay);
         if (stopping || service.current !== proc) return;
@@ -271,13 +299,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await Promise.all(
       ports.map(async (port) => {
         try {
-          await waitFor(`port ${port} to close`, async () => !(await isListening(port, port === gatewayPort ? gatewayHost : LOOPBACK, 500)), { timeoutMs: 5000, intervalMs: 50 });
+          await waitFor(
+            `port ${port} to close`,
+            async () => !(await isListening(port, port === gatewayPort ? gatewayHost : LOOPBACK, 500)),
+            { timeoutMs: 5000, intervalMs: 50 },
+          );
         } catch {
           open.push(port);
         }
       }),
     );
-    if (open.length > 0) throw new Error(`after stopping the stack, port(s) ${open.join(', ')} still accept connections`);
+    if (open.length > 0)
+      throw new Error(`after stopping the stack, port(s) ${open.join(', ')} still accept connections`);
   };
 
   const gatewayUrl = `http://${gatewayHost === '0.0.0.0' || gatewayHost === '*' ? LOOPBACK : gatewayHost}:${gatewayPort}`;
@@ -291,7 +324,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const logs = allProcesses()
-        .map((p) => `  ${p.logFile}${p.running ? '' : ` (exited, ${describeExit(p.exitInfo!)})`}\n${indent(p.tail(8), '      ')}`)
+        .map(
+          (p) =>
+            `  ${p.logFile}${p.running ? '' : ` (exited, ${describeExit(p.exitInfo!)})`}\n${indent(p.tail(8), '      ')}`,
+        )
         .join('\n');
       throw new Error(`the stack did not become ready: ${message}\nlogs (${logDir}):\n${logs}`, { cause: error });
     }
@@ -307,7 +343,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         // Restarted (restart: true) on the same port and directory: what it persisted is read
         // back, and every client reconnects to it by itself.
         start: async () =>
-          (await startRedis({ port: redisPort!, dir: redisDir, logDir, echo: common.echo, ...(options.env?.QUEUE_PREFIX ? { prefix: options.env.QUEUE_PREFIX } : {}), ...(options.redisArgs ? { extraArgs: options.redisArgs } : {}) })).process,
+          (
+            await startRedis({
+              port: redisPort!,
+              dir: redisDir,
+              logDir,
+              echo: common.echo,
+              ...(options.env?.QUEUE_PREFIX ? { prefix: options.env.QUEUE_PREFIX } : {}),
+              ...(options.redisArgs ? { extraArgs: options.redisArgs } : {}),
+            })
+          ).process,
       });
     }
     // Workers and replicas start side by side; each resolves once its own /live answers.

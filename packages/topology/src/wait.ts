@@ -12,7 +12,11 @@ export interface WaitOptions {
  * Polls `check` until it returns a value other than `undefined`/`false`, and resolves with it.
  * Throws `TimeoutError`-named errors mentioning `what` after `timeoutMs`.
  */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, options: WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  options: WaitOptions = {},
+): Promise<T> {
   const { timeoutMs = 30_000, intervalMs = 100 } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -53,7 +57,9 @@ export function httpGet(url: string, timeoutMs = 2000): Promise<HttpResult> {
     const req = request(url, { method: 'GET', timeout: timeoutMs, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)));
@@ -66,10 +72,14 @@ export function httpGet(url: string, timeoutMs = 2000): Promise<HttpResult> {
 export function waitForHttp(url: string, options: WaitOptions & { status?: number } = {}): Promise<HttpResult> {
   const expected = options.status ?? 200;
   let last: HttpResult | undefined;
-  return waitFor(`GET ${url} → ${expected}`, async () => {
-    last = await httpGet(url);
-    return last.status === expected ? last : undefined;
-  }, options).catch((error: unknown) => {
+  return waitFor(
+    `GET ${url} → ${expected}`,
+    async () => {
+      last = await httpGet(url);
+      return last.status === expected ? last : undefined;
+    },
+    options,
+  ).catch((error: unknown) => {
     if (last && error instanceof Error && error.name === 'TimeoutError') {
       error.message += `; last answer ${last.status}: ${last.body.slice(0, 300)}`;
     }

@@ -52,7 +52,12 @@ export async function drainQueue(queue: Queue, redis: Redis, prefix: string, mod
       const message = `the queue of model '${model}' was drained by an operator; the request was not run`;
       for (const part of Array.isArray(data.requests) ? data.requests : []) {
         const delivery = { prefix, model, replyTo: data.replyTo, items: part.items, idempotency: part.idempotency };
-        await deliverReply(redis, delivery, { jobId: part.id, ok: false, error: { code: 'not_ready', message } }, REPLY_TTL_MS).catch(() => {});
+        await deliverReply(
+          redis,
+          delivery,
+          { jobId: part.id, ok: false, error: { code: 'not_ready', message } },
+          REPLY_TTL_MS,
+        ).catch(() => {});
         removed++;
       }
     }

@@ -20,12 +20,19 @@ declare global {
 const REALM = 'tessera';
 
 /** With AUTH=off, requests without a key act as this principal: inference only, never admin. */
-export const ANONYMOUS: Principal = { id: 'anonymous', name: 'anonymous', scopes: ['infer'], createdAt: new Date(0).toISOString() };
+export const ANONYMOUS: Principal = {
+  id: 'anonymous',
+  name: 'anonymous',
+  scopes: ['infer'],
+  createdAt: new Date(0).toISOString(),
+};
 
 /** RFC 6750 §3: a request without credentials gets a bare challenge; a bad key gets invalid_token. */
 export function unauthorized(message: string, error?: 'invalid_token' | 'invalid_request'): ServiceError {
   const description = message.replaceAll('"', "'");
-  const challenge = error ? `Bearer realm="${REALM}", error="${error}", error_description="${description}"` : `Bearer realm="${REALM}"`;
+  const challenge = error
+    ? `Bearer realm="${REALM}", error="${error}", error_description="${description}"`
+    : `Bearer realm="${REALM}"`;
   return new ServiceError('unauthorized', message, { headers: { 'WWW-Authenticate': challenge } });
 }
 
@@ -52,10 +59,18 @@ async function identify(opts: AuthOptions, header: string | undefined, session: 
   if (session !== undefined) {
     const keyId = await opts.sessions!.keyIdOf(session);
     const record = keyId ? await opts.keys.byId(keyId) : null;
-    return record ? { record } : { failure: unauthorized('the dashboard session is unknown or expired: sign in again at /admin/login', 'invalid_token') };
+    return record
+      ? { record }
+      : {
+          failure: unauthorized(
+            'the dashboard session is unknown or expired: sign in again at /admin/login',
+            'invalid_token',
+          ),
+        };
   }
   const token = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header ?? '')?.[1];
-  if (!token) return { failure: unauthorized('malformed Authorization header: expected "Bearer <key>"', 'invalid_request') };
+  if (!token)
+    return { failure: unauthorized('malformed Authorization header: expected "Bearer <key>"', 'invalid_request') };
   const record = await opts.keys.verify(token);
   return record ? { record } : { failure: unauthorized('invalid or revoked API key', 'invalid_token') };
 }
@@ -79,7 +94,13 @@ export function authenticate(opts: AuthOptions) {
     try {
       found = await identify(opts, header, session);
     } catch (err) {
-      return next(new ServiceError('not_ready', `cannot verify the credentials: Redis is unreachable (${(err as Error).message})`, { cause: err, headers: { 'Retry-After': '1' } }));
+      return next(
+        new ServiceError(
+          'not_ready',
+          `cannot verify the credentials: Redis is unreachable (${(err as Error).message})`,
+          { cause: err, headers: { 'Retry-After': '1' } },
+        ),
+      );
     }
     if ('record' in found) {
       req.principal = principalOf(found.record);
@@ -103,18 +124,28 @@ export async function verifyCredentials(opts: AuthOptions, header: string | unde
   try {
     found = await identify(opts, header, undefined);
   } catch (err) {
-    throw new ServiceError('not_ready', `cannot verify the credentials: Redis is unreachable (${(err as Error).message})`, { cause: err, headers: { 'Retry-After': '1' } });
+    throw new ServiceError(
+      'not_ready',
+      `cannot verify the credentials: Redis is unreachable (${(err as Error).message})`,
+      { cause: err, headers: { 'Retry-After': '1' } },
+    );
   }
   if ('record' in found) return principalOf(found.record);
   throw await countFailure(opts, { ip }, found.failure);
 }
 
 /** Records a failed authentication; past the limit the answer is 429 instead of `failure`. */
-export async function countFailure(opts: Pick<AuthOptions, 'failures' | 'logger'>, req: { ip?: string | undefined }, failure: ServiceError): Promise<ServiceError> {
+export async function countFailure(
+  opts: Pick<AuthOptions, 'failures' | 'logger'>,
+  req: { ip?: string | undefined },
+  failure: ServiceError,
+): Promise<ServiceError> {
   const wait = await opts.failures.fail(req.ip ?? '').catch(() => undefined);
   if (wait === undefined) return failure;
   opts.logger.warn({ ip: req.ip }, 'too many failed authentications from this address');
-  return new ServiceError('rate_limited', `too many failed authentications from ${req.ip}; retry in ${wait} s`, { headers: { 'Retry-After': String(wait) } });
+  return new ServiceError('rate_limited', `too many failed authentications from ${req.ip}; retry in ${wait} s`, {
+    headers: { 'Retry-After': String(wait) },
+  });
 }
 
 /** 403 unless the authenticated principal holds `scope`. */
@@ -130,7 +161,10 @@ export function requireScope(scope: Scope) {
 export function assertModelAccess(req: { principal?: Principal | undefined }, model: string): void {
   const allowed = req.principal?.models;
   if (allowed && !allowed.includes(model)) {
-    throw new ServiceError('forbidden', `API key '${req.principal!.name}' may not use model '${model}' (allowed: ${allowed.join(', ')})`);
+    throw new ServiceError(
+      'forbidden',
+      `API key '${req.principal!.name}' may not use model '${model}' (allowed: ${allowed.join(', ')})`,
+    );
   }
 }
 

@@ -21,5 +21,6 @@ test('only the exact key matches its hash', () => {
 });
 
 test('strings that cannot be keys are rejected before any lookup', () => {
-  for (const s of ['', 'tsk_', 'Bearer x', 'tsk_0123456789ab_short', `tsk_0123456789AB_${'a'.repeat(43)}`]) assert.equal(keyId(s), undefined, s);
+  for (const s of ['', 'tsk_', 'Bearer x', 'tsk_0123456789ab_short', `tsk_0123456789AB_${'a'.repeat(43)}`])
+    assert.equal(keyId(s), undefined, s);
 });

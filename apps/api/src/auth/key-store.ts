@@ -73,7 +73,9 @@ export class KeyStore {
     const ids = await this.redis.smembers(indexKey(this.prefix));
     if (ids.length === 0) return [];
     const raws = await this.redis.mget(ids.map((id) => recordKey(this.prefix, id)));
-    return raws.flatMap((r) => (r ? [JSON.parse(r) as ApiKeyRecord] : [])).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    return raws
+      .flatMap((r) => (r ? [JSON.parse(r) as ApiKeyRecord] : []))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
   /** Revokes the key with this id, or every key with this name; returns what was revoked. */

@@ -26,12 +26,27 @@ export function fromSameOrigin(req: Request): boolean {
 export function sessionRequestCheck() {
   return function sessionRequestCheckMiddleware(req: Request, _res: Response, next: NextFunction): void {
     if (!req.viaSession || SAFE_METHODS.has(req.method)) return next();
-    if (!fromSameOrigin(req)) return next(new ServiceError('forbidden', 'a request signed in by the dashboard cookie must come from the dashboard (Origin or Sec-Fetch-Site)'));
+    if (!fromSameOrigin(req))
+      return next(
+        new ServiceError(
+          'forbidden',
+          'a request signed in by the dashboard cookie must come from the dashboard (Origin or Sec-Fetch-Site)',
+        ),
+      );
     // The dashboard's own bodiless actions (bull-board's PUTs) send no Content-Type; an HTML form
     // always sends one, so only a request with neither a type nor a body is let through as is.
     const length = req.get('content-length');
-    const bodiless = req.get('content-type') === undefined && req.get('transfer-encoding') === undefined && (length === undefined || length === '0');
-    if (!bodiless && req.is('application/json') !== 'application/json') return next(new ServiceError('unsupported_media_type', `a request signed in by the dashboard cookie must be application/json, got '${req.get('content-type') ?? 'none'}'`));
+    const bodiless =
+      req.get('content-type') === undefined &&
+      req.get('transfer-encoding') === undefined &&
+      (length === undefined || length === '0');
+    if (!bodiless && req.is('application/json') !== 'application/json')
+      return next(
+        new ServiceError(
+          'unsupported_media_type',
+          `a request signed in by the dashboard cookie must be application/json, got '${req.get('content-type') ?? 'none'}'`,
+        ),
+      );
     next();
   };
 }

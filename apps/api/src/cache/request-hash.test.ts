@@ -4,7 +4,12 @@ import type { ModelSpec, Tensor } from '@tessera/contract';
 import { requestHash } from './request-hash.js';
 
 const model = { name: 'm', version: '1', digest: 'd1' } as ModelSpec;
-const t = (data: number[], shape = [1, data.length], name = 'x'): Tensor => ({ name, datatype: 'FP32', shape, data: new Float32Array(data) });
+const t = (data: number[], shape = [1, data.length], name = 'x'): Tensor => ({
+  name,
+  datatype: 'FP32',
+  shape,
+  data: new Float32Array(data),
+});
 const h = (m: ModelSpec, tensors: Tensor[], outputs?: string[]) => requestHash(m, { tensors, outputs });
 
 test('the same inference hashes the same', () => {
@@ -29,5 +34,8 @@ test('model, version, file digest, bytes, shape, name and requested outputs all 
 });
 
 test('moving bytes between tensors changes the key', () => {
-  assert.notEqual(h(model, [t([1, 2], [1, 2], 'a'), t([3], [1, 1], 'b')]), h(model, [t([1], [1, 1], 'a'), t([2, 3], [1, 2], 'b')]));
+  assert.notEqual(
+    h(model, [t([1, 2], [1, 2], 'a'), t([3], [1, 1], 'b')]),
+    h(model, [t([1], [1, 1], 'a'), t([2, 3], [1, 2], 'b')]),
+  );
 });

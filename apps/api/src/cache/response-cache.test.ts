@@ -8,10 +8,20 @@ const model = { name: 'm', version: '1' } as ModelSpec;
 
 test('cache entries are keyed per model and request hash and carry the policy the worker applies', async () => {
   const registry = createRegistry({});
-  const counter = new Counter({ name: 'c', help: 'c', labelNames: ['model', 'result'] as const, registers: [registry] });
+  const counter = new Counter({
+    name: 'c',
+    help: 'c',
+    labelNames: ['model', 'result'] as const,
+    registers: [registry],
+  });
   const cache = new ResponseCache('p', counter, 1 << 20);
   assert.equal(cache.key(model, 'h', 'k:a'), 'p:cache:k:a:m:h');
-  assert.deepEqual(cache.entry(model, 'h', { enabled: true, ttlS: 60, maxEntryBytes: 10_000 }, 'k:a'), { key: 'p:cache:k:a:m:h', ttlMs: 60_000, maxBytes: 10_000, budgetBytes: 1 << 20 });
+  assert.deepEqual(cache.entry(model, 'h', { enabled: true, ttlS: 60, maxEntryBytes: 10_000 }, 'k:a'), {
+    key: 'p:cache:k:a:m:h',
+    ttlMs: 60_000,
+    maxBytes: 10_000,
+    budgetBytes: 1 << 20,
+  });
   cache.count(model, 'hit');
   cache.count(model, 'miss');
   cache.count(model, 'miss');

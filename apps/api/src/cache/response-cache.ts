@@ -34,7 +34,12 @@ export class ResponseCache {
 
   /** Where the worker stores this request's result (see InferRequestPart.cache). */
   entry(model: ModelSpec, hash: string, policy: CachePolicy, tenant: string): NonNullable<InferRequestPart['cache']> {
-    return { key: this.key(model, hash, tenant), ttlMs: policy.ttlS * 1000, maxBytes: policy.maxEntryBytes, ...(this.budgetBytes ? { budgetBytes: this.budgetBytes } : {}) };
+    return {
+      key: this.key(model, hash, tenant),
+      ttlMs: policy.ttlS * 1000,
+      maxBytes: policy.maxEntryBytes,
+      ...(this.budgetBytes ? { budgetBytes: this.budgetBytes } : {}),
+    };
   }
 
   count(model: ModelSpec, outcome: CacheOutcome): void {

@@ -5,7 +5,11 @@ import { connectRedis } from '@tessera/queue';
 /** The CLIs read REDIS_URL and QUEUE_PREFIX like the API does, and fail fast when Redis is away. */
 export function connect(): { config: ApiConfig; redis: Redis } {
   const config = loadApiConfig();
-  const redis = connectRedis(config, { maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: (times) => (times > 2 ? null : 200) });
+  const redis = connectRedis(config, {
+    maxRetriesPerRequest: 1,
+    connectTimeout: 3000,
+    retryStrategy: (times) => (times > 2 ? null : 200),
+  });
   redis.on('error', () => {}); // reported by the command that fails
   return { config, redis };
 }
@@ -19,6 +23,7 @@ export function fail(message: string, code = 1): never {
 export function runCli(main: () => Promise<void>): void {
   main().then(
     () => process.exit(0),
-    (err: unknown) => fail(err instanceof ConfigError ? err.message : `error: ${(err as Error).message ?? String(err)}`),
+    (err: unknown) =>
+      fail(err instanceof ConfigError ? err.message : `error: ${(err as Error).message ?? String(err)}`),
   );
 }

@@ -17,7 +17,10 @@ Reads REDIS_URL and QUEUE_PREFIX like the API; Redis' admin user is needed (npm 
 REDIS_URL="$(cat .run/redis/admin-url)").`;
 
 function list(value: string | undefined): string[] | undefined {
-  const items = value?.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = value
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return items?.length ? items : undefined;
 }
 
@@ -34,7 +37,8 @@ function parsePriority(value: string | undefined): { min: number; max: number } 
   const m = /^(\d+)(?:-(\d+))?$/.exec(value.trim());
   const min = Number(m?.[1]);
   const max = Number(m?.[2] ?? m?.[1]);
-  if (!m || min < 1 || max < min) fail(`--priority takes MIN-MAX with 1 <= MIN <= MAX (1 is the highest priority), got '${value}'`);
+  if (!m || min < 1 || max < min)
+    fail(`--priority takes MIN-MAX with 1 <= MIN <= MAX (1 is the highest priority), got '${value}'`);
   return { min, max };
 }
 
@@ -70,20 +74,32 @@ async function main(): Promise<void> {
   try {
     switch (command) {
       case 'create': {
-        if (!values.name || !/^[A-Za-z0-9_.:@-]{1,64}$/.test(values.name)) fail('--name is required: 1 to 64 letters, digits or _ . : @ -');
+        if (!values.name || !/^[A-Za-z0-9_.:@-]{1,64}$/.test(values.name))
+          fail('--name is required: 1 to 64 letters, digits or _ . : @ -');
         const scopes = parseScopes(values.scopes);
         const rateRaw = values['rate-limit'];
         const rateLimit = rateRaw === undefined ? undefined : Number(rateRaw);
-        if (rateLimit !== undefined && (!Number.isSafeInteger(rateLimit) || rateLimit < 0)) fail(`--rate-limit takes a non-negative integer (requests per window; 0: none), got '${rateRaw}'`);
+        if (rateLimit !== undefined && (!Number.isSafeInteger(rateLimit) || rateLimit < 0))
+          fail(`--rate-limit takes a non-negative integer (requests per window; 0: none), got '${rateRaw}'`);
         const cacheGroup = values['cache-group'];
-        if (cacheGroup !== undefined && !/^[A-Za-z0-9_.@-]{1,64}$/.test(cacheGroup)) fail('--cache-group takes 1 to 64 letters, digits or _ . @ -');
+        if (cacheGroup !== undefined && !/^[A-Za-z0-9_.@-]{1,64}$/.test(cacheGroup))
+          fail('--cache-group takes 1 to 64 letters, digits or _ . @ -');
         const replaced = values.replace ? await store.revoke(values.name) : [];
-        const { key, record } = await store.create({ name: values.name, scopes, rateLimit, models: list(values.models), priority: parsePriority(values.priority), cacheGroup });
+        const { key, record } = await store.create({
+          name: values.name,
+          scopes,
+          rateLimit,
+          models: list(values.models),
+          priority: parsePriority(values.priority),
+          cacheGroup,
+        });
         if (values.json) {
           const { hash: _hash, ...rest } = record;
           process.stdout.write(`${JSON.stringify({ key, ...rest, replaced: replaced.map((r) => r.id) })}\n`);
         } else {
-          process.stderr.write(`created ${describe(record)}${replaced.length ? ` (replaced ${replaced.map((r) => r.id).join(', ')})` : ''}\nthe key is shown only now; store it:\n`);
+          process.stderr.write(
+            `created ${describe(record)}${replaced.length ? ` (replaced ${replaced.map((r) => r.id).join(', ')})` : ''}\nthe key is shown only now; store it:\n`,
+          );
           process.stdout.write(`${key}\n`);
         }
         return;

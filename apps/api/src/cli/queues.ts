@@ -25,7 +25,9 @@ async function main(): Promise<void> {
     else if (command === 'resume') await resumeQueue(queue);
     else if (command === 'drain') extra = { removed: await drainQueue(queue, redis, config.QUEUE_PREFIX, model) };
     else if (command !== 'status') fail(`unknown command '${command}'\n\n${USAGE}`, 2);
-    process.stdout.write(`${JSON.stringify({ ...(await queueStatus(queue, redis, config.QUEUE_PREFIX, model)), ...extra })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...(await queueStatus(queue, redis, config.QUEUE_PREFIX, model)), ...extra })}\n`,
+    );
   } finally {
     await queue.close().catch(() => {});
     redis.disconnect();

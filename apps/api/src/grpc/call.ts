@@ -21,8 +21,14 @@ export type TrustProxy = (address: string, i: number) => boolean;
  * the hops before it are trusted proxies (nginx), the address their X-Forwarded-For names.
  */
 export function clientAddress(call: AnyCall, trust: TrustProxy): string {
-  const peer = call.getPeer().replace(/^ipv[46]:/, '').replace(/^\[?([^\]]*?)\]?:\d+$/, '$1');
-  const forwarded = (metadataValue(call.metadata, 'x-forwarded-for') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const peer = call
+    .getPeer()
+    .replace(/^ipv[46]:/, '')
+    .replace(/^\[?([^\]]*?)\]?:\d+$/, '$1');
+  const forwarded = (metadataValue(call.metadata, 'x-forwarded-for') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const chain = [peer, ...forwarded.reverse()];
   let i = 0;
   while (i < chain.length - 1 && trust(chain[i]!, i)) i++;
@@ -43,7 +49,12 @@ export interface CallIdentity {
 }
 
 /** Who is calling, from `authorization: Bearer <key>` metadata; holding `scope` when one is asked. */
-export async function identify(call: AnyCall, auth: AuthOptions, trustProxy: TrustProxy, scope?: 'infer'): Promise<CallIdentity> {
+export async function identify(
+  call: AnyCall,
+  auth: AuthOptions,
+  trustProxy: TrustProxy,
+  scope?: 'infer',
+): Promise<CallIdentity> {
   const ip = clientAddress(call, trustProxy);
   const requestId = requestIdOf(metadataValue(call.metadata, 'x-request-id'));
   const principal = await verifyCredentials(auth, metadataValue(call.metadata, 'authorization'), ip);
@@ -56,7 +67,13 @@ export async function identify(call: AnyCall, auth: AuthOptions, trustProxy: Tru
  * X-Request-Timeout-Ms header, the other headers are metadata, and the call's cancellation
  * (the client left, or its deadline passed) aborts it.
  */
-export function inferenceCall(call: AnyCall, who: CallIdentity, parameters: Record<string, unknown>, signal: AbortSignal, requestId = who.requestId): InferenceCall {
+export function inferenceCall(
+  call: AnyCall,
+  who: CallIdentity,
+  parameters: Record<string, unknown>,
+  signal: AbortSignal,
+  requestId = who.requestId,
+): InferenceCall {
   const timeoutMs = deadlineLeftMs(call);
   return {
     id: requestId,

@@ -1,13 +1,26 @@
 import { ServiceError, isDatatype, type BinarySection, type Datatype } from '@tessera/contract';
-import { fromParameters, toParameters, type ModelInferRequest, type ModelInferResponse, type WireTensorMeta } from '@tessera/client/grpc';
+import {
+  fromParameters,
+  toParameters,
+  type ModelInferRequest,
+  type ModelInferResponse,
+  type WireTensorMeta,
+} from '@tessera/client/grpc';
 import type { InferenceOutcome } from '../run-inference.js';
 
 /** Where InferTensorContents keeps the values of each datatype (FP16 has no field: raw bytes only). */
 const CONTENTS_FIELD: Partial<Record<Datatype, string>> = {
   BOOL: 'bool_contents',
-  INT8: 'int_contents', INT16: 'int_contents', INT32: 'int_contents', INT64: 'int64_contents',
-  UINT8: 'uint_contents', UINT16: 'uint_contents', UINT32: 'uint_contents', UINT64: 'uint64_contents',
-  FP32: 'fp32_contents', FP64: 'fp64_contents',
+  INT8: 'int_contents',
+  INT16: 'int_contents',
+  INT32: 'int_contents',
+  INT64: 'int64_contents',
+  UINT8: 'uint_contents',
+  UINT16: 'uint_contents',
+  UINT32: 'uint_contents',
+  UINT64: 'uint64_contents',
+  FP32: 'fp32_contents',
+  FP64: 'fp64_contents',
 };
 
 function bad(message: string): ServiceError {
@@ -20,7 +33,9 @@ function typedContents(input: WireTensorMeta): unknown[] | undefined {
   if (given.length === 0) return undefined;
   const field = isDatatype(input.datatype) ? CONTENTS_FIELD[input.datatype] : undefined;
   if (given.length > 1 || given[0]![0] !== field) {
-    throw bad(`input '${input.name}' (${input.datatype}) must carry its values in ${field ?? 'raw_input_contents'}, not ${given.map(([k]) => k).join(', ')}`);
+    throw bad(
+      `input '${input.name}' (${input.datatype}) must carry its values in ${field ?? 'raw_input_contents'}, not ${given.map(([k]) => k).join(', ')}`,
+    );
   }
   return given[0]![1] as unknown[];
 }
@@ -34,14 +49,21 @@ function typedContents(input: WireTensorMeta): unknown[] | undefined {
 export function toOipBody(req: ModelInferRequest): { body: Record<string, unknown>; binary?: BinarySection } {
   const raw = req.raw_input_contents ?? [];
   if (raw.length > 0 && raw.length !== req.inputs.length) {
-    throw bad(`raw_input_contents has ${raw.length} entries for ${req.inputs.length} inputs: give every input's bytes, in input order, or none`);
+    throw bad(
+      `raw_input_contents has ${raw.length} entries for ${req.inputs.length} inputs: give every input's bytes, in input order, or none`,
+    );
   }
   const inputs = req.inputs.map((input, i) => {
     const { binary_data_size: _ignored, ...parameters } = fromParameters(input.parameters);
     const data = typedContents(input);
     if (raw.length > 0) {
       if (data) throw bad(`input '${input.name}' has both contents and raw_input_contents`);
-      return { name: input.name, datatype: input.datatype, shape: input.shape, parameters: { ...parameters, binary_data_size: raw[i]!.byteLength } };
+      return {
+        name: input.name,
+        datatype: input.datatype,
+        shape: input.shape,
+        parameters: { ...parameters, binary_data_size: raw[i]!.byteLength },
+      };
     }
     return { name: input.name, datatype: input.datatype, shape: input.shape, parameters, ...(data ? { data } : {}) };
   });
@@ -57,13 +79,22 @@ export function toOipBody(req: ModelInferRequest): { body: Record<string, unknow
 }
 
 /** The response: every output as raw bytes (as Triton answers), and the REST response's parameters. */
-export function toInferResponse(model: { name: string; version: string }, id: string, outcome: InferenceOutcome): ModelInferResponse {
+export function toInferResponse(
+  model: { name: string; version: string },
+  id: string,
+  outcome: InferenceOutcome,
+): ModelInferResponse {
   const { result, timing } = outcome;
   return {
     model_name: model.name,
     model_version: model.version,
     id,
-    parameters: toParameters({ ...timing, execution_provider: result.provider, cache: outcome.cache, ...(outcome.replayed ? { idempotent_replay: true } : {}) }),
+    parameters: toParameters({
+      ...timing,
+      execution_provider: result.provider,
+      cache: outcome.cache,
+      ...(outcome.replayed ? { idempotent_replay: true } : {}),
+    }),
     outputs: result.outputs.map((w) => ({ name: w.name, datatype: w.datatype, shape: w.shape })),
     raw_output_contents: result.outputs.map((w) => Buffer.from(w.b64, 'base64')),
   };

@@ -23,7 +23,8 @@ export interface Malformed {
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req | Malformed, Res>, callback: grpc.sendUnaryData<Res>) => void;
 
 function checkWellFormed<T>(request: T | Malformed): T {
-  if (request && typeof request === 'object' && 'malformed' in request) throw new ServiceError('bad_request', `malformed protobuf message: ${request.malformed}`);
+  if (request && typeof request === 'object' && 'malformed' in request)
+    throw new ServiceError('bad_request', `malformed protobuf message: ${request.malformed}`);
   return request as T;
 }
 
@@ -43,7 +44,15 @@ export function inferenceHandlers({ ctx, auth, limiter }: ServiceDeps): grpc.Unt
   const trust = express().set('trust proxy', ctx.config.TRUST_PROXY).get('trust proxy fn') as TrustProxy;
 
   /** A unary call: `answer` runs after authentication (unless open) and its errors become statuses. */
-  const unary = <Req, Res>(open: boolean, answer: (request: Req, who: CallIdentity | undefined, call: grpc.ServerUnaryCall<Req | Malformed, Res>) => Promise<Res>): Unary<Req, Res> =>
+  const unary =
+    <Req, Res>(
+      open: boolean,
+      answer: (
+        request: Req,
+        who: CallIdentity | undefined,
+        call: grpc.ServerUnaryCall<Req | Malformed, Res>,
+      ) => Promise<Res>,
+    ): Unary<Req, Res> =>
     (call, callback) => {
       let who: CallIdentity | undefined;
       const run = async () => {
@@ -69,7 +78,12 @@ export function inferenceHandlers({ ctx, auth, limiter }: ServiceDeps): grpc.Unt
   };
 
   /** One inference: the same validation, policy, admission and answer as POST /v2/models/{m}/infer. */
-  const infer = async (request: ModelInferRequest, who: CallIdentity, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, signal: AbortSignal): Promise<ModelInferResponse> => {
+  const infer = async (
+    request: ModelInferRequest,
+    who: CallIdentity,
+    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+    signal: AbortSignal,
+  ): Promise<ModelInferResponse> => {
     // Without a version, the default for the provider serving the model (as REST's infer).
     assertModelAccess(who, request.model_name);
     const model = await resolveRequested(ctx, request.model_name, request.model_version || undefined);
@@ -79,7 +93,9 @@ export function inferenceHandlers({ ctx, auth, limiter }: ServiceDeps): grpc.Unt
     try {
       const inference = inferenceCall(call, who, body.parameters as Record<string, unknown>, signal);
       inference.rateCount = pending?.count;
-      const outcome = await runInference(ctx, inference, model, validated, { idempotencyKey: idempotencyKeyOf(inference, (body.parameters as Record<string, unknown>).idempotency_key) });
+      const outcome = await runInference(ctx, inference, model, validated, {
+        idempotencyKey: idempotencyKeyOf(inference, (body.parameters as Record<string, unknown>).idempotency_key),
+      });
       return toInferResponse(model, request.id, outcome);
     } finally {
       pending?.release();
@@ -101,14 +117,26 @@ export function inferenceHandlers({ ctx, auth, limiter }: ServiceDeps): grpc.Unt
       await counted(who);
       const { parameters, ...meta } = await modelMetadata(ctx, modelOf(who, req.name, req.version));
       // The gRPC message has string properties where REST has parameters.
-      return { ...meta, properties: Object.fromEntries(Object.entries(parameters ?? {}).map(([k, v]) => [k, String(v)])) };
+      return {
+        ...meta,
+        properties: Object.fromEntries(Object.entries(parameters ?? {}).map(([k, v]) => [k, String(v)])),
+      };
     }),
     RepositoryIndex: unary<{ ready: boolean }, unknown>(false, async (req, who) => {
       await counted(who);
       const rows = await repositoryIndex(ctx, (name) => mayUseModel(who ?? {}, name));
-      return { models: (req.ready ? rows.filter((m) => m.state === 'READY') : rows).map((m) => ({ name: m.name, version: m.version ?? '', state: m.state ?? '', reason: m.reason ?? '' })) };
+      return {
+        models: (req.ready ? rows.filter((m) => m.state === 'READY') : rows).map((m) => ({
+          name: m.name,
+          version: m.version ?? '',
+          state: m.state ?? '',
+          reason: m.reason ?? '',
+        })),
+      };
     }),
-    ModelInfer: unary<ModelInferRequest, ModelInferResponse>(false, (req, who, call) => infer(req, who!, call, cancellation(call))),
+    ModelInfer: unary<ModelInferRequest, ModelInferResponse>(false, (req, who, call) =>
+      infer(req, who!, call, cancellation(call)),
+    ),
     ModelStreamInfer: (call: grpc.ServerDuplexStream<ModelInferRequest | Malformed, unknown>) => {
       const signal = cancellation(call);
       let failed = false;
@@ -132,7 +160,14 @@ export function inferenceHandlers({ ctx, auth, limiter }: ServiceDeps): grpc.Unt
             (err: unknown) => {
               // A failed request fails alone: its answer carries its id, and the stream stays open.
               const request = message as Partial<ModelInferRequest>;
-              return { error_message: streamErrorMessage(statusOf(err, ctx.logger, '')), infer_response: { model_name: request.model_name ?? '', model_version: request.model_version ?? '', id: request.id ?? '' } };
+              return {
+                error_message: streamErrorMessage(statusOf(err, ctx.logger, '')),
+                infer_response: {
+                  model_name: request.model_name ?? '',
+                  model_version: request.model_version ?? '',
+                  id: request.id ?? '',
+                },
+              };
             },
           )
           .then((answer) => {

@@ -10,7 +10,9 @@ import type { Logger } from '@tessera/telemetry';
  */
 export function statusOf(err: unknown, logger: Logger, requestId: string): Partial<grpc.StatusObject> {
   const known = err instanceof ServiceError ? err : undefined;
-  const error = known ?? new ServiceError('internal', 'internal error: this is a bug, the request id is in the logs', { cause: err });
+  const error =
+    known ??
+    new ServiceError('internal', 'internal error: this is a bug, the request id is in the logs', { cause: err });
   if (!known) logger.error({ reqId: requestId, err }, 'unhandled error in a gRPC call');
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_KEY, error.code);

@@ -38,7 +38,11 @@ export function loggedUrl(url: string): string {
 }
 
 /** One structured log line and the request metrics per response. */
-export function accessLog(logger: Logger, metrics: ApiMetrics, models: ModelNames = { known: () => false, defaultModel: '' }) {
+export function accessLog(
+  logger: Logger,
+  metrics: ApiMetrics,
+  models: ModelNames = { known: () => false, defaultModel: '' },
+) {
   return function accessLogMiddleware(req: Request, res: Response, next: NextFunction): void {
     res.on('finish', () => {
       const ms = elapsedMs(req);
@@ -51,7 +55,16 @@ export function accessLog(logger: Logger, metrics: ApiMetrics, models: ModelName
         metrics.latency.observe({ route, model }, ms / 1000);
       }
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
-      logger[level]({ reqId: req.id, method: req.method, url: loggedUrl(req.originalUrl), status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
+      logger[level](
+        {
+          reqId: req.id,
+          method: req.method,
+          url: loggedUrl(req.originalUrl),
+          status: res.statusCode,
+          ms: Math.round(ms * 100) / 100,
+        },
+        'request',
+      );
     });
     next();
   };

@@ -14,7 +14,13 @@ function routeGuards(ctx: ApiContext): Record<'infer' | 'admin' | 'key', Request
   let guards = guardsOf.get(ctx);
   if (!guards) {
     const { config } = ctx;
-    const limiter = new PerKeyRateLimit({ redis: ctx.redis, prefix: config.QUEUE_PREFIX, limit: config.RATE_LIMIT, windowMs: config.RATE_LIMIT_WINDOW_MS, logger: ctx.logger });
+    const limiter = new PerKeyRateLimit({
+      redis: ctx.redis,
+      prefix: config.QUEUE_PREFIX,
+      limit: config.RATE_LIMIT,
+      windowMs: config.RATE_LIMIT_WINDOW_MS,
+      logger: ctx.logger,
+    });
     guards = {
       // An inference's count is taken by its admission script (no round trip of its own).
       infer: [limiter.deferred(), requireScope('infer')],
@@ -46,7 +52,9 @@ const isAdminPath = (path: string) => path === '/admin' || path.startsWith('/adm
 export function authentication(ctx: ApiContext): RequestHandler {
   const { config } = ctx;
   if (!config.AUTH) {
-    ctx.logger.warn('AUTH=off: inference and metadata routes accept requests without an API key; never run a shared or public deployment like this');
+    ctx.logger.warn(
+      'AUTH=off: inference and metadata routes accept requests without an API key; never run a shared or public deployment like this',
+    );
   }
   const base = { keys: ctx.keys, failures: ctx.authFailures, required: config.AUTH, logger: ctx.logger };
   const bearer = authenticate(base);

@@ -1,9 +1,30 @@
 import type { NextFunction, Request, Response } from 'express';
 
 /** What a browser may send: the key, the body's type, and the protocol's own headers. */
-const ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'inference-header-content-length', 'x-request-timeout-ms', 'request-timeout', 'cache-control', 'x-request-id'].join(', ');
+const ALLOWED_HEADERS = [
+  'authorization',
+  'content-type',
+  'idempotency-key',
+  'inference-header-content-length',
+  'x-request-timeout-ms',
+  'request-timeout',
+  'cache-control',
+  'x-request-id',
+].join(', ');
 /** What a browser may read: the binary extension's header length, timings, limits and ids. */
-const EXPOSED_HEADERS = ['inference-header-content-length', 'x-request-id', 'retry-after', 'x-cache', 'idempotent-replayed', 'x-total-time', 'x-queue-time', 'x-inference-time', 'x-batch-size', 'ratelimit', 'ratelimit-policy'].join(', ');
+const EXPOSED_HEADERS = [
+  'inference-header-content-length',
+  'x-request-id',
+  'retry-after',
+  'x-cache',
+  'idempotent-replayed',
+  'x-total-time',
+  'x-queue-time',
+  'x-inference-time',
+  'x-batch-size',
+  'ratelimit',
+  'ratelimit-policy',
+].join(', ');
 
 /**
  * Cross-origin browser calls from an explicit allow-list only (CORS_ORIGINS): the origin is

@@ -3,7 +3,12 @@ import { ServiceError, type ErrorBody } from '@tessera/contract';
 import type { Logger } from '@tessera/telemetry';
 
 /** Maps body-parser's errors (which carry `type` and `status`) to the service's error table. */
-function fromParser(err: { type?: string; status?: number; message?: string; limit?: number }): ServiceError | undefined {
+function fromParser(err: {
+  type?: string;
+  status?: number;
+  message?: string;
+  limit?: number;
+}): ServiceError | undefined {
   switch (err.type) {
     case 'entity.parse.failed':
       return new ServiceError('bad_request', `malformed JSON: ${err.message}`);
@@ -34,7 +39,9 @@ function fromClientStatus(err: { status?: number; message?: string }): ServiceEr
 export function errorHandler(logger: Logger) {
   return function errorHandlerMiddleware(err: unknown, req: Request, res: Response, _next: NextFunction): void {
     const known = err instanceof ServiceError ? err : fromParser(err as object);
-    const error = known ?? new ServiceError('internal', 'internal error: this is a bug, the request id is in the logs', { cause: err });
+    const error =
+      known ??
+      new ServiceError('internal', 'internal error: this is a bug, the request id is in the logs', { cause: err });
     if (!known) logger.error({ reqId: req.id, err }, 'unhandled error');
     if (res.headersSent) return;
     for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);

@@ -16,7 +16,8 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
     if (typeof node !== 'object' || node === null) continue;
     if (depth + 1 > limit) return true;
     const children = Array.isArray(node) ? node : Object.values(node);
-    for (const child of children) if (typeof child === 'object' && child !== null) stack.push({ node: child, depth: depth + 1 });
+    for (const child of children)
+      if (typeof child === 'object' && child !== null) stack.push({ node: child, depth: depth + 1 });
   }
   return false;
 }
@@ -24,6 +25,10 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
 /** A parsed body nested deeper than MAX_JSON_DEPTH is a 400 before any route reads it. */
 export function limitJsonDepth(limit = MAX_JSON_DEPTH) {
   return function limitJsonDepthMiddleware(req: Request, _res: Response, next: NextFunction): void {
-    next(nestsDeeperThan(req.body, limit) ? new ServiceError('bad_request', `request body nests arrays or objects more than ${limit} deep`) : undefined);
+    next(
+      nestsDeeperThan(req.body, limit)
+        ? new ServiceError('bad_request', `request body nests arrays or objects more than ${limit} deep`)
+        : undefined,
+    );
   };
 }

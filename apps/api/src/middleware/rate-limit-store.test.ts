@@ -60,7 +60,11 @@ test('sequential increments count 1, 2, 3 within one window', async () => {
     const ms = resetTime!.getTime() - start;
     assert.ok(ms > 59_000 && ms <= 60_000 + (Date.now() - start), `resetTime ${ms} ms ahead`);
   }
-  assert.equal(answers[2]!.resetTime!.getTime() - answers[0]!.resetTime!.getTime() <= 50, true, 'one window for all three');
+  assert.equal(
+    answers[2]!.resetTime!.getTime() - answers[0]!.resetTime!.getTime() <= 50,
+    true,
+    'one window for all three',
+  );
   assert.equal(await inspect.get('seq:ratelimit:a'), '3');
   assert.deepEqual(hits([await store.increment('b')]), [1], 'each key counts apart');
 });
@@ -85,8 +89,16 @@ test('concurrent increments share scripts, and each gets its own exact count', a
   const counts = hits(await Promise.all(answers));
   for (const key of keys) {
     const mine = counts.filter((_, i) => requests[i] === key);
-    assert.deepEqual([...mine].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i + 1), `key ${key}: each of 1..50 exactly once`);
-    assert.deepEqual(mine, [...mine].sort((x, y) => x - y), `key ${key}: counted in arrival order`);
+    assert.deepEqual(
+      [...mine].sort((x, y) => x - y),
+      Array.from({ length: 50 }, (_, i) => i + 1),
+      `key ${key}: each of 1..50 exactly once`,
+    );
+    assert.deepEqual(
+      mine,
+      [...mine].sort((x, y) => x - y),
+      `key ${key}: counted in arrival order`,
+    );
     assert.equal(await inspect.get(`burst:ratelimit:${key}`), '50');
   }
   assert.ok(scripts.sent >= 2 && scripts.sent < 10, `${scripts.sent} scripts for ${requests.length} increments`);
@@ -95,8 +107,13 @@ test('concurrent increments share scripts, and each gets its own exact count', a
 test('two stores (two replicas) share the counters exactly', async () => {
   const one = setup('shared');
   const two = setup('shared');
-  const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? one.store : two.store).increment('k')));
-  assert.deepEqual(hits(answers).sort((x, y) => x - y), Array.from({ length: 60 }, (_, i) => i + 1));
+  const answers = await Promise.all(
+    Array.from({ length: 60 }, (_, i) => (i % 2 ? one.store : two.store).increment('k')),
+  );
+  assert.deepEqual(
+    hits(answers).sort((x, y) => x - y),
+    Array.from({ length: 60 }, (_, i) => i + 1),
+  );
   assert.equal(await inspect.get('shared:ratelimit:k'), '60');
 });
 
@@ -166,13 +183,16 @@ test('with Redis stopped requests pass at once; counting resumes when it is back
   const start = Date.now();
   for (let i = 0; i < 5; i++) {
     const answers = await Promise.all(Array.from({ length: 20 }, () => store.increment('a')));
-    assert.deepEqual(new Set(hits(answers)), new Set([1]), 'passed, as the window\'s first hit');
+    assert.deepEqual(new Set(hits(answers)), new Set([1]), "passed, as the window's first hit");
   }
   assert.ok(Date.now() - start < 2500, `five batches in ${Date.now() - start} ms`);
   assert.equal(warnings.length, 1, 'one warning, not one per request');
 
   redis = await startRedis({ port, dir });
   // A fresh server: empty, and without the script (NOSCRIPT, loaded again).
-  await waitFor('the store to count again', async () => (await store.increment('a')).totalHits > 1, { timeoutMs: 15_000, intervalMs: 50 });
+  await waitFor('the store to count again', async () => (await store.increment('a')).totalHits > 1, {
+    timeoutMs: 15_000,
+    intervalMs: 50,
+  });
   assert.ok(Number(await inspect.get('outage:ratelimit:a')) >= 2);
 });

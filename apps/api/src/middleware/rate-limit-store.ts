@@ -84,7 +84,13 @@ export class RedisRateLimitStore implements Store {
   }
 
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
-    const out = await this.command((redis) => redis.multi().get(this.prefix + key).pttl(this.prefix + key).exec());
+    const out = await this.command((redis) =>
+      redis
+        .multi()
+        .get(this.prefix + key)
+        .pttl(this.prefix + key)
+        .exec(),
+    );
     const hits = out?.[0]?.[1];
     const ttl = Number(out?.[1]?.[1]);
     if (typeof hits !== 'string') return undefined;
@@ -111,13 +117,19 @@ export class RedisRateLimitStore implements Store {
     const waiters = [...batch.values()];
     let out: unknown[];
     try {
-      const reply = await this.command((redis) => INCREMENT.run(redis, keys, [this.windowMs, ...waiters.map((w) => w.length)]));
-      if (!Array.isArray(reply) || reply.length !== 2 * keys.length) throw new Error(`unexpected reply from the rate limit script: ${JSON.stringify(reply)}`);
+      const reply = await this.command((redis) =>
+        INCREMENT.run(redis, keys, [this.windowMs, ...waiters.map((w) => w.length)]),
+      );
+      if (!Array.isArray(reply) || reply.length !== 2 * keys.length)
+        throw new Error(`unexpected reply from the rate limit script: ${JSON.stringify(reply)}`);
       out = reply;
     } catch (err) {
       if (Date.now() - this.lastWarning > 10_000) {
         this.lastWarning = Date.now();
-        this.opts.logger.warn({ err: (err as Error).message }, 'rate limiter cannot reach Redis; requests pass unlimited meanwhile');
+        this.opts.logger.warn(
+          { err: (err as Error).message },
+          'rate limiter cannot reach Redis; requests pass unlimited meanwhile',
+        );
       }
       const pass = { totalHits: 1, resetTime: new Date(Date.now() + this.windowMs) };
       for (const resolve of waiters.flat()) resolve(pass);

@@ -40,8 +40,10 @@ function limitOf(req: Counted, fallback: number): number {
   return req.principal?.rateLimit ?? fallback;
 }
 
-const keyOf = (req: Counted): string => (req.principal && req.principal.id !== 'anonymous' ? `key:${req.principal.id}` : `ip:${ipKeyGenerator(req.ip ?? '')}`);
-const whoOf = (req: Counted): string => (req.principal && req.principal.id !== 'anonymous' ? `API key '${req.principal.name}'` : `address ${req.ip}`);
+const keyOf = (req: Counted): string =>
+  req.principal && req.principal.id !== 'anonymous' ? `key:${req.principal.id}` : `ip:${ipKeyGenerator(req.ip ?? '')}`;
+const whoOf = (req: Counted): string =>
+  req.principal && req.principal.id !== 'anonymous' ? `API key '${req.principal.name}'` : `address ${req.ip}`;
 
 /** The policy's name in the draft-8 headers, as express-rate-limit names it ("60-in-1min"). */
 export function policyName(limit: number, windowMs: number): string {
@@ -49,7 +51,14 @@ export function policyName(limit: number, windowMs: number): string {
   const minutes = seconds / 60;
   const hours = minutes / 60;
   const days = hours / 24;
-  const duration = seconds < 60 ? `${seconds}sec` : minutes < 60 ? `${minutes}min` : hours < 24 ? `${hours}hr${hours > 1 ? 's' : ''}` : `${days}day${days > 1 ? 's' : ''}`;
+  const duration =
+    seconds < 60
+      ? `${seconds}sec`
+      : minutes < 60
+        ? `${minutes}min`
+        : hours < 24
+          ? `${hours}hr${hours > 1 ? 's' : ''}`
+          : `${days}day${days > 1 ? 's' : ''}`;
   return `${limit}-in-${duration}`;
 }
 
@@ -115,7 +124,12 @@ export class PerKeyRateLimit {
   readonly immediate: RequestHandler;
 
   constructor(private readonly opts: RateLimitOptions) {
-    this.store = new RedisRateLimitStore({ redis: opts.redis, prefix: `${opts.prefix}:ratelimit:`, logger: opts.logger, timeoutMs: STORE_TIMEOUT_MS });
+    this.store = new RedisRateLimitStore({
+      redis: opts.redis,
+      prefix: `${opts.prefix}:ratelimit:`,
+      logger: opts.logger,
+      timeoutMs: STORE_TIMEOUT_MS,
+    });
     this.immediate = rateLimit({
       windowMs: opts.windowMs,
       limit: (req) => limitOf(req, opts.limit),
@@ -154,7 +168,10 @@ export class PerKeyRateLimit {
    * gets the count once taken; `release()`, called when the request has been answered, counts
    * a request that never reached an admission.
    */
-  defer(who: Counted, onCount: (state: RateState) => void = () => {}): { count: DeferredCount; release: () => void } | undefined {
+  defer(
+    who: Counted,
+    onCount: (state: RateState) => void = () => {},
+  ): { count: DeferredCount; release: () => void } | undefined {
     const limit = limitOf(who, this.opts.limit);
     if (limit === 0) return undefined;
     const key = keyOf(who);
@@ -193,7 +210,8 @@ export class PerKeyRateLimit {
     const limit = limitOf(who, this.opts.limit);
     if (limit === 0) return;
     const hits = await this.store.increment(keyOf(who)).catch(() => undefined);
-    if (hits && hits.totalHits > limit) throw this.refusal(who, limit, hits.resetTime ? hits.resetTime.getTime() - Date.now() : undefined);
+    if (hits && hits.totalHits > limit)
+      throw this.refusal(who, limit, hits.resetTime ? hits.resetTime.getTime() - Date.now() : undefined);
   }
 
   private block(key: string, forMs: number): void {
@@ -223,7 +241,12 @@ export class PerKeyRateLimit {
 
   /** The 429; with `resetMs`, it carries Retry-After (the seconds left in the window). */
   private refusal(req: Counted, limit: number, resetMs?: number): ServiceError {
-    const headers: Record<string, string> = resetMs === undefined ? {} : { 'Retry-After': String(Math.max(1, Math.ceil(resetMs / 1000))) };
-    return new ServiceError('rate_limited', `rate limit exceeded: ${whoOf(req)} may send ${limit} requests per ${Math.round(this.opts.windowMs / 1000)} s`, { headers });
+    const headers: Record<string, string> =
+      resetMs === undefined ? {} : { 'Retry-After': String(Math.max(1, Math.ceil(resetMs / 1000))) };
+    return new ServiceError(
+      'rate_limited',
+      `rate limit exceeded: ${whoOf(req)} may send ${limit} requests per ${Math.round(this.opts.windowMs / 1000)} s`,
+      { headers },
+    );
   }
 }

@@ -23,7 +23,11 @@ export function traceRequests() {
   return function traceRequest(req: Request, res: Response, next: NextFunction): void {
     const t = tracing();
     if (!t.enabled) return next();
-    const span = t.start(`${req.method} request`, { parent: req.get('traceparent'), kind: 'server', attributes: { 'http.request.method': req.method, 'tessera.request_id': String(req.id) } });
+    const span = t.start(`${req.method} request`, {
+      parent: req.get('traceparent'),
+      kind: 'server',
+      attributes: { 'http.request.method': req.method, 'tessera.request_id': String(req.id) },
+    });
     res.locals.span = span;
     res.on('finish', () => {
       const route = req.route?.path ? `${req.baseUrl}${req.route.path as string}` : 'unmatched';

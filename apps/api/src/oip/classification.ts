@@ -14,16 +14,26 @@ export function classificationsOf(outputs: unknown): Map<string, number> {
   for (const o of outputs as Array<{ name?: unknown; parameters?: Record<string, unknown> }>) {
     const k = o?.parameters?.classification;
     if (k === undefined || typeof o.name !== 'string') continue;
-    if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < 1) throw new ServiceError('invalid_input', `output '${o.name}' parameters.classification must be a positive integer, got ${JSON.stringify(k)}`);
+    if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < 1)
+      throw new ServiceError(
+        'invalid_input',
+        `output '${o.name}' parameters.classification must be a positive integer, got ${JSON.stringify(k)}`,
+      );
     asked.set(o.name, k);
   }
   return asked;
 }
 
 /** The top k of every item of an output tensor, as Triton writes them. */
-export function classify(model: ModelSpec, wire: WireTensor, k: number, labels: readonly string[] | undefined): ResponseOutput {
+export function classify(
+  model: ModelSpec,
+  wire: WireTensor,
+  k: number,
+  labels: readonly string[] | undefined,
+): ResponseOutput {
   const t = fromWire(wire);
-  if (t.datatype === 'BOOL') throw new ServiceError('invalid_input', `output '${t.name}' is BOOL and cannot be classified`);
+  if (t.datatype === 'BOOL')
+    throw new ServiceError('invalid_input', `output '${t.name}' is BOOL and cannot be classified`);
   const values = toJsonData(t).map(Number);
   const batched = model.maxBatchSize > 0;
   const items = batched ? (t.shape[0] ?? 1) : 1;
@@ -32,7 +42,10 @@ export function classify(model: ModelSpec, wire: WireTensor, k: number, labels: 
   const data: string[] = [];
   for (let i = 0; i < items; i++) {
     const row = values.slice(i * per, (i + 1) * per);
-    const order = row.map((_, j) => j).sort((a, b) => row[b]! - row[a]! || a - b).slice(0, top);
+    const order = row
+      .map((_, j) => j)
+      .sort((a, b) => row[b]! - row[a]! || a - b)
+      .slice(0, top);
     for (const j of order) data.push(`${row[j]!.toFixed(6)}:${j}${labels?.[j] !== undefined ? `:${labels[j]}` : ''}`);
   }
   return { name: t.name, datatype: 'BYTES', shape: batched ? [items, top] : [top], data };
@@ -77,7 +90,11 @@ async function readLabels(dir: string, jsonName: string | undefined): Promise<st
 }
 
 /** The requested classifications of a result, by output name. */
-export async function classifyOutputs(model: ModelSpec, wires: readonly WireTensor[], asked: ReadonlyMap<string, number>): Promise<Map<string, ResponseOutput>> {
+export async function classifyOutputs(
+  model: ModelSpec,
+  wires: readonly WireTensor[],
+  asked: ReadonlyMap<string, number>,
+): Promise<Map<string, ResponseOutput>> {
   const out = new Map<string, ResponseOutput>();
   if (asked.size === 0) return out;
   const labels = await labelsOf(model);
@@ -92,7 +109,11 @@ export async function classifyOutputs(model: ModelSpec, wires: readonly WireTens
  * The response's outputs in result order: classified ones replace their tensor; those named in
  * `binary` travel as raw bytes after the JSON header (in `chunks`, in output order).
  */
-export function encodeOutputs(wires: readonly WireTensor[], binary: ReadonlySet<string> | undefined, classified: ReadonlyMap<string, ResponseOutput>): { outputs: ResponseOutput[]; chunks: Buffer[] } {
+export function encodeOutputs(
+  wires: readonly WireTensor[],
+  binary: ReadonlySet<string> | undefined,
+  classified: ReadonlyMap<string, ResponseOutput>,
+): { outputs: ResponseOutput[]; chunks: Buffer[] } {
   const chunks: Buffer[] = [];
   const outputs = wires.map((w): ResponseOutput => {
     const c = classified.get(w.name);
@@ -103,7 +124,10 @@ export function encodeOutputs(wires: readonly WireTensor[], binary: ReadonlySet<
     }
     if (c) return c;
     if (binary?.has(w.name)) {
-      const { outputs: [o], chunks: [bytes] } = toBinaryOutputs([w], binary);
+      const {
+        outputs: [o],
+        chunks: [bytes],
+      } = toBinaryOutputs([w], binary);
       chunks.push(bytes!);
       return o!;
     }

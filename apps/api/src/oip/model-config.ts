@@ -4,9 +4,19 @@ import { modelKey, type WorkerInfo } from '@tessera/queue';
 
 /** Triton's `DataType` names (model_config.proto) for the OIP datatypes. */
 const TRITON_TYPE: Record<Datatype | 'BYTES', string> = {
-  BOOL: 'TYPE_BOOL', UINT8: 'TYPE_UINT8', UINT16: 'TYPE_UINT16', UINT32: 'TYPE_UINT32', UINT64: 'TYPE_UINT64',
-  INT8: 'TYPE_INT8', INT16: 'TYPE_INT16', INT32: 'TYPE_INT32', INT64: 'TYPE_INT64',
-  FP16: 'TYPE_FP16', FP32: 'TYPE_FP32', FP64: 'TYPE_FP64', BYTES: 'TYPE_STRING',
+  BOOL: 'TYPE_BOOL',
+  UINT8: 'TYPE_UINT8',
+  UINT16: 'TYPE_UINT16',
+  UINT32: 'TYPE_UINT32',
+  UINT64: 'TYPE_UINT64',
+  INT8: 'TYPE_INT8',
+  INT16: 'TYPE_INT16',
+  INT32: 'TYPE_INT32',
+  INT64: 'TYPE_INT64',
+  FP16: 'TYPE_FP16',
+  FP32: 'TYPE_FP32',
+  FP64: 'TYPE_FP64',
+  BYTES: 'TYPE_STRING',
 } as Record<Datatype | 'BYTES', string>;
 
 export function tritonDatatype(datatype: string): string {
@@ -19,11 +29,17 @@ export function tritonDatatype(datatype: string): string {
  * instance kind from the execution provider in use, and the batch size the tuner prefers.
  * Fields this server has no counterpart for are left out rather than invented.
  */
-export function tritonModelConfig(model: ModelSpec, workers: readonly WorkerInfo[], config: ApiConfig): Record<string, unknown> {
+export function tritonModelConfig(
+  model: ModelSpec,
+  workers: readonly WorkerInfo[],
+  config: ApiConfig,
+): Record<string, unknown> {
   const key = modelKey(model.name, model.version);
   const serving = workers.filter((w) => w.models.includes(key));
   const providers = [...new Set(serving.map((w) => w.providers[key]).filter((p): p is string => p !== undefined))];
-  const caps = [...new Set(serving.map((w) => w.caps[key]).filter((c): c is number => c !== undefined && c > 0))].sort((a, b) => a - b);
+  const caps = [...new Set(serving.map((w) => w.caps[key]).filter((c): c is number => c !== undefined && c > 0))].sort(
+    (a, b) => a - b,
+  );
   const tensor = (t: TensorSpec) => ({ name: t.name, data_type: tritonDatatype(t.datatype), dims: [...t.shape] });
   return {
     name: model.name,
@@ -31,7 +47,12 @@ export function tritonModelConfig(model: ModelSpec, workers: readonly WorkerInfo
     backend: 'onnxruntime',
     version_policy: model.versionPolicy ?? { all: {} },
     max_batch_size: model.maxBatchSize,
-    input: model.inputs.map((t) => ({ ...tensor(t), format: 'FORMAT_NONE', allow_ragged_batch: false, optional: false })),
+    input: model.inputs.map((t) => ({
+      ...tensor(t),
+      format: 'FORMAT_NONE',
+      allow_ragged_batch: false,
+      optional: false,
+    })),
     output: model.outputs.map((t) => ({ ...tensor(t), label_filename: '' })),
     ...(model.maxBatchSize > 0
       ? {

@@ -10,7 +10,10 @@ export interface StatisticsResponse {
  * The statistics of the given model versions, summed over every replica and worker (they all
  * count into Redis). Triton lists each version of each model; so does this.
  */
-export async function modelStatistics(statistics: InferenceStatistics, models: readonly ModelSpec[]): Promise<StatisticsResponse> {
+export async function modelStatistics(
+  statistics: InferenceStatistics,
+  models: readonly ModelSpec[],
+): Promise<StatisticsResponse> {
   const stats = await Promise.all(models.map((m) => statistics.read(m.name, m.version)));
   return { model_stats: models.map((m, i) => ({ name: m.name, version: m.version, ...stats[i]! })) };
 }

@@ -21,14 +21,18 @@ export function adminRouter(ctx: ApiContext): Router {
     const model = resolveModel(ctx, req.params.name).name;
     return { model, queue: ctx.queueFor(model) };
   };
-  const redisDown = (err: unknown) => new ServiceError('not_ready', `Redis is unreachable: ${(err as Error).message}`, { cause: err });
+  const redisDown = (err: unknown) =>
+    new ServiceError('not_ready', `Redis is unreachable: ${(err as Error).message}`, { cause: err });
 
   r.get('/admin/models/:name', async (req: Request<NameParams>, res) => {
     const { model, queue } = queueOf(req);
     res.json(await queueStatus(queue, ctx.redis, prefix, model).catch((err) => Promise.reject(redisDown(err))));
   });
 
-  const action = (name: string, run: (model: string, queue: ReturnType<ApiContext['queueFor']>) => Promise<Record<string, unknown>>) => {
+  const action = (
+    name: string,
+    run: (model: string, queue: ReturnType<ApiContext['queueFor']>) => Promise<Record<string, unknown>>,
+  ) => {
     r.post(`/admin/models/:name/${name}`, async (req: Request<NameParams>, res) => {
       const { model, queue } = queueOf(req);
       const done = await run(model, queue).catch((err) => Promise.reject(redisDown(err)));
@@ -44,7 +48,8 @@ export function adminRouter(ctx: ApiContext): Router {
   // stack) the dashboard's scripts would then fail to load.
   r.use('/admin/queues', (req, res, next) => {
     const csp = res.getHeader('Content-Security-Policy');
-    if (!req.secure && typeof csp === 'string') res.setHeader('Content-Security-Policy', csp.replace(/;?upgrade-insecure-requests/, ''));
+    if (!req.secure && typeof csp === 'string')
+      res.setHeader('Content-Security-Policy', csp.replace(/;?upgrade-insecure-requests/, ''));
     next();
   });
   r.post('/admin/logout', async (req, res) => {
@@ -53,7 +58,14 @@ export function adminRouter(ctx: ApiContext): Router {
     res.setHeader('Set-Cookie', sessionCookie(ctx, req, '', 0));
     res.status(204).end();
   });
-  r.use('/admin/queues', queueBoard('/admin/queues', ctx.repository.names().map((n) => ctx.queueFor(n)), ctx.config.ADMIN_READ_ONLY));
+  r.use(
+    '/admin/queues',
+    queueBoard(
+      '/admin/queues',
+      ctx.repository.names().map((n) => ctx.queueFor(n)),
+      ctx.config.ADMIN_READ_ONLY,
+    ),
+  );
 
   return r;
 }

@@ -37,11 +37,18 @@ export function loginRouter(ctx: ApiContext): Router {
   });
   const body = [express.urlencoded({ extended: false, limit: '4kb' }), express.json({ limit: '4kb' })];
   r.post(LOGIN_PATH, ...body, async (req: Request, res: Response) => {
-    if (!fromSameOrigin(req)) throw new ServiceError('forbidden', 'sign in from the dashboard\'s own login page (Origin or Sec-Fetch-Site)');
+    if (!fromSameOrigin(req))
+      throw new ServiceError('forbidden', "sign in from the dashboard's own login page (Origin or Sec-Fetch-Site)");
     const key = (req.body as { key?: unknown } | undefined)?.key;
     const record = typeof key === 'string' ? await ctx.keys.verify(key) : null;
-    if (!record) throw await countFailure({ failures: ctx.authFailures, logger: ctx.logger }, req, unauthorized('invalid or revoked API key', 'invalid_token'));
-    if (!record.scopes.includes('admin')) throw new ServiceError('forbidden', `API key '${record.name}' lacks the 'admin' scope`);
+    if (!record)
+      throw await countFailure(
+        { failures: ctx.authFailures, logger: ctx.logger },
+        req,
+        unauthorized('invalid or revoked API key', 'invalid_token'),
+      );
+    if (!record.scopes.includes('admin'))
+      throw new ServiceError('forbidden', `API key '${record.name}' lacks the 'admin' scope`);
     const session = await ctx.sessions.create(record.id);
     ctx.logger.info({ key: record.name, ip: req.ip }, 'dashboard sign-in');
     res.setHeader('Set-Cookie', sessionCookie(ctx, req, session, ctx.sessions.ttlS));

@@ -35,7 +35,12 @@ export function oipRouter(ctx: ApiContext): Router {
   const stats = async (req: Request<Partial<ModelParams>>, res: Response) => {
     const { name, version } = req.params;
     if (name !== undefined) assertModelAccess(req, name);
-    const models = name === undefined ? ctx.repository.all().filter((m) => mayUseModel(req, m.name)) : version !== undefined ? [resolveModel(ctx, name, version)] : ctx.repository.versions(resolveModel(ctx, name).name).map((v) => ctx.repository.get(name, v)!);
+    const models =
+      name === undefined
+        ? ctx.repository.all().filter((m) => mayUseModel(req, m.name))
+        : version !== undefined
+          ? [resolveModel(ctx, name, version)]
+          : ctx.repository.versions(resolveModel(ctx, name).name).map((v) => ctx.repository.get(name, v)!);
     res.json(await modelStatistics(ctx.statistics, models));
   };
   r.get('/v2/models/stats', stats);
@@ -54,7 +59,9 @@ export function oipRouter(ctx: ApiContext): Router {
     assertModelAccess(req, req.params.name);
     const model = resolveModel(ctx, req.params.name, req.params.version);
     const { ready, reason } = await modelReadiness(ctx, model);
-    res.status(ready ? 200 : 503).json(ready ? { name: model.name, ready } : { name: model.name, ready, error: reason });
+    res
+      .status(ready ? 200 : 503)
+      .json(ready ? { name: model.name, ready } : { name: model.name, ready, error: reason });
   };
   r.get('/v2/models/:name/ready', modelReady);
   r.get('/v2/models/:name/versions/:version/ready', modelReady);
@@ -63,18 +70,33 @@ export function oipRouter(ctx: ApiContext): Router {
     assertModelAccess(req, req.params.name);
     const model = await resolveRequested(ctx, req.params.name, req.params.version);
     const validated = traced(res, 'validate', () => validateInferenceRequest(model, req.body, req.binaryData));
-    const { id, parameters, outputs: asked } = req.body as { id?: string; parameters?: { idempotency_key?: unknown }; outputs?: unknown };
+    const {
+      id,
+      parameters,
+      outputs: asked,
+    } = req.body as { id?: string; parameters?: { idempotency_key?: unknown }; outputs?: unknown };
     const classifications = classificationsOf(asked);
-    const outcome = await runInference(ctx, req, model, validated, { idempotencyKey: idempotencyKeyOf(req, parameters?.idempotency_key) });
+    const outcome = await runInference(ctx, req, model, validated, {
+      idempotencyKey: idempotencyKeyOf(req, parameters?.idempotency_key),
+    });
     const { result, timing } = outcome;
     setTimingHeaders(res, timing);
     setOutcomeHeaders(res, outcome);
-    const { outputs, chunks } = encodeOutputs(result.outputs, validated.binaryOutputs, await classifyOutputs(model, result.outputs, classifications));
+    const { outputs, chunks } = encodeOutputs(
+      result.outputs,
+      validated.binaryOutputs,
+      await classifyOutputs(model, result.outputs, classifications),
+    );
     const body: InferenceResponse = {
       model_name: model.name,
       model_version: model.version,
       ...(id !== undefined ? { id } : {}),
-      parameters: { ...timing, execution_provider: result.provider, cache: outcome.cache, ...(outcome.replayed ? { idempotent_replay: true } : {}) },
+      parameters: {
+        ...timing,
+        execution_provider: result.provider,
+        cache: outcome.cache,
+        ...(outcome.replayed ? { idempotent_replay: true } : {}),
+      },
       outputs,
     };
     if (!validated.binaryOutputs) {
@@ -98,17 +120,25 @@ export function oipRouter(ctx: ApiContext): Router {
     const rows = await repositoryIndex(ctx, (name) => mayUseModel(req, name));
     res.json(onlyReady ? rows.filter((x) => x.state === 'READY') : rows);
   });
-  r.post('/v2/repository/models/:name/load', requireScope('admin'), async (req: Request<ModelParams>, res: Response) => {
-    assertModelAccess(req, req.params.name);
-    await loadModel(ctx, req.params.name, requestParameters(req.body));
-    res.json({});
-  });
-  r.post('/v2/repository/models/:name/unload', requireScope('admin'), async (req: Request<ModelParams>, res: Response) => {
-    assertModelAccess(req, req.params.name);
-    requestParameters(req.body); // unload_dependents: no model here depends on another
-    await unloadModel(ctx, req.params.name);
-    res.json({});
-  });
+  r.post(
+    '/v2/repository/models/:name/load',
+    requireScope('admin'),
+    async (req: Request<ModelParams>, res: Response) => {
+      assertModelAccess(req, req.params.name);
+      await loadModel(ctx, req.params.name, requestParameters(req.body));
+      res.json({});
+    },
+  );
+  r.post(
+    '/v2/repository/models/:name/unload',
+    requireScope('admin'),
+    async (req: Request<ModelParams>, res: Response) => {
+      assertModelAccess(req, req.params.name);
+      requestParameters(req.body); // unload_dependents: no model here depends on another
+      await unloadModel(ctx, req.params.name);
+      res.json({});
+    },
+  );
 
   // Triton's model-configuration extension.
   const modelConfig = async (req: Request<ModelParams>, res: Response) => {
@@ -119,7 +149,6 @@ export function oipRouter(ctx: ApiContext): Router {
   r.get('/v2/models/:name/config', modelConfig);
   r.get('/v2/models/:name/versions/:version/config', modelConfig);
 
-
   return r;
 }
 
@@ -127,6 +156,7 @@ export function oipRouter(ctx: ApiContext): Router {
 function requestParameters(body: unknown): Record<string, unknown> {
   const p = body && typeof body === 'object' ? (body as { parameters?: unknown }).parameters : undefined;
   if (p === undefined) return {};
-  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new ServiceError('bad_request', "'parameters' must be an object");
+  if (typeof p !== 'object' || p === null || Array.isArray(p))
+    throw new ServiceError('bad_request', "'parameters' must be an object");
   return p as Record<string, unknown>;
 }

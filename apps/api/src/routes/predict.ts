@@ -25,18 +25,40 @@ interface PredictBody {
 
 const OTHER_INPUT = { texts: 'images', images: 'texts' } as const;
 
-async function predictWithPipeline(ctx: ApiContext, req: Request, res: Response, pipeline: Pipeline, body: Record<string, unknown>): Promise<void> {
+async function predictWithPipeline(
+  ctx: ApiContext,
+  req: Request,
+  res: Response,
+  pipeline: Pipeline,
+  body: Record<string, unknown>,
+): Promise<void> {
   const wrong = OTHER_INPUT[pipeline.input];
   if (body[wrong] !== undefined || body.inputs !== undefined) {
-    throw new ServiceError('invalid_input', `model '${pipeline.name}' takes '${pipeline.input}', not '${body[wrong] !== undefined ? wrong : 'inputs'}'`);
+    throw new ServiceError(
+      'invalid_input',
+      `model '${pipeline.name}' takes '${pipeline.input}', not '${body[wrong] !== undefined ? wrong : 'inputs'}'`,
+    );
   }
-  if (body[pipeline.input] === undefined) throw new ServiceError('bad_request', `'${pipeline.input}' is required for model '${pipeline.name}'`);
+  if (body[pipeline.input] === undefined)
+    throw new ServiceError('bad_request', `'${pipeline.input}' is required for model '${pipeline.name}'`);
   const { infer, totals } = pipelineInfer(ctx, req, body.version as string | undefined);
   const results = await pipeline.predict(body, infer);
-  const timing = { total_ms: Math.round(elapsedMs(req) * 1000) / 1000, queue_ms: Math.round(totals.queueMs * 1000) / 1000, compute_ms: Math.round(totals.computeMs * 1000) / 1000, batch_size: totals.batchSize };
+  const timing = {
+    total_ms: Math.round(elapsedMs(req) * 1000) / 1000,
+    queue_ms: Math.round(totals.queueMs * 1000) / 1000,
+    compute_ms: Math.round(totals.computeMs * 1000) / 1000,
+    batch_size: totals.batchSize,
+  };
   setTimingHeaders(res, timing);
   if (totals.calls > 0) setOutcomeHeaders(res, { cache: totals.cache, replayed: false });
-  res.json({ model: pipeline.name, versions: totals.versions, results, latency_ms: timing.total_ms, timing: { ...timing, inference_calls: totals.calls }, execution_provider: totals.provider });
+  res.json({
+    model: pipeline.name,
+    versions: totals.versions,
+    results,
+    latency_ms: timing.total_ms,
+    timing: { ...timing, inference_calls: totals.calls },
+    execution_provider: totals.provider,
+  });
 }
 
 /**
@@ -47,9 +69,12 @@ export function predictRouter(ctx: ApiContext): Router {
   const r = protectedRouter(ctx, 'infer');
   r.post('/predict', async (req, res) => {
     const body = req.body as PredictBody | undefined;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ServiceError('bad_request', 'request body must be a JSON object');
-    if (body.model !== undefined && typeof body.model !== 'string') throw new ServiceError('bad_request', "'model' must be a string");
-    if (body.version !== undefined && typeof body.version !== 'string') throw new ServiceError('bad_request', "'version' must be a string");
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new ServiceError('bad_request', 'request body must be a JSON object');
+    if (body.model !== undefined && typeof body.model !== 'string')
+      throw new ServiceError('bad_request', "'model' must be a string");
+    if (body.version !== undefined && typeof body.version !== 'string')
+      throw new ServiceError('bad_request', "'version' must be a string");
     const name = body.model ?? ctx.config.DEFAULT_MODEL;
     assertModelAccess(req, name);
     const pipeline = ctx.pipelines.get(name);
@@ -60,11 +85,16 @@ export function predictRouter(ctx: ApiContext): Router {
     const model = await resolveRequested(ctx, name, body.version);
     for (const field of ['texts', 'images'] as const) {
       if (body[field] !== undefined) {
-        throw new ServiceError('invalid_input', `model '${model.name}' takes tensors, not ${field}; send 'inputs' (${model.inputs.map((s) => `'${s.name}' ${s.datatype} [-1,${s.shape.join(',')}]`).join(', ')})`);
+        throw new ServiceError(
+          'invalid_input',
+          `model '${model.name}' takes tensors, not ${field}; send 'inputs' (${model.inputs.map((s) => `'${s.name}' ${s.datatype} [-1,${s.shape.join(',')}]`).join(', ')})`,
+        );
       }
     }
     if (body.inputs === undefined) throw new ServiceError('bad_request', "'inputs' is required");
-    const validated = traced(res, 'validate', () => validateInferenceRequest(model, predictToOip(model, body.inputs, body.outputs)));
+    const validated = traced(res, 'validate', () =>
+      validateInferenceRequest(model, predictToOip(model, body.inputs, body.outputs)),
+    );
     const outcome = await runInference(ctx, req, model, validated, { idempotencyKey: idempotencyKeyOf(req) });
     const { result, timing } = outcome;
     setTimingHeaders(res, timing);
@@ -81,7 +111,15 @@ export function predictRouter(ctx: ApiContext): Router {
       }
       return item;
     });
-    res.json({ model: model.name, version: model.version, results, latency_ms: timing.total_ms, timing, execution_provider: result.provider, cache: outcome.cache });
+    res.json({
+      model: model.name,
+      version: model.version,
+      results,
+      latency_ms: timing.total_ms,
+      timing,
+      execution_provider: result.provider,
+      cache: outcome.cache,
+    });
   });
   return r;
 }

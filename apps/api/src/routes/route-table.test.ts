@@ -32,6 +32,6 @@ test('the route table reads every route from the router stack, with the access i
   ]);
 });
 
-test('a guarded router refuses a pathless use(), which would run for other routers\' requests', () => {
+test("a guarded router refuses a pathless use(), which would run for other routers' requests", () => {
   assert.throws(() => guardedRouter('admin', []).use(ok), /pathless use\(\)/);
 });

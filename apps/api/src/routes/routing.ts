@@ -92,7 +92,10 @@ export function guardedRouter(access: Exclude<Access, 'public'>, guard: readonly
   }) as unknown as typeof r.route;
   const use = (r.use as (...args: unknown[]) => Router).bind(r);
   (r as unknown as { use: unknown }).use = (path: unknown, ...handlers: unknown[]) => {
-    if (typeof path !== 'string') throw new Error('a guarded router mounts handlers under a path only: a pathless use() would run for every request (this is a bug)');
+    if (typeof path !== 'string')
+      throw new Error(
+        'a guarded router mounts handlers under a path only: a pathless use() would run for every request (this is a bug)',
+      );
     return use(path, entry(`${path}/*`), ...handlers);
   };
   return r;

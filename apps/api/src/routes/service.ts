@@ -26,7 +26,11 @@ export async function readiness(ctx: ApiContext): Promise<Readiness> {
   let workers: Awaited<ReturnType<ApiContext['workers']['live']>>;
   try {
     const budget = Math.min(READY_REDIS_BUDGET_MS, ctx.config.REDIS_COMMAND_TIMEOUT_MS);
-    workers = await withTimeout(ctx.redis.ping().then(() => ctx.workers.live()), budget, `no answer within ${budget} ms`);
+    workers = await withTimeout(
+      ctx.redis.ping().then(() => ctx.workers.live()),
+      budget,
+      `no answer within ${budget} ms`,
+    );
   } catch (err) {
     return { ready: false, reason: `Redis is unreachable: ${(err as Error).message}`, redis: false, workers: 0 };
   }
@@ -54,7 +58,14 @@ export function serviceRouter(ctx: ApiContext): Router {
       ...(state.ready ? {} : { error: state.reason }),
       replica: ctx.config.REPLICA_ID,
       redis: state.redis,
-      workers: workers.map((w) => ({ id: w.id, models: w.models, providers: w.providers, caps: w.caps, instances: w.instances ?? {}, age_ms: Date.now() - w.at })),
+      workers: workers.map((w) => ({
+        id: w.id,
+        models: w.models,
+        providers: w.providers,
+        caps: w.caps,
+        instances: w.instances ?? {},
+        age_ms: Date.now() - w.at,
+      })),
     });
   });
   r.get('/v2/health/live', (_req, res) => {

@@ -7,7 +7,15 @@ export function whoamiRouter(ctx: ApiContext): Router {
   const r = protectedRouter(ctx, 'key');
   r.get('/whoami', (req, res) => {
     const p = req.principal!;
-    res.json({ id: p.id, name: p.name, scopes: p.scopes, ip: req.ip, ...(p.models ? { models: p.models } : {}), ...(p.priority ? { priority: p.priority } : {}), ...(p.rateLimit !== undefined ? { rate_limit: p.rateLimit } : {}) });
+    res.json({
+      id: p.id,
+      name: p.name,
+      scopes: p.scopes,
+      ip: req.ip,
+      ...(p.models ? { models: p.models } : {}),
+      ...(p.priority ? { priority: p.priority } : {}),
+      ...(p.rateLimit !== undefined ? { rate_limit: p.rateLimit } : {}),
+    });
   });
   return r;
 }

@@ -39,7 +39,11 @@ async function main(argv: string[]): Promise<number> {
   const clients = positive('clients', values.clients, 16);
   if (command === 'chaos') {
     const { summaries, json, markdown } = await runChaos({
-      only: values.only?.split(',').map((s) => s.trim()).filter(Boolean) ?? [],
+      only:
+        values.only
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean) ?? [],
       baselineSeconds: positive('baseline', values.baseline, 8),
       observeSeconds: positive('observe', values.observe, 12),
       clients,

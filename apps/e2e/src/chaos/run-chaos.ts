@@ -25,10 +25,15 @@ export const RECOVERY_LIMIT_MS = 5000;
 const log = (message: string) => process.stderr.write(`[chaos] ${message}\n`);
 
 /** A stack shaped like `npm start` (3 replicas, 1 worker, every process supervised), or the same on Sentinel. */
-async function startTarget(options: ChaosOptions, sentinel: boolean): Promise<{ stack: Stack; group?: SentinelGroup; references: CostReference[] }> {
+async function startTarget(
+  options: ChaosOptions,
+  sentinel: boolean,
+): Promise<{ stack: Stack; group?: SentinelGroup; references: CostReference[] }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tessera-chaos-'));
   const persistence = ['--appendonly', 'yes', '--appendfsync', 'everysec'];
-  const group = sentinel ? await startSentinelGroup({ dir: path.join(dir, 'sentinel'), redisArgs: persistence }) : undefined;
+  const group = sentinel
+    ? await startSentinelGroup({ dir: path.join(dir, 'sentinel'), redisArgs: persistence })
+    : undefined;
   const stack = await startStack({
     replicas: 3,
     workers: 1,
@@ -41,18 +46,39 @@ async function startTarget(options: ChaosOptions, sentinel: boolean): Promise<{ 
     workerEnv: { MODELS: 'affine,cost' },
   });
   authorize((await createApiKey({ redisUrl: stack.redisUrl, name: 'chaos', scopes: ['infer'] })).key);
-  return { stack, ...(group ? { group } : {}), references: await costReferences(stack.gatewayUrl, costDim(options.modelRepository)) };
+  return {
+    stack,
+    ...(group ? { group } : {}),
+    references: await costReferences(stack.gatewayUrl, costDim(options.modelRepository)),
+  };
 }
 
-async function runScenario(scenario: Scenario, target: { stack: Stack; group?: SentinelGroup; references: CostReference[] }, options: ChaosOptions): Promise<FaultSummary> {
+async function runScenario(
+  scenario: Scenario,
+  target: { stack: Stack; group?: SentinelGroup; references: CostReference[] },
+  options: ChaosOptions,
+): Promise<FaultSummary> {
   await target.stack.waitReady(120_000);
   const origin = performance.now();
   const gw = target.stack.gatewayUrl;
   // Clients do what the README tells them: retry a 502/503/504 with the same Idempotency-Key.
   const costClients = Math.max(1, Math.round(options.clients / 4));
   const loads = [
-    startLoad(gw, { clients: options.clients - costClients, model: 'affine', retryForMs: 60_000, tag: `${scenario.name}-${Date.now()}`, origin }),
-    startLoad(gw, { clients: costClients, model: 'cost', references: target.references, retryForMs: 60_000, tag: `${scenario.name}-cost-${Date.now()}`, origin }),
+    startLoad(gw, {
+      clients: options.clients - costClients,
+      model: 'affine',
+      retryForMs: 60_000,
+      tag: `${scenario.name}-${Date.now()}`,
+      origin,
+    }),
+    startLoad(gw, {
+      clients: costClients,
+      model: 'cost',
+      references: target.references,
+      retryForMs: 60_000,
+      tag: `${scenario.name}-cost-${Date.now()}`,
+      origin,
+    }),
   ];
   await sleep(options.baselineSeconds * 1000);
   const start = performance.now() - origin;
@@ -66,11 +92,15 @@ async function runScenario(scenario: Scenario, target: { stack: Stack; group?: S
 }
 
 export function passed(s: FaultSummary): boolean {
-  return s.lost === 0 && s.wrong === 0 && s.undocumented === 0 && s.recoveryMs !== null && s.recoveryMs <= RECOVERY_LIMIT_MS;
+  return (
+    s.lost === 0 && s.wrong === 0 && s.undocumented === 0 && s.recoveryMs !== null && s.recoveryMs <= RECOVERY_LIMIT_MS
+  );
 }
 
 /** Runs the scenarios (those on the plain stack first, then Sentinel's) and writes the report. */
-export async function runChaos(options: ChaosOptions): Promise<{ summaries: FaultSummary[]; json: string; markdown: string }> {
+export async function runChaos(
+  options: ChaosOptions,
+): Promise<{ summaries: FaultSummary[]; json: string; markdown: string }> {
   const chosen = SCENARIOS.filter((s) => !options.only?.length || options.only.includes(s.name));
   const summaries: FaultSummary[] = [];
   for (const sentinel of [false, true]) {
@@ -88,15 +118,25 @@ export async function runChaos(options: ChaosOptions): Promise<{ summaries: Faul
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const json = path.join(options.outDir, `chaos-${stamp}.json`);
   const markdown = path.join(options.outDir, `chaos-${stamp}.md`);
-  writeFileSync(json, `${JSON.stringify({ options, scenarios: summaries.map((s) => ({ ...s, passed: passed(s) })) }, null, 2)}\n`);
+  writeFileSync(
+    json,
+    `${JSON.stringify({ options, scenarios: summaries.map((s) => ({ ...s, passed: passed(s) })) }, null, 2)}\n`,
+  );
   writeFileSync(markdown, chaosMarkdown(summaries, options, chosen));
   return { summaries, json, markdown };
 }
 
-export function chaosMarkdown(summaries: readonly FaultSummary[], options: ChaosOptions, scenarios: readonly Scenario[]): string {
+export function chaosMarkdown(
+  summaries: readonly FaultSummary[],
+  options: ChaosOptions,
+  scenarios: readonly Scenario[],
+): string {
   const rows = summaries.map((s) => {
     const scenario = scenarios.find((x) => x.name === s.scenario)!;
-    const statuses = Object.entries(s.statuses).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}: ${n}`).join(', ');
+    const statuses = Object.entries(s.statuses)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k}: ${n}`)
+      .join(', ');
     return `| ${s.scenario} | ${scenario.fault} | ${s.faultMs} | ${s.sent} | ${s.answered} | ${s.wrong} | ${s.lost} | ${statuses} | ${s.undocumented} | ${s.baselinePerSecond} | ${s.recoveryMs ?? 'never'} | ${passed(s) ? 'yes' : '**no**'} |`;
   });
   return [

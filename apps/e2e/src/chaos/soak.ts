@@ -62,20 +62,29 @@ local out = {}
 for kind, count in pairs(n) do table.insert(out, kind) table.insert(out, count) end
 return out`;
 
-async function redisFigures(stack: Stack): Promise<{ usedMb: number; keys: number; keysByKind: Record<string, number> }> {
+async function redisFigures(
+  stack: Stack,
+): Promise<{ usedMb: number; keys: number; keysByKind: Record<string, number> }> {
   const url = new URL(stack.redisUrl);
-  const auth = url.password ? { user: decodeURIComponent(url.username) || 'default', password: decodeURIComponent(url.password) } : {};
+  const auth = url.password
+    ? { user: decodeURIComponent(url.username) || 'default', password: decodeURIComponent(url.password) }
+    : {};
   const info = String(await redisCommand(Number(url.port), url.hostname, ['INFO', 'memory'], auth));
   const used = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
   const keys = Number(await redisCommand(Number(url.port), url.hostname, ['DBSIZE'], auth));
-  const flat = (await redisCommand(Number(url.port), url.hostname, ['EVAL', COUNT_BY_KIND, '0'], { ...auth, timeoutMs: 5000 })) as (string | number)[];
+  const flat = (await redisCommand(Number(url.port), url.hostname, ['EVAL', COUNT_BY_KIND, '0'], {
+    ...auth,
+    timeoutMs: 5000,
+  })) as (string | number)[];
   const keysByKind: Record<string, number> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) keysByKind[String(flat[i])] = Number(flat[i + 1]);
   return { usedMb: mb(used / 1024), keys, keysByKind };
 }
 
 /** `npm run soak`: mixed load with unique inputs for N minutes on a stack shaped like `npm start`, sampling memory throughout. */
-export async function runSoak(options: SoakOptions): Promise<{ samples: SoakSample[]; json: string; markdown: string }> {
+export async function runSoak(
+  options: SoakOptions,
+): Promise<{ samples: SoakSample[]; json: string; markdown: string }> {
   const stack = await startStack({
     replicas: 3,
     workers: 1,
@@ -91,7 +100,15 @@ export async function runSoak(options: SoakOptions): Promise<{ samples: SoakSamp
   const sample = async (phase: SoakSample['phase']) => {
     const rssMb = Object.fromEntries(stack.processes.map((p) => [p.name, mb(groupRssKb(p.pid))]));
     const redis = await redisFigures(stack);
-    samples.push({ phase, at: Math.round((performance.now() - t0) / 1000), rssMb, redisUsedMb: redis.usedMb, redisKeys: redis.keys, keysByKind: redis.keysByKind, ...counted });
+    samples.push({
+      phase,
+      at: Math.round((performance.now() - t0) / 1000),
+      rssMb,
+      redisUsedMb: redis.usedMb,
+      redisKeys: redis.keys,
+      keysByKind: redis.keysByKind,
+      ...counted,
+    });
     log(`${phase} +${samples.at(-1)!.at}s redis ${redis.usedMb} MiB ${redis.keys} keys, answered ${counted.answered}`);
   };
   try {
@@ -101,12 +118,26 @@ export async function runSoak(options: SoakOptions): Promise<{ samples: SoakSamp
     const origin = performance.now();
     const costClients = Math.max(1, Math.round(options.clients / 4));
     const loads = [
-      startLoad(stack.gatewayUrl, { clients: options.clients - costClients, model: 'affine', tag: `soak-${Date.now()}`, origin }),
-      startLoad(stack.gatewayUrl, { clients: costClients, model: 'cost', references, tag: `soak-cost-${Date.now()}`, origin }),
+      startLoad(stack.gatewayUrl, {
+        clients: options.clients - costClients,
+        model: 'affine',
+        tag: `soak-${Date.now()}`,
+        origin,
+      }),
+      startLoad(stack.gatewayUrl, {
+        clients: costClients,
+        model: 'cost',
+        references,
+        tag: `soak-cost-${Date.now()}`,
+        origin,
+      }),
     ];
     const count = () => {
       const all = loads.flatMap((l) => l.outcomes);
-      counted = { answered: all.filter((o) => o.status === 200 && o.correct).length, wrong: all.filter((o) => o.status === 200 && !o.correct).length };
+      counted = {
+        answered: all.filter((o) => o.status === 200 && o.correct).length,
+        wrong: all.filter((o) => o.status === 200 && !o.correct).length,
+      };
     };
     while (performance.now() - origin < options.minutes * 60_000) {
       await sleep(options.sampleSeconds * 1000);
@@ -126,15 +157,27 @@ export async function runSoak(options: SoakOptions): Promise<{ samples: SoakSamp
   }
 }
 
-function write(samples: SoakSample[], options: SoakOptions, totals: { sent: number; failed: number }): { samples: SoakSample[]; json: string; markdown: string } {
+function write(
+  samples: SoakSample[],
+  options: SoakOptions,
+  totals: { sent: number; failed: number },
+): { samples: SoakSample[]; json: string; markdown: string } {
   mkdirSync(options.outDir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const json = path.join(options.outDir, `soak-${stamp}.json`);
   const markdown = path.join(options.outDir, `soak-${stamp}.md`);
   writeFileSync(json, `${JSON.stringify({ options, totals, samples }, null, 2)}\n`);
   const names = Object.keys(samples[0]?.rssMb ?? {});
-  const kinds = (s: SoakSample) => Object.entries(s.keysByKind).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, n]) => `${k} ${n}`).join(', ');
-  const rows = samples.map((s) => `| ${s.phase} | ${s.at} | ${names.map((n) => s.rssMb[n] ?? '').join(' | ')} | ${s.redisUsedMb} | ${s.redisKeys} (${kinds(s)}) | ${s.answered} | ${s.wrong} |`);
+  const kinds = (s: SoakSample) =>
+    Object.entries(s.keysByKind)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+  const rows = samples.map(
+    (s) =>
+      `| ${s.phase} | ${s.at} | ${names.map((n) => s.rssMb[n] ?? '').join(' | ')} | ${s.redisUsedMb} | ${s.redisKeys} (${kinds(s)}) | ${s.answered} | ${s.wrong} |`,
+  );
   writeFileSync(
     markdown,
     [

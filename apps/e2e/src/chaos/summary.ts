@@ -33,7 +33,11 @@ const STEP_MS = 100;
  * started at `faultStart` and ended at `faultEnd` (same clock). The baseline is the answer rate
  * of the `baselineMs` before the fault.
  */
-export function summarize(scenario: string, outcomes: readonly Outcome[], fault: { start: number; end: number; baselineMs: number }): FaultSummary {
+export function summarize(
+  scenario: string,
+  outcomes: readonly Outcome[],
+  fault: { start: number; end: number; baselineMs: number },
+): FaultSummary {
   const statuses: Record<string, number> = {};
   let undocumented = 0;
   for (const o of outcomes) {
@@ -43,7 +47,10 @@ export function summarize(scenario: string, outcomes: readonly Outcome[], fault:
       else if (tried === '0 connection') undocumented += 1;
     }
   }
-  const done = outcomes.filter((o) => o.status === 200 && o.correct).map((o) => o.at + o.ms).sort((a, b) => a - b);
+  const done = outcomes
+    .filter((o) => o.status === 200 && o.correct)
+    .map((o) => o.at + o.ms)
+    .sort((a, b) => a - b);
   const countIn = (from: number, to: number) => done.filter((t) => t >= from && t < to).length;
   const baselinePerSecond = (countIn(fault.start - fault.baselineMs, fault.start) * 1000) / fault.baselineMs;
   const last = done.at(-1) ?? fault.end;

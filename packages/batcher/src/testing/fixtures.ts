@@ -18,7 +18,12 @@ export function makeModel(overrides: Partial<ModelSpec> = {}): ModelSpec {
   };
 }
 
-export function tensor(name: string, datatype: Datatype, shape: number[], values: readonly (number | bigint)[]): Tensor {
+export function tensor(
+  name: string,
+  datatype: Datatype,
+  shape: number[],
+  values: readonly (number | bigint)[],
+): Tensor {
   const data = allocate(datatype, values.length);
   values.forEach((v, i) => ((data as unknown as (number | bigint)[])[i] = v));
   return { name, datatype, shape, data };
@@ -31,7 +36,12 @@ export function rows(base: number, items: number, width = 2): number[] {
 
 let next = 0;
 
-export function request(model: ModelSpec, items: number, base: number, extra: Partial<BatchRequest> = {}): BatchRequest {
+export function request(
+  model: ModelSpec,
+  items: number,
+  base: number,
+  extra: Partial<BatchRequest> = {},
+): BatchRequest {
   const width = model.inputs[0]?.shape[0] ?? 2;
   return {
     id: `r${next++}`,

@@ -27,7 +27,12 @@ export interface HarnessOptions {
 
 export function harness(opts: HarnessOptions = {}) {
   const clock = new ManualClock(0);
-  const runner = new FakeRunner({ clock, computeMs: opts.computeMs ?? 5, ...(opts.computeMsFor ? { computeMsFor: opts.computeMsFor } : {}), ...(opts.fail ? { fail: opts.fail } : {}) });
+  const runner = new FakeRunner({
+    clock,
+    computeMs: opts.computeMs ?? 5,
+    ...(opts.computeMsFor ? { computeMsFor: opts.computeMsFor } : {}),
+    ...(opts.fail ? { fail: opts.fail } : {}),
+  });
   const seen: Recorded = { batches: [], ooms: [], caps: [], failures: [] };
   const events: SchedulerEvents = {
     onBatch: (e) => seen.batches.push({ model: e.model.name, size: e.size, queueMs: e.queueMs }),
@@ -36,7 +41,11 @@ export function harness(opts: HarnessOptions = {}) {
     onFailure: (e) => seen.failures.push(e.requestId),
   };
   const scheduler = new Scheduler({
-    runner, clock, isOutOfMemory: isOom, classifyError: classify, events,
+    runner,
+    clock,
+    isOutOfMemory: isOom,
+    classifyError: classify,
+    events,
     ...(opts.growAfter !== undefined ? { growAfter: opts.growAfter } : {}),
     ...(opts.padding ? { padding: opts.padding } : {}),
     ...(opts.instances ? { instances: opts.instances } : {}),

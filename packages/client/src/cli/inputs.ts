@@ -20,7 +20,10 @@ export function parseInput(spec: string, metadata: ModelMetadata): TensorInput {
   const name = spec.slice(0, eq);
   const value = spec.slice(eq + 1);
   const meta = metadata.inputs.find((i) => i.name === name);
-  if (!meta) throw new Error(`model '${metadata.name}' has no input '${name}'; inputs: ${metadata.inputs.map((i) => i.name).join(', ')}`);
+  if (!meta)
+    throw new Error(
+      `model '${metadata.name}' has no input '${name}'; inputs: ${metadata.inputs.map((i) => i.name).join(', ')}`,
+    );
   if (value.startsWith('@') && value.endsWith('.npy')) {
     const npy = readNpy(readFileSync(value.slice(1)));
     return { name, datatype: npy.datatype, shape: npy.shape, data: npy.data };
@@ -33,6 +36,11 @@ export function parseInput(spec: string, metadata: ModelMetadata): TensorInput {
 export function zeroInputs(metadata: ModelMetadata): TensorInput[] {
   return metadata.inputs.map((i) => {
     const shape = i.shape.map((d) => (d < 0 ? 1 : d));
-    return { name: i.name, datatype: i.datatype, shape, data: fromJson(i.datatype, new Array(shape.reduce((a, b) => a * b, 1)).fill(0)) };
+    return {
+      name: i.name,
+      datatype: i.datatype,
+      shape,
+      data: fromJson(i.datatype, new Array(shape.reduce((a, b) => a * b, 1)).fill(0)),
+    };
   });
 }

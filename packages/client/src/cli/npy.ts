@@ -1,8 +1,18 @@
 import { fromBytes, type Datatype, type TypedArray } from '../tensors.js';
 
 const DTYPES: Record<string, Datatype> = {
-  '|b1': 'BOOL', '|u1': 'UINT8', '<u2': 'UINT16', '<u4': 'UINT32', '<u8': 'UINT64',
-  '|i1': 'INT8', '<i2': 'INT16', '<i4': 'INT32', '<i8': 'INT64', '<f2': 'FP16', '<f4': 'FP32', '<f8': 'FP64',
+  '|b1': 'BOOL',
+  '|u1': 'UINT8',
+  '<u2': 'UINT16',
+  '<u4': 'UINT32',
+  '<u8': 'UINT64',
+  '|i1': 'INT8',
+  '<i2': 'INT16',
+  '<i4': 'INT32',
+  '<i8': 'INT64',
+  '<f2': 'FP16',
+  '<f4': 'FP32',
+  '<f8': 'FP64',
 };
 
 /** A NumPy .npy file (format 1.0 to 3.0, little-endian, C order), as numpy.save writes it. */
@@ -16,10 +26,16 @@ export function readNpy(file: Uint8Array): { datatype: Datatype; shape: number[]
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new Error(`unreadable .npy header: ${header.trim()}`);
+  if (descr === undefined || fortran === undefined || shapeText === undefined)
+    throw new Error(`unreadable .npy header: ${header.trim()}`);
   const datatype = DTYPES[descr.replace(/^=/, '<')];
   if (!datatype) throw new Error(`.npy dtype '${descr}' is not supported (little-endian numbers and bool only)`);
-  if (fortran === 'True') throw new Error('.npy in Fortran order is not supported: save a C-ordered array (np.ascontiguousarray)');
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (fortran === 'True')
+    throw new Error('.npy in Fortran order is not supported: save a C-ordered array (np.ascontiguousarray)');
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   return { datatype, shape, data: fromBytes(datatype, file.subarray(start + headerLength)) };
 }

@@ -29,7 +29,13 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
  * queue and compute times are the server's own, from the response parameters. The cache is
  * skipped so that every request is computed.
  */
-export async function perfStep(client: InferenceApi, model: string, inputs: TensorInput[], concurrency: number, durationS: number): Promise<PerfStep> {
+export async function perfStep(
+  client: InferenceApi,
+  model: string,
+  inputs: TensorInput[],
+  concurrency: number,
+  durationS: number,
+): Promise<PerfStep> {
   const latencies: number[] = [];
   const server = { queue: [] as number[], compute: [] as number[], total: [] as number[] };
   let errors = 0;

@@ -2,7 +2,17 @@ import * as grpc from '@grpc/grpc-js';
 import { DeadlineExceededError } from '../errors.js';
 import { withRetries } from '../retry.js';
 import { toTensor, type TensorInput } from '../tensors.js';
-import { newIdempotencyKey, type CallOptions, type ClientOptions, type InferenceApi, type InferOptions, type InferResult, type ModelMetadata, type RepositoryModel, type ServerMetadata } from '../types.js';
+import {
+  newIdempotencyKey,
+  type CallOptions,
+  type ClientOptions,
+  type InferenceApi,
+  type InferOptions,
+  type InferResult,
+  type ModelMetadata,
+  type RepositoryModel,
+  type ServerMetadata,
+} from '../types.js';
 import { errorOfStatus, fromInferResponse, toInferRequest } from './convert.js';
 import { inferenceService, type ModelInferResponse } from './proto.js';
 import { InferStream } from './stream.js';
@@ -14,7 +24,12 @@ export interface GrpcClientOptions extends ClientOptions {
   channelOptions?: grpc.ChannelOptions;
 }
 
-type Unary = (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, response: any) => void) => grpc.ClientUnaryCall;
+type Unary = (
+  request: unknown,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, response: any) => void,
+) => grpc.ClientUnaryCall;
 
 const GenericClient = () => grpc.makeGenericClientConstructor(inferenceService(), 'GRPCInferenceService');
 
@@ -25,7 +40,11 @@ export class GrpcInferenceClient implements InferenceApi {
   constructor(private readonly opts: GrpcClientOptions) {
     const target = opts.url.replace(/^grpcs?:\/\//, '').replace(/\/+$/, '');
     const Client = GenericClient();
-    this.client = new Client(target, opts.credentials ?? grpc.credentials.createInsecure(), opts.channelOptions) as never;
+    this.client = new Client(
+      target,
+      opts.credentials ?? grpc.credentials.createInsecure(),
+      opts.channelOptions,
+    ) as never;
   }
 
   /** The call's metadata: the API key and the given headers. */
@@ -41,13 +60,24 @@ export class GrpcInferenceClient implements InferenceApi {
     return timeoutMs !== undefined ? { deadline: Date.now() + timeoutMs } : {};
   }
 
-  private unary<T>(method: string, request: unknown, call: CallOptions = {}, extra?: Record<string, string>): Promise<T> {
+  private unary<T>(
+    method: string,
+    request: unknown,
+    call: CallOptions = {},
+    extra?: Record<string, string>,
+  ): Promise<T> {
     return new Promise((resolve, reject) => {
       const pending = this.client[method]!(request, this.metadata(extra), this.callOptions(call), (err, response) => {
         call.signal?.removeEventListener('abort', cancel);
         if (!err) return resolve(response as T);
         if (err.code === grpc.status.DEADLINE_EXCEEDED && !err.metadata?.get('tessera-code').length) {
-          return reject(new DeadlineExceededError(`no answer within the deadline: ${err.details}`, { code: 'timeout', status: 504, cause: err }));
+          return reject(
+            new DeadlineExceededError(`no answer within the deadline: ${err.details}`, {
+              code: 'timeout',
+              status: 504,
+              cause: err,
+            }),
+          );
         }
         reject(call.signal?.aborted ? call.signal.reason : errorOfStatus(err));
       });
@@ -69,17 +99,31 @@ export class GrpcInferenceClient implements InferenceApi {
   }
 
   async modelReady(model: string, opts: CallOptions & { version?: string } = {}): Promise<boolean> {
-    return (await this.unary<{ ready: boolean }>('ModelReady', { name: model, version: opts.version ?? '' }, opts)).ready;
+    return (await this.unary<{ ready: boolean }>('ModelReady', { name: model, version: opts.version ?? '' }, opts))
+      .ready;
   }
 
   async modelMetadata(model: string, opts: CallOptions & { version?: string } = {}): Promise<ModelMetadata> {
-    const m = await this.unary<ModelMetadata & { properties?: Record<string, string> }>('ModelMetadata', { name: model, version: opts.version ?? '' }, opts);
+    const m = await this.unary<ModelMetadata & { properties?: Record<string, string> }>(
+      'ModelMetadata',
+      { name: model, version: opts.version ?? '' },
+      opts,
+    );
     const { properties, ...rest } = m;
-    return { ...rest, ...(properties && Object.keys(properties).length ? { parameters: properties } : {}) } as ModelMetadata;
+    return {
+      ...rest,
+      ...(properties && Object.keys(properties).length ? { parameters: properties } : {}),
+    } as ModelMetadata;
   }
 
   async repositoryIndex(opts: CallOptions & { ready?: boolean } = {}): Promise<RepositoryModel[]> {
-    return (await this.unary<{ models: RepositoryModel[] }>('RepositoryIndex', { repository_name: '', ready: opts.ready ?? false }, opts)).models;
+    return (
+      await this.unary<{ models: RepositoryModel[] }>(
+        'RepositoryIndex',
+        { repository_name: '', ready: opts.ready ?? false },
+        opts,
+      )
+    ).models;
   }
 
   /** Raw bytes in and out; retried on RESOURCE_EXHAUSTED and UNAVAILABLE with the same idempotency key. */
@@ -92,7 +136,15 @@ export class GrpcInferenceClient implements InferenceApi {
     const timeoutMs = opts.timeoutMs ?? this.opts.timeoutMs;
     const deadlineAt = timeoutMs !== undefined ? Date.now() + timeoutMs : undefined;
     return withRetries(
-      async () => fromInferResponse(await this.unary<ModelInferResponse>('ModelInfer', request, { ...opts, ...(deadlineAt !== undefined ? { timeoutMs: Math.max(1, deadlineAt - Date.now()) } : {}) }, extra)),
+      async () =>
+        fromInferResponse(
+          await this.unary<ModelInferResponse>(
+            'ModelInfer',
+            request,
+            { ...opts, ...(deadlineAt !== undefined ? { timeoutMs: Math.max(1, deadlineAt - Date.now()) } : {}) },
+            extra,
+          ),
+        ),
       this.opts.retry ?? {},
       opts.signal,
       deadlineAt,
@@ -101,7 +153,12 @@ export class GrpcInferenceClient implements InferenceApi {
 
   /** A ModelStreamInfer stream: many inferences in flight on one HTTP/2 stream. */
   stream(opts: CallOptions = {}): InferStream {
-    const call = (this.client as unknown as Record<string, (md: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientDuplexStream<unknown, unknown>>).ModelStreamInfer!(this.metadata(), this.callOptions(opts));
+    const call = (
+      this.client as unknown as Record<
+        string,
+        (md: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientDuplexStream<unknown, unknown>
+      >
+    ).ModelStreamInfer!(this.metadata(), this.callOptions(opts));
     return new InferStream(call as never);
   }
 

@@ -2,7 +2,16 @@ import * as grpc from '@grpc/grpc-js';
 import { errorFor, TransportError, type TesseraError } from '../errors.js';
 import { fromBytes, isDatatype, fromJson, tensorBytes, type Tensor } from '../tensors.js';
 import { resultOf, type InferOptions, type InferResult } from '../types.js';
-import { ERROR_CODE_KEY, fromParameters, HTTP_OF_GRPC, HTTP_STATUS_KEY, RETRY_AFTER_KEY, toParameters, type ModelInferRequest, type ModelInferResponse } from './proto.js';
+import {
+  ERROR_CODE_KEY,
+  fromParameters,
+  HTTP_OF_GRPC,
+  HTTP_STATUS_KEY,
+  RETRY_AFTER_KEY,
+  toParameters,
+  type ModelInferRequest,
+  type ModelInferResponse,
+} from './proto.js';
 
 /** A ModelInferRequest with every input as raw bytes (as Triton's clients send them). */
 export function toInferRequest(model: string, tensors: Tensor[], opts: InferOptions): ModelInferRequest {
@@ -25,13 +34,23 @@ export function toInferRequest(model: string, tensors: Tensor[], opts: InferOpti
 /** Typed arrays from raw_output_contents, or from typed contents when a server sent those. */
 export function fromInferResponse(res: ModelInferResponse): InferResult {
   const outputs = res.outputs.map((o, i): Tensor => {
-    if (!isDatatype(o.datatype)) throw new TransportError(`output '${o.name}' has an unknown datatype ${o.datatype}`, { code: 'bad_response', status: 0 });
+    if (!isDatatype(o.datatype))
+      throw new TransportError(`output '${o.name}' has an unknown datatype ${o.datatype}`, {
+        code: 'bad_response',
+        status: 0,
+      });
     const raw = res.raw_output_contents[i];
     if (raw) return { name: o.name, datatype: o.datatype, shape: o.shape, data: fromBytes(o.datatype, raw) };
     const values = Object.values(o.contents ?? {}).find((v) => Array.isArray(v) && v.length > 0) ?? [];
     return { name: o.name, datatype: o.datatype, shape: o.shape, data: fromJson(o.datatype, values) };
   });
-  return resultOf({ modelName: res.model_name, modelVersion: res.model_version, ...(res.id ? { id: res.id } : {}), parameters: fromParameters(res.parameters), outputs });
+  return resultOf({
+    modelName: res.model_name,
+    modelVersion: res.model_version,
+    ...(res.id ? { id: res.id } : {}),
+    parameters: fromParameters(res.parameters),
+    outputs,
+  });
 }
 
 /** The typed error of a failed call: the service's code and status when it sent them, else from the gRPC status. */

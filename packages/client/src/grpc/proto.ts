@@ -11,7 +11,14 @@ export const PROTO_FILES = ['open_inference_grpc.proto', 'tessera_extensions.pro
  * Field names as in the .proto (snake_case), 64-bit integers as JS numbers (shapes; tensors
  * travel as raw bytes), empty fields present, and which member of a oneof is set.
  */
-const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR] };
+const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [PROTO_DIR],
+};
 
 let cached: grpc.ServiceDefinition | undefined;
 
@@ -24,7 +31,9 @@ export function inferenceService(): grpc.ServiceDefinition {
   const definition = protoLoader.loadSync(PROTO_FILES, LOADER_OPTIONS);
   const main = definition[SERVICE] as grpc.ServiceDefinition;
   const extensions = definition[`${SERVICE}Extensions`] as grpc.ServiceDefinition;
-  const moved = Object.fromEntries(Object.entries(extensions).map(([name, method]) => [name, { ...method, path: `/${SERVICE}/${name}` }]));
+  const moved = Object.fromEntries(
+    Object.entries(extensions).map(([name, method]) => [name, { ...method, path: `/${SERVICE}/${name}` }]),
+  );
   cached = { ...main, ...moved };
   return cached;
 }
@@ -53,7 +62,9 @@ export function toParameters(params: Record<string, string | number | boolean>):
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, toParameter(v)]));
 }
 
-export function fromParameters(params: Record<string, InferParameter> | undefined): Record<string, string | number | boolean> {
+export function fromParameters(
+  params: Record<string, InferParameter> | undefined,
+): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (const [k, p] of Object.entries(params ?? {})) {
     const v = fromParameter(p);

@@ -26,12 +26,17 @@ export class InferStream {
   constructor(private readonly call: grpc.ClientDuplexStream<ModelInferRequest, StreamResponse>) {
     call.on('data', (msg: StreamResponse) => this.onResponse(msg));
     call.on('error', (err: grpc.ServiceError) => this.failAll(errorOfStatus(err)));
-    call.on('end', () => this.failAll(new TransportError('the stream ended with requests unanswered', { code: 'stream_ended', status: 0 })));
+    call.on('end', () =>
+      this.failAll(
+        new TransportError('the stream ended with requests unanswered', { code: 'stream_ended', status: 0 }),
+      ),
+    );
   }
 
   infer(model: string, inputs: TensorInput[], opts: InferOptions = {}): Promise<InferResult> {
     const id = opts.id ?? `${this.prefix}-${this.next++}`;
-    if (this.pending.has(id)) return Promise.reject(new Error(`request id '${id}' is already in flight on this stream`));
+    if (this.pending.has(id))
+      return Promise.reject(new Error(`request id '${id}' is already in flight on this stream`));
     const request = toInferRequest(model, inputs.map(toTensor), { ...opts, id });
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -52,7 +57,12 @@ export class InferStream {
     if (!msg.error_message) return waiter.resolve(fromInferResponse(msg.infer_response!));
     // "[code 429 rate_limited] message": the service's code and status, as the server writes them.
     const m = /^\[(\d{3}) ([a-z_]+)\] /.exec(msg.error_message);
-    waiter.reject(errorFor(m ? msg.error_message.slice(m[0].length) : msg.error_message, { code: m?.[2] ?? 'stream_error', status: m ? Number(m[1]) : 500 }));
+    waiter.reject(
+      errorFor(m ? msg.error_message.slice(m[0].length) : msg.error_message, {
+        code: m?.[2] ?? 'stream_error',
+        status: m ? Number(m[1]) : 500,
+      }),
+    );
   }
 
   private failAll(err: Error): void {

@@ -15,7 +15,10 @@ export interface CostOptions {
  * tunable for load tests. Weights are uniform in ±1/√D so activations stay in tanh's useful range.
  */
 export function cost({ dim = 256, layers = 4, seed = 1 }: CostOptions = {}): ZooModel {
-  for (const [what, v] of [['dim', dim], ['layers', layers]] as const) {
+  for (const [what, v] of [
+    ['dim', dim],
+    ['layers', layers],
+  ] as const) {
     if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`cost ${what} must be a positive integer, got ${v}`);
   }
   return {

@@ -20,7 +20,9 @@ export function gather(): ZooModel {
       max_queue_delay_ms: 2,
       inputs: [{ name: 'index', datatype: 'INT64', shape: [1] }],
       outputs: [{ name: 'value', datatype: 'FP32', shape: [1] }],
-      labels: { task: `test: value = 1.5 * index for index in [0, ${GATHER_TABLE_SIZE - 1}]; other indices fail at run time` },
+      labels: {
+        task: `test: value = 1.5 * index for index in [0, ${GATHER_TABLE_SIZE - 1}]; other indices fail at run time`,
+      },
     },
     files: () => ({
       '1/model.onnx': {

@@ -12,7 +12,9 @@ const LABELS = 176;
 export function lid176Source(): { file: string; version: string } {
   const require = createRequire(import.meta.url);
   const file = require.resolve(`${PACKAGE}/dist/models/language-identification/assets/${FILE}`);
-  const { version } = JSON.parse(readFileSync(require.resolve(`${PACKAGE}/package.json`), 'utf8')) as { version: string };
+  const { version } = JSON.parse(readFileSync(require.resolve(`${PACKAGE}/package.json`), 'utf8')) as {
+    version: string;
+  };
   return { file, version };
 }
 
@@ -24,7 +26,14 @@ export function lid176Source(): { file: string; version: string } {
  */
 export function lid176(): ZooModel {
   const src = lid176Source();
-  const quantized: QuantizedRecipe = { version: '2', mode: 'dynamic', perChannel: true, calibration: 'udhr', samples: 32, revision: 1 };
+  const quantized: QuantizedRecipe = {
+    version: '2',
+    mode: 'dynamic',
+    perChannel: true,
+    calibration: 'udhr',
+    samples: 32,
+    revision: 1,
+  };
   return {
     quantized,
     name: 'lid176',

@@ -9,7 +9,8 @@ export const DEFAULT_MEMORY_HOG_REPEATS = (64 * 1024 * 1024) / 16;
  * so activation memory is batch x 16 R bytes. Large batches run out of memory for real.
  */
 export function memoryHog(repeats = DEFAULT_MEMORY_HOG_REPEATS): ZooModel {
-  if (!Number.isSafeInteger(repeats) || repeats < 1) throw new RangeError(`memory-hog repeats must be a positive integer, got ${repeats}`);
+  if (!Number.isSafeInteger(repeats) || repeats < 1)
+    throw new RangeError(`memory-hog repeats must be a positive integer, got ${repeats}`);
   const bytesPerItem = 16 * repeats;
   return {
     name: 'memory-hog',

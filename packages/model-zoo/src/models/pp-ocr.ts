@@ -36,7 +36,15 @@ function labels(task: string, file: string, version: string): Record<string, str
 export function ocrDet(): ZooModel {
   const src = ppOcrSource();
   const file = 'ch_PP-OCRv4_det_infer.onnx';
-  const quantized: QuantizedRecipe = { version: '2', mode: 'static', perChannel: true, method: 'minmax', calibration: 'ocr-det', samples: 2, revision: 1 };
+  const quantized: QuantizedRecipe = {
+    version: '2',
+    mode: 'static',
+    perChannel: true,
+    method: 'minmax',
+    calibration: 'ocr-det',
+    samples: 2,
+    revision: 1,
+  };
   return {
     quantized,
     name: 'ocr-det',
@@ -50,7 +58,11 @@ export function ocrDet(): ZooModel {
       inputs: [{ name: 'x', datatype: 'FP32', shape: [3, -1, -1] }],
       outputs: [{ name: 'sigmoid_0.tmp_0', datatype: 'FP32', shape: [1, -1, -1] }],
       labels: {
-        ...labels('text-detection: BGR page scaled to [0, 1], [3, H, W], H and W multiples of 32 -> text probability map [1, H, W]', file, src.version),
+        ...labels(
+          'text-detection: BGR page scaled to [0, 1], [3, H, W], H and W multiples of 32 -> text probability map [1, H, W]',
+          file,
+          src.version,
+        ),
         // INT8 is faster but outside the accuracy bound (docs/quantization.md): FP32 stays the default.
         ...defaultVersionLabels(quantized, 'original'),
       },
@@ -63,7 +75,15 @@ export function ocrDet(): ZooModel {
 export function ocrCls(): ZooModel {
   const src = ppOcrSource();
   const file = 'ch_ppocr_mobile_v2.0_cls_infer.onnx';
-  const quantized: QuantizedRecipe = { version: '2', mode: 'static', perChannel: true, method: 'minmax', calibration: 'ocr-cls', samples: 16, revision: 1 };
+  const quantized: QuantizedRecipe = {
+    version: '2',
+    mode: 'static',
+    perChannel: true,
+    method: 'minmax',
+    calibration: 'ocr-cls',
+    samples: 16,
+    revision: 1,
+  };
   return {
     quantized,
     name: 'ocr-cls',
@@ -78,7 +98,10 @@ export function ocrCls(): ZooModel {
       inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 48, 192] }],
       outputs: [{ name: 'softmax_0.tmp_0', datatype: 'FP32', shape: [2] }],
       // INT8 is no faster for this small MobileNet (docs/quantization.md): FP32 stays the default.
-      labels: { ...labels('text-direction: normalised RGB line crop [3, 48, 192] -> [p(0°), p(180°)]', file, src.version), ...defaultVersionLabels(quantized, 'original') },
+      labels: {
+        ...labels('text-direction: normalised RGB line crop [3, 48, 192] -> [p(0°), p(180°)]', file, src.version),
+        ...defaultVersionLabels(quantized, 'original'),
+      },
     },
     files: () => ({ '1/model.onnx': { copyFrom: join(src.assets, file) } }),
   };
@@ -99,19 +122,39 @@ export function greedyCtcModel(original: Uint8Array): Uint8Array {
   const sig = readSignature(original);
   const [probs, ...rest] = sig.outputs;
   if (!probs || rest.length > 0 || probs.datatype !== 'FP32' || probs.shape.length !== 3) {
-    throw new Error(`expected one FP32 [N, T, classes] output, got ${sig.outputs.map((o) => `${o.name} ${o.datatype} ${JSON.stringify(o.shape)}`).join(', ')}`);
+    throw new Error(
+      `expected one FP32 [N, T, classes] output, got ${sig.outputs.map((o) => `${o.name} ${o.datatype} ${JSON.stringify(o.shape)}`).join(', ')}`,
+    );
   }
   const dims = probs.shape.slice(0, 2).map((d, i) => probs.dimParams[i] ?? d);
   const reduceMax: Node =
     sig.opset >= 18
       ? // From opset 18 the axes of a reduction are an input.
-        { op: 'ReduceMax', name: 'tessera_ctc_scores', inputs: [probs.name, 'tessera_ctc_class_axis'], outputs: [REC_SCORES], attributes: { keepdims: { i: 0 } } }
-      : { op: 'ReduceMax', name: 'tessera_ctc_scores', inputs: [probs.name], outputs: [REC_SCORES], attributes: { axes: { ints: [2] }, keepdims: { i: 0 } } };
+        {
+          op: 'ReduceMax',
+          name: 'tessera_ctc_scores',
+          inputs: [probs.name, 'tessera_ctc_class_axis'],
+          outputs: [REC_SCORES],
+          attributes: { keepdims: { i: 0 } },
+        }
+      : {
+          op: 'ReduceMax',
+          name: 'tessera_ctc_scores',
+          inputs: [probs.name],
+          outputs: [REC_SCORES],
+          attributes: { axes: { ints: [2] }, keepdims: { i: 0 } },
+        };
   return editGraph(original, {
     keepOutputs: () => false,
     nodes: [
       // ArgMax keeps the first of equal maxima (select_last_index 0), as a JavaScript indexOf of the max does.
-      { op: 'ArgMax', name: 'tessera_ctc_ids', inputs: [probs.name], outputs: [REC_IDS], attributes: { axis: { i: 2 }, keepdims: { i: 0 } } },
+      {
+        op: 'ArgMax',
+        name: 'tessera_ctc_ids',
+        inputs: [probs.name],
+        outputs: [REC_IDS],
+        attributes: { axis: { i: 2 }, keepdims: { i: 0 } },
+      },
       reduceMax,
     ],
     initializers: sig.opset >= 18 ? [initializer('tessera_ctc_class_axis', 'INT64', [1], [2])] : [],
@@ -136,7 +179,15 @@ export function ocrRec(): ZooModel {
   const src = ppOcrSource();
   const file = 'ch_PP-OCRv4_rec_infer.onnx';
   const keys = 'ppocr_keys_v1.txt';
-  const quantized: QuantizedRecipe = { version: '2', mode: 'static', perChannel: true, method: 'minmax', calibration: 'ocr-rec', samples: 16, revision: 1 };
+  const quantized: QuantizedRecipe = {
+    version: '2',
+    mode: 'static',
+    perChannel: true,
+    method: 'minmax',
+    calibration: 'ocr-rec',
+    samples: 16,
+    revision: 1,
+  };
   return {
     quantized,
     name: 'ocr-rec',

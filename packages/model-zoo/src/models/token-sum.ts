@@ -36,7 +36,12 @@ export function tokenSum(): ZooModel {
             { op: 'Equal', inputs: ['ids', 'zero'], outputs: ['is_pad'] },
             { op: 'Not', inputs: ['is_pad'], outputs: ['is_token'] },
             { op: 'Cast', inputs: ['is_token'], outputs: ['token_flags'], attributes: { to: { i: 7 } } }, // 7 = INT64
-            { op: 'ReduceSum', inputs: ['token_flags', 'axis1'], outputs: ['mask_count'], attributes: { keepdims: { i: 0 } } },
+            {
+              op: 'ReduceSum',
+              inputs: ['token_flags', 'axis1'],
+              outputs: ['mask_count'],
+              attributes: { keepdims: { i: 0 } },
+            },
           ],
           initializers: [initializer('zero', 'INT64', [], [0]), initializer('axis1', 'INT64', [1], [1])],
         }),

@@ -11,8 +11,14 @@ export interface TestFonts {
 }
 
 /** Debian's fonts-noto-cjk and fonts-dejavu-core install here. */
-const CJK = { dirs: ['/usr/share/fonts/opentype/noto', '/usr/share/fonts/noto-cjk'], files: ['NotoSansCJK-Regular.ttc', 'NotoSerifCJK-Regular.ttc', 'NotoSansCJK-Bold.ttc'] };
-const LATIN = { dirs: ['/usr/share/fonts/truetype/dejavu'], files: ['DejaVuSans.ttf', 'DejaVuSerif.ttf', 'DejaVuSans-Bold.ttf', 'DejaVuSansMono.ttf'] };
+const CJK = {
+  dirs: ['/usr/share/fonts/opentype/noto', '/usr/share/fonts/noto-cjk'],
+  files: ['NotoSansCJK-Regular.ttc', 'NotoSerifCJK-Regular.ttc', 'NotoSansCJK-Bold.ttc'],
+};
+const LATIN = {
+  dirs: ['/usr/share/fonts/truetype/dejavu'],
+  files: ['DejaVuSans.ttf', 'DejaVuSerif.ttf', 'DejaVuSans-Bold.ttf', 'DejaVuSansMono.ttf'],
+};
 
 function register(set: { dirs: string[]; files: string[] }, prefix: string): string[] {
   const families: string[] = [];
@@ -41,7 +47,7 @@ export function testFonts(): TestFonts {
   if (cjk.length === 0) {
     throw new Error(
       `The OCR tests draw Chinese text and need the Noto CJK fonts (${CJK.files[0]} in ${CJK.dirs.join(' or ')}). ` +
-      'Install the Debian package: apt-get install -y fonts-noto-cjk (scripts/bootstrap.mjs installs it).',
+        'Install the Debian package: apt-get install -y fonts-noto-cjk (scripts/bootstrap.mjs installs it).',
     );
   }
   loaded = { cjk, latin: register(LATIN, 'test-latin') };

@@ -17,14 +17,20 @@ export interface LocalInfer {
  * worker's own scheduler and ONNX Runtime runner, so concurrent calls are batched, padded and
  * cropped exactly as in the service; calls are checked as the API checks them.
  */
-export async function createLocalInfer(repoDir: string, models: readonly string[], threads = 2, version?: string): Promise<LocalInfer> {
+export async function createLocalInfer(
+  repoDir: string,
+  models: readonly string[],
+  threads = 2,
+  version?: string,
+): Promise<LocalInfer> {
   const repository = await loadRepository(repoDir);
   // One version for every model (its default when not given), as a request with `version` gets.
   const lookup = (name: string) => repository.get(name, version);
   const runner = await createOrtRunner({ device: 'cpu', cudaDeviceId: 0, intraOpNumThreads: threads, logger: SILENT });
   for (const name of models) {
     const spec = lookup(name);
-    if (!spec) throw new Error(`model repository ${repoDir} has no model '${name}'${version ? ` version ${version}` : ''}`);
+    if (!spec)
+      throw new Error(`model repository ${repoDir} has no model '${name}'${version ? ` version ${version}` : ''}`);
     await runner.load(spec);
   }
   const batches = new Map<string, number[]>();
@@ -37,10 +43,15 @@ export async function createLocalInfer(repoDir: string, models: readonly string[
   let seq = 0;
   const infer: Infer = async (call) => {
     const model = lookup(call.model);
-    if (!model || !models.includes(call.model)) throw new ServiceError('model_not_found', `model '${call.model}' is not loaded here`);
+    if (!model || !models.includes(call.model))
+      throw new ServiceError('model_not_found', `model '${call.model}' is not loaded here`);
     const items = checkTensors(model, call.inputs);
     const outcome = await scheduler.submit({
-      id: `local-${seq++}`, model, items, inputs: call.inputs, enqueuedAt: performance.timeOrigin + performance.now(),
+      id: `local-${seq++}`,
+      model,
+      items,
+      inputs: call.inputs,
+      enqueuedAt: performance.timeOrigin + performance.now(),
       ...(call.outputs ? { outputs: call.outputs } : {}),
     });
     if (!outcome.ok) throw outcome.error;

@@ -39,7 +39,12 @@ export function scoreTexts(pairs: ReadonlyArray<{ predicted: string; truth: stri
   }
   const n = pairs.length;
   const share = (k: number) => (n === 0 ? 0 : Math.round((k / n) * 10000) / 10000);
-  return { lines: n, exact: share(exact), exactIgnoringSpaces: share(loose), cer: chars === 0 ? 0 : Math.round((errors / chars) * 10000) / 10000 };
+  return {
+    lines: n,
+    exact: share(exact),
+    exactIgnoringSpaces: share(loose),
+    cer: chars === 0 ? 0 : Math.round((errors / chars) * 10000) / 10000,
+  };
 }
 
 export type Rect = [left: number, top: number, right: number, bottom: number];

@@ -24,7 +24,9 @@ interface GutenOcr {
   detect(image: string | Buffer): Promise<Array<{ text: string; mean: number; box?: number[][] }>>;
 }
 interface GutenDetection {
-  run(image: string | Buffer): Promise<Array<{ box: number[][]; image: { width: number; height: number; data: Uint8Array } }>>;
+  run(
+    image: string | Buffer,
+  ): Promise<Array<{ box: number[][]; image: { width: number; height: number; data: Uint8Array } }>>;
 }
 interface GutenRecognition {
   imageToInput(image: unknown, options: object): unknown;
@@ -55,11 +57,15 @@ export async function createReferenceOcr(): Promise<ReferenceOcr> {
   const nodeEntry = require.resolve('@gutenye/ocr-node');
   const commonEntry = require.resolve('@gutenye/ocr-common');
   // Importing the package first registers its Node backend, which the recogniser needs.
-  const { default: Ocr } = (await import(pathToFileURL(nodeEntry).href)) as { default: { create(o: object): Promise<GutenOcr> } };
+  const { default: Ocr } = (await import(pathToFileURL(nodeEntry).href)) as {
+    default: { create(o: object): Promise<GutenOcr> };
+  };
   const { ImageRaw } = (await import(pathToFileURL(join(dirname(nodeEntry), 'ImageRaw.js')).href)) as {
     ImageRaw: { open(input: string | Buffer): Promise<{ resize(size: { height: number }): Promise<unknown> }> };
   };
-  const { Recognition } = (await import(pathToFileURL(join(dirname(commonEntry), 'models', 'Recognition.js')).href)) as {
+  const { Recognition } = (await import(
+    pathToFileURL(join(dirname(commonEntry), 'models', 'Recognition.js')).href
+  )) as {
     Recognition: { create(o: object): Promise<GutenRecognition> };
   };
   const { Detection } = (await import(pathToFileURL(join(dirname(commonEntry), 'models', 'Detection.js')).href)) as {

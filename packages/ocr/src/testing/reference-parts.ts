@@ -55,7 +55,9 @@ export async function loadReferenceParts(): Promise<ReferenceParts> {
   const { ImageRaw } = (await import(pathToFileURL(join(dirname(nodeEntry), 'ImageRaw.js')).href)) as {
     ImageRaw: new (raw: RgbaImage) => RgbaImage & { resize(size: { height: number }): Promise<RgbaImage> };
   };
-  const { splitIntoLineImages } = (await import(pathToFileURL(join(dirname(commonEntry), 'backend', 'splitIntoLineImages.js')).href)) as {
+  const { splitIntoLineImages } = (await import(
+    pathToFileURL(join(dirname(commonEntry), 'backend', 'splitIntoLineImages.js')).href
+  )) as {
     splitIntoLineImages(mask: RgbaImage, page: RgbaImage): Promise<Array<{ box: number[][]; image: RgbaImage }>>;
   };
   const cv = createRequire(commonEntry)('@techstark/opencv-js') as OpenCv & { onRuntimeInitialized?: () => void };

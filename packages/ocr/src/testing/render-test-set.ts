@@ -34,12 +34,20 @@ function colours(rand: Random): { paper: string; ink: string } {
   const g = between(rand, 215, 255);
   const tint = () => Math.min(255, g + between(rand, -12, 0));
   const k = between(rand, 0, 70);
-  return { paper: `rgb(${tint()},${tint()},${tint()})`, ink: `rgb(${k},${k},${between(rand, k, Math.min(k + 60, 120))})` };
+  return {
+    paper: `rgb(${tint()},${tint()},${tint()})`,
+    ink: `rgb(${k},${k},${between(rand, k, Math.min(k + 60, 120))})`,
+  };
 }
 
 function measure(ctx: SKRSContext2D, text: string) {
   const m = ctx.measureText(text);
-  return { left: m.actualBoundingBoxLeft, width: m.actualBoundingBoxLeft + m.actualBoundingBoxRight, ascent: m.actualBoundingBoxAscent, descent: m.actualBoundingBoxDescent };
+  return {
+    left: m.actualBoundingBoxLeft,
+    width: m.actualBoundingBoxLeft + m.actualBoundingBoxRight,
+    ascent: m.actualBoundingBoxAscent,
+    descent: m.actualBoundingBoxDescent,
+  };
 }
 
 /** Single text lines, each on its own tightly cropped image with a small margin; kinds in turn. */
@@ -70,7 +78,12 @@ export function renderLines(count: number, seed: number): LineSample[] {
 }
 
 /** Page sizes are multiples of 32, so a detector input needs no resizing at all. */
-const PAGE_SIZES: ReadonlyArray<[number, number]> = [[640, 480], [480, 640], [800, 608], [704, 512]];
+const PAGE_SIZES: ReadonlyArray<[number, number]> = [
+  [640, 480],
+  [480, 640],
+  [800, 608],
+  [704, 512],
+];
 
 /**
  * Small pages of left-aligned lines, one phrase per line and generous spacing, so that every

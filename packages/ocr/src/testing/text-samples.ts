@@ -41,13 +41,20 @@ function english(rand: Random): string {
 
 function number(rand: Random): string {
   switch (between(rand, 0, 6)) {
-    case 0: return `${between(rand, 2000, 2030)}-${pad2(between(rand, 1, 12))}-${pad2(between(rand, 1, 28))}`;
-    case 1: return `${pad2(between(rand, 0, 23))}:${pad2(between(rand, 0, 59))}`;
-    case 2: return `${between(rand, 1, 9999)}.${digits(rand, 2)}`;
-    case 3: return `${between(rand, 1, 99)}%`;
-    case 4: return `${digits(rand, 3)}-${digits(rand, 4)}-${digits(rand, 4)}`;
-    case 5: return `No.${digits(rand, between(rand, 4, 8))}`;
-    default: return digits(rand, between(rand, 3, 9));
+    case 0:
+      return `${between(rand, 2000, 2030)}-${pad2(between(rand, 1, 12))}-${pad2(between(rand, 1, 28))}`;
+    case 1:
+      return `${pad2(between(rand, 0, 23))}:${pad2(between(rand, 0, 59))}`;
+    case 2:
+      return `${between(rand, 1, 9999)}.${digits(rand, 2)}`;
+    case 3:
+      return `${between(rand, 1, 99)}%`;
+    case 4:
+      return `${digits(rand, 3)}-${digits(rand, 4)}-${digits(rand, 4)}`;
+    case 5:
+      return `No.${digits(rand, between(rand, 4, 8))}`;
+    default:
+      return digits(rand, between(rand, 3, 9));
   }
 }
 
@@ -58,19 +65,26 @@ function digitsLine(rand: Random): string {
 function mixed(rand: Random): string {
   const latin = rand() < 0.5 ? number(rand) : capital(pick(rand, ENGLISH_WORDS));
   switch (between(rand, 0, 2)) {
-    case 0: return `${chinese(rand)}${latin}`;
-    case 1: return `${latin}${chinese(rand)}`;
-    default: return `${pick(rand, CHINESE_WORDS)}${pick(rand, CHINESE_WORDS)}${latin}${pick(rand, CHINESE_WORDS)}`;
+    case 0:
+      return `${chinese(rand)}${latin}`;
+    case 1:
+      return `${latin}${chinese(rand)}`;
+    default:
+      return `${pick(rand, CHINESE_WORDS)}${pick(rand, CHINESE_WORDS)}${latin}${pick(rand, CHINESE_WORDS)}`;
   }
 }
 
 /** One line of text of the given kind. Mixed lines join Chinese and Latin without spaces, as Chinese text does. */
 export function sampleText(rand: Random, kind: SampleKind): string {
   switch (kind) {
-    case 'chinese': return chinese(rand);
-    case 'english': return english(rand);
-    case 'digits': return digitsLine(rand);
-    case 'mixed': return mixed(rand);
+    case 'chinese':
+      return chinese(rand);
+    case 'english':
+      return english(rand);
+    case 'digits':
+      return digitsLine(rand);
+    case 'mixed':
+      return mixed(rand);
   }
 }
 

@@ -17,7 +17,9 @@ function family(font: Buffer, dir: number): string | undefined {
       // Windows platform, Unicode BMP, family name (ID 1): UTF-16BE
       if (font.readUInt16BE(r) !== 3 || font.readUInt16BE(r + 6) !== 1) continue;
       const start = strings + font.readUInt16BE(r + 10);
-      return Buffer.from(font.subarray(start, start + font.readUInt16BE(r + 8))).swap16().toString('utf16le');
+      return Buffer.from(font.subarray(start, start + font.readUInt16BE(r + 8)))
+        .swap16()
+        .toString('utf16le');
     }
   }
   return undefined;

@@ -11,7 +11,14 @@ export const PAGE_SEED = 20240602;
 
 export interface VersionAgreement {
   lines: { count: number; identical: number; identicalIgnoringSpaces: number; accuracy: Record<string, TextScore> };
-  pages: { count: number; lines: number; linesIdentical: number; linesIdenticalIgnoringSpaces: number; pagesIdentical: number; accuracy: Record<string, TextScore> };
+  pages: {
+    count: number;
+    lines: number;
+    linesIdentical: number;
+    linesIdenticalIgnoringSpaces: number;
+    pagesIdentical: number;
+    accuracy: Record<string, TextScore>;
+  };
 }
 
 const OCR_MODELS = ['ocr-det', 'ocr-cls', 'ocr-rec'];
@@ -21,7 +28,8 @@ async function read<T>(pngs: Buffer[], predict: (body: Record<string, unknown>) 
   const out: T[] = [];
   // Eight images per request, all requests in flight: batched as the service batches them.
   const chunks = Array.from({ length: Math.ceil(pngs.length / 8) }, (_, i) => pngs.slice(i * 8, i * 8 + 8));
-  for (const answer of await Promise.all(chunks.map((c) => predict({ images: c.map((p) => p.toString('base64')) })))) out.push(...(answer as T[]));
+  for (const answer of await Promise.all(chunks.map((c) => predict({ images: c.map((p) => p.toString('base64')) }))))
+    out.push(...(answer as T[]));
   return out;
 }
 
@@ -31,17 +39,35 @@ async function read<T>(pngs: Buffer[], predict: (body: Record<string, unknown>) 
  * drawn text: lines read identically, lines of pages found with identical text (matched by
  * the first version's boxes), whole pages identical, and each version's character error rate.
  */
-export async function compareOcrVersions(repoDir: string, versions: [string, string], sample: { lines: number; pages: number }): Promise<VersionAgreement> {
+export async function compareOcrVersions(
+  repoDir: string,
+  versions: [string, string],
+  sample: { lines: number; pages: number },
+): Promise<VersionAgreement> {
   const infers: LocalInfer[] = [];
   try {
     for (const v of versions) infers.push(await createLocalInfer(repoDir, OCR_MODELS, 2, v));
     const [a, b] = infers as [LocalInfer, LocalInfer];
     const lines = renderLines(sample.lines, LINE_SEED);
     const linePipe = createOcrLinePipeline(repoDir);
-    const lineReads = await Promise.all([a, b].map((x) => read<Recognized>(lines.map((l) => l.png), (body) => linePipe.predict(body, x.infer))));
+    const lineReads = await Promise.all(
+      [a, b].map((x) =>
+        read<Recognized>(
+          lines.map((l) => l.png),
+          (body) => linePipe.predict(body, x.infer),
+        ),
+      ),
+    );
     const pages = renderPages(sample.pages, PAGE_SEED);
     const pagePipe = createOcrPipeline(repoDir);
-    const pageReads = await Promise.all([a, b].map((x) => read<OcrLine[]>(pages.map((p) => p.png), (body) => pagePipe.predict(body, x.infer))));
+    const pageReads = await Promise.all(
+      [a, b].map((x) =>
+        read<OcrLine[]>(
+          pages.map((p) => p.png),
+          (body) => pagePipe.predict(body, x.infer),
+        ),
+      ),
+    );
     let pageLines = 0;
     let linesSame = 0;
     let linesLoose = 0;
@@ -58,14 +84,27 @@ export async function compareOcrVersions(repoDir: string, versions: [string, str
         else same = false;
       }
       if (same) pagesSame++;
-      for (const l of page.lines) [mine!, theirs!].forEach((read, i) => truth[i]!.push({ predicted: textAt(l.box, read), truth: l.text }));
+      for (const l of page.lines)
+        [mine!, theirs!].forEach((read, i) => truth[i]!.push({ predicted: textAt(l.box, read), truth: l.text }));
     });
     return {
       lines: {
         count: lines.length,
-        identical: share(lines.filter((_, i) => lineReads[0]![i]!.text === lineReads[1]![i]!.text).length, lines.length),
-        identicalIgnoringSpaces: share(lines.filter((_, i) => withoutSpaces(lineReads[0]![i]!.text) === withoutSpaces(lineReads[1]![i]!.text)).length, lines.length),
-        accuracy: Object.fromEntries(versions.map((v, k) => [v, scoreTexts(lines.map((l, i) => ({ predicted: lineReads[k]![i]!.text, truth: l.text })))])),
+        identical: share(
+          lines.filter((_, i) => lineReads[0]![i]!.text === lineReads[1]![i]!.text).length,
+          lines.length,
+        ),
+        identicalIgnoringSpaces: share(
+          lines.filter((_, i) => withoutSpaces(lineReads[0]![i]!.text) === withoutSpaces(lineReads[1]![i]!.text))
+            .length,
+          lines.length,
+        ),
+        accuracy: Object.fromEntries(
+          versions.map((v, k) => [
+            v,
+            scoreTexts(lines.map((l, i) => ({ predicted: lineReads[k]![i]!.text, truth: l.text }))),
+          ]),
+        ),
       },
       pages: {
         count: pages.length,

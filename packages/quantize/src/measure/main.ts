@@ -21,13 +21,29 @@ import { measureSpeeds } from './speed.js';
 const VARIANTS: { version: string; label: string; options: Omit<QuantizeOptions, 'calibration'> }[] = [
   { version: '2', label: 'dynamic', options: { mode: 'dynamic', perChannel: true } },
   { version: '3', label: 'static min-max', options: { mode: 'static', perChannel: true, method: 'minmax' } },
-  { version: '4', label: 'static percentile 99.99', options: { mode: 'static', perChannel: true, method: 'percentile', percentile: 0.9999 } },
+  {
+    version: '4',
+    label: 'static percentile 99.99',
+    options: { mode: 'static', perChannel: true, method: 'percentile', percentile: 0.9999 },
+  },
   { version: '5', label: 'fp16', options: { mode: 'fp16' } },
 ];
-const BATCHES: Record<string, number[]> = { lid176: [1, 8, 64], 'ocr-cls': [1, 8, 64], 'ocr-rec': [1, 4, 16], 'ocr-det': [1, 2] };
+const BATCHES: Record<string, number[]> = {
+  lid176: [1, 8, 64],
+  'ocr-cls': [1, 8, 64],
+  'ocr-rec': [1, 4, 16],
+  'ocr-det': [1, 2],
+};
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { repository: { type: 'string', default: '.run/models' }, models: { type: 'string' }, out: { type: 'string' }, runs: { type: 'string', default: '20' } } });
+  const { values } = parseArgs({
+    options: {
+      repository: { type: 'string', default: '.run/models' },
+      models: { type: 'string' },
+      out: { type: 'string' },
+      runs: { type: 'string', default: '20' },
+    },
+  });
   const wanted = values.models?.split(',');
   const models = catalogue({ only: 'demo' }).filter((m) => m.quantized && (!wanted || wanted.includes(m.name)));
   const scratch = await mkdtemp(join(tmpdir(), 'tessera-quantize-measure-'));
@@ -44,7 +60,16 @@ async function main(): Promise<void> {
       for (const v of VARIANTS) {
         if (v.options.mode === 'static' && model.name === 'lid176') continue; // no Conv or large MatMul: nothing for QDQ to cover
         const started = performance.now();
-        await quantizeInRepository({ repository: scratch, model: model.name, version: v.version, inputs: `${recipe.calibration} × ${recipe.samples}` }, v.options, async () => feeds);
+        await quantizeInRepository(
+          {
+            repository: scratch,
+            model: model.name,
+            version: v.version,
+            inputs: `${recipe.calibration} × ${recipe.samples}`,
+          },
+          v.options,
+          async () => feeds,
+        );
         const quantizeS = (performance.now() - started) / 1000;
         const bytes = await readFile(join(dir, v.version, 'model.onnx'));
         perVersion[v.version] = { label: v.label, bytes: bytes.byteLength, ratio: bytes.byteLength / size1, quantizeS };
@@ -62,7 +87,8 @@ async function main(): Promise<void> {
     }
     if (!wanted || wanted.some((m) => m.startsWith('ocr'))) {
       const agreement: Record<string, unknown> = {};
-      for (const v of ['2', '3', '4', '5']) agreement[v] = await compareOcrVersions(scratch, ['1', v], { lines: 240, pages: 24 });
+      for (const v of ['2', '3', '4', '5'])
+        agreement[v] = await compareOcrVersions(scratch, ['1', v], { lines: 240, pages: 24 });
       results.ocrAgreement = agreement;
     }
   } finally {

@@ -11,12 +11,14 @@ export interface Speed {
 
 /** One item repeated `n` times along the batch axis. */
 function batchOf(feed: Feeds, n: number): Feeds {
-  return Object.fromEntries(Object.entries(feed).map(([name, t]) => {
-    const one = t.data as Float32Array;
-    const data = new (one.constructor as Float32ArrayConstructor)(one.length * n);
-    for (let i = 0; i < n; i++) data.set(one, i * one.length);
-    return [name, new ort.Tensor(t.type as 'float32', data, [n, ...t.dims.slice(1)])];
-  }));
+  return Object.fromEntries(
+    Object.entries(feed).map(([name, t]) => {
+      const one = t.data as Float32Array;
+      const data = new (one.constructor as Float32ArrayConstructor)(one.length * n);
+      for (let i = 0; i < n; i++) data.set(one, i * one.length);
+      return [name, new ort.Tensor(t.type as 'float32', data, [n, ...t.dims.slice(1)])];
+    }),
+  );
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
@@ -27,8 +29,17 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
  * load (it is shared) falls on all of them alike. Per version: the median single-item run, and
  * the best items per second over the batch sizes given.
  */
-export async function measureSpeeds(models: readonly Uint8Array[], feed: Feeds, batches: readonly number[], runs: number): Promise<Speed[]> {
-  const sessions = await Promise.all(models.map((m) => ort.InferenceSession.create(m, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 })));
+export async function measureSpeeds(
+  models: readonly Uint8Array[],
+  feed: Feeds,
+  batches: readonly number[],
+  runs: number,
+): Promise<Speed[]> {
+  const sessions = await Promise.all(
+    models.map((m) =>
+      ort.InferenceSession.create(m, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 }),
+    ),
+  );
   try {
     const perBatch = new Map<number, number[][]>();
     for (const n of batches) {

@@ -15,8 +15,16 @@ const smallBatch = Number(process.argv[4] ?? 16);
 const dir = new ModelDir();
 const model = dir.write(tileSum());
 const { lines, logger } = recordingLogger();
-const runner = await createOrtRunner({ device: 'cpu', cudaDeviceId: 0, intraOpNumThreads: 1, logger, addressSpaceHeadroomMb: headroomMb });
-const batch = (n: number): Tensor[] => [{ name: 'x', datatype: 'FP32', shape: [n, 4], data: new Float32Array(n * 4).fill(1) }];
+const runner = await createOrtRunner({
+  device: 'cpu',
+  cudaDeviceId: 0,
+  intraOpNumThreads: 1,
+  logger,
+  addressSpaceHeadroomMb: headroomMb,
+});
+const batch = (n: number): Tensor[] => [
+  { name: 'x', datatype: 'FP32', shape: [n, 4], data: new Float32Array(n * 4).fill(1) },
+];
 const attempt = async (n: number) => {
   try {
     const r = await runner.run(model, batch(n));
@@ -40,4 +48,6 @@ const bigAgain = await attempt(bigBatch);
 const smallAgain = await attempt(smallBatch);
 await runner.close();
 dir.remove();
-process.stdout.write(`${JSON.stringify({ limitMb: limit / 2 ** 20, big, small, bigAgain, smallAgain, log: lines.map((l) => l.msg) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ limitMb: limit / 2 ** 20, big, small, bigAgain, smallAgain, log: lines.map((l) => l.msg) })}\n`,
+);
