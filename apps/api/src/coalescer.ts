@@ -2,6 +2,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   JOB_SCHEMA_VERSION,
+  modelKey,
   ServiceError,
   type InferJobData,
   type InferRequestPart,
@@ -9,7 +10,6 @@ import {
 } from '@tessera/contract';
 import {
   INFER_JOB_OPTIONS,
-  modelKey,
   type Admission,
   type AdmissionOutcome,
   type QueueShare,
@@ -125,7 +125,7 @@ export class JobCoalescer {
 
   /** Call once a request this coalescer enqueued got its answer (or gave up waiting). */
   answered(model: ModelSpec): void {
-    const key = modelKey(model.name, model.version);
+    const key = modelKey(model);
     const n = (this.waiting.get(key) ?? 1) - 1;
     if (n > 0) this.waiting.set(key, n);
     else this.waiting.delete(key);
@@ -144,7 +144,7 @@ export class JobCoalescer {
     },
     blobs: Blob[] = [],
   ): Promise<Enqueued | Cached> {
-    const served = modelKey(model.name, model.version);
+    const served = modelKey(model);
     const key = `${served}#${opts.priority ?? ''}`;
     let group = this.open.get(key);
     if (!group) {

@@ -9,7 +9,7 @@ import {
   IdempotencyStore,
   InferenceStatistics,
   queueName,
-  replyKey,
+  RedisKeys,
   ReplyListener,
   WorkerRegistry,
 } from '@tessera/queue';
@@ -85,8 +85,10 @@ export function createContext(
     return q;
   };
 
-  const replies = new ReplyListener(replyConnection, replyKey(config.QUEUE_PREFIX, config.REPLICA_ID), (err) =>
-    logger.warn({ err: (err as Error).message }, 'reply listener error'),
+  const replies = new ReplyListener(
+    replyConnection,
+    new RedisKeys(config.QUEUE_PREFIX).reply(config.REPLICA_ID),
+    (err) => logger.warn({ err: (err as Error).message }, 'reply listener error'),
   );
   replies.start();
 

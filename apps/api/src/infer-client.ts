@@ -16,7 +16,7 @@ import {
   type ValidatedRequest,
   type WireTensor,
 } from '@tessera/contract';
-import { blobKeyPrefix, ReplyTimeoutError, type Admission, type QueueShare, type ReplyListener } from '@tessera/queue';
+import { RedisKeys, ReplyTimeoutError, type Admission, type QueueShare, type ReplyListener } from '@tessera/queue';
 import { tracing, type Logger } from '@tessera/telemetry';
 import { JobCoalescer, type Blob, type Cached, type Enqueued, type RateTicket } from './coalescer.js';
 import { formatDeadline } from './request-policy.js';
@@ -88,7 +88,7 @@ export class InferClient {
   private readonly replies: ReplyListener;
   private readonly admission: Admission;
   private readonly logger: Logger;
-  private readonly blobPrefix: string;
+  private readonly keys: RedisKeys;
 
   constructor(opts: {
     queueFor: (model: string) => Queue;
@@ -104,7 +104,7 @@ export class InferClient {
     this.replies = opts.replies;
     this.admission = opts.admission;
     this.logger = opts.logger;
-    this.blobPrefix = blobKeyPrefix(opts.prefix);
+    this.keys = new RedisKeys(opts.prefix);
     this.coalescer = new JobCoalescer(
       opts.queueFor,
       opts.admission,
@@ -126,7 +126,7 @@ export class InferClient {
     const inputs = request.tensors.map((t, i): WireTensor => {
       const bytes = bytesOf(t.data);
       if (bytes.byteLength < BLOB_MIN_BYTES) return toWire(t);
-      const key = `${this.blobPrefix}${id}:${i}`;
+      const key = this.keys.blob(id, i);
       blobs.push({ key, bytes });
       return { name: t.name, datatype: t.datatype, shape: [...t.shape], b64: '', blob: key };
     });

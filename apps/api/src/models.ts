@@ -1,4 +1,4 @@
-import { ServiceError, type ModelSpec } from '@tessera/contract';
+import { modelKey, ServiceError, type ModelSpec } from '@tessera/contract';
 import type { Provider } from '@tessera/model-repository';
 import type { ApiContext } from './context.js';
 
@@ -30,7 +30,7 @@ export async function requireServed(ctx: ApiContext, model: ModelSpec): Promise<
   const first = serving[0];
   if (!first)
     throw new ServiceError('not_ready', `no live worker serves model '${model.name}' version ${model.version}`);
-  return first.providers[`${model.name}@${model.version}`] ?? 'unknown';
+  return first.providers[modelKey(model)] ?? 'unknown';
 }
 
 /**

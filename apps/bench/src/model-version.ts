@@ -1,7 +1,8 @@
+import { parseModelKey } from '@tessera/contract';
+
 /** A measured model: its name, or 'name@version' when the bench measures versions (--versions). */
 export function splitModel(model: string): { name: string; version?: string } {
-  const at = model.lastIndexOf('@');
-  return at > 0 ? { name: model.slice(0, at), version: model.slice(at + 1) } : { name: model };
+  return parseModelKey(model) ?? { name: model };
 }
 
 /** The Open Inference Protocol path of a measured model: /v2/models/{name}[/versions/{v}]. */

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { ModelSpec } from '@tessera/contract';
+import { modelKey, type ModelSpec } from '@tessera/contract';
 import { loadRepository } from '@tessera/model-repository';
 import type { CeilingJob } from './ceiling-main.js';
 import { childJob } from './child-job.js';
@@ -98,7 +98,9 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
   const inputs = new Map<string, ModelInput>();
   // With --versions each model is measured at each version, named 'model@version' throughout.
   const measured =
-    opts.versions.length === 0 ? opts.models : opts.models.flatMap((m) => opts.versions.map((v) => `${m}@${v}`));
+    opts.versions.length === 0
+      ? opts.models
+      : opts.models.flatMap((m) => opts.versions.map((v) => modelKey({ name: m, version: v })));
   if (opts.versions.length > 0 && opts.contenders.includes('seed'))
     notes.push('--versions: the seed serves one version per model and was not run');
   for (const name of measured) {

@@ -1,10 +1,10 @@
 import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
 import { loadWorkerConfig, redact, workerRecoveryBoundMs } from '@tessera/config';
-import type { ModelSpec } from '@tessera/contract';
+import { modelKey, parseModelKey, type ModelSpec } from '@tessera/contract';
 import { Scheduler } from '@tessera/batcher';
 import { loadRepository } from '@tessera/model-repository';
-import { connectRedis, Heartbeat, InferenceStatistics, modelKey, workerInfoKey } from '@tessera/queue';
+import { connectRedis, Heartbeat, InferenceStatistics, RedisKeys } from '@tessera/queue';
 import { classifyRunError, InstancePool, isOutOfMemoryError } from '@tessera/runtime';
 import { createLogger, initTracing } from '@tessera/telemetry';
 import { startConsumer } from './consumer.js';
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
       const spec = repository.get(name, version)!;
       try {
         const { provider } = await runner.load(spec);
-        providers[modelKey(name, version)] = provider;
+        providers[modelKey(spec)] = provider;
         if (!served.has(name)) served.set(name, new Map());
         served.get(name)!.set(version, spec);
       } catch (err) {
@@ -103,8 +103,7 @@ async function main(): Promise<void> {
       },
     },
   });
-  for (const [key, provider] of Object.entries(providers))
-    initModelSeries(metrics, key.slice(0, key.lastIndexOf('@')), provider);
+  for (const [key, provider] of Object.entries(providers)) initModelSeries(metrics, parseModelKey(key)!.name, provider);
   for (const versions of served.values()) {
     for (const spec of versions.values()) {
       metrics.batchCap.set({ model: spec.name }, scheduler.cap(spec));
@@ -153,10 +152,10 @@ async function main(): Promise<void> {
     () => {
       const caps: Record<string, number> = {};
       for (const versions of served.values())
-        for (const spec of versions.values()) caps[modelKey(spec.name, spec.version)] = scheduler.cap(spec);
+        for (const spec of versions.values()) caps[modelKey(spec)] = scheduler.cap(spec);
       const counts: Record<string, number> = {};
       for (const versions of served.values())
-        for (const spec of versions.values()) counts[modelKey(spec.name, spec.version)] = instances(spec).count;
+        for (const spec of versions.values()) counts[modelKey(spec)] = instances(spec).count;
       return { id: config.WORKER_ID, models: Object.keys(providers), providers, caps, instances: counts, startedAt };
     },
     (err) => logger.warn({ err: (err as Error).message }, 'heartbeat failed'),
@@ -179,7 +178,8 @@ async function main(): Promise<void> {
   const health = new WorkerHealth({
     ping: () => runner.ping(),
     models: () => (stopping ? 0 : served.size),
-    registered: async () => (await replyConnection.exists(workerInfoKey(config.QUEUE_PREFIX, config.WORKER_ID))) === 1,
+    registered: async () =>
+      (await replyConnection.exists(new RedisKeys(config.QUEUE_PREFIX).worker(config.WORKER_ID))) === 1,
     pingTimeoutMs: config.LIVENESS_TIMEOUT_MS,
     loopBlockMs: config.EVENT_LOOP_BLOCK_MS,
   });

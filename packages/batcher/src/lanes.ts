@@ -1,5 +1,4 @@
-import type { ModelSpec } from '@tessera/contract';
-import { modelKey } from './request-check.js';
+import { modelKey, type ModelSpec } from '@tessera/contract';
 
 /** How a model runs on this worker. */
 export interface InstancePlan {

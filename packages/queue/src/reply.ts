@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import type { Reply } from '@tessera/contract';
-import { REPLY_TTL_MS } from './names.js';
 
 interface Waiter {
   resolve(reply: Reply): void;
@@ -135,9 +134,4 @@ export class ReplyListener {
     }
     this.waiters.clear();
   }
-}
-
-/** Worker side: push one reply to the list of the replica that asked. */
-export async function sendReply(conn: Redis, key: string, reply: Reply): Promise<void> {
-  await conn.multi().lpush(key, JSON.stringify(reply)).pexpire(key, REPLY_TTL_MS).exec();
 }

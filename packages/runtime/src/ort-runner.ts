@@ -1,16 +1,8 @@
 import { Worker } from 'node:worker_threads';
-import { ServiceError, type ModelSpec, type Tensor } from '@tessera/contract';
+import { modelKey, ServiceError, type ModelSpec, type Tensor } from '@tessera/contract';
 import { limitAddressSpaceGrowth, liftAddressSpaceLimit } from './address-space.js';
 import { classifyRunError } from './errors.js';
-import {
-  modelKey,
-  type LoadInfo,
-  type Ready,
-  type Reply,
-  type Request,
-  type ThreadConfig,
-  type WireError,
-} from './protocol.js';
+import { type LoadInfo, type Ready, type Reply, type Request, type ThreadConfig, type WireError } from './protocol.js';
 import { providerPlan } from './providers.js';
 import type { LoadResult, Logger, OrtRunner, OrtRunnerOptions, Provider, RunResult } from './types.js';
 

@@ -3,7 +3,7 @@ import type { RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { ServiceError } from '@tessera/contract';
-import type { RateCount, RateState } from '@tessera/queue';
+import { RedisKeys, type RateCount, type RateState } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import type { Principal } from '../auth/key-store.js';
 import type { RateTicket } from '../coalescer.js';
@@ -126,7 +126,7 @@ export class PerKeyRateLimit {
   constructor(private readonly opts: RateLimitOptions) {
     this.store = new RedisRateLimitStore({
       redis: opts.redis,
-      prefix: `${opts.prefix}:ratelimit:`,
+      prefix: new RedisKeys(opts.prefix).rateLimitPrefix,
       logger: opts.logger,
       timeoutMs: STORE_TIMEOUT_MS,
     });
