@@ -9,16 +9,6 @@ import {
 import { release } from './commands/release.js';
 import { RedisKeys } from './keys.js';
 
-export {
-  ADMISSION_GRACE_MS,
-  type AdmissionOutcome,
-  type AdmissionRequest,
-  type PlannedJob,
-  type QueueShare,
-  type RateCount,
-  type RateState,
-} from './commands/admit.js';
-
 /**
  * Queue caps counted in items, the same for every API replica.
  *

@@ -3,8 +3,6 @@ import { abandonIdempotency } from './commands/abandon-idempotency.js';
 import { claimIdempotency, type Claim } from './commands/claim-idempotency.js';
 import { RedisKeys } from './keys.js';
 
-export type { Claim } from './commands/claim-idempotency.js';
-
 /**
  * Idempotency keys, shared by every replica (RedisKeys.idempotency): per key, already scoped by
  * the caller to API key, model and version, a record {fp, jobId} of the request's fingerprint and

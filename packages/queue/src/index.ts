@@ -1,9 +1,10 @@
-// What the API and the worker use; scripts, their codecs and key layouts stay inside.
+// What the API and the worker use, with the types of its signatures; the other scripts, their codecs and the
+// key layouts stay inside.
 export { RedisKeys, queueName } from './keys.js';
 export { INFER_JOB_OPTIONS, REPLY_TTL_MS } from './job-options.js';
 export { connectRedis, type RedisEndpoint } from './connection.js';
+export { Admission } from './admission.js';
 export {
-  Admission,
   ADMISSION_GRACE_MS,
   type AdmissionOutcome,
   type AdmissionRequest,
@@ -11,8 +12,9 @@ export {
   type QueueShare,
   type RateCount,
   type RateState,
-} from './admission.js';
-export { IdempotencyStore, type Claim } from './idempotency.js';
+} from './commands/admit.js';
+export { IdempotencyStore } from './idempotency.js';
+export type { Claim } from './commands/claim-idempotency.js';
 export { deliverReplies, deliverReply, type Delivered, type Delivery } from './delivery.js';
 export { ReplyListener, ReplyTimeoutError } from './reply.js';
 export { ReplySender } from './reply-sender.js';
