@@ -11,7 +11,10 @@ export interface Delivery {
   replyTo: string;
   items: number;
   idempotency?: { key: string; ttlMs: number } | undefined;
-  /** Where a successful result goes in the response cache (stored when it fits in maxBytes, within the cache's budgetBytes). */
+  /**
+   * Where a successful result goes in the response cache (stored when it fits in maxBytes, within
+   * the cache's budgetBytes).
+   */
   cache?: { key: string; ttlMs: number; maxBytes: number; budgetBytes?: number | undefined } | undefined;
 }
 

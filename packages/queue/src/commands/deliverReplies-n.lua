@@ -38,7 +38,8 @@ for _ = 1, tonumber(ARGV[1]) do
     forgetOwner(KEYS[k + 4], KEYS[k + 5], member, items)
   end
   if ARGV[a + 8] ~= '0' then
-    storeCached(KEYS[k + nk - 3], KEYS[k + nk - 2], KEYS[k + nk - 1], KEYS[k + nk], ARGV[a + 9], tonumber(ARGV[a + 8]), tonumber(ARGV[a + 10]), now)
+    storeCached(KEYS[k + nk - 3], KEYS[k + nk - 2], KEYS[k + nk - 1], KEYS[k + nk],
+      ARGV[a + 9], tonumber(ARGV[a + 8]), tonumber(ARGV[a + 10]), now)
   end
   if idem ~= '' then
     if idem == '1' then

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { useTestRedis } from '../testing/redis.js';
 import { incrementCounters } from './increment-counters.js';
 
-/** incrementCounters-n.lua (the API's shared rate-limit counters; the store that batches them is tested in apps/api). */
+/**
+ * incrementCounters-n.lua: the API's shared rate-limit counters (the store that batches its calls
+ * is tested in apps/api).
+ */
 const redis = useTestRedis();
 
 test('counters add their hits and report their totals and windows; a counter without an expiry gets one', async () => {

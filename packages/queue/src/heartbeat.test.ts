@@ -1,35 +1,17 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Redis } from 'ioredis';
-import { Heartbeat, WorkerRegistry, type WorkerInfo } from '@tessera/queue';
-import { freePort, startRedis, type RedisHandle } from '@tessera/topology';
+import { Heartbeat, WorkerRegistry, type WorkerInfo } from './heartbeat.js';
+import { useTestRedis } from './testing/redis.js';
 
 /** The API's view of the live workers, against a real Redis and real heartbeats. */
-let redis: RedisHandle;
-let conn: Redis;
-
-before(async () => {
-  redis = await startRedis({
-    port: await freePort(),
-    dir: path.join(mkdtempSync(path.join(tmpdir(), 'tessera-registry-')), 'redis'),
-  });
-  conn = new Redis(redis.url);
-});
-
-after(async () => {
-  conn?.disconnect();
-  await redis?.stop();
-});
+const redis = useTestRedis();
 
 const worker = (prefix: string, models: string[]) => {
   const info: Omit<WorkerInfo, 'at'> = { id: 'w1', models, providers: {}, caps: {}, startedAt: Date.now() };
   return {
     info,
     beat: new Heartbeat(
-      conn,
+      redis.conn,
       prefix,
       1000,
       () => info,
@@ -42,7 +24,7 @@ test('a version a worker has just started serving is not refused on a cached ans
   const w = worker('reg1', ['m@1']);
   await w.beat.beat();
   // A cache far longer than the test: only a read of Redis can see the new version.
-  const registry = new WorkerRegistry(conn, 'reg1', 1000, 60_000);
+  const registry = new WorkerRegistry(redis.conn, 'reg1', 1000, 60_000);
   assert.deepEqual(
     (await registry.serving('m', '1')).map((x) => x.id),
     ['w1'],
@@ -59,7 +41,7 @@ test('a version a worker has just started serving is not refused on a cached ans
 test('answers come from the cache until it is invalidated', async () => {
   const w = worker('reg2', ['m@1']);
   await w.beat.beat();
-  const registry = new WorkerRegistry(conn, 'reg2', 1000, 60_000);
+  const registry = new WorkerRegistry(redis.conn, 'reg2', 1000, 60_000);
   assert.deepEqual(
     (await registry.live()).map((x) => x.models),
     [['m@1']],
@@ -81,7 +63,7 @@ test('answers come from the cache until it is invalidated', async () => {
 test('a read that started before an invalidation does not put its older answer back', async () => {
   const w = worker('reg3', ['m@1']);
   await w.beat.beat();
-  const registry = new WorkerRegistry(conn, 'reg3', 1000, 60_000);
+  const registry = new WorkerRegistry(redis.conn, 'reg3', 1000, 60_000);
   const early = registry.live();
   registry.invalidate();
   w.info.models = ['m@2'];
