@@ -23,10 +23,10 @@ export interface ControlState {
 
 /**
  * Model control shared by every replica and worker: one Redis hash (model → ControlEntry) holds
- * the state, so a process that starts later applies it too, and a message on the channel
- * RedisKeys.repositoryChannel tells the running ones to re-read it, and each acknowledges once it has. `workers`
- * messages make workers load and release sessions; `replicas` messages make API replicas refresh
- * their view of the repository.
+ * the state, so a process that starts later applies it too, and a message on the audience's
+ * channel (RedisKeys.repositoryChannel) tells the running ones to re-read it, and each
+ * acknowledges once it has. `workers` messages make workers load and release sessions;
+ * `replicas` messages make API replicas refresh their view of the repository.
  */
 export class RepositoryControl {
   private readonly keys: RedisKeys;
