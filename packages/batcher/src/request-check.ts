@@ -1,4 +1,4 @@
-import { elementCount, ServiceError, type ModelSpec } from '@tessera/contract';
+import { elementCount, ServiceError } from '@tessera/contract';
 import type { BatchRequest } from './types.js';
 
 /** Catches requests the scheduler could not batch correctly; the API validates the rest. */

@@ -106,7 +106,9 @@ export class WorkerRegistry {
     const key = this.keys.workers;
     const ids = await this.conn.zrangebyscore(key, since, '+inf');
     // Drop long-dead entries so the set does not grow with every restart.
-    void this.conn.zremrangebyscore(key, '-inf', since - 60_000).catch(() => {});
+    void this.conn.zremrangebyscore(key, '-inf', since - 60_000).catch(() => {
+      // Housekeeping only: the next read prunes again, and the answer does not depend on it.
+    });
     const raws = ids.length ? await this.conn.mget(ids.map((id) => this.keys.worker(id))) : [];
     const workers = raws.flatMap((r) => (r ? [JSON.parse(r) as WorkerInfo] : []));
     // A read that started before an invalidate() must not put its older answer back.

@@ -45,7 +45,7 @@ export interface CacheBudgetKeys {
 /**
  * Every Redis key name the project uses, under one prefix (QUEUE_PREFIX). The worker's ACL
  * (packages/topology/src/redis-auth.ts, WORKER_KEY_FAMILIES) allows the families the worker
- * touches and nothing else; keys.test.ts checks both lists against each other.
+ * touches and nothing else; redis-auth.test.ts there checks both lists against each other.
  */
 export class RedisKeys {
   constructor(readonly prefix: string) {}

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Reply } from '@tessera/contract';
-import { Redis } from 'ioredis';
 import { ReplyListener } from './reply.js';
 import { useTestRedis } from './testing/redis.js';
 
@@ -10,7 +9,7 @@ const redis = useTestRedis();
 test('the reply listener takes the replies that arrived together in one wake-up, and every one of many', async () => {
   const { conn } = redis;
   const key = 'drain:reply:a';
-  const listener = new ReplyListener(new Redis(redis.url), key);
+  const listener = new ReplyListener(redis.connect(), key);
   const reply = (i: number): Reply => ({
     jobId: `job-${i}`,
     ok: false,

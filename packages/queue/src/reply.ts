@@ -125,7 +125,10 @@ export class ReplyListener {
     this.conn.disconnect();
     // ioredis never settles a command queued while it was reconnecting when it is disconnected
     // then, so a BLMPOP issued while Redis was away would hold close() forever.
-    await Promise.race([this.loop?.catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+    const ended = this.loop?.catch(() => {
+      // close() only waits for the loop to end; the loop reports its own errors through onError.
+    });
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 1000).unref())]);
     for (const [id, list] of this.waiters) {
       for (const w of list) {
         clearTimeout(w.timer);

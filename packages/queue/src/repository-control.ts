@@ -97,7 +97,9 @@ export class RepositoryControl {
           .incr(key)
           .pexpire(key, ACK_TTL_MS)
           .exec()
-          .catch(() => {});
+          .catch(() => {
+            // A lost acknowledgement shows as apply()'s timeout, which is the answer it should give.
+          });
       });
     });
     await subscriber.subscribe(channel);

@@ -36,7 +36,7 @@ export const SERVICE_COMMANDS = [
 /**
  * Key families the worker touches (BullMQ's queues, replies, large inputs, heartbeats, idempotency,
  * admission, cache, inference statistics, repository control). The names come from RedisKeys
- * (packages/queue/src/keys.ts), whose tests check every key the worker uses against this list.
+ * (packages/queue/src/keys.ts); redis-auth.test.ts checks every key the worker uses against this list.
  */
 export const WORKER_KEY_FAMILIES = [
   'infer.*',

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Reply } from '@tessera/contract';
-import { Redis } from 'ioredis';
 import { deliverReply } from '../delivery.js';
 import { IdempotencyStore } from '../idempotency.js';
 import { ReplyListener } from '../reply.js';
@@ -13,8 +12,8 @@ const redis = useTestRedis();
 test('idempotency: owner, attach, conflict, stored result; the worker fans the reply out', async () => {
   const { conn } = redis;
   const store = new IdempotencyStore(conn, 'idem');
-  const listenerA = new ReplyListener(new Redis(redis.url), 'idem:reply:a');
-  const listenerB = new ReplyListener(new Redis(redis.url), 'idem:reply:b');
+  const listenerA = new ReplyListener(redis.connect(), 'idem:reply:a');
+  const listenerB = new ReplyListener(redis.connect(), 'idem:reply:b');
   listenerA.start();
   listenerB.start();
   try {

@@ -1,40 +1,70 @@
 import { after, before } from 'node:test';
-import { mkdtempSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, startRedis, type RedisHandle } from '@tessera/topology';
 
-/** A real Redis for one test file: started before its tests on a free port, stopped after them. */
+/** A real Redis for one test file: started before its tests, stopped after them. */
 export interface TestRedis {
   /** A connection for the tests; valid from the first test on. */
   readonly conn: Redis;
-  readonly url: string;
+  /** Another connection to the same server (blocking readers need their own). */
+  connect(): Redis;
 }
 
+const START_TIMEOUT_MS = 10_000;
+
+/**
+ * Spawns `redis-server` itself rather than through the topology package (a local-stack tool that
+ * serving packages do not import): on a Unix socket in a fresh directory, without TCP, so no port
+ * is taken or raced for. A missing `redis-server` fails the file with the reason.
+ */
 export function useTestRedis(): TestRedis {
-  let handle: RedisHandle | undefined;
+  const dir = mkdtempSync(path.join(tmpdir(), 'tessera-queue-'));
+  const socket = path.join(dir, 'redis.sock');
+  let server: ChildProcess | undefined;
   let conn: Redis | undefined;
+  const connect = () => new Redis({ path: socket });
   before(async () => {
-    handle = await startRedis({
-      port: await freePort(),
-      dir: path.join(mkdtempSync(path.join(tmpdir(), 'tessera-queue-')), 'redis'),
+    const args = ['--port', '0', '--unixsocket', socket, '--dir', dir, '--save', '', '--appendonly', 'no'];
+    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    server = child;
+    conn = connect();
+    const ping = conn.ping();
+    await new Promise<void>((resolve, reject) => {
+      const settle = (err?: Error) => {
+        clearTimeout(timer);
+        child.off('error', onError).off('exit', onExit);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onError = (err: Error) =>
+        settle(new Error(`redis-server could not start (scripts/bootstrap.mjs installs it): ${err.message}`));
+      const onExit = (code: number | null) => settle(new Error(`redis-server exited (${code}) before answering`));
+      const timer = setTimeout(
+        () => settle(new Error(`redis-server did not answer within ${START_TIMEOUT_MS} ms`)),
+        START_TIMEOUT_MS,
+      );
+      child.once('error', onError).once('exit', onExit);
+      ping.then(() => settle(), settle);
     });
-    conn = new Redis(handle.url);
   });
   after(async () => {
     conn?.disconnect();
-    await handle?.stop();
+    if (server && server.exitCode === null) {
+      const gone = new Promise((resolve) => server!.once('exit', resolve));
+      server.kill('SIGTERM');
+      await gone;
+    }
+    rmSync(dir, { recursive: true, force: true });
   });
   return {
     get conn() {
       if (!conn) throw new Error('the test Redis is not started yet');
       return conn;
     },
-    get url() {
-      if (!handle) throw new Error('the test Redis is not started yet');
-      return handle.url;
-    },
+    connect,
   };
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WORKER_KEY_FAMILIES } from '@tessera/topology';
-import { RedisKeys } from './keys.js';
+import { RedisKeys } from '@tessera/queue';
+import { WORKER_KEY_FAMILIES } from './redis-auth.js';
 
 /** Redis ACL key patterns (`~tessera:infer.*`): only `*` is used, which matches any run of characters. */
 const matches = (pattern: string, key: string) =>
