@@ -28,7 +28,8 @@ export function useTestRedis(): TestRedis {
   const connect = () => new Redis({ path: socket });
   before(async () => {
     const args = ['--port', '0', '--unixsocket', socket, '--dir', dir, '--save', '', '--appendonly', 'no'];
-    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    // The same override the local stack honours (packages/topology/src/redis.ts).
+    const child = spawn(process.env.REDIS_SERVER_BIN || 'redis-server', args, { stdio: 'ignore' });
     server = child;
     conn = connect();
     const ping = conn.ping();
