@@ -1,6 +1,6 @@
 import { after, before } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -31,29 +31,26 @@ export function useTestRedis(): TestRedis {
     // The same override the local stack honours (packages/topology/src/redis.ts).
     const child = spawn(process.env.REDIS_SERVER_BIN || 'redis-server', args, { stdio: 'ignore' });
     server = child;
-    conn = connect();
-    const ping = conn.ping();
-    await new Promise<void>((resolve, reject) => {
-      const settle = (err?: Error) => {
-        clearTimeout(timer);
-        child.off('error', onError).off('exit', onExit);
-        if (err) reject(err);
-        else resolve();
-      };
-      const onError = (err: Error) =>
-        settle(new Error(`redis-server could not start (scripts/bootstrap.mjs installs it): ${err.message}`));
-      const onExit = (code: number | null) => settle(new Error(`redis-server exited (${code}) before answering`));
-      const timer = setTimeout(
-        () => settle(new Error(`redis-server did not answer within ${START_TIMEOUT_MS} ms`)),
-        START_TIMEOUT_MS,
-      );
-      child.once('error', onError).once('exit', onExit);
-      ping.then(() => settle(), settle);
+    let failure: Error | undefined;
+    child.once('error', (err) => {
+      failure = new Error(`redis-server could not start (scripts/bootstrap.mjs installs it): ${err.message}`);
     });
+    child.once('exit', (code) => {
+      failure ??= new Error(`redis-server exited (${code}) before answering`);
+    });
+    // Connect once the socket exists: a connection tried earlier fails and logs before it retries.
+    const until = Date.now() + START_TIMEOUT_MS;
+    while (!existsSync(socket)) {
+      if (failure) throw failure;
+      if (Date.now() > until) throw new Error(`redis-server did not open its socket within ${START_TIMEOUT_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    conn = connect();
+    await conn.ping();
   });
   after(async () => {
     conn?.disconnect();
-    if (server && server.exitCode === null) {
+    if (server?.pid !== undefined && server.exitCode === null) {
       const gone = new Promise((resolve) => server!.once('exit', resolve));
       server.kill('SIGTERM');
       await gone;
