@@ -4,13 +4,13 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { findExecutable } from './paths.js';
 import { freePort, isListening } from './ports.js';
 import { redisPing, startRedis } from './redis.js';
 import { startNginx } from './nginx.js';
 import { startStack } from './stack.js';
 import type { ManagedProcess } from './process.js';
+import { waitFor } from './wait.js';
 
 const redisBin = process.env.REDIS_SERVER_BIN || findExecutable('redis-server');
 const nginxBin = process.env.NGINX_BIN || findExecutable('nginx');
@@ -170,8 +170,11 @@ describe('nginx in front of stand-in API servers', { skip: skipNginx }, () => {
 
   test('writes a JSON access log line per request', async () => {
     const { readFileSync } = await import('node:fs');
-    await sleep(100);
-    const lines = readFileSync(nginx.accessLog, 'utf8').trim().split('\n');
+    // nginx writes the line once the response is sent, not necessarily before the client reads it.
+    const lines = await waitFor('an access log line', async () => {
+      const text = readFileSync(nginx.accessLog, 'utf8').trim();
+      return text ? text.split('\n') : undefined;
+    });
     const entry = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
     assert.equal(typeof entry.request_id, 'string');
     assert.equal(typeof entry.status, 'number');
@@ -311,11 +314,14 @@ describe('startStack with stand-in services', { skip: skipRedis || skipNginx }, 
       const first = stack.process('api-1')!;
       first.signal('SIGKILL');
       await first.exited;
-      const deadline = Date.now() + 15_000;
-      while (stack.process('api-1') === first || !stack.process('api-1')) {
-        assert.ok(Date.now() < deadline, 'api-1 came back');
-        await sleep(100);
-      }
+      await waitFor(
+        'api-1 to come back',
+        async () => {
+          const current = stack.process('api-1');
+          return current !== undefined && current !== first;
+        },
+        { timeoutMs: 15_000 },
+      );
       await stack.waitReady(10_000);
       assert.deepEqual(exits, ['api-1:true']);
       const again = await stack.restart('api-1');
