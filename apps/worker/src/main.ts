@@ -1,10 +1,12 @@
 import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { loadWorkerConfig, redact, workerRecoveryBoundMs } from '@tessera/config';
-import { Scheduler } from '@tessera/batcher';
+import { Scheduler, type InstancePlan } from '@tessera/batcher';
+import type { ModelSpec } from '@tessera/contract';
 import { connectRedis, Heartbeat, InferenceStatistics, modelKey, workerInfoKey } from '@tessera/queue';
-import { classifyRunError, isOutOfMemoryError } from '@tessera/runtime';
-import { createLogger, initTracing } from '@tessera/telemetry';
+import { classifyRunError, isOutOfMemoryError, type InstancePool } from '@tessera/runtime';
+import { createLogger, initTracing, type Tracing } from '@tessera/telemetry';
 import { WorkerHealth } from './health.js';
 import { startMetricsServer } from './http.js';
 import { heldJobs, instancePlan, threadBudget } from './instances.js';
@@ -89,22 +91,7 @@ async function main(): Promise<void> {
 
   const stopTrimmer = startJobTrimmer(bullConnection, config.QUEUE_PREFIX, [...served.keys()], logger);
 
-  const startedAt = Date.now();
-  const heartbeat = new Heartbeat(
-    replyConnection,
-    config.QUEUE_PREFIX,
-    config.HEARTBEAT_INTERVAL_MS,
-    () => {
-      const caps: Record<string, number> = {};
-      const counts: Record<string, number> = {};
-      for (const spec of servedSpecs(served)) {
-        caps[modelKey(spec.name, spec.version)] = scheduler.cap(spec);
-        counts[modelKey(spec.name, spec.version)] = instances(spec).count;
-      }
-      return { id: config.WORKER_ID, models: Object.keys(providers), providers, caps, instances: counts, startedAt };
-    },
-    (err) => logger.warn({ err: (err as Error).message }, 'heartbeat failed'),
-  );
+  const heartbeat = workerHeartbeat(replyConnection, models, scheduler, instances);
   heartbeat.start();
   // Model load and unload through the repository API (Triton's explicit model control).
   const stopModelControl = await startModelControl({
@@ -154,28 +141,18 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: taking no new jobs, finishing the jobs already taken');
-    const force = setTimeout(() => {
-      logger.error('shutdown grace period over; exiting with jobs still active (BullMQ re-queues them as stalled)');
-      process.exit(1);
-    }, config.SHUTDOWN_GRACE_MS);
-    force.unref();
-    stopModelControl();
-    health.stop();
-    // Already gone when Redis is unreachable: the entry then expires on its own.
-    await heartbeat.stop(config.WORKER_ID).catch(() => {});
-    // close() waits for every active job, i.e. for the batches holding them, to finish.
-    await Promise.allSettled(consumers.map((c) => c.close()));
-    await scheduler.drain();
-    // Exiting releases whatever a failed close left behind.
-    await runner.close().catch(() => {});
-    await tracing.shutdown();
-    await stopTrimmer();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    bullConnection.disconnect();
-    replyConnection.disconnect();
-    logger.info('stopped');
-    process.exit(0);
+    await shutdown(signal, {
+      stopModelControl,
+      health,
+      heartbeat,
+      consumers,
+      scheduler,
+      runner,
+      tracing,
+      stopTrimmer,
+      server,
+      connections: [bullConnection, replyConnection],
+    });
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
@@ -194,6 +171,69 @@ function initServedSeries(
     metrics.batchDelay.set({ model: spec.name }, 0);
     for (const provider of runner.providers(spec)) metrics.instances.inc({ model: spec.name, provider });
   }
+}
+
+/** What the heartbeat advertises: the served versions, their providers, caps and instance counts. */
+function workerHeartbeat(
+  connection: Redis,
+  { served, providers }: LoadedModels,
+  scheduler: Scheduler,
+  instances: (spec: ModelSpec) => InstancePlan,
+): Heartbeat {
+  const startedAt = Date.now();
+  return new Heartbeat(
+    connection,
+    config.QUEUE_PREFIX,
+    config.HEARTBEAT_INTERVAL_MS,
+    () => {
+      const caps: Record<string, number> = {};
+      const counts: Record<string, number> = {};
+      for (const spec of servedSpecs(served)) {
+        caps[modelKey(spec.name, spec.version)] = scheduler.cap(spec);
+        counts[modelKey(spec.name, spec.version)] = instances(spec).count;
+      }
+      return { id: config.WORKER_ID, models: Object.keys(providers), providers, caps, instances: counts, startedAt };
+    },
+    (err) => logger.warn({ err: (err as Error).message }, 'heartbeat failed'),
+  );
+}
+
+interface Running {
+  stopModelControl: () => void;
+  health: WorkerHealth;
+  heartbeat: Heartbeat;
+  consumers: Worker[];
+  scheduler: Scheduler;
+  runner: InstancePool;
+  tracing: Tracing;
+  stopTrimmer: () => Promise<void>;
+  server: Server;
+  connections: Redis[];
+}
+
+/** Takes no new jobs, finishes the jobs already taken, releases everything and exits. */
+async function shutdown(signal: string, w: Running): Promise<never> {
+  logger.info({ signal }, 'shutting down: taking no new jobs, finishing the jobs already taken');
+  const force = setTimeout(() => {
+    logger.error('shutdown grace period over; exiting with jobs still active (BullMQ re-queues them as stalled)');
+    process.exit(1);
+  }, config.SHUTDOWN_GRACE_MS);
+  force.unref();
+  w.stopModelControl();
+  w.health.stop();
+  // Already gone when Redis is unreachable: the entry then expires on its own.
+  await w.heartbeat.stop(config.WORKER_ID).catch(() => {});
+  // close() waits for every active job, i.e. for the batches holding them, to finish.
+  await Promise.allSettled(w.consumers.map((c) => c.close()));
+  await w.scheduler.drain();
+  // Exiting releases whatever a failed close left behind.
+  await w.runner.close().catch(() => {});
+  await w.tracing.shutdown();
+  await w.stopTrimmer();
+  await new Promise<void>((resolve) => w.server.close(() => resolve()));
+  for (const connection of w.connections) connection.disconnect();
+  logger.info('stopped');
+  process.exit(0);
 }
 
 main().catch((err) => {
