@@ -114,19 +114,8 @@ async function main(): Promise<void> {
     loopBlockMs: config.EVENT_LOOP_BLOCK_MS,
   });
   health.start();
-  const server: Server = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT, {
-    live: () => health.live(),
-    ready: () => health.ready(),
-    describe: () => ({
-      worker: config.WORKER_ID,
-      device: config.DEVICE,
-      cuda_device_id: config.CUDA_DEVICE_ID,
-      providers,
-      models: [...served.keys()],
-    }),
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.METRICS_PORT;
+  const server = await serveProbes(metrics, health, models);
+  const port = listeningPort(server);
   logger.info(
     {
       config: redact(config),
@@ -156,6 +145,30 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** /metrics, /live, /ready and /health on the worker's own listener. */
+function serveProbes(
+  metrics: WorkerMetrics,
+  health: WorkerHealth,
+  { served, providers }: LoadedModels,
+): Promise<Server> {
+  return startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT, {
+    live: () => health.live(),
+    ready: () => health.ready(),
+    describe: () => ({
+      worker: config.WORKER_ID,
+      device: config.DEVICE,
+      cuda_device_id: config.CUDA_DEVICE_ID,
+      providers,
+      models: [...served.keys()],
+    }),
+  });
+}
+
+function listeningPort(server: Server): number {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : config.METRICS_PORT;
 }
 
 /** Every served model's series exist from the start (a dashboard shows 0, not "no data"). */
