@@ -80,8 +80,10 @@ export class JobProcessor {
       keys.forEach((k, i) => blobs.set(k, values[i] ?? null));
     }
     const outcomes = await Promise.all(data.requests.map((part) => this.runRequest(data, model, part, blobs)));
-    // The blobs expire on their own (deadline plus a minute); deleting them early only frees memory sooner.
-    if (keys.length > 0) void deps.replyConnection.del(...keys).catch(() => {});
+    if (keys.length > 0)
+      void deps.replyConnection.del(...keys).catch(() => {
+        // The blobs expire on their own (deadline plus a minute); deleting them only frees memory sooner.
+      });
     const summary: InferJobSummary = { requests: {} };
     data.requests.forEach((part, i) => (summary.requests[part.id] = outcomes[i]!));
     const failures = outcomes.filter((o) => !o.ok);

@@ -31,15 +31,21 @@ async function main(): Promise<void> {
   const { runner, served, providers } = models;
   const instances = instancePlan(runner, config.INTRA_OP_THREADS);
 
-  let scheduler!: Scheduler;
-  let statistics: InferenceStatistics | undefined; // once Redis is connected, before any batch runs
+  // Both retry across reconnects (a Redis restart or a Sentinel failover): the worker keeps its
+  // models loaded and picks up where it was.
+  const bullConnection = connectRedis(config, { maxRetriesPerRequest: null });
+  const replyConnection = connectRedis(config, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+  for (const conn of [bullConnection, replyConnection])
+    conn.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const statistics = new InferenceStatistics(replyConnection, config.QUEUE_PREFIX);
+
   const metrics = createWorkerMetrics(
     { worker: config.WORKER_ID, device: config.DEVICE, cudaDevice: config.CUDA_DEVICE_ID },
     () => scheduler.pending(),
   );
   // Series appear only where nvidia-smi answers, i.e. on a host with a GPU.
   if (config.DEVICE !== 'cpu') registerGpuMetrics(metrics.registry, config.CUDA_DEVICE_ID);
-  scheduler = new Scheduler({
+  const scheduler: Scheduler = new Scheduler({
     runner,
     isOutOfMemory: isOutOfMemoryError,
     classifyError: classifyRunError,
@@ -52,19 +58,11 @@ async function main(): Promise<void> {
       metrics,
       tracing: traces,
       logger,
-      statistics: () => statistics,
+      statistics,
       describeCap: (model) => scheduler.describeCap(model),
     }),
   });
   initServedSeries(metrics, models, scheduler);
-
-  // Both retry across reconnects (a Redis restart or a Sentinel failover): the worker keeps its
-  // models loaded and picks up where it was.
-  const bullConnection = connectRedis(config, { maxRetriesPerRequest: null });
-  const replyConnection = connectRedis(config, { maxRetriesPerRequest: null, enableAutoPipelining: true });
-  for (const conn of [bullConnection, replyConnection])
-    conn.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  statistics = new InferenceStatistics(replyConnection, config.QUEUE_PREFIX);
 
   const consumers: Worker[] = [];
   const startModel = (name: string) => {
@@ -234,13 +232,15 @@ async function shutdown(signal: string, w: Running): Promise<never> {
   force.unref();
   w.stopModelControl();
   w.health.stop();
-  // Already gone when Redis is unreachable: the entry then expires on its own.
-  await w.heartbeat.stop(config.WORKER_ID).catch(() => {});
+  await w.heartbeat.stop(config.WORKER_ID).catch(() => {
+    // Redis unreachable: the entry expires on its own.
+  });
   // close() waits for every active job, i.e. for the batches holding them, to finish.
   await Promise.allSettled(w.consumers.map((c) => c.close()));
   await w.scheduler.drain();
-  // Exiting releases whatever a failed close left behind.
-  await w.runner.close().catch(() => {});
+  await w.runner.close().catch(() => {
+    // Exiting releases whatever a failed close left behind.
+  });
   await w.tracing.shutdown();
   await w.stopTrimmer();
   await new Promise<void>((resolve) => w.server.close(() => resolve()));

@@ -9,8 +9,7 @@ export interface SchedulerEventDeps {
   metrics: WorkerMetrics;
   tracing: WorkerTracing;
   logger: Logger;
-  /** Set once Redis is connected, before any batch runs. */
-  statistics: () => InferenceStatistics | undefined;
+  statistics: InferenceStatistics;
   /** The cap tuner's state, logged with each cap change. */
   describeCap: (model: ModelSpec) => Record<string, unknown>;
 }
@@ -24,11 +23,9 @@ export function schedulerEvents(deps: SchedulerEventDeps): SchedulerEvents {
       metrics.batchSize.observe({ model: e.model.name }, e.size);
       metrics.batchCompute.observe({ model: e.model.name, provider: e.provider }, e.computeMs / 1000);
       metrics.batchDelay.set({ model: e.model.name }, e.delayMs / 1000);
-      deps
-        .statistics()
-        ?.recordExecution(e.model.name, e.model.version, e.size, e.computeMs)
+      deps.statistics.recordExecution(e.model.name, e.model.version, e.size, e.computeMs).catch(() => {
         // Statistics are best effort: a lost update only leaves a count behind.
-        .catch(() => {});
+      });
     },
     onOom: (e) => {
       metrics.oomEvents.inc({ model: e.model.name });
