@@ -13,7 +13,8 @@ export interface Service {
   name: string;
   kind: ServiceKind;
   ports: number[];
-  start: () => Promise<ManagedProcess>;
+  /** Starts the process and resolves once it is up; `onSpawn` learns of it as soon as it exists. */
+  start: (onSpawn: (process: ManagedProcess) => void) => Promise<ManagedProcess>;
   current: ManagedProcess | undefined;
   /** Wait before the next restart; grows while the service keeps dying soon after starting. */
   restartDelayMs?: number;
@@ -35,7 +36,7 @@ export interface StackPlan {
   common: ServiceOptions & { logDir: string; redisUrl: string };
 }
 
-function service(name: string, kind: ServiceKind, ports: number[], start: () => Promise<ManagedProcess>): Service {
+function service(name: string, kind: ServiceKind, ports: number[], start: Service['start']): Service {
   return { name, kind, ports, start, current: undefined };
 }
 
@@ -52,8 +53,9 @@ function substitutePort(
  * every client reconnects to it by itself.
  */
 export function redisService({ options, ports, redisDir, common }: StackPlan): Service {
-  return service('redis', 'redis', [ports.redis!], async () => {
+  return service('redis', 'redis', [ports.redis!], async (onSpawn) => {
     const redis = await startRedis({
+      onSpawn,
       port: ports.redis!,
       dir: redisDir,
       logDir: common.logDir,
@@ -68,9 +70,10 @@ export function redisService({ options, ports, redisDir, common }: StackPlan): S
 export function workerService(plan: StackPlan, index: number, metricsPort: number, env?: EnvOverrides): Service {
   const { options, common, cudaDevices } = plan;
   const name = `worker-${index + 1}`;
-  return service(name, 'worker', [metricsPort], async () => {
+  return service(name, 'worker', [metricsPort], async (onSpawn) => {
     const worker = await startWorker({
       ...common,
+      onSpawn,
       name,
       metricsPort,
       redisUrl: plan.redisAccess?.worker ?? plan.redisUrl,
@@ -88,9 +91,10 @@ export function apiService(plan: StackPlan, index: number): Service {
   const port = ports.api[index]!;
   const grpcPort = ports.apiGrpc[index]!;
   const metricsPort = ports.apiMetrics[index]!;
-  return service(name, 'api', [port, metricsPort, grpcPort], async () => {
+  return service(name, 'api', [port, metricsPort, grpcPort], async (onSpawn) => {
     const api = await startApi({
       ...common,
+      onSpawn,
       name,
       port,
       grpcPort,
@@ -105,8 +109,9 @@ export function apiService(plan: StackPlan, index: number): Service {
 }
 
 export function nginxService({ options, ports, runDir, gatewayHost, common }: StackPlan): Service {
-  return service('nginx', 'nginx', [ports.gateway, ports.gatewayGrpc], async () => {
+  return service('nginx', 'nginx', [ports.gateway, ports.gatewayGrpc], async (onSpawn) => {
     const nginx = await startNginx({
+      onSpawn,
       listenPort: ports.gateway,
       grpcListenPort: ports.gatewayGrpc,
       listenAddress: gatewayHost,

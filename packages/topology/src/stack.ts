@@ -54,6 +54,8 @@ export class Stack {
   readonly logDir: string;
 
   private readonly services: Service[] = [];
+  /** Processes spawned and not yet up (a start or restart under way): stop() stops them too. */
+  private readonly spawning = new Set<ManagedProcess>();
   private stopping = false;
   private stopped: Promise<void> | undefined;
   /** Workers started so far, addWorker's included: the next one's index. */
@@ -132,7 +134,7 @@ export class Stack {
     const previous = service.current;
     service.current = undefined;
     await previous?.stop();
-    const proc = await service.start();
+    const proc = await this.spawn(service);
     this.adopt(service, proc);
     return proc;
   }
@@ -161,9 +163,22 @@ export class Stack {
     return (this.stopped ??= this.stopAll());
   }
 
+  /** Starts the service's process; until it is up, stop() can still reach it. */
+  private async spawn(service: Service): Promise<ManagedProcess> {
+    let spawned: ManagedProcess | undefined;
+    try {
+      return await service.start((proc) => {
+        spawned = proc;
+        this.spawning.add(proc);
+      });
+    } finally {
+      if (spawned) this.spawning.delete(spawned);
+    }
+  }
+
   private async startService(service: Service): Promise<void> {
     this.services.push(service);
-    const proc = await service.start();
+    const proc = await this.spawn(service);
     if (this.stopping) {
       await proc.stop();
       return;
@@ -198,7 +213,7 @@ export class Stack {
       await sleep(delay);
       if (this.stopping || service.current !== proc) return;
       try {
-        const next = await service.start();
+        const next = await this.spawn(service);
         if (this.stopping) {
           await next.stop();
           return;
@@ -206,6 +221,7 @@ export class Stack {
         this.adopt(service, next);
         return;
       } catch (error) {
+        if (this.stopping) return; // stop() ended the start under way
         const message = error instanceof Error ? error.message : String(error);
         process.stderr.write(`[topology] restarting ${service.name} failed (attempt ${attempt + 1}): ${message}\n`);
       }
@@ -214,6 +230,8 @@ export class Stack {
 
   private async stopAll(): Promise<void> {
     this.stopping = true;
+    // A process still starting (a restart waiting for it to come up) is not `current` yet.
+    await Promise.all([...this.spawning].map(async (proc) => proc.stop()));
     for (const kind of STOP_ORDER) {
       await Promise.all(this.services.filter((s) => s.kind === kind).map(async (s) => s.current?.stop()));
     }
