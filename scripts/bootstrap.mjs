@@ -48,6 +48,8 @@ export const TEST_PACKAGES = [
   { pkg: 'fonts-dejavu-core', present: () => existsSync('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf') },
   // The browser the SDK and /docs are tested in (headless, driven by playwright-core).
   { pkg: 'chromium', present: () => existsSync('/usr/bin/chromium') },
+  // envsubst renders nginx.conf as the official nginx image does (the deployment's template step).
+  { pkg: 'gettext-base', present: (env) => Boolean(findExecutable('envsubst', env.PATH)) },
   // kubectl renders deploy/k8s (`kubectl kustomize`); promtool checks and unit-tests the alert
   // rules, and the e2e test runs a real Prometheus against the stack.
   { pkg: 'kubernetes-client', present: (env) => Boolean(findExecutable('kubectl', env.PATH)) },
