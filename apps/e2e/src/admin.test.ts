@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApiKey, startStack, type Stack } from '@tessera/topology';
-import { admittedJobs } from './admitted-jobs.js';
+import { admittedJobs } from './redis-state.js';
 import { cli } from './cli.js';
 import { customRepository } from './custom-repository.js';
 import { request, waitFor } from './http.js';

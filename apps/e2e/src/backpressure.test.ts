@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApiKey, startStack, waitFor as poll, type Stack } from '@tessera/topology';
-import { admittedJobs } from './admitted-jobs.js';
+import { admittedJobs } from './redis-state.js';
 import { customRepository } from './custom-repository.js';
 import { authorize, currentAuthorization, metricSum, request, waitFor } from './http.js';
 
