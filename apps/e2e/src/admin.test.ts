@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApiKey, startStack, type Stack } from '@tessera/topology';
-import { admittedJobs } from './redis-state.js';
+import { queuedItems } from './redis-state.js';
 import { cli } from './cli.js';
 import { customRepository } from './custom-repository.js';
 import { request, waitFor } from './http.js';
@@ -212,8 +212,8 @@ describe('pause, resume, drain', () => {
       async () => (await request(`${gw}/admin/models/affine`, { headers: admin })).body.in_flight_items === 3,
     );
     await waitFor(
-      'every admitted job to be queued',
-      async () => (await queued()) === (await admittedJobs(stack.redisUrl, 'affine')),
+      'every admitted item to be in a queued job',
+      async () => (await queuedItems(stack.redisUrl, 'affine')) === 3,
     );
     const drained = await request(`${gw}/admin/models/affine/drain`, { method: 'POST', headers: admin });
     assert.equal(drained.status, 200, drained.text);

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApiKey, startStack, waitFor as poll, type Stack } from '@tessera/topology';
-import { admittedJobs } from './redis-state.js';
+import { queuedItems } from './redis-state.js';
 import { customRepository } from './custom-repository.js';
 import { authorize, currentAuthorization, metricSum, request, waitFor } from './http.js';
 
@@ -58,13 +58,13 @@ const queued = async (model: string) => {
 };
 /**
  * Waits until `items` are admitted and queued. Requests that reach a replica together may share
- * one job, so jobs are not counted one per request: admission is, and then every admitted job.
+ * one job, so jobs are not counted one per request: items are, admitted and then in queued jobs.
  */
 const admittedAndQueued = async (model: string, items: number) => {
   await waitFor(`${items} items admitted`, async () => (await status(model)).in_flight_items === items);
   await waitFor(
-    'every admitted job to be queued',
-    async () => (await queued(model)) === (await admittedJobs(stack.redisUrl, model)),
+    'every admitted item to be in a queued job',
+    async () => (await queuedItems(stack.redisUrl, model)) === items,
   );
 };
 /**

@@ -12,12 +12,27 @@ async function withRedis<T>(redisUrl: string, read: (redis: Redis) => Promise<T>
 }
 
 /**
- * Jobs admitted for a model and not yet finished. The admission's sorted set holds one member
- * per admitted job (packages/queue/src/admission.ts), whatever number of requests shares it, so
- * a test that paused a queue knows every admitted request is queued when this many jobs are.
+ * Items in a model's jobs not yet taken by a worker, read from BullMQ's own keys (the wait and
+ * paused lists, the prioritized set, each job's `data`). Requests that reach a replica together
+ * share a job, so a test that paused a queue knows every admitted request is queued when this
+ * equals the admitted items, whatever number of jobs carries them.
  */
-export function admittedJobs(redisUrl: string, model: string, prefix = 'tessera'): Promise<number> {
-  return withRedis(redisUrl, (redis) => redis.zcard(`${prefix}:admission:${model}`));
+export function queuedItems(redisUrl: string, model: string, prefix = 'tessera'): Promise<number> {
+  const queue = `${prefix}:infer.${model}`;
+  return withRedis(redisUrl, async (redis) => {
+    const ids = [
+      ...(await redis.lrange(`${queue}:wait`, 0, -1)),
+      ...(await redis.lrange(`${queue}:paused`, 0, -1)),
+      ...(await redis.zrange(`${queue}:prioritized`, 0, -1)),
+    ];
+    let items = 0;
+    for (const id of ids) {
+      const data = await redis.hget(`${queue}:${id}`, 'data');
+      const parts = data ? (JSON.parse(data) as { requests?: { items?: number }[] }).requests : undefined;
+      for (const part of parts ?? []) items += part.items ?? 0;
+    }
+    return items;
+  });
 }
 
 /**
