@@ -67,7 +67,9 @@ async function ceiling(spec: ModelSpec, input: ModelInput, opts: BenchOptions): 
   };
   // Generous: a slow model still does at least three runs per size.
   const timeoutMs = (opts.ceilingBatchSizes.length * (opts.ceilingSecondsPerSize + 30) + 60) * 1000;
-  return childJob<CeilingJob, CeilingResult>(new URL('./contenders/ceiling-main.js', import.meta.url), job, { timeoutMs });
+  return childJob<CeilingJob, CeilingResult>(new URL('./contenders/ceiling-main.js', import.meta.url), job, {
+    timeoutMs,
+  });
 }
 
 async function warmUp(
