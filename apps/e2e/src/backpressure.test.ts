@@ -128,7 +128,7 @@ describe('deadlines', () => {
   test('a job taken by the worker but still waiting for the device when its deadline passes is dropped, not computed', async () => {
     const [ok, expired] = [await jobs('quad', 'ok'), await jobs('quad', 'expired')];
     // A batch of memory-hog items keeps the single device busy for a while: 16 items, about
-    // 0.5 s on a 2-core machine (8 took 0.27 s there, too close to the 0.1 + 0.25 s below).
+    // 0.5 s on a 2-core machine, twice the late request's deadline (the race below checks it).
     const hog = request(`${gw}/v2/models/memory-hog/infer`, {
       body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [16, 4], data: new Array(64).fill(1) }] },
     });
