@@ -10,6 +10,10 @@ export interface QuantizedRecipe {
   perChannel: boolean;
   /** Static mode: how activation ranges are read from the calibration inputs. */
   method?: 'minmax' | 'percentile';
+  /** Percentile method: the quantile kept (default 0.9999). */
+  percentile?: number;
+  /** Node names kept FP32: the layers whose quantization changed the model's answers (docs/quantization.md). */
+  exclude?: readonly string[];
   /** Calibration inputs: UDHR sentences for lid176, rendered pages or lines for PP-OCR. */
   calibration: 'udhr' | 'ocr-det' | 'ocr-cls' | 'ocr-rec';
   /** Calibration inputs drawn (also the inputs the output is checked on). */

@@ -7,7 +7,11 @@ export interface DynamicOptions {
   perChannel: boolean;
   /** Weights with fewer elements stay FP32: the quantize/dequantize steps would cost more than they save. */
   minWeights: number;
+  /** Node names kept FP32 whatever their weights (ONNX Runtime's `nodes_to_exclude`). */
+  exclude?: ReadonlySet<string>;
 }
+
+export const EXCLUDED = 'excluded by name (kept FP32)';
 
 const FLOAT = 1;
 type Rewrite = { nodes: Onnx.NodeProto[]; as: string; reason: string } | { skip: string };
@@ -189,7 +193,7 @@ export function quantizeDynamic(g: WorkingGraph, opts: DynamicOptions): NodeRepo
     }
     const weight = g.constant(node.input[node.opType === 'Gather' ? 0 : 1] ?? '');
     const weights = weight ? weight.data.length : 0;
-    const r = rewrite(g, node, opts);
+    const r = opts.exclude?.has(node.name) ? { skip: EXCLUDED } : rewrite(g, node, opts);
     if ('skip' in r) {
       nodes.push(node);
       report.push({ node: node.name, op: node.opType, reason: r.skip, weights });

@@ -1,7 +1,19 @@
-import { catalogue } from '@tessera/model-zoo';
+import { catalogue, type QuantizedRecipe } from '@tessera/model-zoo';
 import { calibrationInputs } from './calibration-inputs.js';
 import { quantizeInRepository, type RepositoryOutcome } from './quantize-in-repository.js';
+import type { QuantizeOptions } from './quantize-model.js';
 import { join } from 'node:path';
+
+/** The quantizer's options for a zoo recipe (optional fields only when set, so unchanged recipes keep their fingerprint). */
+export function recipeOptions(recipe: QuantizedRecipe): Omit<QuantizeOptions, 'calibration'> {
+  return {
+    mode: recipe.mode,
+    perChannel: recipe.perChannel,
+    ...(recipe.method ? { method: recipe.method } : {}),
+    ...(recipe.percentile ? { percentile: recipe.percentile } : {}),
+    ...(recipe.exclude?.length ? { exclude: recipe.exclude } : {}),
+  };
+}
 
 /**
  * Prepares the quantized version of every zoo model that has a recipe, beside the FP32
@@ -24,7 +36,7 @@ export async function prepareQuantizedVersions(
         version: recipe.version,
         inputs: `${recipe.calibration} × ${recipe.samples}`,
       },
-      { mode: recipe.mode, perChannel: recipe.perChannel, ...(recipe.method ? { method: recipe.method } : {}) },
+      recipeOptions(recipe),
       () => calibrationInputs(recipe.calibration, join(repository, model.name), recipe.samples),
     ).catch((err: unknown) => {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

@@ -88,3 +88,21 @@ test('fp16: weights and activations in float16, FP32 inputs and outputs kept', a
 test('static quantization without calibration inputs is refused', async () => {
   await assert.rejects(quantizeModel(original, { mode: 'static' }), /needs calibration feeds/);
 });
+
+test('a node excluded by name stays FP32 in either mode; a name the model lacks is refused', async () => {
+  const named = buildModel({ ...graph, nodes: graph.nodes.map((n, i) => ({ ...n, name: `${n.op}_${i}` })) }, 11);
+  for (const mode of ['dynamic', 'static'] as const) {
+    const result = await quantizeModel(named, { mode, minWeights: 64, calibration: feeds, exclude: ['MatMul_2'] });
+    const matmul = result.report.find((r) => r.node === 'MatMul_2');
+    assert.deepEqual([matmul?.as, matmul?.reason], [undefined, 'excluded by name (kept FP32)'], mode);
+    const nodes = decodeModel(result.bytes).graph!.node!;
+    assert.equal(nodes.find((n) => n.name === 'MatMul_2')?.input?.[1], 'w', `${mode}: the FP32 weight is read as is`);
+    assert.ok(!nodes.some((n) => n.opType === 'MatMulInteger'), mode);
+    if (mode === 'dynamic')
+      assert.ok(
+        result.report.some((r) => r.as === 'Gather (INT8 table)'),
+        'the rest is quantized',
+      );
+  }
+  await assert.rejects(quantizeModel(named, { mode: 'dynamic', exclude: ['conv_9'] }), /not in the model: conv_9/);
+});

@@ -1,5 +1,6 @@
 import type { Onnx } from '@tessera/onnx';
 import type { Range } from './calibrate.js';
+import { EXCLUDED } from './dynamic.js';
 import type { NodeReport } from './report.js';
 import { asymmetricUint8, quantizeSymmetric, REDUCED_RANGE } from './scales.js';
 import type { WorkingGraph } from './working-graph.js';
@@ -7,6 +8,8 @@ import type { WorkingGraph } from './working-graph.js';
 export interface StaticOptions {
   perChannel: boolean;
   minWeights: number;
+  /** Node names kept FP32, their activations calibrated only where a quantized node reads or writes them. */
+  exclude?: ReadonlySet<string>;
 }
 
 /** A node static quantization covers: its activation input, its output, its weight (and bias) and the weight's channel axis. */
@@ -24,6 +27,10 @@ export function staticTargets(g: WorkingGraph, opts: StaticOptions, report: Node
     if (node.domain && node.domain !== 'ai.onnx') continue;
     if (node.opType !== 'Conv' && node.opType !== 'MatMul') continue;
     const skip = (reason: string, weights = 0) => report.push({ node: node.name, op: node.opType, reason, weights });
+    if (opts.exclude?.has(node.name)) {
+      skip(EXCLUDED, g.floatConstant(node.input[1] ?? '')?.data.length ?? 0);
+      continue;
+    }
     const weight = g.floatConstant(node.input[1] ?? '');
     if (!weight) {
       skip('weight is not an FP32 constant (activation × activation)');
