@@ -106,3 +106,22 @@ test('a node excluded by name stays FP32 in either mode; a name the model lacks 
   }
   await assert.rejects(quantizeModel(named, { mode: 'dynamic', exclude: ['conv_9'] }), /not in the model: conv_9/);
 });
+
+test('static with uint8ConvWeights: Conv weights are UINT8 around 128 over the full 8-bit range, MatMul weights stay INT8', async () => {
+  const result = await quantizeModel(original, {
+    mode: 'static',
+    perChannel: true,
+    minWeights: 16,
+    uint8ConvWeights: true,
+    calibration: feeds,
+  });
+  const weights = decodeModel(result.bytes).graph!.initializer!;
+  const conv = weights.find((t) => t.name?.endsWith('weight_quantized') && t.dims!.length === 4)!;
+  const matmul = weights.find((t) => t.name?.endsWith('weight_quantized') && t.dims!.length === 2)!;
+  assert.deepEqual([conv.dataType, matmul.dataType], [2, 3]); // UINT8, INT8
+  const convValues = [...(conv.rawData as Uint8Array)];
+  assert.ok(Math.max(...convValues) === 255 || Math.min(...convValues) === 1, 'a channel uses the full range');
+  const session = await ort.InferenceSession.create(original);
+  const range = Math.max(...((await session.run(feeds[0]!)).y!.data as Float32Array).map(Math.abs));
+  assert.ok(result.differences[0]!.maxAbs < 0.05 * range, `max |Δ| ${result.differences[0]!.maxAbs} of ${range}`);
+});

@@ -23,6 +23,8 @@ export interface QuantizeOptions {
    * most, e.g. a recogniser's classification head. A name the model lacks is an error.
    */
   exclude?: readonly string[];
+  /** Static mode: Conv weights UINT8 with the full 8-bit range (see StaticOptions). */
+  uint8ConvWeights?: boolean;
   /** Static mode: model inputs to calibrate with; every mode: samples the output is validated on. */
   calibration?: readonly Feeds[];
 }
@@ -55,7 +57,8 @@ export async function quantizeModel(original: Uint8Array, options: QuantizeOptio
   } else if (options.mode === 'static') {
     const feeds = options.calibration ?? [];
     if (feeds.length === 0) throw new Error('static quantization needs calibration feeds');
-    const targets = staticTargets(g, { perChannel, minWeights, exclude }, report);
+    const staticOptions = { perChannel, minWeights, exclude, uint8ConvWeights: options.uint8ConvWeights ?? false };
+    const targets = staticTargets(g, staticOptions, report);
     const ranges = await calibrate(
       g.model,
       activationsOf(targets),
@@ -63,7 +66,7 @@ export async function quantizeModel(original: Uint8Array, options: QuantizeOptio
       options.method ?? 'minmax',
       options.percentile,
     );
-    quantizeStatic(g, targets, ranges, { perChannel, minWeights, exclude }, report);
+    quantizeStatic(g, targets, ranges, staticOptions, report);
   } else {
     report.push(...toFloat16(g));
   }
