@@ -12,6 +12,8 @@ export function recipeOptions(recipe: QuantizedRecipe): Omit<QuantizeOptions, 'c
     ...(recipe.method ? { method: recipe.method } : {}),
     ...(recipe.percentile ? { percentile: recipe.percentile } : {}),
     ...(recipe.exclude?.length ? { exclude: recipe.exclude } : {}),
+    ...(recipe.opTypes ? { opTypes: recipe.opTypes } : {}),
+    ...(recipe.uint8ConvWeights ? { uint8ConvWeights: true } : {}),
   };
 }
 
@@ -34,7 +36,8 @@ export async function prepareQuantizedVersions(
         model: model.name,
         from: '1',
         version: recipe.version,
-        inputs: `${recipe.calibration} × ${recipe.samples}`,
+        // The recipe revision too, so a recipe bumped for any reason is redone.
+        inputs: `${recipe.calibration} × ${recipe.samples}, recipe revision ${recipe.revision}`,
       },
       recipeOptions(recipe),
       () => calibrationInputs(recipe.calibration, join(repository, model.name), recipe.samples),

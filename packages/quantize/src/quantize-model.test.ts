@@ -105,6 +105,15 @@ test('a node excluded by name stays FP32 in either mode; a name the model lacks 
       );
   }
   await assert.rejects(quantizeModel(named, { mode: 'dynamic', exclude: ['conv_9'] }), /not in the model: conv_9/);
+  const onlyGather = await quantizeModel(named, { mode: 'dynamic', minWeights: 64, opTypes: ['Gather'] });
+  assert.deepEqual(
+    onlyGather.report.map((r) => [r.op, r.as ?? r.reason]),
+    [
+      ['Gather', 'Gather (INT8 table)'],
+      ['MatMul', 'op type not selected (kept FP32)'],
+      ['Conv', 'op type not selected (kept FP32)'],
+    ],
+  );
 });
 
 test('static with uint8ConvWeights: Conv weights are UINT8 around 128 over the full 8-bit range, MatMul weights stay INT8', async () => {

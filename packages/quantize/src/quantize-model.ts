@@ -23,6 +23,8 @@ export interface QuantizeOptions {
    * most, e.g. a recogniser's classification head. A name the model lacks is an error.
    */
   exclude?: readonly string[];
+  /** Only these op types are quantized (ONNX Runtime's `op_types_to_quantize`), e.g. ['MatMul']; all when absent. */
+  opTypes?: readonly string[];
   /** Static mode: Conv weights UINT8 with the full 8-bit range (see StaticOptions). */
   uint8ConvWeights?: boolean;
   /** Static mode: model inputs to calibrate with; every mode: samples the output is validated on. */
@@ -51,13 +53,15 @@ export async function quantizeModel(original: Uint8Array, options: QuantizeOptio
   const exclude = new Set(options.exclude ?? []);
   const unknown = [...exclude].filter((name) => !g.graph.node.some((n) => n.name === name));
   if (unknown.length > 0) throw new Error(`nodes to exclude not in the model: ${unknown.join(', ')}`);
+  const opTypes = options.opTypes ? new Set(options.opTypes) : undefined;
   const fromOpset = options.mode === 'fp16' ? 0 : upgradeOpset(g);
   if (options.mode === 'dynamic') {
-    report.push(...quantizeDynamic(g, { perChannel, minWeights, exclude }));
+    report.push(...quantizeDynamic(g, { perChannel, minWeights, exclude, ...(opTypes ? { opTypes } : {}) }));
   } else if (options.mode === 'static') {
     const feeds = options.calibration ?? [];
     if (feeds.length === 0) throw new Error('static quantization needs calibration feeds');
-    const staticOptions = { perChannel, minWeights, exclude, uint8ConvWeights: options.uint8ConvWeights ?? false };
+    const uint8ConvWeights = options.uint8ConvWeights ?? false;
+    const staticOptions = { perChannel, minWeights, exclude, ...(opTypes ? { opTypes } : {}), uint8ConvWeights };
     const targets = staticTargets(g, staticOptions, report);
     const ranges = await calibrate(
       g.model,

@@ -1,6 +1,6 @@
 import type { Onnx } from '@tessera/onnx';
 import type { Range } from './calibrate.js';
-import { EXCLUDED } from './dynamic.js';
+import { keptByOptions } from './dynamic.js';
 import type { NodeReport } from './report.js';
 import { asymmetricUint8, FULL_RANGE, quantizeSymmetric, REDUCED_RANGE } from './scales.js';
 import type { WorkingGraph } from './working-graph.js';
@@ -10,6 +10,7 @@ export interface StaticOptions {
   minWeights: number;
   /** Node names kept FP32, their activations calibrated only where a quantized node reads or writes them. */
   exclude?: ReadonlySet<string>;
+  opTypes?: ReadonlySet<string>;
   /**
    * Conv weights as UINT8 around zero point 128 with the full 8-bit range: ONNX Runtime then runs
    * the exact UINT8 × UINT8 kernel instead of the saturating UINT8 × INT8 one, so weights need
@@ -33,8 +34,9 @@ export function staticTargets(g: WorkingGraph, opts: StaticOptions, report: Node
     if (node.domain && node.domain !== 'ai.onnx') continue;
     if (node.opType !== 'Conv' && node.opType !== 'MatMul') continue;
     const skip = (reason: string, weights = 0) => report.push({ node: node.name, op: node.opType, reason, weights });
-    if (opts.exclude?.has(node.name)) {
-      skip(EXCLUDED, g.floatConstant(node.input[1] ?? '')?.data.length ?? 0);
+    const kept = keptByOptions(node, opts);
+    if (kept) {
+      skip(kept, g.floatConstant(node.input[1] ?? '')?.data.length ?? 0);
       continue;
     }
     const weight = g.floatConstant(node.input[1] ?? '');
