@@ -4,7 +4,7 @@ import { quantizeInRepository, type RepositoryOutcome } from './quantize-in-repo
 import type { QuantizeOptions } from './quantize-model.js';
 import { join } from 'node:path';
 
-/** The quantizer's options for a zoo recipe (optional fields only when set, so unchanged recipes keep their fingerprint). */
+/** The quantizer's options for a zoo recipe (the optional fields only where the recipe sets them). */
 export function recipeOptions(recipe: QuantizedRecipe): Omit<QuantizeOptions, 'calibration'> {
   return {
     mode: recipe.mode,

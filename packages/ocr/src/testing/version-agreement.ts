@@ -31,6 +31,7 @@ export function versionKey(choice: VersionChoice): string {
         .map(([m, v]) => `${m}@${v}`)
         .join(',');
 }
+
 const share = (k: number, n: number) => (n === 0 ? 0 : Math.round((k / n) * 10000) / 10000);
 
 async function read<T>(pngs: Buffer[], predict: (body: Record<string, unknown>) => Promise<unknown[]>): Promise<T[]> {

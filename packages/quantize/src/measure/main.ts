@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The measurements in docs/quantization.md: each demo model quantized every way the tool can
- * (into a scratch copy of the repository, as versions 2 to 5), then file size, session.run speed
+ * (into a scratch copy of the repository, as versions 2 to 6), then file size, session.run speed
  * on the CPU with one intra-op thread, and agreement with version 1.
  *
  *   node packages/quantize/dist/measure/main.js [--repository .run/models] [--models lid176,ocr-rec]
