@@ -134,11 +134,9 @@ describe('deadlines', () => {
     const worker = stack.process('worker-1')!;
     const redis = new Redis(stack.redisUrl);
     const held = (model: string) =>
-      poll(
-        `the worker to take the ${model} job`,
-        async () => (await redis.llen(`tessera:infer.${model}:active`)) > 0,
-        { intervalMs: 5 },
-      );
+      poll(`the worker to take the ${model} job`, async () => (await redis.llen(`tessera:infer.${model}:active`)) > 0, {
+        intervalMs: 5,
+      });
     const hog = request(`${gw}/v2/models/memory-hog/infer`, {
       body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [16, 4], data: new Array(64).fill(1) }] },
     });
