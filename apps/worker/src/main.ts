@@ -176,8 +176,7 @@ function initServedSeries(
   { runner, served, providers }: LoadedModels,
   scheduler: Scheduler,
 ): void {
-  for (const [key, provider] of Object.entries(providers))
-    initModelSeries(metrics, parseModelKey(key)!.name, provider);
+  for (const [key, provider] of Object.entries(providers)) initModelSeries(metrics, parseModelKey(key)!.name, provider);
   for (const spec of servedSpecs(served)) {
     metrics.batchCap.set({ model: spec.name }, scheduler.cap(spec));
     metrics.batchDelay.set({ model: spec.name }, 0);
