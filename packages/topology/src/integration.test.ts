@@ -14,8 +14,11 @@ import { waitFor } from './wait.js';
 
 const redisBin = process.env.REDIS_SERVER_BIN || findExecutable('redis-server');
 const nginxBin = process.env.NGINX_BIN || findExecutable('nginx');
-const skipRedis = redisBin ? false : 'redis-server is not installed (node scripts/bootstrap.mjs installs it)';
-const skipNginx = nginxBin ? false : 'nginx is not installed (node scripts/bootstrap.mjs installs it)';
+// Installed by node scripts/bootstrap.mjs (npm test runs it): a missing one fails, never skips.
+before(() => {
+  assert.ok(redisBin, 'redis-server is not installed (node scripts/bootstrap.mjs installs it)');
+  assert.ok(nginxBin, 'nginx is not installed (node scripts/bootstrap.mjs installs it)');
+});
 
 function groupAlive(proc: ManagedProcess): boolean {
   try {
@@ -57,7 +60,7 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('redis-server starts on a free port, answers PING and stops without a trace', { skip: skipRedis }, async () => {
+test('redis-server starts on a free port, answers PING and stops without a trace', async () => {
   const redis = await startRedis({ dir: join(dir, 'redis') });
   assert.match(redis.url, /^redis:\/\/admin:[\w-]{43}@127\.0\.0\.1:\d+$/);
   assert.equal(await redisPing(redis.port), false, 'no password: refused');
@@ -73,7 +76,7 @@ test('redis-server starts on a free port, answers PING and stops without a trace
   assert.equal(groupAlive(redis.process), false);
 });
 
-test('startRedis fails clearly when the port is taken', { skip: skipRedis }, async () => {
+test('startRedis fails clearly when the port is taken', async () => {
   const first = await startRedis({ dir: join(dir, 'redis-a') });
   try {
     await assert.rejects(
@@ -85,7 +88,7 @@ test('startRedis fails clearly when the port is taken', { skip: skipRedis }, asy
   }
 });
 
-describe('nginx in front of stand-in API servers', { skip: skipNginx }, () => {
+describe('nginx in front of stand-in API servers', () => {
   const seen: IncomingHttpHeaders[] = [];
   const servers: Server[] = [];
   const ports: number[] = [];
@@ -241,7 +244,7 @@ else server.listen(port, '127.0.0.1', () => console.log('listening on ' + port))
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
-describe('startStack with stand-in services', { skip: skipRedis || skipNginx }, () => {
+describe('startStack with stand-in services', () => {
   test('starts redis, workers, replicas and nginx, and stop() leaves nothing behind', async () => {
     const stack = await startStack({
       replicas: 2,

@@ -8,7 +8,7 @@ import autocannon from 'autocannon';
 import { serveChildJob } from './child-job.js';
 import { summarize } from './latency.js';
 import { binaryBodyMaker, bodyMaker, type BinaryTemplate, type Vary } from './vary.js';
-import type { LoadResult } from './types.js';
+import type { LoadResult } from '../types.js';
 
 export interface LoadJob {
   url: string;

@@ -1,4 +1,4 @@
-import { CONTENDER_LABELS, type BenchReport, type StepResult } from './types.js';
+import { CONTENDER_LABELS, type BenchReport, type StepResult } from '../types.js';
 
 const f = (n: number | null | undefined, digits = 1): string =>
   n === null || n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits);

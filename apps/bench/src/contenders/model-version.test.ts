@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseArgs, UsageError } from './args.js';
+import { parseArgs, UsageError } from '../args.js';
 import { modelNames, modelPath, splitModel } from './model-version.js';
 
 test('--versions measures each model at each version, named model@version', () => {

@@ -1,4 +1,4 @@
-import type { CeilingResult, StepResult, TargetResult } from './types.js';
+import type { CeilingResult, StepResult, TargetResult } from '../types.js';
 
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 

@@ -1,19 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { httpGet } from '@tessera/topology';
 import { childJob } from './child-job.js';
-import type { Target } from './contenders.js';
+import type { Target } from '../contenders/start.js';
 import type { LoadJob } from './load-main.js';
 import type { BinaryTemplate, Vary } from './vary.js';
 import { cpuSnapshot, hwmMb, RssSampler } from './proc-stats.js';
 import { batchDistribution, parseMetrics, type Sample } from './prom.js';
-import type { LoadResult, ProcessUsage, StepResult } from './types.js';
-import { modelPath } from './model-version.js';
+import type { LoadResult, ProcessUsage, StepResult } from '../types.js';
+import { modelPath } from '../contenders/model-version.js';
 
 /** Seconds a request may take before the load generator counts it as timed out. */
 const REQUEST_TIMEOUT_S = 60;
 
 export function load(job: LoadJob): Promise<LoadResult> {
-  return childJob<LoadJob, LoadResult>('./load-main.js', job, {
+  return childJob<LoadJob, LoadResult>(new URL('./load-main.js', import.meta.url), job, {
     timeoutMs: (job.durationS + REQUEST_TIMEOUT_S + 60) * 1000,
   });
 }

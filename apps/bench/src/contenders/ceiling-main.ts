@@ -4,10 +4,10 @@
  * tensor built once per size: what the device can do with this model and these threads.
  */
 import { performance } from 'node:perf_hooks';
-import { serveChildJob } from './child-job.js';
-import type { ItemTensor } from './inputs.js';
+import { serveChildJob } from '../measure/child-job.js';
+import type { ItemTensor } from '../measure/inputs.js';
 import { createSession, feedsFor } from './ort-session.js';
-import type { CeilingPoint, CeilingResult } from './types.js';
+import type { CeilingPoint, CeilingResult } from '../types.js';
 
 export interface CeilingJob {
   model: string;

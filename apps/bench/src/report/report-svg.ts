@@ -1,4 +1,4 @@
-import type { BenchReport } from './types.js';
+import type { BenchReport } from '../types.js';
 
 /**
  * A self-contained SVG: per model, items/s and p99 latency against clients for the seed and the

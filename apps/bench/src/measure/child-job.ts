@@ -2,15 +2,11 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Runs `module` (a file next to this one) in a child Node process, sends it `job` and resolves
+ * Runs `module` (the URL of a compiled module that calls serveChildJob) in a child Node process, sends it `job` and resolves
  * with the result it sends back. The child's stderr goes to ours (progress lines).
  */
-export function childJob<J, R>(
-  module: string,
-  job: J,
-  opts: { timeoutMs: number; env?: NodeJS.ProcessEnv },
-): Promise<R> {
-  const file = fileURLToPath(new URL(module, import.meta.url));
+export function childJob<J, R>(module: URL, job: J, opts: { timeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<R> {
+  const file = fileURLToPath(module);
   const child = fork(file, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: opts.env ?? process.env });
   return new Promise<R>((resolve, reject) => {
     let settled = false;

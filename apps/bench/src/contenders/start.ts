@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApiKey, freePort, ManagedProcess, startStack, waitFor, waitForHttp } from '@tessera/topology';
-import type { Watched } from './proc-stats.js';
+import type { Watched } from '../measure/proc-stats.js';
 import { modelNames, modelPath } from './model-version.js';
 
 /** A running HTTP contender: where to send requests and which processes to account for. */

@@ -1,4 +1,4 @@
-import type { LatencySummary } from './types.js';
+import type { LatencySummary } from '../types.js';
 
 /** Nearest-rank percentile of an ascending array (p in [0, 100]). */
 export function percentile(sorted: readonly number[], p: number): number {

@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import { allocate, datatypeInfo, type Tensor } from '@tessera/contract';
-import type { ItemTensor } from './inputs.js';
+import type { ItemTensor } from '../measure/inputs.js';
 
 /**
  * The session options the worker's inference thread uses on CPU (packages/runtime

@@ -3,10 +3,10 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { ModelSpec } from '@tessera/contract';
 import { loadRepository } from '@tessera/model-repository';
-import { startFullStack, type Target } from './contenders.js';
+import { startFullStack, type Target } from '../contenders/start.js';
 import { modelInput, type ModelInput } from './inputs.js';
 import { measureStep, settle } from './measure-step.js';
-import type { BenchOptions, StepResult } from './types.js';
+import type { BenchOptions, StepResult } from '../types.js';
 
 /** The interactive model measured at one client, alone and while the heavy one is flooded. */
 export const SMALL = 'lid176';

@@ -1,36 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseArgs, UsageError } from './args.js';
-import { percentile, summarize } from './latency.js';
-import { batchDistribution, parseMetrics } from './prom.js';
+import { percentile, summarize } from '../measure/latency.js';
+import { batchDistribution, parseMetrics } from '../measure/prom.js';
 import { evaluateTargets } from './targets.js';
-import type { CeilingResult, StepResult } from './types.js';
-import { binaryBodyMaker, bodyMaker } from './vary.js';
-
-test('arguments: defaults, lists, and unknown options', () => {
-  const o = parseArgs([], { INTRA_OP_THREADS: '2' }, '/repo', new Date('2026-01-02T03:04:05.678Z'));
-  assert.deepEqual(o.models, ['cost', 'ocr-rec', 'lid176']);
-  assert.deepEqual(o.concurrency, [1, 8, 64, 256]);
-  assert.deepEqual(o.contenders, ['ceiling', 'seed', 'full']);
-  assert.equal(o.durationS, 10);
-  assert.equal(o.intraOpThreads, 2);
-  assert.equal(o.replicas, 3, 'the targets are set for three API replicas');
-  assert.equal(parseArgs(['--replicas', '1'], {}, '/').replicas, 1);
-  assert.throws(() => parseArgs(['--replicas', '0'], {}, '/'), UsageError);
-  assert.equal(o.outDir, '/repo/bench-results/2026-01-02T03-04-05-678');
-  const p = parseArgs(
-    ['--models', 'cost,ocr-rec', '--concurrency=1,8', '--contenders', 'full,ceiling', '--duration', '5'],
-    {},
-    '/repo',
-  );
-  assert.deepEqual(p.models, ['cost', 'ocr-rec']);
-  assert.deepEqual(p.concurrency, [1, 8]);
-  assert.deepEqual(p.contenders, ['ceiling', 'full']);
-  assert.equal(p.ceilingSecondsPerSize, 5 / 3);
-  assert.throws(() => parseArgs(['--speed', '3'], {}, '/'), UsageError);
-  assert.throws(() => parseArgs(['--concurrency', '0'], {}, '/'), UsageError);
-  assert.throws(() => parseArgs(['--contenders', 'triton'], {}, '/'), UsageError);
-});
+import type { CeilingResult, StepResult } from '../types.js';
+import { binaryBodyMaker, bodyMaker } from '../measure/vary.js';
 
 test('latency percentiles are nearest-rank over every response', () => {
   const xs = Array.from({ length: 100 }, (_, i) => i + 1);

@@ -1,4 +1,4 @@
-import type { BatchDistribution } from './types.js';
+import type { BatchDistribution } from '../types.js';
 
 export interface Sample {
   name: string;
