@@ -12,10 +12,11 @@ import { RedisKeys } from './keys.js';
 /**
  * Queue caps counted in items, the same for every API replica.
  *
- * Per model, a sorted set holds one member per admitted job (scored by the time after which it
- * can no longer matter: its deadline plus a grace) and a counter holds the sum of their items.
+ * Per model, a sorted set holds one member per admitted request (`requestId|items`, scored by the
+ * time after which it can no longer matter: its deadline plus a grace; requests sharing a job are
+ * members each) and a counter holds the sum of their items.
  * Admission is one Lua script (commands/admit-n.lua), so that replicas cannot both take the last
- * free items. Whoever finishes a job releases it (the API when it answers, the worker when it
+ * free items. Whoever finishes a request releases it (the API when it answers, the worker when it
  * replies; the second release finds nothing). Entries of a replica that crashed are dropped once
  * their deadline has passed, before every count, so nothing leaks for longer than a request could
  * live.
