@@ -17,8 +17,8 @@ import type { Logger } from '@tessera/telemetry';
 import { FailureLimit } from './auth/failure-limit.js';
 import { KeyStore } from './auth/key-store.js';
 import { SessionStore } from './auth/sessions.js';
-import { ResponseCache } from './cache/response-cache.js';
-import { InferClient } from './infer-client.js';
+import { ResponseCache } from './inference/cache/response-cache.js';
+import { InferClient } from './inference/waiter.js';
 import { createApiMetrics, registerRedisUp, type ApiMetrics } from './metrics.js';
 
 /** Everything a route may use, built once per process and passed down whole. */

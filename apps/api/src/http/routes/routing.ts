@@ -1,5 +1,5 @@
 import { Router, type RequestHandler } from 'express';
-import type { Scope } from '../auth/key-store.js';
+import type { Scope } from '../../auth/key-store.js';
 
 /**
  * Routing is exact: `/PREDICT`, `/predict/` and `/v2;x/models` are other paths, never aliases of

@@ -1,5 +1,5 @@
-import type { Principal } from './auth/key-store.js';
-import type { DeferredCount } from './middleware/rate-limit.js';
+import type { Principal } from '../auth/key-store.js';
+import type { DeferredCount } from '../http/middleware/rate-limit.js';
 
 /**
  * What the inference path reads of a request, whichever transport brought it: an Express

@@ -1,9 +1,9 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { ServiceError } from '@tessera/contract';
-import { countFailure, unauthorized } from '../auth/authenticate.js';
-import { fromSameOrigin } from '../auth/same-origin.js';
-import { SESSION_COOKIE } from '../auth/sessions.js';
-import type { ApiContext } from '../context.js';
+import { countFailure, unauthorized } from '../../auth/authenticate.js';
+import { fromSameOrigin } from '../../auth/same-origin.js';
+import { SESSION_COOKIE } from '../../auth/sessions.js';
+import type { ApiContext } from '../../context.js';
 import { publicRouter } from './routing.js';
 
 export const LOGIN_PATH = '/admin/login';

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '@tessera/telemetry';
-import type { ApiMetrics } from '../metrics.js';
+import type { ApiMetrics } from '../../metrics.js';
 import { isCountedRoute, modelLabel } from './metric-labels.js';
 import { elapsedMs } from './request-id.js';
 

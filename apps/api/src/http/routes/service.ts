@@ -1,6 +1,6 @@
 import type { Router } from 'express';
-import type { ApiContext } from '../context.js';
-import { withTimeout } from '../with-timeout.js';
+import type { ApiContext } from '../../context.js';
+import { withTimeout } from '../../inference/with-timeout.js';
 import { publicRouter } from './routing.js';
 
 export interface Readiness {

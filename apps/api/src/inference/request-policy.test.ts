@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Request } from 'express';
 import { loadApiConfig } from '@tessera/config';
 import type { ModelSpec } from '@tessera/contract';
-import type { Principal } from './auth/key-store.js';
+import type { Principal } from '../auth/key-store.js';
 import { ServiceError } from '@tessera/contract';
 import { afterDeadline, requestPolicy } from './request-policy.js';
 import { TimeoutError } from './with-timeout.js';

@@ -1,8 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { ServiceError } from '@tessera/contract';
-import { authenticate, requireScope } from '../auth/authenticate.js';
-import { sessionRequestCheck } from '../auth/same-origin.js';
-import type { ApiContext } from '../context.js';
+import { authenticate, requireScope } from '../../auth/authenticate.js';
+import { sessionRequestCheck } from '../../auth/same-origin.js';
+import type { ApiContext } from '../../context.js';
 import { AUTHENTICATES } from '../routes/route-table.js';
 import { chain, guardedRouter } from '../routes/routing.js';
 import { PerKeyRateLimit } from './rate-limit.js';

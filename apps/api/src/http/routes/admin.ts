@@ -1,11 +1,11 @@
 import type { Request, Router } from 'express';
 import { ServiceError } from '@tessera/contract';
-import { queueBoard } from '../admin/board.js';
-import { drainQueue, pauseQueue, queueStatus, resumeQueue } from '../admin/queue-ops.js';
-import type { ApiContext } from '../context.js';
-import { resolveModel } from '../models.js';
+import { queueBoard } from '../../admin/board.js';
+import { drainQueue, pauseQueue, queueStatus, resumeQueue } from '../../admin/queue-ops.js';
+import type { ApiContext } from '../../context.js';
+import { resolveModel } from '../../inference/models.js';
 import { protectedRouter } from '../middleware/access.js';
-import { readCookie, SESSION_COOKIE } from '../auth/sessions.js';
+import { readCookie, SESSION_COOKIE } from '../../auth/sessions.js';
 import { sessionCookie } from './login.js';
 
 type NameParams = { name: string };

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ClientRateLimitInfo, IncrementResponse, Options, Store } from 'express-rate-limit';
 import { RedisScript } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
-import { withTimeout } from '../with-timeout.js';
+import { withTimeout } from '../../inference/with-timeout.js';
 
 /** Between reconnection attempts, or closed: a command would only wait for ioredis's retries. */
 export function isDown(redis: Redis): boolean {

@@ -1,8 +1,8 @@
 import { checkTensors, fromWire, type Infer, type Timing } from '@tessera/contract';
-import type { ApiContext } from './context.js';
-import type { InferenceCall } from './inference-call.js';
+import type { ApiContext } from '../context.js';
+import type { InferenceCall } from './call.js';
 import { resolveRequested } from './models.js';
-import { runInference, type InferenceOutcome } from './run-inference.js';
+import { runInference, type InferenceOutcome } from './infer.js';
 
 /**
  * The `infer` a pipeline gets: each call goes through the queue like any request, is charged

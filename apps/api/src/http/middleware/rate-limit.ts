@@ -5,8 +5,8 @@ import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { ServiceError } from '@tessera/contract';
 import type { RateCount, RateState } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
-import type { Principal } from '../auth/key-store.js';
-import type { RateTicket } from '../coalescer.js';
+import type { Principal } from '../../auth/key-store.js';
+import type { RateTicket } from '../../inference/coalescer.js';
 import { RedisRateLimitStore } from './rate-limit-store.js';
 
 declare global {

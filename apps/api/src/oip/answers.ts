@@ -4,7 +4,7 @@ import {
   type ModelSpec,
   type ServerMetadataResponse,
 } from '@tessera/contract';
-import type { ApiContext } from './context.js';
+import type { ApiContext } from '../context.js';
 
 export const SERVER_NAME = 'tessera';
 export const SERVER_VERSION = '0.1.0';

@@ -1,6 +1,6 @@
 import { ServiceError, type ModelSpec } from '@tessera/contract';
 import type { Provider } from '@tessera/model-repository';
-import type { ApiContext } from './context.js';
+import type { ApiContext } from '../context.js';
 
 /** Looks a model version up, or answers 404 naming what exists. Without a version: the default for `provider`. */
 export function resolveModel(ctx: ApiContext, name: string, version?: string, provider?: Provider): ModelSpec {

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import type { ApiContext } from '../context.js';
+import type { ApiContext } from '../../context.js';
 import { protectedRouter } from '../middleware/access.js';
 
 /** Who the server thinks the caller is, as seen through the proxies in front (req.ip): any valid key. */

@@ -1,6 +1,6 @@
 import { ServiceError, type ModelSpec } from '@tessera/contract';
 import type { ApiConfig } from '@tessera/config';
-import type { InferenceCall } from './inference-call.js';
+import type { InferenceCall } from './call.js';
 import { TimeoutError } from './with-timeout.js';
 
 /**

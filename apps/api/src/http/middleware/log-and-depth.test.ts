@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readCookie } from '../auth/sessions.js';
+import { readCookie } from '../../auth/sessions.js';
 import { loggedUrl } from './access-log.js';
 import { nestsDeeperThan } from './json-depth.js';
 

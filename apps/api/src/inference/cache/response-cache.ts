@@ -1,5 +1,5 @@
 import type { CachePolicy, InferRequestPart, ModelSpec } from '@tessera/contract';
-import type { Principal } from '../auth/key-store.js';
+import type { Principal } from '../../auth/key-store.js';
 import type { Counter } from '@tessera/telemetry';
 
 export type CacheOutcome = 'hit' | 'miss';

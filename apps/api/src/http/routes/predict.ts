@@ -1,17 +1,17 @@
 import type { Request, Response, Router } from 'express';
 import { fromWire, ServiceError, validateInferenceRequest, type Pipeline } from '@tessera/contract';
-import { assertModelAccess } from '../auth/authenticate.js';
-import type { ApiContext } from '../context.js';
-import { idempotencyKeyOf } from '../idempotency-key.js';
-import { setOutcomeHeaders } from '../outcome-headers.js';
-import { nest, toJsonData } from '../encode.js';
-import { resolveRequested } from '../models.js';
-import { predictToOip } from '../predict-input.js';
-import { runInference } from '../run-inference.js';
-import { setTimingHeaders } from '../timing.js';
+import { assertModelAccess } from '../../auth/authenticate.js';
+import type { ApiContext } from '../../context.js';
+import { idempotencyKeyOf } from '../../inference/idempotency-key.js';
+import { setOutcomeHeaders } from '../encoding/outcome-headers.js';
+import { nest, toJsonData } from '../encoding/tensors.js';
+import { resolveRequested } from '../../inference/models.js';
+import { predictToOip } from '../encoding/predict-input.js';
+import { runInference } from '../../inference/infer.js';
+import { setTimingHeaders } from '../../inference/timing.js';
 import { elapsedMs } from '../middleware/request-id.js';
 import { traced } from '../middleware/trace.js';
-import { pipelineInfer } from '../pipeline-infer.js';
+import { pipelineInfer } from '../../inference/pipeline-infer.js';
 import { protectedRouter } from '../middleware/access.js';
 
 interface PredictBody {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ServiceError, type ModelSpec } from '@tessera/contract';
-import type { InferenceCall } from './inference-call.js';
+import type { InferenceCall } from './call.js';
 
 const VALID = /^[\x21-\x7e]{1,255}$/;
 
