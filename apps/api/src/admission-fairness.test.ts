@@ -25,8 +25,8 @@ after(async () => {
 });
 
 const inAMinute = () => Date.now() + 60_000;
-const req = (id: string, owner: string, items = 1, deadline = inAMinute()) => ({
-  id,
+const req = (requestId: string, owner: string, items = 1, deadline = inAMinute()) => ({
+  requestId,
   items,
   deadline,
   share: { owner, maxItems: 4 },
@@ -65,7 +65,7 @@ test('a worker reply gives the items back to the key that held them', async () =
   await a.admitMany('m', [req('r1', 'key:a', 4)], 8);
   const reply: Delivered = {
     delivery: { prefix: 'share3', model: 'm', replyTo: 'share3:reply:x', items: 4 },
-    reply: { jobId: 'r1', ok: false, error: { code: 'internal', message: 'x' } },
+    reply: { requestId: 'r1', ok: false, error: { code: 'internal', message: 'x' } },
   };
   await deliverReplies(conn, [reply], 10_000);
   assert.equal(await a.heldBy('m', 'key:a'), 0);
@@ -93,7 +93,7 @@ test('the response cache keeps within its byte budget, dropping the oldest entri
             items: 1,
             cache: { key: `budget1:cache:k:a:m:${i}`, ttlMs: 60_000, maxBytes: 1 << 20, budgetBytes: budget },
           },
-          reply: { jobId: `j${i}`, ok: true, result } as never,
+          reply: { requestId: `j${i}`, ok: true, result } as never,
         },
       ],
       10_000,

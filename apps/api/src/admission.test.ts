@@ -52,7 +52,7 @@ test('admission takes rate-limit counts in order; a request over its limit is ne
   await conn.set('rate1:cache:hit', '{"cached":true}');
   const rate = { key: 'rate1:ratelimit:key:k1', limit: 3, windowMs: 60_000 };
   const other = { key: 'rate1:ratelimit:key:k2', limit: 3, windowMs: 60_000 };
-  const r = (id: string, extra: object = {}) => ({ id, items: 1, deadline: inAMinute(), ...extra });
+  const r = (requestId: string, extra: object = {}) => ({ requestId, items: 1, deadline: inAMinute(), ...extra });
   const out = await a.admitMany(
     'm',
     [
@@ -96,11 +96,14 @@ test('idempotency: owner, attach, conflict, stored result; the worker fans the r
   try {
     assert.deepEqual(await store.claim('k', 'fp', 'job-1', 10_000, listenerA.key), { kind: 'owner' });
     assert.deepEqual(await store.claim('k', 'other', 'job-2', 10_000, listenerB.key), { kind: 'conflict' });
-    assert.deepEqual(await store.claim('k', 'fp', 'job-2', 10_000, listenerB.key), { kind: 'attach', jobId: 'job-1' });
+    assert.deepEqual(await store.claim('k', 'fp', 'job-2', 10_000, listenerB.key), {
+      kind: 'attach',
+      requestId: 'job-1',
+    });
     const a = listenerA.wait('job-1', 5000);
     const b = listenerB.wait('job-1', 5000);
     const reply: Reply = {
-      jobId: 'job-1',
+      requestId: 'job-1',
       ok: true,
       result: { outputs: [], timing: { queueMs: 0, computeMs: 1, batchSize: 1 }, provider: 'cpu', worker: 'w' },
     };
@@ -127,7 +130,7 @@ test('a failed job frees its idempotency key so that a retry computes again', as
   await deliverReply(
     conn,
     { prefix: 'idem2', model: 'm', replyTo: 'l', items: 1, idempotency: { key: 'k', ttlMs: 60_000 } },
-    { jobId: 'job-1', ok: false, error: { code: 'timeout', message: 'late' } },
+    { requestId: 'job-1', ok: false, error: { code: 'timeout', message: 'late' } },
     60_000,
   );
   assert.equal((await store.claim('k', 'fp', 'job-2', 10_000, 'l')).kind, 'owner');
@@ -151,7 +154,7 @@ test('a delivered success is stored in the response cache with its TTL, alongsid
   const cache = (key: string, maxBytes = 10_000) => ({ key, ttlMs: 30_000, maxBytes });
   const admission = new Admission(conn, 'cache1');
   await admission.admit('m', 'job-1', 1, 8, inAMinute());
-  const ok: Reply = { jobId: 'job-1', ok: true, result };
+  const ok: Reply = { requestId: 'job-1', ok: true, result };
   assert.equal(
     await deliverReply(
       conn,
@@ -179,15 +182,15 @@ test('a delivered success is stored in the response cache with its TTL, alongsid
     await deliverReply(
       conn,
       { prefix: 'cache1', model: 'm', replyTo: 'cache1:l', items: 1, cache: cache('cache1:cache:m:big', 50) },
-      { ...ok, jobId: 'job-2' },
+      { ...ok, requestId: 'job-2' },
       60_000,
     ),
     false,
   );
   assert.equal(await conn.exists('cache1:cache:m:big'), 0, 'over the size bound');
-  assert.deepEqual(JSON.parse((await conn.rpop('cache1:l'))!), { ...ok, jobId: 'job-2' }, 'still replied');
+  assert.deepEqual(JSON.parse((await conn.rpop('cache1:l'))!), { ...ok, requestId: 'job-2' }, 'still replied');
 
-  const failed: Reply = { jobId: 'job-3', ok: false, error: { code: 'timeout', message: 'late' } };
+  const failed: Reply = { requestId: 'job-3', ok: false, error: { code: 'timeout', message: 'late' } };
   assert.equal(
     await deliverReply(
       conn,
@@ -213,7 +216,7 @@ test('replies of one batch share one script; each one still does all of its own 
   assert.equal((await store.claim('k4', 'fp', 'job-4', 10_000, 'many:a')).kind, 'owner');
   assert.equal((await store.claim('k4', 'fp', 'retry', 10_000, 'many:c')).kind, 'attach');
   const base = { prefix: 'many', model: 'm', items: 2 };
-  const ok = (i: number): Reply => ({ jobId: `job-${i}`, ok: true, result });
+  const ok = (i: number): Reply => ({ requestId: `job-${i}`, ok: true, result });
   const delivered = [
     { delivery: { ...base, replyTo: 'many:a' }, reply: ok(0) },
     {
@@ -222,7 +225,7 @@ test('replies of one batch share one script; each one still does all of its own 
     },
     {
       delivery: { ...base, replyTo: 'many:a', cache: { key: 'many:cache:2', ttlMs: 30_000, maxBytes: 10_000 } },
-      reply: { jobId: 'job-2', ok: false, error: { code: 'internal', message: 'x' } } as Reply,
+      reply: { requestId: 'job-2', ok: false, error: { code: 'internal', message: 'x' } } as Reply,
     },
     { delivery: { ...base, replyTo: 'many:b' }, reply: ok(3) },
     { delivery: { ...base, replyTo: 'many:a', idempotency: { key: 'k4', ttlMs: 60_000 } }, reply: ok(4) },
@@ -234,7 +237,7 @@ test('replies of one batch share one script; each one still does all of its own 
   await Promise.all(delivered.slice(1).map((d) => sender.send(d)));
   assert.equal((await calls()) - before, 1, 'four replies sent in one turn: one script');
   const jobsIn = async (list: string) =>
-    (await conn.lrange(list, 0, -1)).map((r) => (JSON.parse(r) as Reply).jobId).sort();
+    (await conn.lrange(list, 0, -1)).map((r) => (JSON.parse(r) as Reply).requestId).sort();
   assert.deepEqual(await jobsIn('many:a'), ['job-0', 'job-2', 'job-4']);
   assert.deepEqual(await jobsIn('many:b'), ['job-1', 'job-3']);
   assert.deepEqual(await jobsIn('many:c'), ['job-4'], 'the attached retry is answered too');
@@ -249,7 +252,7 @@ test('the reply listener takes the replies that arrived together in one wake-up,
   const key = 'drain:reply:a';
   const listener = new ReplyListener(new Redis(redis.url), key);
   const reply = (i: number): Reply => ({
-    jobId: `job-${i}`,
+    requestId: `job-${i}`,
     ok: false,
     error: { code: 'timeout', message: String(i) },
   });
@@ -260,7 +263,7 @@ test('the reply listener takes the replies that arrived together in one wake-up,
     const before = await calls();
     listener.start();
     assert.deepEqual(
-      (await Promise.all(five)).map((r) => r.jobId),
+      (await Promise.all(five)).map((r) => r.requestId),
       ['job-0', 'job-1', 'job-2', 'job-3', 'job-4'],
     );
     assert.ok((await calls()) - before <= 2, 'one wake-up for five replies (and the next, blocking, call)');

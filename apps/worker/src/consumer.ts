@@ -65,7 +65,7 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
       idempotency: part.idempotency,
       cache: part.cache,
     };
-    await deps.tracing.reply(part.id, () => sender.send({ delivery, reply: r }));
+    await deps.tracing.reply(part.requestId, () => sender.send({ delivery, reply: r }));
   };
 
   const runOne = async (
@@ -75,7 +75,7 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
     blobs: Map<string, Buffer | null>,
   ): Promise<InferJobSummary['requests'][string]> => {
     const fail = async (code: JobFailure['code'], message: string) => {
-      await reply(data, part, { jobId: part.id, ok: false, error: { code, message } });
+      await reply(data, part, { requestId: part.requestId, ok: false, error: { code, message } });
       return { ok: false as const, error: { code, message } };
     };
     if (Date.now() > part.deadline) {
@@ -89,9 +89,9 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
       metrics.jobs.inc({ model: name, outcome: 'failed' });
       return fail('timeout', `the data of input '${missing.name}' is no longer in Redis (request too old)`);
     }
-    deps.tracing.received(part.id, part.traceparent);
+    deps.tracing.received(part.requestId, part.traceparent);
     const outcome = await deps.scheduler.submit({
-      id: part.id,
+      id: part.requestId,
       model,
       items: part.items,
       inputs: part.inputs.map((w) => fromWire(w, w.blob !== undefined ? blobs.get(w.blob)! : undefined)),
@@ -105,7 +105,7 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
       metrics.jobs.inc({ model: model.name, outcome: outcome.error.code === 'timeout' ? 'expired' : 'failed' });
       return fail(outcome.error.code, outcome.error.message);
     }
-    deps.tracing.queueWait(part.id, model.name, data.enqueuedAt, data.enqueuedAt + outcome.timing.queueMs);
+    deps.tracing.queueWait(part.requestId, model.name, data.enqueuedAt, data.enqueuedAt + outcome.timing.queueMs);
     const result: InferJobResult = {
       outputs: outcome.outputs.map(toWire),
       timing: outcome.timing,
@@ -113,7 +113,7 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
       worker: deps.workerId,
     };
     metrics.jobs.inc({ model: model.name, outcome: 'ok' });
-    await reply(data, part, { jobId: part.id, ok: true, result });
+    await reply(data, part, { requestId: part.requestId, ok: true, result });
     const size = result.outputs.reduce((n, o) => n + o.b64.length, 0);
     return size <= KEPT_RESULT_BYTES ? { ok: true, result } : { ok: true, outputs: result.outputs.map((o) => o.name) };
   };
@@ -125,7 +125,7 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
       // A job this worker cannot read: fail it loudly rather than guess.
       const message = `job schema v${data.v} for ${data.model}@${data.version} is not what this worker serves (${name}@${[...deps.versions.keys()].join(',')}, schema v${JOB_SCHEMA_VERSION})`;
       for (const part of Array.isArray(data.requests) ? data.requests : []) {
-        await reply(data, part, { jobId: part.id, ok: false, error: { code: 'internal', message } });
+        await reply(data, part, { requestId: part.requestId, ok: false, error: { code: 'internal', message } });
       }
       throw new UnrecoverableError(failureReason({ code: 'internal', message }));
     }
@@ -139,7 +139,7 @@ export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJob
     const outcomes = await Promise.all(data.requests.map((part) => runOne(data, model, part, blobs)));
     if (keys.length > 0) void deps.replyConnection.del(...keys).catch(() => {});
     const summary: InferJobSummary = { requests: {} };
-    data.requests.forEach((part, i) => (summary.requests[part.id] = outcomes[i]!));
+    data.requests.forEach((part, i) => (summary.requests[part.requestId] = outcomes[i]!));
     const failures = outcomes.filter((o) => !o.ok);
     // A job whose every request failed is a failed job (visible as such on the dashboard).
     if (failures.length === outcomes.length) {

@@ -151,7 +151,7 @@ export interface AdmissionResult {
 }
 
 export interface AdmissionRequest {
-  id: string;
+  requestId: string;
   items: number;
   /** Epoch milliseconds after which the request cannot matter any more. */
   deadline: number;
@@ -226,7 +226,7 @@ export class Admission {
     cap: number,
     deadline: number,
   ): Promise<AdmissionResult> {
-    const { admitted, inFlight } = await this.admitMany(model, [{ id: requestId, items, deadline }], cap);
+    const { admitted, inFlight } = await this.admitMany(model, [{ requestId, items, deadline }], cap);
     return { admitted: admitted[0]!, inFlight };
   }
 
@@ -265,7 +265,7 @@ export class Admission {
       args.push(
         r.items,
         Math.ceil(r.deadline + ADMISSION_GRACE_MS),
-        admissionMember(r.id, r.items),
+        admissionMember(r.requestId, r.items),
         keyIndex(r.lookup),
         keyIndex(r.rate?.key),
         r.rate?.limit ?? 0,

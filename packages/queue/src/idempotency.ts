@@ -2,13 +2,15 @@ import type { Redis } from 'ioredis';
 import type { Reply } from '@tessera/contract';
 import { admissionKeys, admissionMember, FORGET_OWNER } from './admission.js';
 import { cacheBudgetKeys, STORE_CACHED } from './cache-budget.js';
+import { REPLY_TTL_MS } from './names.js';
 import { RedisScript } from './script.js';
 
 /**
  * Idempotency keys, shared by every replica.
  *
  * Per key (already scoped by the caller to API key, model and version):
- * - `<prefix>:idem:<key>`          hash {fp, jobId}: the request fingerprint and the job computing it;
+ * - `<prefix>:idem:<key>`          hash {fp, jobId}: the request fingerprint and the id of the request
+ *                                   computing it (its `requestId`; the hash field keeps its old name);
  * - `<prefix>:idem:<key>:result`   the successful reply, kept for the idempotency TTL;
  * - `<prefix>:idem:<key>:replies`  reply lists of replicas that attached to the job in flight.
  *
@@ -22,7 +24,7 @@ export function idempotencyKeys(prefix: string, key: string): [record: string, r
 }
 
 export type Claim =
-  { kind: 'owner' } | { kind: 'conflict' } | { kind: 'result'; reply: Reply } | { kind: 'attach'; jobId: string };
+  { kind: 'owner' } | { kind: 'conflict' } | { kind: 'result'; reply: Reply } | { kind: 'attach'; requestId: string };
 
 const CLAIM = new RedisScript(`
 local fp = redis.call('HGET', KEYS[1], 'fp')
@@ -112,24 +114,39 @@ export class IdempotencyStore {
    * attaching to the job in flight, or 409 when the key was used for another request.
    * `holdMs` bounds how long an unfinished claim blocks retries (the request's deadline).
    */
-  async claim(key: string, fingerprint: string, jobId: string, holdMs: number, replyList: string): Promise<Claim> {
+  async claim(key: string, fingerprint: string, requestId: string, holdMs: number, replyList: string): Promise<Claim> {
     const keys = idempotencyKeys(this.prefix, key);
     const out = (await CLAIM.run(this.conn, keys, [
       fingerprint,
-      jobId,
+      requestId,
       Math.max(1, Math.ceil(holdMs)),
       replyList,
     ])) as string[];
     if (out[0] === 'owner') return { kind: 'owner' };
     if (out[0] === 'conflict') return { kind: 'conflict' };
     if (out[0] === 'result') return { kind: 'result', reply: JSON.parse(out[1]!) as Reply };
-    return { kind: 'attach', jobId: out[1]! };
+    return { kind: 'attach', requestId: out[1]! };
   }
 
-  /** Frees a claim that produced no result (enqueue failed, timed out), unless another job took it. */
-  async abandon(key: string, jobId: string): Promise<void> {
+  /** Frees a claim that produced no result (enqueue failed, timed out), unless another request took it. */
+  async abandon(key: string, requestId: string): Promise<void> {
     const [record, result] = idempotencyKeys(this.prefix, key);
-    await ABANDON.run(this.conn, [record, result], [jobId]);
+    await ABANDON.run(this.conn, [record, result], [requestId]);
+  }
+
+  /**
+   * Records the successful reply of a claimed request that was answered without a job (the
+   * response cache had its result): stored under the key for `ttlMs`, and pushed to `replyTo` and
+   * to every replica that attached meanwhile, as a worker's delivery does for a computed one.
+   */
+  async complete(
+    key: string,
+    ttlMs: number,
+    reply: Reply & { ok: true },
+    where: { model: string; replyTo: string },
+  ): Promise<void> {
+    const delivery = { prefix: this.prefix, ...where, items: 0, idempotency: { key, ttlMs } };
+    await deliverReply(this.conn, delivery, reply, REPLY_TTL_MS);
   }
 }
 
@@ -161,7 +178,7 @@ function deliveryCall(
   if (reply.ok && d.cache) {
     // The result is serialised once: the reply is built around it.
     cached = JSON.stringify(reply.result);
-    text = `{"jobId":${JSON.stringify(reply.jobId)},"ok":true,"result":${cached}}`;
+    text = `{"requestId":${JSON.stringify(reply.requestId)},"ok":true,"result":${cached}}`;
     if (Buffer.byteLength(cached) > d.cache.maxBytes) cached = undefined;
   } else {
     text = JSON.stringify(reply);
@@ -169,10 +186,10 @@ function deliveryCall(
   const args: (string | number)[] = [
     text,
     replyTtlMs,
-    admissionMember(reply.jobId, d.items),
+    admissionMember(reply.requestId, d.items),
     '',
     0,
-    reply.jobId,
+    reply.requestId,
     0,
     '',
     0,

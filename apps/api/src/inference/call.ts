@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/key-store.js';
-import type { DeferredCount } from '../http/middleware/rate-limit.js';
+import type { RateCharge } from './rate-charge.js';
 
 /**
  * What the inference path reads of a request, whichever transport brought it: an Express
@@ -16,10 +16,25 @@ export interface InferenceCall {
   ip?: string | undefined;
   /** The OIP body: only its `parameters` (priority, timeout) are read here. */
   body?: unknown;
-  /** The rate-limit count left to the admission script (see rateTicket). */
-  rateCount?: DeferredCount | undefined;
+  /** The rate-limit count left to the admission script (see RateCharge). */
+  rateCharge?: RateCharge | undefined;
   /** A request header (lower-case name): deadline headers, Cache-Control, Idempotency-Key. */
   get(name: string): string | undefined;
   /** Aborts when the client goes away; an Express request derives it from its response. */
   signal?: AbortSignal | undefined;
+}
+
+/** What an HTTP request has of its response: whether it was sent when the connection closed. */
+interface WithResponse {
+  res?: { once(event: 'close', listener: () => void): unknown; writableFinished: boolean } | undefined;
+}
+
+/** Aborts when the client goes away: for HTTP, when it closes the connection before the response was sent. */
+export function callSignal(call: InferenceCall & WithResponse): AbortSignal {
+  if (call.signal) return call.signal;
+  const ac = new AbortController();
+  call.res?.once('close', () => {
+    if (!call.res!.writableFinished) ac.abort();
+  });
+  return ac.signal;
 }

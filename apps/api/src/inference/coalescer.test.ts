@@ -8,7 +8,10 @@ import { Redis } from 'ioredis';
 import { toWire, type InferJobData, type InferRequestPart, type ModelSpec } from '@tessera/contract';
 import { Admission, queueName } from '@tessera/queue';
 import { freePort, startRedis, type RedisHandle } from '@tessera/topology';
-import { JobCoalescer, MAX_REQUESTS_PER_JOB, type Cached, type Enqueued } from './coalescer.js';
+import { admit } from './admit.js';
+import { JobCoalescer, MAX_REQUESTS_PER_JOB, type Schedule } from './coalescer.js';
+import { JobEnqueuer } from './enqueue.js';
+import type { Blob } from './submission.js';
 
 /** How requests become jobs, against a real Redis and real BullMQ queues. */
 let redis: RedisHandle;
@@ -36,7 +39,33 @@ function setup(prefix: string) {
     return queues.get(key)!;
   };
   const admission = new Admission(conn, prefix);
-  return { queueFor, admission, coalescer: new JobCoalescer(queueFor, admission, conn, `${prefix}:reply:test`) };
+  const enqueuer = new JobEnqueuer(queueFor, admission, conn, `${prefix}:reply:test`);
+  return { queueFor, admission, enqueuer, coalescer: new JobCoalescer(enqueuer) };
+}
+
+/** Where a request went: the job that carries it and how many requests share it. */
+interface Enqueued {
+  jobId: string;
+  requests: number;
+}
+
+/** A request answered by the response cache during admission: the stored result (JSON). */
+interface Cached {
+  cached: string;
+}
+
+/** Submits one request and goes through the admission step, as the inference path does. */
+async function enqueue(
+  coalescer: JobCoalescer,
+  model: ModelSpec,
+  part: InferRequestPart,
+  opts: { priority?: number; queueCap: number; lookup?: string },
+  blobs: Blob[] = [],
+): Promise<Enqueued | Cached> {
+  const admission = { requestId: part.requestId, items: part.items, deadline: part.deadline, lookup: opts.lookup };
+  const sub = { model, priority: opts.priority, queueCap: opts.queueCap, part, admission, blobs };
+  const admitted = await admit(coalescer, sub, undefined);
+  return 'cached' in admitted ? admitted : { jobId: admitted.job.jobId, requests: admitted.job.requests };
 }
 
 const model = (name: string, maxBatchSize: number): ModelSpec =>
@@ -56,8 +85,8 @@ const model = (name: string, maxBatchSize: number): ModelSpec =>
 
 let n = 0;
 const part = (items = 1): InferRequestPart => ({
-  id: `r${++n}`,
-  requestId: `req-${n}`,
+  requestId: `r${++n}`,
+  correlationId: `req-${n}`,
   deadline: Date.now() + 60_000,
   items,
   inputs: [toWire({ name: 'x', datatype: 'FP32', shape: [items, 1], data: new Float32Array(items).fill(n) })],
@@ -77,12 +106,12 @@ test('a lone request goes alone, at once', async () => {
   const { coalescer, queueFor } = setup('c1');
   const m = model('m', 64);
   const p = part();
-  const where = await coalescer.enqueue(m, p, { queueCap: 100, timeoutMs: 5000 });
-  assert.deepEqual(where, { jobId: p.id, requests: 1 });
+  const where = await enqueue(coalescer, m, p, { queueCap: 100 });
+  assert.deepEqual(where, { jobId: p.requestId, requests: 1 });
   const [job] = await jobsOf(queueFor('m'));
   assert.deepEqual(
-    job!.requests.map((r) => r.id),
-    [p.id],
+    job!.requests.map((r) => r.requestId),
+    [p.requestId],
   );
   assert.equal(job!.deadline, p.deadline);
 });
@@ -91,17 +120,17 @@ test('requests arriving together share one job, each keeping its own id, deadlin
   const { coalescer, queueFor } = setup('c2');
   const m = model('m', 64);
   const parts = Array.from({ length: 10 }, () => part());
-  const where = await Promise.all(parts.map((p) => coalescer.enqueue(m, p, { queueCap: 100, timeoutMs: 5000 })));
+  const where = await Promise.all(parts.map((p) => enqueue(coalescer, m, p, { queueCap: 100 })));
   const jobs = await jobsOf(queueFor('m'));
   assert.ok(jobs.length < parts.length, `${jobs.length} jobs for ${parts.length} requests`);
   assert.deepEqual(
-    jobs.flatMap((j) => j.requests.map((r) => r.id)).sort(),
-    parts.map((p) => p.id).sort(),
+    jobs.flatMap((j) => j.requests.map((r) => r.requestId)).sort(),
+    parts.map((p) => p.requestId).sort(),
     'every request is in exactly one job',
   );
   for (const [i, w] of where.entries()) {
-    const job = jobs.find((j) => j.requests.some((r) => r.id === parts[i]!.id))!;
-    assert.equal(queued(w).jobId, job.requests[0]!.id);
+    const job = jobs.find((j) => j.requests.some((r) => r.requestId === parts[i]!.requestId))!;
+    assert.equal(queued(w).jobId, job.requests[0]!.requestId);
     assert.equal(queued(w).requests, job.requests.length);
   }
   const first = jobs[0]!;
@@ -111,9 +140,7 @@ test('requests arriving together share one job, each keeping its own id, deadlin
 test("a job never holds more items than the model's batch, nor more than the request limit", async () => {
   const { coalescer, queueFor } = setup('c3');
   const small = model('small', 4);
-  await Promise.all(
-    Array.from({ length: 10 }, () => coalescer.enqueue(small, part(), { queueCap: 100, timeoutMs: 5000 })),
-  );
+  await Promise.all(Array.from({ length: 10 }, () => enqueue(coalescer, small, part(), { queueCap: 100 })));
   const jobs = await jobsOf(queueFor('small'));
   assert.equal(
     jobs.reduce((s, j) => s + j.requests.length, 0),
@@ -123,9 +150,7 @@ test("a job never holds more items than the model's batch, nor more than the req
 
   const none = model('unbatched', 0);
   const count = MAX_REQUESTS_PER_JOB + 6;
-  await Promise.all(
-    Array.from({ length: count }, () => coalescer.enqueue(none, part(), { queueCap: 1000, timeoutMs: 5000 })),
-  );
+  await Promise.all(Array.from({ length: count }, () => enqueue(coalescer, none, part(), { queueCap: 1000 })));
   const more = await jobsOf(queueFor('unbatched'));
   assert.equal(
     more.reduce((s, j) => s + j.requests.length, 0),
@@ -137,9 +162,7 @@ test("a job never holds more items than the model's batch, nor more than the req
 test('different priorities never share a job', async () => {
   const { coalescer, queueFor } = setup('c4');
   const m = model('m', 64);
-  await Promise.all(
-    [1, 9, 1, 9].map((priority) => coalescer.enqueue(m, part(), { priority, queueCap: 100, timeoutMs: 5000 })),
-  );
+  await Promise.all([1, 9, 1, 9].map((priority) => enqueue(coalescer, m, part(), { priority, queueCap: 100 })));
   const jobs = await jobsOf(queueFor('m'));
   for (const j of jobs) assert.equal(new Set(j.requests.map(() => j.priority)).size, 1);
   assert.deepEqual(jobs.map((j) => j.priority).sort(), [1, 9]);
@@ -149,7 +172,7 @@ test('requests over the queue cap are refused with 429 one by one; the others ar
   const { coalescer, queueFor, admission } = setup('c5');
   const m = model('m', 64);
   const parts = [part(2), part(2), part(2)];
-  const settled = await Promise.allSettled(parts.map((p) => coalescer.enqueue(m, p, { queueCap: 5, timeoutMs: 5000 })));
+  const settled = await Promise.allSettled(parts.map((p) => enqueue(coalescer, m, p, { queueCap: 5 })));
   assert.deepEqual(
     settled.map((s) => s.status),
     ['fulfilled', 'fulfilled', 'rejected'],
@@ -163,41 +186,50 @@ test('requests over the queue cap are refused with 429 one by one; the others ar
   assert.match(err.message, /^model 'm' is overloaded: 4 items are queued or running \(limit 5\)/);
   assert.equal(await admission.inFlight('m'), 4);
   const jobs = await jobsOf(queueFor('m'));
-  assert.deepEqual(jobs.flatMap((j) => j.requests.map((r) => r.id)).sort(), [parts[0]!.id, parts[1]!.id].sort());
+  assert.deepEqual(
+    jobs.flatMap((j) => j.requests.map((r) => r.requestId)).sort(),
+    [parts[0]!.requestId, parts[1]!.requestId].sort(),
+  );
 });
 
 test('while earlier requests wait for answers, a new one waits up to the window for others; an idle replica never waits', async () => {
-  const { queueFor, admission } = setup('c6');
-  const coalescer = new JobCoalescer(queueFor, admission, conn, 'c6:reply:test', 100);
+  const { enqueuer } = setup('c6');
+  // Records the delay asked for each group; a group sent after a window goes when the test says so.
+  const delays: number[] = [];
+  let windowEnds: (() => void) | undefined;
+  const schedule: Schedule = (send, delayMs) => {
+    delays.push(delayMs);
+    if (delayMs > 0) windowEnds = send;
+    else setImmediate(send);
+  };
+  const coalescer = new JobCoalescer(enqueuer, 100, schedule);
   const m = model('m', 64);
-  const first = part();
-  const t0 = Date.now();
-  await coalescer.enqueue(m, first, { queueCap: 100, timeoutMs: 5000 });
-  assert.ok(Date.now() - t0 < 50, 'idle: sent at once');
-  // `first` is not answered yet: the next requests, arriving in different turns, share one job.
-  const a = coalescer.enqueue(m, part(), { queueCap: 100, timeoutMs: 5000 });
-  await new Promise((r) => setTimeout(r, 20));
-  const b = coalescer.enqueue(m, part(), { queueCap: 100, timeoutMs: 5000 });
+  await enqueue(coalescer, m, part(), { queueCap: 100 });
+  assert.deepEqual(delays, [0], 'idle: sent on the next turn, no window');
+  // The first is not answered yet: the next requests, arriving in different turns, share one job.
+  const a = enqueue(coalescer, m, part(), { queueCap: 100 });
+  await new Promise((r) => setImmediate(r));
+  const b = enqueue(coalescer, m, part(), { queueCap: 100 });
+  assert.deepEqual(delays, [0, 100], 'busy: the group waits for the window');
+  windowEnds!();
   const [wa, wb] = (await Promise.all([a, b])).map(queued) as [Enqueued, Enqueued];
   assert.equal(wa.jobId, wb.jobId);
   assert.equal(wa.requests, 2);
   for (let i = 0; i < 3; i++) coalescer.answered(m);
-  const t1 = Date.now();
-  const alone = queued(await coalescer.enqueue(m, part(), { queueCap: 100, timeoutMs: 5000 }));
+  const alone = queued(await enqueue(coalescer, m, part(), { queueCap: 100 }));
   assert.equal(alone.requests, 1);
-  assert.ok(Date.now() - t1 < 50, 'answered everything: idle again, no wait');
+  assert.deepEqual(delays, [0, 100, 0], 'answered everything: idle again, no window');
 });
 
 test('large inputs are stored raw under their own keys before the job is added; refused requests leave none', async () => {
-  const { queueFor, admission } = setup('c7');
-  const coalescer = new JobCoalescer(queueFor, admission, conn, 'c7:reply:test', 0);
+  const { coalescer } = setup('c7');
   const m = model('m', 64);
   const bytes = new Uint8Array(20_000).map((_, i) => i % 251);
   const a = part(2);
   const b = part(2);
   const settled = await Promise.allSettled([
-    coalescer.enqueue(m, a, { queueCap: 2, timeoutMs: 5000 }, [{ key: 'c7:blob:a:0', bytes }]),
-    coalescer.enqueue(m, b, { queueCap: 2, timeoutMs: 5000 }, [{ key: 'c7:blob:b:0', bytes }]),
+    enqueue(coalescer, m, a, { queueCap: 2 }, [{ key: 'c7:blob:a:0', bytes }]),
+    enqueue(coalescer, m, b, { queueCap: 2 }, [{ key: 'c7:blob:b:0', bytes }]),
   ]);
   assert.deepEqual(
     settled.map((s) => s.status),
@@ -207,7 +239,7 @@ test('large inputs are stored raw under their own keys before the job is added; 
   assert.ok(stored && Buffer.compare(stored, Buffer.from(bytes)) === 0, 'the bytes, raw');
   const ttl = await conn.pttl('c7:blob:a:0');
   assert.ok(ttl > 60_000 && ttl <= 125_000, `expires a minute after the deadline (${ttl} ms)`);
-  await new Promise((r) => setTimeout(r, 50));
+  // Its blobs' deletion was sent on this connection before the refusal was answered: Redis has run it.
   assert.equal(await conn.exists('c7:blob:b:0'), 0, 'the refused request left nothing behind');
 });
 
@@ -219,22 +251,27 @@ test('the admission answers requests whose response-cache key holds a result: no
   const [hit, miss, full, hitWhenFull] = [part(2), part(2), part(2), part(2)];
   const where = await Promise.all(
     [
-      coalescer.enqueue(m, hit, { queueCap: 2, timeoutMs: 5000, lookup: 'c8:cache:m:hit' }),
-      coalescer.enqueue(m, miss, { queueCap: 2, timeoutMs: 5000, lookup: 'c8:cache:m:miss' }),
+      enqueue(coalescer, m, hit, { queueCap: 2, lookup: 'c8:cache:m:hit' }),
+      enqueue(coalescer, m, miss, { queueCap: 2, lookup: 'c8:cache:m:miss' }),
       // The cap (2 items) is full after `miss`: this one is refused, a hit needs no room.
-      coalescer.enqueue(m, full, { queueCap: 2, timeoutMs: 5000 }),
-      coalescer.enqueue(m, hitWhenFull, { queueCap: 2, timeoutMs: 5000, lookup: 'c8:cache:m:hit' }),
+      enqueue(coalescer, m, full, { queueCap: 2 }),
+      enqueue(coalescer, m, hitWhenFull, { queueCap: 2, lookup: 'c8:cache:m:hit' }),
     ].map((p) => p.catch((err: { code: string }) => err.code)),
   );
-  assert.deepEqual(where, [{ cached: stored }, { jobId: miss.id, requests: 1 }, 'overloaded', { cached: stored }]);
+  assert.deepEqual(where, [
+    { cached: stored },
+    { jobId: miss.requestId, requests: 1 },
+    'overloaded',
+    { cached: stored },
+  ]);
   assert.equal(await admission.inFlight('m'), 2, 'only the miss was admitted');
   const jobs = await jobsOf(queueFor('m'));
   assert.deepEqual(
-    jobs.flatMap((j) => j.requests.map((r) => r.id)),
-    [miss.id],
+    jobs.flatMap((j) => j.requests.map((r) => r.requestId)),
+    [miss.requestId],
   );
   assert.equal(
-    await conn.exists(queueFor('m').toKey(hit.id)),
+    await conn.exists(queueFor('m').toKey(hit.requestId)),
     0,
     'the job planned with all four (id of the first) left nothing',
   );
@@ -243,7 +280,7 @@ test('the admission answers requests whose response-cache key holds a result: no
 test('the job add travels with the admission: it is sent before the admission answers, and runs after it', async () => {
   const { coalescer, queueFor, admission } = setup('c9');
   const m = model('m', 64);
-  await coalescer.enqueue(m, part(), { queueCap: 100, timeoutMs: 5000 }); // the queue's connection set-up, once
+  await enqueue(coalescer, m, part(), { queueCap: 100 }); // the queue's connection set-up, once
   const log: string[] = [];
   const send = conn.sendCommand.bind(conn);
   const admitMany = admission.admitMany.bind(admission);
@@ -258,8 +295,8 @@ test('the job add travels with the admission: it is sent before the admission an
   }) as typeof admitMany;
   try {
     const r = part();
-    assert.deepEqual(queued(await coalescer.enqueue(m, r, { queueCap: 100, timeoutMs: 5000 })), {
-      jobId: r.id,
+    assert.deepEqual(queued(await enqueue(coalescer, m, r, { queueCap: 100 })), {
+      jobId: r.requestId,
       requests: 1,
     });
     assert.deepEqual(
@@ -267,7 +304,10 @@ test('the job add travels with the admission: it is sent before the admission an
       ['admission', 'script', 'admission answered'],
       `one round trip: ${log.join(', ')}`,
     );
-    assert.deepEqual((await jobsOf(queueFor('m'))).map((j) => j.requests[0]!.id).sort(), [r.id, `r${n - 1}`].sort());
+    assert.deepEqual(
+      (await jobsOf(queueFor('m'))).map((j) => j.requests[0]!.requestId).sort(),
+      [r.requestId, `r${n - 1}`].sort(),
+    );
   } finally {
     conn.sendCommand = send;
     admission.admitMany = admitMany;
@@ -278,9 +318,7 @@ test('a group the admission refuses entirely leaves no job and no key behind', a
   const { coalescer, queueFor } = setup('c10');
   const m = model('m', 64);
   const [a, b] = [part(3), part(3)];
-  const settled = await Promise.allSettled(
-    [a, b].map((p) => coalescer.enqueue(m, p, { queueCap: 2, timeoutMs: 5000 })),
-  );
+  const settled = await Promise.allSettled([a, b].map((p) => enqueue(coalescer, m, p, { queueCap: 2 })));
   assert.deepEqual(
     settled.map((s) => s.status),
     ['rejected', 'rejected'],

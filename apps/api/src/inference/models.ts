@@ -1,5 +1,6 @@
 import { ServiceError, type ModelSpec } from '@tessera/contract';
 import type { Provider } from '@tessera/model-repository';
+import type { WorkerRegistry } from '@tessera/queue';
 import type { ApiContext } from '../context.js';
 
 /** Looks a model version up, or answers 404 naming what exists. Without a version: the default for `provider`. */
@@ -20,10 +21,10 @@ export function resolveModel(ctx: ApiContext, name: string, version?: string, pr
 }
 
 /** Fails fast with 503 when no live worker serves the model, instead of queueing into a void. */
-export async function requireServed(ctx: ApiContext, model: ModelSpec): Promise<string> {
+export async function requireServed(workers: WorkerRegistry, model: ModelSpec): Promise<string> {
   let serving;
   try {
-    serving = await ctx.workers.serving(model.name, model.version);
+    serving = await workers.serving(model.name, model.version);
   } catch (err) {
     throw new ServiceError('not_ready', `Redis is unreachable: ${(err as Error).message}`, { cause: err });
   }

@@ -2,7 +2,7 @@ import { checkTensors, fromWire, type Infer, type Timing } from '@tessera/contra
 import type { ApiContext } from '../context.js';
 import type { InferenceCall } from './call.js';
 import { resolveRequested } from './models.js';
-import { runInference, type InferenceOutcome } from './infer.js';
+import type { InferenceOutcome } from './infer.js';
 
 /**
  * The `infer` a pipeline gets: each call goes through the queue like any request, is charged
@@ -38,8 +38,7 @@ export function pipelineInfer(
     const model = await resolveRequested(ctx, call.model, version);
     totals.versions[model.name] = model.version;
     const items = checkTensors(model, call.inputs);
-    const { result, cache } = await runInference(
-      ctx,
+    const { result, cache } = await ctx.infer.run(
       req,
       model,
       { tensors: call.inputs, items, outputs: call.outputs },

@@ -1,4 +1,3 @@
-import type { Response } from 'express';
 import type { InferJobResult } from '@tessera/contract';
 
 export interface RequestTiming {
@@ -17,12 +16,4 @@ export function timingOf(result: InferJobResult, totalMs: number): RequestTiming
     compute_ms: round(result.timing.computeMs),
     batch_size: result.timing.batchSize,
   };
-}
-
-/** The same numbers as headers, named as text-embeddings-inference names them. */
-export function setTimingHeaders(res: Response, t: RequestTiming): void {
-  res.setHeader('X-Total-Time', String(t.total_ms));
-  res.setHeader('X-Queue-Time', String(t.queue_ms));
-  res.setHeader('X-Inference-Time', String(t.compute_ms));
-  res.setHeader('X-Batch-Size', String(t.batch_size));
 }

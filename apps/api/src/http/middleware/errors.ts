@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { ServiceError, type ErrorBody } from '@tessera/contract';
 import type { Logger } from '@tessera/telemetry';
+import { setRateHeaders } from './rate-limit.js';
 
 /** Maps body-parser's errors (which carry `type` and `status`) to the service's error table. */
 function fromParser(err: {
@@ -44,6 +45,7 @@ export function errorHandler(logger: Logger) {
       new ServiceError('internal', 'internal error: this is a bug, the request id is in the logs', { cause: err });
     if (!known) logger.error({ reqId: req.id, err }, 'unhandled error');
     if (res.headersSent) return;
+    setRateHeaders(res, req);
     for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
     const body: ErrorBody = { error: error.message, code: error.code };
     sendError(res, error.status, body);

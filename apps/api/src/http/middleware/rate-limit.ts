@@ -1,22 +1,31 @@
 import { createHash } from 'node:crypto';
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { ServiceError } from '@tessera/contract';
-import type { RateCount, RateState } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import type { Principal } from '../../auth/key-store.js';
-import type { RateTicket } from '../../inference/coalescer.js';
+import { rateExceeded, type RateCharge } from '../../inference/rate-charge.js';
 import { RedisRateLimitStore } from './rate-limit-store.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
-      /** An inference request's rate-limit count, left to the admission script (see rateTicket). */
-      rateCount?: DeferredCount;
+      /** An inference request's rate-limit count, left to the admission script (see RateCharge). */
+      rateCharge?: RateCharge;
+      /** How the count of `rateCharge` is reported: its draft-8 policy (see setRateHeaders). */
+      ratePolicy?: RatePolicy;
     }
   }
+}
+
+/** The draft-8 `RateLimit-Policy` of a counted request: its name, limit, window and partition key. */
+interface RatePolicy {
+  name: string;
+  limit: number;
+  windowS: number;
+  pk: string;
 }
 
 export interface RateLimitOptions {
@@ -68,38 +77,17 @@ function partitionKey(key: string): string {
 }
 
 /**
- * An inference request's count, not taken yet: the admission script takes it together with the
- * queue cap and the cache lookup (one Redis round trip for all three). A request that never
- * reaches the admission (a bad body, an unknown model, an idempotent replay) is counted once
- * its answer is sent.
+ * The draft-8 headers of the count the admission took, exactly as express-rate-limit writes them
+ * for the other routes: on every answer of a counted inference request, a refusal included.
  */
-export interface DeferredCount {
-  rate: RateCount;
-  /** Handed to an admission already (a pipeline's later stages are not counted again). */
-  issued: boolean;
-  counted: boolean;
-  /** Records the count: sets the draft-8 headers; over the limit (`limited`), returns the 429 to answer with. */
-  settle(state: RateState, limited: boolean): ServiceError | undefined;
-}
-
-/**
- * The request's deferred rate-limit count, once per request (undefined when it has none or it
- * was handed out already); with `eachCall`, one per inference call instead: a pipeline request
- * (texts, images) is charged for every call it makes, so that one request cannot spend the
- * service's work of hundreds (an OCR page costs a detection plus two calls per line). If the
- * admission never reports the count, the request is counted when its answer is sent.
- */
-export function rateTicket(req: { rateCount?: DeferredCount | undefined }, eachCall = false): RateTicket | undefined {
-  const deferred = req.rateCount;
-  if (!deferred || (!eachCall && (deferred.issued || deferred.counted))) return undefined;
-  deferred.issued = true;
-  return {
-    rate: deferred.rate,
-    counted: (state, limited) => {
-      deferred.counted = true;
-      return deferred.settle(state, limited);
-    },
-  };
+export function setRateHeaders(res: Response, req: Pick<Request, 'rateCharge' | 'ratePolicy'>): void {
+  const state = req.rateCharge?.state;
+  const policy = req.ratePolicy;
+  if (!state || !policy || res.headersSent) return;
+  const remaining = Math.max(0, policy.limit - state.count);
+  // Set, not appended: a pipeline request is counted once per call and reports the last count.
+  res.setHeader('RateLimit', `"${policy.name}"; r=${remaining}; t=${Math.max(0, Math.ceil(state.resetMs / 1000))}`);
+  res.setHeader('RateLimit-Policy', `"${policy.name}"; q=${policy.limit}; w=${policy.windowS}; pk=:${policy.pk}:`);
 }
 
 /**
@@ -110,7 +98,7 @@ export function rateTicket(req: { rateCount?: DeferredCount | undefined }, eachC
  *
  * Two ways to count, one counter:
  * - inference (POST under the `infer` routes): the count rides on the admission script
- *   (DeferredCount), so that it costs no round trip of its own; a key found over its limit is
+ *   (RateCharge), so that it costs no round trip of its own; a key found over its limit is
  *   then refused by this replica without asking Redis until its window ends;
  * - everything else: express-rate-limit, with concurrent increments coalesced into one Redis
  *   script per batch (RedisRateLimitStore), with exact counts.
@@ -145,64 +133,57 @@ export class PerKeyRateLimit {
     });
   }
 
-  /** Inference routes: POSTs leave their count to the admission (see DeferredCount); the rest count now. */
+  /** Inference routes: POSTs leave their count to the admission (see RateCharge); the rest count now. */
   deferred(): RequestHandler {
     return (req, res, next) => {
       const limit = limitOf(req, this.opts.limit);
       if (req.method !== 'POST' || limit === 0) return this.immediate(req, res, next);
-      let pending;
-      try {
-        pending = this.defer(req, (state) => this.setHeaders(res, keyOf(req), limit, state))!;
-      } catch (err) {
-        return next(err);
-      }
-      req.rateCount = pending.count;
+      const pending = this.defer(req)!;
+      req.rateCharge = pending.charge;
+      req.ratePolicy = this.policy(keyOf(req), limit);
       res.once('close', pending.release);
-      next();
+      next(pending.refused);
     };
   }
 
   /**
    * An inference's count, left to its admission, for any transport: undefined when the key has
-   * no limit; throws the 429 while this replica knows the key to be over its limit. `onCount`
-   * gets the count once taken; `release()`, called when the request has been answered, counts
-   * a request that never reached an admission.
+   * no limit. While this replica knows the key to be over its limit, `refused` is the 429 to
+   * answer with at once (and the charge holds the count that says so). `release()`, called when
+   * the request has been answered, counts a request that never reached an admission, and
+   * remembers a key the admission found over its limit.
    */
-  defer(
-    who: Counted,
-    onCount: (state: RateState) => void = () => {},
-  ): { count: DeferredCount; release: () => void } | undefined {
+  defer(who: Counted): { charge: RateCharge; release: () => void; refused?: ServiceError } | undefined {
     const limit = limitOf(who, this.opts.limit);
     if (limit === 0) return undefined;
     const key = keyOf(who);
-    const until = this.blocked.get(key);
-    if (until !== undefined) {
-      const left = until - Date.now();
-      if (left > 0) {
-        onCount({ count: limit + 1, resetMs: left });
-        throw this.refusal(who, limit, left);
-      }
-      this.blocked.delete(key);
-    }
-    const count: DeferredCount = {
-      rate: { key: this.store.prefix + key, limit, windowMs: this.opts.windowMs },
+    const charge: RateCharge = {
+      count: { key: this.store.prefix + key, limit, windowMs: this.opts.windowMs },
+      who: whoOf(who),
       issued: false,
-      counted: false,
-      settle: (state, limited) => {
-        onCount(state);
-        if (!limited) return undefined;
-        this.block(key, state.resetMs);
-        return this.refusal(who, limit, state.resetMs);
-      },
     };
     const release = () => {
-      if (count.counted) return;
-      count.counted = true;
+      const { state, countedAt } = charge;
+      if (state) {
+        if (state.count > limit) this.block(key, state.resetMs - (Date.now() - (countedAt ?? Date.now())));
+        return;
+      }
+      charge.state = { count: 0, resetMs: 0 }; // counted once, however often release() is called
       void this.store.increment(key).then((hits) => {
         if (hits.totalHits > limit && hits.resetTime) this.block(key, hits.resetTime.getTime() - Date.now());
       });
     };
-    return { count, release };
+    const until = this.blocked.get(key);
+    if (until !== undefined) {
+      const left = until - Date.now();
+      if (left > 0) {
+        charge.state = { count: limit + 1, resetMs: left };
+        charge.countedAt = Date.now();
+        return { charge, release: () => {}, refused: rateExceeded(charge.who, charge.count, left) };
+      }
+      this.blocked.delete(key);
+    }
+    return { charge, release };
   }
 
   /** Counts a request other than an inference now, for transports other than Express (which use `immediate`); Redis failing lets it pass. */
@@ -223,30 +204,19 @@ export class PerKeyRateLimit {
     this.blocked.set(key, Date.now() + forMs);
   }
 
-  /** The draft-8 headers, exactly as express-rate-limit writes them for the other routes. */
-  private setHeaders(res: Response, key: string, limit: number, state: RateState): void {
-    if (res.headersSent) return;
+  /** The draft-8 policy of a key's counter, as express-rate-limit names it for the other routes. */
+  private policy(key: string, limit: number): RatePolicy {
     let pk = this.pk.get(key);
     if (pk === undefined) {
       pk = partitionKey(key);
       if (this.pk.size >= KEYS_REMEMBERED_MAX) this.pk.clear();
       this.pk.set(key, pk);
     }
-    const name = policyName(limit, this.opts.windowMs);
-    const remaining = Math.max(0, limit - state.count);
-    // Set, not appended: a pipeline request is counted once per call and reports the last count.
-    res.setHeader('RateLimit', `"${name}"; r=${remaining}; t=${Math.max(0, Math.ceil(state.resetMs / 1000))}`);
-    res.setHeader('RateLimit-Policy', `"${name}"; q=${limit}; w=${Math.ceil(this.opts.windowMs / 1000)}; pk=:${pk}:`);
+    return { name: policyName(limit, this.opts.windowMs), limit, windowS: Math.ceil(this.opts.windowMs / 1000), pk };
   }
 
   /** The 429; with `resetMs`, it carries Retry-After (the seconds left in the window). */
   private refusal(req: Counted, limit: number, resetMs?: number): ServiceError {
-    const headers: Record<string, string> =
-      resetMs === undefined ? {} : { 'Retry-After': String(Math.max(1, Math.ceil(resetMs / 1000))) };
-    return new ServiceError(
-      'rate_limited',
-      `rate limit exceeded: ${whoOf(req)} may send ${limit} requests per ${Math.round(this.opts.windowMs / 1000)} s`,
-      { headers },
-    );
+    return rateExceeded(whoOf(req), { limit, windowMs: this.opts.windowMs }, resetMs);
   }
 }

@@ -32,27 +32,32 @@ export function sessionCookie(ctx: ApiContext, req: Request, value: string, maxA
  */
 export function loginRouter(ctx: ApiContext): Router {
   const r = publicRouter();
-  r.get(LOGIN_PATH, (_req, res) => {
-    res.type('html').send(PAGE);
-  });
+  r.get(LOGIN_PATH, loginPage);
   const body = [express.urlencoded({ extended: false, limit: '4kb' }), express.json({ limit: '4kb' })];
-  r.post(LOGIN_PATH, ...body, async (req: Request, res: Response) => {
-    if (!fromSameOrigin(req))
-      throw new ServiceError('forbidden', "sign in from the dashboard's own login page (Origin or Sec-Fetch-Site)");
-    const key = (req.body as { key?: unknown } | undefined)?.key;
-    const record = typeof key === 'string' ? await ctx.keys.verify(key) : null;
-    if (!record)
-      throw await countFailure(
-        { failures: ctx.authFailures, logger: ctx.logger },
-        req,
-        unauthorized('invalid or revoked API key', 'invalid_token'),
-      );
-    if (!record.scopes.includes('admin'))
-      throw new ServiceError('forbidden', `API key '${record.name}' lacks the 'admin' scope`);
-    const session = await ctx.sessions.create(record.id);
-    ctx.logger.info({ key: record.name, ip: req.ip }, 'dashboard sign-in');
-    res.setHeader('Set-Cookie', sessionCookie(ctx, req, session, ctx.sessions.ttlS));
-    res.redirect(303, '/admin/queues/');
-  });
+  r.post(LOGIN_PATH, ...body, (req: Request, res: Response) => signIn(ctx, req, res));
   return r;
+}
+
+export function loginPage(_req: Request, res: Response): void {
+  res.type('html').send(PAGE);
+}
+
+/** POST /admin/login: an admin key, traded for a session cookie. */
+export async function signIn(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+  if (!fromSameOrigin(req))
+    throw new ServiceError('forbidden', "sign in from the dashboard's own login page (Origin or Sec-Fetch-Site)");
+  const key = (req.body as { key?: unknown } | undefined)?.key;
+  const record = typeof key === 'string' ? await ctx.keys.verify(key) : null;
+  if (!record)
+    throw await countFailure(
+      { failures: ctx.authFailures, logger: ctx.logger },
+      req,
+      unauthorized('invalid or revoked API key', 'invalid_token'),
+    );
+  if (!record.scopes.includes('admin'))
+    throw new ServiceError('forbidden', `API key '${record.name}' lacks the 'admin' scope`);
+  const session = await ctx.sessions.create(record.id);
+  ctx.logger.info({ key: record.name, ip: req.ip }, 'dashboard sign-in');
+  res.setHeader('Set-Cookie', sessionCookie(ctx, req, session, ctx.sessions.ttlS));
+  res.redirect(303, '/admin/queues/');
 }

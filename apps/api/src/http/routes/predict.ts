@@ -3,12 +3,10 @@ import { fromWire, ServiceError, validateInferenceRequest, type Pipeline } from 
 import { assertModelAccess } from '../../auth/authenticate.js';
 import type { ApiContext } from '../../context.js';
 import { idempotencyKeyOf } from '../../inference/idempotency-key.js';
-import { setOutcomeHeaders } from '../encoding/outcome-headers.js';
+import { setInferenceHeaders } from '../encoding/outcome-headers.js';
 import { nest, toJsonData } from '../encoding/tensors.js';
 import { resolveRequested } from '../../inference/models.js';
 import { predictToOip } from '../encoding/predict-input.js';
-import { runInference } from '../../inference/infer.js';
-import { setTimingHeaders } from '../../inference/timing.js';
 import { elapsedMs } from '../middleware/request-id.js';
 import { traced } from '../middleware/trace.js';
 import { pipelineInfer } from '../../inference/pipeline-infer.js';
@@ -49,8 +47,7 @@ async function predictWithPipeline(
     compute_ms: Math.round(totals.computeMs * 1000) / 1000,
     batch_size: totals.batchSize,
   };
-  setTimingHeaders(res, timing);
-  if (totals.calls > 0) setOutcomeHeaders(res, { cache: totals.cache, replayed: false });
+  setInferenceHeaders(res, req, timing, totals.calls > 0 ? { cache: totals.cache, replayed: false } : undefined);
   res.json({
     model: pipeline.name,
     versions: totals.versions,
@@ -67,59 +64,61 @@ async function predictWithPipeline(
  */
 export function predictRouter(ctx: ApiContext): Router {
   const r = protectedRouter(ctx, 'infer');
-  r.post('/predict', async (req, res) => {
-    const body = req.body as PredictBody | undefined;
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
-      throw new ServiceError('bad_request', 'request body must be a JSON object');
-    if (body.model !== undefined && typeof body.model !== 'string')
-      throw new ServiceError('bad_request', "'model' must be a string");
-    if (body.version !== undefined && typeof body.version !== 'string')
-      throw new ServiceError('bad_request', "'version' must be a string");
-    const name = body.model ?? ctx.config.DEFAULT_MODEL;
-    assertModelAccess(req, name);
-    const pipeline = ctx.pipelines.get(name);
-    if (pipeline) {
-      await predictWithPipeline(ctx, req, res, pipeline, body as Record<string, unknown>);
-      return;
-    }
-    const model = await resolveRequested(ctx, name, body.version);
-    for (const field of ['texts', 'images'] as const) {
-      if (body[field] !== undefined) {
-        throw new ServiceError(
-          'invalid_input',
-          `model '${model.name}' takes tensors, not ${field}; send 'inputs' (${model.inputs.map((s) => `'${s.name}' ${s.datatype} [-1,${s.shape.join(',')}]`).join(', ')})`,
-        );
-      }
-    }
-    if (body.inputs === undefined) throw new ServiceError('bad_request', "'inputs' is required");
-    const validated = traced(res, 'validate', () =>
-      validateInferenceRequest(model, predictToOip(model, body.inputs, body.outputs)),
-    );
-    const outcome = await runInference(ctx, req, model, validated, { idempotencyKey: idempotencyKeyOf(req) });
-    const { result, timing } = outcome;
-    setTimingHeaders(res, timing);
-    setOutcomeHeaders(res, outcome);
-
-    const outputs = result.outputs.map((w) => fromWire(w));
-    const results = Array.from({ length: validated.items }, (_, i) => {
-      const item: Record<string, unknown> = {};
-      for (const t of outputs) {
-        const rowShape = t.shape.slice(1);
-        const stride = rowShape.reduce((a, b) => a * b, 1);
-        const flat = toJsonData({ ...t, shape: [stride], data: t.data.subarray(i * stride, (i + 1) * stride) });
-        item[t.name] = nest(flat, rowShape);
-      }
-      return item;
-    });
-    res.json({
-      model: model.name,
-      version: model.version,
-      results,
-      latency_ms: timing.total_ms,
-      timing,
-      execution_provider: result.provider,
-      cache: outcome.cache,
-    });
-  });
+  r.post('/predict', (req, res) => predict(ctx, req, res));
   return r;
+}
+
+/** POST /predict: a text or image model's pipeline, or tensors in the shorthand, each item's result out. */
+export async function predict(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+  const body = req.body as PredictBody | undefined;
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ServiceError('bad_request', 'request body must be a JSON object');
+  if (body.model !== undefined && typeof body.model !== 'string')
+    throw new ServiceError('bad_request', "'model' must be a string");
+  if (body.version !== undefined && typeof body.version !== 'string')
+    throw new ServiceError('bad_request', "'version' must be a string");
+  const name = body.model ?? ctx.config.DEFAULT_MODEL;
+  assertModelAccess(req, name);
+  const pipeline = ctx.pipelines.get(name);
+  if (pipeline) {
+    await predictWithPipeline(ctx, req, res, pipeline, body as Record<string, unknown>);
+    return;
+  }
+  const model = await resolveRequested(ctx, name, body.version);
+  for (const field of ['texts', 'images'] as const) {
+    if (body[field] !== undefined) {
+      throw new ServiceError(
+        'invalid_input',
+        `model '${model.name}' takes tensors, not ${field}; send 'inputs' (${model.inputs.map((s) => `'${s.name}' ${s.datatype} [-1,${s.shape.join(',')}]`).join(', ')})`,
+      );
+    }
+  }
+  if (body.inputs === undefined) throw new ServiceError('bad_request', "'inputs' is required");
+  const validated = traced(res, 'validate', () =>
+    validateInferenceRequest(model, predictToOip(model, body.inputs, body.outputs)),
+  );
+  const outcome = await ctx.infer.run(req, model, validated, { idempotencyKey: idempotencyKeyOf(req) });
+  const { result, timing } = outcome;
+  setInferenceHeaders(res, req, timing, outcome);
+
+  const outputs = result.outputs.map((w) => fromWire(w));
+  const results = Array.from({ length: validated.items }, (_, i) => {
+    const item: Record<string, unknown> = {};
+    for (const t of outputs) {
+      const rowShape = t.shape.slice(1);
+      const stride = rowShape.reduce((a, b) => a * b, 1);
+      const flat = toJsonData({ ...t, shape: [stride], data: t.data.subarray(i * stride, (i + 1) * stride) });
+      item[t.name] = nest(flat, rowShape);
+    }
+    return item;
+  });
+  res.json({
+    model: model.name,
+    version: model.version,
+    results,
+    latency_ms: timing.total_ms,
+    timing,
+    execution_provider: result.provider,
+    cache: outcome.cache,
+  });
 }

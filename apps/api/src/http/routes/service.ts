@@ -1,4 +1,4 @@
-import type { Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import type { ApiContext } from '../../context.js';
 import { withTimeout } from '../../inference/with-timeout.js';
 import { publicRouter } from './routing.js';
@@ -43,37 +43,45 @@ export async function readiness(ctx: ApiContext): Promise<Readiness> {
  */
 export function serviceRouter(ctx: ApiContext): Router {
   const r = publicRouter();
-  r.get('/live', (_req, res) => {
-    res.json({ live: true });
-  });
-  r.get('/ready', async (_req, res) => {
-    const state = await readiness(ctx);
-    res.status(state.ready ? 200 : 503).json(state.ready ? state : { ...state, error: state.reason });
-  });
-  r.get('/health', async (_req, res) => {
-    const state = await readiness(ctx);
-    const workers = state.redis ? await ctx.workers.live().catch(() => []) : [];
-    res.status(state.ready ? 200 : 503).json({
-      status: state.ready ? 'ok' : 'unavailable',
-      ...(state.ready ? {} : { error: state.reason }),
-      replica: ctx.config.REPLICA_ID,
-      redis: state.redis,
-      workers: workers.map((w) => ({
-        id: w.id,
-        models: w.models,
-        providers: w.providers,
-        caps: w.caps,
-        instances: w.instances ?? {},
-        age_ms: Date.now() - w.at,
-      })),
-    });
-  });
-  r.get('/v2/health/live', (_req, res) => {
-    res.json({ live: true });
-  });
-  r.get('/v2/health/ready', async (_req, res) => {
-    const { ready, reason } = await readiness(ctx);
-    res.status(ready ? 200 : 503).json(ready ? { ready } : { ready, error: reason });
-  });
+  r.get('/live', live);
+  r.get('/ready', (req, res) => ready(ctx, req, res));
+  r.get('/health', (req, res) => health(ctx, req, res));
+  r.get('/v2/health/live', live);
+  r.get('/v2/health/ready', (req, res) => oipReady(ctx, req, res));
   return r;
+}
+
+export function live(_req: Request, res: Response): void {
+  res.json({ live: true });
+}
+
+export async function ready(ctx: ApiContext, _req: Request, res: Response): Promise<void> {
+  const state = await readiness(ctx);
+  res.status(state.ready ? 200 : 503).json(state.ready ? state : { ...state, error: state.reason });
+}
+
+/** Readiness with the live workers, their models, providers and batch caps. */
+export async function health(ctx: ApiContext, _req: Request, res: Response): Promise<void> {
+  const state = await readiness(ctx);
+  const workers = state.redis ? await ctx.workers.live().catch(() => []) : [];
+  res.status(state.ready ? 200 : 503).json({
+    status: state.ready ? 'ok' : 'unavailable',
+    ...(state.ready ? {} : { error: state.reason }),
+    replica: ctx.config.REPLICA_ID,
+    redis: state.redis,
+    workers: workers.map((w) => ({
+      id: w.id,
+      models: w.models,
+      providers: w.providers,
+      caps: w.caps,
+      instances: w.instances ?? {},
+      age_ms: Date.now() - w.at,
+    })),
+  });
+}
+
+/** OIP's server readiness: the same as /ready, in the protocol's shape. */
+export async function oipReady(ctx: ApiContext, _req: Request, res: Response): Promise<void> {
+  const { ready, reason } = await readiness(ctx);
+  res.status(ready ? 200 : 503).json(ready ? { ready } : { ready, error: reason });
 }
