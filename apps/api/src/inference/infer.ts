@@ -96,16 +96,9 @@ export class Infer {
     policy: RequestPolicy,
     opts: RunOptions,
   ): Promise<InferenceOutcome> {
-    const { config, cache, idempotency, waiter } = this.deps;
-    const cachePolicy = config.RESPONSE_CACHE && model.cache?.enabled ? model.cache : undefined;
-    const bypass = /no-cache|no-store/i.test(call.get('cache-control') ?? '');
-    const fingerprint = cachePolicy || opts.idempotencyKey ? requestHash(model, request) : '';
-    // Where the worker stores this request's result, and whether the admission looks it up first.
-    const cacheEntry = cachePolicy
-      ? cache.entry(model, fingerprint, cachePolicy, cacheTenant(call.principal))
-      : undefined;
-    const lookup = cacheEntry !== undefined && !bypass;
-    const cacheState = lookup ? 'miss' : 'off';
+    const { cache, idempotency, waiter } = this.deps;
+    const plan = this.cachePlan(call, model, request, opts);
+    const cacheState = plan.lookup ? 'miss' : 'off';
     const requestId = randomUUID();
     const signal = callSignal(call);
     const finish = (result: InferJobResult, state: InferenceOutcome['cache'], replayed = false) => ({
@@ -122,10 +115,10 @@ export class Infer {
         { principalId: call.principal?.id ?? 'anonymous', clientKey: opts.idempotencyKey, model },
         {
           requestId,
-          fingerprint,
+          fingerprint: plan.fingerprint,
           replyKey: waiter.replyKey,
           timeoutMs: policy.timeoutMs,
-          ttlMs: config.IDEMPOTENCY_TTL_S * 1000,
+          ttlMs: this.deps.config.IDEMPOTENCY_TTL_S * 1000,
         },
       );
       if ('result' in found) return finish(found.result, cacheState, true);
@@ -145,28 +138,9 @@ export class Infer {
             attributes: { 'tessera.model': model.name },
           })
         : undefined;
-      const sub = buildSubmission(
-        model,
-        request,
-        {
-          requestId,
-          correlationId: call.id,
-          deadline: policy.deadline,
-          ...(claim ? { idempotency: { key: claim.key, ttlMs: claim.ttlMs } } : {}),
-          ...(cacheEntry ? { cache: cacheEntry } : {}),
-          ...(span?.traceparent ? { traceparent: span.traceparent } : {}),
-        },
-        {
-          // Looked up with the admission; a miss's result is stored by the worker.
-          lookup: lookup ? cacheEntry.key : undefined,
-          // Counted against the key's rate limit in the same script (once per request, or per call).
-          rate: chargeOf(call.rateCharge, opts.chargeEachCall),
-          share: queueShare(call, model.maxQueueItems ?? 4096, config.KEY_QUEUE_SHARE_PERCENT),
-        },
-        { priority: policy.priority, queueCap: model.maxQueueItems ?? 4096, blobPrefix: this.deps.blobPrefix },
-      );
+      const sub = this.submission(call, model, request, { requestId, policy, claim, plan, span, opts });
       const answer = await this.enqueueAndWait(call, sub, policy, signal, span);
-      if (lookup) cache.count(model, answer.cached ? 'hit' : 'miss');
+      if (plan.lookup) cache.count(model, answer.cached ? 'hit' : 'miss');
       if (answer.cached) {
         const result = { ...answer.result, timing: NOTHING_RAN };
         // Retries that attached meanwhile wait for this request: the idempotency store answers them too.
@@ -182,6 +156,54 @@ export class Infer {
       if (claim && !stillQueued) releaseClaim(idempotency, claim, requestId);
       throw err;
     }
+  }
+
+  /**
+   * The request's fingerprint (for the response cache and idempotency), where the worker stores
+   * its result in the response cache, and whether the admission looks it up first.
+   */
+  private cachePlan(call: InferenceCall, model: ModelSpec, request: ValidatedRequest, opts: RunOptions) {
+    const { config, cache } = this.deps;
+    const cachePolicy = config.RESPONSE_CACHE && model.cache?.enabled ? model.cache : undefined;
+    const bypass = /no-cache|no-store/i.test(call.get('cache-control') ?? '');
+    const fingerprint = cachePolicy || opts.idempotencyKey ? requestHash(model, request) : '';
+    const entry = cachePolicy ? cache.entry(model, fingerprint, cachePolicy, cacheTenant(call.principal)) : undefined;
+    return { fingerprint, entry, lookup: entry !== undefined && !bypass ? entry.key : undefined };
+  }
+
+  /** The request as its job carries it and as the admission decides on it, built once. */
+  private submission(
+    call: InferenceCall,
+    model: ModelSpec,
+    request: ValidatedRequest,
+    the: {
+      requestId: string;
+      policy: RequestPolicy;
+      claim: IdempotencyClaim | undefined;
+      plan: ReturnType<Infer['cachePlan']>;
+      span: { traceparent?: string | undefined } | undefined;
+      opts: RunOptions;
+    },
+  ): Submission {
+    const { requestId, policy, claim, plan, span, opts } = the;
+    const queueCap = model.maxQueueItems ?? 4096;
+    const part = {
+      requestId,
+      correlationId: call.id,
+      deadline: policy.deadline,
+      ...(claim ? { idempotency: { key: claim.key, ttlMs: claim.ttlMs } } : {}),
+      ...(plan.entry ? { cache: plan.entry } : {}),
+      ...(span?.traceparent ? { traceparent: span.traceparent } : {}),
+    };
+    const admission = {
+      // Looked up with the admission; a miss's result is stored by the worker.
+      lookup: plan.lookup,
+      // Counted against the key's rate limit in the same script (once per request, or per call).
+      rate: chargeOf(call.rateCharge, opts.chargeEachCall),
+      share: queueShare(call, queueCap, this.deps.config.KEY_QUEUE_SHARE_PERCENT),
+    };
+    const queue = { priority: policy.priority, queueCap, blobPrefix: this.deps.blobPrefix };
+    return buildSubmission(model, request, part, admission, queue);
   }
 
   /** Admits and enqueues the submission, then waits for its answer: the worker's, or the response cache's. */
