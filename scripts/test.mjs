@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm test: bootstrap (system packages, install, build, models), then every compiled test file
 // of the workspace in one `node --test` run: packages first, then the apps, the end-to-end tests
-// (which start real processes) last, one file at a time.
+// (which start real processes) last, one file at a time. A whole run (no words) first runs the
+// house checks of scripts/lint.mjs (format, eslint, layers); a failed check fails the run.
 //
 //   node scripts/test.mjs                 everything
 //   node scripts/test.mjs topology nginx  only test files whose path contains one of the words
@@ -14,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { bootstrap, BootstrapError, MODELS_DIR, REPO_ROOT, RUN_DIR } from './bootstrap.mjs';
+import { lint } from './lint.mjs';
 
 function log(message) {
   process.stderr.write(`[test] ${message}\n`);
@@ -83,6 +85,11 @@ async function main(argv) {
     failed = result.failures;
   }
   pruneOldStacks();
+  if (filters.length === 0) {
+    for (const check of await lint((m) => log(`lint ${m}`))) {
+      failed.push({ step: `lint (${check})`, error: new Error(`npm run lint: ${check} failed (see above)`) });
+    }
+  }
 
   let files = findTestFiles();
   if (filters.length > 0) files = files.filter((f) => filters.some((word) => relative(REPO_ROOT, f).includes(word)));

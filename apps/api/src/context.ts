@@ -164,7 +164,9 @@ export function createContext(
     // Every step runs even when an earlier one fails; calling twice is harmless.
     close() {
       closing ??= (async () => {
-        await replies.close().catch(() => {});
+        await replies.close().catch(() => {
+          // Closing goes on: the listener's connection is dropped with the others below.
+        });
         // A queue that never reached Redis (Redis away since start-up) would wait for it forever.
         const queuesClosed = Promise.allSettled([...queues.values()].map((q) => q.close()));
         await Promise.race([queuesClosed, new Promise((r) => setTimeout(r, 2000).unref())]);

@@ -80,7 +80,9 @@ export function createApiMetrics(
     registers: [registry],
     async collect() {
       this.reset();
-      await collectQueueDepth((model, state, n) => this.set({ model, state }, n)).catch(() => {});
+      await collectQueueDepth((model, state, n) => this.set({ model, state }, n)).catch(() => {
+        // Redis away: the gauge is left empty this scrape; tessera_redis_up says why.
+      });
     },
   });
   new Gauge({
@@ -90,7 +92,9 @@ export function createApiMetrics(
     registers: [registry],
     async collect() {
       this.reset();
-      await collectQueueItems((model, n) => this.set({ model }, n)).catch(() => {});
+      await collectQueueItems((model, n) => this.set({ model }, n)).catch(() => {
+        // Redis away: the gauge is left empty this scrape; tessera_redis_up says why.
+      });
     },
   });
   new Gauge({
@@ -100,7 +104,9 @@ export function createApiMetrics(
     registers: [registry],
     async collect() {
       this.reset();
-      await collectModelWorkers((model, n) => this.set({ model }, n)).catch(() => {});
+      await collectModelWorkers((model, n) => this.set({ model }, n)).catch(() => {
+        // Redis away: the gauge is left empty this scrape; tessera_redis_up says why.
+      });
     },
   });
   const cacheRequests = new Counter({

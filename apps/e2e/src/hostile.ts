@@ -85,6 +85,7 @@ const inputFault: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
         [{}, 2, 3, 4],
         [[1, 2], [3]],
         'abcd',
+        // eslint-disable-next-line no-loss-of-precision -- JSON's 1e400, which parses to Infinity, on purpose
         1e400,
         {},
         true,
@@ -149,15 +150,13 @@ const rawJson: fc.Arbitrary<HostileRequest> = fc
   .map((body) => ({ kind: 'raw-json', method: 'POST', path: INFER, headers: JSON_TYPE, body }));
 
 /** /predict's nested-array shorthand, nested far past any input's rank. */
-const deepPredict: fc.Arbitrary<HostileRequest> = fc
-  .integer({ min: 3, max: 30000 })
-  .map((depth) => ({
-    kind: 'raw-json',
-    method: 'POST',
-    path: '/predict',
-    headers: JSON_TYPE,
-    body: Buffer.from(`{"model":"affine","inputs":${'['.repeat(depth)}1${']'.repeat(depth)}}`),
-  }));
+const deepPredict: fc.Arbitrary<HostileRequest> = fc.integer({ min: 3, max: 30000 }).map((depth) => ({
+  kind: 'raw-json',
+  method: 'POST',
+  path: '/predict',
+  headers: JSON_TYPE,
+  body: Buffer.from(`{"model":"affine","inputs":${'['.repeat(depth)}1${']'.repeat(depth)}}`),
+}));
 
 const randomJson: fc.Arbitrary<HostileRequest> = fc
   .tuple(

@@ -39,11 +39,11 @@ export async function request<T = any>(
     ...(body !== undefined ? { body } : {}),
   });
   const text = await res.text();
-  let parsed: unknown = undefined;
+  let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    parsed = undefined;
+    // Not JSON: the body stays undefined and the test reads `text`.
   }
   return { status: res.status, headers: res.headers, body: parsed as T, text };
 }

@@ -54,7 +54,7 @@ test('the primary killed under load: the replica takes over, clients see 503 mea
   });
   // Clients retry a 503 with the same Idempotency-Key, as the README tells them to.
   const load = startLoad(stack.gatewayUrl, { clients: 4, model: 'affine', retryForMs: 60_000, tag: 'sentinel' });
-  let failoverMs = 0;
+  let failoverMs: number | undefined;
   try {
     await waitFor('answers before the fault', async () => load.outcomes.filter((o) => o.status === 200).length >= 20);
     const killedAt = performance.now();
@@ -77,7 +77,7 @@ test('the primary killed under load: the replica takes over, clients see 503 mea
   const outcomes = load.outcomes;
   const interrupted = outcomes.filter((o) => o.earlier.length > 0);
   t.diagnostic(
-    `failover: ${Math.round(failoverMs)} ms from kill -9 to the sentinels naming the new primary; ${outcomes.length} requests, ${interrupted.length} answered after retries`,
+    `failover: ${Math.round(failoverMs ?? Number.NaN)} ms from kill -9 to the sentinels naming the new primary; ${outcomes.length} requests, ${interrupted.length} answered after retries`,
   );
 
   const wrong = outcomes.filter((o) => o.status !== 200 || !o.correct);

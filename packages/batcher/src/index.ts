@@ -8,6 +8,7 @@ export type {
   SchedulerEvents,
   SchedulerOptions,
   BatchEvent,
+  InstancePlan,
 } from './types.js';
 export { Scheduler } from './scheduler.js';
 export {
@@ -25,7 +26,7 @@ export { runWithRecovery, type RecoveryOptions, type RecoveryCap, type PartOutco
 export { stackInputs, compatKey, type StackPart } from './stack.js';
 export { splitOutputs, assembleOutputs, type SplitPart } from './split.js';
 export { DEFAULT_PADDING, paddingAllowed, type PaddingPolicy, type RowShape } from './padding.js';
-export { Lanes, SINGLE_LANE, type InstancePlan } from './lanes.js';
+export { Lanes, SINGLE_LANE } from './lanes.js';
 export {
   crossModelOrder,
   DeviceShare,

@@ -1,13 +1,6 @@
 import type { ModelSpec } from '@tessera/contract';
 import { modelKey } from './request-check.js';
-
-/** How a model runs on this worker. */
-export interface InstancePlan {
-  /** Sessions that may run at the same time (at least 1). */
-  count: number;
-  /** CPU threads one run of an instance takes from the budget (0: none, e.g. a GPU session). */
-  threads: number;
-}
+import type { InstancePlan } from './types.js';
 
 /** A model that received a request this recently counts as active (see `Lanes.free`). */
 export const ACTIVE_MS = 1000;

@@ -2,7 +2,6 @@ import type { ModelSpec, Runner, ServiceError, Tensor, Timing } from '@tessera/c
 import type { CapChangeReason, TuningOptions } from './batch-size-controller.js';
 import type { Clock } from './clock.js';
 import type { PaddingPolicy } from './padding.js';
-import type { InstancePlan } from './lanes.js';
 
 /** One inference request as the worker hands it to the scheduler. */
 export interface BatchRequest {
@@ -92,4 +91,12 @@ export interface SchedulerOptions {
   instances?(model: ModelSpec): InstancePlan;
   /** CPU threads that runs may take at the same time (default 1). */
   threadBudget?: number;
+}
+
+/** How a model runs on this worker. */
+export interface InstancePlan {
+  /** Sessions that may run at the same time (at least 1). */
+  count: number;
+  /** CPU threads one run of an instance takes from the budget (0: none, e.g. a GPU session). */
+  threads: number;
 }

@@ -39,7 +39,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
 function codePointsOver(text: string, limit: number): number | undefined {
   if (text.length <= limit) return undefined;
   let n = 0;
-  for (const _ of text) n++;
+  for (const _codePoint of text) n++;
   return n > limit ? n : undefined;
 }
 

@@ -53,7 +53,7 @@ function clipLine(w: number, h: number, p: Point, q: Point): boolean {
 /** Bresenham line with 8-connectivity, walked left to right as OpenCV's LineIterator does. */
 function line(mask: Uint8Array, w: number, h: number, from: Point, to: Point): void {
   let p: Point = [from[0], from[1]];
-  let q: Point = [to[0], to[1]];
+  const q: Point = [to[0], to[1]];
   const outside = (pt: Point) => pt[0] < 0 || pt[0] >= w || pt[1] < 0 || pt[1] >= h;
   if ((outside(p) || outside(q)) && !clipLine(w, h, p, q)) return;
   let dx = q[0] - p[0];

@@ -53,8 +53,8 @@ function calipers(pts: readonly Point[]): { corner: Point; v1: Point; v2: Point 
     [ax, ay] = [vx[i]!, vy[i]!];
   }
   if (orientation === 0) throw new RangeError('degenerate hull');
-  let a = orientation;
-  let b = 0;
+  let a: number;
+  let b: number;
   const seq = [bottom, right, top, left];
   let best = { area: 3.4028234663852886e38, left: 0, bottom: 0, a: 0, b: 0, width: 0, height: 0 };
   for (let k = 0; k < n; k++) {

@@ -145,7 +145,10 @@ test('ocr: detection, direction and recognition calls, upside-down crops turned,
     let left = 0;
     let right = 0;
     for (let y = 0; y < h; y++)
-      for (let i = 0; i < w; i++) i < w / 2 ? (left += data[y * w + i]!) : (right += data[y * w + i]!);
+      for (let i = 0; i < w; i++) {
+        if (i < w / 2) left += data[y * w + i]!;
+        else right += data[y * w + i]!;
+      }
     if (Math.abs(left - right) / (h * w) < 0.05) return answer(...ctc(w, [3], 0.3)); // the grey row: weak
     return answer(...ctc(w, right < left ? [1, 0, 2] : [2, 0, 1], 0.9));
   };

@@ -1,4 +1,4 @@
-import { defaultOpset, onnx, toNumber, type Onnx } from '@tessera/onnx';
+import { defaultOpset, toNumber, type Onnx } from '@tessera/onnx';
 import { attr, type WorkingGraph } from './working-graph.js';
 
 /** Quantized operators need opset 13 (per-channel QuantizeLinear/DequantizeLinear, DynamicQuantizeLinear). */

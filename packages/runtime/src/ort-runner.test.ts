@@ -205,6 +205,7 @@ test('if the inference thread dies, the next run starts a new one and reloads th
   const post = Worker.prototype.postMessage;
   let thread: InstanceType<typeof Worker> | undefined;
   Worker.prototype.postMessage = function (this: InstanceType<typeof Worker>, ...args: Parameters<typeof post>) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the point: keep the thread this call goes to
     thread = this;
     return post.apply(this, args);
   };

@@ -1,4 +1,4 @@
-import type { Datatype, ModelSpec, Runner, Tensor } from '@tessera/contract';
+import type { Datatype, ModelSpec, Runner } from '@tessera/contract';
 
 /** Structured logger (pino's `(obj, msg)` call shape). */
 export interface Logger {

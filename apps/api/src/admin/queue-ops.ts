@@ -57,7 +57,9 @@ export async function drainQueue(queue: Queue, redis: Redis, prefix: string, mod
           delivery,
           { requestId: part.requestId, ok: false, error: { code: 'not_ready', message } },
           REPLY_TTL_MS,
-        ).catch(() => {});
+        ).catch(() => {
+          // The notice is a courtesy: a waiter that does not get it answers 504 at its deadline.
+        });
         removed++;
       }
     }

@@ -153,7 +153,7 @@ export function inferenceHandlers({ ctx, auth, limiter }: ServiceDeps): grpc.Unt
       };
       call.on('data', (message: ModelInferRequest | Malformed) => {
         inFlight++;
-        identified
+        void identified
           .then((who) => infer(checkWellFormed(message), who, call, signal))
           .then(
             (response) => ({ error_message: '', infer_response: response }),

@@ -2,7 +2,7 @@ import type { PaddingPolicy } from '../padding.js';
 import { ManualClock } from '../manual-clock.js';
 import { Scheduler } from '../scheduler.js';
 import type { ModelSpec } from '@tessera/contract';
-import type { InstancePlan } from '../lanes.js';
+import type { InstancePlan } from '../types.js';
 import type { SchedulerEvents } from '../types.js';
 import { FakeRunner, type FakeRunCall } from './fake-runner.js';
 import { classify, flush, isOom } from './fixtures.js';

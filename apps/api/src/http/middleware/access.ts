@@ -61,7 +61,7 @@ export function authentication(ctx: ApiContext): RequestHandler {
   const admin = chain([authenticate({ ...base, required: true, sessions: ctx.sessions }), sessionRequestCheck()]);
   const middleware = function authenticationMiddleware(req: Request, res: Response, next: NextFunction) {
     if (isAdminPath(req.path)) return admin(req, res, next);
-    bearer(req, res, next);
+    return bearer(req, res, next);
   };
   return Object.assign(middleware, { [AUTHENTICATES]: true });
 }
