@@ -93,7 +93,9 @@ export class JobEnqueuer {
       budget,
       'Redis did not accept the job in time',
     );
-    adding.catch(() => {}); // observed below
+    adding.catch(() => {
+      // observed below, once the admission has answered
+    });
     let outcome: AdmissionOutcome;
     try {
       [outcome] = await withTimeout(
@@ -105,7 +107,11 @@ export class JobEnqueuer {
       const error = new ServiceError('not_ready', `Redis is unreachable: ${(err as Error).message}`, { cause: err });
       this.dropBlobs(subs);
       // Admitted or not, a job that got in anyway has nobody waiting for it.
-      void adding.then(() => queue.remove(planned.jobId)).catch(() => {});
+      void adding
+        .then(() => queue.remove(planned.jobId))
+        .catch(() => {
+          // Redis is away: a job that got in expires at its deadline, and workers drop it unrun.
+        });
       return subs.map(() => ({ kind: 'failed', error }));
     }
     const accepted = subs.filter((_, i) => outcome.admitted[i]);
@@ -150,10 +156,14 @@ export class JobEnqueuer {
       if (job) {
         await pending.adding;
       } else {
-        await pending.adding.catch(() => {});
+        await pending.adding.catch(() => {
+          // Expected: the placeholder blocked this add.
+        });
         const cleared = pending.placeholder ? this.store.del(pending.placeholder) : Promise.resolve(0);
         if (accepted.length === 0) {
-          await cleared.catch(() => {});
+          await cleared.catch(() => {
+            // The placeholder expires by itself (PLACEHOLDER_TTL_MS).
+          });
           return undefined;
         }
         job = this.job(accepted);
@@ -168,7 +178,11 @@ export class JobEnqueuer {
       }
     } catch (err) {
       const model = accepted[0]!.model.name;
-      for (const s of accepted) void this.admission.release(model, s.part.requestId, s.part.items).catch(() => {});
+      for (const s of accepted) {
+        void this.admission.release(model, s.part.requestId, s.part.items).catch(() => {
+          // Redis is away: the entry expires after the request's deadline.
+        });
+      }
       this.dropBlobs(accepted);
       return new ServiceError('not_ready', `could not enqueue the request: ${(err as Error).message}`, { cause: err });
     }
@@ -200,6 +214,9 @@ export class JobEnqueuer {
   /** Blobs of requests that will not be enqueued (they would otherwise wait for their TTL). */
   private dropBlobs(subs: readonly Submission[]): void {
     const keys = subs.flatMap((s) => s.blobs.map((b) => b.key));
-    if (keys.length > 0) void this.store.del(...keys).catch(() => {});
+    if (keys.length === 0) return;
+    void this.store.del(...keys).catch(() => {
+      // Redis is away: the blobs expire a minute after their deadline.
+    });
   }
 }

@@ -12,7 +12,7 @@ import { cacheTenant, type ResponseCache } from './cache/response-cache.js';
 import { callSignal, type InferenceCall } from './call.js';
 import type { JobCoalescer } from './coalescer.js';
 import { attachOrRelease, claimIdempotencyKey, releaseClaim, type IdempotencyClaim } from './idempotency.js';
-import { requireServed } from './models.js';
+import { requireServed } from './served.js';
 import { chargeOf } from './rate-charge.js';
 import { afterDeadline, requestPolicy, type RequestPolicy } from './request-policy.js';
 import { buildSubmission, queueShare, type Submission } from './submission.js';

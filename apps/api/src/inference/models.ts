@@ -1,6 +1,5 @@
 import { ServiceError, type ModelSpec } from '@tessera/contract';
 import type { Provider } from '@tessera/model-repository';
-import type { WorkerRegistry } from '@tessera/queue';
 import type { ApiContext } from '../context.js';
 
 /** Looks a model version up, or answers 404 naming what exists. Without a version: the default for `provider`. */
@@ -18,20 +17,6 @@ export function resolveModel(ctx: ApiContext, name: string, version?: string, pr
     'model_not_found',
     `unknown version '${version}' of model '${name}'; versions: ${versions.join(', ')}`,
   );
-}
-
-/** Fails fast with 503 when no live worker serves the model, instead of queueing into a void. */
-export async function requireServed(workers: WorkerRegistry, model: ModelSpec): Promise<string> {
-  let serving;
-  try {
-    serving = await workers.serving(model.name, model.version);
-  } catch (err) {
-    throw new ServiceError('not_ready', `Redis is unreachable: ${(err as Error).message}`, { cause: err });
-  }
-  const first = serving[0];
-  if (!first)
-    throw new ServiceError('not_ready', `no live worker serves model '${model.name}' version ${model.version}`);
-  return first.providers[`${model.name}@${model.version}`] ?? 'unknown';
 }
 
 /**

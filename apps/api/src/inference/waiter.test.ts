@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { JOB_SCHEMA_VERSION, ServiceError, type InferJobData, type ModelSpec } from '@tessera/contract';
+import { JOB_SCHEMA_VERSION, type InferJobData, type ModelSpec, type ServiceError } from '@tessera/contract';
 import { Admission, INFER_JOB_OPTIONS, queueName, ReplyListener } from '@tessera/queue';
 import { createLogger } from '@tessera/telemetry';
 import { freePort, startRedis, type RedisHandle } from '@tessera/topology';

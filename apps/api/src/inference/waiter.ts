@@ -51,7 +51,9 @@ export class Waiter {
   /** Registered before the enqueue, so that a fast reply cannot arrive unheard. */
   expect(requestId: string, timeoutMs: number): Promise<Reply> {
     const reply = this.replies.wait(requestId, timeoutMs);
-    reply.catch(() => {}); // observed by wait(); a request that is not enqueued drops it
+    reply.catch(() => {
+      // Observed by wait(); a request that is not enqueued drops it unheard.
+    });
     return reply;
   }
 
@@ -75,7 +77,9 @@ export class Waiter {
       const queue = this.queueFor(model.name);
       return await this.settle(queue, part.requestId, reply, job, budgetMs, signal, idempotent);
     } catch (err) {
-      void this.admission.release(model.name, part.requestId, part.items).catch(() => {});
+      void this.admission.release(model.name, part.requestId, part.items).catch(() => {
+        // Redis is away: the entry expires after the request's deadline.
+      });
       throw err;
     }
   }
@@ -185,7 +189,11 @@ export class Waiter {
       throw new ServiceError('inference_failed', job.failedReason || 'inference failed');
     }
     // Nobody waits for it any more; an active job's worker drops it at its deadline.
-    if (waiting <= 0 && !kept && job && unstarted(state)) await job.remove().catch(() => {});
+    if (waiting <= 0 && !kept && job && unstarted(state)) {
+      await job.remove().catch(() => {
+        // A worker took it meanwhile: it drops the request at its deadline.
+      });
+    }
     // A prioritized job is simply waiting, as far as the client is concerned.
     const shown = state === 'prioritized' ? 'waiting' : state;
     throw new ServiceError(

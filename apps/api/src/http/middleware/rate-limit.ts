@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
-import { ServiceError } from '@tessera/contract';
+import type { ServiceError } from '@tessera/contract';
 import type { Logger } from '@tessera/telemetry';
 import type { Principal } from '../../auth/key-store.js';
 import { rateExceeded, type RateCharge } from '../../inference/rate-charge.js';
