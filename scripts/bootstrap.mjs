@@ -24,6 +24,7 @@ import {
 } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const RUN_DIR = join(REPO_ROOT, '.run');
@@ -47,6 +48,8 @@ export const TEST_PACKAGES = [
   { pkg: 'fonts-dejavu-core', present: () => existsSync('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf') },
   // The browser the SDK and /docs are tested in (headless, driven by playwright-core).
   { pkg: 'chromium', present: () => existsSync('/usr/bin/chromium') },
+  // envsubst renders nginx.conf as the official nginx image does (the deployment's template step).
+  { pkg: 'gettext-base', present: (env) => Boolean(findExecutable('envsubst', env.PATH)) },
   // kubectl renders deploy/k8s (`kubectl kustomize`); promtool checks and unit-tests the alert
   // rules, and the e2e test runs a real Prometheus against the stack.
   { pkg: 'kubernetes-client', present: (env) => Boolean(findExecutable('kubectl', env.PATH)) },
@@ -420,22 +423,20 @@ export async function bootstrap(options = {}) {
 }
 
 async function main(argv) {
-  const has = (flag) => argv.includes(flag);
-  const known = [
-    '--models-only',
-    '--no-system',
-    '--no-install',
-    '--no-build',
-    '--no-models',
-    '--force-install',
-    '--quiet',
-    '--help',
-  ];
-  const unknown = argv.filter((a) => !known.includes(a));
-  if (has('--help') || unknown.length > 0) {
-    process.stderr.write(`usage: node scripts/bootstrap.mjs [${known.join('] [')}]\n`);
-    return unknown.length > 0 ? 2 : 0;
+  const flags = ['models-only', 'no-system', 'no-install', 'no-build', 'no-models', 'force-install', 'quiet', 'help'];
+  const usage = `usage: node scripts/bootstrap.mjs [--${flags.join('] [--')}]\n`;
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: Object.fromEntries(flags.map((f) => [f, { type: 'boolean' }])) }));
+  } catch (error) {
+    process.stderr.write(`${error.message}\n${usage}`);
+    return 2;
   }
+  if (values.help) {
+    process.stderr.write(usage);
+    return 0;
+  }
+  const has = (flag) => values[flag.slice(2)] === true;
   if (has('--models-only')) {
     checkNode();
     quiet = has('--quiet');

@@ -10,6 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const BASE = 'deploy/k8s/base';
@@ -36,7 +37,7 @@ export function deployCopies(root = ROOT) {
 }
 
 function main(argv) {
-  const check = argv.includes('--check');
+  const { check } = parseArgs({ args: argv, options: { check: { type: 'boolean', default: false } } }).values;
   const stale = [];
   for (const [file, content] of Object.entries(deployCopies())) {
     let current;

@@ -14,6 +14,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
+import { parseArgs } from 'node:util';
 import { bootstrap, BootstrapError, MODELS_DIR, REPO_ROOT, RUN_DIR } from './bootstrap.mjs';
 import { lint } from './lint.mjs';
 
@@ -74,7 +75,8 @@ function pruneOldStacks() {
 }
 
 async function main(argv) {
-  const filters = argv.filter((a) => !a.startsWith('-'));
+  // Words filter the test files; options (none so far) are left to the environment variables above.
+  const filters = parseArgs({ args: argv, allowPositionals: true, strict: false }).positionals;
   let failed = [];
   let env = process.env;
   if (process.env.SKIP_BOOTSTRAP === '1') {

@@ -5,12 +5,11 @@ import type { Pipeline } from '@tessera/contract';
 import type { ModelRepository } from '@tessera/model-repository';
 import {
   Admission,
-  blobKeyPrefix,
   connectRedis,
   IdempotencyStore,
   InferenceStatistics,
   queueName,
-  replyKey,
+  RedisKeys,
   ReplyListener,
   WorkerRegistry,
 } from '@tessera/queue';
@@ -90,8 +89,10 @@ export function createContext(
     return q;
   };
 
-  const replies = new ReplyListener(replyConnection, replyKey(config.QUEUE_PREFIX, config.REPLICA_ID), (err) =>
-    logger.warn({ err: (err as Error).message }, 'reply listener error'),
+  const replies = new ReplyListener(
+    replyConnection,
+    new RedisKeys(config.QUEUE_PREFIX).reply(config.REPLICA_ID),
+    (err) => logger.warn({ err: (err as Error).message }, 'reply listener error'),
   );
   replies.start();
 
@@ -141,7 +142,7 @@ export function createContext(
     workers,
     coalescer: new JobCoalescer(enqueuer, config.COALESCE_WINDOW_MS),
     waiter: new Waiter(queueFor, replies, admission, logger),
-    blobPrefix: blobKeyPrefix(config.QUEUE_PREFIX),
+    keys: new RedisKeys(config.QUEUE_PREFIX),
   });
 
   let closing: Promise<void> | undefined;

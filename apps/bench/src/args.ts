@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { parseArgs as parseArgv } from 'node:util';
 import { CONTENDERS, type BenchOptions, type ContenderName } from './types.js';
 
 export const DEFAULT_MODELS = ['cost', 'ocr-rec', 'lid176'];
@@ -67,6 +68,46 @@ function timestamp(date: Date): string {
   return date.toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
 }
 
+/** The options as `node:util`'s parseArgs reads them; --mixed alone means every layout. */
+const OPTIONS = {
+  models: { type: 'string' },
+  versions: { type: 'string' },
+  concurrency: { type: 'string' },
+  contenders: { type: 'string' },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  'ceiling-seconds': { type: 'string' },
+  'ceiling-sizes': { type: 'string' },
+  threads: { type: 'string' },
+  replicas: { type: 'string' },
+  repository: { type: 'string' },
+  out: { type: 'string' },
+  mixed: { type: 'string' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** node:util's parse errors in this CLI's words. */
+function usageError(err: unknown): UsageError {
+  const code = (err as { code?: string }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  const named = /'(-[^' ]*|[^']*)/.exec(message)?.[1] ?? '';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new UsageError(`unknown option ${named}`);
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new UsageError(`${named} needs a value`);
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return new UsageError(`unexpected argument "${named}"`);
+  return new UsageError(message);
+}
+
+function readArgv(argv: readonly string[]) {
+  try {
+    // parseArgs has no optional values: a bare --mixed is passed on as an empty list.
+    const args = argv.map((a) => (a === '--mixed' ? '--mixed=' : a));
+    return parseArgv({ args, options: OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw usageError(err);
+  }
+}
+
 /** Parses the command line; `env` supplies INTRA_OP_THREADS and MODEL_REPOSITORY defaults. */
 export function parseArgs(
   argv: readonly string[],
@@ -74,69 +115,37 @@ export function parseArgs(
   cwd: string,
   now = new Date(),
 ): BenchOptions {
-  const values = new Map<string, string>();
-  let verbose = false;
-  let mixed: string[] | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--verbose') {
-      verbose = true;
-      continue;
-    }
-    if (arg === '--mixed' || arg.startsWith('--mixed=')) {
-      mixed = arg === '--mixed' ? [] : list(arg.slice('--mixed='.length), '--mixed');
-      continue;
-    }
-    if (arg === '--help' || arg === '-h') throw new UsageError('');
-    const eq = arg.indexOf('=');
-    const [key, inline] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-    if (!key.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new UsageError(`${key} needs a value`);
-    values.set(key.slice(2), value);
-  }
-  const known = [
-    'models',
-    'versions',
-    'concurrency',
-    'contenders',
-    'duration',
-    'warmup',
-    'ceiling-seconds',
-    'ceiling-sizes',
-    'threads',
-    'replicas',
-    'repository',
-    'out',
-  ];
-  for (const key of values.keys()) if (!known.includes(key)) throw new UsageError(`unknown option --${key}`);
-
-  const contenders = values.has('contenders') ? list(values.get('contenders')!, '--contenders') : [...CONTENDERS];
+  const values = readArgv(argv);
+  if (values.help) throw new UsageError('');
+  const mixed = values.mixed === undefined ? undefined : values.mixed === '' ? [] : list(values.mixed, '--mixed');
+  const verbose = values.verbose ?? false;
+  const contenders = values.contenders !== undefined ? list(values.contenders, '--contenders') : [...CONTENDERS];
   for (const c of contenders)
     if (!(CONTENDERS as readonly string[]).includes(c))
       throw new UsageError(`--contenders: unknown "${c}" (${CONTENDERS.join(', ')})`);
-  const durationS = values.has('duration') ? positive(values.get('duration')!, '--duration') : 10;
-  const threads = values.get('threads') ?? env.INTRA_OP_THREADS ?? '1';
+  const durationS = values.duration !== undefined ? positive(values.duration, '--duration') : 10;
+  const threads = values.threads ?? env.INTRA_OP_THREADS ?? '1';
   const intraOpThreads = positiveInts(threads, '--threads')[0]!;
   return {
-    models: values.has('models') ? list(values.get('models')!, '--models') : [...DEFAULT_MODELS],
-    versions: values.has('versions') ? positiveInts(values.get('versions')!, '--versions').map(String) : [],
-    concurrency: values.has('concurrency')
-      ? positiveInts(values.get('concurrency')!, '--concurrency')
-      : [...DEFAULT_CONCURRENCY],
+    models: values.models !== undefined ? list(values.models, '--models') : [...DEFAULT_MODELS],
+    versions: values.versions !== undefined ? positiveInts(values.versions, '--versions').map(String) : [],
+    concurrency:
+      values.concurrency !== undefined ? positiveInts(values.concurrency, '--concurrency') : [...DEFAULT_CONCURRENCY],
     contenders: CONTENDERS.filter((c) => contenders.includes(c)) as ContenderName[],
     durationS,
-    warmupS: values.has('warmup') ? nonNegative(values.get('warmup')!, '--warmup') : 2,
-    ceilingSecondsPerSize: values.has('ceiling-seconds')
-      ? positive(values.get('ceiling-seconds')!, '--ceiling-seconds')
-      : Math.min(3, durationS / 3),
-    ceilingBatchSizes: values.has('ceiling-sizes')
-      ? positiveInts(values.get('ceiling-sizes')!, '--ceiling-sizes')
-      : [1, 2, 4, 8, 16, 32, 64],
+    warmupS: values.warmup !== undefined ? nonNegative(values.warmup, '--warmup') : 2,
+    ceilingSecondsPerSize:
+      values['ceiling-seconds'] !== undefined
+        ? positive(values['ceiling-seconds'], '--ceiling-seconds')
+        : Math.min(3, durationS / 3),
+    ceilingBatchSizes:
+      values['ceiling-sizes'] !== undefined
+        ? positiveInts(values['ceiling-sizes'], '--ceiling-sizes')
+        : [1, 2, 4, 8, 16, 32, 64],
     intraOpThreads,
-    replicas: values.has('replicas') ? positiveInts(values.get('replicas')!, '--replicas')[0]! : 3,
-    modelRepository: resolve(cwd, values.get('repository') ?? env.MODEL_REPOSITORY ?? join('.run', 'models')),
-    outDir: resolve(cwd, values.get('out') ?? join('bench-results', timestamp(now))),
+    replicas: values.replicas !== undefined ? positiveInts(values.replicas, '--replicas')[0]! : 3,
+    modelRepository: resolve(cwd, values.repository ?? env.MODEL_REPOSITORY ?? join('.run', 'models')),
+    outDir: resolve(cwd, values.out ?? join('bench-results', timestamp(now))),
     verbose,
     ...(mixed ? { mixed } : {}),
   };

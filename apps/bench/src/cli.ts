@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, UsageError, USAGE } from './args.js';
-import { mixedMarkdown, runMixed } from './mixed-load.js';
+import { mixedMarkdown, runMixed } from './measure/mixed-load.js';
 import { runBench, writeReport } from './run-bench.js';
 
 const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);

@@ -1,19 +1,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { ModelSpec } from '@tessera/contract';
+import { modelKey, type ModelSpec } from '@tessera/contract';
 import { loadRepository } from '@tessera/model-repository';
-import type { CeilingJob } from './ceiling-main.js';
-import { childJob } from './child-job.js';
-import { startFullStack, startSeed, type Target } from './contenders.js';
-import { modelInput, type ModelInput } from './inputs.js';
-import { measureStep } from './measure-step.js';
-import { waitQuiet } from './proc-stats.js';
-import { markdownReport } from './report-md.js';
-import { svgChart } from './report-svg.js';
-import { evaluateTargets } from './targets.js';
+import type { CeilingJob } from './contenders/ceiling-main.js';
+import { childJob } from './measure/child-job.js';
+import { startFullStack, startSeed, type Target } from './contenders/start.js';
+import { modelInput, type ModelInput } from './measure/inputs.js';
+import { measureStep } from './measure/measure-step.js';
+import { waitQuiet } from './measure/proc-stats.js';
+import { markdownReport } from './report/report-md.js';
+import { svgChart } from './report/report-svg.js';
+import { evaluateTargets } from './report/targets.js';
 import type { BenchOptions, BenchReport, CeilingResult, StepResult } from './types.js';
-import { splitModel } from './model-version.js';
+import { splitModel } from './contenders/model-version.js';
 
 export type Log = (line: string) => void;
 
@@ -67,7 +67,9 @@ async function ceiling(spec: ModelSpec, input: ModelInput, opts: BenchOptions): 
   };
   // Generous: a slow model still does at least three runs per size.
   const timeoutMs = (opts.ceilingBatchSizes.length * (opts.ceilingSecondsPerSize + 30) + 60) * 1000;
-  return childJob<CeilingJob, CeilingResult>('./ceiling-main.js', job, { timeoutMs });
+  return childJob<CeilingJob, CeilingResult>(new URL('./contenders/ceiling-main.js', import.meta.url), job, {
+    timeoutMs,
+  });
 }
 
 async function warmUp(
@@ -98,7 +100,9 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
   const inputs = new Map<string, ModelInput>();
   // With --versions each model is measured at each version, named 'model@version' throughout.
   const measured =
-    opts.versions.length === 0 ? opts.models : opts.models.flatMap((m) => opts.versions.map((v) => `${m}@${v}`));
+    opts.versions.length === 0
+      ? opts.models
+      : opts.models.flatMap((m) => opts.versions.map((v) => modelKey({ name: m, version: v })));
   if (opts.versions.length > 0 && opts.contenders.includes('seed'))
     notes.push('--versions: the seed serves one version per model and was not run');
   for (const name of measured) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createApiKey, startStack, type Stack } from '@tessera/topology';
+import { createApiKey, startStack, waitFor, type Stack } from '@tessera/topology';
 import { cli } from './cli.js';
 import { request } from './http.js';
 import { modelRepository } from './repository.js';
@@ -81,23 +81,21 @@ describe('authentication failures', () => {
     }
   });
 
-  test('a revoked key stops working on every replica within a second', async () => {
+  test('a revoked key stops working on every replica', async () => {
     const { key } = await createApiKey({ redisUrl: stack.redisUrl, name: 'short-lived' });
     // Warm every replica's lookup cache with the key, so the test sees the cache expire.
     for (const url of stack.apiUrls)
       assert.equal((await request(`${url}/v2/models/affine`, { headers: bearer(key) })).status, 200);
     const { stdout } = await cli('keys', ['revoke', 'short-lived'], stack.redisUrl);
     assert.match(stdout, /revoked .* \(short-lived\)/);
-    const revokedAt = Date.now();
-    for (const url of stack.apiUrls) {
-      let status = 200;
-      while (status !== 401 && Date.now() - revokedAt < 3000) {
-        status = (await request(`${url}/v2/models/affine`, { headers: bearer(key) })).status;
-        if (status !== 401) await new Promise((r) => setTimeout(r, 50));
-      }
-      assert.equal(status, 401, `${url} still accepts the revoked key`);
-    }
-    assert.ok(Date.now() - revokedAt < 1500, `revocation took effect everywhere within ${Date.now() - revokedAt} ms`);
+    // How long a replica may still accept it (its lookup cache, 1 s) is asserted with a mocked
+    // clock in apps/api/src/auth/key-store.test.ts; here every replica must come to refuse it.
+    for (const url of stack.apiUrls)
+      await waitFor(
+        `${url} to refuse the revoked key`,
+        async () => (await request(`${url}/v2/models/affine`, { headers: bearer(key) })).status === 401,
+        { intervalMs: 50 },
+      );
     const listed = (await cli('keys', ['list', '--json'], stack.redisUrl)).stdout;
     assert.ok(!listed.includes('short-lived'), 'gone from the list');
     assert.ok(!listed.includes(key), 'the list never shows a key');

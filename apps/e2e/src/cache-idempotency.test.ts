@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createApiKey, startStack, type Stack } from '@tessera/topology';
 import { customRepository } from './custom-repository.js';
 import { authorize, metricSum, request, waitFor } from './http.js';
+import { attachedRetries } from './redis-state.js';
 
 /**
  * The response cache (hits never reach the worker; a new model version never sees an old
@@ -123,8 +124,9 @@ describe('idempotent retries', () => {
       const { counts } = (await request(`${gw}/admin/models/uncached`)).body;
       return counts.waiting + counts.prioritized + counts.paused === 1;
     });
+    const attached = await attachedRetries(stack.redisUrl);
     const retry = request(`${stack.apiUrls[1]}/v2/models/uncached/infer`, { body, headers });
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor('the retry to attach to the job', async () => (await attachedRetries(stack.redisUrl)) > attached);
     await admin('resume', 'uncached');
     const [a, b] = await Promise.all([original, retry]);
     assert.equal(a.status, 200, a.text);

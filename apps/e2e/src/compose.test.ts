@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadApiConfig, loadWorkerConfig } from '@tessera/config';
-import { API_NODE_FLAGS, findExecutable, findRepoRoot, NGINX_PLACEHOLDERS } from '@tessera/topology';
+import { API_NODE_FLAGS, findRepoRoot, NGINX_PLACEHOLDERS } from '@tessera/topology';
+import { composeCommand } from './compose-command.js';
 
 /**
  * docker-compose.gpu.yml as Docker Compose reads it. No Docker engine is needed: `config` only
@@ -14,24 +15,6 @@ import { API_NODE_FLAGS, findExecutable, findRepoRoot, NGINX_PLACEHOLDERS } from
  */
 const root = findRepoRoot();
 const composeFile = join(root, 'docker-compose.gpu.yml');
-
-/**
- * How to run Compose here: the v2 plugin (`docker compose`, JSON output) or the standalone
- * docker-compose that `npm test` installs from Debian where the plugin is missing (YAML output).
- */
-function composeCommand(): { command: string; args: string[]; json: boolean } | string {
-  const docker = findExecutable('docker');
-  if (docker) {
-    if (spawnSync(docker, ['compose', 'version'], { stdio: 'ignore' }).status === 0)
-      return { command: docker, args: ['compose'], json: true };
-  }
-  const standalone = findExecutable('docker-compose');
-  if (standalone) {
-    const version = spawnSync(standalone, ['version', '--short'], { encoding: 'utf8' });
-    if (version.status === 0) return { command: standalone, args: [], json: /^v?2\./.test(version.stdout.trim()) };
-  }
-  return 'neither `docker compose` nor docker-compose is installed (npm test installs docker-compose through apt)';
-}
 
 /** Compose v1 prints short volume syntax; the checks read the long form. */
 function longVolume(v: ComposeVolume | string): ComposeVolume {

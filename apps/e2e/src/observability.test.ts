@@ -215,3 +215,22 @@ test("one request's spans from nginx's traceparent through API and worker share 
     );
   }
 });
+
+test("every metric the API and the worker export is in the README's metrics table", async () => {
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const table = readme.slice(readme.indexOf('## Metrics'), readme.indexOf('## Deployment'));
+  const families = new Set<string>();
+  for (const url of [...stack.apiMetricsUrls, ...stack.workerMetricsUrls]) {
+    const text = (await request(url)).text;
+    for (const [, name] of text.matchAll(/^# TYPE (tessera_\w+) /gm)) families.add(name!);
+  }
+  // prom-client's default process and Node.js metrics are named as a group under the table.
+  const own = [...families].filter((name) => !/^tessera_(process|nodejs)_/.test(name));
+  assert.ok(own.length >= 20, `${own.length} metric families: ${own.join(', ')}`);
+  assert.deepEqual(
+    own.filter((name) => !table.includes(`\`${name}\``) && !table.includes(`\`${name}{`)),
+    [],
+    'metrics missing from the README',
+  );
+  assert.match(table, /default process and Node\.js metrics/);
+});

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startStack, type Stack } from '@tessera/topology';
+import { Redis } from 'ioredis';
+import { startStack, waitFor, type Stack } from '@tessera/topology';
 import { metricSum, request } from './http.js';
 import { modelRepository } from './repository.js';
 
@@ -64,21 +65,32 @@ test('a batch that runs out of memory is halved and retried: no request fails', 
   });
 
   const metrics = (await request(stack.workerMetricsUrl)).text;
-  const ooms = metricSum(metrics, 'tessera_worker_oom_events_total', { model: 'memory-hog' });
-  assert.ok(ooms >= 1, `out-of-memory events recorded (${ooms})`);
-  const cap = metricSum(metrics, 'tessera_worker_batch_cap', { model: 'memory-hog' });
-  assert.ok(cap < 64, `cap was halved (now ${cap})`);
   const log = readFileSync(stack.process('worker-1')!.logFile, 'utf8');
+  const entries = (msg: string) =>
+    log
+      .split('\n')
+      .filter((l) => l.includes(`"msg":"${msg}"`))
+      .map((l) => JSON.parse(l) as { model: string; cap: number; from: number; to: number; reason?: string });
+  // The halving itself, from the worker's own out-of-memory events: 64 items (4 GiB) and then 32
+  // (2 GiB) fail for real, each failure halves the cap, and 16 fits. A cap the tuner alone
+  // lowered would leave no such events.
+  const ooms = entries('out of memory: session recreated, batch cap halved, retrying the same items');
+  const steps = ooms.map((e) => `${e.from}→${e.to}`);
+  assert.deepEqual(steps.slice(0, 2), ['64→32', '32→16'], `out-of-memory events: ${steps.join(' ')}`);
+  for (const e of ooms) assert.equal(e.to, e.from / 2, `every out-of-memory event halves the cap (${steps.join(' ')})`);
+  assert.equal(
+    metricSum(metrics, 'tessera_worker_oom_events_total', { model: 'memory-hog' }),
+    ooms.length,
+    'the counter counts the same events',
+  );
+  const cap = metricSum(metrics, 'tessera_worker_batch_cap', { model: 'memory-hog' });
   assert.match(log, /Failed to allocate memory|bad_alloc/);
   assert.match(log, /batch cap halved/);
 
   // Successes let the cap climb back (OOM_GROW_AFTER=2 batches per doubling), as the log shows
   // while the 64 items run. A size that ran out of memory twice is retried only after a longer
   // wait, so the cap need not be back at 64 afterwards; without a failure it never shrinks.
-  const changes = log
-    .split('\n')
-    .filter((l) => l.includes('"msg":"batch cap changed"'))
-    .map((l) => JSON.parse(l) as { cap: number; reason?: string });
+  const changes = entries('batch cap changed');
   const halved = changes.findIndex((c) => c.reason === 'oom');
   const history = changes.map((c) => `${c.reason}:${c.cap}`).join(' ');
   assert.ok(
@@ -93,20 +105,48 @@ test('a batch that runs out of memory is halved and retried: no request fails', 
   assert.ok(after >= cap, `successes never shrink the cap (${cap} → ${after})`);
 });
 
-test('SIGTERM: the worker finishes the jobs it holds, exits 0, and nothing is lost', async () => {
+test('SIGTERM: the worker answers the jobs it holds itself, exits 0, and nothing is lost', async () => {
   const gw = stack.gatewayUrl;
-  await stack.addWorker({ env: { MODELS: 'affine,memory-hog' } });
-  const pending = Array.from({ length: 12 }, (_, k) =>
-    request(`${gw}/v2/models/memory-hog/infer`, { body: hog(2, k) }),
-  );
-  await new Promise((r) => setTimeout(r, 150));
+  const second = await stack.addWorker({ env: { MODELS: 'affine,memory-hog' } });
   const first = stack.process('worker-1')!;
-  first.signal('SIGTERM');
-  const results = await Promise.all(pending);
-  results.forEach((r, k) => {
-    assert.equal(r.status, 200, r.text);
-    assert.equal(r.body.outputs[0].data[1], REPEATS * pow(k + 1));
-  });
-  const exit = await first.exited;
-  assert.deepEqual(exit, { code: 0, signal: null });
+  const redis = new Redis(stack.redisUrl);
+  const active = 'tessera:infer.memory-hog:active';
+  try {
+    // Worker 2 is held still while the requests arrive, and worker 1 is frozen while its active
+    // jobs are read and SIGTERM is sent: every job in that list is one worker 1 held when told to stop.
+    second.process.signal('SIGSTOP');
+    let held: string[] = [];
+    const pending = Array.from({ length: 12 }, (_, k) =>
+      request(`${gw}/v2/models/memory-hog/infer`, { body: hog(2, k) }),
+    );
+    try {
+      await waitFor('worker 1 to hold jobs', async () => (await redis.llen(active)) > 0, { intervalMs: 5 });
+      first.signal('SIGSTOP');
+      held = await redis.lrange(active, 0, -1);
+      first.signal('SIGTERM');
+    } finally {
+      first.signal('SIGCONT');
+      second.process.signal('SIGCONT');
+    }
+    const results = await Promise.all(pending);
+    results.forEach((r, k) => {
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.body.outputs[0].data[1], REPEATS * pow(k + 1));
+    });
+    const exit = await first.exited;
+    assert.deepEqual(exit, { code: 0, signal: null });
+    // Each held job finished after SIGTERM, answered by worker 1 itself (its return value names
+    // the worker), not re-queued for worker 2.
+    assert.ok(held.length > 0);
+    for (const id of held) {
+      const summary = JSON.parse((await redis.hget(`tessera:infer.memory-hog:${id}`, 'returnvalue')) ?? '{}') as {
+        requests?: Record<string, { ok: boolean; result?: { worker: string } }>;
+      };
+      const answers = Object.values(summary.requests ?? {});
+      assert.ok(answers.length > 0, `job ${id} completed with a summary`);
+      for (const a of answers) assert.equal(a.result?.worker, 'worker-1', `job ${id}: ${JSON.stringify(a)}`);
+    }
+  } finally {
+    redis.disconnect();
+  }
 });

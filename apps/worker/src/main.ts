@@ -1,18 +1,20 @@
 import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { loadWorkerConfig, redact, workerRecoveryBoundMs } from '@tessera/config';
-import type { ModelSpec } from '@tessera/contract';
-import { Scheduler } from '@tessera/batcher';
-import { loadRepository } from '@tessera/model-repository';
-import { connectRedis, Heartbeat, InferenceStatistics, modelKey, workerInfoKey } from '@tessera/queue';
-import { classifyRunError, InstancePool, isOutOfMemoryError } from '@tessera/runtime';
-import { createLogger, initTracing } from '@tessera/telemetry';
-import { startConsumer } from './consumer.js';
+import { Scheduler, type InstancePlan } from '@tessera/batcher';
+import { modelKey, parseModelKey, type ModelSpec } from '@tessera/contract';
+import { connectRedis, Heartbeat, InferenceStatistics, RedisKeys } from '@tessera/queue';
+import { classifyRunError, isOutOfMemoryError, type InstancePool } from '@tessera/runtime';
+import { createLogger, initTracing, type Tracing } from '@tessera/telemetry';
 import { WorkerHealth } from './health.js';
 import { startMetricsServer } from './http.js';
 import { heldJobs, instancePlan, threadBudget } from './instances.js';
+import { startConsumer } from './job-processor.js';
+import { loadModels, servedSpecs, type LoadedModels } from './load-models.js';
 import { startModelControl } from './model-control.js';
-import { createWorkerMetrics, initModelSeries, registerGpuMetrics } from './metrics.js';
+import { createWorkerMetrics, initModelSeries, registerGpuMetrics, type WorkerMetrics } from './metrics.js';
+import { schedulerEvents } from './scheduler-events.js';
 import { WorkerTracing } from './tracing.js';
 import { startJobTrimmer } from './trim.js';
 
@@ -24,51 +26,26 @@ async function main(): Promise<void> {
     'service.instance.id': config.WORKER_ID,
   });
   const traces = new WorkerTracing(tracing, config.WORKER_ID);
-  const repository = await loadRepository(config.MODEL_REPOSITORY);
-  const names = config.MODELS.length > 0 ? config.MODELS : repository.names();
-  const unknown = names.filter((n) => repository.versions(n).length === 0);
-  if (unknown.length > 0)
-    throw new Error(
-      `MODELS names unknown model(s) ${unknown.join(', ')}; the repository has ${repository.names().join(', ')}`,
-    );
-
   const budget = threadBudget(config);
-  const runner = new InstancePool({
-    device: config.DEVICE,
-    cudaDeviceId: config.CUDA_DEVICE_ID,
-    intraOpNumThreads: config.INTRA_OP_THREADS,
-    logger,
-    ...(config.MEMORY_HEADROOM_MB > 0 ? { addressSpaceHeadroomMb: config.MEMORY_HEADROOM_MB } : {}),
-  });
-  const providers: Record<string, string> = {};
-  const served = new Map<string, Map<string, ModelSpec>>();
-  for (const name of names) {
-    for (const version of repository.versions(name)) {
-      const spec = repository.get(name, version)!;
-      try {
-        const { provider } = await runner.load(spec);
-        providers[modelKey(name, version)] = provider;
-        if (!served.has(name)) served.set(name, new Map());
-        served.get(name)!.set(version, spec);
-      } catch (err) {
-        logger.error({ err, model: name, version }, 'model failed to load; not serving it');
-      }
-    }
-  }
-  if (served.size === 0) throw new Error('no model could be loaded');
-  warnShortDeadlines(served);
-
+  const models = await loadModels(config, logger);
+  const { runner, served, providers } = models;
   const instances = instancePlan(runner, config.INTRA_OP_THREADS);
 
-  let scheduler!: Scheduler;
-  let statistics: InferenceStatistics | undefined; // once Redis is connected, before any batch runs
+  // Both retry across reconnects (a Redis restart or a Sentinel failover): the worker keeps its
+  // models loaded and picks up where it was.
+  const bullConnection = connectRedis(config, { maxRetriesPerRequest: null });
+  const replyConnection = connectRedis(config, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+  for (const conn of [bullConnection, replyConnection])
+    conn.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const statistics = new InferenceStatistics(replyConnection, config.QUEUE_PREFIX);
+
   const metrics = createWorkerMetrics(
     { worker: config.WORKER_ID, device: config.DEVICE, cudaDevice: config.CUDA_DEVICE_ID },
     () => scheduler.pending(),
   );
   // Series appear only where nvidia-smi answers, i.e. on a host with a GPU.
   if (config.DEVICE !== 'cpu') registerGpuMetrics(metrics.registry, config.CUDA_DEVICE_ID);
-  scheduler = new Scheduler({
+  const scheduler: Scheduler = new Scheduler({
     runner,
     isOutOfMemory: isOutOfMemoryError,
     classifyError: classifyRunError,
@@ -77,49 +54,15 @@ async function main(): Promise<void> {
     padding: { maxBytes: config.MAX_BATCH_PADDING_BYTES, maxRatio: config.PAD_LENGTH_RATIO },
     instances,
     threadBudget: budget,
-    events: {
-      onBatch: (e) => {
-        traces.batch(e);
-        metrics.batchSize.observe({ model: e.model.name }, e.size);
-        metrics.batchCompute.observe({ model: e.model.name, provider: e.provider }, e.computeMs / 1000);
-        metrics.batchDelay.set({ model: e.model.name }, e.delayMs / 1000);
-        statistics?.recordExecution(e.model.name, e.model.version, e.size, e.computeMs).catch(() => {});
-      },
-      onOom: (e) => {
-        metrics.oomEvents.inc({ model: e.model.name });
-        logger.warn(
-          { model: e.model.name, from: e.from, to: e.to },
-          'out of memory: session recreated, batch cap halved, retrying the same items',
-        );
-      },
-      onCapChange: (e) => {
-        metrics.batchCap.set({ model: e.model.name }, e.cap);
-        // Tries of neighbouring caps are routine (a few batches each); decisions are worth a line.
-        const level = e.reason === 'probe' ? 'debug' : 'info';
-        logger[level](
-          { model: e.model.name, cap: e.cap, from: e.from, reason: e.reason, tuner: scheduler.describeCap(e.model) },
-          'batch cap changed',
-        );
-      },
-    },
+    events: schedulerEvents({
+      metrics,
+      tracing: traces,
+      logger,
+      statistics,
+      describeCap: (model) => scheduler.describeCap(model),
+    }),
   });
-  for (const [key, provider] of Object.entries(providers))
-    initModelSeries(metrics, key.slice(0, key.lastIndexOf('@')), provider);
-  for (const versions of served.values()) {
-    for (const spec of versions.values()) {
-      metrics.batchCap.set({ model: spec.name }, scheduler.cap(spec));
-      metrics.batchDelay.set({ model: spec.name }, 0);
-      for (const provider of runner.providers(spec)) metrics.instances.inc({ model: spec.name, provider });
-    }
-  }
-
-  // Both retry across reconnects (a Redis restart or a Sentinel failover): the worker keeps its
-  // models loaded and picks up where it was.
-  const bullConnection = connectRedis(config, { maxRetriesPerRequest: null });
-  const replyConnection = connectRedis(config, { maxRetriesPerRequest: null, enableAutoPipelining: true });
-  for (const conn of [bullConnection, replyConnection])
-    conn.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  statistics = new InferenceStatistics(replyConnection, config.QUEUE_PREFIX);
+  initServedSeries(metrics, models, scheduler);
 
   const consumers: Worker[] = [];
   const startModel = (name: string) => {
@@ -146,22 +89,7 @@ async function main(): Promise<void> {
 
   const stopTrimmer = startJobTrimmer(bullConnection, config.QUEUE_PREFIX, [...served.keys()], logger);
 
-  const heartbeat = new Heartbeat(
-    replyConnection,
-    config.QUEUE_PREFIX,
-    config.HEARTBEAT_INTERVAL_MS,
-    () => {
-      const caps: Record<string, number> = {};
-      for (const versions of served.values())
-        for (const spec of versions.values()) caps[modelKey(spec.name, spec.version)] = scheduler.cap(spec);
-      const counts: Record<string, number> = {};
-      for (const versions of served.values())
-        for (const spec of versions.values()) counts[modelKey(spec.name, spec.version)] = instances(spec).count;
-      return { id: config.WORKER_ID, models: Object.keys(providers), providers, caps, instances: counts, startedAt };
-    },
-    (err) => logger.warn({ err: (err as Error).message }, 'heartbeat failed'),
-  );
-  const startedAt = Date.now();
+  const heartbeat = workerHeartbeat(replyConnection, models, scheduler, instances);
   heartbeat.start();
   // Model load and unload through the repository API (Triton's explicit model control).
   const stopModelControl = await startModelControl({
@@ -179,24 +107,14 @@ async function main(): Promise<void> {
   const health = new WorkerHealth({
     ping: () => runner.ping(),
     models: () => (stopping ? 0 : served.size),
-    registered: async () => (await replyConnection.exists(workerInfoKey(config.QUEUE_PREFIX, config.WORKER_ID))) === 1,
+    registered: async () =>
+      (await replyConnection.exists(new RedisKeys(config.QUEUE_PREFIX).worker(config.WORKER_ID))) === 1,
     pingTimeoutMs: config.LIVENESS_TIMEOUT_MS,
     loopBlockMs: config.EVENT_LOOP_BLOCK_MS,
   });
   health.start();
-  const server: Server = await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT, {
-    live: () => health.live(),
-    ready: () => health.ready(),
-    describe: () => ({
-      worker: config.WORKER_ID,
-      device: config.DEVICE,
-      cuda_device_id: config.CUDA_DEVICE_ID,
-      providers,
-      models: [...served.keys()],
-    }),
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.METRICS_PORT;
+  const server = await serveProbes(metrics, health, models);
+  const port = listeningPort(server);
   logger.info(
     {
       config: redact(config),
@@ -211,44 +129,124 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: taking no new jobs, finishing the jobs already taken');
-    const force = setTimeout(() => {
-      logger.error('shutdown grace period over; exiting with jobs still active (BullMQ re-queues them as stalled)');
-      process.exit(1);
-    }, config.SHUTDOWN_GRACE_MS);
-    force.unref();
-    stopModelControl();
-    health.stop();
-    await heartbeat.stop(config.WORKER_ID).catch(() => {});
-    // close() waits for every active job, i.e. for the batches holding them, to finish.
-    await Promise.allSettled(consumers.map((c) => c.close()));
-    await scheduler.drain();
-    await runner.close().catch(() => {});
-    await tracing.shutdown();
-    await stopTrimmer();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    bullConnection.disconnect();
-    replyConnection.disconnect();
-    logger.info('stopped');
-    process.exit(0);
+    await shutdown(signal, {
+      stopModelControl,
+      health,
+      heartbeat,
+      consumers,
+      scheduler,
+      runner,
+      tracing,
+      stopTrimmer,
+      server,
+      connections: [bullConnection, replyConnection],
+    });
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-/** A model whose own deadline (timeout_ms) is shorter than the crash-recovery bound loses held requests when a worker dies. */
-function warnShortDeadlines(served: Map<string, Map<string, ModelSpec>>): void {
-  const boundMs = workerRecoveryBoundMs(config);
-  for (const versions of served.values()) {
-    for (const spec of versions.values()) {
-      if (spec.timeoutMs !== undefined && spec.timeoutMs <= boundMs) {
-        logger.warn(
-          { model: spec.name, version: spec.version, timeoutMs: spec.timeoutMs, recoveryBoundMs: boundMs },
-          "the model's timeout_ms is shorter than the time a dead worker's jobs take to be recovered; its requests held by a worker that dies will time out",
-        );
-      }
-    }
+/** /metrics, /live, /ready and /health on the worker's own listener. */
+function serveProbes(
+  metrics: WorkerMetrics,
+  health: WorkerHealth,
+  { served, providers }: LoadedModels,
+): Promise<Server> {
+  return startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT, {
+    live: () => health.live(),
+    ready: () => health.ready(),
+    describe: () => ({
+      worker: config.WORKER_ID,
+      device: config.DEVICE,
+      cuda_device_id: config.CUDA_DEVICE_ID,
+      providers,
+      models: [...served.keys()],
+    }),
+  });
+}
+
+function listeningPort(server: Server): number {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : config.METRICS_PORT;
+}
+
+/** Every served model's series exist from the start (a dashboard shows 0, not "no data"). */
+function initServedSeries(
+  metrics: WorkerMetrics,
+  { runner, served, providers }: LoadedModels,
+  scheduler: Scheduler,
+): void {
+  for (const [key, provider] of Object.entries(providers)) initModelSeries(metrics, parseModelKey(key)!.name, provider);
+  for (const spec of servedSpecs(served)) {
+    metrics.batchCap.set({ model: spec.name }, scheduler.cap(spec));
+    metrics.batchDelay.set({ model: spec.name }, 0);
+    for (const provider of runner.providers(spec)) metrics.instances.inc({ model: spec.name, provider });
   }
+}
+
+/** What the heartbeat advertises: the served versions, their providers, caps and instance counts. */
+function workerHeartbeat(
+  connection: Redis,
+  { served, providers }: LoadedModels,
+  scheduler: Scheduler,
+  instances: (spec: ModelSpec) => InstancePlan,
+): Heartbeat {
+  const startedAt = Date.now();
+  return new Heartbeat(
+    connection,
+    config.QUEUE_PREFIX,
+    config.HEARTBEAT_INTERVAL_MS,
+    () => {
+      const caps: Record<string, number> = {};
+      const counts: Record<string, number> = {};
+      for (const spec of servedSpecs(served)) {
+        caps[modelKey(spec)] = scheduler.cap(spec);
+        counts[modelKey(spec)] = instances(spec).count;
+      }
+      return { id: config.WORKER_ID, models: Object.keys(providers), providers, caps, instances: counts, startedAt };
+    },
+    (err) => logger.warn({ err: (err as Error).message }, 'heartbeat failed'),
+  );
+}
+
+interface Running {
+  stopModelControl: () => void;
+  health: WorkerHealth;
+  heartbeat: Heartbeat;
+  consumers: Worker[];
+  scheduler: Scheduler;
+  runner: InstancePool;
+  tracing: Tracing;
+  stopTrimmer: () => Promise<void>;
+  server: Server;
+  connections: Redis[];
+}
+
+/** Takes no new jobs, finishes the jobs already taken, releases everything and exits. */
+async function shutdown(signal: string, w: Running): Promise<never> {
+  logger.info({ signal }, 'shutting down: taking no new jobs, finishing the jobs already taken');
+  const force = setTimeout(() => {
+    logger.error('shutdown grace period over; exiting with jobs still active (BullMQ re-queues them as stalled)');
+    process.exit(1);
+  }, config.SHUTDOWN_GRACE_MS);
+  force.unref();
+  w.stopModelControl();
+  w.health.stop();
+  await w.heartbeat.stop(config.WORKER_ID).catch(() => {
+    // Redis unreachable: the entry expires on its own.
+  });
+  // close() waits for every active job, i.e. for the batches holding them, to finish.
+  await Promise.allSettled(w.consumers.map((c) => c.close()));
+  await w.scheduler.drain();
+  await w.runner.close().catch(() => {
+    // Exiting releases whatever a failed close left behind.
+  });
+  await w.tracing.shutdown();
+  await w.stopTrimmer();
+  await new Promise<void>((resolve) => w.server.close(() => resolve()));
+  for (const connection of w.connections) connection.disconnect();
+  logger.info('stopped');
+  process.exit(0);
 }
 
 main().catch((err) => {

@@ -1,7 +1,7 @@
 import type { WorkerConfig } from '@tessera/config';
-import type { ModelSpec } from '@tessera/contract';
+import { modelKey, parseModelKey, type ModelSpec } from '@tessera/contract';
 import { loadRepository } from '@tessera/model-repository';
-import { connectRedis, modelKey, RepositoryControl } from '@tessera/queue';
+import { connectRedis, RepositoryControl } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 
 /**
@@ -66,7 +66,7 @@ async function reconcile(deps: ModelControlDeps, control: RepositoryControl): Pr
   for (const name of names) {
     for (const version of repository.versions(name)) {
       const spec = repository.get(name, version)!;
-      const key = modelKey(name, version);
+      const key = modelKey(spec);
       wanted.add(key);
       if (providers[key] !== undefined) {
         // Loaded already: a new configuration (batching, limits) applies from the next job on;
@@ -90,8 +90,7 @@ async function reconcile(deps: ModelControlDeps, control: RepositoryControl): Pr
   for (const key of Object.keys(providers)) {
     if (wanted.has(key)) continue;
     delete providers[key];
-    const at = key.lastIndexOf('@');
-    const [name, version] = [key.slice(0, at), key.slice(at + 1)];
+    const { name, version } = parseModelKey(key)!;
     logger.info(
       { model: name, version, graceMs: RELEASE_GRACE_MS },
       'model version released: no longer advertised, dropped after the grace period',

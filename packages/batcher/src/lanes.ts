@@ -1,5 +1,4 @@
-import type { ModelSpec } from '@tessera/contract';
-import { modelKey } from './request-check.js';
+import { modelKey, type ModelSpec } from '@tessera/contract';
 import type { InstancePlan } from './types.js';
 
 /** A model that received a request this recently counts as active (see `Lanes.free`). */

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CapController } from './testing/cap-controller.js';
 import { MemoryLimit } from './memory-limit.js';
 
 /** Full batches against a device whose real limit is `fits` items, for `batches` runs. */
@@ -24,7 +23,7 @@ function run(
   return { ooms, sizes };
 }
 
-test('after a first out-of-memory failure the cap halves and doubles back as CapController does', () => {
+test('after a first out-of-memory failure the cap halves and doubles back as before any failure', () => {
   const mem = new MemoryLimit({ max: 64, growAfter: 3 });
   assert.equal(mem.onOutOfMemory(64), 32);
   assert.equal(mem.onOutOfMemory(32), 16);
@@ -37,11 +36,9 @@ test('after a first out-of-memory failure the cap halves and doubles back as Cap
 });
 
 test('an OOM ceiling is respected: a device that fits 7 settles at 7 instead of failing at 8 every cycle', () => {
-  const old = run(new CapController({ max: 64, growAfter: 20 }), 7, 5000);
   const mem = new MemoryLimit({ max: 64, growAfter: 20 });
   const now = run(mem, 7, 5000);
-  // The fixed controller halves 8 -> 4 and grows back onto 8 every 20 batches.
-  assert.ok(old.ooms > 100, `CapController ran out of memory ${old.ooms} times`);
+  // Halving and doubling alone would run 8 into an OOM every 20 batches: 250 times in 5000.
   assert.ok(now.ooms <= 15, `MemoryLimit ran out of memory ${now.ooms} times`);
   const atSeven = now.sizes.slice(1000).filter((n) => n === 7).length / 4000;
   assert.ok(atSeven > 0.95, `cap at the real limit ${Math.round(atSeven * 100)} % of the time`);
@@ -99,4 +96,41 @@ test('a batch at the failed size that succeeds clears the ceiling', () => {
   assert.equal(mem.strikes, 0);
   while (mem.value < 64) mem.onSuccess(mem.value);
   assert.equal(mem.value, 64);
+});
+
+test('out of memory halves the cap, never below one', () => {
+  const cap = new MemoryLimit({ max: 64 });
+  assert.equal(cap.value, 64);
+  assert.equal(cap.onOutOfMemory(64), 32);
+  assert.equal(cap.onOutOfMemory(32), 16);
+  assert.equal(cap.onOutOfMemory(2), 1);
+  assert.equal(cap.onOutOfMemory(1), 1);
+});
+
+test('a smaller failing batch halves from its own size', () => {
+  const cap = new MemoryLimit({ max: 64 });
+  assert.equal(cap.onOutOfMemory(10), 5);
+});
+
+test('the cap doubles after growAfter consecutive successes, up to max', () => {
+  const cap = new MemoryLimit({ max: 48, growAfter: 3, initial: 12 });
+  cap.onSuccess();
+  cap.onSuccess();
+  assert.equal(cap.value, 12);
+  assert.equal(cap.onSuccess(), 24);
+  for (let i = 0; i < 3; i++) cap.onSuccess();
+  assert.equal(cap.value, 48);
+  for (let i = 0; i < 10; i++) cap.onSuccess();
+  assert.equal(cap.value, 48);
+});
+
+test('an out-of-memory failure restarts the success streak', () => {
+  const cap = new MemoryLimit({ max: 64, growAfter: 2 });
+  cap.onOutOfMemory(64);
+  cap.onSuccess();
+  cap.onOutOfMemory(32);
+  cap.onSuccess();
+  assert.equal(cap.value, 16);
+  cap.onSuccess();
+  assert.equal(cap.value, 32);
 });

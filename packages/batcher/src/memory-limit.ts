@@ -1,7 +1,7 @@
 /**
  * The out-of-memory side of a model's batch cap, in items.
  *
- * Multiplicative decrease, as CapController: an OOM halves the cap, measured from the failed
+ * Multiplicative decrease: an OOM halves the cap, measured from the failed
  * batch's size when that was below the cap. After `growAfter` consecutive successes the cap
  * doubles, never above `max`.
  *

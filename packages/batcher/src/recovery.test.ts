@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ServiceError } from '@tessera/contract';
-import { CapController } from './testing/cap-controller.js';
+import { MemoryLimit } from './memory-limit.js';
 import { runWithRecovery, type RecoveryOptions } from './recovery.js';
 import { classify, isOom, OomError } from './testing/fixtures.js';
 
@@ -11,7 +11,7 @@ interface Part {
   items: number;
 }
 
-function setup(run: (parts: readonly Part[]) => void, cap = new CapController({ max: 64 })) {
+function setup(run: (parts: readonly Part[]) => void, cap = new MemoryLimit({ max: 64 })) {
   const runs: number[] = [];
   let resets = 0;
   const opts: RecoveryOptions<Part, string> = {
@@ -64,7 +64,7 @@ test('OOM cuts a part larger than the new cap into slices', async () => {
     (ps) => {
       if (ps.reduce((n, p) => n + p.items, 0) > 4) throw new OomError();
     },
-    new CapController({ max: 8 }),
+    new MemoryLimit({ max: 8 }),
   );
   const out = await runWithRecovery([{ id: 'big', offset: 0, items: 8 }], opts);
   assert.deepEqual(runs, [8, 4, 4]);

@@ -1,10 +1,5 @@
-import { elementCount, ServiceError, type ModelSpec } from '@tessera/contract';
+import { elementCount, ServiceError } from '@tessera/contract';
 import type { BatchRequest } from './types.js';
-
-/** Caps and queues are per model name and version. */
-export function modelKey(model: ModelSpec): string {
-  return JSON.stringify([model.name, model.version]);
-}
 
 /** Catches requests the scheduler could not batch correctly; the API validates the rest. */
 export function checkRequest(req: BatchRequest): ServiceError | undefined {

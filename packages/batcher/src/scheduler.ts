@@ -1,4 +1,4 @@
-import { ServiceError, type ModelSpec } from '@tessera/contract';
+import { modelKey, ServiceError, type ModelSpec } from '@tessera/contract';
 import { ArrivalRate } from './arrival-rate.js';
 import { BatchSizeController, type TuningOptions } from './batch-size-controller.js';
 import { capHooks, tuneCap } from './cap-hooks.js';
@@ -9,7 +9,7 @@ import { itemsIn, planBatch, type Take } from './plan.js';
 import { runWithRecovery, type RecoveryCap } from './recovery.js';
 import { splitOutputs } from './split.js';
 import type { BatchLoad } from './throughput-tuner.js';
-import { checkRequest, modelKey } from './request-check.js';
+import { checkRequest } from './request-check.js';
 import { DEFAULT_PADDING, type PaddingPolicy } from './padding.js';
 import { compatKey, rowShape, stackInputs } from './stack.js';
 import { crossModelOrder, DeviceShare, urgencyOf, type Contender } from './cross-model.js';

@@ -8,3 +8,4 @@ export * from './validate.js';
 export * from './pipeline.js';
 export * from './backend.js';
 export * from './binary.js';
+export * from './model-key.js';

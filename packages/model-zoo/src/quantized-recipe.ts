@@ -10,6 +10,14 @@ export interface QuantizedRecipe {
   perChannel: boolean;
   /** Static mode: how activation ranges are read from the calibration inputs. */
   method?: 'minmax' | 'percentile';
+  /** Percentile method: the quantile kept (default 0.9999). */
+  percentile?: number;
+  /** Node names kept FP32: the layers whose quantization changed the model's answers (docs/quantization.md). */
+  exclude?: readonly string[];
+  /** Only these op types are quantized (e.g. ['MatMul']); all the quantizer covers when absent. */
+  opTypes?: readonly string[];
+  /** Static mode: Conv weights UINT8 with the full 8-bit range instead of 7-bit INT8. */
+  uint8ConvWeights?: boolean;
   /** Calibration inputs: UDHR sentences for lid176, rendered pages or lines for PP-OCR. */
   calibration: 'udhr' | 'ocr-det' | 'ocr-cls' | 'ocr-rec';
   /** Calibration inputs drawn (also the inputs the output is checked on). */

@@ -26,6 +26,7 @@ export async function calibrate(
   method: CalibrationMethod,
   percentile = 0.9999,
 ): Promise<Map<string, Range>> {
+  if (tensors.length === 0) return new Map(); // nothing left to quantize (e.g. every target excluded)
   const probe = decodeModel(encodeModel(model)); // a copy: the model itself is not changed
   const graph = probe.graph as Onnx.GraphProto;
   const existing = new Set(graph.output.map((o) => o.name));

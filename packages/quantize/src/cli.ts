@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 
 const USAGE = `usage: npm run quantize -- <model> [--mode dynamic|static|fp16] [--per-channel]
          [--calibration minmax|percentile[:Q]] [--samples N] [--from V] [--version V] [--repository DIR]
+         [--op-types MatMul,Conv] [--exclude NODE,NODE] [--uint8-conv-weights]
        npm run quantize -- --prepare [--repository DIR]   (the zoo's quantized versions, as bootstrap makes them)
 
 Writes a new version directory into the model repository (default .run/models): model.onnx and
@@ -40,6 +41,9 @@ async function main(): Promise<void> {
       version: { type: 'string' },
       repository: { type: 'string', default: join(process.cwd(), '.run', 'models') },
       prepare: { type: 'boolean', default: false },
+      'op-types': { type: 'string' },
+      exclude: { type: 'string' },
+      'uint8-conv-weights': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -70,7 +74,14 @@ async function main(): Promise<void> {
       ...(values.version ? { version: values.version } : {}),
       inputs: `${set ?? 'synthetic'} × ${count}`,
     },
-    { mode: values.mode as QuantizeMode, perChannel: values['per-channel'], ...parseMethod(values.calibration) },
+    {
+      mode: values.mode as QuantizeMode,
+      perChannel: values['per-channel'],
+      ...parseMethod(values.calibration),
+      ...(values['op-types'] ? { opTypes: values['op-types'].split(',') } : {}),
+      ...(values.exclude ? { exclude: values.exclude.split(',') } : {}),
+      ...(values['uint8-conv-weights'] ? { uint8ConvWeights: true } : {}),
+    },
     async () =>
       set
         ? calibrationInputs(set, modelDir, count)

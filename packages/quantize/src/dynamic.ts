@@ -7,6 +7,23 @@ export interface DynamicOptions {
   perChannel: boolean;
   /** Weights with fewer elements stay FP32: the quantize/dequantize steps would cost more than they save. */
   minWeights: number;
+  /** Node names kept FP32 whatever their weights (ONNX Runtime's `nodes_to_exclude`). */
+  exclude?: ReadonlySet<string>;
+  /** Only nodes of these op types are quantized (ONNX Runtime's `op_types_to_quantize`); all when absent. */
+  opTypes?: ReadonlySet<string>;
+}
+
+export const EXCLUDED = 'excluded by name (kept FP32)';
+export const OP_NOT_SELECTED = 'op type not selected (kept FP32)';
+
+/** Why a node is kept FP32 by the options alone, before its weights are looked at. */
+export function keptByOptions(
+  node: Onnx.NodeProto,
+  opts: Pick<DynamicOptions, 'exclude' | 'opTypes'>,
+): string | undefined {
+  if (opts.exclude?.has(node.name ?? '')) return EXCLUDED;
+  if (opts.opTypes && !opts.opTypes.has(node.opType ?? '')) return OP_NOT_SELECTED;
+  return undefined;
 }
 
 const FLOAT = 1;
@@ -189,7 +206,8 @@ export function quantizeDynamic(g: WorkingGraph, opts: DynamicOptions): NodeRepo
     }
     const weight = g.constant(node.input[node.opType === 'Gather' ? 0 : 1] ?? '');
     const weights = weight ? weight.data.length : 0;
-    const r = rewrite(g, node, opts);
+    const kept = keptByOptions(node, opts);
+    const r = kept ? { skip: kept } : rewrite(g, node, opts);
     if ('skip' in r) {
       nodes.push(node);
       report.push({ node: node.name, op: node.opType, reason: r.skip, weights });

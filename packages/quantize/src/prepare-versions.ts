@@ -1,7 +1,21 @@
-import { catalogue } from '@tessera/model-zoo';
+import { catalogue, type QuantizedRecipe } from '@tessera/model-zoo';
 import { calibrationInputs } from './calibration-inputs.js';
 import { quantizeInRepository, type RepositoryOutcome } from './quantize-in-repository.js';
+import type { QuantizeOptions } from './quantize-model.js';
 import { join } from 'node:path';
+
+/** The quantizer's options for a zoo recipe (the optional fields only where the recipe sets them). */
+export function recipeOptions(recipe: QuantizedRecipe): Omit<QuantizeOptions, 'calibration'> {
+  return {
+    mode: recipe.mode,
+    perChannel: recipe.perChannel,
+    ...(recipe.method ? { method: recipe.method } : {}),
+    ...(recipe.percentile ? { percentile: recipe.percentile } : {}),
+    ...(recipe.exclude?.length ? { exclude: recipe.exclude } : {}),
+    ...(recipe.opTypes ? { opTypes: recipe.opTypes } : {}),
+    ...(recipe.uint8ConvWeights ? { uint8ConvWeights: true } : {}),
+  };
+}
 
 /**
  * Prepares the quantized version of every zoo model that has a recipe, beside the FP32
@@ -22,9 +36,10 @@ export async function prepareQuantizedVersions(
         model: model.name,
         from: '1',
         version: recipe.version,
-        inputs: `${recipe.calibration} × ${recipe.samples}`,
+        // The recipe revision too, so a recipe bumped for any reason is redone.
+        inputs: `${recipe.calibration} × ${recipe.samples}, recipe revision ${recipe.revision}`,
       },
-      { mode: recipe.mode, perChannel: recipe.perChannel, ...(recipe.method ? { method: recipe.method } : {}) },
+      recipeOptions(recipe),
       () => calibrationInputs(recipe.calibration, join(repository, model.name), recipe.samples),
     ).catch((err: unknown) => {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

@@ -88,3 +88,49 @@ test('fp16: weights and activations in float16, FP32 inputs and outputs kept', a
 test('static quantization without calibration inputs is refused', async () => {
   await assert.rejects(quantizeModel(original, { mode: 'static' }), /needs calibration feeds/);
 });
+
+test('a node excluded by name stays FP32 in either mode; a name the model lacks is refused', async () => {
+  const named = buildModel({ ...graph, nodes: graph.nodes.map((n, i) => ({ ...n, name: `${n.op}_${i}` })) }, 11);
+  for (const mode of ['dynamic', 'static'] as const) {
+    const result = await quantizeModel(named, { mode, minWeights: 64, calibration: feeds, exclude: ['MatMul_2'] });
+    const matmul = result.report.find((r) => r.node === 'MatMul_2');
+    assert.deepEqual([matmul?.as, matmul?.reason], [undefined, 'excluded by name (kept FP32)'], mode);
+    const nodes = decodeModel(result.bytes).graph!.node!;
+    assert.equal(nodes.find((n) => n.name === 'MatMul_2')?.input?.[1], 'w', `${mode}: the FP32 weight is read as is`);
+    assert.ok(!nodes.some((n) => n.opType === 'MatMulInteger'), mode);
+    if (mode === 'dynamic')
+      assert.ok(
+        result.report.some((r) => r.as === 'Gather (INT8 table)'),
+        'the rest is quantized',
+      );
+  }
+  await assert.rejects(quantizeModel(named, { mode: 'dynamic', exclude: ['conv_9'] }), /not in the model: conv_9/);
+  const onlyGather = await quantizeModel(named, { mode: 'dynamic', minWeights: 64, opTypes: ['Gather'] });
+  assert.deepEqual(
+    onlyGather.report.map((r) => [r.op, r.as ?? r.reason]),
+    [
+      ['Gather', 'Gather (INT8 table)'],
+      ['MatMul', 'op type not selected (kept FP32)'],
+      ['Conv', 'op type not selected (kept FP32)'],
+    ],
+  );
+});
+
+test('static with uint8ConvWeights: Conv weights are UINT8 around 128 over the full 8-bit range, MatMul weights stay INT8', async () => {
+  const result = await quantizeModel(original, {
+    mode: 'static',
+    perChannel: true,
+    minWeights: 16,
+    uint8ConvWeights: true,
+    calibration: feeds,
+  });
+  const weights = decodeModel(result.bytes).graph!.initializer!;
+  const conv = weights.find((t) => t.name?.endsWith('weight_quantized') && t.dims!.length === 4)!;
+  const matmul = weights.find((t) => t.name?.endsWith('weight_quantized') && t.dims!.length === 2)!;
+  assert.deepEqual([conv.dataType, matmul.dataType], [2, 3]); // UINT8, INT8
+  const convValues = [...(conv.rawData as Uint8Array)];
+  assert.ok(Math.max(...convValues) === 255 || Math.min(...convValues) === 1, 'a channel uses the full range');
+  const session = await ort.InferenceSession.create(original);
+  const range = Math.max(...((await session.run(feeds[0]!)).y!.data as Float32Array).map(Math.abs));
+  assert.ok(result.differences[0]!.maxAbs < 0.05 * range, `max |Δ| ${result.differences[0]!.maxAbs} of ${range}`);
+});

@@ -18,6 +18,15 @@ export interface QuantizeOptions {
   /** Static mode: how activation ranges are read from the calibration feeds. */
   method?: CalibrationMethod;
   percentile?: number;
+  /**
+   * Node names kept FP32 (ONNX Runtime's `nodes_to_exclude`), for the layers quantization hurts
+   * most, e.g. a recogniser's classification head. A name the model lacks is an error.
+   */
+  exclude?: readonly string[];
+  /** Only these op types are quantized (ONNX Runtime's `op_types_to_quantize`), e.g. ['MatMul']; all when absent. */
+  opTypes?: readonly string[];
+  /** Static mode: Conv weights UINT8 with the full 8-bit range (see StaticOptions). */
+  uint8ConvWeights?: boolean;
   /** Static mode: model inputs to calibrate with; every mode: samples the output is validated on. */
   calibration?: readonly Feeds[];
 }
@@ -41,13 +50,19 @@ export async function quantizeModel(original: Uint8Array, options: QuantizeOptio
   const report: NodeReport[] = [];
   const perChannel = options.perChannel ?? false;
   const minWeights = options.minWeights ?? 4096;
+  const exclude = new Set(options.exclude ?? []);
+  const unknown = [...exclude].filter((name) => !g.graph.node.some((n) => n.name === name));
+  if (unknown.length > 0) throw new Error(`nodes to exclude not in the model: ${unknown.join(', ')}`);
+  const opTypes = options.opTypes ? new Set(options.opTypes) : undefined;
   const fromOpset = options.mode === 'fp16' ? 0 : upgradeOpset(g);
   if (options.mode === 'dynamic') {
-    report.push(...quantizeDynamic(g, { perChannel, minWeights }));
+    report.push(...quantizeDynamic(g, { perChannel, minWeights, exclude, ...(opTypes ? { opTypes } : {}) }));
   } else if (options.mode === 'static') {
     const feeds = options.calibration ?? [];
     if (feeds.length === 0) throw new Error('static quantization needs calibration feeds');
-    const targets = staticTargets(g, { perChannel, minWeights }, report);
+    const uint8ConvWeights = options.uint8ConvWeights ?? false;
+    const staticOptions = { perChannel, minWeights, exclude, ...(opTypes ? { opTypes } : {}), uint8ConvWeights };
+    const targets = staticTargets(g, staticOptions, report);
     const ranges = await calibrate(
       g.model,
       activationsOf(targets),
@@ -55,7 +70,7 @@ export async function quantizeModel(original: Uint8Array, options: QuantizeOptio
       options.method ?? 'minmax',
       options.percentile,
     );
-    quantizeStatic(g, targets, ranges, { perChannel, minWeights }, report);
+    quantizeStatic(g, targets, ranges, staticOptions, report);
   } else {
     report.push(...toFloat16(g));
   }

@@ -1,12 +1,22 @@
 import type { Onnx } from '@tessera/onnx';
 import type { Range } from './calibrate.js';
+import { keptByOptions } from './dynamic.js';
 import type { NodeReport } from './report.js';
-import { asymmetricUint8, quantizeSymmetric, REDUCED_RANGE } from './scales.js';
+import { asymmetricUint8, FULL_RANGE, quantizeSymmetric, REDUCED_RANGE } from './scales.js';
 import type { WorkingGraph } from './working-graph.js';
 
 export interface StaticOptions {
   perChannel: boolean;
   minWeights: number;
+  /** Node names kept FP32, their activations calibrated only where a quantized node reads or writes them. */
+  exclude?: ReadonlySet<string>;
+  opTypes?: ReadonlySet<string>;
+  /**
+   * Conv weights as UINT8 around zero point 128 with the full 8-bit range: ONNX Runtime then runs
+   * the exact UINT8 × UINT8 kernel instead of the saturating UINT8 × INT8 one, so weights need
+   * not be cut to 7 bits (see REDUCED_RANGE).
+   */
+  uint8ConvWeights?: boolean;
 }
 
 /** A node static quantization covers: its activation input, its output, its weight (and bias) and the weight's channel axis. */
@@ -24,6 +34,11 @@ export function staticTargets(g: WorkingGraph, opts: StaticOptions, report: Node
     if (node.domain && node.domain !== 'ai.onnx') continue;
     if (node.opType !== 'Conv' && node.opType !== 'MatMul') continue;
     const skip = (reason: string, weights = 0) => report.push({ node: node.name, op: node.opType, reason, weights });
+    const kept = keptByOptions(node, opts);
+    if (kept) {
+      skip(kept, g.floatConstant(node.input[1] ?? '')?.data.length ?? 0);
+      continue;
+    }
     const weight = g.floatConstant(node.input[1] ?? '');
     if (!weight) {
       skip('weight is not an FP32 constant (activation × activation)');
@@ -98,17 +113,28 @@ export function quantizeStatic(
       continue;
     }
     const base = t.node.name || `${t.node.opType}_${t.node.output[0]}`;
-    const q = quantizeSymmetric(t.weight.data, t.weight.dims, opts.perChannel ? t.axis : undefined, REDUCED_RANGE);
+    const unsigned = opts.uint8ConvWeights === true && t.node.opType === 'Conv';
+    const qmax = unsigned ? FULL_RANGE : REDUCED_RANGE;
+    const q = quantizeSymmetric(t.weight.data, t.weight.dims, opts.perChannel ? t.axis : undefined, qmax);
     const perChannel = q.scales.length > 1;
     const channels = q.scales.length;
-    const wq = g.addInitializer(`${base}_weight_quantized`, 'INT8', t.weight.dims, q.data);
+    const wq = unsigned
+      ? g.addInitializer(
+          `${base}_weight_quantized`,
+          'UINT8',
+          t.weight.dims,
+          Uint8Array.from(q.data, (v) => v + 128),
+        )
+      : g.addInitializer(`${base}_weight_quantized`, 'INT8', t.weight.dims, q.data);
     const ws = g.addInitializer(`${base}_weight_scale`, 'FP32', perChannel ? [channels] : [], q.scales);
-    const wzp = g.addInitializer(
-      `${base}_weight_zero_point`,
-      'INT8',
-      perChannel ? [channels] : [],
-      new Int8Array(channels),
-    );
+    const wzp = unsigned
+      ? g.addInitializer(
+          `${base}_weight_zero_point`,
+          'UINT8',
+          perChannel ? [channels] : [],
+          new Uint8Array(channels).fill(128),
+        )
+      : g.addInitializer(`${base}_weight_zero_point`, 'INT8', perChannel ? [channels] : [], new Int8Array(channels));
     const wdq = g.unique(`${base}_weight_dequantized`);
     const axis: Record<string, { i: number }> = perChannel ? { axis: { i: t.axis } } : {};
     front.push(g.node('DequantizeLinear', [wq, ws, wzp], [wdq], `${base}_weight_DequantizeLinear`, axis));
@@ -131,7 +157,7 @@ export function quantizeStatic(
       op: t.node.opType,
       as: `QDQ ${t.node.opType}`,
       weights: t.weight.data.length,
-      reason: `INT8 weight ${JSON.stringify(t.weight.dims)} (7-bit range) ${perChannel ? 'per channel' : 'per tensor'}, UINT8 activations`,
+      reason: `${unsigned ? 'UINT8 weight (8-bit range)' : 'INT8 weight (7-bit range)'} ${JSON.stringify(t.weight.dims)} ${perChannel ? 'per channel' : 'per tensor'}, UINT8 activations`,
     });
   }
   // Readers of a calibrated tensor read its dequantized copy; graph outputs keep the float value.

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { heartbeatKey, workerInfoKey } from './names.js';
+import { modelKey } from '@tessera/contract';
+import { RedisKeys } from './keys.js';
 
 /** What a worker says about itself, refreshed every heartbeat. */
 export interface WorkerInfo {
@@ -16,28 +17,29 @@ export interface WorkerInfo {
   at: number;
 }
 
-export const modelKey = (name: string, version: string): string => `${name}@${version}`;
-
 /** A worker is live while its last heartbeat is younger than this many intervals. */
 const LIVENESS_INTERVALS = 3;
 
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
+  private readonly keys: RedisKeys;
 
   constructor(
     private readonly conn: Redis,
-    private readonly prefix: string,
+    prefix: string,
     private readonly intervalMs: number,
     private readonly info: () => Omit<WorkerInfo, 'at'>,
     private readonly onError: (err: unknown) => void,
-  ) {}
+  ) {
+    this.keys = new RedisKeys(prefix);
+  }
 
   async beat(): Promise<void> {
     const info = { ...this.info(), at: Date.now() };
     await this.conn
       .multi()
-      .zadd(heartbeatKey(this.prefix), info.at, info.id)
-      .set(workerInfoKey(this.prefix, info.id), JSON.stringify(info), 'PX', this.intervalMs * LIVENESS_INTERVALS)
+      .zadd(this.keys.workers, info.at, info.id)
+      .set(this.keys.worker(info.id), JSON.stringify(info), 'PX', this.intervalMs * LIVENESS_INTERVALS)
       .exec();
   }
 
@@ -56,7 +58,7 @@ export class Heartbeat {
   async stop(id: string): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.conn.multi().zrem(heartbeatKey(this.prefix), id).del(workerInfoKey(this.prefix, id)).exec();
+    await this.conn.multi().zrem(this.keys.workers, id).del(this.keys.worker(id)).exec();
   }
 }
 
@@ -65,13 +67,16 @@ export class WorkerRegistry {
   private cached: { at: number; workers: WorkerInfo[] } | undefined;
   private inFlight: Promise<WorkerInfo[]> | undefined;
   private generation = 0;
+  private readonly keys: RedisKeys;
 
   constructor(
     private readonly conn: Redis,
-    private readonly prefix: string,
+    prefix: string,
     private readonly intervalMs: number,
     private readonly cacheMs = 250,
-  ) {}
+  ) {
+    this.keys = new RedisKeys(prefix);
+  }
 
   /** `maxAgeMs`: how old a cached answer may be (the registry's cache time by default; 0: read now). */
   async live(maxAgeMs = this.cacheMs): Promise<WorkerInfo[]> {
@@ -98,11 +103,13 @@ export class WorkerRegistry {
   private async read(now: number): Promise<WorkerInfo[]> {
     const generation = this.generation;
     const since = now - this.intervalMs * LIVENESS_INTERVALS;
-    const key = heartbeatKey(this.prefix);
+    const key = this.keys.workers;
     const ids = await this.conn.zrangebyscore(key, since, '+inf');
     // Drop long-dead entries so the set does not grow with every restart.
-    void this.conn.zremrangebyscore(key, '-inf', since - 60_000).catch(() => {});
-    const raws = ids.length ? await this.conn.mget(ids.map((id) => workerInfoKey(this.prefix, id))) : [];
+    void this.conn.zremrangebyscore(key, '-inf', since - 60_000).catch(() => {
+      // Housekeeping only: the next read prunes again, and the answer does not depend on it.
+    });
+    const raws = ids.length ? await this.conn.mget(ids.map((id) => this.keys.worker(id))) : [];
     const workers = raws.flatMap((r) => (r ? [JSON.parse(r) as WorkerInfo] : []));
     // A read that started before an invalidate() must not put its older answer back.
     if (generation === this.generation && (!this.cached || this.cached.at <= now)) this.cached = { at: now, workers };
@@ -115,7 +122,7 @@ export class WorkerRegistry {
    * must not be refused for up to the cache time.
    */
   async serving(name: string, version: string): Promise<WorkerInfo[]> {
-    const key = modelKey(name, version);
+    const key = modelKey({ name, version });
     const of = (workers: WorkerInfo[]) => workers.filter((w) => w.models.includes(key));
     const cached = of(await this.live());
     return cached.length > 0 ? cached : of(await this.live(0));

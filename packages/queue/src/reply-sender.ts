@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { deliverReplies, type Delivered } from './idempotency.js';
+import { deliverReplies, type Delivered } from './delivery.js';
 
 /** Replies per script at most: one script holds Redis for its whole run. */
 const MAX_PER_SCRIPT = 128;

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import type { Reply } from '@tessera/contract';
-import { REPLY_TTL_MS } from './names.js';
 
 interface Waiter {
   resolve(reply: Reply): void;
@@ -126,7 +125,10 @@ export class ReplyListener {
     this.conn.disconnect();
     // ioredis never settles a command queued while it was reconnecting when it is disconnected
     // then, so a BLMPOP issued while Redis was away would hold close() forever.
-    await Promise.race([this.loop?.catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+    const ended = this.loop?.catch(() => {
+      // close() only waits for the loop to end; the loop reports its own errors through onError.
+    });
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 1000).unref())]);
     for (const [id, list] of this.waiters) {
       for (const w of list) {
         clearTimeout(w.timer);
@@ -135,9 +137,4 @@ export class ReplyListener {
     }
     this.waiters.clear();
   }
-}
-
-/** Worker side: push one reply to the list of the replica that asked. */
-export async function sendReply(conn: Redis, key: string, reply: Reply): Promise<void> {
-  await conn.multi().lpush(key, JSON.stringify(reply)).pexpire(key, REPLY_TTL_MS).exec();
 }

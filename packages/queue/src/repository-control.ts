@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { repositoryControlKey } from './names.js';
+import { RedisKeys } from './keys.js';
 
 export type Audience = 'workers' | 'replicas';
 
@@ -23,27 +23,27 @@ export interface ControlState {
 
 /**
  * Model control shared by every replica and worker: one Redis hash (model → ControlEntry) holds
- * the state, so a process that starts later applies it too, and a message on the channel
- * `<key>:workers` or `<key>:replicas` tells the running ones to re-read it, and each acknowledges once it has. `workers`
- * messages make workers load and release sessions; `replicas` messages make API replicas refresh
- * their view of the repository.
+ * the state, so a process that starts later applies it too, and a message on the audience's
+ * channel (RedisKeys.repositoryChannel) tells the running ones to re-read it, and each
+ * acknowledges once it has. `workers` messages make workers load and release sessions;
+ * `replicas` messages make API replicas refresh their view of the repository.
  */
 export class RepositoryControl {
-  readonly channel: string;
+  private readonly keys: RedisKeys;
 
   constructor(
     private readonly conn: Redis,
     prefix: string,
   ) {
-    this.channel = repositoryControlKey(prefix);
+    this.keys = new RedisKeys(prefix);
   }
 
   /** Records a model's new state; returns the change's generation (one counter for all changes). */
   async set(model: string, entry: ControlEntry): Promise<number> {
     const results = await this.conn
       .multi()
-      .hset(this.channel, model, JSON.stringify(entry))
-      .incr(`${this.channel}:generation`)
+      .hset(this.keys.repositoryControl, model, JSON.stringify(entry))
+      .incr(this.keys.repositoryGeneration)
       .exec();
     const generation = results?.[1]?.[1];
     if (typeof generation !== 'number') throw new Error('the repository control generation could not be read');
@@ -51,7 +51,7 @@ export class RepositoryControl {
   }
 
   async read(): Promise<ControlState> {
-    const raw = await this.conn.hgetall(this.channel);
+    const raw = await this.conn.hgetall(this.keys.repositoryControl);
     const entries = new Map<string, ControlEntry>();
     for (const [name, json] of Object.entries(raw)) {
       try {
@@ -73,9 +73,9 @@ export class RepositoryControl {
    * Returns false when not every one acknowledged within `timeoutMs`.
    */
   async apply(audience: Audience, generation: number, timeoutMs: number): Promise<boolean> {
-    const receivers = await this.conn.publish(`${this.channel}:${audience}`, String(generation));
+    const receivers = await this.conn.publish(this.keys.repositoryChannel(audience), String(generation));
     const until = Date.now() + timeoutMs;
-    while (Number((await this.conn.get(this.ackKey(audience, generation))) ?? 0) < receivers) {
+    while (Number((await this.conn.get(this.keys.repositoryAck(audience, generation))) ?? 0) < receivers) {
       if (Date.now() > until) return false;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -87,23 +87,21 @@ export class RepositoryControl {
    * `subscriber` becomes a subscriber connection.
    */
   async subscribe(subscriber: Redis, audience: Audience, onChange: () => Promise<void>): Promise<void> {
-    const channel = `${this.channel}:${audience}`;
+    const channel = this.keys.repositoryChannel(audience);
     subscriber.on('message', (from: string, generation: string) => {
       if (from !== channel) return;
       void onChange().finally(() => {
-        const key = this.ackKey(audience, Number(generation));
+        const key = this.keys.repositoryAck(audience, Number(generation));
         this.conn
           .multi()
           .incr(key)
           .pexpire(key, ACK_TTL_MS)
           .exec()
-          .catch(() => {});
+          .catch(() => {
+            // A lost acknowledgement shows as apply()'s timeout, which is the answer it should give.
+          });
       });
     });
     await subscriber.subscribe(channel);
-  }
-
-  private ackKey(audience: Audience, generation: number): string {
-    return `${this.channel}:ack:${audience}:${generation}`;
   }
 }

@@ -1,25 +1,71 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
-/**
- * A Lua script run with EVALSHA, so that the script's text crosses the wire once per Redis
- * server rather than with every call; on NOSCRIPT (a restarted or flushed Redis) it is sent
- * again with EVAL, which also caches it.
- */
-export class RedisScript {
-  readonly sha: string;
+/** Where the .lua files are: beside this module, in src/commands and (copied by the build) dist/commands. */
+const COMMANDS_DIR = new URL('./commands/', import.meta.url);
+const INCLUDE = /^--- @include "([A-Za-z0-9_/]+)"$/gm;
 
-  constructor(readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
+/** A script's KEYS and ARGV, in order. */
+export interface ScriptCall {
+  keys: string[];
+  args: (string | number)[];
+}
+
+/** Arguments of a script → its KEYS and ARGV; its raw reply → a typed result. */
+export interface ScriptCodec<In, Out> {
+  encode(input: In): ScriptCall;
+  decode(reply: unknown, input: In): Out;
+}
+
+/**
+ * The text of `commands/<file>.lua` with every `--- @include "includes/<name>"` line replaced by
+ * that file (once per script, as BullMQ does). Read from disk once, when the module defining the
+ * script is loaded.
+ */
+export function loadLua(file: string, included = new Set<string>()): string {
+  const text = readFileSync(new URL(`${file}.lua`, COMMANDS_DIR), 'utf8');
+  return text.replace(INCLUDE, (_, name: string) => {
+    if (included.has(name)) return '';
+    included.add(name);
+    return loadLua(name, included);
+  });
+}
+
+/**
+ * A Lua script of commands/, run with EVALSHA, so that the script's text crosses the wire once
+ * per Redis server rather than with every call; on NOSCRIPT (a restarted or flushed Redis) it is
+ * sent again with EVAL, which also caches it.
+ *
+ * The file is named `<name>-<number of keys>.lua`, or `<name>-n.lua` when the number of keys
+ * varies with the call; a call whose KEYS do not match a fixed number is a bug and throws.
+ */
+export class RedisScript<In, Out> {
+  readonly source: string;
+  readonly sha: string;
+  private readonly numberOfKeys: number | undefined;
+
+  constructor(
+    readonly file: string,
+    private readonly codec: ScriptCodec<In, Out>,
+  ) {
+    const count = /-(\d+|n)$/.exec(file)?.[1];
+    if (count === undefined) throw new Error(`script file '${file}' does not end in -<number of keys> or -n`);
+    this.numberOfKeys = count === 'n' ? undefined : Number(count);
+    this.source = loadLua(file);
+    this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 
-  async run(conn: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  async run(conn: Redis, input: In): Promise<Out> {
+    const { keys, args } = this.encode(input);
+    let reply: unknown;
     try {
-      return await conn.evalsha(this.sha, keys.length, ...keys, ...args);
+      reply = await conn.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
       if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
-      return conn.eval(this.source, keys.length, ...keys, ...args);
+      reply = await conn.eval(this.source, keys.length, ...keys, ...args);
     }
+    return this.codec.decode(reply, input);
   }
 
   /**
@@ -27,7 +73,15 @@ export class RedisScript {
    * call, which the NOSCRIPT retry of `run` would not guarantee. For calls that later commands
    * on the same connection depend on (the job add that follows an admission).
    */
-  runInOrder(conn: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    return conn.eval(this.source, keys.length, ...keys, ...args);
+  async runInOrder(conn: Redis, input: In): Promise<Out> {
+    const { keys, args } = this.encode(input);
+    return this.codec.decode(await conn.eval(this.source, keys.length, ...keys, ...args), input);
+  }
+
+  private encode(input: In): ScriptCall {
+    const call = this.codec.encode(input);
+    if (this.numberOfKeys !== undefined && call.keys.length !== this.numberOfKeys)
+      throw new Error(`bug: script ${this.file} takes ${this.numberOfKeys} keys, was given ${call.keys.length}`);
+    return call;
   }
 }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { statsKey } from './names.js';
+import { RedisKeys } from './keys.js';
 
 /** One counter: how many times, and how many nanoseconds in all (Triton's StatisticDuration). */
 export interface Duration {
@@ -40,13 +40,17 @@ const ns = (ms: number) => Math.max(0, Math.round(ms * 1e6));
  * `<counter>.ns`; batch sizes are `batch.<size>.count` / `batch.<size>.ns`.
  */
 export class InferenceStatistics {
+  private readonly keys: RedisKeys;
+
   constructor(
     private readonly conn: Redis,
-    private readonly prefix: string,
-  ) {}
+    prefix: string,
+  ) {
+    this.keys = new RedisKeys(prefix);
+  }
 
   async recordRequest(model: string, version: string, r: RequestRecord): Promise<void> {
-    const key = statsKey(this.prefix, model, version);
+    const key = this.keys.stats(model, version);
     const p = this.conn.pipeline();
     const add = (field: string, ms: number) => p.hincrby(key, `${field}.count`, 1).hincrby(key, `${field}.ns`, ns(ms));
     if (!r.ok) {
@@ -69,7 +73,7 @@ export class InferenceStatistics {
 
   /** One execution of the model (a batch of `size` items), by the worker that ran it. */
   async recordExecution(model: string, version: string, size: number, computeMs: number): Promise<void> {
-    const key = statsKey(this.prefix, model, version);
+    const key = this.keys.stats(model, version);
     await this.conn
       .pipeline()
       .hincrby(key, 'execution_count', 1)
@@ -79,7 +83,7 @@ export class InferenceStatistics {
   }
 
   async read(model: string, version: string): Promise<ModelVersionStats> {
-    return parseStats(await this.conn.hgetall(statsKey(this.prefix, model, version)));
+    return parseStats(await this.conn.hgetall(this.keys.stats(model, version)));
   }
 }
 

@@ -1,6 +1,6 @@
 import { ServiceError, type InstanceGroup, type ModelSpec, type Tensor } from '@tessera/contract';
 import { createOrtRunner } from './ort-runner.js';
-import { modelKey } from './protocol.js';
+import { modelKey } from '@tessera/contract';
 import type { LoadResult, OrtRunner, OrtRunnerOptions, Provider, RunResult } from './types.js';
 
 /** One model's instances on this worker: a runner (an inference thread) per instance. */

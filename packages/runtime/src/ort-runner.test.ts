@@ -47,7 +47,7 @@ test('load reports names, metadata and provider; run returns every output in con
   const x = fp32('x', [2, 4], [-1, 2, 0.5, 3, 4, -2, 1, 0]);
   const result = await runner.run(model, [x]);
   assert.equal(result.provider, 'cpu');
-  assert.ok(result.computeMs >= 0 && result.computeMs < 5_000);
+  assert.ok(Number.isFinite(result.computeMs) && result.computeMs >= 0, `computeMs ${result.computeMs}`);
   const [idx, y] = result.outputs;
   assert.deepEqual({ ...idx, data: undefined }, { name: 'idx', datatype: 'INT64', shape: [2], data: undefined });
   assert.ok(idx!.data instanceof BigInt64Array);
@@ -109,21 +109,20 @@ test('reset recreates the session and it keeps working', async () => {
   assert.deepEqual([...result.outputs[0]!.data], [1, 0, 1, 0]);
 });
 
-/** Longest gap between 5 ms timer ticks on this thread while `work` runs. */
-async function longestTimerGap(work: () => Promise<unknown>): Promise<number> {
-  let last = performance.now();
-  let maxGap = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    maxGap = Math.max(maxGap, now - last);
-    last = now;
-  }, 5);
-  try {
-    await work();
-  } finally {
-    clearInterval(timer);
+/**
+ * Event-loop turns this thread gets while `work` is in flight. A call that blocks the thread
+ * leaves it at most one turn (the one before the blocking part starts), however long it runs.
+ */
+async function turnsDuring(work: Promise<unknown>): Promise<number> {
+  let done = false;
+  const finished = work.finally(() => (done = true));
+  let turns = 0;
+  while (!done) {
+    await new Promise((resolve) => setImmediate(resolve));
+    turns++;
   }
-  return Math.max(maxGap, performance.now() - last);
+  await finished;
+  return turns;
 }
 
 const rowsOf = (rows: number): Tensor => ({
@@ -138,37 +137,26 @@ test('onnxruntime-node run blocks the JavaScript thread that calls it (why sessi
   const model = dir.write({ ...matmulChain(), name: 'direct_chain' });
   const session = await ort.InferenceSession.create(model.file, { intraOpNumThreads: 1, executionMode: 'sequential' });
   const x = rowsOf(4000);
-  let ms = 0;
-  const gap = await longestTimerGap(async () => {
-    const started = performance.now();
-    await session.run({ x: new ort.Tensor('float32', x.data, x.shape) });
-    ms = performance.now() - started;
-  });
+  const turns = await turnsDuring(session.run({ x: new ort.Tensor('float32', x.data, x.shape) }));
   await session.release();
-  t.diagnostic(`direct run on the main thread: ${ms.toFixed(0)} ms; longest timer gap ${gap.toFixed(0)} ms`);
-  assert.ok(gap >= ms * 0.8, `the timer stalled for ${gap} ms of a ${ms} ms run`);
+  t.diagnostic(`direct run on the main thread: ${turns} event-loop turn(s) while it ran`);
+  assert.ok(turns <= 2, `the main thread got ${turns} turns during the run`);
 });
 
-test('the main thread keeps ticking while a long batch runs on the inference thread', async (t) => {
+test('the main thread keeps turning while a long batch runs on the inference thread', async (t) => {
   const model = dir.write(matmulChain());
   await runner.load(model);
-  // Grow the batch until it takes long enough to matter on this machine.
-  for (let rows = 4000; ; rows *= 2) {
-    let computeMs = 0;
-    const gap = await longestTimerGap(async () => {
-      const result = await runner.run(model, [rowsOf(rows)]);
-      assert.deepEqual(result.outputs[0]!.shape, [rows, 512]);
+  // The batch the direct run above blocks the thread with: here the thread keeps serving its
+  // event loop (many turns, where a blocked thread gets at most two).
+  let computeMs = 0;
+  const turns = await turnsDuring(
+    runner.run(model, [rowsOf(4000)]).then((result) => {
+      assert.deepEqual(result.outputs[0]!.shape, [4000, 512]);
       computeMs = result.computeMs;
-    });
-    t.diagnostic(
-      `${rows} rows: ${computeMs.toFixed(0)} ms on the inference thread; longest main-thread timer gap ${gap.toFixed(1)} ms`,
-    );
-    assert.ok(gap < 50, `timer gap ${gap} ms`);
-    if (computeMs >= 300 || rows >= 32_000) {
-      assert.ok(computeMs >= 300, `the batch never took long (${computeMs} ms)`);
-      break;
-    }
-  }
+    }),
+  );
+  t.diagnostic(`${computeMs.toFixed(0)} ms on the inference thread; ${turns} main-thread event-loop turns meanwhile`);
+  assert.ok(turns > 2, `the main thread got ${turns} turns during the run`);
 });
 
 test('close is idempotent and later calls are refused', async () => {
@@ -184,12 +172,12 @@ test('close is idempotent and later calls are refused', async () => {
   assert.equal(own.provider(model), undefined);
 });
 
-test('close waits for a running batch instead of killing the thread under it', async () => {
+test('close waits for a batch already handed to the inference thread instead of killing the thread under it', async () => {
   const own = await createOrtRunner({ ...cpuOptions, logger: recordingLogger().logger });
   const model = dir.write({ ...matmulChain(), name: 'closing_busy' });
   await own.load(model);
+  // Whether the thread has begun the batch or not when close() comes, the batch is answered.
   const running = own.run(model, [rowsOf(4000)]);
-  await new Promise((resolve) => setTimeout(resolve, 20));
   await own.close();
   assert.deepEqual((await running).outputs[0]!.shape, [4000, 512]);
 });

@@ -1,16 +1,8 @@
 import { Worker } from 'node:worker_threads';
-import { ServiceError, type ModelSpec, type Tensor } from '@tessera/contract';
+import { modelKey, ServiceError, type ModelSpec, type Tensor } from '@tessera/contract';
 import { limitAddressSpaceGrowth, liftAddressSpaceLimit } from './address-space.js';
 import { classifyRunError } from './errors.js';
-import {
-  modelKey,
-  type LoadInfo,
-  type Ready,
-  type Reply,
-  type Request,
-  type ThreadConfig,
-  type WireError,
-} from './protocol.js';
+import { type LoadInfo, type Ready, type Reply, type Request, type ThreadConfig, type WireError } from './protocol.js';
 import { providerPlan } from './providers.js';
 import type { LoadResult, Logger, OrtRunner, OrtRunnerOptions, Provider, RunResult } from './types.js';
 
@@ -43,6 +35,8 @@ class ThreadedOrtRunner implements OrtRunner {
   readonly #opts: OrtRunnerOptions;
   readonly #log: Logger;
   readonly #pending = new Map<number, Pending>();
+  /** Calls made but not yet sent to the thread (waiting for it to start). */
+  readonly #entering = new Set<Promise<Worker>>();
   readonly #providers = new Map<string, Provider>();
   #nextId = 1;
   #thread: Worker | undefined;
@@ -128,7 +122,14 @@ class ThreadedOrtRunner implements OrtRunner {
     req: Outgoing & { kind: K },
     transfer: ArrayBuffer[] = [],
   ): Promise<Success<K>> {
-    const worker = await this.#ensureThread();
+    const entering = this.#ensureThread();
+    this.#entering.add(entering);
+    let worker: Worker;
+    try {
+      worker = await entering;
+    } finally {
+      this.#entering.delete(entering);
+    }
     const id = this.#nextId++;
     return new Promise<Success<K>>((resolve, reject) => {
       this.#pending.set(id, { resolve: (r) => resolve(r as Success<K>), reject });
@@ -249,6 +250,9 @@ class ThreadedOrtRunner implements OrtRunner {
   }
 
   async #shutdown(): Promise<void> {
+    // A call made before close() reaches the thread ahead of the close message: sent after it,
+    // a run would find its sessions released, load them again and be terminated mid-run.
+    await Promise.allSettled([...this.#entering]);
     const worker = this.#thread;
     if (worker !== undefined && this.#ready !== undefined) {
       // Queued behind in-flight batches, so they finish before the sessions are released.

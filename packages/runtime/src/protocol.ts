@@ -48,7 +48,3 @@ export interface Ready {
   kind: 'ready';
   ortVersion: string | undefined;
 }
-
-export function modelKey(model: Pick<ModelSpec, 'name' | 'version'>): string {
-  return `${model.name}@${model.version}`;
-}

@@ -5,12 +5,13 @@ import ort from 'onnxruntime-node';
 import {
   datatypeFromOrt,
   datatypeInfo,
+  modelKey,
   ServiceError,
   type ModelSpec,
   type Tensor,
   type TensorData,
 } from '@tessera/contract';
-import { modelKey, type LoadInfo, type ThreadConfig } from './protocol.js';
+import type { LoadInfo, ThreadConfig } from './protocol.js';
 import type { IoInfo, Provider } from './types.js';
 
 interface Entry {

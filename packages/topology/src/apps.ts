@@ -55,6 +55,8 @@ export interface ServiceOptions {
   redisUrl?: string;
   modelRepository?: string;
   logLevel?: string;
+  /** Told about the process as soon as it is spawned, before it is up (so that it can be stopped meanwhile). */
+  onSpawn?: (process: ManagedProcess) => void;
 }
 
 export interface ApiOptions extends ServiceOptions {
@@ -117,6 +119,7 @@ async function startService(
     stopSignal: 'SIGTERM',
     stopTimeoutMs,
   });
+  options.onSpawn?.(proc);
   if (healthUrl && options.waitUntilLive !== false) {
     try {
       await waitForHttp(healthUrl, {

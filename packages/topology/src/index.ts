@@ -45,7 +45,8 @@ export {
   type WorkerOptions,
   type ServiceHandle,
 } from './apps.js';
-export { startStack, type StackOptions, type Stack, type ServiceKind, type ProcessExitEvent } from './stack.js';
+export { Stack, startStack } from './stack.js';
+export type { StackOptions, ServiceKind, ProcessExitEvent } from './stack-options.js';
 export { assignDevices, cudaDevices, detectGpus, parseCudaDevices } from './devices.js';
 export { createApiKey, type ApiKeyOptions, type CreatedApiKey } from './keys.js';
 export { startSentinelGroup, type SentinelGroup, type SentinelGroupOptions } from './sentinel.js';

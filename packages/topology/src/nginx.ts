@@ -115,6 +115,8 @@ export interface NginxOptions extends NginxConfOptions {
   logDir?: string;
   name?: string;
   echo?: boolean | NodeJS.WritableStream;
+  /** Told about the process as soon as it is spawned, before it is up (so that it can be stopped meanwhile). */
+  onSpawn?: (process: ManagedProcess) => void;
   startTimeoutMs?: number;
 }
 
@@ -182,6 +184,7 @@ export async function startNginx(options: NginxOptions): Promise<NginxHandle> {
     stopSignal: 'SIGQUIT',
     stopTimeoutMs: 10_000,
   });
+  options.onSpawn?.(proc);
   const host =
     options.listenAddress && options.listenAddress !== '*' && options.listenAddress !== '0.0.0.0'
       ? options.listenAddress

@@ -33,7 +33,11 @@ export const SERVICE_COMMANDS = [
   '+info',
 ] as const;
 
-/** Key families the worker touches (BullMQ's queues, replies, large inputs, heartbeats, idempotency, admission, cache, inference statistics, repository control). */
+/**
+ * Key families the worker touches (BullMQ's queues, replies, large inputs, heartbeats, idempotency,
+ * admission, cache, inference statistics, repository control). The names come from RedisKeys
+ * (packages/queue/src/keys.ts); redis-auth.test.ts checks every key the worker uses against this list.
+ */
 export const WORKER_KEY_FAMILIES = [
   'infer.*',
   'reply:*',

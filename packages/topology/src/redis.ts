@@ -26,6 +26,8 @@ export interface RedisOptions {
   auth?: boolean;
   /** The users' passwords, instead of those kept in `dir` (servers that replicate each other share them). */
   credentials?: RedisCredentials;
+  /** Told about the process as soon as it is spawned, before it is up (so that it can be stopped meanwhile). */
+  onSpawn?: (process: ManagedProcess) => void;
   /** QUEUE_PREFIX of the services (the worker user's keys); QUEUE_PREFIX or 'tessera' by default. */
   prefix?: string;
   /** Redis' `maxmemory`; REDIS_MAXMEMORY or 1gb by default. */
@@ -128,6 +130,7 @@ export async function startRedis(options: RedisOptions): Promise<RedisHandle> {
     stopSignal: 'SIGTERM',
     stopTimeoutMs: 5000,
   });
+  options.onSpawn?.(proc);
   try {
     const auth = credentials && { user: 'admin', password: credentials.admin };
     // Replaying a large append-only file takes a while: the server answers LOADING until done.

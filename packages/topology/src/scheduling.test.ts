@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cpuScheduling, ManagedProcess, scheduledCommand } from './process.js';
+import { waitFor } from './wait.js';
 
 const SCHED_BATCH = 3;
 const policyOf = (pid: number): number =>
@@ -21,11 +22,13 @@ test('children run under SCHED_BATCH by default, under the default policy with n
   assert.equal(process.platform, 'linux', 'the services are started on Linux (chrt from util-linux)');
   const batch = await ManagedProcess.start({ name: 'sleeper', command: 'sleep', args: ['30'], logFile: logFile() });
   t.after(() => batch.stop({ timeoutMs: 1000 }));
-  await new Promise((r) => setTimeout(r, 100)); // chrt has exec'd sleep by now
-  assert.match(
-    readFileSync(`/proc/${batch.pid}/cmdline`, 'utf8'),
-    /^sleep\0/,
-    'the pid is the command itself, not a wrapper',
+  // The pid is the command itself, not a wrapper: chrt execs it (a wrapper never becomes sleep).
+  await waitFor(
+    'chrt to exec sleep',
+    async () => readFileSync(`/proc/${batch.pid}/cmdline`, 'utf8').startsWith('sleep\0'),
+    {
+      intervalMs: 5,
+    },
   );
   assert.equal(policyOf(batch.pid), SCHED_BATCH);
 

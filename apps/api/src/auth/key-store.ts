@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { RedisKeys } from '@tessera/queue';
 import { generateKey, keyId, matchesHash } from './key-format.js';
 
 export const SCOPES = ['infer', 'admin'] as const;
@@ -32,8 +33,6 @@ export interface NewKeyOptions {
   cacheGroup?: string | undefined;
 }
 
-const recordKey = (prefix: string, id: string) => `${prefix}:apikey:${id}`;
-const indexKey = (prefix: string) => `${prefix}:apikeys`;
 const CACHE_LIMIT = 10_000;
 
 /**
@@ -42,12 +41,15 @@ const CACHE_LIMIT = 10_000;
  */
 export class KeyStore {
   private readonly cache = new Map<string, { at: number; record: ApiKeyRecord | null }>();
+  private readonly keys: RedisKeys;
 
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
     private readonly cacheMs = 1000,
-  ) {}
+  ) {
+    this.keys = new RedisKeys(prefix);
+  }
 
   /** Creates a key; the returned `key` is the only time it exists outside the client. */
   async create(opts: NewKeyOptions): Promise<{ key: string; record: ApiKeyRecord }> {
@@ -63,16 +65,16 @@ export class KeyStore {
       createdAt: new Date().toISOString(),
       hash,
     };
-    const created = await this.redis.set(recordKey(this.prefix, id), JSON.stringify(record), 'NX');
+    const created = await this.redis.set(this.keys.apiKey(id), JSON.stringify(record), 'NX');
     if (created !== 'OK') throw new Error('key id collision; try again');
-    await this.redis.sadd(indexKey(this.prefix), id);
+    await this.redis.sadd(this.keys.apiKeys, id);
     return { key, record };
   }
 
   async list(): Promise<ApiKeyRecord[]> {
-    const ids = await this.redis.smembers(indexKey(this.prefix));
+    const ids = await this.redis.smembers(this.keys.apiKeys);
     if (ids.length === 0) return [];
-    const raws = await this.redis.mget(ids.map((id) => recordKey(this.prefix, id)));
+    const raws = await this.redis.mget(ids.map((id) => this.keys.apiKey(id)));
     return raws
       .flatMap((r) => (r ? [JSON.parse(r) as ApiKeyRecord] : []))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
@@ -82,7 +84,7 @@ export class KeyStore {
   async revoke(idOrName: string): Promise<ApiKeyRecord[]> {
     const victims = (await this.list()).filter((r) => r.id === idOrName || r.name === idOrName);
     for (const r of victims) {
-      await this.redis.multi().del(recordKey(this.prefix, r.id)).srem(indexKey(this.prefix), r.id).exec();
+      await this.redis.multi().del(this.keys.apiKey(r.id)).srem(this.keys.apiKeys, r.id).exec();
     }
     return victims;
   }
@@ -104,7 +106,7 @@ export class KeyStore {
     const now = Date.now();
     const hit = this.cache.get(id);
     if (hit && now - hit.at < this.cacheMs) return hit.record;
-    const raw = await this.redis.get(recordKey(this.prefix, id));
+    const raw = await this.redis.get(this.keys.apiKey(id));
     const record = raw ? (JSON.parse(raw) as ApiKeyRecord) : null;
     if (this.cacheMs > 0) {
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();

@@ -1,11 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { RedisKeys } from '@tessera/queue';
 
 /** The dashboard's cookie: an opaque session id, never the key it was signed in with. */
 export const SESSION_COOKIE = 'tessera_session';
 
 const FORMAT = /^[A-Za-z0-9_-]{43}$/;
-const sessionKey = (prefix: string, id: string) => `${prefix}:session:${createHash('sha256').update(id).digest('hex')}`;
 
 /**
  * Dashboard sessions in Redis, shared by every replica: 256 random bits per id, stored under the
@@ -13,25 +13,29 @@ const sessionKey = (prefix: string, id: string) => `${prefix}:session:${createHa
  * and a TTL. A session is only as good as its key: revoking the key ends it (see authenticate).
  */
 export class SessionStore {
+  private readonly keys: RedisKeys;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
     readonly ttlS: number,
-  ) {}
+  ) {
+    this.keys = new RedisKeys(prefix);
+  }
 
   async create(keyId: string): Promise<string> {
     const id = randomBytes(32).toString('base64url');
-    await this.redis.set(sessionKey(this.prefix, id), keyId, 'EX', this.ttlS);
+    await this.redis.set(this.keys.session(id), keyId, 'EX', this.ttlS);
     return id;
   }
 
   /** The key id of a live session; null for an unknown, expired or malformed id. */
   async keyIdOf(id: string): Promise<string | null> {
-    return FORMAT.test(id) ? this.redis.get(sessionKey(this.prefix, id)) : null;
+    return FORMAT.test(id) ? this.redis.get(this.keys.session(id)) : null;
   }
 
   async end(id: string): Promise<void> {
-    if (FORMAT.test(id)) await this.redis.del(sessionKey(this.prefix, id));
+    if (FORMAT.test(id)) await this.redis.del(this.keys.session(id));
   }
 }
 

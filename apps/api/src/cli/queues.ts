@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { queueName } from '@tessera/queue';
 import { drainQueue, pauseQueue, queueStatus, resumeQueue } from '../admin/queue-ops.js';
@@ -14,9 +15,13 @@ const USAGE = `usage: queues <status|pause|resume|drain> <model>
 The same as POST /admin/models/<model>/<action> with an admin key. Reads REDIS_URL and QUEUE_PREFIX.`;
 
 async function main(): Promise<void> {
-  const [command, model] = process.argv.slice(2);
-  if (!command || command === '--help' || command === '-h') return void process.stdout.write(`${USAGE}\n`);
-  if (!model) fail(USAGE, 2);
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h', default: false } },
+  });
+  const [command, model, ...extra] = positionals;
+  if (values.help || !command) return void process.stdout.write(`${USAGE}\n`);
+  if (!model || extra.length > 0) fail(USAGE, 2);
   const { config, redis } = connect();
   const queue = new Queue(queueName(model), { connection: redis, prefix: config.QUEUE_PREFIX });
   try {

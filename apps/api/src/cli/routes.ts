@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { parseArgs } from 'node:util';
 import { loadApiConfig } from '@tessera/config';
 import { loadRepository } from '@tessera/model-repository';
 import { createLogger } from '@tessera/telemetry';
@@ -16,15 +17,17 @@ declared public nor behind authentication). Reads the API's configuration (REDIS
 MODEL_REPOSITORY, ...) and builds the app as a replica does, without listening.`;
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h')) return void process.stdout.write(`${USAGE}\n`);
+  const { values } = parseArgs({
+    options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  if (values.help) return void process.stdout.write(`${USAGE}\n`);
   const config = loadApiConfig();
   const logger = createLogger({ service: 'api', level: 'silent' });
   const repository = await loadRepository(config.MODEL_REPOSITORY);
   const ctx = createContext(config, logger, repository, await loadPipelines(config, repository));
   try {
     const table = routeTable(createServer(ctx));
-    if (args.includes('--json')) process.stdout.write(`${JSON.stringify(table)}\n`);
+    if (values.json) process.stdout.write(`${JSON.stringify(table)}\n`);
     else for (const r of table) process.stdout.write(`${r.method.padEnd(7)} ${r.path.padEnd(48)} ${r.access}\n`);
   } finally {
     await ctx.close();

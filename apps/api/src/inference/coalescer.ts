@@ -1,5 +1,4 @@
-import { ServiceError, type ModelSpec } from '@tessera/contract';
-import { modelKey } from '@tessera/queue';
+import { modelKey, ServiceError, type ModelSpec } from '@tessera/contract';
 import type { Admitted, JobEnqueuer } from './enqueue.js';
 import type { Submission } from './submission.js';
 
@@ -58,7 +57,7 @@ export class JobCoalescer {
 
   /** Call once a request this coalescer enqueued got its answer (or gave up waiting). */
   answered(model: ModelSpec): void {
-    const key = modelKey(model.name, model.version);
+    const key = modelKey(model);
     const n = (this.waiting.get(key) ?? 1) - 1;
     if (n > 0) this.waiting.set(key, n);
     else this.waiting.delete(key);
@@ -67,7 +66,7 @@ export class JobCoalescer {
   /** The request's admission and job, once its group has been enqueued (see Admitted). */
   submit(sub: Submission): Promise<Admitted> {
     const { model } = sub;
-    const served = modelKey(model.name, model.version);
+    const served = modelKey(model);
     const key = `${served}#${sub.priority ?? ''}`;
     let group = this.open.get(key);
     if (!group) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ApiConfig } from '@tessera/config';
 import { ServiceError, type InferJobResult, type ModelSpec, type ValidatedRequest } from '@tessera/contract';
-import type { IdempotencyStore, InferenceStatistics, RequestRecord, WorkerRegistry } from '@tessera/queue';
+import type { IdempotencyStore, InferenceStatistics, RedisKeys, RequestRecord, WorkerRegistry } from '@tessera/queue';
 import { tracing, type Logger } from '@tessera/telemetry';
 import { elapsedMs } from '../http/middleware/request-id.js';
 import { traceparentOf } from '../http/middleware/trace.js';
@@ -45,8 +45,8 @@ export interface InferDeps {
   workers: WorkerRegistry;
   coalescer: JobCoalescer;
   waiter: Waiter;
-  /** Where large inputs' bytes are stored (blobKeyPrefix). */
-  blobPrefix: string;
+  /** Redis key names: large inputs' bytes are stored under `blob()`. */
+  keys: RedisKeys;
 }
 
 const NOTHING_RAN = { queueMs: 0, computeMs: 0, batchSize: 0 };
@@ -202,7 +202,7 @@ export class Infer {
       rate: chargeOf(call.rateCharge, opts.chargeEachCall),
       share: queueShare(call, queueCap, this.deps.config.KEY_QUEUE_SHARE_PERCENT),
     };
-    const queue = { priority: policy.priority, queueCap, blobPrefix: this.deps.blobPrefix };
+    const queue = { priority: policy.priority, queueCap, keys: this.deps.keys };
     return buildSubmission(model, request, part, admission, queue);
   }
 

@@ -1,4 +1,4 @@
-import { ServiceError, type ModelSpec } from '@tessera/contract';
+import { modelKey, ServiceError, type ModelSpec } from '@tessera/contract';
 import type { WorkerRegistry } from '@tessera/queue';
 
 /** Fails fast with 503 when no live worker serves the model, instead of queueing into a void. */
@@ -12,5 +12,5 @@ export async function requireServed(workers: WorkerRegistry, model: ModelSpec): 
   const first = serving[0];
   if (!first)
     throw new ServiceError('not_ready', `no live worker serves model '${model.name}' version ${model.version}`);
-  return first.providers[`${model.name}@${model.version}`] ?? 'unknown';
+  return first.providers[modelKey(model)] ?? 'unknown';
 }

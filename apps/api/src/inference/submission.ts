@@ -7,7 +7,7 @@ import {
   type ValidatedRequest,
   type WireTensor,
 } from '@tessera/contract';
-import type { AdmissionRequest, QueueShare } from '@tessera/queue';
+import type { AdmissionRequest, QueueShare, RedisKeys } from '@tessera/queue';
 import type { InferenceCall } from './call.js';
 
 /** A large input's raw bytes, stored under its own key before the job that names it is added. */
@@ -40,20 +40,20 @@ type AdmissionFields = Omit<AdmissionRequest, 'requestId' | 'items' | 'deadline'
 
 /**
  * The submission of a validated request. Inputs of BLOB_MIN_BYTES or more travel apart, raw,
- * under `<blobPrefix><requestId>:<input index>` (see WireTensor.blob).
+ * under their own keys (RedisKeys.blob, see WireTensor.blob).
  */
 export function buildSubmission(
   model: ModelSpec,
   request: ValidatedRequest,
   fields: PartFields,
   admission: AdmissionFields,
-  queue: { priority: number | undefined; queueCap: number; blobPrefix: string },
+  queue: { priority: number | undefined; queueCap: number; keys: RedisKeys },
 ): Submission {
   const blobs: Blob[] = [];
   const inputs = request.tensors.map((t, i): WireTensor => {
     const bytes = bytesOf(t.data);
     if (bytes.byteLength < BLOB_MIN_BYTES) return toWire(t);
-    const key = `${queue.blobPrefix}${fields.requestId}:${i}`;
+    const key = queue.keys.blob(fields.requestId, i);
     blobs.push({ key, bytes });
     return { name: t.name, datatype: t.datatype, shape: [...t.shape], b64: '', blob: key };
   });

@@ -1,5 +1,6 @@
 import {
   metadataShape,
+  modelKey,
   type ModelMetadataResponse,
   type ModelSpec,
   type ServerMetadataResponse,
@@ -36,7 +37,7 @@ export async function modelMetadata(ctx: ApiContext, model: ModelSpec): Promise<
   };
   const workers = await ctx.workers.live().catch(() => undefined);
   if (!workers) return body;
-  const key = `${model.name}@${model.version}`;
+  const key = modelKey(model);
   const providers = [...new Set(workers.flatMap((w) => (w.providers[key] ? [w.providers[key]!] : [])))];
   body.parameters = {
     version: model.version,

@@ -1,6 +1,6 @@
 import type { ApiConfig } from '@tessera/config';
-import type { Datatype, ModelSpec, TensorSpec } from '@tessera/contract';
-import { modelKey, type WorkerInfo } from '@tessera/queue';
+import { modelKey, type Datatype, type ModelSpec, type TensorSpec } from '@tessera/contract';
+import type { WorkerInfo } from '@tessera/queue';
 
 /** Triton's `DataType` names (model_config.proto) for the OIP datatypes. */
 const TRITON_TYPE: Record<Datatype | 'BYTES', string> = {
@@ -34,7 +34,7 @@ export function tritonModelConfig(
   workers: readonly WorkerInfo[],
   config: ApiConfig,
 ): Record<string, unknown> {
-  const key = modelKey(model.name, model.version);
+  const key = modelKey(model);
   const serving = workers.filter((w) => w.models.includes(key));
   const providers = [...new Set(serving.map((w) => w.providers[key]).filter((p): p is string => p !== undefined))];
   const caps = [...new Set(serving.map((w) => w.caps[key]).filter((c): c is number => c !== undefined && c > 0))].sort(

@@ -1,8 +1,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ServiceError, type RepositoryIndexEntry } from '@tessera/contract';
+import { modelKey, ServiceError, type RepositoryIndexEntry } from '@tessera/contract';
 import { checkModelConfig, loadRepository } from '@tessera/model-repository';
-import { connectRedis, modelKey, RepositoryControl, type Audience, type ControlState } from '@tessera/queue';
+import { connectRedis, RepositoryControl, type Audience, type ControlState } from '@tessera/queue';
 import type { ApiContext } from '../context.js';
 
 /** How long a load or unload waits for every worker and replica to apply it (Triton's are synchronous too). */
@@ -52,7 +52,7 @@ export async function repositoryIndex(
   ]);
   const served = new Set(workers.flatMap((w) => w.models));
   const rows: RepositoryIndexEntry[] = ctx.repository.all().map((m) => {
-    if (served.has(modelKey(m.name, m.version))) return { name: m.name, version: m.version, state: 'READY' };
+    if (served.has(modelKey(m))) return { name: m.name, version: m.version, state: 'READY' };
     const loadedAt = state?.entries.get(m.name)?.at ?? 0;
     return Date.now() - loadedAt < LOADING_MS
       ? {
@@ -130,7 +130,7 @@ export async function loadModel(ctx: ApiContext, name: string, parameters: Recor
     throw new ServiceError('bad_request', `model '${name}' has no version its version policy selects`);
   await applyEverywhere(control, 'workers', generation);
   const served = new Set((await ctx.workers.live(0)).flatMap((w) => w.models));
-  const missing = target.filter((v) => !served.has(modelKey(name, v)));
+  const missing = target.filter((v) => !served.has(modelKey({ name, version: v })));
   if (missing.length > 0)
     throw new ServiceError(
       'not_ready',

@@ -5,6 +5,13 @@ import { classifyRunError, createOrtRunner, isOutOfMemoryError } from '@tessera/
 
 const SILENT = { info() {}, warn() {}, error() {} };
 
+/** One version for every model, or a version per model name (models not named get their default). */
+export type VersionChoice = string | Readonly<Record<string, string>>;
+
+export function versionFor(choice: VersionChoice | undefined, model: string): string | undefined {
+  return typeof choice === 'string' ? choice : choice?.[model];
+}
+
 export interface LocalInfer {
   infer: Infer;
   /** Batch sizes run per model, in order. */
@@ -21,16 +28,19 @@ export async function createLocalInfer(
   repoDir: string,
   models: readonly string[],
   threads = 2,
-  version?: string,
+  version?: VersionChoice,
 ): Promise<LocalInfer> {
   const repository = await loadRepository(repoDir);
-  // One version for every model (its default when not given), as a request with `version` gets.
-  const lookup = (name: string) => repository.get(name, version);
+  // One version for every model (its default when not given), as a request with `version` gets;
+  // a version per model attributes a difference between versions to one model.
+  const lookup = (name: string) => repository.get(name, versionFor(version, name));
   const runner = await createOrtRunner({ device: 'cpu', cudaDeviceId: 0, intraOpNumThreads: threads, logger: SILENT });
   for (const name of models) {
     const spec = lookup(name);
     if (!spec)
-      throw new Error(`model repository ${repoDir} has no model '${name}'${version ? ` version ${version}` : ''}`);
+      throw new Error(
+        `model repository ${repoDir} has no model '${name}'${version ? ` version ${versionFor(version, name)}` : ''}`,
+      );
     await runner.load(spec);
   }
   const batches = new Map<string, number[]>();

@@ -1,7 +1,7 @@
 import type { Recognized } from '../ctc-decode.js';
 import { createOcrLinePipeline } from '../ocr-line-pipeline.js';
 import { createOcrPipeline, type OcrLine } from '../ocr-pipeline.js';
-import { createLocalInfer, type LocalInfer } from './local-infer.js';
+import { createLocalInfer, type LocalInfer, type VersionChoice } from './local-infer.js';
 import { boundsOf, scoreTexts, textAt, withoutSpaces, type TextScore } from './metrics.js';
 import { renderLines, renderPages } from './render-test-set.js';
 
@@ -22,6 +22,16 @@ export interface VersionAgreement {
 }
 
 const OCR_MODELS = ['ocr-det', 'ocr-cls', 'ocr-rec'];
+
+/** The key of a version's accuracy: the version itself, or `model@version,…` for a version per model. */
+export function versionKey(choice: VersionChoice): string {
+  return typeof choice === 'string'
+    ? choice
+    : Object.entries(choice)
+        .map(([m, v]) => `${m}@${v}`)
+        .join(',');
+}
+
 const share = (k: number, n: number) => (n === 0 ? 0 : Math.round((k / n) * 10000) / 10000);
 
 async function read<T>(pngs: Buffer[], predict: (body: Record<string, unknown>) => Promise<unknown[]>): Promise<T[]> {
@@ -35,15 +45,17 @@ async function read<T>(pngs: Buffer[], predict: (body: Record<string, unknown>) 
 
 /**
  * Reads rendered lines and pages with two versions of the OCR models (every model at the same
- * version, as a request with `version` does) and compares them with each other and with the
+ * version, as a request with `version` does, or a version per model to find which model's
+ * version makes a difference) and compares them with each other and with the
  * drawn text: lines read identically, lines of pages found with identical text (matched by
  * the first version's boxes), whole pages identical, and each version's character error rate.
  */
 export async function compareOcrVersions(
   repoDir: string,
-  versions: [string, string],
+  versions: [VersionChoice, VersionChoice],
   sample: { lines: number; pages: number },
 ): Promise<VersionAgreement> {
+  const keys = versions.map(versionKey);
   const infers: LocalInfer[] = [];
   try {
     for (const v of versions) infers.push(await createLocalInfer(repoDir, OCR_MODELS, 2, v));
@@ -100,7 +112,7 @@ export async function compareOcrVersions(
           lines.length,
         ),
         accuracy: Object.fromEntries(
-          versions.map((v, k) => [
+          keys.map((v, k) => [
             v,
             scoreTexts(lines.map((l, i) => ({ predicted: lineReads[k]![i]!.text, truth: l.text }))),
           ]),
@@ -112,7 +124,7 @@ export async function compareOcrVersions(
         linesIdentical: share(linesSame, pageLines),
         linesIdenticalIgnoringSpaces: share(linesLoose, pageLines),
         pagesIdentical: share(pagesSame, pages.length),
-        accuracy: Object.fromEntries(versions.map((v, k) => [v, scoreTexts(truth[k]!)])),
+        accuracy: Object.fromEntries(keys.map((v, k) => [v, scoreTexts(truth[k]!)])),
       },
     };
   } finally {

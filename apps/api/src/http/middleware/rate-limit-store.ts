@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ClientRateLimitInfo, IncrementResponse, Options, Store } from 'express-rate-limit';
-import { RedisScript } from '@tessera/queue';
+import { incrementCounters, type CounterState } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import { withTimeout } from '../../inference/with-timeout.js';
 
@@ -8,25 +8,6 @@ import { withTimeout } from '../../inference/with-timeout.js';
 export function isDown(redis: Redis): boolean {
   return redis.status === 'reconnecting' || redis.status === 'close' || redis.status === 'end';
 }
-
-// KEYS: the counters of the batch. ARGV: the window, then the hits to add per key, in KEYS order.
-// Per key, in order: its new total, then the milliseconds left in its window. A key that is new
-// (or lost its expiry) starts its window now.
-const INCREMENT = new RedisScript(`
-local window = tonumber(ARGV[1])
-local out = {}
-for i, key in ipairs(KEYS) do
-  local total = redis.call('INCRBY', key, ARGV[i + 1])
-  local ttl = redis.call('PTTL', key)
-  if ttl < 0 then
-    redis.call('PEXPIRE', key, window)
-    ttl = window
-  end
-  out[#out + 1] = total
-  out[#out + 1] = ttl
-end
-return out
-`);
 
 export interface RedisRateLimitStoreOptions {
   redis: Redis;
@@ -113,16 +94,11 @@ export class RedisRateLimitStore implements Store {
 
   /** Runs one batch and answers everyone waiting on it; never rejects. */
   private async send(batch: Map<string, Waiter[]>): Promise<void> {
-    const keys = [...batch.keys()].map((key) => this.prefix + key);
     const waiters = [...batch.values()];
-    let out: unknown[];
+    const counters = [...batch].map(([key, waiting]) => ({ key: this.prefix + key, hits: waiting.length }));
+    let out: CounterState[];
     try {
-      const reply = await this.command((redis) =>
-        INCREMENT.run(redis, keys, [this.windowMs, ...waiters.map((w) => w.length)]),
-      );
-      if (!Array.isArray(reply) || reply.length !== 2 * keys.length)
-        throw new Error(`unexpected reply from the rate limit script: ${JSON.stringify(reply)}`);
-      out = reply;
+      out = await this.command((redis) => incrementCounters.run(redis, { windowMs: this.windowMs, counters }));
     } catch (err) {
       if (Date.now() - this.lastWarning > 10_000) {
         this.lastWarning = Date.now();
@@ -137,8 +113,8 @@ export class RedisRateLimitStore implements Store {
     }
     const now = Date.now();
     for (const [i, waiting] of waiters.entries()) {
-      const total = Number(out[2 * i]);
-      const resetTime = new Date(now + Number(out[2 * i + 1]));
+      const { total, ttlMs } = out[i]!;
+      const resetTime = new Date(now + ttlMs);
       for (const [j, resolve] of waiting.entries()) resolve({ totalHits: total - waiting.length + 1 + j, resetTime });
     }
   }

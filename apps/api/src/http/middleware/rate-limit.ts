@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { ServiceError } from '@tessera/contract';
+import { RedisKeys } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import type { Principal } from '../../auth/key-store.js';
 import { rateExceeded, type RateCharge } from '../../inference/rate-charge.js';
@@ -114,7 +115,7 @@ export class PerKeyRateLimit {
   constructor(private readonly opts: RateLimitOptions) {
     this.store = new RedisRateLimitStore({
       redis: opts.redis,
-      prefix: `${opts.prefix}:ratelimit:`,
+      prefix: new RedisKeys(opts.prefix).rateLimitPrefix,
       logger: opts.logger,
       timeoutMs: STORE_TIMEOUT_MS,
     });

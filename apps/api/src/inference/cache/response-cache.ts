@@ -1,5 +1,6 @@
 import type { CachePolicy, InferRequestPart, ModelSpec } from '@tessera/contract';
 import type { Principal } from '../../auth/key-store.js';
+import { RedisKeys } from '@tessera/queue';
 import type { Counter } from '@tessera/telemetry';
 
 export type CacheOutcome = 'hit' | 'miss';
@@ -15,21 +16,25 @@ export function cacheTenant(principal: Pick<Principal, 'id' | 'cacheGroup'> | un
 }
 
 /**
- * Inference results in Redis under `<prefix>:cache:<tenant>:<model>:<request hash>`, with the
+ * Inference results in Redis under RedisKeys.cacheEntry (`<prefix>:cache:<tenant>:<model>:<request hash>`), with the
  * model's TTL, never larger than its size bound, and all entries together within `budgetBytes`
  * (cache-budget.ts in the queue package). Nothing here talks to Redis: the lookup rides on the
  * admission script (see JobCoalescer), and the worker stores a success in the script that
  * delivers its reply, so the cache adds no round trip to a request.
  */
 export class ResponseCache {
+  private readonly keys: RedisKeys;
+
   constructor(
-    private readonly prefix: string,
+    prefix: string,
     private readonly requests: Counter<'model' | 'result'>,
     private readonly budgetBytes?: number,
-  ) {}
+  ) {
+    this.keys = new RedisKeys(prefix);
+  }
 
   key(model: ModelSpec, hash: string, tenant: string): string {
-    return `${this.prefix}:cache:${tenant}:${model.name}:${hash}`;
+    return this.keys.cacheEntry(tenant, model.name, hash);
   }
 
   /** Where the worker stores this request's result (see InferRequestPart.cache). */
