@@ -1,4 +1,4 @@
-import { modelKey, ServiceError, type ModelSpec } from '@tessera/contract';
+import { ServiceError, type ModelSpec } from '@tessera/contract';
 import type { Provider } from '@tessera/model-repository';
 import type { ApiContext } from '../context.js';
 
