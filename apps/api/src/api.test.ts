@@ -76,6 +76,8 @@ const infer = () =>
   fetch(`${base}/v2/models/affine/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 
 test('no reply before the deadline: 504, and the queued job is withdrawn', async () => {
+  // The stand-in is live for three heartbeat intervals after a beat, whatever the earlier tests took.
+  await heartbeat.beat();
   const res = await infer();
   assert.equal(res.status, 504);
   assert.match(((await res.json()) as { error: string }).error, /no result within 400 ms \(job waiting\)/);
@@ -95,6 +97,8 @@ test('a model no live worker serves is refused at once with 503', async () => {
 });
 
 test('a finished job whose reply was lost is answered from the job itself', async () => {
+  // The stand-in is live for three heartbeat intervals after a beat, whatever the earlier tests took.
+  await heartbeat.beat();
   // This stand-in completes jobs without pushing a reply, like a reply lost in transit.
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
   const worker = new Worker<InferJobData, InferJobSummary>(
@@ -124,6 +128,8 @@ test('a finished job whose reply was lost is answered from the job itself', asyn
 });
 
 test('a job that failed while its reply was missed is answered with the failure the worker recorded', async () => {
+  // The stand-in is live for three heartbeat intervals after a beat, whatever the earlier tests took.
+  await heartbeat.beat();
   // This stand-in fails jobs without pushing a reply, as when the worker drops a request at its
   // deadline just as the API's reply timer fires: the client gets the worker's 504, not a 500.
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
