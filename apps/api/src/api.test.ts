@@ -110,7 +110,9 @@ test('a finished job whose reply was lost is answered from the job itself', asyn
         provider: 'cpu',
         worker: `stand-in for ${job.id}`,
       };
-      return { requests: Object.fromEntries(job.data.requests.map((r) => [r.id, { ok: true as const, result }])) };
+      return {
+        requests: Object.fromEntries(job.data.requests.map((r) => [r.requestId, { ok: true as const, result }])),
+      };
     },
     { connection, prefix: 'tessera' },
   );

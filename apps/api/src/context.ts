@@ -17,8 +17,11 @@ import type { Logger } from '@tessera/telemetry';
 import { FailureLimit } from './auth/failure-limit.js';
 import { KeyStore } from './auth/key-store.js';
 import { SessionStore } from './auth/sessions.js';
-import { ResponseCache } from './cache/response-cache.js';
-import { InferClient } from './infer-client.js';
+import { ResponseCache } from './inference/cache/response-cache.js';
+import { JobCoalescer } from './inference/coalescer.js';
+import { JobEnqueuer } from './inference/enqueue.js';
+import { Infer } from './inference/infer.js';
+import { Waiter } from './inference/waiter.js';
 import { createApiMetrics, registerRedisUp, type ApiMetrics } from './metrics.js';
 
 /** Everything a route may use, built once per process and passed down whole. */
@@ -28,7 +31,8 @@ export interface ApiContext {
   repository: ModelRepository;
   redis: Redis;
   workers: WorkerRegistry;
-  inferClient: InferClient;
+  /** The inference path: admission, enqueue and wait (inference/infer.ts). */
+  infer: Infer;
   metrics: ApiMetrics;
   /** Text and image models by the name /predict knows them by. */
   pipelines: Map<string, Pipeline>;
@@ -124,6 +128,23 @@ export function createContext(
   }
   registerRedisUp(metrics.registry, redis);
 
+  const idempotency = new IdempotencyStore(redis, config.QUEUE_PREFIX);
+  const cache = new ResponseCache(config.QUEUE_PREFIX, metrics.cacheRequests, config.RESPONSE_CACHE_MAX_BYTES);
+  const statistics = new InferenceStatistics(redis, config.QUEUE_PREFIX);
+  const enqueuer = new JobEnqueuer(queueFor, admission, enqueueConnection, replies.key);
+  const infer = new Infer({
+    config,
+    logger,
+    metrics,
+    statistics,
+    cache,
+    idempotency,
+    workers,
+    coalescer: new JobCoalescer(enqueuer, config.COALESCE_WINDOW_MS),
+    waiter: new Waiter(queueFor, replies, admission, logger),
+    keys: new RedisKeys(config.QUEUE_PREFIX),
+  });
+
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -131,24 +152,16 @@ export function createContext(
     repository,
     redis,
     workers,
-    inferClient: new InferClient({
-      queueFor,
-      replies,
-      admission,
-      logger,
-      enqueueConnection,
-      prefix: config.QUEUE_PREFIX,
-      coalesceWindowMs: config.COALESCE_WINDOW_MS,
-    }),
+    infer,
     metrics,
     pipelines,
     queueFor,
     keys: new KeyStore(redis, config.QUEUE_PREFIX, config.AUTH_CACHE_MS),
     authFailures: new FailureLimit(redis, config.QUEUE_PREFIX, config.AUTH_FAILURE_LIMIT, config.RATE_LIMIT_WINDOW_MS),
     sessions: new SessionStore(redis, config.QUEUE_PREFIX, config.ADMIN_SESSION_TTL_S),
-    idempotency: new IdempotencyStore(redis, config.QUEUE_PREFIX),
-    cache: new ResponseCache(config.QUEUE_PREFIX, metrics.cacheRequests, config.RESPONSE_CACHE_MAX_BYTES),
-    statistics: new InferenceStatistics(redis, config.QUEUE_PREFIX),
+    idempotency,
+    cache,
+    statistics,
     // Every step runs even when an earlier one fails; calling twice is harmless.
     close() {
       closing ??= (async () => {

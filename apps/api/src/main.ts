@@ -6,7 +6,7 @@ import { createLogger, initTracing, startMetricsServer } from '@tessera/telemetr
 import { createContext } from './context.js';
 import { startGrpcServer } from './grpc/server.js';
 import { watchRepository } from './oip/repository.js';
-import { loadPipelines } from './pipelines.js';
+import { loadPipelines } from './inference/pipelines.js';
 import { createServer } from './server.js';
 
 const config = loadApiConfig();

@@ -1,23 +1,23 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { ApiContext } from './context.js';
-import { authentication, refuseOptions } from './middleware/access.js';
-import { accessLog } from './middleware/access-log.js';
-import { cors } from './middleware/cors.js';
+import { authentication, refuseOptions } from './http/middleware/access.js';
+import { accessLog } from './http/middleware/access-log.js';
+import { cors } from './http/middleware/cors.js';
 import { BINARY_HEADER } from '@tessera/contract';
-import { splitBinaryBody } from './middleware/binary-body.js';
-import { errorHandler, notFound } from './middleware/errors.js';
-import { limitJsonDepth } from './middleware/json-depth.js';
-import { requestId } from './middleware/request-id.js';
-import { traceRequests } from './middleware/trace.js';
-import { adminRouter } from './routes/admin.js';
-import { docsRouter } from './routes/docs.js';
-import { oipRouter } from './routes/oip.js';
-import { predictRouter } from './routes/predict.js';
-import { loginRouter } from './routes/login.js';
-import { ROUTING } from './routes/routing.js';
-import { serviceRouter } from './routes/service.js';
-import { whoamiRouter } from './routes/whoami.js';
+import { splitBinaryBody } from './http/middleware/binary-body.js';
+import { errorHandler, notFound } from './http/middleware/errors.js';
+import { limitJsonDepth } from './http/middleware/json-depth.js';
+import { requestId } from './http/middleware/request-id.js';
+import { traceRequests } from './http/middleware/trace.js';
+import { adminRouter } from './http/routes/admin.js';
+import { docsRouter } from './http/routes/docs.js';
+import { oipRouter } from './http/routes/oip.js';
+import { predictRouter } from './http/routes/predict.js';
+import { loginRouter } from './http/routes/login.js';
+import { ROUTING } from './http/routes/routing.js';
+import { serviceRouter } from './http/routes/service.js';
+import { whoamiRouter } from './http/routes/whoami.js';
 
 /** Builds the HTTP app without listening, so tests and main.ts start it the same way. */
 export function createServer(ctx: ApiContext): Express {

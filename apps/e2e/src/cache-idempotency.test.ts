@@ -143,6 +143,20 @@ describe('idempotent retries', () => {
     assert.equal(await computed('uncached'), jobs + 1, 'one computation for three requests');
   });
 
+  test('an idempotent request the cache answers keeps that answer for its key: a retry elsewhere replays it', async () => {
+    const body = x([7, 5, 3, 1]);
+    assert.equal((await request(`${gw}/v2/models/affine/infer`, { body })).status, 200); // computed, now cached
+    const jobs = await computed('affine');
+    const headers = { 'idempotency-key': 'cached-1' };
+    const hit = await request(`${stack.apiUrls[0]}/v2/models/affine/infer`, { body, headers });
+    assert.equal(hit.headers.get('x-cache'), 'hit');
+    const retry = await request(`${stack.apiUrls[1]}/v2/models/affine/infer`, { body, headers });
+    assert.equal(retry.status, 200, retry.text);
+    assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(retry.body.outputs, hit.body.outputs);
+    assert.equal(await computed('affine'), jobs, 'computed once, before the key was used');
+  });
+
   test('the same key with a different request is refused with 409; parameters.idempotency_key is a key too', async () => {
     const headers = { 'idempotency-key': 'order-2' };
     assert.equal((await request(`${gw}/v2/models/uncached/infer`, { body: x([1, 0, 0, 0]), headers })).status, 200);

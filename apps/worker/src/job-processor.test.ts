@@ -90,7 +90,7 @@ function job(id: string, deadline: number): InferJobData {
     replyTo: REPLIES,
     enqueuedAt: Date.now(),
     deadline,
-    requests: [{ id, requestId: id, deadline, items: 1, inputs: [toWire(x)] }],
+    requests: [{ requestId: id, correlationId: id, deadline, items: 1, inputs: [toWire(x)] }],
   };
 }
 

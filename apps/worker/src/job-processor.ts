@@ -68,7 +68,7 @@ export class JobProcessor {
       // A job this worker cannot read: fail it loudly rather than guess.
       const message = `job schema v${data.v} for ${data.model}@${data.version} is not what this worker serves (${deps.name}@${[...deps.versions.keys()].join(',')}, schema v${JOB_SCHEMA_VERSION})`;
       for (const part of Array.isArray(data.requests) ? data.requests : []) {
-        await this.reply(data, part, { jobId: part.id, ok: false, error: { code: 'internal', message } });
+        await this.reply(data, part, { requestId: part.requestId, ok: false, error: { code: 'internal', message } });
       }
       throw new UnrecoverableError(failureReason({ code: 'internal', message }));
     }
@@ -85,7 +85,7 @@ export class JobProcessor {
         // The blobs expire on their own (deadline plus a minute); deleting them only frees memory sooner.
       });
     const summary: InferJobSummary = { requests: {} };
-    data.requests.forEach((part, i) => (summary.requests[part.id] = outcomes[i]!));
+    data.requests.forEach((part, i) => (summary.requests[part.requestId] = outcomes[i]!));
     const failures = outcomes.filter((o) => !o.ok);
     // A job whose every request failed is a failed job (visible as such on the dashboard).
     if (failures.length === outcomes.length) {
@@ -112,7 +112,7 @@ export class JobProcessor {
     const { deps } = this;
     const { metrics } = deps;
     const fail = async (code: JobFailure['code'], message: string) => {
-      await this.reply(data, part, { jobId: part.id, ok: false, error: { code, message } });
+      await this.reply(data, part, { requestId: part.requestId, ok: false, error: { code, message } });
       return { ok: false as const, error: { code, message } };
     };
     if (Date.now() > part.deadline) {
@@ -126,9 +126,9 @@ export class JobProcessor {
       metrics.jobs.inc({ model: deps.name, outcome: 'failed' });
       return fail('timeout', `the data of input '${missing.name}' is no longer in Redis (request too old)`);
     }
-    deps.tracing.received(part.id, part.traceparent);
+    deps.tracing.received(part.requestId, part.traceparent);
     const outcome = await deps.scheduler.submit({
-      id: part.id,
+      id: part.requestId,
       model,
       items: part.items,
       inputs: part.inputs.map((w) => fromWire(w, w.blob !== undefined ? blobs.get(w.blob)! : undefined)),
@@ -142,7 +142,7 @@ export class JobProcessor {
       metrics.jobs.inc({ model: model.name, outcome: outcome.error.code === 'timeout' ? 'expired' : 'failed' });
       return fail(outcome.error.code, outcome.error.message);
     }
-    deps.tracing.queueWait(part.id, model.name, data.enqueuedAt, data.enqueuedAt + outcome.timing.queueMs);
+    deps.tracing.queueWait(part.requestId, model.name, data.enqueuedAt, data.enqueuedAt + outcome.timing.queueMs);
     const result: InferJobResult = {
       outputs: outcome.outputs.map(toWire),
       timing: outcome.timing,
@@ -150,7 +150,7 @@ export class JobProcessor {
       worker: deps.workerId,
     };
     metrics.jobs.inc({ model: model.name, outcome: 'ok' });
-    await this.reply(data, part, { jobId: part.id, ok: true, result });
+    await this.reply(data, part, { requestId: part.requestId, ok: true, result });
     const size = result.outputs.reduce((n, o) => n + o.b64.length, 0);
     return size <= KEPT_RESULT_BYTES ? { ok: true, result } : { ok: true, outputs: result.outputs.map((o) => o.name) };
   }
@@ -165,7 +165,7 @@ export class JobProcessor {
       idempotency: part.idempotency,
       cache: part.cache,
     };
-    await this.deps.tracing.reply(part.id, () => this.sender.send({ delivery, reply: r }));
+    await this.deps.tracing.reply(part.requestId, () => this.sender.send({ delivery, reply: r }));
   }
 }
 

@@ -37,6 +37,7 @@ test('a request past its deadline is answered timeout before its batch forms, an
   const out = await late;
   assert.ok(!out.ok);
   assert.equal(out.error.code, 'timeout');
+  assert.match(out.error.message, /^request timeout expired: /, 'the words every deadline answer starts with');
   assert.ok((await first).ok);
   assert.ok((await patient).ok);
   assert.deepEqual(h.runner.sizes, [1, 1]);

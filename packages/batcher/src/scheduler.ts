@@ -341,7 +341,11 @@ export class Scheduler {
       for (const entry of expiredEntries(queue.entries, now)) {
         this.failRequest(
           entry,
-          new ServiceError('timeout', `request ${entry.req.id} passed its deadline while waiting for a batch`),
+          // The client reads this as is: every deadline answer starts with Triton's words.
+          new ServiceError(
+            'timeout',
+            'request timeout expired: the deadline passed while the request waited for a batch',
+          ),
           undefined,
         );
       }

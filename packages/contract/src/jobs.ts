@@ -1,7 +1,8 @@
 import { isErrorCode, type ErrorCode } from './errors.js';
 import type { WireTensor } from './tensor.js';
 
-export const JOB_SCHEMA_VERSION = 2;
+/** 3: a request part's own id is `requestId` (was `id`), the X-Request-Id it is logged under `correlationId`. */
+export const JOB_SCHEMA_VERSION = 3;
 
 /**
  * One client request inside a job. An API replica coalesces the requests for the same model,
@@ -10,9 +11,13 @@ export const JOB_SCHEMA_VERSION = 2;
  * keeps its own id, deadline and reply.
  */
 export interface InferRequestPart {
-  /** The request's id: its reply, admission entry and idempotency record carry it. */
-  id: string;
+  /**
+   * The request's own id, unique, given by the API: its reply, admission entry and idempotency
+   * record carry it. The job's id (`jobId`, BullMQ's) is its first request's.
+   */
   requestId: string;
+  /** The X-Request-Id the API logs the request under (the client's, or one it generated). */
+  correlationId: string;
   /** Epoch milliseconds after which nobody waits for this answer any more. */
   deadline: number;
   /** Size of the batch dimension this request carries. */
@@ -89,9 +94,9 @@ export interface JobFailure {
   message: string;
 }
 
-/** What a worker pushes onto the reply list of the replica that asked, one per request (`jobId` is the request's id). */
+/** What a worker pushes onto the reply list of the replica that asked, one per request. */
 export type Reply =
-  { jobId: string; ok: true; result: InferJobResult } | { jobId: string; ok: false; error: JobFailure };
+  { requestId: string; ok: true; result: InferJobResult } | { requestId: string; ok: false; error: JobFailure };
 
 /**
  * A failed job's reason, as the worker writes it: `<code>: <message>`, so that a reader who

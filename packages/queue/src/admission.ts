@@ -45,7 +45,7 @@ export class Admission {
     cap: number,
     deadline: number,
   ): Promise<AdmissionResult> {
-    const { admitted, inFlight } = await this.admitMany(model, [{ id: requestId, items, deadline }], cap);
+    const { admitted, inFlight } = await this.admitMany(model, [{ requestId, items, deadline }], cap);
     return { admitted: admitted[0]!, inFlight };
   }
 

@@ -32,7 +32,7 @@ function resolve({ delivery: d, reply }: Delivered, replyTtlMs: number): ReplyDe
   if (reply.ok && d.cache) {
     // The result is serialised once: the reply is built around it.
     cached = JSON.stringify(reply.result);
-    text = `{"jobId":${JSON.stringify(reply.jobId)},"ok":true,"result":${cached}}`;
+    text = `{"requestId":${JSON.stringify(reply.requestId)},"ok":true,"result":${cached}}`;
     if (Buffer.byteLength(cached) > d.cache.maxBytes) cached = undefined;
   } else {
     text = JSON.stringify(reply);
@@ -42,8 +42,8 @@ function resolve({ delivery: d, reply }: Delivered, replyTtlMs: number): ReplyDe
     replyTtlMs,
     text,
     admission: keys.admission(d.model),
-    member: admissionMember(reply.jobId, d.items),
-    jobId: reply.jobId,
+    member: admissionMember(reply.requestId, d.items),
+    requestId: reply.requestId,
     idempotency: d.idempotency && {
       keys: keys.idempotency(d.idempotency.key),
       ok: reply.ok,

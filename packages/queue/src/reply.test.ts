@@ -11,7 +11,7 @@ test('the reply listener takes the replies that arrived together in one wake-up,
   const key = 'drain:reply:a';
   const listener = new ReplyListener(redis.connect(), key);
   const reply = (i: number): Reply => ({
-    jobId: `job-${i}`,
+    requestId: `job-${i}`,
     ok: false,
     error: { code: 'timeout', message: String(i) },
   });
@@ -22,7 +22,7 @@ test('the reply listener takes the replies that arrived together in one wake-up,
     const before = await calls();
     listener.start();
     assert.deepEqual(
-      (await Promise.all(five)).map((r) => r.jobId),
+      (await Promise.all(five)).map((r) => r.requestId),
       ['job-0', 'job-1', 'job-2', 'job-3', 'job-4'],
     );
     assert.ok((await calls()) - before <= 2, 'one wake-up for five replies (and the next, blocking, call)');

@@ -44,44 +44,44 @@ export class ReplyListener {
 
   /**
    * Register before enqueueing, so that a fast reply cannot arrive unheard. Several waiters may
-   * wait for one job (a retry attached to the job of an earlier request); a reply settles all.
+   * wait for one request (a retry attached to an earlier request); its reply settles all.
    */
-  wait(jobId: string, timeoutMs: number): Promise<Reply> {
+  wait(requestId: string, timeoutMs: number): Promise<Reply> {
     let waiter!: Waiter;
     const promise = new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.remove(jobId, waiter);
-        reject(new ReplyTimeoutError(`no reply for job ${jobId} within ${timeoutMs} ms`));
+        this.remove(requestId, waiter);
+        reject(new ReplyTimeoutError(`no reply for request ${requestId} within ${timeoutMs} ms`));
       }, timeoutMs);
       waiter = { resolve, reject, timer };
     });
-    const list = this.waiters.get(jobId);
+    const list = this.waiters.get(requestId);
     if (list) list.push(waiter);
-    else this.waiters.set(jobId, [waiter]);
+    else this.waiters.set(requestId, [waiter]);
     this.byPromise.set(promise, waiter);
     return promise;
   }
 
   /**
    * Stops waiting: for one `wait()` promise when given (which then rejects with `reason`), else
-   * for every waiter of the job (which then never settle).
+   * for every waiter of the request (which then never settle).
    */
-  cancel(jobId: string, which?: Promise<Reply>, reason?: Error): void {
+  cancel(requestId: string, which?: Promise<Reply>, reason?: Error): void {
     const waiter = which && this.byPromise.get(which);
-    const targets = which ? (waiter ? [waiter] : []) : [...(this.waiters.get(jobId) ?? [])];
+    const targets = which ? (waiter ? [waiter] : []) : [...(this.waiters.get(requestId) ?? [])];
     for (const w of targets) {
       clearTimeout(w.timer);
-      this.remove(jobId, w);
+      this.remove(requestId, w);
       if (reason) w.reject(reason);
     }
   }
 
-  private remove(jobId: string, waiter: Waiter): void {
-    const list = this.waiters.get(jobId);
+  private remove(requestId: string, waiter: Waiter): void {
+    const list = this.waiters.get(requestId);
     if (!list) return;
     const rest = list.filter((w) => w !== waiter);
-    if (rest.length > 0) this.waiters.set(jobId, rest);
-    else this.waiters.delete(jobId);
+    if (rest.length > 0) this.waiters.set(requestId, rest);
+    else this.waiters.delete(requestId);
   }
 
   private dispatch(raw: string): void {
@@ -92,9 +92,9 @@ export class ReplyListener {
       this.onError(err);
       return;
     }
-    const list = this.waiters.get(reply.jobId);
+    const list = this.waiters.get(reply.requestId);
     if (!list) return; // the request already timed out, or the list outlived a previous process
-    this.waiters.delete(reply.jobId);
+    this.waiters.delete(reply.requestId);
     for (const w of list) {
       clearTimeout(w.timer);
       w.resolve(reply);
@@ -132,7 +132,7 @@ export class ReplyListener {
     for (const [id, list] of this.waiters) {
       for (const w of list) {
         clearTimeout(w.timer);
-        w.reject(new Error(`reply listener closed before job ${id} answered`));
+        w.reject(new Error(`reply listener closed before request ${id} was answered`));
       }
     }
     this.waiters.clear();

@@ -55,7 +55,7 @@ export async function drainQueue(queue: Queue, redis: Redis, prefix: string, mod
         await deliverReply(
           redis,
           delivery,
-          { jobId: part.id, ok: false, error: { code: 'not_ready', message } },
+          { requestId: part.requestId, ok: false, error: { code: 'not_ready', message } },
           REPLY_TTL_MS,
         ).catch(() => {
           // The notice is a courtesy: a waiter that does not get it answers 504 at its deadline.

@@ -4,8 +4,8 @@ import { loadApiConfig } from '@tessera/config';
 import { loadRepository } from '@tessera/model-repository';
 import { createLogger } from '@tessera/telemetry';
 import { createContext } from '../context.js';
-import { loadPipelines } from '../pipelines.js';
-import { routeTable } from '../routes/route-table.js';
+import { loadPipelines } from '../inference/pipelines.js';
+import { routeTable } from '../http/routes/route-table.js';
 import { createServer } from '../server.js';
 import { runCli } from './connect.js';
 

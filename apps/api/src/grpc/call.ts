@@ -2,8 +2,8 @@ import type * as grpc from '@grpc/grpc-js';
 import { ServiceError } from '@tessera/contract';
 import { insufficientScope, verifyCredentials, type AuthOptions } from '../auth/authenticate.js';
 import type { Principal } from '../auth/key-store.js';
-import type { InferenceCall } from '../inference-call.js';
-import { requestIdOf } from '../middleware/request-id.js';
+import type { InferenceCall } from '../inference/call.js';
+import { requestIdOf } from '../http/middleware/request-id.js';
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 

@@ -6,7 +6,7 @@ import {
   type ModelInferResponse,
   type WireTensorMeta,
 } from '@tessera/client/grpc';
-import type { InferenceOutcome } from '../run-inference.js';
+import type { InferenceOutcome } from '../inference/infer.js';
 
 /** Where InferTensorContents keeps the values of each datatype (FP16 has no field: raw bytes only). */
 const CONTENTS_FIELD: Partial<Record<Datatype, string>> = {

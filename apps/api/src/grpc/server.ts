@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { inferenceService } from '@tessera/client/grpc';
 import type { ApiContext } from '../context.js';
-import { PerKeyRateLimit } from '../middleware/rate-limit.js';
+import { PerKeyRateLimit } from '../http/middleware/rate-limit.js';
 import { inferenceHandlers, type Malformed } from './service.js';
 
 export interface GrpcServer {

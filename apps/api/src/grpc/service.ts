@@ -4,13 +4,12 @@ import { ServiceError, validateInferenceRequest } from '@tessera/contract';
 import type { ModelInferRequest, ModelInferResponse } from '@tessera/client/grpc';
 import { assertModelAccess, mayUseModel, type AuthOptions } from '../auth/authenticate.js';
 import type { ApiContext } from '../context.js';
-import { idempotencyKeyOf } from '../idempotency-key.js';
-import type { PerKeyRateLimit } from '../middleware/rate-limit.js';
-import { resolveModel, resolveRequested } from '../models.js';
-import { modelMetadata, modelReadiness, serverMetadata } from '../oip-answers.js';
+import { idempotencyKeyOf } from '../inference/idempotency-key.js';
+import type { PerKeyRateLimit } from '../http/middleware/rate-limit.js';
+import { resolveModel, resolveRequested } from '../inference/models.js';
+import { modelMetadata, modelReadiness, serverMetadata } from '../oip/answers.js';
 import { repositoryIndex } from '../oip/repository.js';
-import { readiness } from '../routes/service.js';
-import { runInference } from '../run-inference.js';
+import { readiness } from '../http/routes/service.js';
 import { cancellation, identify, inferenceCall, type CallIdentity, type TrustProxy } from './call.js';
 import { toInferResponse, toOipBody } from './convert.js';
 import { statusOf, streamErrorMessage } from './status.js';
@@ -90,10 +89,11 @@ export function inferenceHandlers({ ctx, auth, limiter }: ServiceDeps): grpc.Unt
     const { body, binary } = toOipBody(request);
     const validated = validateInferenceRequest(model, body, binary);
     const pending = limiter.defer(who);
+    if (pending?.refused) throw pending.refused;
     try {
       const inference = inferenceCall(call, who, body.parameters as Record<string, unknown>, signal);
-      inference.rateCount = pending?.count;
-      const outcome = await runInference(ctx, inference, model, validated, {
+      inference.rateCharge = pending?.charge;
+      const outcome = await ctx.infer.run(inference, model, validated, {
         idempotencyKey: idempotencyKeyOf(inference, (body.parameters as Record<string, unknown>).idempotency_key),
       });
       return toInferResponse(model, request.id, outcome);

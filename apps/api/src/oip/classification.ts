@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fromWire, ServiceError, type ModelSpec, type ResponseOutput, type WireTensor } from '@tessera/contract';
-import { toBinaryOutputs, toJsonData, toResponseOutputs } from '../encode.js';
+import { toBinaryOutputs, toJsonData, toResponseOutputs } from '../http/encoding/tensors.js';
 
 /**
  * Triton's classification extension: an output requested with `parameters.classification: k`

@@ -13,7 +13,7 @@ test('a failed job frees its idempotency key so that a retry computes again; aba
   await deliverReply(
     redis.conn,
     { prefix: 'idem2', model: 'm', replyTo: 'l', items: 1, idempotency: { key: 'k', ttlMs: 60_000 } },
-    { jobId: 'job-1', ok: false, error: { code: 'timeout', message: 'late' } },
+    { requestId: 'job-1', ok: false, error: { code: 'timeout', message: 'late' } },
     60_000,
   );
   assert.equal((await store.claim('k', 'fp', 'job-2', 10_000, 'l')).kind, 'owner');

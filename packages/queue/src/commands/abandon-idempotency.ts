@@ -4,11 +4,11 @@ import { RedisScript } from '../script.js';
 export interface AbandonInput {
   keys: IdempotencyKeys;
   /** The job of the claim being abandoned: a claim another job holds stays. */
-  jobId: string;
+  requestId: string;
 }
 
 /** abandonIdempotency-2.lua. */
 export const abandonIdempotency = new RedisScript<AbandonInput, void>('abandonIdempotency-2', {
-  encode: ({ keys: k, jobId }) => ({ keys: [k.record, k.result], args: [jobId] }),
+  encode: ({ keys: k, requestId }) => ({ keys: [k.record, k.result], args: [requestId] }),
   decode: () => undefined,
 });

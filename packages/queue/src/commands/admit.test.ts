@@ -29,7 +29,7 @@ test('admission takes rate-limit counts in order; a request over its limit is ne
   await conn.set('rate1:cache:hit', '{"cached":true}');
   const rate = { key: 'rate1:ratelimit:key:k1', limit: 3, windowMs: 60_000 };
   const other = { key: 'rate1:ratelimit:key:k2', limit: 3, windowMs: 60_000 };
-  const r = (id: string, extra: object = {}) => ({ id, items: 1, deadline: inAMinute(), ...extra });
+  const r = (requestId: string, extra: object = {}) => ({ requestId, items: 1, deadline: inAMinute(), ...extra });
   const out = await a.admitMany(
     'm',
     [
@@ -64,8 +64,8 @@ test('admission takes rate-limit counts in order; a request over its limit is ne
   assert.deepEqual([next.rate[0]?.count, next.limited[0], next.admitted[0]], [5, true, false]);
 });
 
-const shared = (id: string, owner: string, items = 1, deadline = inAMinute()) => ({
-  id,
+const shared = (requestId: string, owner: string, items = 1, deadline = inAMinute()) => ({
+  requestId,
   items,
   deadline,
   share: { owner, maxItems: 4 },
@@ -99,10 +99,10 @@ test('a planned job is blocked by a placeholder only when a request of it is ref
   const a = new Admission(conn, 'plan1');
   const job = new RedisKeys('plan1').queue('m', 'job-1');
   const planned = { key: job, placeholderTtlMs: 10_000 };
-  const fits = await a.admitMany('m', [{ id: 'r1', items: 2, deadline: inAMinute() }], 3, planned);
+  const fits = await a.admitMany('m', [{ requestId: 'r1', items: 2, deadline: inAMinute() }], 3, planned);
   assert.equal(fits.jobBlocked, false);
   assert.equal(await conn.exists(job), 0, 'all admitted: the job key stays free for the add');
-  const refused = await a.admitMany('m', [{ id: 'r2', items: 2, deadline: inAMinute() }], 3, planned);
+  const refused = await a.admitMany('m', [{ requestId: 'r2', items: 2, deadline: inAMinute() }], 3, planned);
   assert.deepEqual([refused.admitted[0], refused.jobBlocked], [false, true]);
   const ttl = await conn.pttl(job);
   assert.ok(ttl > 0 && ttl <= 10_000, `the placeholder expires by itself (${ttl} ms)`);

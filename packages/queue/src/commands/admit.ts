@@ -8,7 +8,7 @@ export const ADMISSION_GRACE_MS = 5000;
 export const admissionMember = (requestId: string, items: number): string => `${requestId}|${items}`;
 
 export interface AdmissionRequest {
-  id: string;
+  requestId: string;
   items: number;
   /** Epoch milliseconds after which the request cannot matter any more. */
   deadline: number;
@@ -107,7 +107,7 @@ export const admit = new RedisScript<AdmitInput, AdmissionOutcome>('admit-n', {
       args.push(
         r.items,
         Math.ceil(r.deadline + ADMISSION_GRACE_MS),
-        admissionMember(r.id, r.items),
+        admissionMember(r.requestId, r.items),
         keyIndex(r.lookup),
         keyIndex(r.rate?.key),
         r.rate?.limit ?? 0,

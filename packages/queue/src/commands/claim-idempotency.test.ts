@@ -19,11 +19,14 @@ test('idempotency: owner, attach, conflict, stored result; the worker fans the r
   try {
     assert.deepEqual(await store.claim('k', 'fp', 'job-1', 10_000, listenerA.key), { kind: 'owner' });
     assert.deepEqual(await store.claim('k', 'other', 'job-2', 10_000, listenerB.key), { kind: 'conflict' });
-    assert.deepEqual(await store.claim('k', 'fp', 'job-2', 10_000, listenerB.key), { kind: 'attach', jobId: 'job-1' });
+    assert.deepEqual(await store.claim('k', 'fp', 'job-2', 10_000, listenerB.key), {
+      kind: 'attach',
+      requestId: 'job-1',
+    });
     const a = listenerA.wait('job-1', 5000);
     const b = listenerB.wait('job-1', 5000);
     const reply: Reply = {
-      jobId: 'job-1',
+      requestId: 'job-1',
       ok: true,
       result: { outputs: [], timing: { queueMs: 0, computeMs: 1, batchSize: 1 }, provider: 'cpu', worker: 'w' },
     };

@@ -24,7 +24,7 @@ test('a delivered success is stored in the response cache with its TTL, alongsid
   const cache = (key: string, maxBytes = 10_000) => ({ key, ttlMs: 30_000, maxBytes });
   const admission = new Admission(conn, 'cache1');
   await admission.admit('m', 'job-1', 1, 8, inAMinute());
-  const ok: Reply = { jobId: 'job-1', ok: true, result };
+  const ok: Reply = { requestId: 'job-1', ok: true, result };
   const base = { prefix: 'cache1', model: 'm', replyTo: 'cache1:l', items: 1 };
   const first = { ...base, cache: cache('cache1:cache:m:a'), idempotency: { key: 'k', ttlMs: 60_000 } };
   assert.equal(await deliverReply(conn, first, ok, 60_000), true);
@@ -42,12 +42,12 @@ test('a delivered success is stored in the response cache with its TTL, alongsid
   assert.equal(await admission.inFlight('m'), 0, 'the admission entry was released');
   assert.deepEqual(JSON.parse((await conn.get('cache1:idem:k:result'))!), ok, 'the idempotent result too');
 
-  const big = { ...ok, jobId: 'job-2' };
+  const big = { ...ok, requestId: 'job-2' };
   assert.equal(await deliverReply(conn, { ...base, cache: cache('cache1:cache:m:big', 50) }, big, 60_000), false);
   assert.equal(await conn.exists('cache1:cache:m:big'), 0, 'over the size bound');
   assert.deepEqual(JSON.parse((await conn.rpop('cache1:l'))!), big, 'still replied');
 
-  const failed: Reply = { jobId: 'job-3', ok: false, error: { code: 'timeout', message: 'late' } };
+  const failed: Reply = { requestId: 'job-3', ok: false, error: { code: 'timeout', message: 'late' } };
   assert.equal(await deliverReply(conn, { ...base, cache: cache('cache1:cache:m:c') }, failed, 60_000), false);
   assert.equal(await conn.exists('cache1:cache:m:c'), 0, 'failures are never cached');
 });
@@ -57,12 +57,12 @@ test('replies of one batch share one script; each one still does all of its own 
   const admission = new Admission(conn, 'many');
   const share = { owner: 'key:a', maxItems: 100 };
   for (let i = 0; i < 6; i++)
-    await admission.admitMany('m', [{ id: `job-${i}`, items: 2, deadline: inAMinute(), share }], 100);
+    await admission.admitMany('m', [{ requestId: `job-${i}`, items: 2, deadline: inAMinute(), share }], 100);
   const store = new IdempotencyStore(conn, 'many');
   assert.equal((await store.claim('k4', 'fp', 'job-4', 10_000, 'many:a')).kind, 'owner');
   assert.equal((await store.claim('k4', 'fp', 'retry', 10_000, 'many:c')).kind, 'attach');
   const base = { prefix: 'many', model: 'm', items: 2 };
-  const ok = (i: number): Reply => ({ jobId: `job-${i}`, ok: true, result });
+  const ok = (i: number): Reply => ({ requestId: `job-${i}`, ok: true, result });
   const delivered: Delivered[] = [
     { delivery: { ...base, replyTo: 'many:a' }, reply: ok(0) },
     {
@@ -71,7 +71,7 @@ test('replies of one batch share one script; each one still does all of its own 
     },
     {
       delivery: { ...base, replyTo: 'many:a', cache: { key: 'many:cache:2', ttlMs: 30_000, maxBytes: 10_000 } },
-      reply: { jobId: 'job-2', ok: false, error: { code: 'internal', message: 'x' } },
+      reply: { requestId: 'job-2', ok: false, error: { code: 'internal', message: 'x' } },
     },
     { delivery: { ...base, replyTo: 'many:b' }, reply: ok(3) },
     { delivery: { ...base, replyTo: 'many:a', idempotency: { key: 'k4', ttlMs: 60_000 } }, reply: ok(4) },
@@ -83,7 +83,7 @@ test('replies of one batch share one script; each one still does all of its own 
   await Promise.all(delivered.slice(1).map((d) => sender.send(d)));
   assert.equal((await calls()) - before, 1, 'four replies sent in one turn: one script');
   const jobsIn = async (list: string) =>
-    (await conn.lrange(list, 0, -1)).map((r) => (JSON.parse(r) as Reply).jobId).sort();
+    (await conn.lrange(list, 0, -1)).map((r) => (JSON.parse(r) as Reply).requestId).sort();
   assert.deepEqual(await jobsIn('many:a'), ['job-0', 'job-2', 'job-4']);
   assert.deepEqual(await jobsIn('many:b'), ['job-1', 'job-3']);
   assert.deepEqual(await jobsIn('many:c'), ['job-4'], 'the attached retry is answered too');
@@ -112,7 +112,7 @@ test('the response cache keeps within its byte budget, dropping the oldest entri
             items: 1,
             cache: { key: `budget1:cache:k:a:m:${i}`, ttlMs: 60_000, maxBytes: 1 << 20, budgetBytes: budget },
           },
-          reply: { jobId: `j${i}`, ok: true, result: padded },
+          reply: { requestId: `j${i}`, ok: true, result: padded },
         },
       ],
       10_000,

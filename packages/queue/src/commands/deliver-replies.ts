@@ -10,8 +10,8 @@ export interface ReplyDelivery {
   admission: AdmissionKeys;
   /** Its admission member, released here. */
   member: string;
-  /** The job id an idempotency claim holds (a failure frees the claim only if it is still this job's). */
-  jobId: string;
+  /** The request id an idempotency claim holds (a failure frees the claim only if it is still this request's). */
+  requestId: string;
   idempotency?: { keys: IdempotencyKeys; ok: boolean; ttlMs: number } | undefined;
   cache?: { key: string; budget: CacheBudgetKeys; ttlMs: number; value: string; budgetBytes: number } | undefined;
 }
@@ -38,7 +38,7 @@ export const deliverRepliesScript = new RedisScript<DeliverInput, void>('deliver
         r.member,
         r.idempotency ? (r.idempotency.ok ? '1' : '0') : '',
         r.idempotency?.ttlMs ?? 0,
-        r.jobId,
+        r.requestId,
         r.cache ? Math.max(1, Math.ceil(r.cache.ttlMs)) : 0,
         r.cache?.value ?? '',
         r.cache?.budgetBytes ?? 0,

@@ -12,8 +12,8 @@ test('release gives the items back to the model and to the owner, once however o
   await a.admitMany(
     'm',
     [
-      { id: 'j1', items: 3, deadline: inAMinute(), share },
-      { id: 'j2', items: 1, deadline: inAMinute(), share },
+      { requestId: 'j1', items: 3, deadline: inAMinute(), share },
+      { requestId: 'j2', items: 1, deadline: inAMinute(), share },
     ],
     8,
   );
