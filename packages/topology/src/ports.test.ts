@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
-import { assertPortFree, freePort, freePorts, isListening, isPortFree } from './ports.js';
+import { assertPortFree, freePort, freePorts, isListening, isPortFree, pickRange } from './ports.js';
 
 test('freePort returns a bindable port', async () => {
   const port = await freePort();
@@ -28,4 +31,22 @@ test('a taken port is reported as taken and listening', async () => {
     await new Promise((resolve) => server.close(resolve));
   }
   assert.equal(await isListening(address.port), false);
+});
+
+test('free ports are picked below the kernel ephemeral range, which outgoing connections use', async () => {
+  const range = pickRange();
+  assert.ok(range, 'this Linux machine has an ephemeral range with room below it');
+  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  for (const port of await freePorts(20)) {
+    assert.ok(port >= range.low && port < low!, `${port} is outside ${range.low}..${low! - 1}`);
+  }
+});
+
+test('without a readable range, or no room below it, the kernel picks', () => {
+  assert.equal(pickRange('/nonexistent/ip_local_port_range'), undefined);
+  const dir = mkdtempSync(path.join(tmpdir(), 'tessera-ports-'));
+  writeFileSync(path.join(dir, 'range'), '1024\t60999\n');
+  assert.equal(pickRange(path.join(dir, 'range')), undefined);
+  writeFileSync(path.join(dir, 'range'), '32768\t60999\n');
+  assert.deepEqual(pickRange(path.join(dir, 'range')), { low: 20_000, high: 32_767 });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 
 export const LOOPBACK = '127.0.0.1';
@@ -15,7 +16,44 @@ function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** A TCP port that nothing listens on right now (the kernel's pick of an ephemeral port). */
+/**
+ * Where free ports are picked: below the kernel's ephemeral range. A port the kernel would pick
+ * (port 0) can be taken, between the pick and the service's own bind, as the local port of any
+ * outgoing connection on the machine (a Redis client, nginx to a replica); a port below that
+ * range never is. Undefined where the range cannot be read or leaves no room below it: the
+ * kernel picks then.
+ */
+export function pickRange(
+  rangeFile = '/proc/sys/net/ipv4/ip_local_port_range',
+): { low: number; high: number } | undefined {
+  let ephemeralLow: number;
+  try {
+    ephemeralLow = Number(readFileSync(rangeFile, 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    return undefined;
+  }
+  const low = 20_000;
+  const high = ephemeralLow - 1;
+  return Number.isInteger(high) && high - low >= 1000 ? { low, high } : undefined;
+}
+
+const RANGE = pickRange();
+
+async function listenOnFreePort(host: string): Promise<Server> {
+  if (RANGE) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = RANGE.low + Math.floor(Math.random() * (RANGE.high - RANGE.low + 1));
+      try {
+        return await listen(port, host);
+      } catch {
+        // Taken: try another.
+      }
+    }
+  }
+  return listen(0, host);
+}
+
+/** A TCP port that nothing listens on right now, outside the ephemeral range (see pickRange). */
 export async function freePort(host: string = LOOPBACK): Promise<number> {
   const [port] = await freePorts(1, host);
   return port!;
@@ -25,7 +63,7 @@ export async function freePort(host: string = LOOPBACK): Promise<number> {
 export async function freePorts(count: number, host: string = LOOPBACK): Promise<number[]> {
   const servers: Server[] = [];
   try {
-    for (let i = 0; i < count; i++) servers.push(await listen(0, host));
+    for (let i = 0; i < count; i++) servers.push(await listenOnFreePort(host));
     return servers.map((s) => {
       const address = s.address();
       if (address === null || typeof address === 'string') throw new Error('unexpected server address');
