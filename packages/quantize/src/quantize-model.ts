@@ -72,7 +72,7 @@ export async function quantizeModel(original: Uint8Array, options: QuantizeOptio
     );
     quantizeStatic(g, targets, ranges, staticOptions, report);
   } else {
-    report.push(...toFloat16(g));
+    report.push(...toFloat16(g, exclude));
   }
   g.model.producerName = `${g.model.producerName || 'unknown'} + tessera-quantize (${options.mode})`;
   const bytes = encodeModel(g.model);
