@@ -70,6 +70,27 @@ test('fp16: a node excluded by name stays FP32; one of an op it cannot cast arou
   );
   await assert.rejects(
     quantizeModel(reshaped, { mode: 'fp16', exclude: ['flat'] }),
-    /'flat' \(Flatten\) must stay FP32/,
+    /'flat' \(Flatten\) cannot be kept FP32/,
   );
+});
+
+test('fp16: a constant beyond float16 in a node it cannot cast around (a Clip bound) is clamped, not turned into Inf', async () => {
+  const clipped = buildModel(
+    {
+      ...graph,
+      nodes: [...graph.nodes, { name: 'clip', op: 'Clip', inputs: ['y', 'low', 'high'], outputs: ['z'] }],
+      outputs: [{ name: 'z', datatype: 'FP32', shape: ['N', 4, 8, 8] }],
+      initializers: [
+        ...graph.initializers!,
+        { name: 'low', datatype: 'FP32', dims: [], data: Float32Array.from([-1e6]) },
+        { name: 'high', datatype: 'FP32', dims: [], data: Float32Array.from([1e6]) },
+      ],
+    },
+    13,
+  );
+  const result = await quantizeModel(clipped, { mode: 'fp16', calibration: feeds });
+  assert.match(result.report.find((r) => r.node === 'clip')?.reason ?? '', /clamped to ±65504/);
+  const high = decodeModel(result.bytes).graph!.initializer!.find((t) => t.name === 'high')!;
+  assert.equal(Buffer.from(high.rawData!).readUInt16LE(0), 0x7bff, 'the largest finite float16, not +Inf');
+  assert.ok(result.differences[0]!.maxAbs < 0.01, `max |Δ| ${result.differences[0]!.maxAbs}`);
 });

@@ -23,9 +23,13 @@ const ALL_FLOAT_INPUTS = new Set([
   'Sqrt', 'Softmax', 'HardSigmoid', 'HardSwish', 'LeakyRelu',
 ]); // prettier-ignore
 
+/** Finite values beyond float16's range are clamped to ±65,504 (as onnxconverter-common does); ±Inf stays. */
+const clampToHalf = (v: number) =>
+  toHalfBits(Number.isFinite(v) ? Math.max(-FLOAT16_MAX, Math.min(FLOAT16_MAX, v)) : v);
+
 function halfTensor(t: Onnx.ITensorProto): Onnx.TensorProto {
   const init = fromTensorProto(t);
-  return toTensorProto({ ...init, datatype: 'FP16', data: Uint16Array.from(init.data as Float32Array, toHalfBits) });
+  return toTensorProto({ ...init, datatype: 'FP16', data: Uint16Array.from(init.data as Float32Array, clampToHalf) });
 }
 
 function largestAbs(data: Float32Array | undefined): number {
@@ -38,24 +42,29 @@ function largestAbs(data: Float32Array | undefined): number {
  * Nodes that stay FP32, with the reason: those named in `exclude`, and those reading a constant
  * float16 cannot hold. PP-OCR's detector is the case in point: a BatchNormalization in its head
  * has running variances of 1e7–1e8, which become +Inf in float16 and zero the whole text map.
+ * A node of another op with such a constant (a Clip bound, say) is converted with the constant
+ * clamped, and listed in `clamped`.
  */
-function nodesKeptFloat(g: WorkingGraph, exclude: ReadonlySet<string>): Map<Onnx.NodeProto, string> {
+function nodesKeptFloat(
+  g: WorkingGraph,
+  exclude: ReadonlySet<string>,
+): { kept: Map<Onnx.NodeProto, string>; clamped: Map<Onnx.NodeProto, string> } {
   const kept = new Map<Onnx.NodeProto, string>();
+  const clamped = new Map<Onnx.NodeProto, string>();
   for (const n of g.graph.node) {
     const largest = Math.max(0, ...n.input.map((i) => largestAbs(g.floatConstant(i)?.data)));
-    const reason = exclude.has(n.name)
-      ? EXCLUDED
-      : largest > FLOAT16_MAX
-        ? `a constant beyond float16's range (|v| up to ${largest.toPrecision(3)}): kept FP32 between casts`
-        : undefined;
-    if (!reason) continue;
-    if (!ALL_FLOAT_INPUTS.has(n.opType))
+    const beyond =
+      largest > FLOAT16_MAX ? `a constant beyond float16's range (|v| up to ${largest.toPrecision(3)})` : '';
+    const castable = ALL_FLOAT_INPUTS.has(n.opType);
+    if (exclude.has(n.name) && !castable)
       throw new Error(
-        `node '${n.name}' (${n.opType}) must stay FP32 (${reason}), which fp16 mode supports only for ${[...ALL_FLOAT_INPUTS].join(', ')}`,
+        `node '${n.name}' (${n.opType}) cannot be kept FP32 in fp16 mode, which supports it only for ${[...ALL_FLOAT_INPUTS].join(', ')}`,
       );
-    kept.set(n, reason);
+    if (exclude.has(n.name)) kept.set(n, EXCLUDED);
+    else if (beyond && castable) kept.set(n, `${beyond}: kept FP32 between casts`);
+    else if (beyond) clamped.set(n, `${beyond}: converted, the constant clamped to ±65504`);
   }
-  return kept;
+  return { kept, clamped };
 }
 
 /** Constants every reader takes as FP32 (an FP32-only operator input or a node kept FP32): they are not converted. */
@@ -97,7 +106,7 @@ function castAround(g: WorkingGraph, kept: ReadonlyMap<Onnx.NodeProto, string>, 
  * would overflow stay FP32 between casts.
  */
 export function toFloat16(g: WorkingGraph, exclude: ReadonlySet<string> = new Set()): NodeReport[] {
-  const kept = nodesKeptFloat(g, exclude);
+  const { kept, clamped } = nodesKeptFloat(g, exclude);
   const keepFloat = constantsKeptFloat(g, kept);
   let converted = 0;
   let weights = 0;
@@ -145,5 +154,6 @@ export function toFloat16(g: WorkingGraph, exclude: ReadonlySet<string> = new Se
       weights,
     },
     ...[...kept].map(([n, reason]) => ({ node: n.name, op: n.opType, reason, weights: 0 })),
+    ...[...clamped].map(([n, reason]) => ({ node: n.name, op: n.opType, as: 'FP16', reason, weights: 0 })),
   ];
 }
