@@ -102,7 +102,7 @@ class InOrderScript extends Command {
     private readonly sentOn: WeakSet<object>,
     args: (string | number)[],
   ) {
-    super('evalsha', args);
+    super('evalsha', args, { replyEncoding: 'utf8' });
     this.promise = this.promise.catch((err: Error) => {
       if (this.socket && err.message.startsWith('NOSCRIPT')) this.sentOn.delete(this.socket);
       throw err;
