@@ -7,9 +7,8 @@
  * Environment: PORT (required), REDIS_URL (required), REPLICA_ID (floor-1).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
+import { isEntry, runUntilSignal } from './floor-main.js';
 import { encodeJob, floorQueue, replyChannel, splitReply } from './floor-protocol.js';
 
 const INFER = /^\/v2\/models\/([^/]+)\/infer$/;
@@ -75,18 +74,11 @@ function main(): void {
   const port = Number(process.env.PORT);
   const redisUrl = process.env.REDIS_URL;
   if (!Number.isInteger(port) || port <= 0 || !redisUrl) throw new Error('PORT and REDIS_URL must be set');
-  startFloorApi({ port, redisUrl, replicaId: process.env.REPLICA_ID ?? 'floor-1' }).then(
-    (api) => {
-      process.stdout.write(`floor API on http://127.0.0.1:${port}\n`);
-      const stop = () => void api.close().then(() => process.exit(0));
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
-    },
-    (err: unknown) => {
-      process.stderr.write(`floor API failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    },
-  );
+  const replicaId = process.env.REPLICA_ID ?? 'floor-1';
+  runUntilSignal(`floor API on http://127.0.0.1:${port}`, async () => {
+    const api = await startFloorApi({ port, redisUrl, replicaId });
+    return { stop: () => api.close() };
+  });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) main();
+if (isEntry(import.meta.url)) main();

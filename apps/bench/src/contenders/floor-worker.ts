@@ -7,8 +7,6 @@
  *
  * Environment: REDIS_URL (required), MODEL_REPOSITORY, MODELS (comma-separated), INTRA_OP_THREADS (1).
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import type ort from 'onnxruntime-node';
 import { compatKey, splitOutputs, stackInputs } from '@tessera/batcher';
@@ -21,6 +19,7 @@ import {
   type Tensor,
 } from '@tessera/contract';
 import { loadRepository } from '@tessera/model-repository';
+import { isEntry, runUntilSignal } from './floor-main.js';
 import { decodeJob, encodeReply, floorQueue, readyKey, type FloorJob } from './floor-protocol.js';
 import { createSession, toOrt } from './ort-session.js';
 
@@ -126,26 +125,18 @@ export async function startFloorWorker(opts: {
 function main(): void {
   const redisUrl = process.env.REDIS_URL;
   if (!redisUrl) throw new Error('REDIS_URL must be set');
-  startFloorWorker({
-    redisUrl,
-    repository: process.env.MODEL_REPOSITORY ?? '.run/models',
-    models: (process.env.MODELS ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-    intraOpThreads: Number(process.env.INTRA_OP_THREADS ?? '1'),
-  }).then(
-    (worker) => {
-      process.stdout.write('floor worker serving\n');
-      const stop = () => void worker.stop().then(() => process.exit(0));
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
-    },
-    (err: unknown) => {
-      process.stderr.write(`floor worker failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    },
+  const models = (process.env.MODELS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  runUntilSignal('floor worker', () =>
+    startFloorWorker({
+      redisUrl,
+      repository: process.env.MODEL_REPOSITORY ?? '.run/models',
+      models,
+      intraOpThreads: Number(process.env.INTRA_OP_THREADS ?? '1'),
+    }),
   );
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) main();
+if (isEntry(import.meta.url)) main();
