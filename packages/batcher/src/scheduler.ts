@@ -314,7 +314,10 @@ export class Scheduler {
         endedAt,
       }),
     );
-    tuneCap(cap, model, { size: batchSize, costMs, load }, (fn) => this.emit(fn), this.events);
+    // The run's own time, as the inference thread measured it: the main thread's view adds the
+    // hand-off, which a busy machine stretches whatever the batch size.
+    const runMs = Number.isFinite(result.computeMs) && result.computeMs >= 0 ? result.computeMs : endedAt - startedAt;
+    tuneCap(cap, model, { size: batchSize, costMs, runMs, load }, (fn) => this.emit(fn), this.events);
     return outputs.map((o) => ({
       outputs: o,
       computeMs: result.computeMs,
