@@ -42,6 +42,19 @@ interface Window {
 
 const emptyWindow = (): Window => ({ runs: [], items: 0, ms: 0, skip: true });
 
+/**
+ * The load of a batch that was planned as `planned` and ran `runMs` in a cycle of `cycleMs`. A
+ * device that ran for less than half the cycle was waiting on the rest of the worker (per-job
+ * work, the queue): unless the cap held the batch back, the cap is not what limits throughput,
+ * so the batch counts as light and leaves the cap alone. A full batch still counts: more was
+ * waiting than the cap let in, and a cap of a few items multiplies the worker's work per item (on
+ * a model whose run is short beside that work every batch looks idle, and a cap that once fell
+ * to 1 was never tried higher again).
+ */
+export function observedLoad(planned: BatchLoad, runMs: number, cycleMs: number): BatchLoad {
+  return planned !== 'full' && runMs < 0.5 * cycleMs ? 'light' : planned;
+}
+
 /** Weight of each batch in the share of light batches (about the last 20 batches count). */
 const LIGHT_SHARE_ALPHA = 0.05;
 /** Above this share of light batches the tuner does not measure caps. */
@@ -242,7 +255,10 @@ export class ThroughputTuner {
       // second try: there a lucky window costs the most (on a CPU model whose sizes measure
       // within noise of each other, such moves took PP-OCR from batches of 2 to 32, seconds
       // per batch), and nothing starts below its best size.
-      const large = triedRate > homeRate * (1 + 3 * this.opts.tolerance);
+      // Nor when the load, not the cap, set the size of the batches the try was compared with
+      // (home below the settled cap): a settle then moves the cap from where it was to the tried
+      // one in one step, 64 to 1 on one noisy window of batches of two.
+      const large = triedRate > homeRate * (1 + 3 * this.opts.tolerance) && home >= this.target;
       if ((!large || move > 0) && this.pending !== tried) {
         this.pending = tried;
         this.direction = move;
