@@ -1,13 +1,27 @@
-/** The three systems the benchmark compares on the same inputs. */
-export type ContenderName = 'ceiling' | 'seed' | 'full';
+import type { ScalingCheck } from './report/scaling-check.js';
 
-export const CONTENDERS: readonly ContenderName[] = ['ceiling', 'seed', 'full'];
+/** The systems the benchmark compares on the same inputs. */
+export type ContenderName = 'ceiling' | 'seed' | 'full' | FrontDoor;
+
+/**
+ * The full stack's other front doors, measured on the same running stack as `full` (REST with
+ * binary tensors): gRPC through nginx's gRPC port with the SDK's client, and REST with JSON.
+ */
+export type FrontDoor = 'grpc' | 'json';
+export const FRONT_DOORS: readonly FrontDoor[] = ['grpc', 'json'];
+
+export const CONTENDERS: readonly ContenderName[] = ['ceiling', 'seed', 'full', ...FRONT_DOORS];
 
 export const CONTENDER_LABELS: Record<ContenderName, string> = {
   ceiling: 'ceiling (in-process session.run)',
   seed: 'seed (one Express process, no queue)',
   full: 'full stack (nginx, 3 APIs, Redis, worker)',
+  grpc: 'full stack over gRPC (ModelInfer through nginx, SDK client)',
+  json: 'full stack over REST with JSON tensors',
 };
+
+/** The contenders that run as a service measured by a load generator. */
+export type ServedContender = Exclude<ContenderName, 'ceiling'>;
 
 export interface BenchOptions {
   models: string[];
@@ -32,6 +46,10 @@ export interface BenchOptions {
   mixed?: string[];
   /** Copy the services' logs to the console. */
   verbose: boolean;
+  /** Pin the services to these CPUs (taskset); the load generator runs on the others, if any. */
+  cpus?: number[];
+  /** report.json of an earlier run: the scaling model's CPU costs per process (this run's own without it). */
+  calibration?: string;
 }
 
 export interface LatencySummary {
@@ -83,7 +101,7 @@ export interface BatchDistribution {
 }
 
 export interface StepResult {
-  contender: 'seed' | 'full';
+  contender: ServedContender;
   model: string;
   /**
    * unique: every request's input differs, so the response cache misses (the measured sweep);
@@ -133,4 +151,6 @@ export interface BenchReport {
   ceilings: CeilingResult[];
   steps: StepResult[];
   targets: TargetResult[];
+  /** With --cpus or --calibration: each full-stack step predicted by the scaling model. */
+  scaling?: ScalingCheck[];
 }

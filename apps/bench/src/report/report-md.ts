@@ -1,4 +1,6 @@
 import { CONTENDER_LABELS, type BenchReport, type StepResult } from '../types.js';
+import { frontDoorLines } from './front-doors.js';
+import { scalingLines } from './scaling-check.js';
 
 const f = (n: number | null | undefined, digits = 1): string =>
   n === null || n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits);
@@ -98,6 +100,7 @@ export function markdownReport(report: BenchReport): string {
       );
     }
 
+    lines.push(...frontDoorLines(report), ...scalingLines(report));
     lines.push(
       '## CPU and memory per process',
       '',

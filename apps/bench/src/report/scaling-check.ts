@@ -1,0 +1,78 @@
+import type { BenchReport, CeilingResult, StepResult } from '../types.js';
+import { costsOf, predictThroughput, type CostsMs, type Layout, type Prediction } from './scaling.js';
+
+/** One full-stack step measured on a restricted layout, next to what the scaling model predicted for it. */
+export interface ScalingCheck {
+  model: string;
+  concurrency: number;
+  layout: Layout;
+  /** Where the CPU costs came from: 'this run' or the calibration report's path. */
+  costsFrom: string;
+  costs: CostsMs;
+  predicted: Prediction;
+  measuredReqPerS: number;
+  /** (predicted − measured) / measured, in percent. */
+  errorPct: number;
+}
+
+export interface Calibration {
+  source: string;
+  steps: StepResult[];
+  ceilings: CeilingResult[];
+}
+
+const isFullStep = (s: StepResult) => s.contender === 'full' && s.inputs === 'unique';
+
+/**
+ * Predicts every full-stack step of a run from the calibration's costs for the same model and
+ * clients (or the step's own, when there is no calibration or it lacks that step).
+ */
+export function scalingChecks(
+  run: { steps: StepResult[]; ceilings: CeilingResult[] },
+  layout: Omit<Layout, 'itemsPerRequest'>,
+  calibration?: Calibration,
+): ScalingCheck[] {
+  return run.steps.filter(isFullStep).map((step) => {
+    const reference = calibration?.steps.find(
+      (s) => isFullStep(s) && s.model === step.model && s.concurrency === step.concurrency,
+    );
+    const from = reference ? calibration! : { source: 'this run', ...run };
+    const costs = costsOf(
+      reference ?? step,
+      from.ceilings.find((c) => c.model === step.model),
+    );
+    const predicted = predictThroughput(costs, { ...layout, itemsPerRequest: step.itemsPerRequest });
+    return {
+      model: step.model,
+      concurrency: step.concurrency,
+      layout: { ...layout, itemsPerRequest: step.itemsPerRequest },
+      costsFrom: from.source,
+      costs,
+      predicted,
+      measuredReqPerS: step.reqPerS,
+      errorPct: step.reqPerS > 0 ? ((predicted.reqPerS - step.reqPerS) / step.reqPerS) * 100 : Number.NaN,
+    };
+  });
+}
+
+const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+
+/** The report's section: each check's layout, costs, prediction, measurement and error. */
+export function scalingLines(report: Pick<BenchReport, 'scaling'>): string[] {
+  const checks = report.scaling ?? [];
+  if (checks.length === 0) return [];
+  const rows = checks.map((c) => {
+    const k = c.costs;
+    return `| ${c.model} | ${c.concurrency} | ${c.layout.cores} | ${c.layout.replicas} | ${c.layout.loadgenShares ? 'shares' : 'apart'} | ${f(k.api, 3)} / ${f(k.redis, 3)} / ${f(k.nginx, 3)} / ${f(k.workerPath, 3)} / ${f(k.compute, 3)} / ${f(k.loadgen, 3)} | ${c.costsFrom} | ${f(c.predicted.reqPerS)} (${c.predicted.bound}) | ${f(c.measuredReqPerS)} | ${f(c.errorPct)} % |`;
+  });
+  return [
+    '## Scaling model',
+    '',
+    'Predicted full-stack throughput (docs/benchmarks.md, "Scaling on paper") from CPU per request per process, next to the measurement. Costs are CPU ms per request: API replicas together / Redis / nginx / worker outside session.run / session.run / load generator.',
+    '',
+    '| model | clients | cores | API replicas | load generator | costs ms | costs from | predicted req/s (bound) | measured req/s | error |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ];
+}

@@ -1,0 +1,88 @@
+import type { CeilingResult, StepResult } from '../types.js';
+
+/**
+ * The scaling model (docs/benchmarks.md, "Scaling on paper"): the full stack's throughput is the
+ * least of what each resource can carry, from the CPU each process spends per request.
+ *
+ * - cores: every process shares the C cores: C / (sum of CPU per request);
+ * - API replicas: a replica runs its requests on one JavaScript thread: R / api;
+ * - Redis and each nginx worker are single-threaded: 1 / redis, N / nginx;
+ * - workers: a worker's serving path (dequeue, batching, reply) is one JavaScript thread:
+ *   W / workerPath; its device does W × (items per second per device) / items per request, where
+ *   on the CPU that is session.run's own CPU, which then also counts against the cores.
+ */
+export interface CostsMs {
+  /** CPU milliseconds per request, all API replicas together. */
+  api: number;
+  redis: number;
+  nginx: number;
+  /** The worker's CPU per request outside session.run. */
+  workerPath: number;
+  /** session.run per request at the batch size the step ran (CPU execution provider). */
+  compute: number;
+  /** The load generator's, counted against the cores only when it shares them. */
+  loadgen: number;
+}
+
+export interface Layout {
+  cores: number;
+  replicas: number;
+  workers: number;
+  nginxWorkers: number;
+  itemsPerRequest: number;
+  /** Items per second one GPU runs at the served batch size; absent: session.run runs on the cores. */
+  gpuItemsPerS?: number;
+  /** Whether the load generator runs on the same cores as the services. */
+  loadgenShares: boolean;
+}
+
+export type Bound = 'cores' | 'api' | 'redis' | 'nginx' | 'worker' | 'device';
+
+export interface Prediction {
+  reqPerS: number;
+  /** The resource that sets it. */
+  bound: Bound;
+  bounds: Record<Bound, number>;
+}
+
+const perS = (units: number, ms: number) => (ms > 0 ? (units * 1000) / ms : Number.POSITIVE_INFINITY);
+
+export function predictThroughput(c: CostsMs, l: Layout): Prediction {
+  const onGpu = l.gpuItemsPerS !== undefined;
+  const coreMs = c.api + c.redis + c.nginx + c.workerPath + (onGpu ? 0 : c.compute) + (l.loadgenShares ? c.loadgen : 0);
+  const bounds: Record<Bound, number> = {
+    cores: perS(l.cores, coreMs),
+    api: perS(l.replicas, c.api),
+    redis: perS(1, c.redis),
+    nginx: perS(l.nginxWorkers, c.nginx),
+    worker: perS(l.workers, c.workerPath),
+    device: onGpu ? (l.workers * l.gpuItemsPerS!) / l.itemsPerRequest : perS(l.workers, c.compute),
+  };
+  const [bound, reqPerS] = (Object.entries(bounds) as [Bound, number][]).reduce((a, b) => (b[1] < a[1] ? b : a));
+  return { reqPerS, bound, bounds };
+}
+
+/** session.run milliseconds per item at the ceiling's batch size nearest (in ratio) to `batch`. */
+export function computeMsPerItem(ceiling: CeilingResult, batch: number): number {
+  const distance = (size: number) => Math.abs(Math.log(size / Math.max(1, batch)));
+  const point = ceiling.points.reduce((a, b) => (distance(b.batchSize) < distance(a.batchSize) ? b : a));
+  return point.meanMs / point.batchSize;
+}
+
+/** A full-stack step's CPU per request by process kind, with session.run taken out of the worker's. */
+export function costsOf(step: StepResult, ceiling: CeilingResult | undefined): CostsMs {
+  const ms = (prefix: string) =>
+    step.processes.filter((p) => p.name.startsWith(prefix)).reduce((sum, p) => sum + (p.cpuSPer1kRequests ?? 0), 0);
+  const worker = ms('worker');
+  const batch = step.batches?.meanSize ?? 1;
+  // With one intra-op thread session.run's wall time is its CPU time.
+  const compute = ceiling ? Math.min(worker, computeMsPerItem(ceiling, batch) * step.itemsPerRequest) : 0;
+  return {
+    api: ms('api'),
+    redis: ms('redis'),
+    nginx: ms('nginx'),
+    workerPath: worker - compute,
+    compute,
+    loadgen: step.load.completed > 0 ? (step.load.loadgenCpuS / step.load.completed) * 1000 : 0,
+  };
+}
