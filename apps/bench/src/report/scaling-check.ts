@@ -13,6 +13,12 @@ export interface ScalingCheck {
   measuredReqPerS: number;
   /** (predicted − measured) / measured, in percent. */
   errorPct: number;
+  /**
+   * The cores the services (and a load generator sharing them) kept busy during the step: on a
+   * machine shared with other work, fewer than the layout's when the model's error comes from
+   * the CPU they were not given rather than from the model.
+   */
+  coresUsed: number;
 }
 
 export interface Calibration {
@@ -50,6 +56,9 @@ export function scalingChecks(
       costs,
       predicted,
       measuredReqPerS: step.reqPerS,
+      coresUsed:
+        (step.processes.reduce((sum, p) => sum + p.cpuS, 0) + (layout.loadgenShares ? step.load.loadgenCpuS : 0)) /
+        step.load.durationS,
       errorPct: step.reqPerS > 0 ? ((predicted.reqPerS - step.reqPerS) / step.reqPerS) * 100 : Number.NaN,
     };
   });
@@ -63,15 +72,15 @@ export function scalingLines(report: Pick<BenchReport, 'scaling'>): string[] {
   if (checks.length === 0) return [];
   const rows = checks.map((c) => {
     const k = c.costs;
-    return `| ${c.model} | ${c.concurrency} | ${c.layout.cores} | ${c.layout.replicas} | ${c.layout.loadgenShares ? 'shares' : 'apart'} | ${f(k.api, 3)} / ${f(k.redis, 3)} / ${f(k.nginx, 3)} / ${f(k.workerPath, 3)} / ${f(k.compute, 3)} / ${f(k.loadgen, 3)} | ${c.costsFrom} | ${f(c.predicted.reqPerS)} (${c.predicted.bound}) | ${f(c.measuredReqPerS)} | ${f(c.errorPct)} % |`;
+    return `| ${c.model} | ${c.concurrency} | ${c.layout.cores} | ${c.layout.replicas} | ${c.layout.loadgenShares ? 'shares' : 'apart'} | ${f(k.api, 3)} / ${f(k.redis, 3)} / ${f(k.nginx, 3)} / ${f(k.workerPath, 3)} / ${f(k.compute, 3)} / ${f(k.loadgen, 3)} | ${c.costsFrom} | ${f(c.predicted.reqPerS)} (${c.predicted.bound}) | ${f(c.measuredReqPerS)} | ${f(c.errorPct)} % | ${f(c.coresUsed, 2)} |`;
   });
   return [
     '## Scaling model',
     '',
-    'Predicted full-stack throughput (docs/benchmarks.md, "Scaling on paper") from CPU per request per process, next to the measurement. Costs are CPU ms per request: API replicas together / Redis / nginx / worker outside session.run / session.run / load generator.',
+    'Predicted full-stack throughput (docs/benchmarks.md, "Scaling on paper") from CPU per request per process, next to the measurement. Costs are CPU ms per request: API replicas together / Redis / nginx / worker outside session.run / session.run / load generator. "Cores used" is the CPU the services (and a load generator sharing their cores) got during the step: below the layout\'s cores, other work on the machine took the rest.',
     '',
-    '| model | clients | cores | API replicas | load generator | costs ms | costs from | predicted req/s (bound) | measured req/s | error |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| model | clients | cores | API replicas | load generator | costs ms | costs from | predicted req/s (bound) | measured req/s | error | cores used |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
   ];

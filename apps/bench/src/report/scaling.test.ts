@@ -4,7 +4,7 @@ import { loadgenCpus } from '../contenders/pin.js';
 import { requestTensors } from '../measure/grpc-request.js';
 import type { CeilingResult, StepResult } from '../types.js';
 import { frontDoorRows } from './front-doors.js';
-import { costsOf, predictThroughput, type CostsMs } from './scaling.js';
+import { costsOf, gpuCurve, predictThroughput, type CostsMs } from './scaling.js';
 import { scalingChecks } from './scaling-check.js';
 
 const costs: CostsMs = { api: 0.6, redis: 0.1, nginx: 0.05, workerPath: 0.1, compute: 0.07, loadgen: 0.2 };
@@ -31,7 +31,20 @@ test('scaling model: GPU workers run session.run off the cores; N workers scale 
   assert.equal(gpu(1).reqPerS, 4000);
   assert.equal(gpu(2).reqPerS, 8000);
   assert.equal(gpu(8).bound, 'redis', 'eight GPUs outrun the one Redis');
-  assert.ok(gpu(8).bounds.cores > (16 * 1000) / 0.86 - 1e-6, 'session.run is not charged to the API node');
+  assert.ok(
+    Math.abs(gpu(8).bounds.cores - (16 * 1000) / 0.75) < 1e-6,
+    'the GPU workers are not charged to the API node',
+  );
+  const curve = gpuCurve(costs, { cores: 16, gpuItemsPerS: 4000, itemsPerRequest: 1, nginxWorkers: 16 }, [1, 2, 4, 8]);
+  assert.deepEqual(
+    curve.map((p) => [p.workers, p.bound, Math.round(p.reqPerS)]),
+    [
+      [1, 'device', 4000],
+      [2, 'device', 8000],
+      [4, 'redis', 10000],
+      [8, 'redis', 10000],
+    ],
+  );
 });
 
 const ceiling: CeilingResult = {
@@ -103,6 +116,7 @@ test('costs per process come from a step, with session.run at its mean batch tak
     { source: 'ref.json', steps: [s], ceilings: [ceiling] },
   );
   assert.equal(check!.costsFrom, 'ref.json');
+  assert.equal(check!.coresUsed, 4 / 5, 'four processes of 1 CPU s each in 5 s');
   assert.ok(Math.abs(check!.predicted.reqPerS - 1000 / 0.85) < 1e-9);
   assert.ok(Math.abs(check!.errorPct - ((1000 / 0.85 - 900) / 900) * 100) < 1e-9);
 });

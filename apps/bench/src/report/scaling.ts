@@ -10,6 +10,8 @@ import type { CeilingResult, StepResult } from '../types.js';
  * - workers: a worker's serving path (dequeue, batching, reply) is one JavaScript thread:
  *   W / workerPath; its device does W × (items per second per device) / items per request, where
  *   on the CPU that is session.run's own CPU, which then also counts against the cores.
+ * A GPU worker is a machine of its own: neither its serving path nor session.run is charged to
+ * the API node's cores.
  */
 export interface CostsMs {
   /** CPU milliseconds per request, all API replicas together. */
@@ -49,7 +51,7 @@ const perS = (units: number, ms: number) => (ms > 0 ? (units * 1000) / ms : Numb
 
 export function predictThroughput(c: CostsMs, l: Layout): Prediction {
   const onGpu = l.gpuItemsPerS !== undefined;
-  const coreMs = c.api + c.redis + c.nginx + c.workerPath + (onGpu ? 0 : c.compute) + (l.loadgenShares ? c.loadgen : 0);
+  const coreMs = c.api + c.redis + c.nginx + (onGpu ? 0 : c.workerPath + c.compute) + (l.loadgenShares ? c.loadgen : 0);
   const bounds: Record<Bound, number> = {
     cores: perS(l.cores, coreMs),
     api: perS(l.replicas, c.api),
@@ -85,4 +87,19 @@ export function costsOf(step: StepResult, ceiling: CeilingResult | undefined): C
     compute,
     loadgen: step.load.completed > 0 ? (step.load.loadgenCpuS / step.load.completed) * 1000 : 0,
   };
+}
+
+/**
+ * The predicted curve for an API node of `cores` cores (nginx, Redis and as many API replicas as
+ * cores on it; the load generator elsewhere) in front of N GPU workers.
+ */
+export function gpuCurve(
+  c: CostsMs,
+  node: { cores: number; gpuItemsPerS: number; itemsPerRequest: number; nginxWorkers: number },
+  workers: readonly number[],
+): (Prediction & { workers: number })[] {
+  return workers.map((w) => ({
+    workers: w,
+    ...predictThroughput(c, { ...node, replicas: node.cores, workers: w, loadgenShares: false }),
+  }));
 }
