@@ -19,6 +19,8 @@ export interface ScalingCheck {
    * the CPU they were not given rather than from the model.
    */
   coresUsed: number;
+  /** The prediction with the cores the services got instead of the layout's, and its error. */
+  atCoresUsed: { reqPerS: number; bound: string; errorPct: number };
 }
 
 export interface Calibration {
@@ -48,6 +50,12 @@ export function scalingChecks(
       from.ceilings.find((c) => c.model === step.model),
     );
     const predicted = predictThroughput(costs, { ...layout, itemsPerRequest: step.itemsPerRequest });
+    const coresUsed =
+      (step.processes.reduce((sum, p) => sum + p.cpuS, 0) + (layout.loadgenShares ? step.load.loadgenCpuS : 0)) /
+      step.load.durationS;
+    const atUsed = predictThroughput(costs, { ...layout, cores: coresUsed, itemsPerRequest: step.itemsPerRequest });
+    const error = (reqPerS: number) =>
+      step.reqPerS > 0 ? ((reqPerS - step.reqPerS) / step.reqPerS) * 100 : Number.NaN;
     return {
       model: step.model,
       concurrency: step.concurrency,
@@ -56,10 +64,9 @@ export function scalingChecks(
       costs,
       predicted,
       measuredReqPerS: step.reqPerS,
-      coresUsed:
-        (step.processes.reduce((sum, p) => sum + p.cpuS, 0) + (layout.loadgenShares ? step.load.loadgenCpuS : 0)) /
-        step.load.durationS,
-      errorPct: step.reqPerS > 0 ? ((predicted.reqPerS - step.reqPerS) / step.reqPerS) * 100 : Number.NaN,
+      errorPct: error(predicted.reqPerS),
+      coresUsed,
+      atCoresUsed: { reqPerS: atUsed.reqPerS, bound: atUsed.bound, errorPct: error(atUsed.reqPerS) },
     };
   });
 }
@@ -72,15 +79,15 @@ export function scalingLines(report: Pick<BenchReport, 'scaling'>): string[] {
   if (checks.length === 0) return [];
   const rows = checks.map((c) => {
     const k = c.costs;
-    return `| ${c.model} | ${c.concurrency} | ${c.layout.cores} | ${c.layout.replicas} | ${c.layout.loadgenShares ? 'shares' : 'apart'} | ${f(k.api, 3)} / ${f(k.redis, 3)} / ${f(k.nginx, 3)} / ${f(k.workerPath, 3)} / ${f(k.compute, 3)} / ${f(k.loadgen, 3)} | ${c.costsFrom} | ${f(c.predicted.reqPerS)} (${c.predicted.bound}) | ${f(c.measuredReqPerS)} | ${f(c.errorPct)} % | ${f(c.coresUsed, 2)} |`;
+    return `| ${c.model} | ${c.concurrency} | ${c.layout.cores} | ${c.layout.replicas} | ${c.layout.loadgenShares ? 'shares' : 'apart'} | ${f(k.api, 3)} / ${f(k.redis, 3)} / ${f(k.nginx, 3)} / ${f(k.workerPath, 3)} / ${f(k.compute, 3)} / ${f(k.loadgen, 3)} | ${c.costsFrom} | ${f(c.predicted.reqPerS)} (${c.predicted.bound}) | ${f(c.measuredReqPerS)} | ${f(c.errorPct)} % | ${f(c.coresUsed, 2)} | ${f(c.atCoresUsed.reqPerS)} (${c.atCoresUsed.bound}), ${f(c.atCoresUsed.errorPct)} % |`;
   });
   return [
     '## Scaling model',
     '',
     'Predicted full-stack throughput (docs/benchmarks.md, "Scaling on paper") from CPU per request per process, next to the measurement. Costs are CPU ms per request: API replicas together / Redis / nginx / worker outside session.run / session.run / load generator. "Cores used" is the CPU the services (and a load generator sharing their cores) got during the step: below the layout\'s cores, other work on the machine took the rest.',
     '',
-    '| model | clients | cores | API replicas | load generator | costs ms | costs from | predicted req/s (bound) | measured req/s | error | cores used |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| model | clients | cores | API replicas | load generator | costs ms | costs from | predicted req/s (bound) | measured req/s | error | cores used | predicted at the cores used, error |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
   ];

@@ -117,6 +117,7 @@ test('costs per process come from a step, with session.run at its mean batch tak
   );
   assert.equal(check!.costsFrom, 'ref.json');
   assert.equal(check!.coresUsed, 4 / 5, 'four processes of 1 CPU s each in 5 s');
+  assert.ok(Math.abs(check!.atCoresUsed.reqPerS - 800 / 0.85) < 1e-9, 'the same costs on the 0.8 cores it got');
   assert.ok(Math.abs(check!.predicted.reqPerS - 1000 / 0.85) < 1e-9);
   assert.ok(Math.abs(check!.errorPct - ((1000 / 0.85 - 900) / 900) * 100) < 1e-9);
 });
