@@ -35,6 +35,7 @@ test('arguments: --cpus pins the services, --calibration names an earlier report
   for (const bad of ['-1', '0,0', 'a', '0-1'])
     assert.throws(() => parseArgs(['--cpus', bad], {}, '/'), UsageError, `--cpus ${bad}`);
   assert.equal(parseArgs(['--calibration', 'r/report.json'], {}, '/w').calibration, '/w/r/report.json');
+  assert.throws(() => parseArgs(['--mixed', '--cpus', '0'], {}, '/'), /not to --mixed/);
 });
 
 test('arguments: the messages name the option, and --mixed takes an optional list', () => {

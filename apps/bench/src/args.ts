@@ -138,6 +138,7 @@ export function parseArgs(
   if (values.help) throw new UsageError('');
   const mixed = values.mixed === undefined ? undefined : values.mixed === '' ? [] : list(values.mixed, '--mixed');
   const verbose = values.verbose ?? false;
+  if (mixed && values.cpus !== undefined) throw new UsageError('--cpus applies to the contenders, not to --mixed');
   const contenders = values.contenders !== undefined ? list(values.contenders, '--contenders') : [...CONTENDERS];
   for (const c of contenders)
     if (!(CONTENDERS as readonly string[]).includes(c))
