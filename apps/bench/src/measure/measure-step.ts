@@ -94,8 +94,9 @@ export async function measureStep(spec: StepSpec): Promise<StepResult> {
     durationS,
     timeoutS: REQUEST_TIMEOUT_S,
   });
+  if (spec.grpc && !target.grpcAddress) throw new Error(`${target.name} has no gRPC listener`);
   const grpcJob = (durationS: number): GrpcLoadJob => ({
-    address: target.grpcAddress ?? '',
+    address: target.grpcAddress!,
     apiKey: target.headers.authorization?.replace(/^Bearer /, ''),
     model,
     tensors: spec.grpc!.tensors,
