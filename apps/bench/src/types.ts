@@ -1,5 +1,3 @@
-import type { ScalingCheck } from './report/scaling-check.js';
-
 /** The systems the benchmark compares on the same inputs. */
 export type ContenderName = 'ceiling' | 'seed' | 'full' | FrontDoor;
 
@@ -153,4 +151,61 @@ export interface BenchReport {
   targets: TargetResult[];
   /** With --cpus or --calibration: each full-stack step predicted by the scaling model. */
   scaling?: ScalingCheck[];
+}
+
+/** The scaling model's inputs and answers (report/scaling.ts). */
+export interface CostsMs {
+  /** CPU milliseconds per request, all API replicas together. */
+  api: number;
+  redis: number;
+  nginx: number;
+  /** The worker's CPU per request outside session.run. */
+  workerPath: number;
+  /** session.run per request at the batch size the step ran (CPU execution provider). */
+  compute: number;
+  /** The load generator's, counted against the cores only when it shares them. */
+  loadgen: number;
+}
+
+export interface Layout {
+  cores: number;
+  replicas: number;
+  workers: number;
+  nginxWorkers: number;
+  itemsPerRequest: number;
+  /** Items per second one GPU runs at the served batch size; absent: session.run runs on the cores. */
+  gpuItemsPerS?: number;
+  /** Whether the load generator runs on the same cores as the services. */
+  loadgenShares: boolean;
+}
+
+export type Bound = 'cores' | 'api' | 'redis' | 'nginx' | 'worker' | 'device';
+
+export interface Prediction {
+  reqPerS: number;
+  /** The resource that sets it. */
+  bound: Bound;
+  bounds: Record<Bound, number>;
+}
+
+/** One full-stack step measured on a restricted layout, next to what the scaling model predicted for it. */
+export interface ScalingCheck {
+  model: string;
+  concurrency: number;
+  layout: Layout;
+  /** Where the CPU costs came from: 'this run' or the calibration report's path. */
+  costsFrom: string;
+  costs: CostsMs;
+  predicted: Prediction;
+  measuredReqPerS: number;
+  /** (predicted − measured) / measured, in percent. */
+  errorPct: number;
+  /**
+   * The cores the services (and a load generator sharing them) kept busy during the step: on a
+   * machine shared with other work, fewer than the layout's when the model's error comes from
+   * the CPU they were not given rather than from the model.
+   */
+  coresUsed: number;
+  /** The prediction with the cores the services got instead of the layout's, and its error. */
+  atCoresUsed: { reqPerS: number; bound: string; errorPct: number };
 }

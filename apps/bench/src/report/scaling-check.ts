@@ -1,27 +1,7 @@
-import type { BenchReport, CeilingResult, StepResult } from '../types.js';
-import { costsOf, predictThroughput, type CostsMs, type Layout, type Prediction } from './scaling.js';
+import type { BenchReport, CeilingResult, ScalingCheck, StepResult } from '../types.js';
+import { costsOf, predictThroughput, type Layout } from './scaling.js';
 
-/** One full-stack step measured on a restricted layout, next to what the scaling model predicted for it. */
-export interface ScalingCheck {
-  model: string;
-  concurrency: number;
-  layout: Layout;
-  /** Where the CPU costs came from: 'this run' or the calibration report's path. */
-  costsFrom: string;
-  costs: CostsMs;
-  predicted: Prediction;
-  measuredReqPerS: number;
-  /** (predicted − measured) / measured, in percent. */
-  errorPct: number;
-  /**
-   * The cores the services (and a load generator sharing them) kept busy during the step: on a
-   * machine shared with other work, fewer than the layout's when the model's error comes from
-   * the CPU they were not given rather than from the model.
-   */
-  coresUsed: number;
-  /** The prediction with the cores the services got instead of the layout's, and its error. */
-  atCoresUsed: { reqPerS: number; bound: string; errorPct: number };
-}
+export type { ScalingCheck };
 
 export interface Calibration {
   source: string;

@@ -1,4 +1,8 @@
-import type { CeilingResult, StepResult } from '../types.js';
+import type { Bound, CeilingResult, CostsMs, Layout, Prediction, StepResult } from '../types.js';
+
+export type { Bound, CostsMs, Layout, Prediction } from '../types.js';
+
+const perS = (units: number, ms: number) => (ms > 0 ? (units * 1000) / ms : Number.POSITIVE_INFINITY);
 
 /**
  * The scaling model (docs/benchmarks.md, "Scaling on paper"): the full stack's throughput is the
@@ -13,42 +17,6 @@ import type { CeilingResult, StepResult } from '../types.js';
  * A GPU worker is a machine of its own: neither its serving path nor session.run is charged to
  * the API node's cores.
  */
-export interface CostsMs {
-  /** CPU milliseconds per request, all API replicas together. */
-  api: number;
-  redis: number;
-  nginx: number;
-  /** The worker's CPU per request outside session.run. */
-  workerPath: number;
-  /** session.run per request at the batch size the step ran (CPU execution provider). */
-  compute: number;
-  /** The load generator's, counted against the cores only when it shares them. */
-  loadgen: number;
-}
-
-export interface Layout {
-  cores: number;
-  replicas: number;
-  workers: number;
-  nginxWorkers: number;
-  itemsPerRequest: number;
-  /** Items per second one GPU runs at the served batch size; absent: session.run runs on the cores. */
-  gpuItemsPerS?: number;
-  /** Whether the load generator runs on the same cores as the services. */
-  loadgenShares: boolean;
-}
-
-export type Bound = 'cores' | 'api' | 'redis' | 'nginx' | 'worker' | 'device';
-
-export interface Prediction {
-  reqPerS: number;
-  /** The resource that sets it. */
-  bound: Bound;
-  bounds: Record<Bound, number>;
-}
-
-const perS = (units: number, ms: number) => (ms > 0 ? (units * 1000) / ms : Number.POSITIVE_INFINITY);
-
 export function predictThroughput(c: CostsMs, l: Layout): Prediction {
   const onGpu = l.gpuItemsPerS !== undefined;
   const coreMs = c.api + c.redis + c.nginx + (onGpu ? 0 : c.workerPath + c.compute) + (l.loadgenShares ? c.loadgen : 0);
