@@ -16,7 +16,7 @@ import type { BenchReport } from './types.js';
  * prediction; it asserts nothing about speed (the machine running the tests is busy with other tests).
  */
 test(
-  'npm run bench (short): ceiling, seed and full stack (REST binary, gRPC, REST JSON) produce report.json, report.md and chart.svg',
+  'npm run bench (short): ceiling, seed, full stack (REST binary, gRPC, REST JSON) and floor produce report.json, report.md and chart.svg',
   { timeout: 300_000 },
   async () => {
     const work = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
@@ -68,7 +68,9 @@ test(
     assert.deepEqual(
       report.steps.map((s) => `${s.contender}@${s.concurrency} ${s.inputs}`),
       [
-        ...['seed@1', 'full@1', 'grpc@1', 'json@1', 'seed@8', 'full@8', 'grpc@8', 'json@8'].map((s) => `${s} unique`),
+        ...['seed@1', 'full@1', 'grpc@1', 'json@1', 'floor@1', 'seed@8', 'full@8', 'grpc@8', 'json@8', 'floor@8'].map(
+          (s) => `${s} unique`,
+        ),
         'full@8 repeated',
       ],
       'contenders measured in turns, step by step',
@@ -89,7 +91,7 @@ test(
         assert.ok(p.cpuSPer1kRequests !== null);
       }
     }
-    const full = report.steps.filter((s) => s.contender !== 'seed' && s.inputs === 'unique');
+    const full = report.steps.filter((s) => ['full', 'grpc', 'json'].includes(s.contender) && s.inputs === 'unique');
     const hits = report.steps.find((s) => s.inputs === 'repeated')!;
     assert.ok(
       hits.batches && hits.batches.items < hits.load.ok / 10,
@@ -132,6 +134,8 @@ test(
     for (const c of report.scaling!)
       assert.ok(c.predicted.reqPerS > 0 && Number.isFinite(c.errorPct), JSON.stringify(c));
     assert.match(md, /^## Scaling model$/m);
+    assert.match(md, /^## Against the floor$/m);
+    assert.match(md, /^\| cost \| 8 \| floor \| [\d.]+ \| [\d.]+ \|/m);
 
     const svg = readFileSync(join(out, 'chart.svg'), 'utf8');
     assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);

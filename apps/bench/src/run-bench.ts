@@ -6,6 +6,7 @@ import { loadRepository } from '@tessera/model-repository';
 import type { CeilingJob } from './contenders/ceiling-main.js';
 import { childJob } from './measure/child-job.js';
 import { startFullStack, startSeed, type Target } from './contenders/start.js';
+import { startFloor } from './contenders/floor-start.js';
 import { modelInput, type ModelInput } from './measure/inputs.js';
 import { measureStep, type StepSpec } from './measure/measure-step.js';
 import { cpuSnapshot, waitQuiet } from './measure/proc-stats.js';
@@ -83,12 +84,12 @@ async function ceiling(spec: ModelSpec, input: ModelInput, opts: BenchOptions): 
 }
 
 /**
- * How a contender is sent a model's request: the full stack the binary tensor extension (as a
- * Triton client sends tensors), `grpc` ModelInfer with raw contents; the seed (built as the
+ * How a contender is sent a model's request: the full stack and the floor the binary tensor
+ * extension (as a Triton client sends tensors), `grpc` ModelInfer with raw contents; the seed (built as the
  * article builds it, it reads JSON only) and `json` JSON.
  */
 function frontDoor(name: ServedContender, input: ModelInput, batched: boolean): Pick<StepSpec, 'binary' | 'grpc'> {
-  if (name === 'full') return { binary: input.binary };
+  if (name === 'full' || name === 'floor') return { binary: input.binary };
   if (name === 'grpc') return { grpc: { tensors: input.tensors, batched } };
   return {};
 }
@@ -125,7 +126,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
       ? opts.models
       : opts.models.flatMap((m) => opts.versions.map((v) => modelKey({ name: m, version: v })));
   if (opts.versions.length > 0 && opts.contenders.includes('seed'))
-    notes.push('--versions: the seed serves one version per model and was not run');
+    notes.push('--versions: the seed and the floor serve one version per model and were not run');
   for (const name of measured) {
     const { name: model, version } = splitModel(name);
     const found = repository.get(model, version);
@@ -181,9 +182,9 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
 
   // Both contenders run side by side and are measured in turns, step by step (the other one
   // idles meanwhile), so that a slow spell of a shared machine hits both rather than one.
-  const starters = { seed: startSeed, full: startFullStack } as const;
+  const starters = { seed: startSeed, full: startFullStack, floor: startFloor } as const;
   const targets: [name: ServedContender, target: Target][] = [];
-  const running: [name: 'seed' | 'full', target: Target][] = [];
+  const running: [name: 'seed' | 'full' | 'floor', target: Target][] = [];
   const doors = FRONT_DOORS.filter((d) => opts.contenders.includes(d));
   const loadgen = loadgenCpus(opts.cpus, cpus().length);
   if (doors.includes('grpc'))
@@ -196,14 +197,14 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
     );
   const batched = new Map(specs.map((s) => [s.name, s.maxBatchSize > 0]));
   try {
-    for (const name of (['seed', 'full'] as const).filter(
+    for (const name of (['seed', 'full', 'floor'] as const).filter(
       (c) =>
         (opts.contenders.includes(c) || (c === 'full' && doors.length > 0)) &&
-        !(c === 'seed' && opts.versions.length > 0),
+        !(c !== 'full' && opts.versions.length > 0),
     )) {
       if (models.length === 0) break;
       log(
-        `${name}: starting (${name === 'full' ? `redis, worker, ${opts.replicas} API replica${opts.replicas === 1 ? '' : 's'}, nginx` : 'one Express process'})`,
+        `${name}: starting (${name === 'seed' ? 'one Express process' : `redis, worker, ${opts.replicas} API replica${opts.replicas === 1 ? '' : 's'}, nginx`})`,
       );
       try {
         const started = await starters[name]({

@@ -1,5 +1,5 @@
 /** The systems the benchmark compares on the same inputs. */
-export type ContenderName = 'ceiling' | 'seed' | 'full' | FrontDoor;
+export type ContenderName = 'ceiling' | 'seed' | 'full' | 'floor' | FrontDoor;
 
 /**
  * The full stack's other front doors, measured on the same running stack as `full` (REST with
@@ -8,12 +8,13 @@ export type ContenderName = 'ceiling' | 'seed' | 'full' | FrontDoor;
 export type FrontDoor = 'grpc' | 'json';
 export const FRONT_DOORS: readonly FrontDoor[] = ['grpc', 'json'];
 
-export const CONTENDERS: readonly ContenderName[] = ['ceiling', 'seed', 'full', ...FRONT_DOORS];
+export const CONTENDERS: readonly ContenderName[] = ['ceiling', 'seed', 'full', 'floor', ...FRONT_DOORS];
 
 export const CONTENDER_LABELS: Record<ContenderName, string> = {
   ceiling: 'ceiling (in-process session.run)',
   seed: 'seed (one Express process, no queue)',
   full: 'full stack (nginx, 3 APIs, Redis, worker)',
+  floor: 'floor (the same processes and hops, no features)',
   grpc: 'full stack over gRPC (ModelInfer through nginx, SDK client)',
   json: 'full stack over REST with JSON tensors',
 };
