@@ -6,7 +6,7 @@ test('arguments: defaults, lists, and unknown options', () => {
   const o = parseArgs([], { INTRA_OP_THREADS: '2' }, '/repo', new Date('2026-01-02T03:04:05.678Z'));
   assert.deepEqual(o.models, ['cost', 'ocr-rec', 'lid176']);
   assert.deepEqual(o.concurrency, [1, 8, 64, 256]);
-  assert.deepEqual(o.contenders, ['ceiling', 'seed', 'full', 'floor']);
+  assert.deepEqual(o.contenders, ['ceiling', 'seed', 'full', 'floor', 'grpc', 'json']);
   assert.equal(o.durationS, 10);
   assert.equal(o.intraOpThreads, 2);
   assert.equal(o.replicas, 3, 'the targets are set for three API replicas');
@@ -25,6 +25,17 @@ test('arguments: defaults, lists, and unknown options', () => {
   assert.throws(() => parseArgs(['--speed', '3'], {}, '/'), UsageError);
   assert.throws(() => parseArgs(['--concurrency', '0'], {}, '/'), UsageError);
   assert.throws(() => parseArgs(['--contenders', 'triton'], {}, '/'), UsageError);
+  assert.deepEqual(parseArgs(['--contenders', 'json,grpc,full'], {}, '/').contenders, ['full', 'grpc', 'json']);
+});
+
+test('arguments: --cpus pins the services, --calibration names an earlier report', () => {
+  assert.equal(parseArgs([], {}, '/').cpus, undefined, 'unpinned by default');
+  assert.deepEqual(parseArgs(['--cpus', '0'], {}, '/').cpus, [0]);
+  assert.deepEqual(parseArgs(['--cpus=0,1'], {}, '/').cpus, [0, 1]);
+  for (const bad of ['-1', '0,0', 'a', '0-1'])
+    assert.throws(() => parseArgs(['--cpus', bad], {}, '/'), UsageError, `--cpus ${bad}`);
+  assert.equal(parseArgs(['--calibration', 'r/report.json'], {}, '/w').calibration, '/w/r/report.json');
+  assert.throws(() => parseArgs(['--mixed', '--cpus', '0'], {}, '/'), /not to --mixed/);
 });
 
 test('arguments: the messages name the option, and --mixed takes an optional list', () => {

@@ -19,6 +19,12 @@ export const USAGE = `usage: npm run bench -- [options]
   --ceiling-sizes 1,2,..  batch sizes of the in-process sweep (1,2,4,8,16,32,64)
   --threads N             ONNX Runtime intra-op threads, every contender (INTRA_OP_THREADS or 1)
   --replicas N            API replicas of the full stack (3, as the targets assume)
+  --cpus 0,1              run the services (and the ceiling) on these CPUs only (taskset -a);
+                          the load generator then runs on the other CPUs, or shares these when
+                          there are no others. The report predicts each full-stack step from
+                          the scaling model (docs/benchmarks.md) next to its measurement
+  --calibration FILE      the report.json of an earlier run whose CPU per request per process
+                          the scaling model predicts from (this run's own, without it)
   --repository DIR        model repository (MODEL_REPOSITORY or .run/models)
   --out DIR               output directory (bench-results/<timestamp>)
   --verbose               copy the services' logs to the console
@@ -58,6 +64,17 @@ function positive(value: string, what: string): number {
   return n;
 }
 
+/** A CPU list as taskset takes it: CPU numbers (not ranges), each at most once. */
+function cpuList(value: string): number[] {
+  const cpus = list(value, '--cpus').map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--cpus: "${s}" is not a CPU number`);
+    return n;
+  });
+  if (new Set(cpus).size !== cpus.length) throw new UsageError('--cpus: a CPU is named twice');
+  return cpus;
+}
+
 function nonNegative(value: string, what: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`${what}: "${value}" is not a number >= 0`);
@@ -80,6 +97,8 @@ const OPTIONS = {
   'ceiling-sizes': { type: 'string' },
   threads: { type: 'string' },
   replicas: { type: 'string' },
+  cpus: { type: 'string' },
+  calibration: { type: 'string' },
   repository: { type: 'string' },
   out: { type: 'string' },
   mixed: { type: 'string' },
@@ -119,6 +138,7 @@ export function parseArgs(
   if (values.help) throw new UsageError('');
   const mixed = values.mixed === undefined ? undefined : values.mixed === '' ? [] : list(values.mixed, '--mixed');
   const verbose = values.verbose ?? false;
+  if (mixed && values.cpus !== undefined) throw new UsageError('--cpus applies to the contenders, not to --mixed');
   const contenders = values.contenders !== undefined ? list(values.contenders, '--contenders') : [...CONTENDERS];
   for (const c of contenders)
     if (!(CONTENDERS as readonly string[]).includes(c))
@@ -148,5 +168,7 @@ export function parseArgs(
     outDir: resolve(cwd, values.out ?? join('bench-results', timestamp(now))),
     verbose,
     ...(mixed ? { mixed } : {}),
+    ...(values.cpus !== undefined ? { cpus: cpuList(values.cpus) } : {}),
+    ...(values.calibration !== undefined ? { calibration: resolve(cwd, values.calibration) } : {}),
   };
 }

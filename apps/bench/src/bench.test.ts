@@ -10,12 +10,13 @@ import type { BenchReport } from './types.js';
 
 /**
  * Smoke test: the whole benchmark, short (2 s per step, `cost` at 1 and 8 clients), through the
- * CLI, with API keys, rate limiting and the response cache on as the bench runs by default. It
- * checks that every contender ran and the report is well formed; it asserts nothing
- * about speed (the machine running the tests is busy with other tests).
+ * CLI, with API keys, rate limiting and the response cache on as the bench runs by default, the
+ * services pinned to CPU 0 (--cpus). It checks that every contender (the full stack through
+ * REST binary, gRPC and REST JSON) ran and the report is well formed, with the scaling model's
+ * prediction; it asserts nothing about speed (the machine running the tests is busy with other tests).
  */
 test(
-  'npm run bench (short): ceiling, seed, full stack and floor produce report.json, report.md and chart.svg',
+  'npm run bench (short): ceiling, seed, full stack (REST binary, gRPC, REST JSON) and floor produce report.json, report.md and chart.svg',
   { timeout: 300_000 },
   async () => {
     const work = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
@@ -36,6 +37,8 @@ test(
       '0.3',
       '--ceiling-sizes',
       '1,2,4',
+      '--cpus',
+      '0',
       '--repository',
       repository,
       '--out',
@@ -65,12 +68,9 @@ test(
     assert.deepEqual(
       report.steps.map((s) => `${s.contender}@${s.concurrency} ${s.inputs}`),
       [
-        'seed@1 unique',
-        'full@1 unique',
-        'floor@1 unique',
-        'seed@8 unique',
-        'full@8 unique',
-        'floor@8 unique',
+        ...['seed@1', 'full@1', 'grpc@1', 'json@1', 'floor@1', 'seed@8', 'full@8', 'grpc@8', 'json@8', 'floor@8'].map(
+          (s) => `${s} unique`,
+        ),
         'full@8 repeated',
       ],
       'contenders measured in turns, step by step',
@@ -91,7 +91,7 @@ test(
         assert.ok(p.cpuSPer1kRequests !== null);
       }
     }
-    const full = report.steps.filter((s) => s.contender === 'full' && s.inputs === 'unique');
+    const full = report.steps.filter((s) => ['full', 'grpc', 'json'].includes(s.contender) && s.inputs === 'unique');
     const hits = report.steps.find((s) => s.inputs === 'repeated')!;
     assert.ok(
       hits.batches && hits.batches.items < hits.load.ok / 10,
@@ -122,6 +122,18 @@ test(
     assert.match(md, /^\| cost \| full \| 8 \| [\d.]+ \|/m);
     assert.match(md, /^\| cost \| full \| 8 \| api-1 \| [\d.]+ \|/m);
     assert.match(md, /^\| cost \| full \(cache hits\) \| 8 \| [\d.]+ \|/m);
+    assert.match(md, /^\| cost \| 8 \| gRPC \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [-+][\d.]+ \|/m);
+    assert.match(md, /^\| cost \| 8 \| REST JSON \| [\d.]+ \|/m);
+    assert.deepEqual(
+      report.scaling?.map((c) => [c.concurrency, c.layout.cores, c.costsFrom]),
+      [
+        [1, 1, 'this run'],
+        [8, 1, 'this run'],
+      ],
+    );
+    for (const c of report.scaling!)
+      assert.ok(c.predicted.reqPerS > 0 && Number.isFinite(c.errorPct), JSON.stringify(c));
+    assert.match(md, /^## Scaling model$/m);
     assert.match(md, /^## Against the floor$/m);
     assert.match(md, /^\| cost \| 8 \| floor \| [\d.]+ \| [\d.]+ \|/m);
 

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { modelKey, type ModelSpec } from '@tessera/contract';
@@ -8,12 +8,21 @@ import { childJob } from './measure/child-job.js';
 import { startFullStack, startSeed, type Target } from './contenders/start.js';
 import { startFloor } from './contenders/floor-start.js';
 import { modelInput, type ModelInput } from './measure/inputs.js';
-import { measureStep } from './measure/measure-step.js';
-import { waitQuiet } from './measure/proc-stats.js';
+import { measureStep, type StepSpec } from './measure/measure-step.js';
+import { cpuSnapshot, waitQuiet } from './measure/proc-stats.js';
+import { loadgenCpus, pin } from './contenders/pin.js';
+import { scalingChecks, type Calibration } from './report/scaling-check.js';
 import { markdownReport } from './report/report-md.js';
 import { svgChart } from './report/report-svg.js';
 import { evaluateTargets } from './report/targets.js';
-import type { BenchOptions, BenchReport, CeilingResult, StepResult } from './types.js';
+import {
+  FRONT_DOORS,
+  type BenchOptions,
+  type BenchReport,
+  type CeilingResult,
+  type ServedContender,
+  type StepResult,
+} from './types.js';
 import { splitModel } from './contenders/model-version.js';
 
 export type Log = (line: string) => void;
@@ -70,14 +79,26 @@ async function ceiling(spec: ModelSpec, input: ModelInput, opts: BenchOptions): 
   const timeoutMs = (opts.ceilingBatchSizes.length * (opts.ceilingSecondsPerSize + 30) + 60) * 1000;
   return childJob<CeilingJob, CeilingResult>(new URL('./contenders/ceiling-main.js', import.meta.url), job, {
     timeoutMs,
+    cpus: opts.cpus,
   });
+}
+
+/**
+ * How a contender is sent a model's request: the full stack and the floor the binary tensor
+ * extension (as a Triton client sends tensors), `grpc` ModelInfer with raw contents; the seed (built as the
+ * article builds it, it reads JSON only) and `json` JSON.
+ */
+function frontDoor(name: ServedContender, input: ModelInput, batched: boolean): Pick<StepSpec, 'binary' | 'grpc'> {
+  if (name === 'full' || name === 'floor') return { binary: input.binary };
+  if (name === 'grpc') return { grpc: { tensors: input.tensors, batched } };
+  return {};
 }
 
 async function warmUp(
   target: Target,
   model: string,
   input: ModelInput,
-  binary: boolean,
+  door: Pick<StepSpec, 'binary' | 'grpc'>,
   seconds: number,
 ): Promise<void> {
   await measureStep({
@@ -85,7 +106,7 @@ async function warmUp(
     model,
     body: input.body,
     template: { text: input.template, vary: input.vary },
-    ...(binary ? { binary: input.binary } : {}),
+    ...door,
     itemsPerRequest: input.items,
     concurrency: 8,
     durationS: seconds,
@@ -162,28 +183,48 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
   // Both contenders run side by side and are measured in turns, step by step (the other one
   // idles meanwhile), so that a slow spell of a shared machine hits both rather than one.
   const starters = { seed: startSeed, full: startFullStack, floor: startFloor } as const;
-  const targets: [name: Target['name'], target: Target][] = [];
+  const targets: [name: ServedContender, target: Target][] = [];
+  const running: [name: 'seed' | 'full' | 'floor', target: Target][] = [];
+  const doors = FRONT_DOORS.filter((d) => opts.contenders.includes(d));
+  const loadgen = loadgenCpus(opts.cpus, cpus().length);
+  if (doors.includes('grpc'))
+    notes.push(
+      "grpc: ModelInfer through nginx's gRPC port with the SDK's GrpcInferenceClient (raw input contents, no retries), one HTTP/2 connection per client; json: the full stack sent the same JSON as the seed",
+    );
+  if (opts.cpus)
+    notes.push(
+      `the services and the ceiling ran on CPU ${opts.cpus.join(',')} only (taskset); the load generator ${loadgen ? `on CPU ${loadgen.join(',')}` : 'shared them'}`,
+    );
+  const batched = new Map(specs.map((s) => [s.name, s.maxBatchSize > 0]));
   try {
     for (const name of (['seed', 'full', 'floor'] as const).filter(
-      (c) => opts.contenders.includes(c) && !(c !== 'full' && opts.versions.length > 0),
+      (c) =>
+        (opts.contenders.includes(c) || (c === 'full' && doors.length > 0)) &&
+        !(c !== 'full' && opts.versions.length > 0),
     )) {
       if (models.length === 0) break;
       log(
         `${name}: starting (${name === 'seed' ? 'one Express process' : `redis, worker, ${opts.replicas} API replica${opts.replicas === 1 ? '' : 's'}, nginx`})`,
       );
       try {
-        targets.push([
-          name,
-          await starters[name]({
-            models,
-            modelRepository: opts.modelRepository,
-            intraOpThreads: opts.intraOpThreads,
-            replicas: opts.replicas,
-            logDir: join(opts.outDir, 'logs', name),
-            verbose: opts.verbose,
-            env: serviceEnv(),
-          }),
-        ]);
+        const started = await starters[name]({
+          models,
+          modelRepository: opts.modelRepository,
+          intraOpThreads: opts.intraOpThreads,
+          replicas: opts.replicas,
+          logDir: join(opts.outDir, 'logs', name),
+          verbose: opts.verbose,
+          env: serviceEnv(),
+        });
+        running.push([name, started]);
+        if (opts.cpus)
+          pin(
+            cpuSnapshot(started.watched).flatMap((s) => s.pids),
+            opts.cpus,
+          );
+        if (opts.contenders.includes(name)) targets.push([name, started]);
+        // The other front doors are measured on the same stack, in turns with it.
+        if (name === 'full') for (const door of doors) targets.push([door, { ...started, name: door }]);
       } catch (err) {
         const note = `${name} did not start: ${(err as Error).message}`;
         notes.push(note);
@@ -194,7 +235,14 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
     // sessions and connections warm, before the first measured step of any model.
     if (opts.warmupS > 0) {
       for (const [name, target] of targets) {
-        for (const model of models) await warmUp(target, model, inputs.get(model)!, name !== 'seed', opts.warmupS * 2);
+        for (const model of models)
+          await warmUp(
+            target,
+            model,
+            inputs.get(model)!,
+            frontDoor(name, inputs.get(model)!, batched.get(model)!),
+            opts.warmupS * 2,
+          );
         await waitQuiet(target.watched);
       }
     }
@@ -203,15 +251,13 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
       for (const concurrency of opts.concurrency) {
         for (const [name, target] of targets) {
           try {
-            // The full stack and the floor are sent tensors as a Triton client sends them (binary
-            // extension); the seed, built as the article builds it, reads JSON only.
-            const binary = name === 'seed' ? undefined : input.binary;
             const s = await measureStep({
               target,
               model,
               body: input.body,
               template: { text: input.template, vary: input.vary },
-              ...(binary ? { binary } : {}),
+              ...frontDoor(name, input, batched.get(model)!),
+              loadgenCpus: loadgen,
               itemsPerRequest: input.items,
               concurrency,
               durationS: opts.durationS,
@@ -230,7 +276,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
         }
       }
     }
-    const full = targets.find(([name]) => name === 'full')?.[1];
+    const full = running.find(([name]) => name === 'full')?.[1];
     const hits = full && svc.RESPONSE_CACHE !== 'off' ? cacheHitStep(models, opts.concurrency) : undefined;
     if (full && hits) {
       const input = inputs.get(hits.model)!;
@@ -243,6 +289,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
           concurrency: hits.concurrency,
           durationS: opts.durationS,
           warmupS: opts.warmupS,
+          loadgenCpus: loadgen,
         });
         steps.push(s);
         log(`${stepLine(s)} (identical requests: response cache hits)`);
@@ -253,7 +300,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
       }
     }
   } finally {
-    for (const [name, target] of targets)
+    for (const [name, target] of running)
       await target.stop().catch((err: unknown) => log(`${name}: stop: ${(err as Error).message}`));
   }
 
@@ -261,6 +308,20 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
     notes.push('some answers were 401/429: the API key or the rate limit refused requests (see the logs)');
   }
   const cpu = cpus();
+  const scaling =
+    opts.cpus || opts.calibration
+      ? scalingChecks(
+          { steps, ceilings },
+          {
+            cores: opts.cpus?.length ?? cpu.length,
+            replicas: opts.replicas,
+            workers: 1,
+            nginxWorkers: 1,
+            loadgenShares: loadgen === undefined,
+          },
+          opts.calibration ? readCalibration(opts.calibration) : undefined,
+        )
+      : undefined;
   return {
     startedAt,
     finishedAt: new Date().toISOString(),
@@ -284,12 +345,20 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
       replicas: opts.replicas,
       modelRepository: opts.modelRepository,
       verbose: opts.verbose,
+      ...(opts.cpus ? { cpus: opts.cpus } : {}),
+      ...(opts.calibration ? { calibration: opts.calibration } : {}),
     },
     notes,
     ceilings,
     steps,
     targets: evaluateTargets(ceilings, steps),
+    ...(scaling ? { scaling } : {}),
   };
+}
+
+function readCalibration(path: string): Calibration {
+  const report = JSON.parse(readFileSync(path, 'utf8')) as BenchReport;
+  return { source: path, steps: report.steps, ceilings: report.ceilings };
 }
 
 /** Writes report.json, report.md and chart.svg; returns their paths. */

@@ -1,14 +1,26 @@
 /** The systems the benchmark compares on the same inputs. */
-export type ContenderName = 'ceiling' | 'seed' | 'full' | 'floor';
+export type ContenderName = 'ceiling' | 'seed' | 'full' | 'floor' | FrontDoor;
 
-export const CONTENDERS: readonly ContenderName[] = ['ceiling', 'seed', 'full', 'floor'];
+/**
+ * The full stack's other front doors, measured on the same running stack as `full` (REST with
+ * binary tensors): gRPC through nginx's gRPC port with the SDK's client, and REST with JSON.
+ */
+export type FrontDoor = 'grpc' | 'json';
+export const FRONT_DOORS: readonly FrontDoor[] = ['grpc', 'json'];
+
+export const CONTENDERS: readonly ContenderName[] = ['ceiling', 'seed', 'full', 'floor', ...FRONT_DOORS];
 
 export const CONTENDER_LABELS: Record<ContenderName, string> = {
   ceiling: 'ceiling (in-process session.run)',
   seed: 'seed (one Express process, no queue)',
   full: 'full stack (nginx, 3 APIs, Redis, worker)',
   floor: 'floor (the same processes and hops, no features)',
+  grpc: 'full stack over gRPC (ModelInfer through nginx, SDK client)',
+  json: 'full stack over REST with JSON tensors',
 };
+
+/** The contenders that run as a service measured by a load generator. */
+export type ServedContender = Exclude<ContenderName, 'ceiling'>;
 
 export interface BenchOptions {
   models: string[];
@@ -33,6 +45,10 @@ export interface BenchOptions {
   mixed?: string[];
   /** Copy the services' logs to the console. */
   verbose: boolean;
+  /** Pin the services to these CPUs (taskset); the load generator runs on the others, if any. */
+  cpus?: number[];
+  /** report.json of an earlier run: the scaling model's CPU costs per process (this run's own without it). */
+  calibration?: string;
 }
 
 export interface LatencySummary {
@@ -84,7 +100,7 @@ export interface BatchDistribution {
 }
 
 export interface StepResult {
-  contender: 'seed' | 'full' | 'floor';
+  contender: ServedContender;
   model: string;
   /**
    * unique: every request's input differs, so the response cache misses (the measured sweep);
@@ -134,4 +150,63 @@ export interface BenchReport {
   ceilings: CeilingResult[];
   steps: StepResult[];
   targets: TargetResult[];
+  /** With --cpus or --calibration: each full-stack step predicted by the scaling model. */
+  scaling?: ScalingCheck[];
+}
+
+/** The scaling model's inputs and answers (report/scaling.ts). */
+export interface CostsMs {
+  /** CPU milliseconds per request, all API replicas together. */
+  api: number;
+  redis: number;
+  nginx: number;
+  /** The worker's CPU per request outside session.run. */
+  workerPath: number;
+  /** session.run per request at the batch size the step ran (CPU execution provider). */
+  compute: number;
+  /** The load generator's, counted against the cores only when it shares them. */
+  loadgen: number;
+}
+
+export interface Layout {
+  cores: number;
+  replicas: number;
+  workers: number;
+  nginxWorkers: number;
+  itemsPerRequest: number;
+  /** Items per second one GPU runs at the served batch size; absent: session.run runs on the cores. */
+  gpuItemsPerS?: number;
+  /** Whether the load generator runs on the same cores as the services. */
+  loadgenShares: boolean;
+}
+
+export type Bound = 'cores' | 'api' | 'redis' | 'nginx' | 'worker' | 'device';
+
+export interface Prediction {
+  reqPerS: number;
+  /** The resource that sets it. */
+  bound: Bound;
+  bounds: Record<Bound, number>;
+}
+
+/** One full-stack step measured on a restricted layout, next to what the scaling model predicted for it. */
+export interface ScalingCheck {
+  model: string;
+  concurrency: number;
+  layout: Layout;
+  /** Where the CPU costs came from: 'this run' or the calibration report's path. */
+  costsFrom: string;
+  costs: CostsMs;
+  predicted: Prediction;
+  measuredReqPerS: number;
+  /** (predicted − measured) / measured, in percent. */
+  errorPct: number;
+  /**
+   * The cores the services (and a load generator sharing them) kept busy during the step: on a
+   * machine shared with other work, fewer than the layout's when the model's error comes from
+   * the CPU they were not given rather than from the model.
+   */
+  coresUsed: number;
+  /** The prediction with the cores the services got instead of the layout's, and its error. */
+  atCoresUsed: { reqPerS: number; bound: string; errorPct: number };
 }

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import * as grpc from '@grpc/grpc-js';
+import { inferenceService } from '@tessera/client/grpc';
 import {
   createApiKey,
   findExecutable,
@@ -37,6 +39,7 @@ let stack: Stack;
 let prometheus: ManagedProcess;
 let promUrl: string;
 let receiver: Server;
+let apiKey: string;
 
 /**
  * The worker's GPU metrics come from nvidia-smi; this host has no GPU, so a stand-in on the
@@ -82,7 +85,8 @@ before(async () => {
     env: { LOG_LEVEL: 'warn', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}` },
     workerEnv: { MODELS: 'affine,token-sum', PATH: `${standInNvidiaSmi()}:${process.env.PATH}` },
   });
-  authorize((await createApiKey({ redisUrl: stack.redisUrl, name: 'prometheus-e2e', scopes: ['infer'] })).key);
+  apiKey = (await createApiKey({ redisUrl: stack.redisUrl, name: 'prometheus-e2e', scopes: ['infer'] })).key;
+  authorize(apiKey);
   const hostPort = (url: string) => new URL(url).host;
   const configFile = path.join(dir, 'prometheus.yml');
   writeFileSync(
@@ -214,6 +218,42 @@ test("one request's spans from nginx's traceparent through API and worker share 
       'session.run under its batch',
     );
   }
+});
+
+/** One ModelInfer through the gateway's gRPC port with `traceparent` metadata, typed contents. */
+function grpcInfer(traceparent: string): Promise<void> {
+  const Client = grpc.makeGenericClientConstructor(inferenceService(), 'GRPCInferenceService');
+  const client = new Client(stack.grpcAddress, grpc.credentials.createInsecure()) as unknown as grpc.Client &
+    Record<string, (req: unknown, md: grpc.Metadata, cb: (e: Error | null) => void) => void>;
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${apiKey}`);
+  md.set('traceparent', traceparent);
+  md.set('cache-control', 'no-store');
+  const request = {
+    model_name: 'affine',
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [7, 1, 2, 3] } }],
+  };
+  return new Promise((resolve, reject) =>
+    client.ModelInfer!(request, md, (err) => (client.close(), err ? reject(err) : resolve())),
+  );
+}
+
+test('a gRPC call continues the traceparent of its metadata, as REST continues the header', async () => {
+  const traceId = hex(16);
+  const clientSpan = hex(8);
+  await grpcInfer(`00-${traceId}-${clientSpan}-01`);
+  const expected = ['gRPC ModelInfer', 'admission/enqueue', 'queue wait', 'reply'];
+  const mine = () => spans.filter((s) => s.traceId === traceId);
+  for (let i = 0; i < 100 && !expected.every((n) => mine().some((s) => s.name === n)); i++) await sleep(100);
+  const named = (name: string) => mine().find((s) => s.name === name);
+  assert.deepEqual(
+    expected.filter((n) => !named(n)),
+    [],
+    `the trace has every span: ${mine().map((s) => s.name)}`,
+  );
+  assert.equal(named('gRPC ModelInfer')!.parentSpanId, clientSpan, "the server span hangs under the client's");
+  assert.equal(named('admission/enqueue')!.parentSpanId, named('gRPC ModelInfer')!.spanId);
+  assert.equal(named('reply')!.parentSpanId, named('admission/enqueue')!.spanId);
 });
 
 test("every metric the API and the worker export is in the README's metrics table", async () => {

@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { ServiceError } from '@tessera/contract';
 import { insufficientScope, verifyCredentials, type AuthOptions } from '../auth/authenticate.js';
+import { tracing, type SpanHandle } from '@tessera/telemetry';
 import type { Principal } from '../auth/key-store.js';
 import type { InferenceCall } from '../inference/call.js';
 import { requestIdOf } from '../http/middleware/request-id.js';
@@ -73,10 +74,12 @@ export function inferenceCall(
   parameters: Record<string, unknown>,
   signal: AbortSignal,
   requestId = who.requestId,
+  traceparent?: string,
 ): InferenceCall {
   const timeoutMs = deadlineLeftMs(call);
   return {
     id: requestId,
+    traceparent,
     startedAt: process.hrtime.bigint(),
     principal: who.principal,
     ip: who.ip,
@@ -87,6 +90,20 @@ export function inferenceCall(
       return metadataValue(call.metadata, name);
     },
   };
+}
+
+/**
+ * One server span per inference of a call, continuing the client's W3C `traceparent` metadata as
+ * a REST request continues its header; undefined while tracing is off.
+ */
+export function callSpan(call: AnyCall, method: string): SpanHandle | undefined {
+  const t = tracing();
+  if (!t.enabled) return undefined;
+  return t.start(`gRPC ${method}`, {
+    parent: metadataValue(call.metadata, 'traceparent'),
+    kind: 'server',
+    attributes: { 'rpc.system': 'grpc', 'rpc.method': method },
+  });
 }
 
 /** An AbortSignal that aborts when the call is cancelled. */

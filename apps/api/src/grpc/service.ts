@@ -10,7 +10,7 @@ import { resolveModel, resolveRequested } from '../inference/models.js';
 import { modelMetadata, modelReadiness, serverMetadata } from '../oip/answers.js';
 import { repositoryIndex } from '../oip/repository.js';
 import { readiness } from '../http/routes/service.js';
-import { cancellation, identify, inferenceCall, type CallIdentity, type TrustProxy } from './call.js';
+import { callSpan, cancellation, identify, inferenceCall, type CallIdentity, type TrustProxy } from './call.js';
 import { toInferResponse, toOipBody } from './convert.js';
 import { statusOf, streamErrorMessage } from './status.js';
 
@@ -77,11 +77,12 @@ export function inferenceHandlers({ ctx, auth, limiter }: ServiceDeps): grpc.Unt
   };
 
   /** One inference: the same validation, policy, admission and answer as POST /v2/models/{m}/infer. */
-  const infer = async (
+  const answerInfer = async (
     request: ModelInferRequest,
     who: CallIdentity,
     call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
     signal: AbortSignal,
+    traceparent: string | undefined,
   ): Promise<ModelInferResponse> => {
     // Without a version, the default for the provider serving the model (as REST's infer).
     assertModelAccess(who, request.model_name);
@@ -91,14 +92,35 @@ export function inferenceHandlers({ ctx, auth, limiter }: ServiceDeps): grpc.Unt
     const pending = limiter.defer(who);
     if (pending?.refused) throw pending.refused;
     try {
-      const inference = inferenceCall(call, who, body.parameters as Record<string, unknown>, signal);
+      const parameters = body.parameters as Record<string, unknown>;
+      const inference = inferenceCall(call, who, parameters, signal, who.requestId, traceparent);
       inference.rateCharge = pending?.charge;
       const outcome = await ctx.infer.run(inference, model, validated, {
-        idempotencyKey: idempotencyKeyOf(inference, (body.parameters as Record<string, unknown>).idempotency_key),
+        idempotencyKey: idempotencyKeyOf(inference, parameters.idempotency_key),
       });
       return toInferResponse(model, request.id, outcome);
     } finally {
       pending?.release();
+    }
+  };
+
+  /** answerInfer inside the call's server span (see callSpan). */
+  const infer = async (
+    request: ModelInferRequest,
+    who: CallIdentity,
+    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+    signal: AbortSignal,
+    method: 'ModelInfer' | 'ModelStreamInfer',
+  ): Promise<ModelInferResponse> => {
+    const span = callSpan(call, method);
+    span?.setAttributes({ 'tessera.model': request.model_name });
+    try {
+      const response = await answerInfer(request, who, call, signal, span?.traceparent);
+      span?.end();
+      return response;
+    } catch (err) {
+      span?.end({ error: (err as Error).message });
+      throw err;
     }
   };
 
@@ -135,7 +157,7 @@ export function inferenceHandlers({ ctx, auth, limiter }: ServiceDeps): grpc.Unt
       };
     }),
     ModelInfer: unary<ModelInferRequest, ModelInferResponse>(false, (req, who, call) =>
-      infer(req, who!, call, cancellation(call)),
+      infer(req, who!, call, cancellation(call), 'ModelInfer'),
     ),
     ModelStreamInfer: (call: grpc.ServerDuplexStream<ModelInferRequest | Malformed, unknown>) => {
       const signal = cancellation(call);
@@ -154,7 +176,7 @@ export function inferenceHandlers({ ctx, auth, limiter }: ServiceDeps): grpc.Unt
       call.on('data', (message: ModelInferRequest | Malformed) => {
         inFlight++;
         void identified
-          .then((who) => infer(checkWellFormed(message), who, call, signal))
+          .then((who) => infer(checkWellFormed(message), who, call, signal, 'ModelStreamInfer'))
           .then(
             (response) => ({ error_message: '', infer_response: response }),
             (err: unknown) => {

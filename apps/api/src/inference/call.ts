@@ -22,6 +22,8 @@ export interface InferenceCall {
   get(name: string): string | undefined;
   /** Aborts when the client goes away; an Express request derives it from its response. */
   signal?: AbortSignal | undefined;
+  /** The call's server span as a W3C traceparent, when the transport has no Express response to hold it (gRPC). */
+  traceparent?: string | undefined;
 }
 
 /** What an HTTP request has of its response: whether it was sent when the connection closed. */

@@ -2,12 +2,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApiKey, freePort, ManagedProcess, startStack, waitFor, waitForHttp } from '@tessera/topology';
 import type { Watched } from '../measure/proc-stats.js';
+import type { ServedContender } from '../types.js';
 import { modelNames, modelPath } from './model-version.js';
 
 /** A running HTTP contender: where to send requests and which processes to account for. */
 export interface Target {
-  name: 'seed' | 'full' | 'floor';
+  name: ServedContender;
   baseUrl: string;
+  /** host:port of the gateway's gRPC listener (full stack only). */
+  grpcAddress?: string;
   /** Headers every request carries (the full stack's API key). */
   headers: Record<string, string>;
   watched: Watched[];
@@ -131,6 +134,7 @@ export async function startFullStack(opts: TargetOptions): Promise<Target> {
   return {
     name: 'full',
     baseUrl: stack.gatewayUrl,
+    grpcAddress: stack.grpcAddress,
     headers,
     watched,
     workerMetricsUrl: stack.workerMetricsUrl,

@@ -1,13 +1,20 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { pin } from '../contenders/pin.js';
 
 /**
  * Runs `module` (the URL of a compiled module that calls serveChildJob) in a child Node process, sends it `job` and resolves
  * with the result it sends back. The child's stderr goes to ours (progress lines).
  */
-export function childJob<J, R>(module: URL, job: J, opts: { timeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<R> {
+export function childJob<J, R>(
+  module: URL,
+  job: J,
+  opts: { timeoutMs: number; env?: NodeJS.ProcessEnv; cpus?: readonly number[] | undefined },
+): Promise<R> {
   const file = fileURLToPath(module);
   const child = fork(file, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: opts.env ?? process.env });
+  // Pinned before it is given the job: it has done nothing yet but wait for it.
+  if (opts.cpus && child.pid !== undefined) pin([child.pid], opts.cpus);
   return new Promise<R>((resolve, reject) => {
     let settled = false;
     const finish = (fn: () => void) => {

@@ -3,6 +3,8 @@ import { httpGet } from '@tessera/topology';
 import { childJob } from './child-job.js';
 import type { Target } from '../contenders/start.js';
 import type { LoadJob } from './load-main.js';
+import type { GrpcLoadJob } from './grpc-load-main.js';
+import type { ItemTensor } from './inputs.js';
 import type { BinaryTemplate, Vary } from './vary.js';
 import { cpuSnapshot, hwmMb, RssSampler } from './proc-stats.js';
 import { batchDistribution, parseMetrics, type Sample } from './prom.js';
@@ -12,9 +14,17 @@ import { modelPath } from '../contenders/model-version.js';
 /** Seconds a request may take before the load generator counts it as timed out. */
 const REQUEST_TIMEOUT_S = 60;
 
-export function load(job: LoadJob): Promise<LoadResult> {
+export function load(job: LoadJob, cpus?: readonly number[]): Promise<LoadResult> {
   return childJob<LoadJob, LoadResult>(new URL('./load-main.js', import.meta.url), job, {
     timeoutMs: (job.durationS + REQUEST_TIMEOUT_S + 60) * 1000,
+    cpus,
+  });
+}
+
+export function loadGrpc(job: GrpcLoadJob, cpus?: readonly number[]): Promise<LoadResult> {
+  return childJob<GrpcLoadJob, LoadResult>(new URL('./grpc-load-main.js', import.meta.url), job, {
+    timeoutMs: (job.durationS + REQUEST_TIMEOUT_S + 60) * 1000,
+    cpus,
   });
 }
 
@@ -54,10 +64,14 @@ export interface StepSpec {
   template?: { text: string; vary: Vary };
   /** Send the binary-extension form of the request instead (with `template`'s variation). */
   binary?: BinaryTemplate;
+  /** Or call ModelInfer on the gateway's gRPC port with these item tensors (with `template`'s variation). */
+  grpc?: { tensors: ItemTensor[]; batched: boolean };
   itemsPerRequest: number;
   concurrency: number;
   durationS: number;
   warmupS: number;
+  /** The CPUs the load generator is pinned to (unpinned without). */
+  loadgenCpus?: readonly number[] | undefined;
 }
 
 /** Each load run starts its unique inputs here, so that no run repeats another's. */
@@ -80,8 +94,23 @@ export async function measureStep(spec: StepSpec): Promise<StepResult> {
     durationS,
     timeoutS: REQUEST_TIMEOUT_S,
   });
+  if (spec.grpc && !target.grpcAddress) throw new Error(`${target.name} has no gRPC listener`);
+  const grpcJob = (durationS: number): GrpcLoadJob => ({
+    address: target.grpcAddress!,
+    apiKey: target.headers.authorization?.replace(/^Bearer /, ''),
+    model,
+    tensors: spec.grpc!.tensors,
+    batched: spec.grpc!.batched,
+    vary: spec.template?.vary ?? { kind: 'float' },
+    start: (nextStart += RUN_SPAN),
+    connections: concurrency,
+    durationS,
+    timeoutS: REQUEST_TIMEOUT_S,
+  });
+  const run = (durationS: number) =>
+    spec.grpc ? loadGrpc(grpcJob(durationS), spec.loadgenCpus) : load(job(durationS), spec.loadgenCpus);
   if (spec.warmupS > 0) {
-    await load(job(spec.warmupS));
+    await run(spec.warmupS);
     await settle(target);
   }
   const metricsBefore = await scrape(target.workerMetricsUrl);
@@ -90,7 +119,7 @@ export async function measureStep(spec: StepSpec): Promise<StepResult> {
   let result: LoadResult;
   let peaks: Map<string, number>;
   try {
-    result = await load(job(spec.durationS));
+    result = await run(spec.durationS);
   } finally {
     peaks = rss.stop();
   }

@@ -1,4 +1,6 @@
 import { CONTENDER_LABELS, type BenchReport, type StepResult } from '../types.js';
+import { frontDoorLines } from './front-doors.js';
+import { scalingLines } from './scaling-check.js';
 import { floorSection } from './floor-md.js';
 
 const f = (n: number | null | undefined, digits = 1): string =>
@@ -99,7 +101,7 @@ export function markdownReport(report: BenchReport): string {
       );
     }
 
-    lines.push(...floorSection(report.steps));
+    lines.push(...floorSection(report.steps), ...frontDoorLines(report), ...scalingLines(report));
     lines.push(
       '## CPU and memory per process',
       '',

@@ -7,12 +7,12 @@ export function requestSpan(res: Response): SpanHandle | undefined {
 }
 
 /**
- * The traceparent of a call's span: an Express request's (its response holds the span); a gRPC
- * call has none of its own yet.
+ * The traceparent of a call's span: an Express request's (its response holds the span), or the
+ * one a gRPC call carries (see grpc/call.ts).
  */
 export function traceparentOf(call: object): string | undefined {
   const res = (call as { res?: Response }).res;
-  return res ? requestSpan(res)?.traceparent : undefined;
+  return res ? requestSpan(res)?.traceparent : (call as { traceparent?: string }).traceparent;
 }
 
 /**

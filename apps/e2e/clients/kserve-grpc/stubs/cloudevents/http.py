@@ -1,0 +1,3 @@
+class CloudEvent:
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError("cloudevents stand-in: not used by the gRPC client")
