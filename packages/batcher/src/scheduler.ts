@@ -29,8 +29,8 @@ interface ModelQueue {
 /**
  * Dynamic batching in front of each model's instances: one `runner.run` per batch per instance,
  * instances of all models running at the same time within the CPU thread budget (`Lanes`;
- * without options: one run at a time across all models). `submit` never rejects; every request
- * gets exactly one outcome.
+ * without options: one run at a time across all models, but for a light interactive model's).
+ * `submit` never rejects; every request gets exactly one outcome.
  *
  * Whenever an instance and threads are free, model queues are tried in `crossModelOrder`
  * (priority, fair share, earliest deadline, arrival); a queue whose batch is being held open
@@ -67,8 +67,10 @@ export class Scheduler {
     this.tuning = opts.tuning === true ? {} : (opts.tuning ?? false);
     this.events = opts.events ?? {};
     this.padding = { ...DEFAULT_PADDING, ...opts.padding };
-    this.lanes = new Lanes(opts.instances ?? (() => SINGLE_LANE), opts.threadBudget ?? 1);
     this.share = new DeviceShare();
+    this.lanes = new Lanes(opts.instances ?? (() => SINGLE_LANE), opts.threadBudget ?? 1, (model, now) =>
+      this.share.fraction(modelKey(model), now),
+    );
   }
 
   submit(req: BatchRequest): Promise<Outcome> {
@@ -80,7 +82,6 @@ export class Scheduler {
     const now = this.clock.now();
     const queue = this.queueFor(req.model);
     queue.arrivals.observe(now);
-    this.lanes.arrived(req.model, now);
     const entry = new PendingRequest(
       req,
       compatKey(req.model, req.inputs),
@@ -191,9 +192,15 @@ export class Scheduler {
   /** Queues with work and a free instance, in the order they get it (see crossModelOrder). */
   private contenders(now: number): Contender<ModelQueue>[] {
     const ready: Contender<ModelQueue>[] = [];
+    let best = Infinity;
+    for (const queue of this.queues.values()) best = Math.min(best, queue.entries[0]?.req.priority ?? Infinity);
     for (const [key, queue] of this.queues) {
-      if (queue.entries.length > 0 && this.lanes.free(queue.entries[0]!.req.model, now) !== undefined)
-        ready.push({ key, queue, ...urgencyOf(queue.entries) });
+      const model = queue.entries[0]?.req.model;
+      if (model === undefined || this.lanes.free(model, now) === undefined) continue;
+      const urgency = urgencyOf(queue.entries);
+      // A run beyond the thread budget (see Lanes) never goes ahead of a better priority.
+      if (!this.lanes.fits(model) && urgency.priority > best) continue;
+      ready.push({ key, queue, ...urgency });
     }
     return ready.length > 1 ? crossModelOrder(ready, this.share, now) : ready;
   }
