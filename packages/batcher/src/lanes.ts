@@ -10,7 +10,7 @@ export const LIGHT_SHARE = 0.05;
 /** Today's behaviour when nothing is configured: one session per model, one run at a time. */
 export const SINGLE_LANE: InstancePlan = { count: 1, threads: 1 };
 
-/** A model's share of one thread's time in its recent runs (0 when it has not run lately). */
+/** A model's share of one thread's time in its recent runs' compute (0 when it has not run lately). */
 export type RecentShare = (model: ModelSpec, now: number) => number;
 
 /**

@@ -50,6 +50,12 @@ export class Scheduler {
   private readonly padding: PaddingPolicy;
   private readonly lanes: Lanes;
   private readonly share: DeviceShare;
+  /**
+   * The same, counting only the runs' own compute time (`computeMs`): whether a model is light
+   * (see Lanes) must not depend on how long the main thread and the hand-off to the inference
+   * thread took, which grows with everything else the machine runs.
+   */
+  private readonly computeShare: DeviceShare;
   /** When each instance last finished a batch (absent after a failure). */
   private readonly lastEndedAt = new Map<string, number>();
   private seq = 0;
@@ -68,8 +74,9 @@ export class Scheduler {
     this.events = opts.events ?? {};
     this.padding = { ...DEFAULT_PADDING, ...opts.padding };
     this.share = new DeviceShare();
+    this.computeShare = new DeviceShare();
     this.lanes = new Lanes(opts.instances ?? (() => SINGLE_LANE), opts.threadBudget ?? 1, (model, now) =>
-      this.share.fraction(modelKey(model), now),
+      this.computeShare.fraction(modelKey(model), now),
     );
   }
 
@@ -298,6 +305,7 @@ export class Scheduler {
     const costMs = backToBack && lastEndedAt !== undefined ? endedAt - lastEndedAt : endedAt - startedAt;
     this.lastEndedAt.set(lane, endedAt);
     this.share.record(modelKey(model), endedAt - startedAt, endedAt);
+    this.computeShare.record(modelKey(model), result.computeMs, endedAt);
     // A device that ran for less than half the cycle was waiting on the rest of the worker
     // (per-job work, the queue): the cap is not what limits throughput, so it is left alone.
     if (endedAt - startedAt < 0.5 * costMs) load = 'light';
