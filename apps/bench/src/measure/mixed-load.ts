@@ -47,6 +47,8 @@ export interface MixedRow {
   heavyItemsPerS: number;
   /** ocr-rec's mean batch size in the same step (worker metrics; null when none were read). */
   heavyMeanBatch: number | null;
+  /** ocr-rec's batch cap (per instance 0) at the end of the step, as the tuner left it. */
+  heavyCapAtEnd: number | null;
   /**
    * CPU per answered lid176 request, in ms, by process (and `loadgen`, the client), from the
    * lid176-alone step: what one interactive client costs the machine beside the flood.
@@ -151,11 +153,12 @@ async function measureLayout(
           smallErrors: s.load.non2xx + s.load.errors,
           heavyItemsPerS: h.itemsPerS,
           heavyMeanBatch: h.batches?.meanSize ?? null,
+          heavyCapAtEnd: h.batches?.capAtEnd ?? null,
           ...(phase === 'alone' ? { smallCpuMsPerRequest: cpuPerRequest(s) } : {}),
         };
         rows.push(row);
         log(
-          `mixed ${layout.name.padEnd(13)} round ${round} ${phase.padEnd(5)} ${SMALL} p50 ${row.smallP50Ms.toFixed(1)} p99 ${row.smallP99Ms.toFixed(1)} ms (${s.load.ok} answered, err ${row.smallErrors}); ${HEAVY} ${row.heavyItemsPerS.toFixed(1)} items/s, mean batch ${row.heavyMeanBatch?.toFixed(1) ?? '?'}${
+          `mixed ${layout.name.padEnd(13)} round ${round} ${phase.padEnd(5)} ${SMALL} p50 ${row.smallP50Ms.toFixed(1)} p99 ${row.smallP99Ms.toFixed(1)} ms (${s.load.ok} answered, err ${row.smallErrors}); ${HEAVY} ${row.heavyItemsPerS.toFixed(1)} items/s, mean batch ${row.heavyMeanBatch?.toFixed(1) ?? '?'} (cap ${row.heavyCapAtEnd ?? '?'})${
             row.smallCpuMsPerRequest
               ? `; CPU ms per ${SMALL} request ${Object.entries(row.smallCpuMsPerRequest)
                   .map(([k, v]) => `${k} ${v.toFixed(2)}`)
