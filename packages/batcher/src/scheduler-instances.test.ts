@@ -116,3 +116,20 @@ test('a model past its light share, or without a latency objective, waits for a 
     for (const o of [...flood, late]) assert.ok((await o).ok);
   }
 });
+
+test('one run at a time beyond the budget, even with two light models', async () => {
+  const other = makeModel({ name: 'other', maxBatchSize: 1, maxQueueDelayMs: 0, latencyObjectiveMs: 50 });
+  const h = twoHeavyInstances(5);
+  const flood = [h.scheduler.submit(request(heavy, 1, 100)), h.scheduler.submit(request(heavy, 1, 110))];
+  await h.flush();
+  const quick = [h.scheduler.submit(request(small, 1, 0)), h.scheduler.submit(request(other, 1, 10))];
+  await h.flush();
+  assert.equal(h.runner.active, 3, 'one light run beside the two heavy ones; the other waits for it');
+  await h.advance(5);
+  assert.equal(h.runner.active, 3, 'then the other light model has its turn');
+  await h.advance(5);
+  for (const o of quick) assert.ok((await o).ok);
+  assert.equal(h.runner.maxActive, 3);
+  await h.advance(100);
+  for (const o of flood) assert.ok((await o).ok);
+});
