@@ -52,6 +52,14 @@ export class DeviceShare {
     if (!u) return 0;
     return u.ms * 0.5 ** (Math.max(0, now - u.at) / this.halfLifeMs);
   }
+
+  /**
+   * The share of one thread's time the model's runs took recently: a model that runs a fraction
+   * f of the time settles at a usage of f × halfLife / ln 2, the integral of the decay.
+   */
+  fraction(key: string, now: number): number {
+    return (this.usage(key, now) * Math.LN2) / this.halfLifeMs;
+  }
 }
 
 export interface Contender<T> extends Urgency {

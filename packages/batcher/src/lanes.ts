@@ -1,11 +1,17 @@
 import { modelKey, type ModelSpec } from '@tessera/contract';
 import type { InstancePlan } from './types.js';
 
-/** A model that received a request this recently counts as active (see `Lanes.free`). */
-export const ACTIVE_MS = 1000;
+/**
+ * Below this share of one thread's time in recent runs (see `DeviceShare.fraction`), a model with
+ * a latency objective is light: its runs may start beyond the thread budget (see `Lanes`).
+ */
+export const LIGHT_SHARE = 0.05;
 
 /** Today's behaviour when nothing is configured: one session per model, one run at a time. */
 export const SINGLE_LANE: InstancePlan = { count: 1, threads: 1 };
+
+/** A model's share of one thread's time in its recent runs' compute (0 when it has not run lately). */
+export type RecentShare = (model: ModelSpec, now: number) => number;
 
 /**
  * Which instances are running, and how many CPU threads their runs take. An instance runs one
@@ -13,47 +19,45 @@ export const SINGLE_LANE: InstancePlan = { count: 1, threads: 1 };
  * budget, so instances never oversubscribe the cores. A run whose own threads exceed the budget
  * may still start when nothing else runs (otherwise it never could).
  *
- * A model's first running instance needs only the threads to be free. A further instance also
- * leaves free the threads of every other model that is active (a request in the last
- * `ACTIVE_MS`) and runs nothing: a run cannot be preempted, so a heavy model's second instance
- * that took the last thread would make a small model's next request wait for a whole heavy batch.
- * When the others go quiet, the heavy model gets every thread again.
+ * One exception, for a light model with a latency objective (an interactive model that used
+ * less than `LIGHT_SHARE` of a thread recently): when the budget is full, one such run at a time
+ * may start beyond it. A run cannot be preempted, so otherwise its request would wait for a whole
+ * batch of a heavy model that holds every thread; the overdraft costs the other runs at most that
+ * share of a thread. The alternative, keeping a thread free for the interactive model, idles that
+ * thread almost always (one client leaves the model idle between requests), which halves a
+ * two-instance heavy model's throughput.
  */
 export class Lanes {
   private readonly busy = new Map<string, Set<number>>();
-  private readonly arrivals = new Map<string, { model: ModelSpec; at: number }>();
+  /** Runs that started beyond the budget, by model key and instance. */
+  private readonly overdrawn = new Set<string>();
   private threadsInUse = 0;
   private running = 0;
 
   constructor(
     private readonly plan: (model: ModelSpec) => InstancePlan,
     private readonly threadBudget: number,
+    private readonly recentShare: RecentShare = () => 0,
   ) {}
 
-  /** Notes a request of the model (it is active for `ACTIVE_MS`). */
-  arrived(model: ModelSpec, now: number): void {
-    this.arrivals.set(modelKey(model), { model, at: now });
-  }
-
-  /** An idle instance of the model whose run fits the budget now, if any (lowest first). */
+  /** An idle instance of the model whose run may start now, if any (lowest first). */
   free(model: ModelSpec, now: number): number | undefined {
-    const { count, threads } = this.planOf(model);
-    const key = modelKey(model);
-    const busy = this.busy.get(key);
-    const reserved = busy !== undefined && busy.size > 0 ? this.reservedFor(key, now) : 0;
-    if (this.running > 0 && this.threadsInUse + threads + reserved > this.threadBudget) return undefined;
+    const { count } = this.planOf(model);
+    if (!this.fits(model) && !this.mayOverdraw(model, now)) return undefined;
+    const busy = this.busy.get(modelKey(model));
     for (let i = 0; i < count; i++) if (!busy?.has(i)) return i;
     return undefined;
   }
 
-  /** Threads kept for the other active models that run nothing now. */
-  private reservedFor(key: string, now: number): number {
-    let reserved = 0;
-    for (const [other, { model, at }] of this.arrivals) {
-      if (other === key || now - at > ACTIVE_MS || (this.busy.get(other)?.size ?? 0) > 0) continue;
-      reserved += this.planOf(model).threads;
-    }
-    return reserved;
+  /** Whether a run of the model would stay within the budget now. */
+  fits(model: ModelSpec): boolean {
+    return this.running === 0 || this.threadsInUse + this.planOf(model).threads <= this.threadBudget;
+  }
+
+  private mayOverdraw(model: ModelSpec, now: number): boolean {
+    return (
+      this.overdrawn.size === 0 && model.latencyObjectiveMs !== undefined && this.recentShare(model, now) < LIGHT_SHARE
+    );
   }
 
   acquire(model: ModelSpec, instance: number): void {
@@ -61,13 +65,16 @@ export class Lanes {
     let busy = this.busy.get(key);
     if (!busy) this.busy.set(key, (busy = new Set()));
     if (busy.has(instance)) throw new Error(`instance ${instance} of ${key} is already running: this is a bug`);
+    if (!this.fits(model)) this.overdrawn.add(`${key}#${instance}`);
     busy.add(instance);
     this.threadsInUse += this.planOf(model).threads;
     this.running++;
   }
 
   release(model: ModelSpec, instance: number): void {
-    if (!this.busy.get(modelKey(model))?.delete(instance)) return;
+    const key = modelKey(model);
+    if (!this.busy.get(key)?.delete(instance)) return;
+    this.overdrawn.delete(`${key}#${instance}`);
     this.threadsInUse -= this.planOf(model).threads;
     this.running--;
   }

@@ -61,45 +61,75 @@ test('out of memory on one instance recreates that instance and halves only its 
   assert.equal(h.scheduler.cap(model, 1), 4);
 });
 
-test('a second instance leaves a thread for another active model, so its request never waits for a heavy batch', async () => {
-  const heavy = makeModel({ name: 'heavy', maxBatchSize: 1, maxQueueDelayMs: 0 });
-  const small = makeModel({ name: 'small', maxBatchSize: 1, maxQueueDelayMs: 0 });
-  const h = harness({
+const heavy = makeModel({ name: 'heavy', maxBatchSize: 1, maxQueueDelayMs: 0 });
+const small = makeModel({ name: 'small', maxBatchSize: 1, maxQueueDelayMs: 0, latencyObjectiveMs: 50 });
+/** Two heavy instances on a budget of two threads, and a small interactive model beside them. */
+const twoHeavyInstances = (smallMs = 1) =>
+  harness({
     instances: (m) => ({ count: m.name === 'heavy' ? 2 : 1, threads: 1 }),
     threadBudget: 2,
-    computeMsFor: (m) => (m.name === 'heavy' ? 100 : 1),
+    computeMsFor: (m) => (m.name === 'heavy' ? 100 : smallMs),
   });
-  // Alone, the heavy model runs on both threads.
-  const alone = [h.scheduler.submit(request(heavy, 1, 0)), h.scheduler.submit(request(heavy, 1, 10))];
+
+test('a flooded model keeps every thread while an interactive model is idle between its requests', async () => {
+  const h = twoHeavyInstances();
+  // One interactive client: a request now and then, idle in between.
+  const first = h.scheduler.submit(request(small, 1, 0));
+  await h.advance(2);
+  assert.ok((await first).ok);
+  const flood = Array.from({ length: 6 }, (_, i) => h.scheduler.submit(request(heavy, 1, 100 + i)));
   await h.flush();
-  assert.equal(h.runner.active, 2);
-  await h.advance(100);
-  for (const o of alone) assert.ok((await o).ok);
-  // Once the small model is active, the heavy one keeps to one thread and the small one's next
-  // request starts at once.
-  assert.ok(
-    (
-      await (async () => {
-        const o = h.scheduler.submit(request(small, 1, 20));
-        await h.advance(2);
-        return o;
-      })()
-    ).ok,
-  );
-  const flood = Array.from({ length: 4 }, (_, i) => h.scheduler.submit(request(heavy, 1, 100 + i)));
-  await h.flush();
-  assert.equal(h.runner.active, 1, 'one heavy run; a thread is kept for the small model');
+  assert.equal(h.runner.active, 2, 'both heavy instances run: no thread sits idle for the small model');
+  // Its next request starts at once, beside the two heavy batches, and is answered before they end.
   const quick = h.scheduler.submit(request(small, 1, 30));
   await h.flush();
-  assert.equal(h.runner.active, 2, 'the small request started beside the heavy batch');
+  assert.equal(h.runner.active, 3);
   await h.advance(2);
   assert.ok((await quick).ok);
-  // Quiet for longer than ACTIVE_MS: the heavy model has both threads again.
-  await h.advance(1200);
+  assert.equal(h.runner.active, 2, 'the heavy batches are still running');
+  await h.advance(300);
   for (const o of flood) assert.ok((await o).ok);
-  const more = [h.scheduler.submit(request(heavy, 1, 200)), h.scheduler.submit(request(heavy, 1, 210))];
+  assert.equal(h.runner.maxActive, 3, 'never more than one run beyond the budget');
+});
+
+test('a model past its light share, or without a latency objective, waits for a thread', async () => {
+  const plain = makeModel({ name: 'plain', maxBatchSize: 1, maxQueueDelayMs: 0 });
+  for (const [model, smallMs] of [
+    [plain, 1],
+    [small, 80],
+  ] as const) {
+    const h = twoHeavyInstances(smallMs);
+    // The interactive model ran for 80 of the last 100 ms: far more than a light share.
+    if (smallMs > 1) {
+      const busy = h.scheduler.submit(request(model, 1, 0));
+      await h.advance(100);
+      assert.ok((await busy).ok);
+    }
+    const flood = [h.scheduler.submit(request(heavy, 1, 100)), h.scheduler.submit(request(heavy, 1, 110))];
+    await h.flush();
+    const late = h.scheduler.submit(request(model, 1, 30));
+    await h.flush();
+    assert.equal(h.runner.active, 2, `${model.name}: no run beyond the budget`);
+    await h.advance(100);
+    assert.equal(h.runner.active, 1, `${model.name}: it takes the first thread that frees`);
+    await h.advance(100);
+    for (const o of [...flood, late]) assert.ok((await o).ok);
+  }
+});
+
+test('one run at a time beyond the budget, even with two light models', async () => {
+  const other = makeModel({ name: 'other', maxBatchSize: 1, maxQueueDelayMs: 0, latencyObjectiveMs: 50 });
+  const h = twoHeavyInstances(5);
+  const flood = [h.scheduler.submit(request(heavy, 1, 100)), h.scheduler.submit(request(heavy, 1, 110))];
   await h.flush();
-  assert.equal(h.runner.active, 2);
+  const quick = [h.scheduler.submit(request(small, 1, 0)), h.scheduler.submit(request(other, 1, 10))];
+  await h.flush();
+  assert.equal(h.runner.active, 3, 'one light run beside the two heavy ones; the other waits for it');
+  await h.advance(5);
+  assert.equal(h.runner.active, 3, 'then the other light model has its turn');
+  await h.advance(5);
+  for (const o of quick) assert.ok((await o).ok);
+  assert.equal(h.runner.maxActive, 3);
   await h.advance(100);
-  for (const o of more) assert.ok((await o).ok);
+  for (const o of flood) assert.ok((await o).ok);
 });

@@ -29,8 +29,8 @@ interface ModelQueue {
 /**
  * Dynamic batching in front of each model's instances: one `runner.run` per batch per instance,
  * instances of all models running at the same time within the CPU thread budget (`Lanes`;
- * without options: one run at a time across all models). `submit` never rejects; every request
- * gets exactly one outcome.
+ * without options: one run at a time across all models, but for a light interactive model's).
+ * `submit` never rejects; every request gets exactly one outcome.
  *
  * Whenever an instance and threads are free, model queues are tried in `crossModelOrder`
  * (priority, fair share, earliest deadline, arrival); a queue whose batch is being held open
@@ -50,6 +50,12 @@ export class Scheduler {
   private readonly padding: PaddingPolicy;
   private readonly lanes: Lanes;
   private readonly share: DeviceShare;
+  /**
+   * The same, counting only the runs' own compute time (`computeMs`): whether a model is light
+   * (see Lanes) must not depend on how long the main thread and the hand-off to the inference
+   * thread took, which grows with everything else the machine runs.
+   */
+  private readonly computeShare: DeviceShare;
   /** When each instance last finished a batch (absent after a failure). */
   private readonly lastEndedAt = new Map<string, number>();
   private seq = 0;
@@ -67,8 +73,11 @@ export class Scheduler {
     this.tuning = opts.tuning === true ? {} : (opts.tuning ?? false);
     this.events = opts.events ?? {};
     this.padding = { ...DEFAULT_PADDING, ...opts.padding };
-    this.lanes = new Lanes(opts.instances ?? (() => SINGLE_LANE), opts.threadBudget ?? 1);
     this.share = new DeviceShare();
+    this.computeShare = new DeviceShare();
+    this.lanes = new Lanes(opts.instances ?? (() => SINGLE_LANE), opts.threadBudget ?? 1, (model, now) =>
+      this.computeShare.fraction(modelKey(model), now),
+    );
   }
 
   submit(req: BatchRequest): Promise<Outcome> {
@@ -80,7 +89,6 @@ export class Scheduler {
     const now = this.clock.now();
     const queue = this.queueFor(req.model);
     queue.arrivals.observe(now);
-    this.lanes.arrived(req.model, now);
     const entry = new PendingRequest(
       req,
       compatKey(req.model, req.inputs),
@@ -191,9 +199,15 @@ export class Scheduler {
   /** Queues with work and a free instance, in the order they get it (see crossModelOrder). */
   private contenders(now: number): Contender<ModelQueue>[] {
     const ready: Contender<ModelQueue>[] = [];
+    let best = Infinity;
+    for (const queue of this.queues.values()) best = Math.min(best, queue.entries[0]?.req.priority ?? Infinity);
     for (const [key, queue] of this.queues) {
-      if (queue.entries.length > 0 && this.lanes.free(queue.entries[0]!.req.model, now) !== undefined)
-        ready.push({ key, queue, ...urgencyOf(queue.entries) });
+      const model = queue.entries[0]?.req.model;
+      if (model === undefined || this.lanes.free(model, now) === undefined) continue;
+      const urgency = urgencyOf(queue.entries);
+      // A run beyond the thread budget (see Lanes) never goes ahead of a better priority.
+      if (!this.lanes.fits(model) && urgency.priority > best) continue;
+      ready.push({ key, queue, ...urgency });
     }
     return ready.length > 1 ? crossModelOrder(ready, this.share, now) : ready;
   }
@@ -315,6 +329,7 @@ export class Scheduler {
     // The run's own time, as the inference thread measured it: the main thread's view adds the
     // hand-off, which a busy machine stretches whatever the batch size.
     const runMs = Number.isFinite(result.computeMs) && result.computeMs >= 0 ? result.computeMs : endedAt - startedAt;
+    this.computeShare.record(modelKey(model), runMs, endedAt);
     tuneCap(cap, model, { size: batchSize, costMs, runMs, load }, (fn) => this.emit(fn), this.events);
     return outputs.map((o) => ({
       outputs: o,

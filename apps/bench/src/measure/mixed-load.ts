@@ -45,6 +45,24 @@ export interface MixedRow {
   smallErrors: number;
   /** ocr-rec items per second at 32 clients: alone (phase alone), or with lid176 beside it. */
   heavyItemsPerS: number;
+  /** ocr-rec's mean batch size in the same step (worker metrics; null when none were read). */
+  heavyMeanBatch: number | null;
+  /** ocr-rec's batch cap (per instance 0) at the end of the step, as the tuner left it. */
+  heavyCapAtEnd: number | null;
+  /**
+   * CPU per answered lid176 request, in ms, by process (and `loadgen`, the client), from the
+   * lid176-alone step: what one interactive client costs the machine beside the flood.
+   */
+  smallCpuMsPerRequest?: Record<string, number>;
+}
+
+/** CPU ms per answered request of a step, by watched process and for the load generator. */
+function cpuPerRequest(s: StepResult): Record<string, number> {
+  const n = Math.max(1, s.load.ok);
+  const out: Record<string, number> = {};
+  for (const p of s.processes) out[p.name] = (out[p.name] ?? 0) + (p.cpuS * 1000) / n;
+  out.loadgen = (s.load.loadgenCpuS * 1000) / n;
+  return out;
 }
 
 /** A copy of the repository (21 MB for the shipped models) with some config.json fields changed. */
@@ -134,10 +152,19 @@ async function measureLayout(
           smallP99Ms: s.load.latencyMs.p99 ?? NaN,
           smallErrors: s.load.non2xx + s.load.errors,
           heavyItemsPerS: h.itemsPerS,
+          heavyMeanBatch: h.batches?.meanSize ?? null,
+          heavyCapAtEnd: h.batches?.capAtEnd ?? null,
+          ...(phase === 'alone' ? { smallCpuMsPerRequest: cpuPerRequest(s) } : {}),
         };
         rows.push(row);
         log(
-          `mixed ${layout.name.padEnd(13)} round ${round} ${phase.padEnd(5)} ${SMALL} p50 ${row.smallP50Ms.toFixed(1)} p99 ${row.smallP99Ms.toFixed(1)} ms (${s.load.ok} answered, err ${row.smallErrors}); ${HEAVY} ${row.heavyItemsPerS.toFixed(1)} items/s`,
+          `mixed ${layout.name.padEnd(13)} round ${round} ${phase.padEnd(5)} ${SMALL} p50 ${row.smallP50Ms.toFixed(1)} p99 ${row.smallP99Ms.toFixed(1)} ms (${s.load.ok} answered, err ${row.smallErrors}); ${HEAVY} ${row.heavyItemsPerS.toFixed(1)} items/s, mean batch ${row.heavyMeanBatch?.toFixed(1) ?? '?'} (cap ${row.heavyCapAtEnd ?? '?'})${
+            row.smallCpuMsPerRequest
+              ? `; CPU ms per ${SMALL} request ${Object.entries(row.smallCpuMsPerRequest)
+                  .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+                  .join(', ')}`
+              : ''
+          }`,
         );
       }
     }
