@@ -28,7 +28,12 @@ const PUBLIC = [
   'GET /v2/health/ready',
   'GET /admin/login',
   'POST /admin/login',
+  'GET /v2/openapi.json',
   'GET /docs',
+  'GET /docs/swagger-ui.css',
+  'GET /docs/swagger-ui-bundle.js',
+  'GET /docs/swagger-init.js',
+  'GET /docs/try',
   'GET /docs/try.js',
 ];
 const PARAMS = { name: 'affine', version: '1', default: 'affine' };

@@ -45,7 +45,8 @@ export function openApiPath(template: string): string {
 
 /** The errors a route can answer: those of its access and path, then its own. */
 function errorCodes(route: RouteEntry, op: Operation): ErrorCode[] {
-  const codes: ErrorCode[] = [];
+  // A malformed request (percent-encoding, a body that does not parse) is a 400 on any route.
+  const codes: ErrorCode[] = ['bad_request'];
   if (route.access !== 'public') codes.push('unauthorized', 'rate_limited', 'internal');
   if (route.access === 'infer' || route.access === 'admin' || route.path.includes(':name')) codes.push('forbidden');
   if (route.path.includes(':name') || route.path === '/predict') codes.push('model_not_found');

@@ -1,5 +1,6 @@
 import type { Request, Response, Router } from 'express';
-import { ServiceError, validateInferenceRequest, type InferenceResponse } from '@tessera/contract';
+import { parseRequest, validateInferenceRequest, type InferenceResponse } from '@tessera/contract';
+import { ModelParamsSchema, RepositoryIndexRequestSchema, RepositoryModelRequestSchema } from '../openapi/schemas.js';
 import { assertModelAccess, mayUseModel, requireScope } from '../../auth/authenticate.js';
 import type { ApiContext } from '../../context.js';
 import { idempotencyKeyOf } from '../../inference/idempotency-key.js';
@@ -15,6 +16,8 @@ import { protectedRouter } from '../middleware/access.js';
 import { traced } from '../middleware/trace.js';
 
 type ModelParams = { name: string; version?: string };
+/** Every route's model name and version (the statistics of all models name none). */
+const PATH_PARAMS = ModelParamsSchema.partial();
 type Handler<P> = (ctx: ApiContext, req: Request<P>, res: Response) => unknown;
 
 /**
@@ -26,8 +29,10 @@ export function oipRouter(ctx: ApiContext): Router {
   const r = protectedRouter(ctx, 'infer');
   const on =
     <P>(handler: Handler<P>) =>
-    (req: Request<P>, res: Response) =>
-      handler(ctx, req, res);
+    (req: Request<P>, res: Response) => {
+      parseRequest(PATH_PARAMS, req.params);
+      return handler(ctx, req, res);
+    };
 
   r.get('/v2', on(serverMetadataHandler));
   // Triton's statistics extension (before /v2/models/:name, which would take 'stats' for a model name).
@@ -127,20 +132,20 @@ export async function infer(ctx: ApiContext, req: Request<ModelParams>, res: Res
 }
 
 export async function repository(ctx: ApiContext, req: Request, res: Response): Promise<void> {
-  const onlyReady = (req.body as { ready?: unknown } | undefined)?.ready === true;
+  const onlyReady = parseRequest(RepositoryIndexRequestSchema, req.body)?.ready === true;
   const rows = await repositoryIndex(ctx, (name) => mayUseModel(req, name));
   res.json(onlyReady ? rows.filter((x) => x.state === 'READY') : rows);
 }
 
 export async function load(ctx: ApiContext, req: Request<ModelParams>, res: Response): Promise<void> {
   assertModelAccess(req, req.params.name);
-  await loadModel(ctx, req.params.name, requestParameters(req.body));
+  await loadModel(ctx, req.params.name, parseRequest(RepositoryModelRequestSchema, req.body)?.parameters ?? {});
   res.json({});
 }
 
 export async function unload(ctx: ApiContext, req: Request<ModelParams>, res: Response): Promise<void> {
   assertModelAccess(req, req.params.name);
-  requestParameters(req.body); // unload_dependents: no model here depends on another
+  parseRequest(RepositoryModelRequestSchema, req.body); // unload_dependents: no model here depends on another
   await unloadModel(ctx, req.params.name);
   res.json({});
 }
@@ -149,13 +154,4 @@ export async function modelConfig(ctx: ApiContext, req: Request<ModelParams>, re
   assertModelAccess(req, req.params.name);
   const model = resolveModel(ctx, req.params.name, req.params.version);
   res.json(tritonModelConfig(model, await ctx.workers.live().catch(() => []), ctx.config));
-}
-
-/** A repository request's `parameters` (an empty body has none). */
-function requestParameters(body: unknown): Record<string, unknown> {
-  const p = body && typeof body === 'object' ? (body as { parameters?: unknown }).parameters : undefined;
-  if (p === undefined) return {};
-  if (typeof p !== 'object' || p === null || Array.isArray(p))
-    throw new ServiceError('bad_request', "'parameters' must be an object");
-  return p as Record<string, unknown>;
 }
