@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Express, Router } from 'express';
@@ -15,7 +16,7 @@ import { publicRouter } from './routing.js';
 const SWAGGER_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Tessera API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/docs/swagger-ui.css"></head>
 <body><p style="font:15px system-ui,sans-serif;margin:1rem 2rem">Run <code>/predict</code> on an image: <a href="/docs/try">the try-it page</a>.</p>
 <div id="swagger-ui"></div>
 <script src="/docs/swagger-ui-bundle.js"></script><script src="/docs/swagger-init.js"></script></body></html>`;
@@ -91,10 +92,17 @@ export function docsRouter(): Router {
   r.get('/docs', (_req, res) => {
     res.type('html').send(SWAGGER_PAGE);
   });
-  for (const file of ['swagger-ui.css', 'swagger-ui-bundle.js'])
+  for (const [file, type] of [
+    ['swagger-ui.css', 'text/css'],
+    ['swagger-ui-bundle.js', 'text/javascript'],
+  ] as const) {
+    let content: Buffer | undefined; // read on the first request, then kept
     r.get(`/docs/${file}`, (_req, res) => {
-      res.sendFile(path.join(SWAGGER_DIR, file), { maxAge: '1h' });
+      content ??= readFileSync(path.join(SWAGGER_DIR, file));
+      res.type(type).setHeader('Cache-Control', 'public, max-age=3600');
+      res.send(content);
     });
+  }
   r.get('/docs/swagger-init.js', (_req, res) => {
     res.type('text/javascript').send(SWAGGER_INIT);
   });
