@@ -10,9 +10,12 @@ import { DATATYPES } from './datatypes.js';
  * validate.ts (ranges, shapes, byte sizes). Its schema says what the document shows.
  */
 
-/** Extension parameters: OIP leaves their values open. */
+/**
+ * Extension parameters: OIP leaves their values open. A loose object rather than a record, so
+ * that parsing does not visit each key (each parameter is read where it is used).
+ */
 export const ParametersSchema = z
-  .record(z.string(), z.unknown())
+  .looseObject({})
   .meta({ id: 'Parameters', description: 'Extension parameters, a JSON object.' });
 
 /** `data` as the document shows it: a flat or nested array. Parsed as anything, read in validate.ts. */

@@ -57,9 +57,10 @@ export function parseRequest<S extends z.ZodType>(
   value: unknown,
   contentFields: readonly string[] = [],
 ): z.output<S> {
-  const parsed = schema.safeParse(value, { reportInput: true });
+  const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
+  // Parsed again to name the offending value's type: only a failed request pays for that.
+  const issue = schema.safeParse(value, { reportInput: true }).error!.issues[0]!;
   const [first] = issue.path;
   const content = issue.path.length > 1 || (typeof first === 'string' && contentFields.includes(first));
   throw new ServiceError(content ? 'invalid_input' : 'bad_request', describe(issue));
