@@ -44,7 +44,7 @@ export const PredictRequestSchema = z
 /** /predict's payload fields: a problem there is the input's (`invalid_input`), not the envelope's. */
 export const PREDICT_CONTENT = ['texts', 'images', 'inputs', 'outputs'] as const;
 
-const TimingSchema = z.looseObject({
+const TimingSchema = z.object({
   total_ms: z.number(),
   queue_ms: z.number(),
   compute_ms: z.number(),
@@ -57,7 +57,9 @@ export const PredictResponseSchema = z
     model: z.string(),
     version: z.string().optional(),
     versions: z.record(z.string(), z.string()).optional().describe('A pipeline: the version of each model it ran.'),
-    results: z.array(z.record(z.string(), z.unknown())).describe('One result per text, image or batch item.'),
+    results: z
+      .array(z.unknown())
+      .describe("One result per text, image or batch item: a pipeline's own object, or output name → value."),
     latency_ms: z.number(),
     timing: TimingSchema,
     execution_provider: z.string(),
@@ -154,3 +156,7 @@ export const WhoamiSchema = z
     rate_limit: z.number().optional(),
   })
   .meta({ id: 'Whoami' });
+
+export type PredictResponse = z.infer<typeof PredictResponseSchema>;
+export type Whoami = z.infer<typeof WhoamiSchema>;
+export type ModelReady = z.infer<typeof ModelReadySchema>;

@@ -1,6 +1,11 @@
 import type { Request, Response, Router } from 'express';
 import { parseRequest, validateInferenceRequest, type InferenceResponse } from '@tessera/contract';
-import { ModelParamsSchema, RepositoryIndexRequestSchema, RepositoryModelRequestSchema } from '../openapi/schemas.js';
+import {
+  ModelParamsSchema,
+  RepositoryIndexRequestSchema,
+  RepositoryModelRequestSchema,
+  type ModelReady,
+} from '../openapi/schemas.js';
 import { assertModelAccess, mayUseModel, requireScope } from '../../auth/authenticate.js';
 import type { ApiContext } from '../../context.js';
 import { idempotencyKeyOf } from '../../inference/idempotency-key.js';
@@ -85,7 +90,8 @@ export async function modelReady(ctx: ApiContext, req: Request<ModelParams>, res
   assertModelAccess(req, req.params.name);
   const model = resolveModel(ctx, req.params.name, req.params.version);
   const { ready, reason } = await modelReadiness(ctx, model);
-  res.status(ready ? 200 : 503).json(ready ? { name: model.name, ready } : { name: model.name, ready, error: reason });
+  const body: ModelReady = ready ? { name: model.name, ready } : { name: model.name, ready, error: reason };
+  res.status(ready ? 200 : 503).json(body);
 }
 
 /** POST /v2/models/{name}[/versions/{version}]/infer: validate, run (inference/infer.ts), encode. */

@@ -1,6 +1,6 @@
 import type { Request, Response, Router } from 'express';
 import { fromWire, parseRequest, ServiceError, validateInferenceRequest, type Pipeline } from '@tessera/contract';
-import { PREDICT_CONTENT, PredictRequestSchema } from '../openapi/schemas.js';
+import { PREDICT_CONTENT, PredictRequestSchema, type PredictResponse } from '../openapi/schemas.js';
 import { assertModelAccess } from '../../auth/authenticate.js';
 import type { ApiContext } from '../../context.js';
 import { idempotencyKeyOf } from '../../inference/idempotency-key.js';
@@ -47,7 +47,7 @@ async function predictWithPipeline(
     latency_ms: timing.total_ms,
     timing: { ...timing, inference_calls: totals.calls },
     execution_provider: totals.provider,
-  });
+  } satisfies PredictResponse);
 }
 
 /**
@@ -107,5 +107,5 @@ export async function predict(ctx: ApiContext, req: Request, res: Response): Pro
     timing,
     execution_provider: result.provider,
     cache: outcome.cache,
-  });
+  } satisfies PredictResponse);
 }
