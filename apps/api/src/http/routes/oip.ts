@@ -38,6 +38,9 @@ export function oipRouter(ctx: ApiContext): Router {
       parseRequest(PATH_PARAMS, req.params);
       return handler(ctx, req, res);
     };
+  // Inference skips the parse above: the router's own template already gives it two non-empty
+  // strings, and its per-request cost is kept to the body's envelope.
+  const onInfer = (req: Request<ModelParams>, res: Response) => infer(ctx, req, res);
 
   r.get('/v2', on(serverMetadataHandler));
   // Triton's statistics extension (before /v2/models/:name, which would take 'stats' for a model name).
@@ -51,8 +54,8 @@ export function oipRouter(ctx: ApiContext): Router {
   // Only inference responses are compressed, as Triton does: its asyncio client reads every
   // other response as plain JSON while aiohttp asks for gzip on each of them.
   const compress = responseCompression();
-  r.post('/v2/models/:name/infer', compress, on(infer));
-  r.post('/v2/models/:name/versions/:version/infer', compress, on(infer));
+  r.post('/v2/models/:name/infer', compress, onInfer);
+  r.post('/v2/models/:name/versions/:version/infer', compress, onInfer);
   // Triton's model-repository extension: every model version and its state, load and unload.
   r.post('/v2/repository/index', on(repository));
   r.post('/v2/repository/models/:name/load', requireScope('admin'), on(load));
