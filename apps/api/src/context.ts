@@ -169,7 +169,10 @@ export function createContext(
           // Closing goes on: the listener's connection is dropped with the others below.
         });
         // A queue that never reached Redis (Redis away since start-up) would wait for it forever.
-        const queuesClosed = Promise.allSettled([...queues.values()].map((q) => q.close()));
+        const queuesClosed = Promise.allSettled([
+          ...[...queues.values()].map((q) => q.close()),
+          statistics.flush(), // the last requests' counts
+        ]);
         await Promise.race([queuesClosed, new Promise((r) => setTimeout(r, 2000).unref())]);
         for (const conn of [redis, enqueueConnection, replyConnection]) conn.disconnect();
       })();

@@ -6,7 +6,7 @@ test('arguments: defaults, lists, and unknown options', () => {
   const o = parseArgs([], { INTRA_OP_THREADS: '2' }, '/repo', new Date('2026-01-02T03:04:05.678Z'));
   assert.deepEqual(o.models, ['cost', 'ocr-rec', 'lid176']);
   assert.deepEqual(o.concurrency, [1, 8, 64, 256]);
-  assert.deepEqual(o.contenders, ['ceiling', 'seed', 'full']);
+  assert.deepEqual(o.contenders, ['ceiling', 'seed', 'full', 'floor']);
   assert.equal(o.durationS, 10);
   assert.equal(o.intraOpThreads, 2);
   assert.equal(o.replicas, 3, 'the targets are set for three API replicas');

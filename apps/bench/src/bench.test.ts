@@ -15,7 +15,7 @@ import type { BenchReport } from './types.js';
  * about speed (the machine running the tests is busy with other tests).
  */
 test(
-  'npm run bench (short): ceiling, seed and full stack produce report.json, report.md and chart.svg',
+  'npm run bench (short): ceiling, seed, full stack and floor produce report.json, report.md and chart.svg',
   { timeout: 300_000 },
   async () => {
     const work = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
@@ -64,7 +64,15 @@ test(
     assert.ok(ceiling.best.itemsPerS > 0 && ceiling.batch1P50Ms > 0);
     assert.deepEqual(
       report.steps.map((s) => `${s.contender}@${s.concurrency} ${s.inputs}`),
-      ['seed@1 unique', 'full@1 unique', 'seed@8 unique', 'full@8 unique', 'full@8 repeated'],
+      [
+        'seed@1 unique',
+        'full@1 unique',
+        'floor@1 unique',
+        'seed@8 unique',
+        'full@8 unique',
+        'floor@8 unique',
+        'full@8 repeated',
+      ],
       'contenders measured in turns, step by step',
     );
     for (const s of report.steps) {
@@ -114,6 +122,8 @@ test(
     assert.match(md, /^\| cost \| full \| 8 \| [\d.]+ \|/m);
     assert.match(md, /^\| cost \| full \| 8 \| api-1 \| [\d.]+ \|/m);
     assert.match(md, /^\| cost \| full \(cache hits\) \| 8 \| [\d.]+ \|/m);
+    assert.match(md, /^## Against the floor$/m);
+    assert.match(md, /^\| cost \| 8 \| floor \| [\d.]+ \| [\d.]+ \|/m);
 
     const svg = readFileSync(join(out, 'chart.svg'), 'utf8');
     assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);

@@ -6,6 +6,7 @@ import { loadRepository } from '@tessera/model-repository';
 import type { CeilingJob } from './contenders/ceiling-main.js';
 import { childJob } from './measure/child-job.js';
 import { startFullStack, startSeed, type Target } from './contenders/start.js';
+import { startFloor } from './contenders/floor-start.js';
 import { modelInput, type ModelInput } from './measure/inputs.js';
 import { measureStep } from './measure/measure-step.js';
 import { waitQuiet } from './measure/proc-stats.js';
@@ -104,7 +105,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
       ? opts.models
       : opts.models.flatMap((m) => opts.versions.map((v) => modelKey({ name: m, version: v })));
   if (opts.versions.length > 0 && opts.contenders.includes('seed'))
-    notes.push('--versions: the seed serves one version per model and was not run');
+    notes.push('--versions: the seed and the floor serve one version per model and were not run');
   for (const name of measured) {
     const { name: model, version } = splitModel(name);
     const found = repository.get(model, version);
@@ -160,15 +161,15 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
 
   // Both contenders run side by side and are measured in turns, step by step (the other one
   // idles meanwhile), so that a slow spell of a shared machine hits both rather than one.
-  const starters = { seed: startSeed, full: startFullStack } as const;
-  const targets: [name: 'seed' | 'full', target: Target][] = [];
+  const starters = { seed: startSeed, full: startFullStack, floor: startFloor } as const;
+  const targets: [name: Target['name'], target: Target][] = [];
   try {
-    for (const name of (['seed', 'full'] as const).filter(
-      (c) => opts.contenders.includes(c) && !(c === 'seed' && opts.versions.length > 0),
+    for (const name of (['seed', 'full', 'floor'] as const).filter(
+      (c) => opts.contenders.includes(c) && !(c !== 'full' && opts.versions.length > 0),
     )) {
       if (models.length === 0) break;
       log(
-        `${name}: starting (${name === 'full' ? `redis, worker, ${opts.replicas} API replica${opts.replicas === 1 ? '' : 's'}, nginx` : 'one Express process'})`,
+        `${name}: starting (${name === 'seed' ? 'one Express process' : `redis, worker, ${opts.replicas} API replica${opts.replicas === 1 ? '' : 's'}, nginx`})`,
       );
       try {
         targets.push([
@@ -193,7 +194,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
     // sessions and connections warm, before the first measured step of any model.
     if (opts.warmupS > 0) {
       for (const [name, target] of targets) {
-        for (const model of models) await warmUp(target, model, inputs.get(model)!, name === 'full', opts.warmupS * 2);
+        for (const model of models) await warmUp(target, model, inputs.get(model)!, name !== 'seed', opts.warmupS * 2);
         await waitQuiet(target.watched);
       }
     }
@@ -202,9 +203,9 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
       for (const concurrency of opts.concurrency) {
         for (const [name, target] of targets) {
           try {
-            // The full stack is sent tensors as a Triton client sends them (binary extension); the
-            // seed, built as the article builds it, reads JSON only.
-            const binary = name === 'full' ? input.binary : undefined;
+            // The full stack and the floor are sent tensors as a Triton client sends them (binary
+            // extension); the seed, built as the article builds it, reads JSON only.
+            const binary = name === 'seed' ? undefined : input.binary;
             const s = await measureStep({
               target,
               model,

@@ -1,12 +1,13 @@
-/** The three systems the benchmark compares on the same inputs. */
-export type ContenderName = 'ceiling' | 'seed' | 'full';
+/** The systems the benchmark compares on the same inputs. */
+export type ContenderName = 'ceiling' | 'seed' | 'full' | 'floor';
 
-export const CONTENDERS: readonly ContenderName[] = ['ceiling', 'seed', 'full'];
+export const CONTENDERS: readonly ContenderName[] = ['ceiling', 'seed', 'full', 'floor'];
 
 export const CONTENDER_LABELS: Record<ContenderName, string> = {
   ceiling: 'ceiling (in-process session.run)',
   seed: 'seed (one Express process, no queue)',
   full: 'full stack (nginx, 3 APIs, Redis, worker)',
+  floor: 'floor (the same processes and hops, no features)',
 };
 
 export interface BenchOptions {
@@ -83,7 +84,7 @@ export interface BatchDistribution {
 }
 
 export interface StepResult {
-  contender: 'seed' | 'full';
+  contender: 'seed' | 'full' | 'floor';
   model: string;
   /**
    * unique: every request's input differs, so the response cache misses (the measured sweep);

@@ -139,6 +139,7 @@ async function main(): Promise<void> {
       tracing,
       stopTrimmer,
       server,
+      statistics,
       connections: [bullConnection, replyConnection],
     });
   };
@@ -219,6 +220,7 @@ interface Running {
   tracing: Tracing;
   stopTrimmer: () => Promise<void>;
   server: Server;
+  statistics: InferenceStatistics;
   connections: Redis[];
 }
 
@@ -240,6 +242,9 @@ async function shutdown(signal: string, w: Running): Promise<never> {
   await w.scheduler.drain();
   await w.runner.close().catch(() => {
     // Exiting releases whatever a failed close left behind.
+  });
+  await w.statistics.flush().catch(() => {
+    // Redis unreachable: the last batches go uncounted.
   });
   await w.tracing.shutdown();
   await w.stopTrimmer();

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 
 /** Where the .lua files are: beside this module, in src/commands and (copied by the build) dist/commands. */
 const COMMANDS_DIR = new URL('./commands/', import.meta.url);
@@ -44,6 +44,8 @@ export class RedisScript<In, Out> {
   readonly source: string;
   readonly sha: string;
   private readonly numberOfKeys: number | undefined;
+  /** Sockets this script was sent on with EVAL, which left it in that server's script cache. */
+  private readonly sentOn = new WeakSet<object>();
 
   constructor(
     readonly file: string,
@@ -69,13 +71,18 @@ export class RedisScript<In, Out> {
   }
 
   /**
-   * Always EVAL, never EVALSHA: the script runs before any command issued on `conn` after this
-   * call, which the NOSCRIPT retry of `run` would not guarantee. For calls that later commands
-   * on the same connection depend on (the job add that follows an admission).
+   * The script runs before any command issued on `conn` after this call, which the NOSCRIPT
+   * retry of `run` would not guarantee: for calls that later commands on the same connection
+   * depend on (the job add that follows an admission). It goes out as EVAL the first time on each
+   * socket, decided as it is written (a command queued while the connection was down may reach
+   * a restarted server), and as EVALSHA after that: the script's text crosses the wire once per
+   * connection, not with every call. Should the server's script cache be flushed under a live
+   * connection, the call fails rather than be retried out of order; the next one sends EVAL.
    */
   async runInOrder(conn: Redis, input: In): Promise<Out> {
     const { keys, args } = this.encode(input);
-    return this.codec.decode(await conn.eval(this.source, keys.length, ...keys, ...args), input);
+    const command = new InOrderScript(this, this.sentOn, [this.sha, keys.length, ...keys, ...args]);
+    return this.codec.decode(await conn.sendCommand(command), input);
   }
 
   private encode(input: In): ScriptCall {
@@ -83,5 +90,31 @@ export class RedisScript<In, Out> {
     if (this.numberOfKeys !== undefined && call.keys.length !== this.numberOfKeys)
       throw new Error(`bug: script ${this.file} takes ${this.numberOfKeys} keys, was given ${call.keys.length}`);
     return call;
+  }
+}
+
+/** EVALSHA, or EVAL with the script's text on a socket it was not yet sent on (see runInOrder). */
+class InOrderScript extends Command {
+  private socket: object | undefined;
+
+  constructor(
+    private readonly script: { source: string; sha: string },
+    private readonly sentOn: WeakSet<object>,
+    args: (string | number)[],
+  ) {
+    super('evalsha', args, { replyEncoding: 'utf8' });
+    this.promise = this.promise.catch((err: Error) => {
+      if (this.socket && err.message.startsWith('NOSCRIPT')) this.sentOn.delete(this.socket);
+      throw err;
+    });
+  }
+
+  override toWritable(socket: object): string | Buffer {
+    this.socket = socket;
+    const loaded = this.sentOn.has(socket);
+    if (!loaded) this.sentOn.add(socket);
+    this.name = loaded ? 'evalsha' : 'eval';
+    this.args[0] = loaded ? this.script.sha : this.script.source;
+    return super.toWritable(socket);
   }
 }

@@ -285,7 +285,9 @@ test('the job add travels with the admission: it is sent before the admission an
   const send = conn.sendCommand.bind(conn);
   const admitMany = admission.admitMany.bind(admission);
   conn.sendCommand = ((cmd: { name: string; args: unknown[] }, stream?: unknown) => {
-    log.push(cmd.name === 'eval' ? 'admission' : cmd.name === 'evalsha' ? 'script' : cmd.name);
+    // A script's first key is args[2] (after its text or hash, and the key count).
+    const script = cmd.name === 'eval' || cmd.name === 'evalsha';
+    log.push(script && String(cmd.args[2]).includes(':admission:') ? 'admission' : script ? 'script' : cmd.name);
     return send(cmd as never, stream as never);
   }) as typeof conn.sendCommand;
   admission.admitMany = (async (...args: Parameters<typeof admitMany>) => {

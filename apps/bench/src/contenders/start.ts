@@ -6,7 +6,7 @@ import { modelNames, modelPath } from './model-version.js';
 
 /** A running HTTP contender: where to send requests and which processes to account for. */
 export interface Target {
-  name: 'seed' | 'full';
+  name: 'seed' | 'full' | 'floor';
   baseUrl: string;
   /** Headers every request carries (the full stack's API key). */
   headers: Record<string, string>;

@@ -1,4 +1,5 @@
 import { CONTENDER_LABELS, type BenchReport, type StepResult } from '../types.js';
+import { floorSection } from './floor-md.js';
 
 const f = (n: number | null | undefined, digits = 1): string =>
   n === null || n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits);
@@ -98,6 +99,7 @@ export function markdownReport(report: BenchReport): string {
       );
     }
 
+    lines.push(...floorSection(report.steps));
     lines.push(
       '## CPU and memory per process',
       '',

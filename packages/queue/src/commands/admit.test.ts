@@ -107,3 +107,17 @@ test('a planned job is blocked by a placeholder only when a request of it is ref
   const ttl = await conn.pttl(job);
   assert.ok(ttl > 0 && ttl <= 10_000, `the placeholder expires by itself (${ttl} ms)`);
 });
+
+test('a planned admission (the in-order call) answers a cached result as text, as the plain one does', async () => {
+  const { conn } = redis;
+  const a = new Admission(conn, 'plan2');
+  await conn.set('plan2:cache:hit', '{"cached":true}');
+  const planned = { key: new RedisKeys('plan2').queue('m', 'job-1'), placeholderTtlMs: 10_000 };
+  const request = () => ({ requestId: 'r1', items: 1, deadline: inAMinute(), lookup: 'plan2:cache:hit' });
+  // Twice: the first call on a connection sends the script's text, the next its hash.
+  for (const attempt of [1, 2]) {
+    const out = await a.admitMany('m', [request()], 3, planned);
+    assert.deepEqual(out.cached, ['{"cached":true}'], `call ${attempt}`);
+    await conn.del(planned.key);
+  }
+});
