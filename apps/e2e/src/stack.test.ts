@@ -443,6 +443,8 @@ describe('OCR through the stack', () => {
       body: { model: 'ocr', images: [`data:image/png;base64,${page.toString('base64')}`] },
     });
     assert.equal(res.status, 200, res.text);
+    // The CPU defaults: ocr-det's INT8 version is the faster within the OCR bounds, the others' are not faster.
+    assert.deepEqual(res.body.versions, { 'ocr-det': '2', 'ocr-cls': '1', 'ocr-rec': '1' });
     const found = res.body.results[0] as { text: string; box: number[][] }[];
     assert.deepEqual(
       found.map((l) => l.text.replace(/\s+/g, '')),

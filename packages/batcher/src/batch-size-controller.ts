@@ -65,11 +65,14 @@ export class BatchSizeController {
     return this.value !== from ? 'oom' : undefined;
   }
 
-  /** The timing of a successful batch: `ms` the device was busy with it, under `load`. */
-  observe(size: number, ms: number, load: BatchLoad): CapChangeReason | undefined {
+  /**
+   * The timing of a successful batch: `ms` its cycle took, `runMs` the run itself (see
+   * ThroughputTuner.observe), under `load`.
+   */
+  observe(size: number, ms: number, load: BatchLoad, runMs = ms): CapChangeReason | undefined {
     if (!this.tuner) return undefined;
     const from = this.value;
-    const move = this.tuner.observe(size, ms, load, this.memory.value);
+    const move = this.tuner.observe(size, ms, load, this.memory.value, runMs);
     // A settle on the cap being tried changes no value but is a decision worth reporting.
     return move !== undefined && (this.value !== from || move === 'settle') ? move : undefined;
   }

@@ -42,10 +42,10 @@ export function capHooks(ctl: BatchSizeController, model: ModelSpec, emit: Emit,
 export function tuneCap(
   ctl: BatchSizeController,
   model: ModelSpec,
-  batch: { size: number; costMs: number; load: BatchLoad },
+  batch: { size: number; costMs: number; runMs: number; load: BatchLoad },
   emit: Emit,
   events: SchedulerEvents,
 ): void {
   const from = ctl.value;
-  reportChange(ctl, model, from, ctl.observe(batch.size, batch.costMs, batch.load), emit, events);
+  reportChange(ctl, model, from, ctl.observe(batch.size, batch.costMs, batch.load, batch.runMs), emit, events);
 }

@@ -8,7 +8,7 @@ import { expiredEntries, insertByPriority } from './priority.js';
 import { itemsIn, planBatch, type Take } from './plan.js';
 import { runWithRecovery, type RecoveryCap } from './recovery.js';
 import { splitOutputs } from './split.js';
-import type { BatchLoad } from './throughput-tuner.js';
+import { observedLoad, type BatchLoad } from './throughput-tuner.js';
 import { checkRequest } from './request-check.js';
 import { DEFAULT_PADDING, type PaddingPolicy } from './padding.js';
 import { compatKey, rowShape, stackInputs } from './stack.js';
@@ -273,7 +273,7 @@ export class Scheduler {
     // the device is saturated even though the cap did not bind.
     const backToBack = parts.some((p) => p.request.waited);
     const cap = this.capFor(model, instance);
-    let load: BatchLoad = batchSize >= cap.value ? 'full' : backToBack ? 'backlog' : 'light';
+    const planned: BatchLoad = batchSize >= cap.value ? 'full' : backToBack ? 'backlog' : 'light';
     const lane = `${modelKey(model)}#${instance}`;
     const startedAt = this.clock.now();
     let result: RunResult;
@@ -291,9 +291,7 @@ export class Scheduler {
     const costMs = backToBack && lastEndedAt !== undefined ? endedAt - lastEndedAt : endedAt - startedAt;
     this.lastEndedAt.set(lane, endedAt);
     this.share.record(modelKey(model), endedAt - startedAt, endedAt);
-    // A device that ran for less than half the cycle was waiting on the rest of the worker
-    // (per-job work, the queue): the cap is not what limits throughput, so it is left alone.
-    if (endedAt - startedAt < 0.5 * costMs) load = 'light';
+    const load = observedLoad(planned, endedAt - startedAt, costMs);
     const outputs = splitOutputs(
       model,
       result.outputs,
@@ -314,7 +312,10 @@ export class Scheduler {
         endedAt,
       }),
     );
-    tuneCap(cap, model, { size: batchSize, costMs, load }, (fn) => this.emit(fn), this.events);
+    // The run's own time, as the inference thread measured it: the main thread's view adds the
+    // hand-off, which a busy machine stretches whatever the batch size.
+    const runMs = Number.isFinite(result.computeMs) && result.computeMs >= 0 ? result.computeMs : endedAt - startedAt;
+    tuneCap(cap, model, { size: batchSize, costMs, runMs, load }, (fn) => this.emit(fn), this.events);
     return outputs.map((o) => ({
       outputs: o,
       computeMs: result.computeMs,

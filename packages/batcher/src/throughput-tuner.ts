@@ -42,13 +42,29 @@ interface Window {
 
 const emptyWindow = (): Window => ({ runs: [], items: 0, ms: 0, skip: true });
 
+/**
+ * The load of a batch that was planned as `planned` and ran `runMs` in a cycle of `cycleMs`. A
+ * device that ran for less than half the cycle was waiting on the rest of the worker (per-job
+ * work, the queue): unless the cap held the batch back, the cap is not what limits throughput,
+ * so the batch counts as light and leaves the cap alone. A full batch still counts: more was
+ * waiting than the cap let in, and a cap of a few items multiplies the worker's work per item (on
+ * a model whose run is short beside that work every batch looks idle, and a cap that once fell
+ * to 1 was never tried higher again).
+ */
+export function observedLoad(planned: BatchLoad, runMs: number, cycleMs: number): BatchLoad {
+  return planned !== 'full' && runMs < 0.5 * cycleMs ? 'light' : planned;
+}
+
 /** Weight of each batch in the share of light batches (about the last 20 batches count). */
 const LIGHT_SHARE_ALPHA = 0.05;
 /** Above this share of light batches the tuner does not measure caps. */
 const MAX_LIGHT_SHARE = 0.5;
 
 interface CapStats {
+  /** Cycle time per item: what bounds items per second. */
   msPerItem: number;
+  /** Run time per item: how long a batch holds the device, what the latency objective bounds. */
+  runMsPerItem: number;
   /** Batch counter when it was last updated. */
   lastBatch: number;
 }
@@ -144,14 +160,18 @@ export class ThroughputTuner {
   }
 
   /**
-   * Records one successful batch of `size` items that kept the device `ms` milliseconds, under
-   * `load` (see BatchLoad). `limit`: the largest cap the memory side allows now. Returns why the
-   * cap moved, or undefined when it did not.
+   * Records one successful batch of `size` items whose cycle took `ms` milliseconds (what the
+   * items per second are measured on), under `load` (see BatchLoad). `runMs`: how long the run
+   * itself held the device (`ms` when not given), what the latency objective is judged on: the
+   * rest of a cycle is the worker's own work between runs, which grows with the machine's load
+   * but not with the batch, and scaled up with the batch it would cap a busy worker's batches
+   * at one item, where its throughput is least. `limit`: the largest cap the memory side allows
+   * now. Returns why the cap moved, or undefined when it did not.
    */
-  observe(size: number, ms: number, load: BatchLoad, limit: number): TunerMove | undefined {
+  observe(size: number, ms: number, load: BatchLoad, limit: number, runMs = ms): TunerMove | undefined {
     this.batches++;
-    this.cost.observe(size, ms);
-    this.record(this.classOf(size), size, ms);
+    this.cost.observe(size, runMs);
+    this.record(this.classOf(size), size, ms, runMs);
     if (limit !== this.lastLimit) {
       // Memory moved the cap: what ran at the old cap says little about the new one. A try in
       // progress goes on (it compares with the cap as it was) unless memory no longer allows it.
@@ -235,7 +255,10 @@ export class ThroughputTuner {
       // second try: there a lucky window costs the most (on a CPU model whose sizes measure
       // within noise of each other, such moves took PP-OCR from batches of 2 to 32, seconds
       // per batch), and nothing starts below its best size.
-      const large = triedRate > homeRate * (1 + 3 * this.opts.tolerance);
+      // Nor when the load, not the cap, set the size of the batches the try was compared with
+      // (home below the settled cap): a settle then moves the cap from where it was to the tried
+      // one in one step, 64 to 1 on one noisy window of batches of two.
+      const large = triedRate > homeRate * (1 + 3 * this.opts.tolerance) && home >= this.target;
       if ((!large || move > 0) && this.pending !== tried) {
         this.pending = tried;
         this.direction = move;
@@ -268,11 +291,11 @@ export class ThroughputTuner {
     return 2 * ms <= this.opts.objectiveMs;
   }
 
-  /** Expected batch time of a cap: measured when recent, otherwise the linear fit. */
+  /** Expected run time of a batch at a cap: measured when recent, otherwise the linear fit. */
   batchMs(cap: number): number | undefined {
     const s = this.fresh(cap);
     const predicted = this.cost.predict(cap);
-    if (s) return Math.max(s.msPerItem * cap, predicted ?? 0);
+    if (s) return Math.max(s.runMsPerItem * cap, predicted ?? 0);
     return predicted;
   }
 
@@ -307,15 +330,17 @@ export class ThroughputTuner {
     return this.candidates.find((c) => c >= size) ?? this.opts.max;
   }
 
-  private record(cap: number, size: number, ms: number): void {
+  private record(cap: number, size: number, ms: number, runMs: number): void {
     const a = this.opts.alpha;
     const s = this.stats.get(cap);
     const perItem = ms / size;
+    const runPerItem = runMs / size;
     if (!s || this.batches - s.lastBatch > this.opts.staleAfter) {
-      this.stats.set(cap, { msPerItem: perItem, lastBatch: this.batches });
+      this.stats.set(cap, { msPerItem: perItem, runMsPerItem: runPerItem, lastBatch: this.batches });
       return;
     }
     s.msPerItem = a * perItem + (1 - a) * s.msPerItem;
+    s.runMsPerItem = a * runPerItem + (1 - a) * s.runMsPerItem;
     s.lastBatch = this.batches;
   }
 

@@ -19,8 +19,9 @@ export interface QuantizeOptions {
   method?: CalibrationMethod;
   percentile?: number;
   /**
-   * Node names kept FP32 (ONNX Runtime's `nodes_to_exclude`), for the layers quantization hurts
-   * most, e.g. a recogniser's classification head. A name the model lacks is an error.
+   * Node names kept FP32 (ONNX Runtime's `nodes_to_exclude`; in fp16 mode between casts, as
+   * onnxconverter-common's `node_block_list`), for the layers quantization hurts most, e.g. a
+   * recogniser's classification head. A name the model lacks is an error.
    */
   exclude?: readonly string[];
   /** Only these op types are quantized (ONNX Runtime's `op_types_to_quantize`), e.g. ['MatMul']; all when absent. */
@@ -72,7 +73,7 @@ export async function quantizeModel(original: Uint8Array, options: QuantizeOptio
     );
     quantizeStatic(g, targets, ranges, staticOptions, report);
   } else {
-    report.push(...toFloat16(g));
+    report.push(...toFloat16(g, exclude));
   }
   g.model.producerName = `${g.model.producerName || 'unknown'} + tessera-quantize (${options.mode})`;
   const bytes = encodeModel(g.model);
