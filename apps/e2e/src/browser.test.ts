@@ -107,10 +107,45 @@ test('another origin gets no answer the browser would hand over', async () => {
   assert.match(String(await callFrom(`http://localhost:${sitePort}`, true)), /^TransportError: cannot reach/);
 });
 
-test('/docs: paste a key, run /predict on texts and on an uploaded image', async () => {
+test('/docs: Swagger UI renders the operations, authorizes with a pasted key and runs /predict on a text', async () => {
   const page = await browser.newPage();
+  const blocked: string[] = [];
+  page.on('console', (m) => void (/Content Security Policy/.test(m.text()) && blocked.push(m.text())));
   try {
     await page.goto(`${stack.gatewayUrl}/docs`);
+    await page.waitForSelector('#operations-inference-post_predict');
+    assert.ok((await page.locator('.opblock').count()) >= 30, 'every operation is listed');
+    await page.click('button.authorize');
+    await page.fill('.auth-container input', key);
+    await page.click('.auth-container button.authorize');
+    await page.click('button.close-modal');
+    await page.click('#operations-inference-post_predict .opblock-summary');
+    await page.click('#operations-inference-post_predict button.try-out__btn');
+    await page.fill(
+      '#operations-inference-post_predict textarea.body-param__text',
+      JSON.stringify({ model: 'lid176', texts: ['Das ist ein deutscher Satz.'] }),
+    );
+    await page.click('#operations-inference-post_predict button.execute');
+    const status = page.locator(
+      '#operations-inference-post_predict .live-responses-table .response .response-col_status',
+    );
+    await status.first().waitFor();
+    assert.equal((await status.first().textContent())?.trim(), '200');
+    const body = await page
+      .locator('#operations-inference-post_predict .live-responses-table .response-col_description pre')
+      .first()
+      .textContent();
+    assert.match(body ?? '', /"label": "de"/);
+    assert.deepEqual(blocked, [], "helmet's CSP blocks nothing on the page");
+  } finally {
+    await page.close();
+  }
+});
+
+test('/docs/try: paste a key, run /predict on texts and on an uploaded image', async () => {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${stack.gatewayUrl}/docs/try`);
     await page.fill('#key', key);
     await page.fill('#texts', 'Das ist ein deutscher Satz.');
     await page.click('#run');

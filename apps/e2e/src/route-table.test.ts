@@ -28,7 +28,12 @@ const PUBLIC = [
   'GET /v2/health/ready',
   'GET /admin/login',
   'POST /admin/login',
+  'GET /v2/openapi.json',
   'GET /docs',
+  'GET /docs/swagger-ui.css',
+  'GET /docs/swagger-ui-bundle.js',
+  'GET /docs/swagger-init.js',
+  'GET /docs/try',
   'GET /docs/try.js',
 ];
 const PARAMS = { name: 'affine', version: '1', default: 'affine' };
@@ -102,6 +107,27 @@ test('the route table: only the probes are public, nothing is open', () => {
       .sort(),
     [...PUBLIC].sort(),
   );
+});
+
+test('/v2/openapi.json documents exactly these routes, each with its access; only public ones need no key', async () => {
+  const doc = (await (await fetch(`${stack.gatewayUrl}/v2/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, { 'x-access': string; security?: unknown[] }>>;
+    security: unknown;
+  };
+  const method = (r: RouteEntry) => (r.method === '*' ? 'get' : r.method.toLowerCase());
+  const template = (r: RouteEntry) => r.path.replace(/:(\w+)/g, '{$1}').replace(/\/\*$/, '/{page}');
+  const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
+  assert.deepEqual(documented.sort(), routes.map((r) => `${method(r)} ${template(r)}`).sort());
+  for (const r of routes) {
+    const op = doc.paths[template(r)]![method(r)]!;
+    assert.equal(op['x-access'], r.access, `${r.method} ${r.path}`);
+    assert.equal(
+      op.security?.length === 0,
+      r.access === 'public',
+      `${r.method} ${r.path}: security ${JSON.stringify(op.security)}`,
+    );
+  }
+  assert.deepEqual(doc.security, [{ bearer: [] }]);
 });
 
 test('a right key passes each guard (so the refusals below are the guards at work)', async () => {

@@ -4,6 +4,8 @@ export * from './model-spec.js';
 export * from './errors.js';
 export * from './jobs.js';
 export * from './oip.js';
+export * from './oip-schemas.js';
+export * from './request-schema.js';
 export * from './validate.js';
 export * from './pipeline.js';
 export * from './backend.js';

@@ -71,6 +71,15 @@ test('requested outputs are checked', () => {
 test('bad bodies are rejected with a message naming the problem', () => {
   rejects([], 'bad_request', /JSON object/);
   rejects({ inputs: [] }, 'bad_request', /non-empty/);
+  // The envelope by its schema: its own fields are the request's, a field inside an input is the input's.
+  rejects({ ...good(), id: 7 }, 'bad_request', /'id' must be a string, got number/);
+  rejects({ ...good(), parameters: [] }, 'bad_request', /'parameters' must be a JSON object/);
+  rejects({ inputs: [{ name: 1 }] }, 'invalid_input', /inputs\[0\]\.name must be a string/);
+  rejects(
+    { inputs: [{ ...good().inputs[0], shape: [1, -4] }] },
+    'invalid_input',
+    /inputs\[0\]\.shape\[1\] must be at least 0/,
+  );
   const wrongName = good();
   wrongName.inputs[0]!.name = 'q';
   rejects(wrongName, 'invalid_input', /unknown input 'q'/);

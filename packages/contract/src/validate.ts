@@ -1,6 +1,8 @@
 import { BinaryCursor, type BinarySection } from './binary.js';
 import { allocate, datatypeInfo, toHalfBits, viewBytes, type Datatype, type TensorData } from './datatypes.js';
 import { ServiceError } from './errors.js';
+import { InferenceRequestSchema } from './oip-schemas.js';
+import { parseRequest } from './request-schema.js';
 import { elementCount, type Tensor } from './tensor.js';
 import type { ModelSpec, TensorSpec } from './model-spec.js';
 
@@ -162,28 +164,12 @@ export function validateInferenceRequest(
   binary?: Uint8Array | BinarySection,
 ): ValidatedRequest {
   const cursor = binary ? new BinaryCursor(binary) : undefined;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ServiceError('bad_request', 'request body must be a JSON object');
-  }
-  const req = body as Record<string, unknown>;
-  if (req.id !== undefined && typeof req.id !== 'string')
-    throw new ServiceError('bad_request', "'id' must be a string");
-  if (
-    req.parameters !== undefined &&
-    (typeof req.parameters !== 'object' || req.parameters === null || Array.isArray(req.parameters))
-  ) {
-    throw new ServiceError('bad_request', "'parameters' must be an object");
-  }
-  if (!Array.isArray(req.inputs) || req.inputs.length === 0) {
-    throw new ServiceError('bad_request', "'inputs' must be a non-empty array");
-  }
+  // The envelope by its schema (tensor data is not walked there); the elements below.
+  const req = parseRequest(InferenceRequestSchema, body);
   const specs = new Map(model.inputs.map((s) => [s.name, s]));
   const seen = new Map<string, Tensor>();
   let items: number | undefined;
-  for (const raw of req.inputs as unknown[]) {
-    if (typeof raw !== 'object' || raw === null) throw invalid('each input must be an object');
-    const input = raw as Record<string, unknown>;
-    if (typeof input.name !== 'string') throw invalid("each input needs a string 'name'");
+  for (const input of req.inputs) {
     const spec = specs.get(input.name);
     if (!spec) {
       throw invalid(
@@ -198,8 +184,7 @@ export function validateInferenceRequest(
     }
     const shape = checkShape(model, spec, input.shape);
     const count = elementCount(shape);
-    const params = input.parameters as Record<string, unknown> | undefined;
-    const binarySize = typeof params === 'object' && params !== null ? params.binary_data_size : undefined;
+    const binarySize = input.parameters?.binary_data_size;
     let data: TensorData;
     if (binarySize !== undefined) {
       if (!cursor)
@@ -244,23 +229,18 @@ export function validateInferenceRequest(
   let outputs: string[] | undefined;
   const binaryOutputs = new Set<string>();
   if (req.outputs !== undefined) {
-    if (!Array.isArray(req.outputs)) throw new ServiceError('bad_request', "'outputs' must be an array");
     const known = new Set(model.outputs.map((o) => o.name));
-    outputs = (req.outputs as unknown[]).map((o) => {
-      const name = typeof o === 'object' && o !== null ? (o as Record<string, unknown>).name : undefined;
-      if (typeof name !== 'string') throw invalid("each requested output needs a string 'name'");
+    outputs = req.outputs.map(({ name, parameters }) => {
       if (!known.has(name)) {
         throw invalid(
           `unknown output '${name}'; model '${model.name}' returns ${[...known].map((n) => `'${n}'`).join(', ')}`,
         );
       }
-      const p = (o as Record<string, unknown>).parameters as Record<string, unknown> | undefined;
-      if (typeof p === 'object' && p !== null && p.binary_data === true) binaryOutputs.add(name);
+      if (parameters?.binary_data === true) binaryOutputs.add(name);
       return name;
     });
   }
-  const reqParams = req.parameters as Record<string, unknown> | undefined;
-  if (reqParams?.binary_data_output === true)
+  if (req.parameters?.binary_data_output === true)
     for (const o of outputs ?? model.outputs.map((x) => x.name)) binaryOutputs.add(o);
   // Keep the model's input order so the worker can stack without looking names up.
   const tensors = model.inputs.map((s) => seen.get(s.name)!);

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { NextFunction, Request, Response, Router } from 'express';
-import { ServiceError } from '@tessera/contract';
+import { parseRequest, ServiceError } from '@tessera/contract';
+import { ModelParamsSchema } from '../openapi/schemas.js';
 import { queueBoard } from '../../admin/board.js';
 import { drainQueue, pauseQueue, queueStatus, resumeQueue } from '../../admin/queue-ops.js';
 import type { ApiContext } from '../../context.js';
@@ -42,7 +43,7 @@ export function adminRouter(ctx: ApiContext): Router {
 }
 
 function queueOf(ctx: ApiContext, req: Request<NameParams>): { model: string; queue: Queue } {
-  const model = resolveModel(ctx, req.params.name).name;
+  const model = resolveModel(ctx, parseRequest(ModelParamsSchema, req.params).name).name;
   return { model, queue: ctx.queueFor(model) };
 }
 

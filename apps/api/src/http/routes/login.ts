@@ -4,6 +4,7 @@ import { countFailure, unauthorized } from '../../auth/authenticate.js';
 import { fromSameOrigin } from '../../auth/same-origin.js';
 import { SESSION_COOKIE } from '../../auth/sessions.js';
 import type { ApiContext } from '../../context.js';
+import { LoginRequestSchema } from '../openapi/schemas.js';
 import { publicRouter } from './routing.js';
 
 export const LOGIN_PATH = '/admin/login';
@@ -46,8 +47,9 @@ export function loginPage(_req: Request, res: Response): void {
 export async function signIn(ctx: ApiContext, req: Request, res: Response): Promise<void> {
   if (!fromSameOrigin(req))
     throw new ServiceError('forbidden', "sign in from the dashboard's own login page (Origin or Sec-Fetch-Site)");
-  const key = (req.body as { key?: unknown } | undefined)?.key;
-  const record = typeof key === 'string' ? await ctx.keys.verify(key) : null;
+  // A body without a key counts as a failed sign-in, like a wrong key.
+  const body = LoginRequestSchema.safeParse(req.body);
+  const record = body.success ? await ctx.keys.verify(body.data.key) : null;
   if (!record)
     throw await countFailure(
       { failures: ctx.authFailures, logger: ctx.logger },

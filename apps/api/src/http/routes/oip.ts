@@ -1,5 +1,11 @@
 import type { Request, Response, Router } from 'express';
-import { ServiceError, validateInferenceRequest, type InferenceResponse } from '@tessera/contract';
+import { parseRequest, validateInferenceRequest, type InferenceResponse } from '@tessera/contract';
+import {
+  ModelParamsSchema,
+  RepositoryIndexRequestSchema,
+  RepositoryModelRequestSchema,
+  type ModelReady,
+} from '../openapi/schemas.js';
 import { assertModelAccess, mayUseModel, requireScope } from '../../auth/authenticate.js';
 import type { ApiContext } from '../../context.js';
 import { idempotencyKeyOf } from '../../inference/idempotency-key.js';
@@ -15,6 +21,8 @@ import { protectedRouter } from '../middleware/access.js';
 import { traced } from '../middleware/trace.js';
 
 type ModelParams = { name: string; version?: string };
+/** Every route's model name and version (the statistics of all models name none). */
+const PATH_PARAMS = ModelParamsSchema.partial();
 type Handler<P> = (ctx: ApiContext, req: Request<P>, res: Response) => unknown;
 
 /**
@@ -26,8 +34,13 @@ export function oipRouter(ctx: ApiContext): Router {
   const r = protectedRouter(ctx, 'infer');
   const on =
     <P>(handler: Handler<P>) =>
-    (req: Request<P>, res: Response) =>
-      handler(ctx, req, res);
+    (req: Request<P>, res: Response) => {
+      parseRequest(PATH_PARAMS, req.params);
+      return handler(ctx, req, res);
+    };
+  // Inference skips the parse above: the router's own template already gives it two non-empty
+  // strings, and its per-request cost is kept to the body's envelope.
+  const onInfer = (req: Request<ModelParams>, res: Response) => infer(ctx, req, res);
 
   r.get('/v2', on(serverMetadataHandler));
   // Triton's statistics extension (before /v2/models/:name, which would take 'stats' for a model name).
@@ -41,8 +54,8 @@ export function oipRouter(ctx: ApiContext): Router {
   // Only inference responses are compressed, as Triton does: its asyncio client reads every
   // other response as plain JSON while aiohttp asks for gzip on each of them.
   const compress = responseCompression();
-  r.post('/v2/models/:name/infer', compress, on(infer));
-  r.post('/v2/models/:name/versions/:version/infer', compress, on(infer));
+  r.post('/v2/models/:name/infer', compress, onInfer);
+  r.post('/v2/models/:name/versions/:version/infer', compress, onInfer);
   // Triton's model-repository extension: every model version and its state, load and unload.
   r.post('/v2/repository/index', on(repository));
   r.post('/v2/repository/models/:name/load', requireScope('admin'), on(load));
@@ -80,7 +93,8 @@ export async function modelReady(ctx: ApiContext, req: Request<ModelParams>, res
   assertModelAccess(req, req.params.name);
   const model = resolveModel(ctx, req.params.name, req.params.version);
   const { ready, reason } = await modelReadiness(ctx, model);
-  res.status(ready ? 200 : 503).json(ready ? { name: model.name, ready } : { name: model.name, ready, error: reason });
+  const body: ModelReady = ready ? { name: model.name, ready } : { name: model.name, ready, error: reason };
+  res.status(ready ? 200 : 503).json(body);
 }
 
 /** POST /v2/models/{name}[/versions/{version}]/infer: validate, run (inference/infer.ts), encode. */
@@ -127,20 +141,20 @@ export async function infer(ctx: ApiContext, req: Request<ModelParams>, res: Res
 }
 
 export async function repository(ctx: ApiContext, req: Request, res: Response): Promise<void> {
-  const onlyReady = (req.body as { ready?: unknown } | undefined)?.ready === true;
+  const onlyReady = parseRequest(RepositoryIndexRequestSchema, req.body)?.ready === true;
   const rows = await repositoryIndex(ctx, (name) => mayUseModel(req, name));
   res.json(onlyReady ? rows.filter((x) => x.state === 'READY') : rows);
 }
 
 export async function load(ctx: ApiContext, req: Request<ModelParams>, res: Response): Promise<void> {
   assertModelAccess(req, req.params.name);
-  await loadModel(ctx, req.params.name, requestParameters(req.body));
+  await loadModel(ctx, req.params.name, parseRequest(RepositoryModelRequestSchema, req.body)?.parameters ?? {});
   res.json({});
 }
 
 export async function unload(ctx: ApiContext, req: Request<ModelParams>, res: Response): Promise<void> {
   assertModelAccess(req, req.params.name);
-  requestParameters(req.body); // unload_dependents: no model here depends on another
+  parseRequest(RepositoryModelRequestSchema, req.body); // unload_dependents: no model here depends on another
   await unloadModel(ctx, req.params.name);
   res.json({});
 }
@@ -149,13 +163,4 @@ export async function modelConfig(ctx: ApiContext, req: Request<ModelParams>, re
   assertModelAccess(req, req.params.name);
   const model = resolveModel(ctx, req.params.name, req.params.version);
   res.json(tritonModelConfig(model, await ctx.workers.live().catch(() => []), ctx.config));
-}
-
-/** A repository request's `parameters` (an empty body has none). */
-function requestParameters(body: unknown): Record<string, unknown> {
-  const p = body && typeof body === 'object' ? (body as { parameters?: unknown }).parameters : undefined;
-  if (p === undefined) return {};
-  if (typeof p !== 'object' || p === null || Array.isArray(p))
-    throw new ServiceError('bad_request', "'parameters' must be an object");
-  return p as Record<string, unknown>;
 }

@@ -1,5 +1,6 @@
 import type { Request, Response, Router } from 'express';
-import { fromWire, ServiceError, validateInferenceRequest, type Pipeline } from '@tessera/contract';
+import { fromWire, parseRequest, ServiceError, validateInferenceRequest, type Pipeline } from '@tessera/contract';
+import { PREDICT_CONTENT, PredictRequestSchema, type PredictResponse } from '../openapi/schemas.js';
 import { assertModelAccess } from '../../auth/authenticate.js';
 import type { ApiContext } from '../../context.js';
 import { idempotencyKeyOf } from '../../inference/idempotency-key.js';
@@ -11,15 +12,6 @@ import { elapsedMs } from '../middleware/request-id.js';
 import { traced } from '../middleware/trace.js';
 import { pipelineInfer } from '../../inference/pipeline-infer.js';
 import { protectedRouter } from '../middleware/access.js';
-
-interface PredictBody {
-  model?: unknown;
-  version?: unknown;
-  inputs?: unknown;
-  texts?: unknown;
-  images?: unknown;
-  outputs?: unknown;
-}
 
 const OTHER_INPUT = { texts: 'images', images: 'texts' } as const;
 
@@ -55,7 +47,7 @@ async function predictWithPipeline(
     latency_ms: timing.total_ms,
     timing: { ...timing, inference_calls: totals.calls },
     execution_provider: totals.provider,
-  });
+  } satisfies PredictResponse);
 }
 
 /**
@@ -70,18 +62,13 @@ export function predictRouter(ctx: ApiContext): Router {
 
 /** POST /predict: a text or image model's pipeline, or tensors in the shorthand, each item's result out. */
 export async function predict(ctx: ApiContext, req: Request, res: Response): Promise<void> {
-  const body = req.body as PredictBody | undefined;
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new ServiceError('bad_request', 'request body must be a JSON object');
-  if (body.model !== undefined && typeof body.model !== 'string')
-    throw new ServiceError('bad_request', "'model' must be a string");
-  if (body.version !== undefined && typeof body.version !== 'string')
-    throw new ServiceError('bad_request', "'version' must be a string");
+  const body = parseRequest(PredictRequestSchema, req.body, PREDICT_CONTENT);
   const name = body.model ?? ctx.config.DEFAULT_MODEL;
   assertModelAccess(req, name);
   const pipeline = ctx.pipelines.get(name);
   if (pipeline) {
-    await predictWithPipeline(ctx, req, res, pipeline, body as Record<string, unknown>);
+    // The pipeline reads its own options (lid176's k) from the body as sent.
+    await predictWithPipeline(ctx, req, res, pipeline, req.body as Record<string, unknown>);
     return;
   }
   const model = await resolveRequested(ctx, name, body.version);
@@ -120,5 +107,5 @@ export async function predict(ctx: ApiContext, req: Request, res: Response): Pro
     timing,
     execution_provider: result.provider,
     cache: outcome.cache,
-  });
+  } satisfies PredictResponse);
 }

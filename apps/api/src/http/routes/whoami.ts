@@ -1,6 +1,7 @@
 import type { Request, Response, Router } from 'express';
 import type { ApiContext } from '../../context.js';
 import { protectedRouter } from '../middleware/access.js';
+import type { Whoami } from '../openapi/schemas.js';
 
 /** Who the server thinks the caller is, as seen through the proxies in front (req.ip): any valid key. */
 export function whoamiRouter(ctx: ApiContext): Router {
@@ -19,5 +20,5 @@ export function whoami(req: Request, res: Response): void {
     ...(p.models ? { models: p.models } : {}),
     ...(p.priority ? { priority: p.priority } : {}),
     ...(p.rateLimit !== undefined ? { rate_limit: p.rateLimit } : {}),
-  });
+  } satisfies Whoami);
 }
