@@ -147,7 +147,16 @@ test('a worker killed (kill -9) while it holds jobs under load: its jobs run on 
   let results;
   try {
     try {
-      await waitFor('worker 1 to hold jobs', async () => (await redis.llen('tessera:infer.cost:active')) > 0);
+      // Worker 1 is stopped before the active list is read, and given a moment for what it had
+      // already written to reach Redis: a job it held can no longer finish between the read and
+      // the kill (which left nothing to recover and nothing in worker 2's log).
+      await waitFor('worker 1 to hold jobs', async () => {
+        w1.signal('SIGSTOP');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        if ((await redis.llen('tessera:infer.cost:active')) > 0) return true;
+        w1.signal('SIGCONT');
+        return false;
+      });
     } finally {
       w1.signal('SIGKILL');
       w2.signal('SIGCONT');
