@@ -255,10 +255,7 @@ export class ThroughputTuner {
       // second try: there a lucky window costs the most (on a CPU model whose sizes measure
       // within noise of each other, such moves took PP-OCR from batches of 2 to 32, seconds
       // per batch), and nothing starts below its best size.
-      // Nor when the load, not the cap, set the size of the batches the try was compared with
-      // (home below the settled cap): a settle then moves the cap from where it was to the tried
-      // one in one step, 64 to 1 on one noisy window of batches of two.
-      const large = triedRate > homeRate * (1 + 3 * this.opts.tolerance) && home >= this.target;
+      const large = triedRate > homeRate * (1 + 3 * this.opts.tolerance);
       if ((!large || move > 0) && this.pending !== tried) {
         this.pending = tried;
         this.direction = move;
