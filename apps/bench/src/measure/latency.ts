@@ -1,4 +1,4 @@
-import type { LatencySummary } from '../types.js';
+import type { LatencySummary, LoadResult } from '../types.js';
 
 /** Nearest-rank percentile of an ascending array (p in [0, 100]). */
 export function percentile(sorted: readonly number[], p: number): number {
@@ -18,4 +18,15 @@ export function summarize(values: readonly number[]): LatencySummary {
     mean,
     max: arr.length ? arr[arr.length - 1]! : Number.NaN,
   };
+}
+
+/**
+ * A measured step must have been answered: a step in which no request completed (clients that
+ * sent and never got a reply) would otherwise read as 0 items/s with no error.
+ */
+export function requireAnswers(result: Pick<LoadResult, 'completed' | 'errors' | 'timeouts'>, step: string): void {
+  if (result.completed > 0) return;
+  throw new Error(
+    `${step}: no request was answered (${result.errors} errors, ${result.timeouts} timeouts): the contender did not serve`,
+  );
 }

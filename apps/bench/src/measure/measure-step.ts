@@ -8,6 +8,7 @@ import type { ItemTensor } from './inputs.js';
 import type { BinaryTemplate, Vary } from './vary.js';
 import { cpuSnapshot, hwmMb, RssSampler } from './proc-stats.js';
 import { batchDistribution, parseMetrics, type Sample } from './prom.js';
+import { requireAnswers } from './latency.js';
 import type { LoadResult, ProcessUsage, StepResult } from '../types.js';
 import { modelPath } from '../contenders/model-version.js';
 
@@ -123,6 +124,7 @@ export async function measureStep(spec: StepSpec): Promise<StepResult> {
   } finally {
     peaks = rss.stop();
   }
+  requireAnswers(result, `${target.name} ${model} c=${concurrency}`);
   // CPU is read as soon as the load stops: what runs after (draining) is not part of the step.
   const cpuAfter = cpuSnapshot(target.watched);
   const metricsAfter = await scrape(target.workerMetricsUrl);
