@@ -38,13 +38,7 @@ export async function startGrpcServer(ctx: ApiContext): Promise<GrpcServer> {
   const { config } = ctx;
   // A message over the body limit is refused by grpc-js itself with RESOURCE_EXHAUSTED.
   const server = new grpc.Server({ 'grpc.max_receive_message_length': config.BODY_LIMIT });
-  const limiter = new PerKeyRateLimit({
-    redis: ctx.redis,
-    prefix: config.QUEUE_PREFIX,
-    limit: config.RATE_LIMIT,
-    windowMs: config.RATE_LIMIT_WINDOW_MS,
-    logger: ctx.logger,
-  });
+  const limiter = PerKeyRateLimit.of(ctx);
   const auth = { keys: ctx.keys, failures: ctx.authFailures, required: config.AUTH, logger: ctx.logger };
   server.addService(tolerantService(), inferenceHandlers({ ctx, auth, limiter }));
   const port = await new Promise<number>((resolve, reject) => {

@@ -13,14 +13,7 @@ const guardsOf = new WeakMap<ApiContext, Record<'infer' | 'admin' | 'key', Reque
 function routeGuards(ctx: ApiContext): Record<'infer' | 'admin' | 'key', RequestHandler[]> {
   let guards = guardsOf.get(ctx);
   if (!guards) {
-    const { config } = ctx;
-    const limiter = new PerKeyRateLimit({
-      redis: ctx.redis,
-      prefix: config.QUEUE_PREFIX,
-      limit: config.RATE_LIMIT,
-      windowMs: config.RATE_LIMIT_WINDOW_MS,
-      logger: ctx.logger,
-    });
+    const limiter = PerKeyRateLimit.of(ctx);
     guards = {
       // An inference's count is taken by its admission script (no round trip of its own).
       infer: [limiter.deferred(), requireScope('infer')],

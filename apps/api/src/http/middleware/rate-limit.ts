@@ -6,6 +6,7 @@ import type { ServiceError } from '@tessera/contract';
 import { RedisKeys } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
 import type { Principal } from '../../auth/key-store.js';
+import type { ApiContext } from '../../context.js';
 import { rateExceeded, type RateCharge } from '../../inference/rate-charge.js';
 import { RedisRateLimitStore } from './rate-limit-store.js';
 
@@ -111,6 +112,18 @@ export class PerKeyRateLimit {
   private readonly pk = new Map<string, string>();
   /** Counts now, through express-rate-limit (one instance: it refuses to share its store with another). */
   readonly immediate: RequestHandler;
+
+  /** The limit a replica's configuration sets, as each of its front doors (HTTP, gRPC) applies it. */
+  static of(ctx: Pick<ApiContext, 'redis' | 'config' | 'logger'>): PerKeyRateLimit {
+    const { config } = ctx;
+    return new PerKeyRateLimit({
+      redis: ctx.redis,
+      prefix: config.QUEUE_PREFIX,
+      limit: config.RATE_LIMIT,
+      windowMs: config.RATE_LIMIT_WINDOW_MS,
+      logger: ctx.logger,
+    });
+  }
 
   constructor(private readonly opts: RateLimitOptions) {
     this.store = new RedisRateLimitStore({
