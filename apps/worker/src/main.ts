@@ -7,6 +7,7 @@ import { modelKey, parseModelKey, type ModelSpec } from '@tessera/contract';
 import { connectRedis, Heartbeat, InferenceStatistics, RedisKeys } from '@tessera/queue';
 import { classifyRunError, isOutOfMemoryError, type InstancePool } from '@tessera/runtime';
 import { createLogger, initTracing, type Tracing } from '@tessera/telemetry';
+import { GpuSampler } from './gpu.js';
 import { WorkerHealth } from './health.js';
 import { startMetricsServer } from './http.js';
 import { heldJobs, instancePlan, threadBudget } from './instances.js';
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     () => scheduler.pending(),
   );
   // Series appear only where nvidia-smi answers, i.e. on a host with a GPU.
-  if (config.DEVICE !== 'cpu') registerGpuMetrics(metrics.registry, config.CUDA_DEVICE_ID);
+  if (config.DEVICE !== 'cpu') registerGpuMetrics(metrics.registry, new GpuSampler(config.CUDA_DEVICE_ID));
   const scheduler: Scheduler = new Scheduler({
     runner,
     isOutOfMemory: isOutOfMemoryError,

@@ -8,7 +8,7 @@ import {
   METRIC_PREFIX,
   type Registry,
 } from '@tessera/telemetry';
-import { sampleGpu } from './gpu.js';
+import { GpuSampler } from './gpu.js';
 
 export interface WorkerMetrics {
   registry: Registry;
@@ -118,7 +118,7 @@ export function initModelSeries(metrics: WorkerMetrics, model: string, provider:
 }
 
 /** GPU utilisation and memory of this worker's device, read from NVML (nvidia-smi) at scrape time. */
-export function registerGpuMetrics(registry: Registry, device: number): void {
+export function registerGpuMetrics(registry: Registry, sampler: GpuSampler): void {
   const p = `${METRIC_PREFIX}worker_gpu_`;
   const registers = [registry];
   const memoryUsed = new Gauge({
@@ -136,7 +136,7 @@ export function registerGpuMetrics(registry: Registry, device: number): void {
     help: 'Share of the last sample period the device was busy (NVML, 0 to 1).',
     registers,
     async collect() {
-      const sample = await sampleGpu(device);
+      const sample = await sampler.sample();
       if (!sample) return;
       this.set(sample.utilization);
       memoryUsed.set(sample.memoryUsedBytes);
