@@ -53,3 +53,18 @@ export function heldJobs(
   for (const spec of versions) most = Math.max(most, 2 * Math.max(1, spec.maxBatchSize) * Math.max(1, instances(spec)));
   return most;
 }
+
+/**
+ * Jobs a model's queue consumer holds while its queue keeps up (see HeldJobs): one per instance,
+ * so that each can run one at once, or WORKER_CONCURRENCY, which fixes the count.
+ */
+export function idleHeldJobs(
+  versions: Iterable<ModelSpec>,
+  instances: (model: ModelSpec) => number,
+  workerConcurrency: number,
+): number {
+  if (workerConcurrency > 0) return workerConcurrency;
+  let most = 1;
+  for (const spec of versions) most = Math.max(most, instances(spec));
+  return most;
+}

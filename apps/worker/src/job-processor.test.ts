@@ -11,7 +11,7 @@ import { loadRepository } from '@tessera/model-repository';
 import { queueName } from '@tessera/queue';
 import { classifyRunError, InstancePool, isOutOfMemoryError } from '@tessera/runtime';
 import { createLogger, initTracing } from '@tessera/telemetry';
-import { freePort, startRedis, type RedisHandle } from '@tessera/topology';
+import { freePort, startRedis, waitFor, type RedisHandle } from '@tessera/topology';
 import { startConsumer } from './job-processor.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { WorkerTracing } from './tracing.js';
@@ -61,7 +61,7 @@ before(async () => {
     replyConnection: conn,
     prefix: PREFIX,
     workerId: 'w1',
-    concurrency: 4,
+    concurrency: { idle: 1, most: 4 },
     lockDurationMs: 5000,
     stalledIntervalMs: 2000,
     logger,
@@ -116,4 +116,20 @@ test('a live job is run once and answered; a job already expired at pickup is an
   assert.match(reply.error?.message ?? '', /deadline passed while the request was queued/);
   assert.deepEqual(await outcomes(), { ok: 1, expired: 1 });
   assert.deepEqual(runs, [1], 'the expired request never reached the model');
+});
+
+test('idle, the consumer holds one job; a backlog makes it hold its whole window, and batch, until the queue is empty', async () => {
+  // A reply goes out before its job is finished in BullMQ.
+  await waitFor('an idle consumer', async () => consumer.concurrency === 1, { timeoutMs: 10_000 });
+  runs.length = 0;
+  await queue.addBulk(
+    Array.from({ length: 12 }, (_, i) => ({ name: 'infer', data: job(`burst-${i}`, Date.now() + 60_000) })),
+  );
+  for (let i = 0; i < 12; i++) assert.equal((await nextReply()).ok, true);
+  assert.equal(
+    runs.reduce((a, b) => a + b, 0),
+    12,
+  );
+  assert.ok(Math.max(...runs) > 1, `held one at a time, a batch could hold only one item: ${runs.join(' ')}`);
+  await waitFor('one held job again', async () => consumer.concurrency === 1, { timeoutMs: 10_000 });
 });

@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   failureReason,
@@ -16,6 +16,7 @@ import {
 import type { Scheduler } from '@tessera/batcher';
 import { queueName, REPLY_TTL_MS, ReplySender } from '@tessera/queue';
 import type { Logger } from '@tessera/telemetry';
+import { HeldJobs, HoldingWorker } from './held-jobs.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { WorkerTracing } from './tracing.js';
 
@@ -34,7 +35,8 @@ export interface JobProcessorDeps {
 
 export interface ConsumerDeps extends JobProcessorDeps {
   bullConnection: Redis;
-  concurrency: number;
+  /** Jobs held at once: `idle` while the queue keeps up, `most` while it has a backlog (HeldJobs). */
+  concurrency: { idle: number; most: number };
   lockDurationMs: number;
   stalledIntervalMs: number;
   logger: Logger;
@@ -171,7 +173,8 @@ export class JobProcessor {
 
 /**
  * One BullMQ Worker per served model. OSS BullMQ hands out jobs one by one, so batching works
- * through concurrency: BullMQ runs up to `concurrency` processor calls at once, each one hands
+ * through concurrency: BullMQ runs up to `concurrency` processor calls at once (HeldJobs: one per
+ * instance while the queue keeps up, the batching window while it has a backlog), each one hands
  * its job's requests to the scheduler and waits; the scheduler forms batches from the requests
  * waiting in memory. Every job stays an ordinary active BullMQ job with its own lock, renewed by
  * BullMQ while it waits and runs, so retries and stalled-job recovery work unchanged (see
@@ -180,19 +183,24 @@ export class JobProcessor {
 export function startConsumer(deps: ConsumerDeps): Worker<InferJobData, InferJobSummary> {
   const { name, logger } = deps;
   const processor = new JobProcessor(deps);
-  const worker = new Worker<InferJobData, InferJobSummary>(queueName(name), (job) => processor.process(job), {
-    connection: deps.bullConnection,
-    prefix: deps.prefix,
-    concurrency: deps.concurrency,
-    lockDuration: deps.lockDurationMs,
-    stalledInterval: deps.stalledIntervalMs,
-    // Jobs are taken as soon as they are free; the scheduler decides how long to wait.
-    drainDelay: 1,
-    // After a lost connection (Redis restarted or failed over) BullMQ waits this long before it
-    // fetches again: its default of 15 s would idle the worker that long after Redis is back.
-    runRetryDelay: 500,
-    autorun: true,
-  });
+  const held = new HeldJobs(deps.concurrency.idle, deps.concurrency.most);
+  const worker = new HoldingWorker(
+    queueName(name),
+    (job) => processor.process(job),
+    {
+      connection: deps.bullConnection,
+      prefix: deps.prefix,
+      lockDuration: deps.lockDurationMs,
+      stalledInterval: deps.stalledIntervalMs,
+      // Jobs are taken as soon as they are free; the scheduler decides how long to wait.
+      drainDelay: 1,
+      // After a lost connection (Redis restarted or failed over) BullMQ waits this long before it
+      // fetches again: its default of 15 s would idle the worker that long after Redis is back.
+      runRetryDelay: 500,
+      autorun: true,
+    },
+    held,
+  );
   worker.on('error', (err) => logger.error({ err: err.message, model: name }, 'queue consumer error'));
   worker.on('stalled', (id) =>
     logger.warn({ jobId: id, model: name }, 'job stalled (a worker died holding it); BullMQ re-queued it'),
