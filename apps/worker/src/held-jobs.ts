@@ -7,7 +7,8 @@ import type { InferJobData, InferJobSummary } from '@tessera/contract';
  * load, finds nothing, a script call in Redis and a round trip for the worker per request. A job
  * found waiting the moment a held one finished means the queue has a backlog: it holds twice as
  * many, up to `most` (the batching window), until a fetch finds the queue empty while it holds
- * nothing.
+ * nothing. A job never released (a path that skipped BullMQ's completion) only keeps the
+ * consumer at its window.
  */
 export class HeldJobs {
   private readonly held = new Set<string>();

@@ -22,17 +22,17 @@ test('CPU instances take their intra-op threads from the budget; GPU instances t
   assert.deepEqual(plan(spec('mixed', 8)), { count: 2, threads: 2 }, 'a CPU fallback counts as CPU');
 });
 
-test('held jobs per model: twice the largest batch per instance, unless WORKER_CONCURRENCY says', () => {
-  assert.equal(
+test('held jobs per model: twice the largest batch per instance with a backlog, one per instance idle, unless WORKER_CONCURRENCY says', () => {
+  assert.deepEqual(
     heldJobs([spec('a', 32)], () => 1, 0),
-    64,
+    { idle: 1, most: 64 },
   );
-  assert.equal(
+  assert.deepEqual(
     heldJobs([spec('a', 32), spec('a', 8)], () => 2, 0),
-    128,
+    { idle: 2, most: 128 },
   );
-  assert.equal(
+  assert.deepEqual(
     heldJobs([spec('a', 32)], () => 2, 10),
-    10,
+    { idle: 10, most: 10 },
   );
 });

@@ -38,33 +38,24 @@ export function instancePlan(
 }
 
 /**
- * Jobs a model's queue consumer holds at once. Each model's queue has its own consumer and its
- * own cap, so a flooded model never holds another model's slots: twice the largest batch per
- * instance (while one batch runs on an instance, the next one fills), unless WORKER_CONCURRENCY
- * sets it for every model.
+ * Jobs a model's queue consumer holds at once (see HeldJobs). Each model's queue has its own
+ * consumer and its own cap, so a flooded model never holds another model's slots. With a backlog,
+ * `most`: twice the largest batch per instance (while one batch runs on an instance, the next one
+ * fills); while the queue keeps up, `idle`: one per instance, so that each can run one at once.
+ * WORKER_CONCURRENCY fixes both.
  */
 export function heldJobs(
   versions: Iterable<ModelSpec>,
   instances: (model: ModelSpec) => number,
   workerConcurrency: number,
-): number {
-  if (workerConcurrency > 0) return workerConcurrency;
+): { idle: number; most: number } {
+  if (workerConcurrency > 0) return { idle: workerConcurrency, most: workerConcurrency };
+  let idle = 1;
   let most = 1;
-  for (const spec of versions) most = Math.max(most, 2 * Math.max(1, spec.maxBatchSize) * Math.max(1, instances(spec)));
-  return most;
-}
-
-/**
- * Jobs a model's queue consumer holds while its queue keeps up (see HeldJobs): one per instance,
- * so that each can run one at once, or WORKER_CONCURRENCY, which fixes the count.
- */
-export function idleHeldJobs(
-  versions: Iterable<ModelSpec>,
-  instances: (model: ModelSpec) => number,
-  workerConcurrency: number,
-): number {
-  if (workerConcurrency > 0) return workerConcurrency;
-  let most = 1;
-  for (const spec of versions) most = Math.max(most, instances(spec));
-  return most;
+  for (const spec of versions) {
+    const count = Math.max(1, instances(spec));
+    idle = Math.max(idle, count);
+    most = Math.max(most, 2 * Math.max(1, spec.maxBatchSize) * count);
+  }
+  return { idle, most };
 }

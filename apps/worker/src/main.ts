@@ -10,7 +10,7 @@ import { createLogger, initTracing, type Tracing } from '@tessera/telemetry';
 import { GpuSampler } from './gpu.js';
 import { WorkerHealth } from './health.js';
 import { startMetricsServer } from './http.js';
-import { heldJobs, idleHeldJobs, instancePlan, threadBudget } from './instances.js';
+import { heldJobs, instancePlan, threadBudget } from './instances.js';
 import { startConsumer } from './job-processor.js';
 import { loadModels, servedSpecs, type LoadedModels } from './load-models.js';
 import { startModelControl } from './model-control.js';
@@ -68,7 +68,6 @@ async function main(): Promise<void> {
   const consumers: Worker[] = [];
   const startModel = (name: string) => {
     const versions = served.get(name)!;
-    const count = (spec: ModelSpec) => instances(spec).count;
     consumers.push(
       startConsumer({
         name,
@@ -78,10 +77,7 @@ async function main(): Promise<void> {
         replyConnection,
         prefix: config.QUEUE_PREFIX,
         workerId: config.WORKER_ID,
-        concurrency: {
-          idle: idleHeldJobs(versions.values(), count, config.WORKER_CONCURRENCY),
-          most: heldJobs(versions.values(), count, config.WORKER_CONCURRENCY),
-        },
+        concurrency: heldJobs(versions.values(), (spec) => instances(spec).count, config.WORKER_CONCURRENCY),
         lockDurationMs: config.LOCK_DURATION_MS,
         stalledIntervalMs: config.STALLED_INTERVAL_MS,
         logger,
