@@ -6,15 +6,12 @@ import type { InferJobData, InferJobSummary } from '@tessera/contract';
  * with room for more, BullMQ follows every job it takes with another fetch that, at a light
  * load, finds nothing, a script call in Redis and a round trip for the worker per request. A job
  * found waiting the moment a held one finished means the queue has a backlog: it holds twice as
- * many, up to `most` (the batching window), until a fetch finds the queue empty while it holds
- * nothing. A job never released (a path that skipped BullMQ's completion) only keeps the
- * consumer at its window.
+ * many, up to `most` (the batching window), until it holds nothing again. A job never
+ * released (a path that skipped BullMQ's completion) only keeps the consumer at its window.
  */
 export class HeldJobs {
   private readonly held = new Set<string>();
   private limit: number;
-  /** The latest fetch found the queue empty. */
-  private empty = false;
 
   constructor(
     readonly idle: number,
@@ -30,13 +27,13 @@ export class HeldJobs {
   /** BullMQ handed out this job. */
   taken(jobId: string): void {
     this.held.add(jobId);
-    this.empty = false;
   }
 
   /** This job finished (completed or failed): its slot is free. */
   released(jobId: string): number {
     this.held.delete(jobId);
-    return this.settle();
+    if (this.held.size === 0) this.limit = Math.min(this.idle, this.most);
+    return this.limit;
   }
 
   /**
@@ -47,17 +44,6 @@ export class HeldJobs {
    */
   refilled(): number {
     return (this.limit = Math.min(this.most, this.limit * 2));
-  }
-
-  /** A fetch found the queue empty. */
-  drained(): number {
-    this.empty = true;
-    return this.settle();
-  }
-
-  private settle(): number {
-    if (this.empty && this.held.size === 0) this.limit = Math.min(this.idle, this.most);
-    return this.limit;
   }
 }
 
@@ -71,7 +57,6 @@ export class HoldingWorker extends Worker<InferJobData, InferJobSummary> {
   ) {
     super(name, processor, { ...opts, concurrency: heldJobs.current });
     this.on('active', (job) => heldJobs.taken(job.id ?? ''));
-    this.on('drained', () => (this.concurrency = heldJobs.drained()));
   }
 
   // BullMQ finishes a job and, when its slot may be refilled, takes the next waiting one in the

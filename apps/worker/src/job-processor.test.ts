@@ -118,7 +118,7 @@ test('a live job is run once and answered; a job already expired at pickup is an
   assert.deepEqual(runs, [1], 'the expired request never reached the model');
 });
 
-test('idle, the consumer holds one job; a backlog makes it hold its whole window, and batch, until the queue is empty', async () => {
+test('idle, the consumer holds one job; a backlog makes it hold more, and batch, until it holds nothing', async () => {
   // A reply goes out before its job is finished in BullMQ.
   await waitFor('an idle consumer', async () => consumer.concurrency === 1, { timeoutMs: 10_000 });
   runs.length = 0;
