@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { loadWorkerConfig, redact, workerRecoveryBoundMs } from '@tessera/config';
 import { Scheduler, type InstancePlan } from '@tessera/batcher';
 import { modelKey, parseModelKey, type ModelSpec } from '@tessera/contract';
-import { connectRedis, Heartbeat, InferenceStatistics, RedisKeys } from '@tessera/queue';
+import { connectRedis, Heartbeat, InferenceStatistics, RedisKeys, STATISTICS_FLUSH_MS } from '@tessera/queue';
 import { classifyRunError, isOutOfMemoryError, type InstancePool } from '@tessera/runtime';
 import { createLogger, initTracing, type Tracing } from '@tessera/telemetry';
 import { GpuSampler } from './gpu.js';
@@ -38,7 +38,8 @@ async function main(): Promise<void> {
   const replyConnection = connectRedis(config, { maxRetriesPerRequest: null, enableAutoPipelining: true });
   for (const conn of [bullConnection, replyConnection])
     conn.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  const statistics = new InferenceStatistics(replyConnection, config.QUEUE_PREFIX);
+  // Written in the same write as the batch's replies, at most once per flush window.
+  const statistics = new InferenceStatistics(replyConnection, config.QUEUE_PREFIX, STATISTICS_FLUSH_MS, true);
 
   const metrics = createWorkerMetrics(
     { worker: config.WORKER_ID, device: config.DEVICE, cudaDevice: config.CUDA_DEVICE_ID },

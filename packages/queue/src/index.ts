@@ -19,6 +19,12 @@ export { deliverReplies, deliverReply, type Delivered, type Delivery } from './d
 export { ReplyListener, ReplyTimeoutError } from './reply.js';
 export { ReplySender } from './reply-sender.js';
 export { Heartbeat, WorkerRegistry, type WorkerInfo } from './heartbeat.js';
-export { InferenceStatistics, parseStats, type ModelVersionStats, type RequestRecord } from './statistics.js';
+export {
+  InferenceStatistics,
+  parseStats,
+  STATISTICS_FLUSH_MS,
+  type ModelVersionStats,
+  type RequestRecord,
+} from './statistics.js';
 export { RepositoryControl, type Audience, type ControlEntry, type ControlState } from './repository-control.js';
 export { incrementCounters, type CounterState } from './commands/increment-counters.js';

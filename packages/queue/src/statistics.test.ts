@@ -37,3 +37,25 @@ test('flush writes what waits at once', async () => {
   await recorded;
   assert.equal((await stats.read('m', '1')).execution_count, 1);
 });
+
+test('leading, on an auto-pipelined connection: a record goes in the same socket write as its turn’s commands; the next ones wait for the window', async () => {
+  const conn = redis.connect({ enableAutoPipelining: true });
+  try {
+    await conn.ping();
+    const stats = new InferenceStatistics(conn, 'stats-turn', 200, true);
+    let writes = 0;
+    const write = conn.stream.write.bind(conn.stream);
+    conn.stream.write = ((...args: Parameters<typeof write>) => (writes++, write(...args))) as typeof conn.stream.write;
+    const recorded = stats.recordExecution('m', '1', 2, 1);
+    // Sent later in the same turn, as the worker sends a batch's replies after its statistics.
+    const other = new Promise((resolve) => setImmediate(() => resolve(conn.set('stats-turn:other', '1'))));
+    await Promise.all([recorded, other]);
+    assert.equal(writes, 1, 'one write for the counts and the other command');
+    const before = await hincrbyCalls();
+    await Promise.all([stats.recordExecution('m', '1', 2, 1), stats.recordExecution('m', '1', 2, 1)]);
+    assert.equal((await hincrbyCalls()) - before, 3, 'records within the window are summed into one write');
+    assert.equal((await stats.read('m', '1')).execution_count, 3);
+  } finally {
+    conn.disconnect();
+  }
+});

@@ -36,7 +36,7 @@ const ns = (ms: number) => Math.max(0, Math.round(ms * 1e6));
 export const STATISTICS_FLUSH_MS = 20;
 
 interface PendingWrite {
-  timer: NodeJS.Timeout;
+  cancel: () => void;
   done: Promise<void>;
   settle: (error?: unknown) => void;
 }
@@ -51,17 +51,25 @@ interface PendingWrite {
  * Counts are summed in the process for `flushMs` and written in one pipeline: a dozen commands
  * and a socket write per request otherwise, the largest share of Redis' commands per inference.
  * A record's promise settles when its counts are written; `flush()` writes what waits now.
+ *
+ * With `leading`, a record made when nothing was written for `flushMs` goes at the end of the
+ * turn of the event loop that made it, and later ones wait until `flushMs` after that write. On a
+ * connection with auto-pipelining the counts go as plain commands, in the same socket write as
+ * the rest of their turn's commands: the worker's counts of a batch go with the batch's replies
+ * at a light load, and in one write per `flushMs` under load.
  */
 export class InferenceStatistics {
   private readonly keys: RedisKeys;
   private counts = new Map<string, Map<string, number>>();
   private latest = new Map<string, number>();
   private pending: PendingWrite | undefined;
+  private lastWriteAt = -Infinity;
 
   constructor(
     private readonly conn: Redis,
     prefix: string,
     private readonly flushMs = STATISTICS_FLUSH_MS,
+    private readonly leading = false,
   ) {
     this.keys = new RedisKeys(prefix);
   }
@@ -104,19 +112,33 @@ export class InferenceStatistics {
     const pending = this.pending;
     if (!pending) return;
     this.pending = undefined;
-    clearTimeout(pending.timer);
-    const p = this.conn.pipeline();
-    for (const [key, fields] of this.counts) for (const [field, n] of fields) p.hincrby(key, field, n);
-    for (const [key, at] of this.latest) p.hset(key, 'last_inference', at);
+    pending.cancel();
+    this.lastWriteAt = Date.now();
+    const { counts, latest } = this;
     this.counts = new Map();
     this.latest = new Map();
     try {
-      const failed = (await p.exec())?.find(([err]) => err)?.[0];
-      pending.settle(failed ?? undefined);
+      await this.write(counts, latest);
+      pending.settle();
     } catch (err) {
       pending.settle(err);
     }
     await pending.done;
+  }
+
+  private async write(counts: Map<string, Map<string, number>>, latest: Map<string, number>): Promise<void> {
+    if (this.conn.options.enableAutoPipelining) {
+      const sent: Promise<unknown>[] = [];
+      for (const [key, fields] of counts) for (const [field, n] of fields) sent.push(this.conn.hincrby(key, field, n));
+      for (const [key, at] of latest) sent.push(this.conn.hset(key, 'last_inference', at));
+      await Promise.all(sent);
+      return;
+    }
+    const p = this.conn.pipeline();
+    for (const [key, fields] of counts) for (const [field, n] of fields) p.hincrby(key, field, n);
+    for (const [key, at] of latest) p.hset(key, 'last_inference', at);
+    const failed = (await p.exec())?.find(([err]) => err)?.[0];
+    if (failed) throw failed;
   }
 
   private add(key: string, field: string, n: number): void {
@@ -133,9 +155,20 @@ export class InferenceStatistics {
       });
       // Observed by each record's caller; this one only keeps an unobserved failure quiet.
       done.catch(() => undefined);
-      this.pending = { timer: setTimeout(() => void this.flush().catch(() => undefined), this.flushMs), done, settle };
+      const waitMs = this.leading ? Math.max(0, this.lastWriteAt + this.flushMs - Date.now()) : this.flushMs;
+      this.pending = { cancel: this.later(() => void this.flush().catch(() => undefined), waitMs), done, settle };
     }
     return this.pending.done;
+  }
+
+  /** Runs `fn` after `ms` (0: at the end of this turn); returns what cancels it. */
+  private later(fn: () => void, ms: number): () => void {
+    if (ms === 0) {
+      const immediate = setImmediate(fn);
+      return () => clearImmediate(immediate);
+    }
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
   }
 
   async read(model: string, version: string): Promise<ModelVersionStats> {

@@ -3,14 +3,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 
 /** A real Redis for one test file: started before its tests, stopped after them. */
 export interface TestRedis {
   /** A connection for the tests; valid from the first test on. */
   readonly conn: Redis;
-  /** Another connection to the same server (blocking readers need their own). */
-  connect(): Redis;
+  /** Another connection to the same server (blocking readers need their own), with these options. */
+  connect(options?: RedisOptions): Redis;
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -25,7 +25,7 @@ export function useTestRedis(): TestRedis {
   const socket = path.join(dir, 'redis.sock');
   let server: ChildProcess | undefined;
   let conn: Redis | undefined;
-  const connect = () => new Redis({ path: socket });
+  const connect = (options: RedisOptions = {}) => new Redis({ ...options, path: socket });
   before(async () => {
     const args = ['--port', '0', '--unixsocket', socket, '--dir', dir, '--save', '', '--appendonly', 'no'];
     // The same override the local stack honours (packages/topology/src/redis.ts).
