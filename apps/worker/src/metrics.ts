@@ -8,7 +8,7 @@ import {
   METRIC_PREFIX,
   type Registry,
 } from '@tessera/telemetry';
-import { GpuSampler } from './gpu.js';
+import type { GpuSampler } from './gpu.js';
 
 export interface WorkerMetrics {
   registry: Registry;
