@@ -68,6 +68,10 @@ export class JobEnqueuer {
       );
       return subs.map(() => ({ kind: 'failed', error }));
     }
+    // The blobs, the admission and the job add leave in one socket write, not one each.
+    const socket = store.stream as { cork?(): void; uncork?(): void } | undefined;
+    socket?.cork?.();
+    setImmediate(() => socket?.uncork?.());
     const writes = subs.flatMap((s) =>
       s.blobs.map((b) => {
         const ttl = Math.max(1, Math.ceil(s.part.deadline - Date.now())) + BLOB_GRACE_MS;
