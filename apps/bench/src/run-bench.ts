@@ -8,7 +8,7 @@ import { childJob } from './measure/child-job.js';
 import { startFullStack, startSeed, type Target } from './contenders/start.js';
 import { startFloor } from './contenders/floor-start.js';
 import { modelInput, type ModelInput } from './measure/inputs.js';
-import { measureStep, type StepSpec } from './measure/measure-step.js';
+import { measureStep, requestsOf, type StepSpec } from './measure/measure-step.js';
 import { cpuSnapshot, waitQuiet } from './measure/proc-stats.js';
 import { loadgenCpus, pin } from './contenders/pin.js';
 import { scalingChecks, type Calibration } from './report/scaling-check.js';
@@ -103,11 +103,8 @@ async function warmUp(
 ): Promise<void> {
   await measureStep({
     target,
-    model,
-    body: input.body,
-    template: { text: input.template, vary: input.vary },
+    ...requestsOf(model, input),
     ...door,
-    itemsPerRequest: input.items,
     concurrency: 8,
     durationS: seconds,
     warmupS: 0,
@@ -253,12 +250,9 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
           try {
             const s = await measureStep({
               target,
-              model,
-              body: input.body,
-              template: { text: input.template, vary: input.vary },
+              ...requestsOf(model, input),
               ...frontDoor(name, input, batched.get(model)!),
               loadgenCpus: loadgen,
-              itemsPerRequest: input.items,
               concurrency,
               durationS: opts.durationS,
               warmupS: opts.warmupS,
