@@ -139,7 +139,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
     inputs.set(name, input);
     const kib = (n: number) => (n < 10_240 ? `${n} bytes` : `${(n / 1024).toFixed(0)} KiB`);
     notes.push(
-      `${name}: each request carries 1 item: ${input.description}; two of its values differ in every request. The seed is sent ${kib(input.body.length)} of JSON; the full stack the binary tensor extension (${kib(input.binary.headerLength)} JSON header + ${kib(input.binary.bytes)} of tensor bytes)`,
+      `${name}: each request carries 1 item: ${input.description}; two of its values differ in every request. The seed is sent ${kib(input.body.length)} of JSON; the full stack the binary tensor extension (${kib(input.binary.headerLength)} JSON header + ${kib(input.binary.bytes)} of tensor bytes), asking for binary outputs`,
     );
   }
   const models = specs.map((s) => s.name);
