@@ -24,6 +24,9 @@ import { Infer } from './inference/infer.js';
 import { Waiter } from './inference/waiter.js';
 import { createApiMetrics, registerRedisUp, type ApiMetrics } from './metrics.js';
 
+/** How long a replica's request counts may wait for an enqueue to leave with (see below). */
+const API_STATISTICS_FLUSH_MS = 100;
+
 /** Everything a route may use, built once per process and passed down whole. */
 export interface ApiContext {
   config: ApiConfig;
@@ -130,8 +133,15 @@ export function createContext(
 
   const idempotency = new IdempotencyStore(redis, config.QUEUE_PREFIX);
   const cache = new ResponseCache(config.QUEUE_PREFIX, metrics.cacheRequests, config.RESPONSE_CACHE_MAX_BYTES);
-  const statistics = new InferenceStatistics(redis, config.QUEUE_PREFIX);
-  const enqueuer = new JobEnqueuer(queueFor, admission, enqueueConnection, replies.key);
+  // On the enqueue's connection, and held long enough for the next enqueue of a replica at one
+  // request every few tens of ms: the counts leave with that enqueue's socket write, and the
+  // timer writes them only when no request follows.
+  const statistics = new InferenceStatistics(enqueueConnection, config.QUEUE_PREFIX, API_STATISTICS_FLUSH_MS);
+  const enqueuer = new JobEnqueuer(queueFor, admission, enqueueConnection, replies.key, () => {
+    void statistics.flush().catch(() => {
+      // A record's own promise reports a failed write.
+    });
+  });
   const infer = new Infer({
     config,
     logger,

@@ -1,5 +1,4 @@
 import express, { type Express } from 'express';
-import helmet from 'helmet';
 import type { ApiContext } from './context.js';
 import { authentication, refuseOptions } from './http/middleware/access.js';
 import { accessLog } from './http/middleware/access-log.js';
@@ -9,6 +8,7 @@ import { splitBinaryBody } from './http/middleware/binary-body.js';
 import { errorHandler, notFound } from './http/middleware/errors.js';
 import { limitJsonDepth } from './http/middleware/json-depth.js';
 import { requestId } from './http/middleware/request-id.js';
+import { securityHeaders } from './http/middleware/security-headers.js';
 import { traceRequests } from './http/middleware/trace.js';
 import { adminRouter } from './http/routes/admin.js';
 import { docsRouter } from './http/routes/docs.js';
@@ -35,7 +35,7 @@ export function createServer(ctx: ApiContext): Express {
       defaultModel: ctx.config.DEFAULT_MODEL,
     }),
   );
-  app.use(helmet());
+  app.use(securityHeaders());
   app.use(cors(ctx.config.CORS_ORIGINS)); // preflights carry no key: answered before authentication
   app.use(serviceRouter(ctx)); // the public probes
   app.use(docsRouter()); // the try-it page (its calls send the key the person pastes)

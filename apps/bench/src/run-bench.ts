@@ -8,7 +8,7 @@ import { childJob } from './measure/child-job.js';
 import { startFullStack, startSeed, type Target } from './contenders/start.js';
 import { startFloor } from './contenders/floor-start.js';
 import { modelInput, type ModelInput } from './measure/inputs.js';
-import { measureStep, type StepSpec } from './measure/measure-step.js';
+import { measureStep, requestsOf, type StepSpec } from './measure/measure-step.js';
 import { cpuSnapshot, waitQuiet } from './measure/proc-stats.js';
 import { loadgenCpus, pin } from './contenders/pin.js';
 import { scalingChecks, type Calibration } from './report/scaling-check.js';
@@ -103,11 +103,8 @@ async function warmUp(
 ): Promise<void> {
   await measureStep({
     target,
-    model,
-    body: input.body,
-    template: { text: input.template, vary: input.vary },
+    ...requestsOf(model, input),
     ...door,
-    itemsPerRequest: input.items,
     concurrency: 8,
     durationS: seconds,
     warmupS: 0,
@@ -142,7 +139,7 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
     inputs.set(name, input);
     const kib = (n: number) => (n < 10_240 ? `${n} bytes` : `${(n / 1024).toFixed(0)} KiB`);
     notes.push(
-      `${name}: each request carries 1 item: ${input.description}; two of its values differ in every request. The seed is sent ${kib(input.body.length)} of JSON; the full stack the binary tensor extension (${kib(input.binary.headerLength)} JSON header + ${kib(input.binary.bytes)} of tensor bytes)`,
+      `${name}: each request carries 1 item: ${input.description}; two of its values differ in every request. The seed is sent ${kib(input.body.length)} of JSON; the full stack the binary tensor extension (${kib(input.binary.headerLength)} JSON header + ${kib(input.binary.bytes)} of tensor bytes), asking for binary outputs`,
     );
   }
   const models = specs.map((s) => s.name);
@@ -253,12 +250,9 @@ export async function runBench(opts: BenchOptions, log: Log): Promise<BenchRepor
           try {
             const s = await measureStep({
               target,
-              model,
-              body: input.body,
-              template: { text: input.template, vary: input.vary },
+              ...requestsOf(model, input),
               ...frontDoor(name, input, batched.get(model)!),
               loadgenCpus: loadgen,
-              itemsPerRequest: input.items,
               concurrency,
               durationS: opts.durationS,
               warmupS: opts.warmupS,

@@ -316,6 +316,34 @@ test('the job add travels with the admission: it is sent before the admission an
   }
 });
 
+test('the admission, the job add and the writes that ride along leave in one socket write', async () => {
+  const prefix = 'c9w';
+  const queueFor = (name: string) => setup(prefix).queueFor(name);
+  let rides = 0;
+  const enqueuer = new JobEnqueuer(queueFor, new Admission(conn, prefix), conn, `${prefix}:reply:test`, () => {
+    rides++;
+    void conn.hincrby(`${prefix}:stats`, 'rode', 1);
+  });
+  const coalescer = new JobCoalescer(enqueuer);
+  const m = model('m', 64);
+  await enqueue(coalescer, m, part(), { queueCap: 100 }); // the queue's connection set-up, once
+  const socket = conn.stream as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>;
+  const [write, writev] = [socket._write, socket._writev];
+  let writes = 0;
+  socket._write = (...args) => (writes++, write.apply(socket, args));
+  socket._writev = (...args) => (writes++, writev!.apply(socket, args));
+  try {
+    const r = part();
+    assert.equal(queued(await enqueue(coalescer, m, r, { queueCap: 100 })).jobId, r.requestId);
+    assert.equal(writes, 1, 'the hincrby, the admission and the job add in one write');
+    assert.equal(rides, 2);
+    assert.equal(await conn.hget(`${prefix}:stats`, 'rode'), '2');
+  } finally {
+    socket._write = write;
+    socket._writev = writev;
+  }
+});
+
 test('a group the admission refuses entirely leaves no job and no key behind', async () => {
   const { coalescer, queueFor } = setup('c10');
   const m = model('m', 64);

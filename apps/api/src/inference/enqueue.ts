@@ -52,6 +52,11 @@ export class JobEnqueuer {
      */
     private readonly store: Redis,
     private readonly replyTo: string,
+    /**
+     * Called inside each enqueue's one socket write: other writes of this connection that may
+     * leave now rather than on a timer of their own (the request statistics) go with it.
+     */
+    private readonly alongside: () => void = () => {},
   ) {
     if (admission.conn !== store) throw new Error('the admission must use the connection the coalescer enqueues on');
   }
@@ -68,6 +73,11 @@ export class JobEnqueuer {
       );
       return subs.map(() => ({ kind: 'failed', error }));
     }
+    // The blobs, the admission and the job add leave in one socket write, not one each.
+    const socket = store.stream as { cork?(): void; uncork?(): void } | undefined;
+    socket?.cork?.();
+    setImmediate(() => socket?.uncork?.());
+    this.alongside();
     const writes = subs.flatMap((s) =>
       s.blobs.map((b) => {
         const ttl = Math.max(1, Math.ceil(s.part.deadline - Date.now())) + BLOB_GRACE_MS;

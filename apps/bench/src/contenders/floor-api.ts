@@ -27,11 +27,14 @@ export async function startFloorApi(opts: { port: number; redisUrl: string; repl
   let nextId = 0;
 
   replies.on('messageBuffer', (_channel: Buffer, message: Buffer) => {
-    const { id, body } = splitReply(message);
+    const { id, headerLength, body } = splitReply(message);
     const res = waiting.get(id);
     if (!res) return;
     waiting.delete(id);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.byteLength }).end(body);
+    const headers = headerLength
+      ? { 'content-type': 'application/octet-stream', 'inference-header-content-length': headerLength }
+      : { 'content-type': 'application/json' };
+    res.writeHead(200, { ...headers, 'content-length': body.byteLength }).end(body);
   });
   await replies.subscribe(channel);
 

@@ -1,8 +1,9 @@
 /**
  * What the floor's API and worker say to each other through Redis, read in one place. A job is
  * one list entry: `<reply channel>\n<id>\n<Inference-Header-Content-Length>\n` and the request's
- * body as it arrived. A reply is one pub/sub message on the replica's channel: `<id>\n` and the
- * answer's JSON.
+ * body as it arrived. A reply is one pub/sub message on the replica's channel:
+ * `<id>\n<Inference-Header-Content-Length>\n` and the answer's body (JSON, or a JSON header and
+ * raw output bytes when the length is not empty).
  */
 const NL = 0x0a;
 
@@ -45,11 +46,16 @@ export function decodeJob(job: Buffer): FloorJob {
   };
 }
 
-export function encodeReply(id: string, json: string): string {
-  return `${id}\n${json}`;
+export function encodeReply(id: string, headerLength: string, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${id}\n${headerLength}\n`), body]);
 }
 
-export function splitReply(message: Buffer): { id: string; body: Buffer } {
+export function splitReply(message: Buffer): { id: string; headerLength: string; body: Buffer } {
   const a = message.indexOf(NL);
-  return { id: message.toString('latin1', 0, a), body: message.subarray(a + 1) };
+  const b = message.indexOf(NL, a + 1);
+  return {
+    id: message.toString('latin1', 0, a),
+    headerLength: message.toString('latin1', a + 1, b),
+    body: message.subarray(b + 1),
+  };
 }

@@ -30,16 +30,24 @@ interface HeaderInput {
   parameters: { binary_data_size: number };
 }
 
+interface Request {
+  inputs: Tensor[];
+  /** The client asked for its outputs as raw bytes (the binary extension's `binary_data_output`). */
+  binaryOutputs: boolean;
+}
+
 /** The binary extension's tensors, each copied out of the body (so that it is aligned). */
-function tensorsOf(job: FloorJob): Tensor[] {
+function requestOf(job: FloorJob): Request {
   const { header, data } = parseBinaryBody(job.body, job.headerLength);
+  const { inputs, parameters } = header as { inputs: HeaderInput[]; parameters?: { binary_data_output?: boolean } };
   let at = 0;
-  return (header as { inputs: HeaderInput[] }).inputs.map((h) => {
+  const tensors = inputs.map((h) => {
     const size = h.parameters.binary_data_size;
     const bytes = new Uint8Array(size);
     bytes.set(data.bytes.subarray(at, (at += size)));
     return { name: h.name, datatype: h.datatype, shape: h.shape, data: viewBytes(h.datatype, bytes) };
   });
+  return { inputs: tensors, binaryOutputs: parameters?.binary_data_output === true };
 }
 
 function jsonData(t: Tensor): unknown[] {
@@ -48,16 +56,35 @@ function jsonData(t: Tensor): unknown[] {
   return Array.from(d as ArrayLike<number>);
 }
 
-function answer(spec: ModelSpec, outputs: readonly Tensor[]): string {
-  return JSON.stringify({
-    model_name: spec.name,
-    model_version: spec.version,
-    outputs: outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, data: jsonData(t) })),
-  });
+interface Answer {
+  /** Empty for a JSON answer; the JSON header's length when raw output bytes follow it. */
+  headerLength: string;
+  body: Buffer;
 }
 
-async function runGroup(spec: ModelSpec, session: ort.InferenceSession, jobs: FloorJob[], inputs: Tensor[][]) {
-  const parts = inputs.map((t) => ({ inputs: t, offset: 0, count: t[0]?.shape[0] ?? 1 }));
+function answer(spec: ModelSpec, outputs: readonly Tensor[], binary: boolean): Answer {
+  const head = { model_name: spec.name, model_version: spec.version };
+  if (!binary) {
+    const data = outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, data: jsonData(t) }));
+    return { headerLength: '', body: Buffer.from(JSON.stringify({ ...head, outputs: data })) };
+  }
+  const bytes = outputs.map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  const header = Buffer.from(
+    JSON.stringify({
+      ...head,
+      outputs: outputs.map((t, i) => ({
+        name: t.name,
+        datatype: t.datatype,
+        shape: t.shape,
+        parameters: { binary_data_size: bytes[i]!.byteLength },
+      })),
+    }),
+  );
+  return { headerLength: String(header.byteLength), body: Buffer.concat([header, ...bytes]) };
+}
+
+async function runGroup(spec: ModelSpec, session: ort.InferenceSession, jobs: FloorJob[], requests: Request[]) {
+  const parts = requests.map(({ inputs }) => ({ inputs, offset: 0, count: inputs[0]?.shape[0] ?? 1 }));
   const stacked = stackInputs(spec, parts);
   const results = await session.run(Object.fromEntries(stacked.map((t) => [t.name, toOrt(t)])));
   const outputs: Tensor[] = spec.outputs.map(({ name }) => {
@@ -65,7 +92,10 @@ async function runGroup(spec: ModelSpec, session: ort.InferenceSession, jobs: Fl
     const datatype = datatypeFromOrt(t.type) ?? 'FP32';
     return { name, datatype, shape: [...t.dims], data: t.data as Tensor['data'] };
   });
-  return splitOutputs(spec, outputs, parts).map((out, i) => ({ job: jobs[i]!, json: answer(spec, out) }));
+  return splitOutputs(spec, outputs, parts).map((out, i) => ({
+    job: jobs[i]!,
+    answer: answer(spec, out, requests[i]!.binaryOutputs),
+  }));
 }
 
 async function serveModel(redis: Redis, spec: ModelSpec, session: ort.InferenceSession, stopped: () => boolean) {
@@ -77,19 +107,19 @@ async function serveModel(redis: Redis, spec: ModelSpec, session: ort.InferenceS
       [Buffer, Buffer[]] | null;
     if (!popped) continue;
     const jobs = popped[1].map(decodeJob);
-    const groups = new Map<string, { jobs: FloorJob[]; inputs: Tensor[][] }>();
+    const groups = new Map<string, { jobs: FloorJob[]; requests: Request[] }>();
     for (const job of jobs) {
-      const inputs = tensorsOf(job);
-      const key = compatKey(spec, inputs);
-      const group = groups.get(key) ?? { jobs: [], inputs: [] };
+      const request = requestOf(job);
+      const key = compatKey(spec, request.inputs);
+      const group = groups.get(key) ?? { jobs: [], requests: [] };
       group.jobs.push(job);
-      group.inputs.push(inputs);
+      group.requests.push(request);
       groups.set(key, group);
     }
     const pipeline = redis.pipeline();
     for (const group of groups.values())
-      for (const { job, json } of await runGroup(spec, session, group.jobs, group.inputs))
-        pipeline.publish(job.channel, encodeReply(job.id, json));
+      for (const { job, answer } of await runGroup(spec, session, group.jobs, group.requests))
+        pipeline.publish(job.channel, encodeReply(job.id, answer.headerLength, answer.body));
     await pipeline.exec();
   }
 }

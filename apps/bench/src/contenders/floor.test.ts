@@ -52,7 +52,20 @@ test(
             body,
           });
           assert.equal(res.status, 200);
-          return (await res.json()) as { outputs: { name: string; shape: number[]; data: number[] }[] };
+          // The request asks for binary outputs, as tritonclient does: a JSON header, then the bytes.
+          const length = Number(res.headers.get('inference-header-content-length'));
+          const bytes = Buffer.from(await res.arrayBuffer());
+          const header = JSON.parse(bytes.subarray(0, length).toString()) as {
+            outputs: { name: string; shape: number[]; parameters: { binary_data_size: number } }[];
+          };
+          let at = length;
+          return {
+            outputs: header.outputs.map((o) => {
+              const raw = bytes.subarray(at, (at += o.parameters.binary_data_size));
+              const copy = new Uint8Array(raw);
+              return { ...o, data: Array.from(new Float32Array(copy.buffer)) };
+            }),
+          };
         }),
       );
       for (const answer of answers) {

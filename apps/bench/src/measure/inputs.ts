@@ -139,7 +139,9 @@ export async function modelInput(spec: ModelSpec, seed = 7): Promise<ModelInput>
   // Markers in the first two values of the first tensor (numbers the data cannot contain).
   const marked = tensors.map((t, i) => (i === 0 ? { ...t, values: [777777777, 888888888, ...t.values.slice(2)] } : t));
   const template = bodyOf(marked).replace('777777777', MARKERS[0]).replace('888888888', MARKERS[1]);
+  // As tritonclient sends it when no outputs are named: every output comes back as raw bytes.
   const header = JSON.stringify({
+    parameters: { binary_data_output: true },
     inputs: tensors.map((t) => ({
       name: t.name,
       datatype: t.datatype,

@@ -4,7 +4,7 @@ import { childJob } from './child-job.js';
 import type { Target } from '../contenders/start.js';
 import type { LoadJob } from './load-main.js';
 import type { GrpcLoadJob } from './grpc-load-main.js';
-import type { ItemTensor } from './inputs.js';
+import type { ItemTensor, ModelInput } from './inputs.js';
 import type { BinaryTemplate, Vary } from './vary.js';
 import { cpuSnapshot, hwmMb, RssSampler } from './proc-stats.js';
 import { batchDistribution, parseMetrics, type Sample } from './prom.js';
@@ -73,6 +73,19 @@ export interface StepSpec {
   warmupS: number;
   /** The CPUs the load generator is pinned to (unpinned without). */
   loadgenCpus?: readonly number[] | undefined;
+}
+
+/** What a step sends for `model`: its input, every request differing (binary or JSON per the step). */
+export function requestsOf(
+  model: string,
+  input: ModelInput,
+): Pick<StepSpec, 'model' | 'body' | 'template' | 'itemsPerRequest'> {
+  return {
+    model,
+    body: input.body,
+    template: { text: input.template, vary: input.vary },
+    itemsPerRequest: input.items,
+  };
 }
 
 /** Each load run starts its unique inputs here, so that no run repeats another's. */

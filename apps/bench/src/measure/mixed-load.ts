@@ -5,7 +5,7 @@ import type { ModelSpec } from '@tessera/contract';
 import { loadRepository } from '@tessera/model-repository';
 import { startFullStack, type Target } from '../contenders/start.js';
 import { modelInput, type ModelInput } from './inputs.js';
-import { measureStep, settle } from './measure-step.js';
+import { measureStep, requestsOf, settle } from './measure-step.js';
 import type { BenchOptions, StepResult } from '../types.js';
 
 /** The interactive model measured at one client, alone and while the heavy one is flooded. */
@@ -89,11 +89,8 @@ function step(
 ): Promise<StepResult> {
   return measureStep({
     target,
-    model,
-    body: input.body,
-    template: { text: input.template, vary: input.vary },
+    ...requestsOf(model, input),
     binary: input.binary,
-    itemsPerRequest: input.items,
     concurrency,
     durationS,
     warmupS: 0,

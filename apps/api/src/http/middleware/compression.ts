@@ -9,11 +9,18 @@ import type { Request, RequestHandler, Response } from 'express';
  * asks expects it (the cost is measured in docs/benchmarks.md).
  */
 export function responseCompression(): RequestHandler {
-  return compression({
+  const compress = compression({
     threshold: 0,
     filter: (req: Request, res: Response) => {
       const type = String(res.getHeader('Content-Type') ?? '');
       return type.startsWith('application/octet-stream') || compression.filter(req, res);
     },
   });
+  // A request without Accept-Encoding is never compressed (compression's default for it is
+  // identity), so it skips compression's wrapping of the response and gets only its Vary.
+  return function responseCompressionMiddleware(req, res, next) {
+    if (req.headers['accept-encoding'] !== undefined) return compress(req, res, next);
+    res.vary('Accept-Encoding');
+    next();
+  };
 }
